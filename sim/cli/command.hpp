@@ -1,0 +1,19 @@
+// What the CLI's subcommands share: where output goes, and the exit-status convention.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace slabsim::cli {
+
+// Exit statuses: 0 success; 1 an internal error; 2 bad input (a file, a JSON path, a flag).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_internal = 1;
+inline constexpr int exit_bad_input = 2;
+
+// Writes `text` to stdout, or atomically to `path` when one is given.
+void emit(const std::string& text, const std::string& path);
+
+void add_topology_commands(CLI::App& app);
+
+}  // namespace slabsim::cli

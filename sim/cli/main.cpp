@@ -1,0 +1,42 @@
+// slabsim: a discrete-event NUMA machine with the SLUB allocator under test.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "config/diagnostics.hpp"
+#include "topology/numactl_report.hpp"
+#include "topology/presets.hpp"
+#include "topology/topology_loader.hpp"
+
+int main(int argc, char** argv) {
+  using namespace slabsim;
+  CLI::App app{"slabsim: compare SLUB locking strategies on a simulated NUMA machine"};
+  app.set_version_flag("--version", std::string("slabsim ") + SLABSIM_VERSION);
+  cli::add_topology_commands(app);
+  // With no arguments, the main job on the embedded default machine.
+  app.callback([&app] {
+    if (app.get_subcommands().empty())
+      cli::emit(
+          topology::show_topology(topology::load_topology(std::string(topology::default_preset))),
+          "");
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return cli::exit_bad_input;
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << '\n';
+    return cli::exit_bad_input;
+  } catch (const std::exception& e) {
+    std::cerr << "slabsim: error: " << e.what() << '\n';
+    return cli::exit_internal;
+  }
+  return cli::exit_ok;
+}

@@ -1,0 +1,101 @@
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+
+#include "cli/command.hpp"
+#include "config/diagnostics.hpp"
+#include "config/json_document.hpp"
+#include "topology/numactl_report.hpp"
+#include "topology/presets.hpp"
+#include "topology/topology_format.hpp"
+#include "topology/topology_json.hpp"
+#include "topology/topology_loader.hpp"
+
+namespace slabsim::cli {
+
+namespace {
+
+struct TopologyOptions {
+  std::string topology = std::string(topology::default_preset);
+  std::vector<std::string> files;
+  std::string output;
+  bool json = false;
+};
+
+// Each failure surfaces as an exception the caller maps to an exit status; `validate` keeps
+// going over all files and reports every one.
+int validate_files(const std::vector<std::string>& files) {
+  int status = exit_ok;
+  for (const auto& f : files) {
+    try {
+      const auto t = topology::load_topology(f);
+      std::cout << fmt::format("{}: ok ({}: {} node{}, {} CPU{}, {} memory block{})\n", f, t.name,
+                               t.node_count(), t.node_count() == 1 ? "" : "s", t.cpu_ids().size(),
+                               t.cpu_ids().size() == 1 ? "" : "s", t.blocks.size(),
+                               t.blocks.size() == 1 ? "" : "s");
+    } catch (const config::ConfigError& e) {
+      std::cerr << e.what() << '\n';
+      status = exit_bad_input;
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+void emit(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-")
+    std::cout << text << std::flush;
+  else
+    config::write_file_atomically(path, text);
+}
+
+void add_topology_commands(CLI::App& app) {
+  auto opts = std::make_shared<TopologyOptions>();
+  auto* topo = app.add_subcommand("topology", "Show, check and list NUMA machine descriptions");
+  topo->require_subcommand(1);
+
+  auto* list = topo->add_subcommand("list", "List the presets compiled into slabsim");
+  list->callback([] {
+    for (const auto& name : topology::preset_names()) {
+      const auto t = topology::load_topology(name);
+      std::cout << fmt::format("{:<22} {}{}\n", name, t.description,
+                               name == topology::default_preset ? " (default)" : "");
+    }
+  });
+
+  auto* show = topo->add_subcommand(
+      "show",
+      "Print a machine as numactl --hardware does, plus latencies, memory blocks, node "
+      "states and fallback order");
+  show->add_option("TOPOLOGY", opts->topology, "A topology file or preset name")
+      ->capture_default_str();
+  show->add_flag("--json", opts->json, "Print the resolved machine as JSON instead");
+  show->add_option("-o,--output", opts->output,
+                   "Write to this file (atomically) instead of stdout");
+  show->callback([opts] {
+    const auto t = topology::load_topology(opts->topology);
+    emit(opts->json ? topology::to_json(t).dump(2) + "\n" : topology::show_topology(t),
+         opts->output);
+  });
+
+  auto* validate = topo->add_subcommand("validate", "Check topology files; exit 2 if any is wrong");
+  validate->add_option("TOPOLOGY", opts->files, "Topology files or preset names")->required();
+  validate->callback([opts] {
+    if (int status = validate_files(opts->files); status != exit_ok)
+      throw CLI::RuntimeError(status);
+  });
+
+  auto* schema = topo->add_subcommand(
+      "schema", "Print the JSON Schema of topology files (topologies/schema/topology.schema.json)");
+  schema->add_option("-o,--output", opts->output, "Write to this file (atomically)");
+  schema->callback([opts] {
+    nlohmann::json s = topology::topology_spec()->json_schema();
+    s["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+    s["title"] = "slabsim topology";
+    emit(s.dump(2) + "\n", opts->output);
+  });
+}
+
+}  // namespace slabsim::cli

@@ -1,0 +1,150 @@
+#include "config/json_document.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/json_pointer.hpp"
+
+namespace slabsim::config {
+
+namespace {
+
+using nlohmann::json;
+
+// Tracks where the parser is, so a repeated key can be reported with its JSON path.
+class DuplicateKeyFinder {
+ public:
+  explicit DuplicateKeyFinder(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
+
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        enter_value();
+        frames_.push_back({true, 0, {}, {}});
+        break;
+      case json::parse_event_t::array_start:
+        enter_value();
+        frames_.push_back({false, 0, {}, {}});
+        break;
+      case json::parse_event_t::key: {
+        auto& frame = frames_.back();
+        frame.key = parsed.get<std::string>();
+        if (!frame.keys.insert(frame.key).second)
+          diagnostics_.error(pointer_of_key(),
+                             fmt::format("key \"{}\" appears twice in this object; expected each "
+                                         "key once",
+                                         frame.key));
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames_.pop_back();
+        break;
+      case json::parse_event_t::value:
+        enter_value();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool is_object;
+    std::size_t next_index;  // arrays: index of the next element
+    std::string key;         // objects: the key being read
+    std::set<std::string> keys;
+  };
+
+  // A value (scalar or container) starts inside the innermost container.
+  void enter_value() {
+    if (!frames_.empty() && !frames_.back().is_object) ++frames_.back().next_index;
+  }
+
+  std::string pointer_of_key() const {
+    std::string p;
+    for (const auto& f : frames_)
+      p += f.is_object ? pointer_append(std::string{}, f.key)
+                       : pointer_append(std::string{}, f.next_index - 1);
+    return p;
+  }
+
+  Diagnostics& diagnostics_;
+  std::vector<Frame> frames_;
+};
+
+// nlohmann's messages start with "[json.exception.parse_error.101] parse error "; keep the rest.
+std::string tidy_parse_message(const std::string& what) {
+  std::string msg = what;
+  if (auto close = msg.find("] ");
+      msg.rfind("[json.exception", 0) == 0 && close != std::string::npos)
+    msg = msg.substr(close + 2);
+  if (msg.rfind("parse error ", 0) == 0) msg = msg.substr(12);
+  return msg;
+}
+
+}  // namespace
+
+JsonDocument parse_json_document(const std::string& text, std::string name) {
+  Diagnostics diagnostics(name);
+  DuplicateKeyFinder finder(diagnostics);
+  JsonDocument doc{std::move(name), {}};
+  try {
+    doc.root = json::parse(text, std::ref(finder), /*allow_exceptions=*/true,
+                           /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    diagnostics.error("", "invalid JSON: " + tidy_parse_message(e.what()));
+  }
+  diagnostics.throw_if_any();
+  return doc;
+}
+
+JsonDocument load_json_document(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Diagnostics d(path.string());
+    d.error("", fmt::format("cannot read the file: {}", std::strerror(errno)));
+    d.throw_if_any();
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_json_document(text.str(), path.string());
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0)
+    throw std::runtime_error(fmt::format("cannot create a temporary file next to {}: {}",
+                                         path.string(), std::strerror(errno)));
+  const char* p = text.data();
+  std::size_t left = text.size();
+  bool ok = true;
+  while (left > 0 && ok) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) {
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  const int saved_errno = errno;
+  ok = ok && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmpl.c_str(), path.c_str()) != 0) {
+    const int err = ok ? errno : saved_errno;
+    ::unlink(tmpl.c_str());
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), std::strerror(err)));
+  }
+}
+
+}  // namespace slabsim::config

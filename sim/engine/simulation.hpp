@@ -1,0 +1,97 @@
+// The one door to SimGrid: a machine becomes a platform, model code becomes actors, and a run
+// becomes a result. SimGrid 3.32 was written for one simulation per process and turns most
+// errors into abort(); this wrapper makes runs repeatable in one process (Python, test suites)
+// and turns actor exceptions and deadlocks into things the caller can handle. The measured
+// behaviour it relies on is in reference/simgrid-3.32.md, sections 5 and 7.
+//
+// Time is integer nanoseconds: one SimGrid time unit is 1 ns and every CPU host runs at 1 flop
+// per ns, so timestamps stay exact (doubles hold integers exactly up to 2^53 ns, ~104 days).
+//
+// Only sim/engine and tests include SimGrid; this header does not, so the rest of the project
+// sees plain C++.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace slabsim::topology {
+struct Topology;
+}
+
+namespace slabsim::sim {
+
+struct BlockedActor {
+  std::string name;
+  std::string host;  // "cpu<N>" or "events"
+};
+
+struct RunResult {
+  std::int64_t end_time_ns = 0;  // from the start of this run, not SimGrid's process-wide clock
+  // Every actor still alive when SimGrid found that none could make progress (daemons too).
+  bool deadlock = false;
+  std::vector<BlockedActor> blocked;  // sorted by name, then host
+};
+
+// Daemons are killed once every regular actor has finished (background work such as reapers),
+// so they never keep a run alive; a daemon that always has a timer pending (a periodic loop)
+// would otherwise hide a deadlock of the regular actors forever.
+enum class ActorKind { regular, daemon };
+
+// One simulation: build, spawn, run once, read the result.
+//
+// At most one Simulation may exist at a time in a process (SimGrid has a single engine);
+// constructing a second throws std::logic_error. A Simulation is used from one thread.
+//
+// SimGrid's logs are silenced for the whole process at the first construction: its threshold
+// is set to critical and its output goes to /dev/null, because deadlock reports are CRITICAL and
+// would otherwise reach stderr. Set SLABSIM_SIMGRID_LOG=<file> before the first construction to
+// keep them in that file instead (useful when SimGrid aborts on an internal assertion, whose
+// message would otherwise be lost).
+//
+// Actors are cooperative (raw contexts, one thread): code between two SimGrid calls runs
+// atomically. When an actor is killed (another actor threw, or a deadlock was found) its stack
+// unwinds with simgrid::ForcefulKillException, but the unwinding stops for good at the first
+// SimGrid call a destructor makes (e.g. a std::unique_lock<s4u::Mutex> releasing its mutex), so
+// destructors below that point never run. Model code must not rely on RAII guards that call
+// SimGrid for anything but the lock itself.
+class Simulation {
+ public:
+  // Hosts: "cpu<N>" for each CPU of the machine (properties "node" and "socket"), plus "events"
+  // for actors that play timed events and belong to no CPU. Throws std::invalid_argument for a
+  // machine with duplicate or negative CPU ids, checked before the engine exists.
+  explicit Simulation(const topology::Topology& machine);
+  // Safe before run(): spawned actors are cancelled so that the next Simulation can be built.
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  // Callable before run() or from an actor during it. The body runs on the CPU's host and may
+  // throw: the first exception stops the whole run (all actors are killed) and run() rethrows it.
+  // Throws std::out_of_range for a CPU the machine lacks, std::logic_error after the run.
+  void spawn_on_cpu(int cpu, std::string name, std::function<void()> body,
+                    ActorKind kind = ActorKind::regular);
+  void spawn_event_actor(std::string name, std::function<void()> body,
+                         ActorKind kind = ActorKind::regular);
+
+  // Runs until every regular actor has finished or a deadlock is found. At most once per
+  // Simulation (std::logic_error otherwise). Rethrows the first exception an actor threw.
+  RunResult run();
+
+  [[nodiscard]] std::size_t host_count() const;
+
+  // For code running inside an actor of the current run (std::logic_error elsewhere). Times are
+  // relative to the start of the run.
+  static std::int64_t now_ns();
+  static void sleep_for(std::int64_t ns);    // ns >= 0 (std::invalid_argument otherwise)
+  static void sleep_until(std::int64_t ns);  // returns at once if ns is already past
+
+  struct Impl;  // public only so the implementation's free functions can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace slabsim::sim
