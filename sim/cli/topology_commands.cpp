@@ -45,10 +45,17 @@ int validate_files(const std::vector<std::string>& files) {
 }  // namespace
 
 void emit(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-")
+  if (path.empty() || path == "-") {
     std::cout << text << std::flush;
-  else
+    return;
+  }
+  try {
     config::write_file_atomically(path, text);
+  } catch (const std::runtime_error& e) {
+    // An output path the user gave that cannot be written is bad input, not a crash.
+    std::cerr << "slabsim: " << e.what() << '\n';
+    throw CLI::RuntimeError(exit_bad_input);
+  }
 }
 
 void add_topology_commands(CLI::App& app) {

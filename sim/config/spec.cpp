@@ -69,11 +69,14 @@ std::string Spec::expectation() const {
       return fmt::format("an object ({})", description);
     case Kind::array: {
       std::string count;
+      const char* plural = min_items == 1 ? "" : "s";
       if (max_items && *max_items == min_items)
-        count = fmt::format("exactly {} ", min_items);
+        count = fmt::format("exactly {} element{}", min_items, plural);
       else if (min_items > 0)
-        count = fmt::format("at least {} ", min_items);
-      return fmt::format("an array of {}elements, each {}", count, items->expectation());
+        count = fmt::format("at least {} element{}", min_items, plural);
+      else
+        count = "elements";
+      return fmt::format("an array of {}, each {}", count, items->expectation());
     }
     case Kind::integer:
       return fmt::format("an integer from {} to {}", min, max);
