@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <regex>
+#include <set>
 
 #include "config/json_pointer.hpp"
 #include "config/suggest.hpp"
@@ -184,6 +185,24 @@ bool Spec::validate(const json& value, const std::string& pointer, Diagnostics& 
       return true;
     }
     case Kind::cpulist: {
+      if (value.is_array()) {  // name the wrong element itself
+        bool ok = true;
+        std::set<std::int64_t> seen;
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          const auto& v = value[i];
+          if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max) {
+            out.error(
+                pointer_append(pointer, i),
+                fmt::format("expected a CPU id from 0 to {}, got {}", max, describe_value(v)));
+            ok = false;
+          } else if (!seen.insert(v.get<std::int64_t>()).second) {
+            out.error(pointer_append(pointer, i),
+                      fmt::format("expected each CPU once, got CPU {} a second time", v.dump()));
+            ok = false;
+          }
+        }
+        return ok;
+      }
       auto parsed = parse_cpulist(value, static_cast<int>(max));
       if (auto* why = std::get_if<std::string>(&parsed)) {
         out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));

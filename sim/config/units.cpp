@@ -39,29 +39,31 @@ bool is_whole(double x) {
 }  // namespace
 
 Parsed<std::int64_t> parse_duration_ns(const nlohmann::json& value) {
-  static const char* expected =
-      "a duration: a whole number of ns, or a string such as \"135ns\", \"1.5us\", \"2ms\", "
-      "\"1s\"";
+  static const std::string forms =
+      "(a whole number of ns, or a string such as \"135ns\", \"1.5us\", \"2ms\", \"1s\")";
+  const auto expected = [](const char* what) { return fmt::format("{} {}", what, forms); };
   double ns = 0;
   if (value.is_number()) {
     ns = value.get<double>();
   } else if (value.is_string()) {
-    auto parts = split_number(value.get<std::string>());
-    if (!parts) return std::string(expected);
+    std::string_view text = value.get_ref<const std::string&>();
+    if (!text.empty() && text.front() == '-') return expected("a duration that is not negative");
+    auto parts = split_number(text);
+    if (!parts) return expected("a duration");
     static const std::pair<const char*, double> units[] = {
         {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}};
     auto unit = std::find_if(std::begin(units), std::end(units),
                              [&](const auto& u) { return parts->suffix == u.first; });
-    if (unit == std::end(units)) return std::string(expected);
+    if (unit == std::end(units)) return expected("a duration with a unit of ns, us, ms or s");
     ns = parts->number * unit->second;
     // Keep 1.1us exact despite binary floating point.
     if (std::fabs(ns - std::round(ns)) < 1e-6) ns = std::round(ns);
   } else {
-    return std::string(expected);
+    return expected("a duration");
   }
-  if (!is_whole(ns)) return std::string(expected) + " (slabsim counts time in whole ns)";
-  if (ns < 0) return std::string(expected) + " that is not negative";
-  if (ns > 9.0e15) return std::string(expected) + " below 104 days (2^53 ns)";
+  if (ns < 0) return expected("a duration that is not negative");
+  if (!is_whole(ns)) return expected("a duration in whole ns (slabsim's time unit)");
+  if (ns > 9.0e15) return expected("a duration below 104 days (2^53 ns)");
   return static_cast<std::int64_t>(ns);
 }
 
@@ -107,9 +109,11 @@ Parsed<std::vector<int>> parse_cpulist(const nlohmann::json& value, int max_cpu)
   std::vector<int> ids;
   if (value.is_array()) {
     for (const auto& v : value) {
-      if (!v.is_number_integer()) return expected;
+      if (!v.is_number_integer())
+        return expected + fmt::format("; element {} is {}", ids.size(), v.dump());
       const auto id = v.get<long long>();
-      if (id < 0 || id > max_cpu) return expected;
+      if (id < 0 || id > max_cpu)
+        return expected + fmt::format("; element {} is {}, outside 0..{}", ids.size(), id, max_cpu);
       ids.push_back(static_cast<int>(id));
     }
   } else if (value.is_string()) {
@@ -121,17 +125,16 @@ Parsed<std::vector<int>> parse_cpulist(const nlohmann::json& value, int max_cpu)
       const std::string item = text.substr(pos, end - pos);
       const auto dash = item.find('-');
       auto parse_id = [&](const std::string& s) -> std::optional<int> {
-        if (s.empty() || s.size() > 6 ||
+        if (s.empty() || s.size() > 9 ||
             !std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); }))
           return std::nullopt;
-        const int id = std::stoi(s);
-        if (id > max_cpu) return std::nullopt;
-        return id;
+        return std::stoi(s);
       };
       const auto first = parse_id(item.substr(0, dash));
       const auto last = dash == std::string::npos ? first : parse_id(item.substr(dash + 1));
       if (!first || !last || *last < *first)
         return expected + fmt::format("; \"{}\" is not an id or an ascending range", item);
+      if (*last > max_cpu) return expected + fmt::format("; \"{}\" goes above {}", item, max_cpu);
       for (int id = *first; id <= *last; ++id)
         ids.push_back(id);
       pos = end + 1;

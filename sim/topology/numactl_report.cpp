@@ -82,17 +82,20 @@ std::string show_topology(const Topology& t) {
   }
   if (t.distance_form == DistanceForm::link_graph) {
     out += "links (SLIT derived from them):";
-    for (const auto& l : t.links) out += fmt::format(" {}-{} {} ns;", l.a, l.b, l.latency_ns);
+    for (const auto& l : t.links)
+      out += fmt::format(" {}-{} {} ns;", l.a, l.b, l.latency_ns);
     out.back() = '\n';
   }
   // numactl shows online nodes only; nodes that come online later have distances too.
   if (static_cast<int>(online.size()) < t.node_count()) {
     out += "node distances of all nodes, online or not:\nnode ";
-    for (const auto& n : t.nodes) out += fmt::format("{: 3} ", n.id);
+    for (const auto& n : t.nodes)
+      out += fmt::format("{: 3} ", n.id);
     out += '\n';
     for (const auto& row : t.nodes) {
       out += fmt::format("{: 3}: ", row.id);
-      for (const auto& col : t.nodes) out += fmt::format("{: 3} ", t.slit[row.id][col.id]);
+      for (const auto& col : t.nodes)
+        out += fmt::format("{: 3} ", t.slit[row.id][col.id]);
       out += '\n';
     }
   }

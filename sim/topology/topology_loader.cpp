@@ -103,9 +103,10 @@ class Loader {
         continue;
       }
       if (filled[id]) {
+        const auto first = std::find(id_of.begin(), id_of.end(), id) - id_of.begin();
         diag_.error(at(p, "id"), fmt::format("expected a unique node id, got {}, already used by "
-                                             "an earlier node",
-                                             id));
+                                             "/nodes/{}",
+                                             id, first));
         continue;
       }
       filled[id] = true;
@@ -179,9 +180,14 @@ class Loader {
       diag_.error(p, "expected a node with CPUs or memory blocks (or both), got neither");
   }
 
+  // Counts what the file says, not what survived checking, so a rejected node does not make
+  // its socket look unused.
   void check_sockets_used() {
+    std::set<int> named;
+    for (const auto& node : j_["nodes"])
+      if (node.contains("socket")) named.insert(node["socket"].get<int>());
     for (std::size_t i = 0; i < t_.sockets.size(); ++i)
-      if (t_.sockets[i].nodes.empty())
+      if (!named.contains(t_.sockets[i].id))
         diag_.error(at("/sockets", i),
                     fmt::format("expected every socket to be used by a node, but no node names "
                                 "socket {}",
