@@ -1,0 +1,103 @@
+// The buddy page allocator as far as slab behaviour depends on it (mm/page_alloc.c, v5.10):
+// per-node, per-zone free pages by order, the preferred node with zonelist fallback,
+// __GFP_THISNODE, numastat counters, and the memory-block operations memory hotplug needs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "allocator/gfp.hpp"
+#include "allocator/machine_layout.hpp"
+#include "allocator/node_states.hpp"
+
+namespace slabsim::alloc {
+
+inline constexpr unsigned max_order = 11;  // MAX_ORDER: orders 0..10
+
+// The six counters of /sys/devices/system/node/nodeN/numastat.
+struct NumaStat {
+  std::uint64_t numa_hit = 0, numa_miss = 0, numa_foreign = 0, interleave_hit = 0,
+                local_node = 0, other_node = 0;
+  bool operator==(const NumaStat&) const = default;
+};
+
+struct PageBlockRef {
+  std::uint64_t pfn = 0;  // first page frame
+  unsigned order = 0;
+  int node = 0;
+  int block = 0;          // memory block holding it
+  ZoneType zone = ZoneType::normal;
+};
+
+class PageAllocator {
+ public:
+  // Blocks whose state is online are given to the buddy allocator at construction; node
+  // states are not touched here (the boot sequence sets them, see boot_node_states()).
+  explicit PageAllocator(const MachineLayout& layout);
+
+  // __alloc_pages_nodemask(): walks the zonelist of `preferred_nid` (the allocating CPU's node
+  // when numa_no_node), zones from the highest the gfp allows down (GFP_KERNEL: ZONE_NORMAL
+  // only; __GFP_MOVABLE: ZONE_MOVABLE first), taking the first zone with a free block of
+  // `order` or larger (the lowest such pfn, for determinism), splitting as the buddy allocator
+  // does. __GFP_THISNODE uses only the preferred node. No reclaim, no watermarks. On success
+  // updates numastat exactly as zone_statistics() does, with `cpu_node` as numa_node_id().
+  std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
+                                          int cpu_node);
+  // __free_pages(): returns the pages and merges buddies.
+  void free_pages(const PageBlockRef& pages);
+
+  // Memory hotplug on whole blocks (mm/memory_hotplug.c):
+  // add_memory(): an absent block becomes present (offline).
+  void add_block(int block);
+  // online_pages(): the block's pages join `zone` of its node and become allocatable.
+  void online_block(int block, ZoneType zone);
+  // start_isolate_page_range(): false if an allocated unmovable page (a slab page) lies in
+  // the block, which makes offlining fail with -EBUSY before any notifier runs.
+  [[nodiscard]] bool can_isolate(int block) const;
+  // __offline_isolated_pages(): the block's pages leave the buddy allocator. Requires
+  // can_isolate(); allocated movable pages are treated as migrated away.
+  void offline_block(int block);
+
+  // Rebuilds the zonelists (build_all_zonelists) from the current node states: called when
+  // a node's N_MEMORY changes.
+  void build_all_zonelists(const NodeStates& states);
+  // The nodes of `nid`'s zonelist that currently have memory, nearest first.
+  [[nodiscard]] const std::vector<int>& node_order(int nid) const;
+  // numa_mem_id() for a CPU on `nid`: the first node with normal memory in its zonelist
+  // (the node itself unless it is memoryless); numa_no_node if there is none.
+  [[nodiscard]] int numa_mem_node(int nid) const;
+
+  [[nodiscard]] BlockPresence block_state(int block) const;
+  [[nodiscard]] ZoneType block_zone(int block) const;
+  // Pages of `node` (in `zone`) that are present and online / free right now.
+  [[nodiscard]] std::uint64_t managed_pages(int node, ZoneType zone) const;
+  [[nodiscard]] std::uint64_t free_pages(int node, ZoneType zone) const;
+  [[nodiscard]] std::uint64_t free_pages(int node) const;
+  [[nodiscard]] std::uint64_t unmovable_pages(int block) const;  // allocated, in use by slab
+  [[nodiscard]] const NumaStat& numastat(int node) const { return numastat_[node]; }
+  [[nodiscard]] const MachineLayout& layout() const { return layout_; }
+
+ private:
+  MachineLayout layout_;
+  std::vector<NumaStat> numastat_;
+  std::vector<std::vector<int>> node_order_;
+  std::vector<int> mem_node_;
+  // Per block: presence, zone, free lists per order (sorted pfns), counts.
+  struct Block {
+    BlockPresence state = BlockPresence::absent;
+    ZoneType zone = ZoneType::normal;
+    std::vector<std::vector<std::uint64_t>> free_lists;  // [order] -> sorted pfns
+    std::uint64_t free_pages = 0;
+    std::uint64_t unmovable_pages = 0;
+    std::uint64_t movable_pages = 0;
+  };
+  std::vector<Block> blocks_;
+};
+
+// The node states the kernel has after boot for this layout (N_ONLINE for nodes with CPUs or
+// present memory, N_MEMORY with online memory, N_NORMAL_MEMORY with online normal memory,
+// N_CPU with CPUs).
+NodeStates boot_node_states(const MachineLayout& layout);
+
+}  // namespace slabsim::alloc
