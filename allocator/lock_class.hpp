@@ -7,10 +7,10 @@
 namespace slabsim::alloc {
 
 enum class LockClass : std::uint8_t {
-  slab_mutex,           // mm/slab_common.c: protects slab_caches and (v5.12) slab_nodes
-  list_lock,            // kmem_cache_node::list_lock, one instance per (cache, node)
-  mem_hotplug_lock,     // percpu_rw_semaphore: get_online_mems() = read, mem_hotplug_begin() = write
-  cpu_hotplug_lock,     // percpu_rw_semaphore: get_online_cpus() = read
+  slab_mutex,        // mm/slab_common.c: protects slab_caches and (v5.12) slab_nodes
+  list_lock,         // kmem_cache_node::list_lock, one instance per (cache, node)
+  mem_hotplug_lock,  // percpu_rw_semaphore: get_online_mems() = read, mem_hotplug_begin() = write
+  cpu_hotplug_lock,  // percpu_rw_semaphore: get_online_cpus() = read
   device_hotplug_lock,  // lock_device_hotplug_sysfs()
   memory_chain,         // (memory_chain).rwsem, the memory notifier chain
   kernfs_active,        // kn->count: the active reference of a sysfs file; removal drains it

@@ -3,8 +3,11 @@
 // __GFP_THISNODE, numastat counters, and the memory-block operations memory hotplug needs.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "allocator/gfp.hpp"
@@ -17,8 +20,8 @@ inline constexpr unsigned max_order = 11;  // MAX_ORDER: orders 0..10
 
 // The six counters of /sys/devices/system/node/nodeN/numastat.
 struct NumaStat {
-  std::uint64_t numa_hit = 0, numa_miss = 0, numa_foreign = 0, interleave_hit = 0,
-                local_node = 0, other_node = 0;
+  std::uint64_t numa_hit = 0, numa_miss = 0, numa_foreign = 0, interleave_hit = 0, local_node = 0,
+                other_node = 0;
   bool operator==(const NumaStat&) const = default;
 };
 
@@ -26,7 +29,7 @@ struct PageBlockRef {
   std::uint64_t pfn = 0;  // first page frame
   unsigned order = 0;
   int node = 0;
-  int block = 0;          // memory block holding it
+  int block = 0;  // memory block holding it
   ZoneType zone = ZoneType::normal;
 };
 
@@ -42,9 +45,13 @@ class PageAllocator {
   // `order` or larger (the lowest such pfn, for determinism), splitting as the buddy allocator
   // does. __GFP_THISNODE uses only the preferred node. No reclaim, no watermarks. On success
   // updates numastat exactly as zone_statistics() does, with `cpu_node` as numa_node_id().
-  std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
-                                          int cpu_node);
-  // __free_pages(): returns the pages and merges buddies.
+  // Fails (nullopt, no counter touched) when no zone of the walk has a free chunk big enough,
+  // including a preferred node that is offline or (with __GFP_THISNODE) memoryless. Throws
+  // std::out_of_range for a bad node id, std::invalid_argument for order >= max_order.
+  std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp, int cpu_node);
+  // __free_pages(): returns the pages and merges buddies. `pages` must be exactly what
+  // alloc_pages() returned and is still live (std::invalid_argument otherwise: double free,
+  // wrong order, or a movable allocation already dropped by offline_block()).
   void free_pages(const PageBlockRef& pages);
 
   // Memory hotplug on whole blocks (mm/memory_hotplug.c):
@@ -60,9 +67,13 @@ class PageAllocator {
   void offline_block(int block);
 
   // Rebuilds the zonelists (build_all_zonelists) from the current node states: called when
-  // a node's N_MEMORY changes.
+  // a node's N_MEMORY changes, where the kernel does (online_pages: after online_block() and
+  // node_states_set_node; offline_pages: after offline_block(), before node_states_clear_node).
+  // The node order is fixed here; which of its nodes and zones hold pages is read live, so
+  // a zone that becomes (un)populated without an N_MEMORY change needs no rebuild.
   void build_all_zonelists(const NodeStates& states);
-  // The nodes of `nid`'s zonelist that currently have memory, nearest first.
+  // The nodes of `nid`'s zonelist that currently have memory, nearest first (empty for a node
+  // that was offline at the last rebuild).
   [[nodiscard]] const std::vector<int>& node_order(int nid) const;
   // numa_mem_id() for a CPU on `nid`: the first node with normal memory in its zonelist
   // (the node itself unless it is memoryless); numa_no_node if there is none.
@@ -75,24 +86,51 @@ class PageAllocator {
   [[nodiscard]] std::uint64_t free_pages(int node, ZoneType zone) const;
   [[nodiscard]] std::uint64_t free_pages(int node) const;
   [[nodiscard]] std::uint64_t unmovable_pages(int block) const;  // allocated, in use by slab
-  [[nodiscard]] const NumaStat& numastat(int node) const { return numastat_[node]; }
+  [[nodiscard]] const NumaStat& numastat(int node) const;
   [[nodiscard]] const MachineLayout& layout() const { return layout_; }
 
  private:
-  MachineLayout layout_;
-  std::vector<NumaStat> numastat_;
-  std::vector<std::vector<int>> node_order_;
-  std::vector<int> mem_node_;
-  // Per block: presence, zone, free lists per order (sorted pfns), counts.
+  // A zone's free lists, as the kernel keeps them per zone (struct free_area): orders below
+  // top_order_ hold pfns sorted (lowest first); top-order chunks live in a bitmap per block,
+  // with the zone indexing the blocks that have one, so an all-free block costs a few bits.
+  struct Zone {
+    std::uint64_t managed = 0, free = 0;
+    std::array<std::set<std::uint64_t>, max_order> free_lists;  // orders < top_order_ only
+    std::set<int> top_blocks;  // blocks of this zone with a free top-order chunk, ascending
+  };
   struct Block {
     BlockPresence state = BlockPresence::absent;
     ZoneType zone = ZoneType::normal;
-    std::vector<std::vector<std::uint64_t>> free_lists;  // [order] -> sorted pfns
+    int node = 0;
+    std::vector<std::uint64_t> top_free;  // bit i: chunk [i << top_order_, ...) is free
+    std::uint64_t top_count = 0;          // set bits in top_free
     std::uint64_t free_pages = 0;
     std::uint64_t unmovable_pages = 0;
     std::uint64_t movable_pages = 0;
   };
+  struct Allocation {
+    unsigned order = 0;
+    bool movable = false;
+  };
+
+  Zone& zone_of(int node, ZoneType zone);
+  [[nodiscard]] const Zone& zone_of(int node, ZoneType zone) const;
+  void check_node(int nid, const char* what) const;
+  void check_block(int block) const;
+  [[nodiscard]] std::uint64_t node_managed(int node) const;
+  std::optional<std::uint64_t> take_from_zone(int node, ZoneType zone, unsigned order);
+  void give_to_zone(int block, std::uint64_t pfn, unsigned order);
+  void refresh_zonelists();
+
+  MachineLayout layout_;
+  unsigned top_order_ = 0;  // min(max_order - 1, log2(block_pages)): no chunk spans two blocks
+  std::vector<NumaStat> numastat_;
+  std::vector<std::vector<int>> built_order_;  // build_node_orders() at the last rebuild
+  std::vector<std::vector<int>> node_order_;   // built_order_ restricted to populated nodes
+  std::vector<int> mem_node_;
+  std::vector<Zone> zones_;  // [node * 2 + zone]
   std::vector<Block> blocks_;
+  std::map<std::uint64_t, Allocation> allocated_;  // first pfn -> live allocation
 };
 
 // The node states the kernel has after boot for this layout (N_ONLINE for nodes with CPUs or

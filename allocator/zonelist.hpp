@@ -8,7 +8,7 @@ namespace slabsim::alloc {
 // The node states build_zonelists() reads.
 struct ZonelistInput {
   const std::vector<std::vector<int>>* distance = nullptr;  // SLIT
-  std::vector<bool> online;      // N_ONLINE: nodes that get a zonelist
+  std::vector<bool> online;                                 // N_ONLINE: nodes that get a zonelist
   std::vector<bool> has_memory;  // N_MEMORY: nodes that can appear in one
   std::vector<bool> has_cpus;    // cpumask_of_node() non-empty
 };

@@ -1,0 +1,70 @@
+// A cache's derived settings, computed at creation as kmem_cache_open() does (mm/slub.c and
+// mm/slab_common.c, v5.10): object layout, slab order and objects per slab, min_partial,
+// cpu_partial and the NUMA defrag ratio.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace slabsim::alloc {
+
+inline constexpr unsigned page_size = 4096;
+inline constexpr unsigned cache_line_size = 64;  // cache_line_size() on x86_64
+
+// The kmem_cache_create() flags that change layout or behaviour in the model.
+struct CacheFlags {
+  bool hwcache_align = false;    // SLAB_HWCACHE_ALIGN
+  bool reclaim_account = false;  // SLAB_RECLAIM_ACCOUNT (__GFP_RECLAIMABLE pages)
+  bool typesafe_by_rcu = false;  // SLAB_TYPESAFE_BY_RCU (free pointer outside the object)
+  bool has_ctor = false;         // a constructor (free pointer outside the object)
+  // Debug flags (CONFIG_SLUB_DEBUG): they grow the object and make kmem_cache_debug() true,
+  // which disables the cpu partial lists.
+  bool red_zone = false;         // SLAB_RED_ZONE
+  bool poison = false;           // SLAB_POISON
+  bool store_user = false;       // SLAB_STORE_USER (also keeps a "full" list per node)
+
+  [[nodiscard]] bool debug() const { return red_zone || poison || store_user; }
+  bool operator==(const CacheFlags&) const = default;
+};
+
+// Boot parameters that feed calculate_order().
+struct SlubBootParams {
+  unsigned slub_min_order = 0;
+  unsigned slub_max_order = 3;    // PAGE_ALLOC_COSTLY_ORDER
+  unsigned slub_min_objects = 0;  // 0: 4 * (fls(nr_cpu_ids) + 1)
+  bool cpu_partial_enabled = true;  // CONFIG_SLUB_CPU_PARTIAL
+};
+
+struct CacheSettings {
+  unsigned object_size = 0;  // as requested
+  unsigned align = 0;        // after calculate_alignment()
+  unsigned inuse = 0;        // bytes in use by the object and its metadata before the free pointer
+  unsigned offset = 0;       // free pointer offset
+  unsigned size = 0;         // s->size: object plus metadata, aligned
+  unsigned order = 0;        // oo_order(s->oo)
+  unsigned objects = 0;      // oo_objects(s->oo): objects per slab of `order`
+  unsigned min_order = 0;    // oo_order(s->min): get_order(size), the fallback order
+  unsigned min_objects = 0;  // oo_objects(s->min)
+  unsigned long min_partial = 0;
+  unsigned cpu_partial = 0;  // objects kept on per-CPU partial lists (v5.10 counts objects)
+  unsigned remote_node_defrag_ratio = 1000;  // internal value; sysfs shows /10
+  bool operator==(const CacheSettings&) const = default;
+};
+
+// calculate_alignment() + calculate_sizes() + set_min_partial() + set_cpu_partial(). Returns
+// nullopt with `why` set when the kernel would fail the creation (object too large for
+// MAX_ORDER, object_size 0, align not a power of two).
+std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigned align,
+                                                   const CacheFlags& flags, int nr_cpu_ids,
+                                                   const SlubBootParams& params,
+                                                   std::string* why = nullptr);
+
+// mm/slub.c helpers, exposed for tests. calculate_order() returns 11 (MAX_ORDER) where the
+// kernel returns -ENOSYS. `nr_cpu_ids` is the CPU count calculate_order() uses: nr_cpu_ids in
+// v5.10; v5.12 uses num_present_cpus() (nr_cpu_ids when that is 1).
+unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& params);
+unsigned get_order(unsigned long size);  // smallest order whose pages hold `size` bytes (0 for 0)
+unsigned order_objects(unsigned order, unsigned size);  // (PAGE_SIZE << order) / size
+
+}  // namespace slabsim::alloc

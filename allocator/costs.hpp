@@ -1,0 +1,25 @@
+// Simulated CPU time of the allocator's own work, in ns, on top of memory accesses (charged
+// through Environment::touch_memory with the latency matrix) and lock waits (emerging from
+// contention). Defaults are order-of-magnitude figures: the fast-path pair follows J. D. Brouer's
+// measurement of SLUB kmem_cache_alloc+free at 42-47 cycles (10.5-11.9 ns at 4 GHz) and
+// local_irq_save/restore at ~9.4 ns (reference/hardware-numbers.md section 3.4); the rest are
+// choices of this model, named so that a user can change them.
+#pragma once
+
+#include <cstdint>
+
+namespace slabsim::alloc {
+
+struct SlubCosts {
+  std::int64_t alloc_fastpath = 6;   // slab_alloc_node() hit
+  std::int64_t free_fastpath = 5;    // do_slab_free() into the cpu slab
+  std::int64_t slowpath_entry = 10;  // local_irq_save/restore plus the checks of ___slab_alloc
+  std::int64_t free_slowpath = 10;   // __slab_free() bookkeeping
+  std::int64_t list_update = 5;      // add_partial()/remove_partial() under list_lock
+  std::int64_t object_move = 2;      // moving one object between freelists
+  std::int64_t new_slab = 250;       // page allocator call plus struct page set-up
+  std::int64_t object_setup = 2;     // setup_object() per object of a new slab
+  std::int64_t discard_slab = 150;   // freeing a slab's pages
+};
+
+}  // namespace slabsim::alloc

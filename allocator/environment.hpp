@@ -1,0 +1,45 @@
+// The allocator's only door to the world. The simulator implements it on SimGrid; unit tests
+// implement it with a single-threaded fake. Every call that can block (lock) is a point where
+// other simulated CPUs may run, exactly where the kernel could be preempted or spin.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "allocator/lock_class.hpp"
+
+namespace slabsim::alloc {
+
+class Environment {
+ public:
+  virtual ~Environment() = default;
+
+  // smp_processor_id(): the CPU the calling code runs on.
+  virtual int current_cpu() = 0;
+  // Simulated time, ns from the start of the run.
+  virtual std::int64_t now_ns() = 0;
+  // Work of `ns` on the current CPU. The simulator may accumulate it locally and pay it before
+  // the CPU next touches shared state (lax synchronisation).
+  virtual void charge(std::int64_t ns) = 0;
+  // One cache-line access from the current CPU to memory on `node` (the latency matrix).
+  virtual void touch_memory(int node) = 0;
+
+  // Takes / releases a lock. `instance` tells locks of one class apart (the list_lock of each
+  // kmem_cache_node, the kernfs node of each cache); `function` is the kernel function taking
+  // it, for lock_stat contention points and lockdep chains. May block.
+  virtual void lock(LockClass cls, std::uint64_t instance, LockMode mode, const char* function) = 0;
+  virtual void unlock(LockClass cls, std::uint64_t instance, LockMode mode) = 0;
+
+  // local_irq_save()/local_irq_restore() around per-CPU slow paths: while a CPU has interrupts
+  // off, an IPI to it (run_on_cpu) waits.
+  virtual void irq_disable() = 0;
+  virtual void irq_enable() = 0;
+  // on_each_cpu_cond()'s per-CPU call: runs `fn` as an IPI handler on `cpu` and returns when it
+  // has run (the fake runs it at once).
+  virtual void run_on_cpu(int cpu, const std::function<void()>& fn) = 0;
+
+  // A seeded random number: get_cycles() for the remote defrag ratio, get_random_int().
+  virtual std::uint64_t random() = 0;
+};
+
+}  // namespace slabsim::alloc

@@ -1,0 +1,153 @@
+#include "allocator/memory_hotplug.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace slabsim::alloc {
+
+MemoryHotplug::MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states)
+    : env_(env), pages_(pages), states_(states) {}
+
+void MemoryHotplug::register_notifier(MemoryNotifier notifier) {
+  // notifier_chain_register(): before the first entry of lower priority, so equal priorities
+  // keep registration order.
+  auto at = std::find_if(chain_.begin(), chain_.end(),
+                         [&](const MemoryNotifier& n) { return n.priority < notifier.priority; });
+  chain_.insert(at, std::move(notifier));
+}
+
+void MemoryHotplug::register_slub(Slub& slub) {
+  register_notifier(
+      {"slab_memory_callback", slab_callback_pri, [&slub](MemoryAction a, const MemoryNotify& arg) {
+         return slub.slab_memory_callback(a, arg);
+       }});
+}
+
+int MemoryHotplug::notify(MemoryAction action, const MemoryNotify& arg) {
+  // blocking_notifier_call_chain(): under the chain's rwsem (read); stops at the first error.
+  env_.lock(LockClass::memory_chain, 0, LockMode::read, "blocking_notifier_call_chain");
+  int ret = 0;
+  for (const auto& n : chain_) {
+    ret = n.call(action, arg);
+    if (ret) break;
+  }
+  env_.unlock(LockClass::memory_chain, 0, LockMode::read);
+  return ret;
+}
+
+void MemoryHotplug::notify_all(MemoryAction action, const MemoryNotify& arg) {
+  env_.lock(LockClass::memory_chain, 0, LockMode::read, "blocking_notifier_call_chain");
+  for (const auto& n : chain_)
+    n.call(action, arg);
+  env_.unlock(LockClass::memory_chain, 0, LockMode::read);
+}
+
+void MemoryHotplug::mem_hotplug_begin() {
+  env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::read, "mem_hotplug_begin");
+  env_.lock(LockClass::mem_hotplug_lock, 0, LockMode::write, "mem_hotplug_begin");
+}
+
+void MemoryHotplug::mem_hotplug_done() {
+  env_.unlock(LockClass::mem_hotplug_lock, 0, LockMode::write);
+  env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
+}
+
+int MemoryHotplug::add_memory(int block) {
+  if (pages_.block_state(block) != BlockPresence::absent) return -einval;
+  mem_hotplug_begin();
+  pages_.add_block(block);
+  // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages().
+  states_.set(pages_.layout().blocks[block].node, NodeState::online);
+  mem_hotplug_done();
+  return 0;
+}
+
+int MemoryHotplug::online_pages(int block, ZoneType zone) {
+  if (pages_.block_state(block) != BlockPresence::offline) return -einval;
+  const int nid = pages_.layout().blocks[block].node;
+  mem_hotplug_begin();
+  step(HotplugStep::locked);
+  // node_states_check_changes_online(): which masks this operation will flip.
+  MemoryNotify arg;
+  arg.start_pfn = static_cast<std::uint64_t>(block) * pages_.layout().block_pages;
+  arg.nr_pages = pages_.layout().block_pages;
+  if (zone == ZoneType::normal && !states_.test(nid, NodeState::normal_memory))
+    arg.status_change_nid_normal = nid;
+  if (!states_.test(nid, NodeState::memory)) arg.status_change_nid = nid;
+
+  if (int ret = notify(MemoryAction::going_online, arg); ret) {
+    notify_all(MemoryAction::cancel_online, arg);
+    log_.push_back(fmt::format("online_pages [mem {:#x}-{:#x}] failed", arg.start_pfn << 12,
+                               ((arg.start_pfn + arg.nr_pages) << 12) - 1));
+    mem_hotplug_done();
+    return ret;
+  }
+  step(HotplugStep::going_online_notified);
+  // The zonelists are rebuilt when the zone was unpopulated, after the node states change.
+  const bool rebuild = pages_.managed_pages(nid, zone) == 0;
+  pages_.online_block(block, zone);
+  // node_states_set_node()
+  if (arg.status_change_nid_normal >= 0) states_.set(nid, NodeState::normal_memory);
+  if (arg.status_change_nid >= 0) states_.set(nid, NodeState::memory);
+  step(HotplugStep::node_states_set);
+  if (rebuild) pages_.build_all_zonelists(states_);
+  notify(MemoryAction::online, arg);
+  mem_hotplug_done();
+  return 0;
+}
+
+int MemoryHotplug::offline_pages(int block) {
+  if (pages_.block_state(block) != BlockPresence::online) return -einval;
+  const int nid = pages_.layout().blocks[block].node;
+  const ZoneType zone = pages_.block_zone(block);
+  MemoryNotify arg;
+  arg.start_pfn = static_cast<std::uint64_t>(block) * pages_.layout().block_pages;
+  arg.nr_pages = pages_.layout().block_pages;
+  mem_hotplug_begin();
+  step(HotplugStep::locked);
+  if (!pages_.can_isolate(block)) {
+    log_.push_back(
+        fmt::format("memory offlining [mem {:#x}-{:#x}] failed due to failure to "
+                    "isolate range",
+                    arg.start_pfn << 12, ((arg.start_pfn + arg.nr_pages) << 12) - 1));
+    mem_hotplug_done();
+    return -ebusy;
+  }
+  step(HotplugStep::isolated);
+  // node_states_check_changes_offline()
+  const std::uint64_t normal = pages_.managed_pages(nid, ZoneType::normal);
+  const std::uint64_t all = normal + pages_.managed_pages(nid, ZoneType::movable);
+  if (zone == ZoneType::normal && arg.nr_pages >= normal) arg.status_change_nid_normal = nid;
+  if (arg.nr_pages >= all) arg.status_change_nid = nid;
+
+  if (int ret = notify(MemoryAction::going_offline, arg); ret) {
+    notify_all(MemoryAction::cancel_offline, arg);
+    log_.push_back(
+        fmt::format("memory offlining [mem {:#x}-{:#x}] failed due to notifier "
+                    "failure",
+                    arg.start_pfn << 12, ((arg.start_pfn + arg.nr_pages) << 12) - 1));
+    mem_hotplug_done();
+    return ret;
+  }
+  step(HotplugStep::going_offline_notified);
+  if (!pages_.can_isolate(block)) {
+    // Isolated pages cannot be handed out in the kernel; the model re-checks rather than
+    // offlining a block that holds a slab page.
+    notify_all(MemoryAction::cancel_offline, arg);
+    mem_hotplug_done();
+    return -ebusy;
+  }
+  pages_.offline_block(block);
+  // An emptied zone rebuilds the zonelists before node_states_clear_node(), so the node still
+  // counts as N_MEMORY in that rebuild's tie-breaking (v5.10 order).
+  if (pages_.managed_pages(nid, zone) == 0) pages_.build_all_zonelists(states_);
+  if (arg.status_change_nid_normal >= 0) states_.clear(nid, NodeState::normal_memory);
+  if (arg.status_change_nid >= 0) states_.clear(nid, NodeState::memory);
+  step(HotplugStep::node_states_cleared);
+  notify(MemoryAction::offline, arg);
+  mem_hotplug_done();
+  return 0;
+}
+
+}  // namespace slabsim::alloc

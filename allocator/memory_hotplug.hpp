@@ -1,0 +1,76 @@
+// Memory hotplug of whole memory blocks in the kernel's order (mm/memory_hotplug.c,
+// drivers/base/memory.c, v5.10): the locks, the zone move, status_change_nid*, the memory
+// notifier chain, node state updates and zonelist rebuilds. SLUB (and any other listener, such
+// as an error injector) registers on the notifier chain.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "allocator/environment.hpp"
+#include "allocator/node_states.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/slub.hpp"
+
+namespace slabsim::alloc {
+
+inline constexpr int slab_callback_pri = 1;  // SLAB_CALLBACK_PRI
+inline constexpr int einval = 22;
+
+struct MemoryNotifier {
+  std::string name;
+  int priority = 0;  // the chain is sorted by decreasing priority
+  std::function<int(MemoryAction, const MemoryNotify&)> call;  // 0 or a negative errno
+};
+
+// The points between the steps of online_pages()/offline_pages(), where a test or the
+// simulator may act (e.g. create a cache between the GOING_ONLINE callbacks and
+// node_states_set_node(), the window of 03afc0e25f7f).
+enum class HotplugStep {
+  locked,                  // after mem_hotplug_begin()
+  going_online_notified,   // after MEM_GOING_ONLINE, before the pages are onlined
+  node_states_set,         // after node_states_set_node()
+  isolated,                // offline: after start_isolate_page_range()
+  going_offline_notified,  // after MEM_GOING_OFFLINE
+  node_states_cleared,     // after node_states_clear_node()
+};
+
+class MemoryHotplug {
+ public:
+  MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states);
+
+  void register_notifier(MemoryNotifier notifier);  // register_memory_notifier()
+  // SLUB's slab_memory_callback at SLAB_CALLBACK_PRI.
+  void register_slub(Slub& slub);
+
+  // add_memory(): an absent block becomes present (offline); its node comes online.
+  int add_memory(int block);
+  // online_pages(): 0, or the negative errno of the notifier that vetoed (after
+  // MEM_CANCEL_ONLINE), or -EINVAL for a block that is absent or already online.
+  int online_pages(int block, ZoneType zone);
+  // offline_pages(): 0, -EBUSY when an unmovable (slab) page is in the block ("failure to
+  // isolate range", no notifier runs) or a notifier vetoed (after MEM_CANCEL_OFFLINE), -EINVAL
+  // for a block that is not online.
+  int offline_pages(int block);
+
+  std::function<void(HotplugStep)> on_step;  // called at each HotplugStep, if set
+  [[nodiscard]] const std::vector<std::string>& log() const { return log_; }
+
+ private:
+  int notify(MemoryAction action, const MemoryNotify& arg);  // memory_notify()
+  void notify_all(MemoryAction action, const MemoryNotify& arg);
+  void mem_hotplug_begin();
+  void mem_hotplug_done();
+  void step(HotplugStep s) {
+    if (on_step) on_step(s);
+  }
+
+  Environment& env_;
+  PageAllocator& pages_;
+  NodeStates& states_;
+  std::vector<MemoryNotifier> chain_;
+  std::vector<std::string> log_;
+};
+
+}  // namespace slabsim::alloc

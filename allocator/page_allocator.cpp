@@ -1,0 +1,437 @@
+#include "allocator/page_allocator.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "allocator/zonelist.hpp"
+
+namespace slabsim::alloc {
+
+namespace {
+
+int zone_slot(ZoneType z) {
+  return z == ZoneType::movable ? 1 : 0;
+}
+
+bool valid_zone(ZoneType z) {
+  return z == ZoneType::normal || z == ZoneType::movable;
+}
+
+bool valid_presence(BlockPresence p) {
+  return p == BlockPresence::online || p == BlockPresence::offline || p == BlockPresence::absent;
+}
+
+// Everything the allocator indexes by must be in range, so later lookups cannot be UB.
+void validate_layout(const MachineLayout& l) {
+  const auto n = l.distance.size();
+  if (n > static_cast<std::size_t>(INT_MAX))
+    throw std::invalid_argument("machine layout: too many nodes");
+  for (std::size_t i = 0; i < n; ++i)
+    if (l.distance[i].size() != n)
+      throw std::invalid_argument("machine layout: distance row " + std::to_string(i) + " has " +
+                                  std::to_string(l.distance[i].size()) + " entries, expected " +
+                                  std::to_string(n));
+  for (std::size_t c = 0; c < l.cpu_node.size(); ++c)
+    if (l.cpu_node[c] < 0 || static_cast<std::size_t>(l.cpu_node[c]) >= n)
+      throw std::out_of_range("machine layout: cpu " + std::to_string(c) + " on node " +
+                              std::to_string(l.cpu_node[c]) + ", nr_node_ids is " +
+                              std::to_string(n));
+  if (l.block_pages == 0 || !std::has_single_bit(l.block_pages))
+    throw std::invalid_argument("machine layout: block_pages " + std::to_string(l.block_pages) +
+                                " is not a power of two");
+  if (l.blocks.size() > static_cast<std::size_t>(INT_MAX) ||
+      l.blocks.size() > std::numeric_limits<std::uint64_t>::max() / l.block_pages)
+    throw std::invalid_argument("machine layout: too many memory blocks");
+  for (std::size_t b = 0; b < l.blocks.size(); ++b) {
+    const BlockLayout& bl = l.blocks[b];
+    if (bl.node < 0 || static_cast<std::size_t>(bl.node) >= n)
+      throw std::out_of_range("machine layout: block " + std::to_string(b) + " on node " +
+                              std::to_string(bl.node) + ", nr_node_ids is " + std::to_string(n));
+    if (!valid_zone(bl.zone))
+      throw std::invalid_argument("machine layout: block " + std::to_string(b) +
+                                  " has an unknown zone");
+    if (!valid_presence(bl.state))
+      throw std::invalid_argument("machine layout: block " + std::to_string(b) +
+                                  " has an unknown state");
+  }
+}
+
+}  // namespace
+
+PageAllocator::PageAllocator(const MachineLayout& layout) : layout_(layout) {
+  validate_layout(layout_);
+  const int nodes = layout_.nr_node_ids();
+  // MAX_ORDER - 1, capped so that a chunk never spans two memory blocks.
+  top_order_ = std::min<unsigned>(max_order - 1, std::countr_zero(layout_.block_pages));
+  numastat_.assign(nodes, NumaStat{});
+  built_order_.assign(nodes, {});
+  node_order_.assign(nodes, {});
+  mem_node_.assign(nodes, numa_no_node);
+  zones_.resize(static_cast<std::size_t>(nodes) * 2);
+
+  const std::uint64_t top_chunks = layout_.block_pages >> top_order_;
+  blocks_.resize(layout_.blocks.size());
+  for (std::size_t b = 0; b < blocks_.size(); ++b) {
+    const BlockLayout& bl = layout_.blocks[b];
+    Block& blk = blocks_[b];
+    blk.node = bl.node;
+    blk.zone = bl.zone;
+    blk.top_free.assign((top_chunks + 63) / 64, 0);
+    blk.state = bl.state == BlockPresence::absent ? BlockPresence::absent : BlockPresence::offline;
+  }
+  for (std::size_t b = 0; b < blocks_.size(); ++b)
+    if (layout_.blocks[b].state == BlockPresence::online)
+      online_block(static_cast<int>(b), layout_.blocks[b].zone);
+
+  build_all_zonelists(boot_node_states(layout_));
+}
+
+PageAllocator::Zone& PageAllocator::zone_of(int node, ZoneType zone) {
+  return zones_[static_cast<std::size_t>(node) * 2 + zone_slot(zone)];
+}
+
+const PageAllocator::Zone& PageAllocator::zone_of(int node, ZoneType zone) const {
+  return zones_[static_cast<std::size_t>(node) * 2 + zone_slot(zone)];
+}
+
+void PageAllocator::check_node(int nid, const char* what) const {
+  if (nid < 0 || nid >= layout_.nr_node_ids())
+    throw std::out_of_range(std::string(what) + " " + std::to_string(nid) +
+                            " out of range, nr_node_ids is " +
+                            std::to_string(layout_.nr_node_ids()));
+}
+
+void PageAllocator::check_block(int block) const {
+  if (block < 0 || static_cast<std::size_t>(block) >= blocks_.size())
+    throw std::out_of_range("memory block " + std::to_string(block) + " out of range, " +
+                            std::to_string(blocks_.size()) + " blocks");
+}
+
+std::uint64_t PageAllocator::node_managed(int node) const {
+  return zone_of(node, ZoneType::normal).managed + zone_of(node, ZoneType::movable).managed;
+}
+
+// __rmqueue_smallest() + expand(): the smallest order that has a free chunk, its lowest pfn;
+// the upper halves go back to the lower orders.
+std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zone,
+                                                           unsigned order) {
+  Zone& z = zone_of(node, zone);
+  const std::uint64_t pages = std::uint64_t{1} << order;
+  if (order > top_order_ || z.free < pages) return std::nullopt;
+
+  std::optional<std::uint64_t> pfn;
+  unsigned found = order;
+  for (; found < top_order_; ++found) {
+    auto& list = z.free_lists[found];
+    if (!list.empty()) {
+      pfn = *list.begin();
+      list.erase(list.begin());
+      break;
+    }
+  }
+  if (!pfn) {
+    if (z.top_blocks.empty()) return std::nullopt;
+    const int b = *z.top_blocks.begin();
+    Block& blk = blocks_[b];
+    for (std::size_t w = 0; w < blk.top_free.size(); ++w) {
+      if (blk.top_free[w] == 0) continue;
+      const auto bit = static_cast<unsigned>(std::countr_zero(blk.top_free[w]));
+      blk.top_free[w] &= ~(std::uint64_t{1} << bit);
+      const std::uint64_t index = w * 64 + bit;
+      pfn = static_cast<std::uint64_t>(b) * layout_.block_pages + (index << top_order_);
+      break;
+    }
+    if (--blk.top_count == 0) z.top_blocks.erase(z.top_blocks.begin());
+  }
+  for (unsigned o = found; o > order;) {
+    --o;
+    z.free_lists[o].insert(*pfn + (std::uint64_t{1} << o));
+  }
+  blocks_[*pfn / layout_.block_pages].free_pages -= pages;
+  z.free -= pages;
+  return pfn;
+}
+
+// __free_one_page(): merge with the buddy while it is free, up to the top order.
+void PageAllocator::give_to_zone(int block, std::uint64_t pfn, unsigned order) {
+  Block& blk = blocks_[block];
+  Zone& z = zone_of(blk.node, blk.zone);
+  const std::uint64_t pages = std::uint64_t{1} << order;
+  blk.free_pages += pages;
+  z.free += pages;
+  unsigned o = order;
+  for (; o < top_order_; ++o) {
+    auto& list = z.free_lists[o];
+    const auto buddy = list.find(pfn ^ (std::uint64_t{1} << o));
+    if (buddy == list.end()) break;
+    list.erase(buddy);
+    pfn &= ~(std::uint64_t{1} << o);
+  }
+  if (o < top_order_) {
+    z.free_lists[o].insert(pfn);
+    return;
+  }
+  const std::uint64_t index =
+      (pfn - static_cast<std::uint64_t>(block) * layout_.block_pages) >> top_order_;
+  blk.top_free[index / 64] |= std::uint64_t{1} << (index % 64);
+  if (blk.top_count++ == 0) z.top_blocks.insert(block);
+}
+
+std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
+                                                       int cpu_node) {
+  if (order >= max_order)
+    throw std::invalid_argument("alloc_pages: order " + std::to_string(order) + " >= MAX_ORDER");
+  check_node(cpu_node, "alloc_pages: cpu_node");
+  if (preferred_nid != numa_no_node) check_node(preferred_nid, "alloc_pages: preferred_nid");
+  const int preferred = preferred_nid == numa_no_node ? cpu_node : preferred_nid;
+  const bool movable = (gfp & gfp_movable) != 0;
+
+  // gfp_zone(): the highest zone the request may use, and the ones below it.
+  static constexpr ZoneType movable_walk[] = {ZoneType::movable, ZoneType::normal};
+  static constexpr ZoneType normal_walk[] = {ZoneType::normal};
+  const ZoneType* walk = movable ? movable_walk : normal_walk;
+  const int walk_len = movable ? 2 : 1;
+
+  // ZONELIST_NOFALLBACK for __GFP_THISNODE, else the node's fallback zonelist. A zonelist
+  // only holds populated zones; the first eligible one is ac->preferred_zoneref.
+  const int thisnode[] = {preferred};
+  const int* nodes = thisnode;
+  std::size_t nr_nodes = 1;
+  if ((gfp & gfp_thisnode) == 0) {
+    nodes = node_order_[preferred].data();
+    nr_nodes = node_order_[preferred].size();
+  }
+  int preferred_zone_node = numa_no_node;
+  for (std::size_t i = 0; i < nr_nodes; ++i) {
+    const int node = nodes[i];
+    for (int k = 0; k < walk_len; ++k) {
+      const ZoneType zt = walk[k];
+      if (zone_of(node, zt).managed == 0) continue;  // not in the zonelist
+      if (preferred_zone_node == numa_no_node) preferred_zone_node = node;
+      const auto pfn = take_from_zone(node, zt, order);
+      if (!pfn) continue;
+
+      const auto block = static_cast<int>(*pfn / layout_.block_pages);
+      const std::uint64_t pages = std::uint64_t{1} << order;
+      Block& blk = blocks_[block];
+      (movable ? blk.movable_pages : blk.unmovable_pages) += pages;
+      allocated_.emplace(*pfn, Allocation{order, movable});
+
+      // zone_statistics(): once per request. interleave_hit is never counted: no
+      // MPOL_INTERLEAVE policy is modelled.
+      NumaStat& st = numastat_[node];
+      if (node == preferred_zone_node) {
+        ++st.numa_hit;
+      } else {
+        ++st.numa_miss;
+        ++numastat_[preferred_zone_node].numa_foreign;
+      }
+      ++(node == cpu_node ? st.local_node : st.other_node);
+      return PageBlockRef{*pfn, order, node, block, zt};
+    }
+  }
+  return std::nullopt;
+}
+
+void PageAllocator::free_pages(const PageBlockRef& pages) {
+  check_block(pages.block);
+  if (pages.order >= max_order)
+    throw std::invalid_argument("free_pages: order " + std::to_string(pages.order) +
+                                " >= MAX_ORDER");
+  const auto it = allocated_.find(pages.pfn);
+  if (it == allocated_.end() || it->second.order != pages.order)
+    throw std::invalid_argument("free_pages: pfn " + std::to_string(pages.pfn) + " order " +
+                                std::to_string(pages.order) + " is not a live allocation");
+  Block& blk = blocks_[pages.block];
+  if (pages.pfn / layout_.block_pages != static_cast<std::uint64_t>(pages.block) ||
+      pages.node != blk.node || pages.zone != blk.zone)
+    throw std::invalid_argument("free_pages: pfn " + std::to_string(pages.pfn) +
+                                " does not match its block, node or zone");
+  const std::uint64_t n = std::uint64_t{1} << pages.order;
+  (it->second.movable ? blk.movable_pages : blk.unmovable_pages) -= n;
+  allocated_.erase(it);
+  give_to_zone(pages.block, pages.pfn, pages.order);
+}
+
+void PageAllocator::add_block(int block) {
+  check_block(block);
+  if (blocks_[block].state != BlockPresence::absent)
+    throw std::logic_error("add_block: memory block " + std::to_string(block) +
+                           " is already present");
+  blocks_[block].state = BlockPresence::offline;
+}
+
+void PageAllocator::online_block(int block, ZoneType zone) {
+  check_block(block);
+  if (!valid_zone(zone)) throw std::invalid_argument("online_block: unknown zone");
+  Block& blk = blocks_[block];
+  if (blk.state != BlockPresence::offline)
+    throw std::logic_error("online_block: memory block " + std::to_string(block) + " is " +
+                           (blk.state == BlockPresence::absent ? "absent" : "already online"));
+  const bool had_memory = node_managed(blk.node) > 0;
+  const bool had_normal = zone_of(blk.node, ZoneType::normal).managed > 0;
+
+  blk.state = BlockPresence::online;
+  blk.zone = zone;
+  Zone& z = zone_of(blk.node, zone);
+  z.managed += layout_.block_pages;
+  z.free += layout_.block_pages;
+  blk.free_pages = layout_.block_pages;
+  // All pages free: only top-order chunks, one bit each.
+  const std::uint64_t chunks = layout_.block_pages >> top_order_;
+  std::fill(blk.top_free.begin(), blk.top_free.end(), ~std::uint64_t{0});
+  if (chunks % 64 != 0) blk.top_free.back() = (std::uint64_t{1} << (chunks % 64)) - 1;
+  blk.top_count = chunks;
+  z.top_blocks.insert(block);
+
+  if (had_memory != (node_managed(blk.node) > 0) ||
+      had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
+    refresh_zonelists();
+}
+
+bool PageAllocator::can_isolate(int block) const {
+  check_block(block);
+  return blocks_[block].unmovable_pages == 0;
+}
+
+void PageAllocator::offline_block(int block) {
+  check_block(block);
+  Block& blk = blocks_[block];
+  if (blk.state != BlockPresence::online)
+    throw std::logic_error("offline_block: memory block " + std::to_string(block) +
+                           " is not online");
+  if (blk.unmovable_pages != 0)
+    throw std::logic_error("offline_block: memory block " + std::to_string(block) + " holds " +
+                           std::to_string(blk.unmovable_pages) + " unmovable pages");
+  const bool had_memory = node_managed(blk.node) > 0;
+  const bool had_normal = zone_of(blk.node, ZoneType::normal).managed > 0;
+
+  const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
+  const std::uint64_t end = start + layout_.block_pages;
+  Zone& z = zone_of(blk.node, blk.zone);
+  for (unsigned o = 0; o < top_order_; ++o) {
+    auto& list = z.free_lists[o];
+    list.erase(list.lower_bound(start), list.lower_bound(end));
+  }
+  z.top_blocks.erase(block);
+  std::fill(blk.top_free.begin(), blk.top_free.end(), 0);
+  blk.top_count = 0;
+  z.free -= blk.free_pages;
+  z.managed -= layout_.block_pages;
+  blk.free_pages = 0;
+  // Movable pages still allocated here were migrated elsewhere (not modelled): forget them.
+  allocated_.erase(allocated_.lower_bound(start), allocated_.lower_bound(end));
+  blk.movable_pages = 0;
+  blk.state = BlockPresence::offline;
+
+  if (had_memory != (node_managed(blk.node) > 0) ||
+      had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
+    refresh_zonelists();
+}
+
+void PageAllocator::build_all_zonelists(const NodeStates& states) {
+  const int n = layout_.nr_node_ids();
+  if (states.nr_node_ids() != n)
+    throw std::invalid_argument("build_all_zonelists: node states for " +
+                                std::to_string(states.nr_node_ids()) + " nodes, machine has " +
+                                std::to_string(n));
+  ZonelistInput in;
+  in.distance = &layout_.distance;
+  in.online.assign(n, false);
+  in.has_memory.assign(n, false);
+  in.has_cpus.assign(n, false);
+  for (int nid = 0; nid < n; ++nid) {
+    in.online[nid] = states.test(nid, NodeState::online);
+    in.has_memory[nid] = states.test(nid, NodeState::memory);
+  }
+  for (int node : layout_.cpu_node)
+    in.has_cpus[node] = true;
+  built_order_ = build_node_orders(in);
+  refresh_zonelists();
+}
+
+// build_zonerefs_node() keeps only zones with managed pages; local_memory_node() is the node
+// of the first ZONE_NORMAL-eligible zone (set_cpu_numa_mem on every rebuild).
+void PageAllocator::refresh_zonelists() {
+  for (std::size_t nid = 0; nid < built_order_.size(); ++nid) {
+    auto& order = node_order_[nid];
+    order.clear();
+    mem_node_[nid] = numa_no_node;
+    for (int node : built_order_[nid]) {
+      if (node_managed(node) == 0) continue;
+      order.push_back(node);
+      if (mem_node_[nid] == numa_no_node && zone_of(node, ZoneType::normal).managed > 0)
+        mem_node_[nid] = node;
+    }
+  }
+}
+
+const std::vector<int>& PageAllocator::node_order(int nid) const {
+  check_node(nid, "node_order: node");
+  return node_order_[nid];
+}
+
+int PageAllocator::numa_mem_node(int nid) const {
+  check_node(nid, "numa_mem_node: node");
+  return mem_node_[nid];
+}
+
+BlockPresence PageAllocator::block_state(int block) const {
+  check_block(block);
+  return blocks_[block].state;
+}
+
+ZoneType PageAllocator::block_zone(int block) const {
+  check_block(block);
+  return blocks_[block].zone;
+}
+
+std::uint64_t PageAllocator::managed_pages(int node, ZoneType zone) const {
+  check_node(node, "managed_pages: node");
+  if (!valid_zone(zone)) throw std::invalid_argument("managed_pages: unknown zone");
+  return zone_of(node, zone).managed;
+}
+
+std::uint64_t PageAllocator::free_pages(int node, ZoneType zone) const {
+  check_node(node, "free_pages: node");
+  if (!valid_zone(zone)) throw std::invalid_argument("free_pages: unknown zone");
+  return zone_of(node, zone).free;
+}
+
+std::uint64_t PageAllocator::free_pages(int node) const {
+  check_node(node, "free_pages: node");
+  return zone_of(node, ZoneType::normal).free + zone_of(node, ZoneType::movable).free;
+}
+
+std::uint64_t PageAllocator::unmovable_pages(int block) const {
+  check_block(block);
+  return blocks_[block].unmovable_pages;
+}
+
+const NumaStat& PageAllocator::numastat(int node) const {
+  check_node(node, "numastat: node");
+  return numastat_[node];
+}
+
+NodeStates boot_node_states(const MachineLayout& layout) {
+  validate_layout(layout);
+  NodeStates states(layout.nr_node_ids());
+  for (int node : layout.cpu_node) {
+    states.set(node, NodeState::online);
+    states.set(node, NodeState::cpu);
+  }
+  for (const BlockLayout& bl : layout.blocks) {
+    if (bl.state == BlockPresence::absent) continue;
+    states.set(bl.node, NodeState::online);
+    if (bl.state != BlockPresence::online) continue;
+    states.set(bl.node, NodeState::memory);
+    if (bl.zone == ZoneType::normal) states.set(bl.node, NodeState::normal_memory);
+  }
+  return states;
+}
+
+}  // namespace slabsim::alloc

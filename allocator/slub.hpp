@@ -1,0 +1,195 @@
+// The SLUB allocator core (mm/slub.c and the SLUB parts of mm/slab_common.c, v5.10–v5.12) as a
+// model: every entry point and path names the kernel function it models; locks go through the
+// Environment; the strategy decides the lock nests and the usable-node test.
+//
+// Concurrency: simulated CPUs call into one Slub object cooperatively. Code between two
+// Environment::lock() calls runs atomically; the paths re-read shared state after each lock as
+// the kernel does after spinning, so a slab changed meanwhile is seen as a failed cmpxchg
+// (CMPXCHG_DOUBLE_FAIL) and retried.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "allocator/cache_settings.hpp"
+#include "allocator/costs.hpp"
+#include "allocator/environment.hpp"
+#include "allocator/gfp.hpp"
+#include "allocator/kmem_cache.hpp"
+#include "allocator/machine_layout.hpp"
+#include "allocator/node_states.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/strategy.hpp"
+
+namespace slabsim::alloc {
+
+// Memory notifier actions (include/linux/memory.h), with their bit values.
+enum class MemoryAction : unsigned {
+  online = 1u << 0,
+  going_offline = 1u << 1,
+  offline = 1u << 2,
+  going_online = 1u << 3,
+  cancel_online = 1u << 4,
+  cancel_offline = 1u << 5,
+};
+const char* memory_action_name(MemoryAction a);  // "MEM_GOING_ONLINE", ...
+
+// struct memory_notify: which node state an operation flips (-1: none).
+struct MemoryNotify {
+  std::uint64_t start_pfn = 0;
+  std::uint64_t nr_pages = 0;
+  int status_change_nid_normal = numa_no_node;
+  int status_change_nid_high = numa_no_node;
+  int status_change_nid = numa_no_node;
+};
+
+// A broken invariant or a kernel crash the model caught instead of performing it.
+struct Violation {
+  std::int64_t time_ns = 0;
+  int cpu = 0;
+  std::string function;  // the kernel function where it was found
+  std::string what;      // one sentence
+};
+
+inline constexpr int ebusy = 16;   // EBUSY
+inline constexpr int enomem = 12;  // ENOMEM
+
+class Slub {
+ public:
+  // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
+  // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
+  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the Slub.
+  Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
+       SlubBootParams params = {}, SlubCosts costs = {});
+  ~Slub();
+  Slub(const Slub&) = delete;
+  Slub& operator=(const Slub&) = delete;
+
+  // mm/slab_common.c: kmem_cache_create_usercopy(). Takes the strategy's create locks. Returns
+  // nullptr (and logs as the kernel does) when the settings are impossible or memory is out.
+  // Caches are never merged (as with slub_nomerge).
+  KmemCache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align = 0,
+                               CacheFlags flags = {});
+  // kmem_cache_destroy(): 0, or -EBUSY when objects remain ("Slab cache still has objects";
+  // the cache stays on slab_caches with refcount 0, as in v5.10).
+  int kmem_cache_destroy(KmemCache* s);
+  // kmem_cache_shrink(): the strategy's shrink locks around __kmem_cache_shrink().
+  int kmem_cache_shrink(KmemCache* s);
+
+  // kmem_cache_alloc() / kmem_cache_alloc_node(): slab_alloc_node() on the current CPU.
+  Object kmem_cache_alloc(KmemCache* s, Gfp gfp = gfp_kernel);
+  Object kmem_cache_alloc_node(KmemCache* s, Gfp gfp, int node);
+  // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
+  void kmem_cache_free(KmemCache* s, Object x);
+
+  // slab_memory_callback(): SLUB's memory notifier (priority SLAB_CALLBACK_PRI). Returns 0 or
+  // a negative errno (a veto for GOING_* actions).
+  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg);
+  // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
+  void slub_cpu_dead(int cpu);
+  // __kmem_cache_shrink() without any lock: what the hotplug callback and sysfs paths call.
+  int kmem_cache_shrink_locked(KmemCache* s);
+  // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
+  void flush_all(KmemCache* s);
+
+  // State, for reports, tests and the invariant checker.
+  [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
+  [[nodiscard]] KmemCache* find_cache(const std::string& name) const;
+  [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
+  // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
+  [[nodiscard]] bool node_usable(int nid) const;
+  [[nodiscard]] const Strategy& strategy() const { return strategy_; }
+  [[nodiscard]] const SlubBootParams& params() const { return params_; }
+  [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
+  [[nodiscard]] int nr_node_ids() const { return layout_.nr_node_ids(); }
+  [[nodiscard]] KmemCache* kmem_cache_node_cache() const { return boot_node_cache_; }
+  [[nodiscard]] KmemCache* kmem_cache_cache() const { return boot_cache_cache_; }
+  [[nodiscard]] NodeStates& node_states() { return states_; }
+  [[nodiscard]] PageAllocator& page_allocator() { return pages_; }
+  // Every slab of `s` that is allocated now (cpu, partial, full or lost), oldest first.
+  [[nodiscard]] std::vector<const Slab*> slabs_of(const KmemCache* s) const;
+
+  // Checks every invariant of every cache and records what is broken (each distinct problem
+  // once). `function` names where the check runs. Returns the number of new violations.
+  int check_invariants(const char* function);
+  [[nodiscard]] const std::vector<Violation>& violations() const { return violations_; }
+  // Messages the kernel would print (pr_err/pr_warn), in order.
+  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return kernel_log_; }
+
+ private:
+  // Allocation paths.
+  Object slab_alloc_node(KmemCache* s, Gfp gfp, int node);
+  Object slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu);  // ___slab_alloc
+  std::uint16_t new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu);
+  std::uint16_t get_partial(KmemCache* s, Gfp gfp, int node, int cpu);
+  std::uint16_t get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu);
+  std::uint16_t get_any_partial(KmemCache* s, Gfp gfp, int cpu);
+  std::uint16_t acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects);
+  std::uint16_t get_freelist(Slab* page);
+  Slab* new_slab(KmemCache* s, Gfp gfp, int node, int cpu);  // allocate_slab
+  void deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
+  void flush_slab(KmemCache* s, int cpu);
+  void flush_cpu_slab(KmemCache* s, int cpu);  // __flush_cpu_slab
+  void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
+  void unfreeze_partials(KmemCache* s, int cpu);
+  // Free paths.
+  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
+  void discard_slab(KmemCache* s, Slab* page);
+  // Lists.
+  void add_partial(KmemCacheNode* n, Slab* page, bool tail);
+  void remove_partial(KmemCacheNode* n, Slab* page);
+  void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  // Node structures.
+  KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
+  void free_kmem_cache_node(KmemCache* s, int nid);
+  bool init_kmem_cache_nodes(KmemCache* s);
+  KmemCache* create_boot_cache(const std::string& name, unsigned size);
+  int kmem_cache_shutdown(KmemCache* s);  // __kmem_cache_shutdown
+  void release_cache(KmemCache* s);       // sysfs_slab_release / kmem_cache_release
+  // Hotplug callbacks.
+  int slab_mem_going_online_callback(const MemoryNotify& arg);
+  int slab_mem_going_offline_callback();
+  void slab_mem_offline_callback(const MemoryNotify& arg);
+
+  // Helpers.
+  void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
+  KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
+  void lock_steps(const std::vector<LockStep>& steps, const char* function);
+  void unlock_steps(const std::vector<LockStep>& steps);
+  void list_lock(KmemCacheNode* n, const char* function);
+  void list_unlock(KmemCacheNode* n);
+  Slab* make_slab();
+  void release_slab(Slab* page);
+  void violation(int cpu, const char* function, std::string what);
+  void log(std::string message);
+  int numa_mem_id(int cpu) const;
+  bool has_cpu_partial(const KmemCache* s) const;
+
+  Environment& env_;
+  PageAllocator& pages_;
+  NodeStates& states_;
+  const MachineLayout& layout_;
+  Strategy strategy_;
+  SlubBootParams params_;
+  SlubCosts costs_;
+  std::vector<bool> slab_nodes_;
+  std::vector<KmemCache*> slab_caches_;             // newest first, like list_add() on slab_caches
+  std::vector<std::unique_ptr<KmemCache>> caches_;  // every cache ever created (tombstones too)
+  KmemCache* boot_node_cache_ = nullptr;
+  KmemCache* boot_cache_cache_ = nullptr;
+  std::vector<std::unique_ptr<Slab>> slab_pool_;  // every Slab struct ever made
+  std::vector<Slab*> free_slabs_;                 // recycled structs
+  std::uint64_t next_slab_serial_ = 0;
+  std::uint64_t next_lock_instance_ = 0;
+  std::uint64_t next_cache_id_ = 0;
+  std::vector<Violation> violations_;
+  std::set<std::string> reported_;  // keys of violations already recorded
+  std::vector<std::string> kernel_log_;
+};
+
+}  // namespace slabsim::alloc

@@ -1,0 +1,121 @@
+#include "allocator/strategy.hpp"
+
+#include <fmt/format.h>
+
+namespace slabsim::alloc {
+
+namespace {
+
+constexpr LockStep cpus{LockClass::cpu_hotplug_lock, LockMode::read};  // get_online_cpus()
+constexpr LockStep mems{LockClass::mem_hotplug_lock, LockMode::read};  // get_online_mems()
+constexpr LockStep mutex{LockClass::slab_mutex, LockMode::exclusive};
+
+std::vector<Strategy> make_presets() {
+  std::vector<Strategy> p;
+  p.push_back({
+      "mutex_only",
+      "Before the memory hotplug lock was taken in the slab paths: a cache created while a node "
+      "is going online can miss that node's kmem_cache_node (the race 03afc0e25f7f fixed).",
+      "v3.14",
+      "parent of 03afc0e25f7f",
+      {cpus, mutex},
+      {cpus, mutex},
+      {mutex},
+      UsableNodes::normal_memory,
+      true,
+      false,
+  });
+  p.push_back({
+      "hotplug_lock",
+      "get_online_mems() around create, destroy and shrink: creation cannot interleave with "
+      "online_pages(), which holds mem_hotplug_lock for write; writers wait for readers.",
+      "v5.10",
+      "03afc0e25f7f",
+      {cpus, mems, mutex},
+      {cpus, mems, mutex},
+      {cpus, mems},
+      UsableNodes::normal_memory,
+      true,
+      false,
+  });
+  p.push_back({
+      "shrink_slab_mutex",
+      "RFC 1/3 of the 2021 series: slab_nodes instead of the hotplug lock, with slab_mutex "
+      "re-added to kmem_cache_shrink (lockdep: ABBA against kernfs removal in destroy); "
+      "kmem_cache_node structs still freed on offline.",
+      "RFC (Jan 2021, not merged)",
+      "[RFC 1/3] mm, slab, slub: stop taking memory hotplug lock",
+      {cpus, mutex},
+      {cpus, mutex},
+      {cpus, mutex},
+      UsableNodes::slab_nodes,
+      true,
+      false,
+  });
+  p.push_back({
+      "slab_nodes",
+      "SLUB's own slab_nodes mask, set and cleared under slab_mutex by its hotplug callbacks; "
+      "kmem_cache_node structs are never freed and are reused on re-online; shrink takes only "
+      "the cpu hotplug lock.",
+      "v5.12-rc1 (without 59450bbc12be)",
+      "7e1fa93deff4 + 666716fd267d",
+      {cpus, mutex},
+      {cpus, mutex},
+      {cpus},
+      UsableNodes::slab_nodes,
+      false,
+      true,
+  });
+  p.push_back({
+      "slab_nodes_nocpu",
+      "v5.12: as slab_nodes, and create/destroy/shrink stop taking the cpu hotplug lock too: "
+      "create and destroy take only slab_mutex, shrink takes no lock at all.",
+      "v5.12",
+      "59450bbc12be",
+      {mutex},
+      {mutex},
+      {},
+      UsableNodes::slab_nodes,
+      false,
+      true,
+  });
+  return p;
+}
+
+const char* short_name(LockClass c) {
+  switch (c) {
+    case LockClass::cpu_hotplug_lock:
+      return "cpus";
+    case LockClass::mem_hotplug_lock:
+      return "mems";
+    default:
+      return lock_class_name(c).data();
+  }
+}
+
+}  // namespace
+
+const std::vector<Strategy>& strategy_presets() {
+  static const std::vector<Strategy> presets = make_presets();
+  return presets;
+}
+
+const Strategy* find_strategy_preset(const std::string& name) {
+  for (const auto& s : strategy_presets())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string describe_lock_steps(const std::vector<LockStep>& steps) {
+  if (steps.empty()) return "no lock";
+  std::string out;
+  for (const auto& s : steps) {
+    if (!out.empty()) out += " > ";
+    out += short_name(s.cls);
+    if (s.mode == LockMode::read) out += "(R)";
+    if (s.mode == LockMode::write) out += "(W)";
+  }
+  return out;
+}
+
+}  // namespace slabsim::alloc

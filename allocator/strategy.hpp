@@ -1,0 +1,56 @@
+// Locking strategies as data (DESIGN.md rule 3): which locks kmem_cache_create, _destroy and
+// _shrink take and in what order, which nodemask decides whether a node is usable, and how the
+// memory hotplug callbacks treat kmem_cache_node structures. Named presets reproduce kernel
+// history; users may define their own (see strategy_json in sim/).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "allocator/lock_class.hpp"
+
+namespace slabsim::alloc {
+
+struct LockStep {
+  LockClass cls;
+  LockMode mode;
+  bool operator==(const LockStep&) const = default;
+};
+
+// The nodemask that answers "may SLUB use node N?" in ___slab_alloc() and
+// init_kmem_cache_nodes().
+enum class UsableNodes {
+  normal_memory,  // node_state(N, N_NORMAL_MEMORY): v5.10, v5.11
+  slab_nodes,     // node_isset(N, slab_nodes): v5.12 (7e1fa93deff4)
+};
+
+struct Strategy {
+  std::string name;
+  std::string description;
+  std::string kernel;  // the kernel it reproduces, e.g. "v5.10"
+  std::string commit;  // the commit that introduced this behaviour
+
+  // Taken in order, released in reverse, around the body of each entry point (§4.1).
+  std::vector<LockStep> create_locks;   // kmem_cache_create_usercopy()
+  std::vector<LockStep> destroy_locks;  // kmem_cache_destroy()
+  std::vector<LockStep> shrink_locks;   // kmem_cache_shrink()
+
+  UsableNodes usable_nodes = UsableNodes::normal_memory;
+  // slab_mem_offline_callback(): free the node's kmem_cache_node structs (before 666716fd267d).
+  bool offline_frees_nodes = true;
+  // slab_mem_going_online_callback(): skip caches that still have node[nid] (666716fd267d).
+  bool going_online_reuses_nodes = false;
+
+  bool operator==(const Strategy&) const = default;
+};
+
+// Presets, in history order: mutex_only, hotplug_lock, shrink_slab_mutex, slab_nodes,
+// slab_nodes_nocpu.
+const std::vector<Strategy>& strategy_presets();
+// nullptr when there is no preset of that name.
+const Strategy* find_strategy_preset(const std::string& name);
+
+std::string describe_lock_steps(
+    const std::vector<LockStep>& steps);  // "cpus(R) > mems(R) > slab_mutex"
+
+}  // namespace slabsim::alloc

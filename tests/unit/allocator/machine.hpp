@@ -1,0 +1,51 @@
+// A whole allocator under test: layout, page allocator, node states, fake environment, SLUB
+// with a strategy, and memory hotplug with SLUB on its notifier chain.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "allocator/memory_hotplug.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/slub.hpp"
+#include "allocator/strategy.hpp"
+#include "fake_environment.hpp"
+
+namespace slabsim::alloc::testing {
+
+struct Machine {
+  explicit Machine(MachineLayout l, const std::string& strategy = "slab_nodes_nocpu",
+                   SlubBootParams params = {})
+      : layout(std::move(l)),
+        pages(layout),
+        states(boot_node_states(layout)),
+        env(layout),
+        slub(env, pages, states, *find_strategy_preset(strategy), params),
+        hotplug(env, pages, states) {
+    hotplug.register_slub(slub);
+  }
+
+  MachineLayout layout;
+  PageAllocator pages;
+  NodeStates states;
+  FakeEnvironment env;
+  Slub slub;
+  MemoryHotplug hotplug;
+
+  // Allocates on `cpu` and returns the object (fails the test on NULL).
+  Object alloc(KmemCache* s, int cpu, int node = numa_no_node) {
+    env.cpu = cpu;
+    Object o = node == numa_no_node ? slub.kmem_cache_alloc(s)
+                                    : slub.kmem_cache_alloc_node(s, gfp_kernel, node);
+    if (!o) throw std::runtime_error("allocation failed");
+    return o;
+  }
+  void free(KmemCache* s, Object o, int cpu) {
+    env.cpu = cpu;
+    slub.kmem_cache_free(s, o);
+  }
+  std::uint64_t stat(KmemCache* s, StatItem item) const { return s->stat_total(item); }
+  int new_violations() { return slub.check_invariants("test"); }
+};
+
+}  // namespace slabsim::alloc::testing
