@@ -78,9 +78,12 @@ TEST_P(PerStrategy, CacheCreatedWhileANodeGoesOnline) {
     EXPECT_EQ(late->node[2], nullptr);
     EXPECT_GE(m.new_violations(), 1);
     ASSERT_FALSE(m.slub.violations().empty());
-    EXPECT_NE(m.slub.violations()[0].what.find("cache late has no kmem_cache_node for node 2"),
-              std::string::npos)
-        << m.slub.violations()[0].what;
+    const Violation& v = m.slub.violations()[0];
+    EXPECT_NE(v.what.find("cache late has no kmem_cache_node for node 2"), std::string::npos)
+        << v.what;
+    EXPECT_EQ(v.function, "test");
+    EXPECT_EQ(v.cpu, m.env.cpu);
+    EXPECT_EQ(v.time_ns, m.env.time);
     // The consequence: a slab of node 2 deactivated to a NULL kmem_cache_node.
     Object o = m.alloc(late, 0, 2);
     EXPECT_EQ(o.slab->pages.node, 2);

@@ -199,7 +199,11 @@ TEST_F(SlubPaths, DestroyReleasesEverything) {
   m.env.cpu = 0;
   const std::uint64_t node_objs =
       m.slub.kmem_cache_node_cache()->allocs - m.slub.kmem_cache_node_cache()->frees;
+  m.slub.flush_all(s);  // the empty slabs move from CPU 1's partial list to node 0's
+  ASSERT_GT(s->node[0]->nr_partial, 0u);
+  const std::uint64_t free_slab = m.stat(s, FREE_SLAB);
   EXPECT_EQ(m.slub.kmem_cache_destroy(s), 0);
+  EXPECT_EQ(m.stat(s, FREE_SLAB), free_slab) << "cache shutdown discards without FREE_SLAB";
   EXPECT_EQ(m.slub.find_cache("test-256"), nullptr);
   EXPECT_TRUE(m.slub.slabs_of(s).empty());
   EXPECT_EQ(m.slub.kmem_cache_node_cache()->allocs - m.slub.kmem_cache_node_cache()->frees,
