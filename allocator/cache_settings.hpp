@@ -20,9 +20,9 @@ struct CacheFlags {
   bool has_ctor = false;         // a constructor (free pointer outside the object)
   // Debug flags (CONFIG_SLUB_DEBUG): they grow the object and make kmem_cache_debug() true,
   // which disables the cpu partial lists.
-  bool red_zone = false;         // SLAB_RED_ZONE
-  bool poison = false;           // SLAB_POISON
-  bool store_user = false;       // SLAB_STORE_USER (also keeps a "full" list per node)
+  bool red_zone = false;    // SLAB_RED_ZONE
+  bool poison = false;      // SLAB_POISON
+  bool store_user = false;  // SLAB_STORE_USER (also keeps a "full" list per node)
 
   [[nodiscard]] bool debug() const { return red_zone || poison || store_user; }
   bool operator==(const CacheFlags&) const = default;
@@ -31,8 +31,8 @@ struct CacheFlags {
 // Boot parameters that feed calculate_order().
 struct SlubBootParams {
   unsigned slub_min_order = 0;
-  unsigned slub_max_order = 3;    // PAGE_ALLOC_COSTLY_ORDER
-  unsigned slub_min_objects = 0;  // 0: 4 * (fls(nr_cpu_ids) + 1)
+  unsigned slub_max_order = 3;      // PAGE_ALLOC_COSTLY_ORDER
+  unsigned slub_min_objects = 0;    // 0: 4 * (fls(nr_cpu_ids) + 1)
   bool cpu_partial_enabled = true;  // CONFIG_SLUB_CPU_PARTIAL
 };
 

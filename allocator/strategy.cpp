@@ -1,7 +1,5 @@
 #include "allocator/strategy.hpp"
 
-#include <fmt/format.h>
-
 namespace slabsim::alloc {
 
 namespace {
@@ -82,17 +80,6 @@ std::vector<Strategy> make_presets() {
   return p;
 }
 
-const char* short_name(LockClass c) {
-  switch (c) {
-    case LockClass::cpu_hotplug_lock:
-      return "cpus";
-    case LockClass::mem_hotplug_lock:
-      return "mems";
-    default:
-      return lock_class_name(c).data();
-  }
-}
-
 }  // namespace
 
 const std::vector<Strategy>& strategy_presets() {
@@ -104,18 +91,6 @@ const Strategy* find_strategy_preset(const std::string& name) {
   for (const auto& s : strategy_presets())
     if (s.name == name) return &s;
   return nullptr;
-}
-
-std::string describe_lock_steps(const std::vector<LockStep>& steps) {
-  if (steps.empty()) return "no lock";
-  std::string out;
-  for (const auto& s : steps) {
-    if (!out.empty()) out += " > ";
-    out += short_name(s.cls);
-    if (s.mode == LockMode::read) out += "(R)";
-    if (s.mode == LockMode::write) out += "(W)";
-  }
-  return out;
 }
 
 }  // namespace slabsim::alloc

@@ -50,7 +50,4 @@ const std::vector<Strategy>& strategy_presets();
 // nullptr when there is no preset of that name.
 const Strategy* find_strategy_preset(const std::string& name);
 
-std::string describe_lock_steps(
-    const std::vector<LockStep>& steps);  // "cpus(R) > mems(R) > slab_mutex"
-
 }  // namespace slabsim::alloc

@@ -15,5 +15,6 @@ inline constexpr int exit_bad_input = 2;
 void emit(const std::string& text, const std::string& path);
 
 void add_topology_commands(CLI::App& app);
+void add_strategy_commands(CLI::App& app);
 
 }  // namespace slabsim::cli

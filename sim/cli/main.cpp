@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"slabsim: compare SLUB locking strategies on a simulated NUMA machine"};
   app.set_version_flag("--version", std::string("slabsim ") + SLABSIM_VERSION);
   cli::add_topology_commands(app);
+  cli::add_strategy_commands(app);
   // With no arguments, the main job on the embedded default machine.
   app.callback([&app] {
     if (app.get_subcommands().empty())

@@ -168,8 +168,9 @@ struct Simulation::Impl {
     } catch (...) {
       thrown = std::current_exception();
     }
-    // Outside the handler: kill_all switches to the other actors' stacks, which throw and
-    // catch ForcefulKillException while C++'s per-thread exception state is shared.
+    // Outside the handler, as a precaution: kill_all switches to the other actors' stacks, which
+    // throw and catch ForcefulKillException, and the C++ runtime keeps its list of exceptions
+    // being handled per thread, not per actor stack.
     if (thrown) fail(std::move(thrown));
   }
 

@@ -35,9 +35,10 @@ struct RunResult {
   std::vector<BlockedActor> blocked;  // sorted by name, then host
 };
 
-// Daemons are killed once every regular actor has finished (background work such as reapers),
-// so they never keep a run alive; a daemon that always has a timer pending (a periodic loop)
-// would otherwise hide a deadlock of the regular actors forever.
+// A run ends when every regular actor has finished; daemons (background work such as reapers)
+// are then killed wherever they are. Caveat: while regular actors are blocked forever, a daemon
+// that keeps sleeping in a loop keeps time moving, so SimGrid never declares a deadlock and the
+// run never ends.
 enum class ActorKind { regular, daemon };
 
 // One simulation: build, spawn, run once, read the result.
@@ -52,11 +53,11 @@ enum class ActorKind { regular, daemon };
 // message would otherwise be lost).
 //
 // Actors are cooperative (raw contexts, one thread): code between two SimGrid calls runs
-// atomically. When an actor is killed (another actor threw, or a deadlock was found) its stack
-// unwinds with simgrid::ForcefulKillException, but the unwinding stops for good at the first
-// SimGrid call a destructor makes (e.g. a std::unique_lock<s4u::Mutex> releasing its mutex), so
-// destructors below that point never run. Model code must not rely on RAII guards that call
-// SimGrid for anything but the lock itself.
+// atomically. SimGrid kills an actor (another actor threw, a deadlock was found, a daemon
+// outlived the regular actors) by unwinding its stack with an exception that is not a
+// std::exception: model code must not swallow it with catch (...). The unwinding stops for good
+// at the first SimGrid call a destructor makes (e.g. a std::unique_lock<s4u::Mutex> releasing
+// its mutex), and the destructors below that point never run; results must not depend on them.
 class Simulation {
  public:
   // Hosts: "cpu<N>" for each CPU of the machine (properties "node" and "socket"), plus "events"

@@ -49,7 +49,8 @@ MachineLayout bench_layout() {
   l.cpu_node = {0, 0, 0, 0, 1, 1, 1, 1};
   l.distance = {{10, 21}, {21, 10}};
   for (int n = 0; n < 2; ++n)
-    for (int b = 0; b < 16; ++b) l.blocks.push_back({n, ZoneType::normal, BlockPresence::online});
+    for (int b = 0; b < 16; ++b)
+      l.blocks.push_back({n, ZoneType::normal, BlockPresence::online});
   return l;
 }
 
@@ -72,8 +73,9 @@ void BM_AllocFreePair(benchmark::State& state) {
     benchmark::DoNotOptimize(o);
     b.slub.kmem_cache_free(b.cache, o);
   }
-  state.counters["ns_per_pair"] = benchmark::Counter(
-      static_cast<double>(state.iterations()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_pair"] =
+      benchmark::Counter(static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_AllocFreePair);
 
@@ -84,13 +86,15 @@ void BM_AllocFreeBatch(benchmark::State& state) {
   const auto batch = static_cast<std::size_t>(state.range(0));
   std::vector<slabsim::alloc::Object> objs(batch);
   for (auto _ : state) {
-    for (auto& o : objs) o = b.slub.kmem_cache_alloc(b.cache);
-    for (auto& o : objs) b.slub.kmem_cache_free(b.cache, o);
+    for (auto& o : objs)
+      o = b.slub.kmem_cache_alloc(b.cache);
+    for (auto& o : objs)
+      b.slub.kmem_cache_free(b.cache, o);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
-  state.counters["ns_per_pair"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * batch),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_pair"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * batch),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_AllocFreeBatch)->Arg(16)->Arg(256)->Arg(4096);
 
@@ -100,13 +104,15 @@ void BM_CrossCpuFree(benchmark::State& state) {
   std::vector<slabsim::alloc::Object> objs(64);
   for (auto _ : state) {
     b.env.cpu = 0;
-    for (auto& o : objs) o = b.slub.kmem_cache_alloc(b.cache);
+    for (auto& o : objs)
+      o = b.slub.kmem_cache_alloc(b.cache);
     b.env.cpu = 5;
-    for (auto& o : objs) b.slub.kmem_cache_free(b.cache, o);
+    for (auto& o : objs)
+      b.slub.kmem_cache_free(b.cache, o);
   }
-  state.counters["ns_per_pair"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * objs.size()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_pair"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * objs.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CrossCpuFree);
 

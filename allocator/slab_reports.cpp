@@ -1,0 +1,361 @@
+// /proc/slabinfo and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slab_common.c and
+// mm/slub.c, v5.10-v5.12), read from the model's state.
+#include "allocator/slab_reports.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <utility>
+
+#include "allocator/slub.hpp"
+
+namespace slabsim::alloc {
+
+namespace {
+
+// The room a sysfs show function has: one page.
+constexpr std::size_t sysfs_buffer = page_size;
+
+// The flags of enum slab_stat_type that the show functions pass to show_slab_objects().
+enum : unsigned {
+  so_all = 1u << 0,      // SO_ALL: all slabs (the CONFIG_SLUB_DEBUG per-node counters)
+  so_partial = 1u << 1,  // SO_PARTIAL: only the node partial lists
+  so_cpu = 1u << 2,      // SO_CPU: only the cpu slabs and cpu partial chains
+  so_objects = 1u << 3,  // SO_OBJECTS: objects in use instead of slabs
+  so_total = 1u << 4,    // SO_TOTAL: object capacity instead of slabs
+};
+
+unsigned slab_objects_flags(SlabObjectsFile what) {
+  switch (what) {
+    case SlabObjectsFile::slabs:
+      return so_all;
+    case SlabObjectsFile::objects:
+      return so_all | so_objects;
+    case SlabObjectsFile::objects_partial:
+      return so_partial | so_objects;
+    case SlabObjectsFile::partial:
+      return so_partial;
+    case SlabObjectsFile::total_objects:
+      return so_all | so_total;
+    case SlabObjectsFile::cpu_slabs:
+      return so_cpu;
+    case SlabObjectsFile::slabs_cpu_partial:
+      break;
+  }
+  return 0;
+}
+
+bool cpu_online(const std::vector<bool>& online_cpus, std::size_t cpu) {
+  return cpu < online_cpus.size() && online_cpus[cpu];
+}
+
+// for_each_kmem_cache_node(): the live kmem_cache_node structs, by node id.
+template <typename Fn>
+void for_each_kmem_cache_node(const KmemCache& s, Fn&& fn) {
+  for (std::size_t nid = 0; nid < s.node.size(); ++nid) {
+    const KmemCacheNode* n = s.node[nid];
+    if (n && !n->freed) fn(static_cast<int>(nid), *n);
+  }
+}
+
+// count_partial(n, get_count): the sum of get_count(page) over the node partial list.
+template <typename Fn>
+std::uint64_t count_partial(const KmemCacheNode& n, Fn&& get_count) {
+  std::uint64_t x = 0;
+  for (const Slab* page = n.partial.front(); page; page = page->next)
+    x += static_cast<std::uint64_t>(static_cast<std::int64_t>(get_count(*page)));
+  return x;
+}
+
+int count_free(const Slab& page) {
+  return page.objects - page.inuse;
+}
+int count_inuse(const Slab& page) {
+  return page.inuse;
+}
+int count_total(const Slab& page) {
+  return page.objects;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// /proc/slabinfo
+
+SlabInfo get_slabinfo(const KmemCache& s) {
+  std::uint64_t nr_slabs = 0;
+  std::uint64_t nr_objs = 0;
+  std::uint64_t nr_free = 0;
+  for_each_kmem_cache_node(s, [&](int, const KmemCacheNode& n) {
+    nr_slabs += static_cast<std::uint64_t>(n.nr_slabs);      // node_nr_slabs()
+    nr_objs += static_cast<std::uint64_t>(n.total_objects);  // node_nr_objs()
+    nr_free += count_partial(n, count_free);
+  });
+  SlabInfo info;
+  info.active_objs = nr_objs - nr_free;
+  info.num_objs = nr_objs;
+  info.active_slabs = nr_slabs;
+  info.num_slabs = nr_slabs;
+  info.objects_per_slab = s.s.objects;
+  info.cache_order = s.s.order;
+  return info;
+}
+
+std::string slabinfo_header() {
+  return "slabinfo - version: 2.1\n"
+         "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
+         " : tunables <limit> <batchcount> <sharedfactor>"
+         " : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+}
+
+std::string cache_show(const KmemCache& s) {
+  const SlabInfo info = get_slabinfo(s);
+  std::string row =
+      fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", s.name, info.active_objs, info.num_objs,
+                  s.s.size, info.objects_per_slab, 1 << info.cache_order);
+  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", info.limit, info.batchcount, info.shared);
+  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", info.active_slabs, info.num_slabs,
+                     info.shared_avail);
+  row += '\n';  // slabinfo_show_stats() prints nothing for SLUB
+  return row;
+}
+
+std::string proc_slabinfo(const Slub& slub) {
+  std::string out;
+  for (const KmemCache* s : slub.slab_caches()) {
+    if (out.empty()) out = slabinfo_header();  // slab_show(): before the first cache
+    out += cache_show(*s);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stat files
+
+std::string sysfs_stat_file(const KmemCache& s, StatItem item,
+                            const std::vector<bool>& online_cpus) {
+  const std::size_t nr_cpus = s.cpu_slab.size();
+  std::vector<unsigned> data(nr_cpus, 0);
+  std::uint64_t sum = 0;
+  for (std::size_t cpu = 0; cpu < nr_cpus; ++cpu) {
+    if (!cpu_online(online_cpus, cpu)) continue;
+    const auto x = static_cast<unsigned>(s.cpu_slab[cpu].stat[item]);  // unsigned x = ...
+    data[cpu] = x;
+    sum += x;
+  }
+  std::string out = fmt::format("{}", sum);
+  for (std::size_t cpu = 0; cpu < nr_cpus; ++cpu) {
+    if (!cpu_online(online_cpus, cpu)) continue;
+    if (data[cpu] && out.size() < sysfs_buffer - 20) out += fmt::format(" C{}={}", cpu, data[cpu]);
+  }
+  out += '\n';
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// show_slab_objects() and slabs_cpu_partial
+
+std::string_view slab_objects_file_name(SlabObjectsFile what) {
+  switch (what) {
+    case SlabObjectsFile::slabs:
+      return "slabs";
+    case SlabObjectsFile::objects:
+      return "objects";
+    case SlabObjectsFile::objects_partial:
+      return "objects_partial";
+    case SlabObjectsFile::partial:
+      return "partial";
+    case SlabObjectsFile::total_objects:
+      return "total_objects";
+    case SlabObjectsFile::cpu_slabs:
+      return "cpu_slabs";
+    case SlabObjectsFile::slabs_cpu_partial:
+      return "slabs_cpu_partial";
+  }
+  return "?";
+}
+
+std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what) {
+  return show_slab_objects(s, what, std::vector<bool>(s.cpu_slab.size(), true));
+}
+
+std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
+                              const std::vector<bool>& online_cpus) {
+  if (what == SlabObjectsFile::slabs_cpu_partial) return slabs_cpu_partial_show(s, online_cpus);
+  const unsigned flags = slab_objects_flags(what);
+
+  std::uint64_t total = 0;
+  std::vector<std::uint64_t> nodes(s.node.size(), 0);  // kcalloc(nr_node_ids, ...)
+  // The kernel keeps each value in an `int x` before adding it to the unsigned long sums.
+  auto add = [&](int node, std::int64_t value) {
+    const int x = static_cast<int>(value);
+    const auto ux = static_cast<std::uint64_t>(static_cast<std::int64_t>(x));
+    total += ux;
+    if (node >= 0) {
+      if (static_cast<std::size_t>(node) >= nodes.size()) nodes.resize(node + 1, 0);
+      nodes[node] += ux;
+    }
+  };
+
+  if (flags & so_cpu) {
+    // for_each_possible_cpu(): the model's cpu_slab has an entry for every possible CPU.
+    for (const KmemCacheCpu& c : s.cpu_slab) {
+      const Slab* page = c.page;
+      if (!page) continue;  // a CPU with only cpu partial slabs is not counted at all
+      std::int64_t x = 1;
+      if (flags & so_total)
+        x = page->objects;
+      else if (flags & so_objects)
+        x = page->inuse;
+      add(page->pages.node, x);
+
+      if (const Slab* partial = c.partial) {  // slub_percpu_partial_read_once()
+        // The kernel WARNs for SO_TOTAL/SO_OBJECTS and adds the previous x again; only
+        // cpu_slabs (plain SO_CPU) reaches here.
+        if (!(flags & (so_total | so_objects))) x = partial->chain_pages;
+        add(partial->pages.node, x);
+      }
+    }
+  }
+
+  if (flags & so_all) {
+    for_each_kmem_cache_node(s, [&](int node, const KmemCacheNode& n) {
+      std::int64_t x;
+      if (flags & so_total)
+        x = n.total_objects;
+      else if (flags & so_objects)
+        x = n.total_objects - static_cast<std::int64_t>(count_partial(n, count_free));
+      else
+        x = n.nr_slabs;
+      add(node, x);
+    });
+  } else if (flags & so_partial) {
+    for_each_kmem_cache_node(s, [&](int node, const KmemCacheNode& n) {
+      std::int64_t x;
+      if (flags & so_total)
+        x = static_cast<std::int64_t>(count_partial(n, count_total));
+      else if (flags & so_objects)
+        x = static_cast<std::int64_t>(count_partial(n, count_inuse));
+      else
+        x = static_cast<std::int64_t>(n.nr_partial);
+      add(node, x);
+    });
+  }
+
+  std::string out = fmt::format("{}", total);
+  for (std::size_t node = 0; node < nodes.size(); ++node)
+    if (nodes[node]) out += fmt::format(" N{}={}", node, nodes[node]);
+  out += '\n';
+  return out;
+}
+
+std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus) {
+  int objects = 0;
+  int pages = 0;
+  for (std::size_t cpu = 0; cpu < s.cpu_slab.size(); ++cpu) {
+    if (!cpu_online(online_cpus, cpu)) continue;
+    if (const Slab* page = s.cpu_slab[cpu].partial) {  // slub_percpu_partial()
+      pages += page->chain_pages;
+      objects += page->chain_pobjects;
+    }
+  }
+  std::string out = fmt::format("{}({})", objects, pages);
+  for (std::size_t cpu = 0; cpu < s.cpu_slab.size(); ++cpu) {
+    if (!cpu_online(online_cpus, cpu)) continue;
+    const Slab* page = s.cpu_slab[cpu].partial;
+    if (page && out.size() < sysfs_buffer - 20)
+      out += fmt::format(" C{}={}({})", cpu, page->chain_pobjects, page->chain_pages);
+  }
+  out += '\n';
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar files
+
+SysfsAttributes sysfs_attributes(const KmemCache& s) {
+  SysfsAttributes a;
+  a.slab_size = s.s.size;
+  a.object_size = s.s.object_size;
+  a.objs_per_slab = s.s.objects;
+  a.order = s.s.order;
+  a.min_partial = s.s.min_partial;
+  // slub_cpu_partial(): s->cpu_partial, which the model already sets to 0 without
+  // CONFIG_SLUB_CPU_PARTIAL.
+  a.cpu_partial = s.s.cpu_partial;
+  a.aliases = s.refcount < 0 ? 0 : s.refcount - 1;
+  a.align = s.s.align;
+  a.remote_node_defrag_ratio = s.s.remote_node_defrag_ratio / 10;
+  a.hwcache_align = s.flags.hwcache_align ? 1 : 0;
+  a.reclaim_account = s.flags.reclaim_account ? 1 : 0;
+  a.destroy_by_rcu = s.flags.typesafe_by_rcu ? 1 : 0;
+  a.red_zone = s.flags.red_zone ? 1 : 0;
+  a.poison = s.flags.poison ? 1 : 0;
+  a.store_user = s.flags.store_user ? 1 : 0;
+  return a;
+}
+
+const std::vector<std::string_view>& sysfs_file_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v = {
+        "slab_size",      "object_size",
+        "objs_per_slab",  "order",
+        "min_partial",    "cpu_partial",
+        "objects",        "objects_partial",
+        "partial",        "cpu_slabs",
+        "aliases",        "align",
+        "hwcache_align",  "reclaim_account",
+        "destroy_by_rcu", "slabs_cpu_partial",
+        "total_objects",  "slabs",
+        "red_zone",       "poison",
+        "store_user",     "remote_node_defrag_ratio",
+    };
+    for (StatItem item : sysfs_stat_order())
+      v.push_back(stat_item_sysfs_name(item));
+    return v;
+  }();
+  return names;
+}
+
+std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
+                                      const std::vector<bool>& online_cpus) {
+  static constexpr std::array<SlabObjectsFile, 7> object_files = {
+      SlabObjectsFile::slabs,
+      SlabObjectsFile::objects,
+      SlabObjectsFile::objects_partial,
+      SlabObjectsFile::partial,
+      SlabObjectsFile::total_objects,
+      SlabObjectsFile::cpu_slabs,
+      SlabObjectsFile::slabs_cpu_partial,
+  };
+  for (SlabObjectsFile what : object_files)
+    if (file == slab_objects_file_name(what)) return show_slab_objects(s, what, online_cpus);
+  for (int i = 0; i < NR_SLUB_STAT_ITEMS; ++i) {
+    const auto item = static_cast<StatItem>(i);
+    if (file == stat_item_sysfs_name(item)) return sysfs_stat_file(s, item, online_cpus);
+  }
+
+  const SysfsAttributes a = sysfs_attributes(s);
+  const std::pair<std::string_view, std::string> scalars[] = {
+      {"slab_size", fmt::format("{}\n", a.slab_size)},
+      {"object_size", fmt::format("{}\n", a.object_size)},
+      {"objs_per_slab", fmt::format("{}\n", a.objs_per_slab)},
+      {"order", fmt::format("{}\n", a.order)},
+      {"min_partial", fmt::format("{}\n", a.min_partial)},
+      {"cpu_partial", fmt::format("{}\n", a.cpu_partial)},
+      {"aliases", fmt::format("{}\n", a.aliases)},
+      {"align", fmt::format("{}\n", a.align)},
+      {"hwcache_align", fmt::format("{}\n", a.hwcache_align)},
+      {"reclaim_account", fmt::format("{}\n", a.reclaim_account)},
+      {"destroy_by_rcu", fmt::format("{}\n", a.destroy_by_rcu)},
+      {"red_zone", fmt::format("{}\n", a.red_zone)},
+      {"poison", fmt::format("{}\n", a.poison)},
+      {"store_user", fmt::format("{}\n", a.store_user)},
+      {"remote_node_defrag_ratio", fmt::format("{}\n", a.remote_node_defrag_ratio)},
+  };
+  for (const auto& [name, text] : scalars)
+    if (file == name) return text;
+  return std::nullopt;
+}
+
+}  // namespace slabsim::alloc

@@ -1,0 +1,153 @@
+// What SLUB shows user space about its caches, computed straight from model state:
+// /proc/slabinfo (mm/slab_common.c + get_slabinfo() in mm/slub.c) and the numeric files of
+// /sys/kernel/slab/<cache>/ (the SLAB_ATTR show functions of mm/slub.c), as v5.10-v5.12 print
+// them on x86_64 with CONFIG_SLUB_DEBUG, CONFIG_SLUB_STATS, CONFIG_NUMA, CONFIG_SMP and
+// CONFIG_SYSFS. Every function is a pure read of the model: no locks are taken, nothing changes,
+// and the same state always gives the same bytes.
+//
+// Counting rules worth knowing (reference/slub-hotplug.md 8.5, 8.6 and mistake 1 of 11):
+// - SLUB only knows the free objects of slabs on the NODE partial lists (count_partial()). The
+//   free objects of cpu slabs and cpu partial slabs are counted as active/in use by
+//   /proc/slabinfo and by the sysfs `objects` file.
+// - objperslab and pagesperslab come from the cache's preferred order (s->oo) even when some
+//   slabs were allocated with the fallback order.
+// - `cpu_slabs` walks every possible CPU but skips a CPU without c->page entirely, even if it
+//   holds cpu partial slabs; a counted CPU's partial chain adds the head's page->pages, all
+//   charged to the node of the chain's head.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "allocator/kmem_cache.hpp"
+#include "allocator/stat_item.hpp"
+
+namespace slabsim::alloc {
+
+class Slub;
+
+// ---------------------------------------------------------------------------------------------
+// /proc/slabinfo, version 2.1
+
+// struct slabinfo (mm/slab.h) as SLUB's get_slabinfo() fills it; SLAB-only fields stay 0.
+struct SlabInfo {
+  std::uint64_t active_objs = 0;   // num_objs minus the free objects on node partial lists
+  std::uint64_t num_objs = 0;      // sum of the nodes' total_objects
+  std::uint64_t active_slabs = 0;  // = num_slabs: SLUB does not know which slabs are empty
+  std::uint64_t num_slabs = 0;     // sum of the nodes' nr_slabs
+  std::uint64_t shared_avail = 0;  // 0 for SLUB
+  unsigned limit = 0;              // tunables: 0 for SLUB
+  unsigned batchcount = 0;
+  unsigned shared = 0;
+  unsigned objects_per_slab = 0;  // oo_objects(s->oo)
+  unsigned cache_order = 0;       // oo_order(s->oo)
+};
+
+// mm/slub.c: get_slabinfo(). Walks the cache's kmem_cache_node structs (for_each_kmem_cache_node:
+// node ids 0..nr_node_ids-1, missing ones skipped) with the kernel's unsigned long arithmetic.
+SlabInfo get_slabinfo(const KmemCache& s);
+
+// mm/slab_common.c: print_slabinfo_header() without CONFIG_DEBUG_SLAB: the two header lines,
+// each ending in '\n'.
+std::string slabinfo_header();
+
+// mm/slab_common.c: cache_show(): one row, "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u
+// : slabdata %6lu %6lu %6lu\n" (name, active_objs, num_objs, s->size, objperslab,
+// pagesperslab = 1 << order, ...). Names longer than 17 characters are not cut.
+std::string cache_show(const KmemCache& s);
+
+// The whole file as a read of /proc/slabinfo returns it (slab_start/slab_next/slab_show): the
+// header (printed together with the first cache, so an empty cache list gives ""), then one row
+// per cache in slab_caches order, newest first.
+std::string proc_slabinfo(const Slub& slub);
+
+// ---------------------------------------------------------------------------------------------
+// /sys/kernel/slab/<cache>/<stat>: CONFIG_SLUB_STATS
+
+// mm/slub.c: show_stat() behind the STAT_ATTR files: the sum over ONLINE CPUs, then
+// " C<cpu>=<count>" for each online CPU with a non-zero count, then '\n'. `online_cpus` is
+// indexed by CPU id; CPUs beyond its end are offline. As in the kernel, each CPU's counter is
+// read into an unsigned int (the low 32 bits of the model's counter), and no " C" entry is
+// appended once the text reaches PAGE_SIZE - 20 bytes.
+std::string sysfs_stat_file(const KmemCache& s, StatItem item,
+                            const std::vector<bool>& online_cpus);
+
+// ---------------------------------------------------------------------------------------------
+// /sys/kernel/slab/<cache>/ files printed by show_slab_objects()
+
+// The files and the SO_* flags their show functions pass to show_slab_objects():
+//   slabs           SO_ALL             sum of the nodes' nr_slabs
+//   objects         SO_ALL|SO_OBJECTS  total_objects minus free objects on node partial lists
+//   total_objects   SO_ALL|SO_TOTAL    sum of the nodes' total_objects
+//   partial         SO_PARTIAL         nr_partial
+//   objects_partial SO_PARTIAL|SO_OBJECTS  sum of inuse over node partial slabs
+//   cpu_slabs       SO_CPU             per possible CPU with c->page: 1 (on c->page's node), plus
+//                                      c->partial->pages (on the chain head's node)
+// and slabs_cpu_partial, which has its own show function (slabs_cpu_partial_show()).
+enum class SlabObjectsFile {
+  slabs,
+  objects,
+  objects_partial,
+  partial,
+  total_objects,
+  cpu_slabs,
+  slabs_cpu_partial,
+};
+
+// The sysfs file name ("objects_partial", ...).
+std::string_view slab_objects_file_name(SlabObjectsFile what);
+
+// mm/slub.c: show_slab_objects(): "%lu" total, then " N<node>=<count>" for every node id
+// (0..nr_node_ids-1) with a non-zero count, then '\n'. The per-node value goes through the
+// kernel's `int x` before it is added, as in the kernel. For slabs_cpu_partial this returns
+// slabs_cpu_partial_show() with every possible CPU online.
+std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what);
+// The same with the set of online CPUs, which only slabs_cpu_partial looks at.
+std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
+                              const std::vector<bool>& online_cpus);
+
+// mm/slub.c: slabs_cpu_partial_show(): "<objects>(<pages>)" summed over the ONLINE CPUs' cpu
+// partial chains (the head's page->pobjects and page->pages), then " C<cpu>=<objects>(<pages>)"
+// for each online CPU that has a chain (while the text is shorter than PAGE_SIZE - 20), '\n'.
+std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus);
+
+// ---------------------------------------------------------------------------------------------
+// /sys/kernel/slab/<cache>/ scalar files
+
+// The values of the scalar attribute files, each from its show function in mm/slub.c.
+struct SysfsAttributes {
+  unsigned slab_size = 0;         // slab_size_show(): s->size
+  unsigned object_size = 0;       // object_size_show(): s->object_size
+  unsigned objs_per_slab = 0;     // objs_per_slab_show(): oo_objects(s->oo)
+  unsigned order = 0;             // order_show(): oo_order(s->oo)
+  unsigned long min_partial = 0;  // min_partial_show(): s->min_partial
+  unsigned cpu_partial = 0;       // cpu_partial_show(): slub_cpu_partial(s), objects
+  int aliases = 0;                // aliases_show(): refcount - 1, or 0 for a negative refcount
+  unsigned align = 0;             // align_show(): s->align
+  unsigned remote_node_defrag_ratio = 0;  // remote_node_defrag_ratio_show(): internal / 10
+  int hwcache_align = 0;                  // hwcache_align_show(): !!SLAB_HWCACHE_ALIGN
+  int reclaim_account = 0;                // reclaim_account_show(): !!SLAB_RECLAIM_ACCOUNT
+  int destroy_by_rcu = 0;                 // destroy_by_rcu_show(): !!SLAB_TYPESAFE_BY_RCU
+  int red_zone = 0;                       // red_zone_show(): !!SLAB_RED_ZONE
+  int poison = 0;                         // poison_show(): !!SLAB_POISON
+  int store_user = 0;                     // store_user_show(): !!SLAB_STORE_USER
+};
+
+SysfsAttributes sysfs_attributes(const KmemCache& s);
+
+// The readable files of /sys/kernel/slab/<cache>/ that the model can show, in the order of
+// slab_attrs[] in mm/slub.c (stat files last, with cmpxchg_double_fail before
+// cmpxchg_double_cpu_fail). Files the model has nothing for (ctor, sanity_checks, trace,
+// alloc_calls, free_calls, usersize, ...) and the write-only-in-effect shrink/validate are left
+// out.
+const std::vector<std::string_view>& sysfs_file_names();
+
+// The text a read of /sys/kernel/slab/<cache>/<file> returns (slab_attr_show()), for any name
+// of sysfs_file_names(); nullopt for other names.
+std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
+                                      const std::vector<bool>& online_cpus);
+
+}  // namespace slabsim::alloc

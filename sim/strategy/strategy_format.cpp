@@ -1,0 +1,173 @@
+#include "strategy/strategy_format.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+
+#include "config/diagnostics.hpp"
+
+namespace slabsim::strategy {
+
+using namespace slabsim::config;
+using alloc::LockClass;
+using alloc::LockMode;
+using alloc::LockStep;
+using nlohmann::json;
+
+namespace {
+
+// Lock steps are named by the kernel function that takes them.
+const std::vector<std::pair<std::string, LockStep>>& lock_step_names() {
+  static const std::vector<std::pair<std::string, LockStep>> names = {
+      {"get_online_cpus", {LockClass::cpu_hotplug_lock, LockMode::read}},
+      {"get_online_mems", {LockClass::mem_hotplug_lock, LockMode::read}},
+      {"slab_mutex", {LockClass::slab_mutex, LockMode::exclusive}},
+  };
+  return names;
+}
+
+std::vector<std::string> step_choices() {
+  std::vector<std::string> out;
+  for (const auto& [name, step] : lock_step_names())
+    out.push_back(name);
+  return out;
+}
+
+std::string step_name(const LockStep& step) {
+  for (const auto& [name, s] : lock_step_names())
+    if (s == step) return name;
+  return "?";
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> out;
+  for (const auto& p : alloc::strategy_presets())
+    out.push_back(p.name);
+  return out;
+}
+
+SpecPtr make_spec() {
+  auto steps = [](const char* what) {
+    return optional(what, array(enumeration(step_choices()), 0, 3),
+                    fmt::format("Locks {} takes, outermost first, by the kernel function that "
+                                "takes them; released in reverse.",
+                                std::string(what) == "create_locks"    ? "kmem_cache_create"
+                                : std::string(what) == "destroy_locks" ? "kmem_cache_destroy"
+                                                                       : "kmem_cache_shrink"));
+  };
+  return object(
+      "a SLUB locking strategy",
+      {
+          required("name",
+                   string("[a-z0-9][a-z0-9._-]*",
+                          "lower-case letters, digits, '.', '_' "
+                          "and '-'"),
+                   "Short name shown in comparisons."),
+          optional("description", string(), "What this strategy changes and why."),
+          optional("base", enumeration(preset_names()),
+                   "The preset to start from; the keys below override its knobs.",
+                   "slab_nodes_nocpu"),
+          optional("kernel", string(), "The kernel this reproduces, if any."),
+          optional("commit", string(), "The commit or patch this reproduces, if any."),
+          steps("create_locks"),
+          steps("destroy_locks"),
+          steps("shrink_locks"),
+          optional("usable_nodes", enumeration({"normal_memory", "slab_nodes"}),
+                   "The nodemask ___slab_alloc() and init_kmem_cache_nodes() consult: "
+                   "N_NORMAL_MEMORY (v5.10) or SLUB's slab_nodes (v5.12)."),
+          optional("offline_frees_nodes", boolean(),
+                   "Whether MEM_OFFLINE/MEM_CANCEL_ONLINE free the node's kmem_cache_node "
+                   "structs (true before 666716fd267d)."),
+          optional("going_online_reuses_nodes", boolean(),
+                   "Whether MEM_GOING_ONLINE skips caches that still have the node's struct "
+                   "(666716fd267d)."),
+      });
+}
+
+}  // namespace
+
+const SpecPtr& strategy_spec() {
+  static const SpecPtr spec = make_spec();
+  return spec;
+}
+
+alloc::Strategy load_strategy(const JsonDocument& document) {
+  Diagnostics diagnostics(document.name);
+  const auto& spec = strategy_spec();
+  if (!spec->validate(document.root, "", diagnostics)) diagnostics.throw_if_any();
+  json j = document.root;
+  spec->apply_defaults(j);
+  alloc::Strategy s = *alloc::find_strategy_preset(j["base"].get<std::string>());
+  s.name = j["name"].get<std::string>();
+  if (alloc::find_strategy_preset(s.name) && document.root.size() > 1) {
+    diagnostics.error("/name", fmt::format("expected a name of your own, got \"{}\", the name of a "
+                                           "preset (use \"base\" to start from it)",
+                                           s.name));
+    diagnostics.throw_if_any();
+  }
+  s.description = j.value("description", "User-defined, based on " + j["base"].get<std::string>());
+  s.kernel = j.value("kernel", std::string("user-defined"));
+  s.commit = j.value("commit", std::string("-"));
+  auto read_steps = [&](const char* key, std::vector<LockStep>& out) {
+    if (!j.contains(key)) return;
+    out.clear();
+    for (const auto& name : j[key]) {
+      for (const auto& [n, step] : lock_step_names())
+        if (n == name) out.push_back(step);
+    }
+  };
+  read_steps("create_locks", s.create_locks);
+  read_steps("destroy_locks", s.destroy_locks);
+  read_steps("shrink_locks", s.shrink_locks);
+  if (j.contains("usable_nodes"))
+    s.usable_nodes = j["usable_nodes"] == "slab_nodes" ? alloc::UsableNodes::slab_nodes
+                                                       : alloc::UsableNodes::normal_memory;
+  if (j.contains("offline_frees_nodes")) s.offline_frees_nodes = j["offline_frees_nodes"];
+  if (j.contains("going_online_reuses_nodes"))
+    s.going_online_reuses_nodes = j["going_online_reuses_nodes"];
+  return s;
+}
+
+alloc::Strategy load_strategy(const std::string& preset_or_path) {
+  if (const auto* preset = alloc::find_strategy_preset(preset_or_path)) return *preset;
+  if (std::filesystem::exists(preset_or_path))
+    return load_strategy(load_json_document(preset_or_path));
+  Diagnostics d(preset_or_path);
+  d.error("", fmt::format("no such file, and no strategy preset of that name; presets: {}",
+                          fmt::join(preset_names(), ", ")));
+  d.throw_if_any();
+  return {};
+}
+
+std::string describe_steps(const std::vector<LockStep>& steps) {
+  if (steps.empty()) return "no lock";
+  std::string out;
+  for (const auto& step : steps)
+    out += (out.empty() ? "" : " > ") + step_name(step);
+  return out;
+}
+
+json to_json(const alloc::Strategy& s) {
+  auto steps = [](const std::vector<LockStep>& v) {
+    json out = json::array();
+    for (const auto& step : v)
+      out.push_back(step_name(step));
+    return out;
+  };
+  return {
+      {"name", s.name},
+      {"description", s.description},
+      {"kernel", s.kernel},
+      {"commit", s.commit},
+      {"create_locks", steps(s.create_locks)},
+      {"destroy_locks", steps(s.destroy_locks)},
+      {"shrink_locks", steps(s.shrink_locks)},
+      {"usable_nodes",
+       s.usable_nodes == alloc::UsableNodes::slab_nodes ? "slab_nodes" : "normal_memory"},
+      {"offline_frees_nodes", s.offline_frees_nodes},
+      {"going_online_reuses_nodes", s.going_online_reuses_nodes},
+  };
+}
+
+}  // namespace slabsim::strategy

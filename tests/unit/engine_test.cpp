@@ -1,0 +1,403 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <csignal>
+#include <cstdint>
+#include <simgrid/s4u.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine/simulation.hpp"
+#include "topology/topology.hpp"
+
+namespace slabsim::sim {
+namespace {
+
+// Two sockets, one node each, two CPUs per node: cpu0-1 on node 0, cpu2-3 on node 1.
+topology::Topology two_node_machine() {
+  topology::Topology m;
+  m.name = "test-2node";
+  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
+  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
+  m.slit = {{10, 20}, {20, 10}};
+  m.latency_ns = {{80, 160}, {160, 80}};
+  return m;
+}
+
+volatile std::sig_atomic_t sigint_seen = 0;
+void test_sigint_handler(int) {
+  sigint_seen = 1;
+}
+
+void (*current_sigint_handler())(int) {
+  struct sigaction sa {};
+  sigaction(SIGINT, nullptr, &sa);
+  return sa.sa_handler;
+}
+
+// Under AddressSanitizer, the first throw (or other noreturn call) on an actor's stack, a stack
+// ASan does not know about, makes ASan itself print a three-line warning once per process. It is
+// not SimGrid output, so the silence checks leave it out.
+std::string without_asan_stack_warning(std::string err) {
+  const std::string first = "WARNING: ASan is ignoring requested __asan_handle_no_return";
+  const std::string last = "https://github.com/google/sanitizers/issues/189\n";
+  auto at = err.find(first);
+  if (at == std::string::npos) return err;
+  auto begin = err.rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  auto end = err.find(last, at);
+  if (end == std::string::npos) return err;
+  return err.erase(begin, end + last.size() - begin);
+}
+
+// One actor sleeps 100 ns; returns what it saw.
+std::int64_t run_one_sleeper(RunResult* result) {
+  Simulation sim(two_node_machine());
+  std::int64_t seen = -1;
+  sim.spawn_on_cpu(1, "sleeper", [&] {
+    Simulation::sleep_for(100);
+    seen = Simulation::now_ns();
+  });
+  *result = sim.run();
+  return seen;
+}
+
+TEST(Engine, FiftyRunsEachStartAtZero) {
+  const auto machine = two_node_machine();
+  double previous_absolute = -1;
+  for (int i = 0; i < 50; ++i) {
+    Simulation sim(machine);
+    EXPECT_EQ(sim.host_count(), machine.cpu_ids().size() + 1);
+    std::int64_t start_seen = -1, seen = -1;
+    sim.spawn_on_cpu(i % 4, "sleeper", [&] {
+      start_seen = Simulation::now_ns();
+      Simulation::sleep_for(100);
+      seen = Simulation::now_ns();
+    });
+    RunResult r = sim.run();
+    EXPECT_EQ(start_seen, 0) << "run " << i;
+    EXPECT_EQ(seen, 100) << "run " << i;
+    EXPECT_EQ(r.end_time_ns, 100) << "run " << i;
+    EXPECT_FALSE(r.deadlock);
+    // SimGrid's own clock is process-wide and keeps growing; ours restarts each run.
+    double absolute = simgrid::s4u::Engine::get_clock();
+    EXPECT_GT(absolute, previous_absolute);
+    previous_absolute = absolute;
+  }
+  EXPECT_GE(previous_absolute, 50 * 100.0);
+}
+
+TEST(Engine, PlatformHasOneHostPerCpuPlusEvents) {
+  Simulation sim(two_node_machine());
+  EXPECT_EQ(sim.host_count(), 5u);
+  for (int cpu = 0; cpu < 4; ++cpu) {
+    auto* host = simgrid::s4u::Host::by_name("cpu" + std::to_string(cpu));
+    EXPECT_EQ(host->get_core_count(), 1);
+    EXPECT_DOUBLE_EQ(host->get_speed(), 1.0);
+    EXPECT_STREQ(host->get_property("node"), cpu < 2 ? "0" : "1");
+    EXPECT_STREQ(host->get_property("socket"), cpu < 2 ? "0" : "1");
+  }
+  EXPECT_NE(simgrid::s4u::Host::by_name_or_null("events"), nullptr);
+
+  // 1 flop per ns: executing 250 flops on a CPU takes 250 ns.
+  std::vector<std::string> where;
+  std::int64_t exec_end = -1;
+  sim.spawn_on_cpu(3, "worker", [&] {
+    where.push_back(simgrid::s4u::this_actor::get_host()->get_name());
+    simgrid::s4u::this_actor::execute(250);
+    exec_end = Simulation::now_ns();
+  });
+  sim.spawn_event_actor("hotplug", [&] {
+    where.push_back(simgrid::s4u::this_actor::get_host()->get_name());
+    Simulation::sleep_until(40);
+    EXPECT_EQ(Simulation::now_ns(), 40);
+    Simulation::sleep_until(10);  // already past: returns at once
+    EXPECT_EQ(Simulation::now_ns(), 40);
+    Simulation::sleep_for(0);
+    EXPECT_EQ(Simulation::now_ns(), 40);
+    EXPECT_THROW(Simulation::sleep_for(-1), std::invalid_argument);
+  });
+  RunResult r = sim.run();
+  EXPECT_EQ(exec_end, 250);
+  EXPECT_EQ(r.end_time_ns, 250);
+  EXPECT_EQ(where, (std::vector<std::string>{"cpu3", "events"}));
+}
+
+TEST(Engine, ExceptionInActorReachesCaller) {
+  const auto machine = two_node_machine();
+  for (int round = 0; round < 3; ++round) {
+    Simulation sim(machine);
+    bool survivor_finished = false;
+    sim.spawn_on_cpu(0, "victim", [] {
+      Simulation::sleep_for(10);
+      throw std::runtime_error("boom");
+    });
+    sim.spawn_on_cpu(2, "bystander", [&] {
+      Simulation::sleep_for(1000);
+      survivor_finished = true;
+    });
+    sim.spawn_event_actor("later", [&] { Simulation::sleep_for(500); });
+    try {
+      sim.run();
+      ADD_FAILURE() << "run() returned normally";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "boom");
+    }
+    EXPECT_FALSE(survivor_finished);  // the first exception stops the whole run
+    EXPECT_THROW(sim.run(), std::logic_error);
+  }
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+  EXPECT_EQ(r.end_time_ns, 100);
+}
+
+TEST(Engine, FirstExceptionWinsAndAnyTypeIsKept) {
+  {
+    Simulation sim(two_node_machine());
+    sim.spawn_on_cpu(0, "first", [] {
+      Simulation::sleep_for(5);
+      throw 42;
+    });
+    sim.spawn_on_cpu(1, "second", [] {
+      Simulation::sleep_for(6);
+      throw std::logic_error("too late");
+    });
+    EXPECT_THROW(sim.run(), int);
+  }
+  {
+    // Thrown before the actor's first simcall, while other actors have not started yet.
+    Simulation sim(two_node_machine());
+    sim.spawn_on_cpu(0, "immediate", [] { throw std::out_of_range("at once"); });
+    bool ran = false;
+    sim.spawn_on_cpu(1, "never", [&] { ran = true; });
+    EXPECT_THROW(sim.run(), std::out_of_range);
+    EXPECT_FALSE(ran);
+  }
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+}
+
+TEST(Engine, DeadlockIsAResultAndSilent) {
+  const auto machine = two_node_machine();
+  for (int round = 0; round < 2; ++round) {
+    testing::internal::CaptureStderr();
+    RunResult r;
+    {
+      Simulation sim(machine);
+      auto m1 = simgrid::s4u::Mutex::create();
+      auto m2 = simgrid::s4u::Mutex::create();
+      // Spawned in reverse name order: the report is sorted, not in creation order.
+      sim.spawn_on_cpu(2, "task-b", [m1, m2] {
+        m2->lock();
+        Simulation::sleep_for(10);
+        m1->lock();
+      });
+      sim.spawn_on_cpu(0, "task-a", [m1, m2] {
+        m1->lock();
+        Simulation::sleep_for(10);
+        m2->lock();
+      });
+      sim.spawn_event_actor("bystander", [] { Simulation::sleep_for(3); });
+      r = sim.run();
+    }
+    EXPECT_EQ(without_asan_stack_warning(testing::internal::GetCapturedStderr()), "");
+    EXPECT_TRUE(r.deadlock);
+    EXPECT_EQ(r.end_time_ns, 10);
+    ASSERT_EQ(r.blocked.size(), 2u);
+    EXPECT_EQ(r.blocked[0].name, "task-a");
+    EXPECT_EQ(r.blocked[0].host, "cpu0");
+    EXPECT_EQ(r.blocked[1].name, "task-b");
+    EXPECT_EQ(r.blocked[1].host, "cpu2");
+  }
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+  EXPECT_FALSE(r.deadlock);
+  EXPECT_TRUE(r.blocked.empty());
+}
+
+TEST(Engine, DaemonsDoNotKeepTheRunAlive) {
+  Simulation sim(two_node_machine());
+  int ticks = 0;
+  sim.spawn_event_actor(
+      "reaper",
+      [&] {
+        for (;;) {
+          Simulation::sleep_for(10);
+          ++ticks;
+        }
+      },
+      ActorKind::daemon);
+  sim.spawn_on_cpu(0, "work", [] { Simulation::sleep_for(55); });
+  RunResult r = sim.run();
+  EXPECT_FALSE(r.deadlock);
+  EXPECT_EQ(r.end_time_ns, 55);
+  EXPECT_EQ(ticks, 5);
+}
+
+TEST(Engine, ActorsCanSpawnActors) {
+  Simulation sim(two_node_machine());
+  std::vector<std::int64_t> seen;
+  sim.spawn_event_actor("parent", [&] {
+    Simulation::sleep_for(20);
+    sim.spawn_on_cpu(3, "child", [&] {
+      Simulation::sleep_for(5);
+      seen.push_back(Simulation::now_ns());
+    });
+  });
+  RunResult r = sim.run();
+  EXPECT_EQ(seen, (std::vector<std::int64_t>{25}));
+  EXPECT_EQ(r.end_time_ns, 25);
+  EXPECT_THROW(sim.spawn_on_cpu(0, "late", [] {}), std::logic_error);
+}
+
+TEST(Engine, SigintHandlerSurvivesARun) {
+  struct sigaction mine {
+  }, before{};
+  mine.sa_handler = test_sigint_handler;
+  sigemptyset(&mine.sa_mask);
+  ASSERT_EQ(sigaction(SIGINT, &mine, &before), 0);
+  {
+    Simulation sim(two_node_machine());
+    EXPECT_EQ(current_sigint_handler(), &test_sigint_handler);
+    sim.spawn_on_cpu(0, "sleeper", [] { Simulation::sleep_for(100); });
+    sim.run();
+    EXPECT_EQ(current_sigint_handler(), &test_sigint_handler);
+  }
+  EXPECT_EQ(current_sigint_handler(), &test_sigint_handler);
+  raise(SIGINT);  // ours, not SimGrid's exit(1)
+  EXPECT_EQ(sigint_seen, 1);
+  sigaction(SIGINT, &before, nullptr);
+}
+
+TEST(Engine, DestroyedWithoutRunLeavesNoTrace) {
+  const auto machine = two_node_machine();
+  for (int round = 0; round < 3; ++round) {
+    testing::internal::CaptureStderr();
+    int ran = 0;
+    {
+      Simulation sim(machine);
+      for (int cpu = 0; cpu < 4; ++cpu)
+        sim.spawn_on_cpu(cpu, "worker" + std::to_string(cpu), [&] {
+          ++ran;
+          Simulation::sleep_for(10);
+        });
+      sim.spawn_event_actor("events", [&] { ++ran; });
+      sim.spawn_event_actor(
+          "daemon", [&] { ++ran; }, ActorKind::daemon);
+    }
+    EXPECT_EQ(ran, 0);
+    EXPECT_EQ(without_asan_stack_warning(testing::internal::GetCapturedStderr()), "");
+  }
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+  EXPECT_EQ(r.end_time_ns, 100);
+}
+
+TEST(Engine, BadUseThrowsInsteadOfAborting) {
+  {
+    Simulation sim(two_node_machine());
+    EXPECT_THROW(sim.spawn_on_cpu(4, "x", [] {}), std::out_of_range);
+    EXPECT_THROW(sim.spawn_on_cpu(-1, "x", [] {}), std::out_of_range);
+    EXPECT_THROW(sim.spawn_on_cpu(0, "x", nullptr), std::invalid_argument);
+    EXPECT_THROW(Simulation second(two_node_machine()), std::logic_error);
+    EXPECT_THROW(Simulation::now_ns(), std::logic_error);  // not inside a run
+    // The first one is unharmed.
+    sim.spawn_on_cpu(0, "sleeper", [] { Simulation::sleep_for(7); });
+    EXPECT_EQ(sim.run().end_time_ns, 7);
+  }
+  auto bad = two_node_machine();
+  bad.nodes[1].cpus = {1, 2};  // cpu1 on both nodes
+  EXPECT_THROW(Simulation{bad}, std::invalid_argument);
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+}
+
+// Model code that throws and catches inside an actor, on deep frames with local arrays, then
+// reuses the stack; and actors killed mid-stack whose stacks the next run reuses. Under
+// AddressSanitizer this needs stack instrumentation off (GCC --param=asan-stack=0, Clang
+// -mllvm -asan-stack=0): ASan cannot clear the redzones of frames unwound on SimGrid's actor
+// stacks, so it reports false stack-buffer-underflows here otherwise.
+int throw_from_depth(int depth) {
+  volatile char frame[64];
+  for (auto& c : frame)
+    c = static_cast<char>(depth);
+  if (depth == 0) throw std::runtime_error("deep");
+  return throw_from_depth(depth - 1) + frame[0];
+}
+
+int use_stack(int depth) {
+  volatile char frame[160];
+  for (auto& c : frame)
+    c = static_cast<char>(depth);
+  if (depth == 0) {
+    Simulation::sleep_for(1);
+    return 0;
+  }
+  return use_stack(depth - 1) + frame[depth % 160];
+}
+
+TEST(Engine, ActorStacksSurviveUnwinding) {
+  const auto machine = two_node_machine();
+  int caught = 0;
+  for (int round = 0; round < 6; ++round) {
+    Simulation sim(machine);
+    for (int cpu = 0; cpu < 4; ++cpu) {
+      sim.spawn_on_cpu(cpu, "a" + std::to_string(cpu), [&caught, cpu, round] {
+        for (int i = 0; i < 5; ++i) {
+          try {
+            throw_from_depth(12 + cpu);
+          } catch (const std::runtime_error&) {
+            ++caught;
+          }
+          use_stack(16);
+        }
+        if (round % 2 == 1 && cpu == 0) throw std::runtime_error("stop");  // kills the others
+        use_stack(30);
+      });
+    }
+    if (round % 2 == 1)
+      EXPECT_THROW(sim.run(), std::runtime_error);
+    else
+      EXPECT_EQ(sim.run().end_time_ns, 6);  // six use_stack() calls of 1 ns each
+  }
+  EXPECT_EQ(caught, 6 * 4 * 5);
+}
+
+// Four CPUs contend for one lock with different hold times; every event is logged with its
+// time relative to the run's start.
+std::vector<std::string> contention_trace() {
+  Simulation sim(two_node_machine());
+  std::vector<std::string> trace;
+  auto lock = simgrid::s4u::Mutex::create();
+  for (int cpu = 0; cpu < 4; ++cpu) {
+    sim.spawn_on_cpu(cpu, "cpu" + std::to_string(cpu) + "-task", [&trace, lock, cpu] {
+      for (int i = 0; i < 20; ++i) {
+        Simulation::sleep_for(cpu + 1);
+        lock->lock();
+        trace.push_back(std::to_string(Simulation::now_ns()) + " cpu" + std::to_string(cpu) +
+                        " acquire " + std::to_string(i));
+        Simulation::sleep_for(3 + cpu * 2);
+        lock->unlock();
+        trace.push_back(std::to_string(Simulation::now_ns()) + " cpu" + std::to_string(cpu) +
+                        " release");
+      }
+    });
+  }
+  RunResult r = sim.run();
+  trace.push_back("end " + std::to_string(r.end_time_ns));
+  return trace;
+}
+
+TEST(Engine, DeterministicTraces) {
+  auto first = contention_trace();
+  RunResult r;
+  run_one_sleeper(&r);  // moves SimGrid's absolute clock in between
+  auto second = contention_trace();
+  ASSERT_EQ(first.size(), 4u * 20 * 2 + 1);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(first.front().substr(0, 2), "1 ");  // cpu0's first sleep, from 0
+}
+
+}  // namespace
+}  // namespace slabsim::sim
