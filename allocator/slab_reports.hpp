@@ -101,8 +101,8 @@ enum class SlabObjectsFile {
 std::string_view slab_objects_file_name(SlabObjectsFile what);
 
 // mm/slub.c: show_slab_objects(): "%lu" total, then " N<node>=<count>" for every node id
-// (0..nr_node_ids-1) with a non-zero count, then '\n'. The per-node value goes through the
-// kernel's `int x` before it is added, as in the kernel. For slabs_cpu_partial this returns
+// (0..nr_node_ids-1) with a non-zero count, then '\n'. Each value passes through an `int`
+// before it is added, as the kernel's `int x` does. For slabs_cpu_partial this returns
 // slabs_cpu_partial_show() with every possible CPU online.
 std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what);
 // The same with the set of online CPUs, which only slabs_cpu_partial looks at.

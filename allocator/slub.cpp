@@ -60,6 +60,8 @@ Slub::Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy 
   boot_node_cache_ = create_boot_cache("kmem_cache_node", kmem_cache_node_size);
   boot_cache_cache_ = create_boot_cache(
       "kmem_cache", kmem_cache_base_size + 8 * static_cast<unsigned>(layout_.nr_node_ids()));
+  // bootstrap() list_add()s kmem_cache first, then kmem_cache_node, at the head.
+  slab_caches_ = {boot_node_cache_, boot_cache_cache_};
 }
 
 Slub::~Slub() = default;
@@ -91,7 +93,7 @@ KmemCache* Slub::create_boot_cache(const std::string& name, unsigned size) {
     s->node_store.push_back(std::move(n));
   }
   s->listed = true;
-  slab_caches_.insert(slab_caches_.begin(), s);
+  s->refcount = -1;  // create_boot_cache(): exempt from merging
   caches_.push_back(std::move(owned));
   return s;
 }
