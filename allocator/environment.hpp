@@ -23,6 +23,11 @@ class Environment {
   virtual void charge(std::int64_t ns) = 0;
   // One cache-line access from the current CPU to memory on `node` (the latency matrix).
   virtual void touch_memory(int node) = 0;
+  // The current CPU is about to touch state other CPUs share without taking a lock (a slow
+  // path's slab cmpxchg, another CPU's frozen slab): the simulator brings the CPU's local time
+  // up to date first, so shared accesses stay ordered by simulated time. Fast paths do not
+  // call it; lock() implies it.
+  virtual void sync() = 0;
 
   // Takes / releases a lock. `instance` tells locks of one class apart (the list_lock of each
   // kmem_cache_node, the kernfs node of each cache); `function` is the kernel function taking

@@ -659,6 +659,7 @@ Object Slub::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   const std::uint16_t object = c.freelist;
   Object result;
   if (object == no_object || !page || !node_match(page, node)) {
+    env_.sync();
     env_.irq_disable();
     result = slab_alloc_slowpath(s, gfp, node, cpu);
     env_.irq_enable();
@@ -787,6 +788,7 @@ void Slub::kmem_cache_free(KmemCache* s, Object x) {
     env_.charge(costs_.free_fastpath);
     return;
   }
+  env_.sync();
   slab_free_slowpath(s, page, x.index, cpu);
 }
 
@@ -837,6 +839,7 @@ bool Slub::init_kmem_cache_nodes(KmemCache* s) {
 
 KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                                    CacheFlags flags) {
+  env_.sync();
   lock_steps(strategy_.create_locks, "kmem_cache_create");
   KmemCache* result = nullptr;
   std::string why;
@@ -914,6 +917,7 @@ void Slub::release_cache(KmemCache* s) {
 
 int Slub::kmem_cache_destroy(KmemCache* s) {
   if (!s) return 0;
+  env_.sync();
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
   lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
@@ -979,6 +983,7 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
 }
 
 int Slub::kmem_cache_shrink(KmemCache* s) {
+  env_.sync();
   lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
   const int ret = kmem_cache_shrink_locked(s);
   unlock_steps(strategy_.shrink_locks);
@@ -1043,6 +1048,7 @@ void Slub::slab_mem_offline_callback(const MemoryNotify& arg) {
 }
 
 int Slub::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
+  env_.sync();
   switch (action) {
     case MemoryAction::going_online:
       return slab_mem_going_online_callback(arg);

@@ -26,6 +26,7 @@ class BenchEnvironment : public Environment {
   void touch_memory(int node) override {
     time += 8 * layout_.distance[layout_.cpu_node[cpu]][node];
   }
+  void sync() override {}
   void lock(LockClass, std::uint64_t, LockMode, const char*) override { ++locks; }
   void unlock(LockClass, std::uint64_t, LockMode) override {}
   void irq_disable() override {}

@@ -55,6 +55,9 @@ class FakeEnvironment : public Environment {
     time += 10 * layout_.distance[layout_.cpu_node[cpu]][node] / 10;
   }
 
+  int syncs = 0;
+  void sync() override { ++syncs; }
+
   void lock(LockClass cls, std::uint64_t instance, LockMode mode, const char* function) override {
     if (before_lock) before_lock(cls, instance, function);
     auto key = std::tuple{cls, instance};

@@ -33,6 +33,7 @@ class SlubPaths : public ::testing::Test {
 // ___slab_alloc / __slab_free with the kernel's stat increments.
 TEST_F(SlubPaths, FastPathIsPerCpuOnlyWithExactStats) {
   const unsigned per_slab = s->s.objects;
+  const int syncs = m.env.syncs;
   auto objs = fill(0, 1);
   EXPECT_EQ(m.stat(s, ALLOC_SLOWPATH), 1u);
   EXPECT_EQ(m.stat(s, ALLOC_SLAB), 1u);
@@ -44,6 +45,7 @@ TEST_F(SlubPaths, FastPathIsPerCpuOnlyWithExactStats) {
     m.free(s, o, 0);
   EXPECT_EQ(m.stat(s, FREE_FASTPATH), per_slab);
   EXPECT_EQ(m.env.events.size(), lock_events) << "the fast paths took a lock";
+  EXPECT_EQ(m.env.syncs - syncs, 1) << "only the first (slow) allocation synchronised";
   EXPECT_EQ(m.stat(s, FREE_SLOWPATH), 0u);
   EXPECT_EQ(s->cpu_slab[0].stat[ALLOC_FASTPATH], per_slab - 1) << "stats are per CPU";
   EXPECT_EQ(s->cpu_slab[1].stat[ALLOC_FASTPATH], 0u);

@@ -1,0 +1,89 @@
+// A workload as slabsim runs it, resolved from a workload file (see workloads/README.md) against
+// a topology: caches, thread groups pinned to CPUs, timed events, duration and seed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "allocator/cache_settings.hpp"
+
+namespace slabsim::workload {
+
+// A random duration in ns.
+struct Distribution {
+  enum class Kind { constant, exponential, uniform };
+  Kind kind = Kind::constant;
+  std::int64_t a_ns = 0;  // constant value, exponential mean, uniform low
+  std::int64_t b_ns = 0;  // uniform high
+};
+
+struct CacheSpec {
+  std::string name;
+  unsigned object_size = 0;
+  unsigned align = 0;
+  alloc::CacheFlags flags;
+  bool at_boot = true;  // false: created by a cache_create event
+};
+
+// Which node an alloc_node() asks for, relative to the allocating CPU.
+struct NodeSelector {
+  enum class Kind { local, remote, nearest, node, random };
+  Kind kind = Kind::local;
+  int node = 0;  // Kind::node
+  // local: the CPU's node. remote: the next node with memory after the CPU's (round robin by
+  // CPU). nearest: the nearest other node with memory. random: any node, uniformly.
+};
+
+struct ThreadGroup {
+  std::string name;
+  std::vector<int> cpus;   // one actor per CPU, ascending
+  int cache = 0;           // index into Workload::caches
+  double alloc_node_fraction = 0;  // share of allocations made with kmem_cache_alloc_node()
+  NodeSelector node;
+  Distribution think_time;  // between two operations of one actor
+  Distribution lifetime;    // how long an object lives before it is freed
+  double remote_free_fraction = 0;  // share of objects freed by another CPU (of another node)
+  int accesses_per_object = 0;      // memory accesses to each object while it lives
+  int max_live_per_cpu = 4096;      // an actor stops allocating at this many live objects
+  std::int64_t start_ns = 0;
+  std::optional<std::int64_t> stop_ns;
+};
+
+struct Event {
+  enum class Type {
+    memory_online,   // blocks of a node: hot-add if absent, then online_pages()
+    memory_offline,  // offline_pages() of blocks of a node
+    cpu_online,
+    cpu_offline,     // slub_cpu_dead() after the CPU stops running its actors
+    cache_create,
+    cache_destroy,
+    shrink,           // sysfs write of "1" to /sys/kernel/slab/<cache>/shrink
+    sysfs_read,       // a read of a show_slab_objects() file
+    inject_error,     // the notifier error injector starts failing an action
+    clear_error,
+  };
+  Type type = Type::memory_online;
+  std::int64_t at_ns = 0;
+  int node = -1;
+  int blocks = 0;  // number of blocks, in block-id order; 0 = all eligible blocks of the node
+  std::optional<bool> movable;  // memory_online: zone; unset = the blocks' declared zone
+  int cpu = -1;
+  int cache = -1;    // index into Workload::caches
+  std::string file;  // sysfs_read
+  std::string action;  // inject_error / clear_error: "going_online" or "going_offline"
+  int error = -12;     // inject_error: the errno returned (negative)
+};
+
+struct Workload {
+  std::string name;
+  std::string description;
+  std::int64_t duration_ns = 0;
+  std::uint64_t seed = 1;
+  std::vector<CacheSpec> caches;
+  std::vector<ThreadGroup> threads;
+  std::vector<Event> events;  // sorted by time, then file order
+};
+
+}  // namespace slabsim::workload
