@@ -703,6 +703,7 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
   for (;;) {
     if (n) {
       list_unlock(n);
+      env_.irq_enable();
       n = nullptr;
     }
     prior = page->freelist;
@@ -722,7 +723,9 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
           ++page->version;
           return;
         }
-        // Speculatively take the list_lock; the cmpxchg tells whether the slab changed.
+        // Speculatively take the list_lock (spin_lock_irqsave); the cmpxchg tells whether the
+        // slab changed meanwhile.
+        env_.irq_disable();
         list_lock(n, "__slab_free");
       }
     }
@@ -756,6 +759,7 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
       remove_full(s, n, page);
     }
     list_unlock(n);
+    env_.irq_enable();
     stat(s, cpu, FREE_SLAB);
     discard_slab(s, page);
     return;
@@ -766,6 +770,7 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
     stat(s, cpu, FREE_ADD_PARTIAL);
   }
   list_unlock(n);
+  env_.irq_enable();
 }
 
 void Slub::kmem_cache_free(KmemCache* s, Object x) {
@@ -887,6 +892,7 @@ int Slub::kmem_cache_shutdown(KmemCache* s) {
     if (!n) continue;
     // free_partial(): empty partial slabs are discarded (no FREE_SLAB), others reported.
     std::vector<Slab*> discard;
+    env_.irq_disable();  // spin_lock_irq()
     list_lock(n, "free_partial");
     for (Slab* page = n->partial.front(); page;) {
       Slab* next = page->next;
@@ -899,6 +905,7 @@ int Slub::kmem_cache_shutdown(KmemCache* s) {
       page = next;
     }
     list_unlock(n);
+    env_.irq_enable();
     for (Slab* page : discard)
       discard_slab(s, page);
     if (n->nr_partial || n->nr_slabs) return 1;
@@ -948,6 +955,7 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
     if (!n) continue;
     std::vector<Slab*> discard;
     SlabList promote[shrink_promote_max];
+    env_.irq_disable();  // spin_lock_irqsave()
     list_lock(n, "__kmem_cache_shrink");
     if (n->freed) {
       violation(env_.current_cpu(), "__kmem_cache_shrink",
@@ -955,6 +963,7 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
                             "(use-after-free)",
                             s->name, nid));
       list_unlock(n);
+      env_.irq_enable();
       continue;
     }
     for (Slab* page = n->partial.front(); page;) {
@@ -975,6 +984,7 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
     for (int i = shrink_promote_max - 1; i >= 0; --i)
       n->partial.splice_front(promote[i]);
     list_unlock(n);
+    env_.irq_enable();
     for (Slab* page : discard)
       discard_slab(s, page);  // no FREE_SLAB stat on this path
     if (n->nr_slabs) ret = 1;
