@@ -6,15 +6,21 @@
 
 namespace slabsim::cli {
 
-// Exit statuses: 0 success; 1 an internal error; 2 bad input (a file, a JSON path, a flag).
+// Exit statuses: 0 success; 1 an internal error; 2 bad input (a file, a JSON path, a flag);
+// 3 a run found a violation or a deadlock.
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_internal = 1;
 inline constexpr int exit_bad_input = 2;
+inline constexpr int exit_found = 3;
 
 // Writes `text` to stdout, or atomically to `path` when one is given.
 void emit(const std::string& text, const std::string& path);
 
 void add_topology_commands(CLI::App& app);
 void add_strategy_commands(CLI::App& app);
+// `run` and `compare`; `status` receives their exit status (exit_found for a violation).
+void add_run_commands(CLI::App& app, int& status);
+// The main job: the default scenario under the default strategies, side by side.
+int run_default_comparison();
 
 }  // namespace slabsim::cli

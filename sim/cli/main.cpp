@@ -5,22 +5,18 @@
 
 #include "cli/command.hpp"
 #include "config/diagnostics.hpp"
-#include "topology/numactl_report.hpp"
-#include "topology/presets.hpp"
-#include "topology/topology_loader.hpp"
 
 int main(int argc, char** argv) {
   using namespace slabsim;
   CLI::App app{"slabsim: compare SLUB locking strategies on a simulated NUMA machine"};
   app.set_version_flag("--version", std::string("slabsim ") + SLABSIM_VERSION);
+  int status = cli::exit_ok;
   cli::add_topology_commands(app);
   cli::add_strategy_commands(app);
-  // With no arguments, the main job on the embedded default machine.
-  app.callback([&app] {
-    if (app.get_subcommands().empty())
-      cli::emit(
-          topology::show_topology(topology::load_topology(std::string(topology::default_preset))),
-          "");
+  cli::add_run_commands(app, status);
+  // With no arguments, the main job: the embedded default comparison.
+  app.callback([&app, &status] {
+    if (app.get_subcommands().empty()) status = cli::run_default_comparison();
   });
 
   try {
@@ -39,5 +35,5 @@ int main(int argc, char** argv) {
     std::cerr << "slabsim: error: " << e.what() << '\n';
     return cli::exit_internal;
   }
-  return cli::exit_ok;
+  return status;
 }

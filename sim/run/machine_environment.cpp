@@ -1,0 +1,115 @@
+#include "run/machine_environment.hpp"
+
+#include "engine/simulation.hpp"
+
+namespace slabsim::sim {
+
+namespace {
+// How often an IPI sender looks again at a CPU that has interrupts off (it spins in
+// smp_call_function_single() until the target takes the interrupt).
+constexpr std::int64_t ipi_poll_ns = 100;
+// The cost of sending an IPI and running its handler's entry and exit.
+constexpr std::int64_t ipi_cost_ns = 500;
+}  // namespace
+
+MachineEnvironment::MachineEnvironment(const topology::Topology& machine, KernelLocks& locks,
+                                       std::uint64_t seed, std::int64_t quantum_ns)
+    : locks_(locks), latency_(machine.latency_ns), rng_(seed), quantum_ns_(quantum_ns) {
+  const auto cpus = machine.cpu_ids();
+  const int nr = cpus.empty() ? 0 : cpus.back() + 1;
+  cpu_node_.assign(nr, 0);
+  for (int cpu : cpus) cpu_node_[cpu] = machine.node_of_cpu(cpu);
+  pending_.assign(nr, 0);
+  irq_off_.assign(nr, 0);
+  taken_.assign(nr, 0);
+  touches_.assign(machine.node_count(), std::vector<std::uint64_t>(machine.node_count(), 0));
+}
+
+std::int64_t MachineEnvironment::local_now() const {
+  if (outside_) return outside_now_;
+  return Simulation::now_ns() + pending_[cpu_];
+}
+
+void MachineEnvironment::flush() {
+  if (outside_) {
+    pending_[cpu_] = 0;
+    return;
+  }
+  const int me = cpu_;
+  const std::int64_t due = pending_[me];
+  if (due == 0) return;
+  pending_[me] = 0;
+  Simulation::sleep_for(due);
+  cpu_ = me;
+}
+
+void MachineEnvironment::touch_memory(int node) {
+  const int from = cpu_node_[cpu_];
+  ++touches_[from][node];
+  pending_[cpu_] += latency_[from][node];
+}
+
+void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+                              const char* function) {
+  if (outside_) return;
+  const int me = cpu_;
+  flush();
+  locks_.lock(me, cls, instance, mode, function);
+  cpu_ = me;
+}
+
+bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
+  const int me = cpu_;
+  flush();
+  const bool got = locks_.kernfs_get_active(me, instance, function);
+  cpu_ = me;
+  return got;
+}
+
+void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
+  const int me = cpu_;
+  locks_.kernfs_put_active(me, instance);
+  cpu_ = me;
+}
+
+void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
+                                alloc::LockMode mode) {
+  if (outside_) return;
+  const int me = cpu_;
+  locks_.unlock(me, cls, instance, mode);
+  cpu_ = me;
+}
+
+void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
+  const int me = cpu_;
+  if (outside_) {
+    cpu_ = target;
+    fn();
+    cpu_ = me;
+    return;
+  }
+  flush();
+  // The handler runs when the target takes the interrupt: not while it has interrupts off.
+  while (irq_off_[target] > 0) {
+    Simulation::sleep_for(ipi_poll_ns);
+    cpu_ = me;
+  }
+  pending_[me] += ipi_cost_ns;
+  // The handler runs as the target CPU, with its interrupts off, and nothing else runs there
+  // meanwhile (the runner holds the target's actor at its next operation boundary).
+  const std::int64_t target_pending = pending_[target];
+  pending_[target] = 0;
+  ++irq_off_[target];
+  ++taken_[target];
+  cpu_ = target;
+  fn();
+  --taken_[target];
+  --irq_off_[target];
+  // The sender waited for the handler (wait=1): its time is the sender's too.
+  const std::int64_t handler = pending_[target];
+  pending_[target] = target_pending;
+  cpu_ = me;
+  pending_[me] += handler;
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,79 @@
+// The allocator's Environment on the SimGrid machine: time is the simulation's clock plus the
+// calling CPU's not yet paid local work (lax synchronisation), locks are the run's KernelLocks,
+// memory accesses cost the topology's latency, IPIs wait for the target CPU's interrupts.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "allocator/environment.hpp"
+#include "kernel/kernel_locks.hpp"
+#include "topology/topology.hpp"
+
+namespace slabsim::sim {
+
+class MachineEnvironment final : public alloc::Environment {
+ public:
+  // `quantum_ns`: how far a CPU's local time may run ahead of the simulation before it pays
+  // it with one sleep (the lax-synchronisation quantum).
+  MachineEnvironment(const topology::Topology& machine, KernelLocks& locks, std::uint64_t seed,
+                     std::int64_t quantum_ns);
+
+  // Outside the engine (boot before the run, reports after it) there are no actors: time stands
+  // at `now_ns`, locks are uncontended and not recorded, nothing is paid.
+  void set_outside_engine(bool outside, std::int64_t now_ns = 0) {
+    outside_ = outside;
+    outside_now_ = now_ns;
+  }
+  // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU.
+  bool kernfs_get_active(std::uint64_t instance, const char* function);
+  void kernfs_put_active(std::uint64_t instance);
+
+  // The CPU whose actor is about to call into the model. Every blocking call below restores it,
+  // because other actors run (and set it) while one blocks.
+  void set_cpu(int cpu) { cpu_ = cpu; }
+  // Pays the CPU's local work if it exceeds the quantum (called between operations).
+  void maybe_flush() {
+    if (pending_[cpu_] >= quantum_ns_) flush();
+  }
+  void flush();  // pays all of it now
+  // Simulation time as the current CPU sees it.
+  [[nodiscard]] std::int64_t local_now() const;
+
+  int current_cpu() override { return cpu_; }
+  std::int64_t now_ns() override { return local_now(); }
+  void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
+  void touch_memory(int node) override;
+  void sync() override { flush(); }
+  void lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+            const char* function) override;
+  void unlock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode) override;
+  void irq_disable() override { ++irq_off_[cpu_]; }
+  void irq_enable() override { --irq_off_[cpu_]; }
+  void run_on_cpu(int target, const std::function<void()>& fn) override;
+  std::uint64_t random() override { return rng_(); }
+
+  // Memory accesses by (CPU node, memory node), for remote-access ratios.
+  [[nodiscard]] const std::vector<std::vector<std::uint64_t>>& touches() const { return touches_; }
+  [[nodiscard]] KernelLocks& locks() { return locks_; }
+  [[nodiscard]] int node_of_cpu(int cpu) const { return cpu_node_[cpu]; }
+  // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
+  [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
+
+ private:
+  KernelLocks& locks_;
+  std::vector<int> cpu_node_;
+  std::vector<std::vector<std::int64_t>> latency_;
+  std::vector<std::int64_t> pending_;  // per CPU
+  std::vector<int> irq_off_;           // per CPU: local_irq_save depth
+  std::vector<int> taken_;             // per CPU: IPI handlers running as it
+  std::vector<std::vector<std::uint64_t>> touches_;
+  std::mt19937_64 rng_;
+  std::int64_t quantum_ns_;
+  int cpu_ = 0;
+  bool outside_ = false;
+  std::int64_t outside_now_ = 0;
+};
+
+}  // namespace slabsim::sim

@@ -1,0 +1,81 @@
+// What one run measured, gathered from the model, the machine and the runner.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "allocator/page_allocator.hpp"
+#include "allocator/slub.hpp"
+#include "allocator/stat_item.hpp"
+#include "kernel/lock_stat.hpp"
+
+namespace slabsim::sim {
+
+struct Ratio {
+  std::uint64_t remote = 0;
+  std::uint64_t total = 0;
+  [[nodiscard]] double value() const { return total ? static_cast<double>(remote) / total : 0.0; }
+};
+
+struct CacheMetrics {
+  std::string name;
+  std::uint64_t allocations = 0, frees = 0, failed_allocations = 0, skipped = 0;
+  Ratio remote_alloc;   // object on another node than the allocating CPU's
+  Ratio remote_access;  // workload accesses to objects on another node
+  std::vector<std::uint64_t> fallbacks_per_node;  // NUMA_NO_NODE fallbacks by requested node
+  std::array<std::uint64_t, alloc::NR_SLUB_STAT_ITEMS> stats{};
+  std::string sysfs_stats;  // "alloc_fastpath 12 C0=5 C1=7" lines, the sysfs stat-file layout
+  bool destroyed = false;
+};
+
+struct HotplugRecord {
+  std::string type;   // memory_online, memory_offline, cpu_online, cpu_offline
+  int node = -1, block = -1, cpu = -1;
+  std::int64_t start_ns = 0;
+  std::int64_t lock_wait_ns = 0;  // until mem_hotplug_lock / cpu_hotplug_lock was held
+  std::int64_t duration_ns = 0;
+  int result = 0;                 // 0 or a negative errno
+};
+
+struct EventRecord {
+  std::string type;
+  std::string target;  // cache name, sysfs file, notifier action
+  std::int64_t start_ns = 0, duration_ns = 0;
+  int result = 0;
+};
+
+struct BucketMetrics {
+  std::int64_t start_ns = 0;
+  Ratio remote_alloc;
+  std::uint64_t fallbacks = 0;
+};
+
+struct DeadlockInfo {
+  std::vector<std::string> actors;  // "name on host"
+};
+
+struct RunMetrics {
+  std::int64_t simulated_ns = 0;
+  std::uint64_t allocations = 0, frees = 0, failed_allocations = 0;
+  Ratio remote_alloc;
+  Ratio remote_access;                 // workload object accesses
+  std::vector<Ratio> remote_alloc_per_node;  // by the allocating CPU's node
+  std::vector<BucketMetrics> buckets;
+  std::vector<std::uint64_t> fallbacks_per_node;
+  std::uint64_t alloc_node_mismatch = 0;
+  std::vector<alloc::NumaStat> numastat;
+  std::vector<LockClassStats> lock_stat;
+  std::string lock_stat_text;
+  std::vector<CacheMetrics> caches;
+  std::vector<HotplugRecord> hotplug;
+  std::vector<EventRecord> events;
+  std::vector<alloc::Violation> violations;
+  std::optional<DeadlockInfo> deadlock;
+  std::vector<std::string> kernel_log;
+  std::string slabinfo;       // /proc/slabinfo at the end of the run
+  std::uint64_t engine_steps = 0;  // operations and events played, for the host block
+};
+
+}  // namespace slabsim::sim

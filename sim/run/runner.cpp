@@ -1,0 +1,641 @@
+#include "run/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+
+#include "allocator/memory_hotplug.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/slab_reports.hpp"
+#include "allocator/slub.hpp"
+#include "engine/simulation.hpp"
+#include "kernel/kernel_locks.hpp"
+#include "run/machine_environment.hpp"
+
+namespace slabsim::sim {
+
+using alloc::BlockPresence;
+using alloc::ZoneType;
+using workload::Event;
+
+alloc::MachineLayout machine_layout(const topology::Topology& machine) {
+  alloc::MachineLayout l;
+  const auto cpus = machine.cpu_ids();
+  const int nr = cpus.empty() ? 0 : cpus.back() + 1;
+  l.cpu_node.assign(nr, 0);
+  for (int cpu : cpus) l.cpu_node[cpu] = machine.node_of_cpu(cpu);
+  l.distance = machine.slit;
+  l.block_pages = machine.block_size / alloc::page_size;
+  for (const auto& b : machine.blocks) {
+    alloc::BlockLayout bl;
+    bl.node = b.node;
+    bl.zone = b.zone == topology::Zone::normal ? ZoneType::normal : ZoneType::movable;
+    bl.state = b.state == topology::BlockState::online    ? BlockPresence::online
+               : b.state == topology::BlockState::offline ? BlockPresence::offline
+                                                          : BlockPresence::absent;
+    l.blocks.push_back(bl);
+  }
+  return l;
+}
+
+namespace {
+
+constexpr std::int64_t poll_ns = 100;  // how often a parked or waiting actor looks again
+
+struct PendingFree {
+  std::int64_t at;
+  std::uint64_t seq;  // ties broken by allocation order, for determinism
+  int cache;
+  alloc::Object object;
+  int owner_cpu;  // the allocating CPU and thread group, whose live count it is in
+  int group;
+  bool operator>(const PendingFree& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+};
+
+struct CpuActor {
+  int cpu = 0;
+  int node = 0;
+  std::vector<int> groups;  // thread groups with this CPU
+  std::size_t next_group = 0;
+  std::int64_t next_op_at = 0;
+  std::priority_queue<PendingFree, std::vector<PendingFree>, std::greater<>> to_free;
+  std::vector<int> live;  // per thread group: live objects allocated here
+  std::mt19937_64 rng;
+  bool online = true;
+  bool parked = false;
+};
+
+std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
+  switch (d.kind) {
+    case workload::Distribution::Kind::constant:
+      return d.a_ns;
+    case workload::Distribution::Kind::exponential: {
+      // Inverse transform with a 53-bit uniform: the same numbers on every standard library.
+      const double u = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
+      return static_cast<std::int64_t>(std::llround(-std::log(u) * static_cast<double>(d.a_ns)));
+    }
+    case workload::Distribution::Kind::uniform:
+      return d.a_ns + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.b_ns - d.a_ns + 1));
+  }
+  return 0;
+}
+
+double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+class Run {
+ public:
+  Run(const topology::Topology& machine, const workload::Workload& w, const alloc::Strategy& st,
+      const RunOptions& o)
+      : machine_(machine),
+        w_(w),
+        options_(o),
+        sim_(machine),
+        locks_(machine, o.lock_config),
+        env_(machine, locks_, o.seed, o.sync_quantum_ns),
+        layout_(machine_layout(machine)),
+        pages_(layout_),
+        states_(alloc::boot_node_states(layout_)),
+        slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
+        hotplug_(env_, pages_, states_) {
+    hotplug_.register_slub(slub_);
+    // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
+    hotplug_.register_notifier({"memory_notifier_error_inject", 0,
+                                [this](alloc::MemoryAction a, const alloc::MemoryNotify&) {
+                                  auto it = inject_.find(a);
+                                  return it == inject_.end() ? 0 : it->second;
+                                }});
+    env_.set_outside_engine(true, 0);
+    caches_.assign(w.caches.size(), nullptr);
+    last_.assign(w.caches.size(), nullptr);
+    for (std::size_t i = 0; i < w.caches.size(); ++i) {
+      const auto& c = w.caches[i];
+      if (!c.at_boot) continue;
+      caches_[i] = last_[i] = slub_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+      if (!caches_[i]) throw std::runtime_error("cannot create boot cache " + c.name);
+    }
+    env_.set_outside_engine(false);
+
+    cache_metrics_.resize(w.caches.size());
+    for (std::size_t i = 0; i < w.caches.size(); ++i) {
+      cache_metrics_[i].name = w.caches[i].name;
+      cache_metrics_[i].fallbacks_per_node.assign(machine.node_count(), 0);
+    }
+    buckets_.resize(std::max(1, o.time_buckets));
+    for (std::size_t b = 0; b < buckets_.size(); ++b)
+      buckets_[b].start_ns = w.duration_ns * static_cast<std::int64_t>(b) /
+                             static_cast<std::int64_t>(buckets_.size());
+    per_node_.assign(machine.node_count(), Ratio{});
+
+    for (std::size_t i = 0; i < w.events.size(); ++i)
+      same_time_ordinal_.push_back(i > 0 && w.events[i].at_ns == w.events[i - 1].at_ns
+                                       ? same_time_ordinal_[i - 1] + 1
+                                       : 0);
+    for (int cpu : machine.cpu_ids()) {
+      CpuActor a;
+      a.cpu = cpu;
+      a.node = machine.node_of_cpu(cpu);
+      a.rng.seed(o.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(cpu) + 1);
+      a.live.assign(w.threads.size(), 0);
+      for (std::size_t g = 0; g < w.threads.size(); ++g)
+        if (std::binary_search(w.threads[g].cpus.begin(), w.threads[g].cpus.end(), cpu))
+          a.groups.push_back(static_cast<int>(g));
+      actors_.emplace(cpu, std::move(a));
+    }
+  }
+
+  RunMetrics go() {
+    for (auto& [cpu, actor] : actors_) {
+      const int c = cpu;
+      sim_.spawn_on_cpu(c, fmt::format("cpu{}", c), [this, c] { cpu_loop(c); });
+    }
+    const auto result = sim_.run();
+    RunMetrics m = collect(result.end_time_ns);
+    if (result.deadlock) {
+      DeadlockInfo d;
+      for (const auto& b : result.blocked) d.actors.push_back(b.name + " on " + b.host);
+      m.deadlock = d;
+    }
+    return m;
+  }
+
+ private:
+  // ---- the CPU actors ---------------------------------------------------------------------
+
+  bool is_online(int cpu) const { return actors_.at(cpu).online; }
+
+  // The CPU that plays an event: events due at the same instant go to different online CPUs
+  // (lowest first), as separate tasks would, so they can race; never the CPU a CPU event
+  // targets.
+  int executor(std::size_t index) const {
+    const Event& e = w_.events[index];
+    std::vector<int> candidates;
+    for (const auto& [cpu, a] : actors_)
+      if (a.online && cpu != e.cpu) candidates.push_back(cpu);
+    if (candidates.empty()) return -1;
+    return candidates[same_time_ordinal_[index] % candidates.size()];
+  }
+
+  // Global invariants hold only when no CPU is inside the allocator (a CPU waiting for a lock
+  // in a slow path has half-moved objects); the check waits for such a quiescent moment.
+  void check_when_quiescent(const char* where) {
+    check_due_ = where;
+    maybe_check();
+  }
+  void maybe_check() {
+    if (check_due_ && in_model_ == 0) {
+      slub_.check_invariants(check_due_);
+      check_due_ = nullptr;
+    }
+  }
+
+  std::int64_t next_event_time() const {
+    return next_event_ < w_.events.size() ? w_.events[next_event_].at_ns : w_.duration_ns;
+  }
+
+  void cpu_loop(int cpu) {
+    CpuActor& a = actors_.at(cpu);
+    for (;;) {
+      env_.set_cpu(cpu);
+      const std::int64_t now = env_.local_now();
+      if (now >= w_.duration_ns) break;
+      if (env_.cpu_taken(cpu)) {  // an IPI handler runs as this CPU
+        env_.flush();
+        Simulation::sleep_for(poll_ns);
+        continue;
+      }
+      if (!a.online) {
+        a.parked = true;
+        env_.flush();
+        Simulation::sleep_until(std::max(next_event_time(), now + poll_ns));
+        continue;
+      }
+      a.parked = false;
+      maybe_check();
+      if (next_event_ < w_.events.size() && w_.events[next_event_].at_ns <= now &&
+          executor(next_event_) == cpu) {
+        const Event& e = w_.events[next_event_++];
+        ++in_model_;
+        play_event(cpu, e);
+        --in_model_;
+        check_when_quiescent(event_names_.emplace_back("after " + event_records_.back().type).c_str());
+        continue;
+      }
+      if (!a.to_free.empty() && a.to_free.top().at <= now) {
+        PendingFree f = a.to_free.top();
+        a.to_free.pop();
+        free_object(a, f);
+        continue;
+      }
+      const int g = due_group(a, now);
+      if (g >= 0) {
+        allocate(a, g, now);
+        a.next_op_at = now + std::max<std::int64_t>(1, sample(w_.threads[g].think_time, a.rng));
+        env_.maybe_flush();
+        continue;
+      }
+      // Nothing due: wait for the next thing this CPU may do.
+      std::int64_t next = std::min(next_event_time(), w_.duration_ns);
+      if (!a.to_free.empty()) next = std::min(next, a.to_free.top().at);
+      if (has_active_group(a, now)) next = std::min(next, std::max(a.next_op_at, now + 1));
+      for (int gi : a.groups)
+        if (w_.threads[gi].start_ns > now) next = std::min(next, w_.threads[gi].start_ns);
+      next = std::max(next, now + 1);
+      if (next - now < options_.sync_quantum_ns && has_active_group(a, now)) {
+        env_.charge(next - now);  // a short think time: lax
+        env_.maybe_flush();
+      } else {
+        env_.flush();
+        Simulation::sleep_until(next);
+      }
+    }
+    env_.set_cpu(cpu);
+    env_.flush();
+  }
+
+  bool has_active_group(const CpuActor& a, std::int64_t now) const {
+    for (int g : a.groups) {
+      const auto& t = w_.threads[g];
+      if (t.start_ns <= now && (!t.stop_ns || now < *t.stop_ns)) return true;
+    }
+    return false;
+  }
+
+  int due_group(CpuActor& a, std::int64_t now) {
+    if (a.groups.empty() || a.next_op_at > now) return -1;
+    for (std::size_t k = 0; k < a.groups.size(); ++k) {
+      const int g = a.groups[(a.next_group + k) % a.groups.size()];
+      const auto& t = w_.threads[g];
+      if (t.start_ns <= now && (!t.stop_ns || now < *t.stop_ns)) {
+        a.next_group = (a.next_group + k + 1) % a.groups.size();
+        return g;
+      }
+    }
+    return -1;
+  }
+
+  int target_node(const workload::NodeSelector& sel, CpuActor& a) {
+    using K = workload::NodeSelector::Kind;
+    const int nodes = machine_.node_count();
+    switch (sel.kind) {
+      case K::local:
+        return a.node;
+      case K::node:
+        return sel.node;
+      case K::random:
+        return static_cast<int>(a.rng() % static_cast<std::uint64_t>(nodes));
+      case K::remote:
+        return (a.node + 1 + a.cpu % std::max(1, nodes - 1)) % nodes;
+      case K::nearest: {
+        int best = a.node;
+        for (int n = 0; n < nodes; ++n)
+          if (n != a.node && (best == a.node || machine_.slit[a.node][n] < machine_.slit[a.node][best]))
+            best = n;
+        return best;
+      }
+    }
+    return a.node;
+  }
+
+  int freeing_cpu(CpuActor& a, const workload::ThreadGroup& t) {
+    if (t.remote_free_fraction <= 0 || unit(a.rng) >= t.remote_free_fraction) return a.cpu;
+    // Another CPU, preferably on another node (a remote free in the kernel's sense is any free
+    // not into the freeing CPU's own cpu slab).
+    std::vector<int> others, other_nodes;
+    for (const auto& [cpu, b] : actors_) {
+      if (cpu == a.cpu) continue;
+      others.push_back(cpu);
+      if (b.node != a.node) other_nodes.push_back(cpu);
+    }
+    const auto& pool = other_nodes.empty() ? others : other_nodes;
+    if (pool.empty()) return a.cpu;
+    return pool[a.rng() % pool.size()];
+  }
+
+  void allocate(CpuActor& a, int g, std::int64_t now) {
+    const auto& t = w_.threads[g];
+    CacheMetrics& cm = cache_metrics_[t.cache];
+    alloc::KmemCache* s = caches_[t.cache];
+    ++steps_;
+    if (!s || a.live[g] >= t.max_live_per_cpu) {
+      ++cm.skipped;
+      return;
+    }
+    const bool by_node = t.alloc_node_fraction > 0 && unit(a.rng) < t.alloc_node_fraction;
+    const int node = by_node ? target_node(t.node, a) : alloc::numa_no_node;
+    const std::uint64_t fallbacks_before = node >= 0 ? s->fallback_to_no_node[node] : 0;
+    ++in_model_;
+    alloc::Object o = by_node ? slub_.kmem_cache_alloc_node(s, alloc::gfp_kernel, node)
+                              : slub_.kmem_cache_alloc(s, alloc::gfp_kernel);
+    --in_model_;
+    env_.set_cpu(a.cpu);
+    const auto bucket = bucket_of(now);
+    if (node >= 0 && s->fallback_to_no_node[node] != fallbacks_before) ++buckets_[bucket].fallbacks;
+    if (!o) {
+      ++cm.failed_allocations;
+      return;
+    }
+    const bool remote = o.slab->pages.node != a.node;
+    ++cm.allocations;
+    cm.remote_alloc.total++;
+    cm.remote_alloc.remote += remote;
+    per_node_[a.node].total++;
+    per_node_[a.node].remote += remote;
+    buckets_[bucket].remote_alloc.total++;
+    buckets_[bucket].remote_alloc.remote += remote;
+    for (int i = 0; i < t.accesses_per_object; ++i) {
+      env_.touch_memory(o.slab->pages.node);
+      cm.remote_access.total++;
+      cm.remote_access.remote += remote;
+    }
+    ++a.live[g];
+    const int target = freeing_cpu(a, t);
+    actors_.at(target).to_free.push({now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)),
+                                     seq_++, t.cache, o, a.cpu, g});
+    maybe_progress();
+  }
+
+  void free_object(CpuActor& a, const PendingFree& f) {
+    alloc::KmemCache* s = caches_[f.cache];
+    ++steps_;
+    ++in_model_;
+    slub_.kmem_cache_free(s, f.object);
+    --in_model_;
+    env_.set_cpu(a.cpu);
+    ++cache_metrics_[f.cache].frees;
+    --actors_.at(f.owner_cpu).live[f.group];
+    maybe_progress();
+  }
+
+  std::size_t bucket_of(std::int64_t now) const {
+    if (w_.duration_ns <= 0) return 0;
+    const auto b = static_cast<std::size_t>(now * static_cast<std::int64_t>(buckets_.size()) / w_.duration_ns);
+    return std::min(b, buckets_.size() - 1);
+  }
+
+  void maybe_progress() {
+    if (options_.progress && steps_ % 100000 == 0) options_.progress(Simulation::now_ns());
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  std::vector<int> blocks_for(const Event& e, bool online_op) const {
+    std::vector<int> out;
+    for (int b : machine_.nodes[e.node].blocks) {
+      const auto st = pages_.block_state(b);
+      const bool eligible = online_op ? st != BlockPresence::online : st == BlockPresence::online;
+      if (eligible) out.push_back(b);
+      if (e.blocks > 0 && static_cast<int>(out.size()) == e.blocks) break;
+    }
+    // Offline from the highest address down, as hot-remove scripts do.
+    if (!online_op) std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  void memory_op(int cpu, const Event& e, bool online_op) {
+    for (int block : blocks_for(e, online_op)) {
+      HotplugRecord r;
+      r.type = online_op ? "memory_online" : "memory_offline";
+      r.node = e.node;
+      r.block = block;
+      r.cpu = cpu;
+      r.start_ns = env_.local_now();
+      env_.lock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive,
+                "lock_device_hotplug_sysfs");
+      std::int64_t locked_at = -1;
+      hotplug_.on_step = [&](alloc::HotplugStep s) {
+        if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+      };
+      if (online_op) {
+        if (pages_.block_state(block) == BlockPresence::absent) hotplug_.add_memory(block);
+        const ZoneType zone = e.movable ? (*e.movable ? ZoneType::movable : ZoneType::normal)
+                                        : layout_.blocks[block].zone;
+        r.result = hotplug_.online_pages(block, zone);
+      } else {
+        r.result = hotplug_.offline_pages(block);
+      }
+      hotplug_.on_step = nullptr;
+      env_.unlock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive);
+      env_.set_cpu(cpu);
+      r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
+      r.duration_ns = env_.local_now() - r.start_ns;
+      hotplug_records_.push_back(r);
+    }
+  }
+
+  void cpu_op(int cpu, const Event& e, bool online_op) {
+    HotplugRecord r;
+    r.type = online_op ? "cpu_online" : "cpu_offline";
+    r.cpu = e.cpu;
+    r.start_ns = env_.local_now();
+    // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
+    env_.lock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write, "cpus_write_lock");
+    env_.set_cpu(cpu);
+    r.lock_wait_ns = env_.local_now() - r.start_ns;
+    CpuActor& target = actors_.at(e.cpu);
+    if (online_op) {
+      target.online = true;
+    } else if (target.online) {
+      target.online = false;
+      // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
+      while (!target.parked && env_.local_now() < w_.duration_ns) {
+        env_.flush();
+        Simulation::sleep_for(poll_ns);
+        env_.set_cpu(cpu);
+      }
+      if (target.parked) {
+        slub_.slub_cpu_dead(e.cpu);
+      } else {
+        r.result = -110;  // ETIMEDOUT: the CPU never reached a boundary before the run ended
+      }
+      env_.set_cpu(cpu);
+    }
+    env_.unlock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write);
+    env_.set_cpu(cpu);
+    r.duration_ns = env_.local_now() - r.start_ns;
+    hotplug_records_.push_back(r);
+  }
+
+  void play_event(int cpu, const Event& e) {
+    ++steps_;
+    EventRecord r;
+    r.start_ns = env_.local_now();
+    switch (e.type) {
+      case Event::Type::memory_online:
+        memory_op(cpu, e, true);
+        r.type = "memory_online";
+        r.target = fmt::format("node {}", e.node);
+        break;
+      case Event::Type::memory_offline:
+        memory_op(cpu, e, false);
+        r.type = "memory_offline";
+        r.target = fmt::format("node {}", e.node);
+        break;
+      case Event::Type::cpu_online:
+      case Event::Type::cpu_offline:
+        cpu_op(cpu, e, e.type == Event::Type::cpu_online);
+        r.type = e.type == Event::Type::cpu_online ? "cpu_online" : "cpu_offline";
+        r.target = fmt::format("cpu {}", e.cpu);
+        break;
+      case Event::Type::cache_create: {
+        const auto& c = w_.caches[e.cache];
+        r.type = "cache_create";
+        r.target = c.name;
+        if (caches_[e.cache]) {
+          r.result = -17;  // EEXIST: the workload's cache already exists
+        } else {
+          caches_[e.cache] = slub_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+          if (caches_[e.cache]) last_[e.cache] = caches_[e.cache];
+          r.result = caches_[e.cache] ? 0 : -alloc::enomem;
+        }
+        break;
+      }
+      case Event::Type::cache_destroy: {
+        r.type = "cache_destroy";
+        r.target = w_.caches[e.cache].name;
+        if (!caches_[e.cache]) {
+          r.result = -2;  // ENOENT
+        } else {
+          r.result = slub_.kmem_cache_destroy(caches_[e.cache]);
+          if (r.result == 0) caches_[e.cache] = nullptr;
+        }
+        break;
+      }
+      case Event::Type::shrink:
+      case Event::Type::sysfs_read: {
+        const bool write = e.type == Event::Type::shrink;
+        r.type = write ? "shrink" : "sysfs_read";
+        r.target = write ? w_.caches[e.cache].name : w_.caches[e.cache].name + "/" + e.file;
+        alloc::KmemCache* s = caches_[e.cache];
+        if (!s) {
+          r.result = -2;
+          break;
+        }
+        // kernfs_fop_write()/kernfs_fop_read(): the file's active reference around the store
+        // or show method (lockdep: a read acquisition of kn->count).
+        if (!env_.kernfs_get_active(s->id, write ? "kernfs_fop_write" : "kernfs_fop_read")) {
+          r.result = -19;  // ENODEV: the directory is being removed
+          break;
+        }
+        env_.set_cpu(cpu);
+        if (write) {
+          slub_.kmem_cache_shrink(s);
+        } else {
+          env_.charge(200);  // show_slab_objects() walking the cache's nodes
+        }
+        env_.set_cpu(cpu);
+        env_.kernfs_put_active(s->id);
+        break;
+      }
+      case Event::Type::inject_error:
+      case Event::Type::clear_error: {
+        const auto action = e.action == "going_offline" ? alloc::MemoryAction::going_offline
+                                                        : alloc::MemoryAction::going_online;
+        if (e.type == Event::Type::inject_error)
+          inject_[action] = e.error;
+        else
+          inject_.erase(action);
+        r.type = e.type == Event::Type::inject_error ? "inject_error" : "clear_error";
+        r.target = e.action;
+        break;
+      }
+    }
+    env_.set_cpu(cpu);
+    r.duration_ns = env_.local_now() - r.start_ns;
+    event_records_.push_back(r);
+  }
+
+  // ---- results ----------------------------------------------------------------------------
+
+  RunMetrics collect(std::int64_t end_ns) {
+    env_.set_outside_engine(true, end_ns);
+    slub_.check_invariants("end of run");
+    RunMetrics m;
+    m.simulated_ns = end_ns;
+    m.buckets = buckets_;
+    m.remote_alloc_per_node = per_node_;
+    m.fallbacks_per_node.assign(machine_.node_count(), 0);
+    for (std::size_t i = 0; i < cache_metrics_.size(); ++i) {
+      CacheMetrics c = cache_metrics_[i];
+      // A destroyed cache's struct stays in the model as a tombstone, with its counters.
+      const alloc::KmemCache* s = last_[i];
+      c.destroyed = caches_[i] == nullptr;
+      if (s) {
+        c.fallbacks_per_node = s->fallback_to_no_node;
+        for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
+          c.stats[k] = s->stat_total(static_cast<alloc::StatItem>(k));
+        std::vector<bool> online(s->cpu_slab.size(), false);
+        for (const auto& [cpu, a] : actors_) online[cpu] = a.online;
+        for (alloc::StatItem item : alloc::sysfs_stat_order())
+          c.sysfs_stats += fmt::format("{} {}", alloc::stat_item_sysfs_name(item),
+                                       alloc::sysfs_stat_file(*s, item, online));
+      }
+      for (int n = 0; n < machine_.node_count(); ++n) m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
+      m.allocations += c.allocations;
+      m.frees += c.frees;
+      m.failed_allocations += c.failed_allocations;
+      m.remote_alloc.remote += c.remote_alloc.remote;
+      m.remote_alloc.total += c.remote_alloc.total;
+      m.remote_access.remote += c.remote_access.remote;
+      m.remote_access.total += c.remote_access.total;
+      m.alloc_node_mismatch += c.stats[alloc::ALLOC_NODE_MISMATCH];
+      m.caches.push_back(std::move(c));
+    }
+    for (int n = 0; n < machine_.node_count(); ++n) m.numastat.push_back(pages_.numastat(n));
+    m.lock_stat = locks_.lock_stat_classes();
+    m.lock_stat_text = locks_.lock_stat_text();
+    m.hotplug = hotplug_records_;
+    m.events = event_records_;
+    m.violations = slub_.violations();
+    m.kernel_log = slub_.kernel_log();
+    for (const auto& line : hotplug_.log()) m.kernel_log.push_back(line);
+    m.slabinfo = alloc::proc_slabinfo(slub_);
+    m.engine_steps = steps_;
+    return m;
+  }
+
+
+  const topology::Topology& machine_;
+  const workload::Workload& w_;
+  RunOptions options_;
+  Simulation sim_;
+  KernelLocks locks_;
+  MachineEnvironment env_;
+  alloc::MachineLayout layout_;
+  alloc::PageAllocator pages_;
+  alloc::NodeStates states_;
+  alloc::Slub slub_;
+  alloc::MemoryHotplug hotplug_;
+  std::vector<alloc::KmemCache*> caches_;  // by workload cache index; nullptr when absent
+  std::vector<alloc::KmemCache*> last_;    // the last struct each workload cache had
+  std::map<int, CpuActor> actors_;         // ordered by CPU id: deterministic iteration
+  std::map<alloc::MemoryAction, int> inject_;
+  std::size_t next_event_ = 0;
+  std::vector<std::size_t> same_time_ordinal_;  // per event: how many earlier events share its time
+  int in_model_ = 0;                  // CPUs inside an allocator call right now
+  const char* check_due_ = nullptr;   // an invariant check waiting for a quiescent moment
+  std::deque<std::string> event_names_;  // stable storage for check labels
+  std::uint64_t seq_ = 0;
+  std::uint64_t steps_ = 0;
+  std::vector<CacheMetrics> cache_metrics_;
+  std::vector<BucketMetrics> buckets_;
+  std::vector<Ratio> per_node_;
+  std::vector<HotplugRecord> hotplug_records_;
+  std::vector<EventRecord> event_records_;
+};
+
+}  // namespace
+
+RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
+                          const alloc::Strategy& strategy, const RunOptions& options) {
+  Run run(machine, workload, strategy, options);
+  return run.go();
+}
+
+}  // namespace slabsim::sim

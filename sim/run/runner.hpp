@@ -1,0 +1,37 @@
+// One simulation: a machine, a workload and a locking strategy in; metrics out.
+#pragma once
+
+#include <cstdint>
+
+#include "allocator/costs.hpp"
+#include "allocator/strategy.hpp"
+#include "kernel/kernel_locks.hpp"
+#include "run/metrics.hpp"
+#include "topology/topology.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::sim {
+
+struct RunOptions {
+  std::uint64_t seed = 1;
+  // Lax synchronisation: a CPU's local work is paid to the engine once it exceeds this, or
+  // before the CPU touches shared state.
+  std::int64_t sync_quantum_ns = 2000;
+  int time_buckets = 10;
+  alloc::SlubCosts slub_costs;
+  KernelLockConfig lock_config;
+  // Called about every 10^5 operations with the simulated time reached (progress lines).
+  std::function<void(std::int64_t simulated_ns)> progress;
+};
+
+// Builds the machine (page allocator, node states, SLUB with the strategy, memory hotplug with
+// SLUB and a notifier error injector on its chain), plays the workload on one actor per CPU,
+// and returns what was measured. Throws on an internal error; a deadlock or a violation is a
+// result, not an exception.
+RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
+                          const alloc::Strategy& strategy, const RunOptions& options);
+
+// The allocator's view of a topology.
+alloc::MachineLayout machine_layout(const topology::Topology& machine);
+
+}  // namespace slabsim::sim
