@@ -6,8 +6,17 @@
 
 namespace slabsim::alloc {
 
-MemoryHotplug::MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states)
-    : env_(env), pages_(pages), states_(states) {}
+MemoryHotplug::MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states,
+                             HotplugCosts costs)
+    : env_(env), pages_(pages), states_(states), costs_(costs) {}
+
+void MemoryHotplug::work(std::int64_t per_block_ns) {
+  constexpr std::uint64_t pages_128mib = 32768;
+  env_.charge(static_cast<std::int64_t>(static_cast<double>(per_block_ns) *
+                                        static_cast<double>(pages_.layout().block_pages) /
+                                        pages_128mib));
+  env_.sync();  // the time passes for everyone: other CPUs run meanwhile
+}
 
 void MemoryHotplug::register_notifier(MemoryNotifier notifier) {
   // notifier_chain_register(): before the first entry of lower priority, so equal priorities
@@ -56,6 +65,7 @@ void MemoryHotplug::mem_hotplug_done() {
 int MemoryHotplug::add_memory(int block) {
   if (pages_.block_state(block) != BlockPresence::absent) return -einval;
   mem_hotplug_begin();
+  work(costs_.add_memory_ns);  // struct page initialisation of the new section
   pages_.add_block(block);
   // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages().
   states_.set(pages_.layout().blocks[block].node, NodeState::online);
@@ -86,6 +96,7 @@ int MemoryHotplug::online_pages(int block, ZoneType zone) {
   step(HotplugStep::going_online_notified);
   // The zonelists are rebuilt when the zone was unpopulated, after the node states change.
   const bool rebuild = pages_.managed_pages(nid, zone) == 0;
+  work(costs_.online_pages_ns);  // online_pages_range(): the pages go to the buddy allocator
   pages_.online_block(block, zone);
   // node_states_set_node()
   if (arg.status_change_nid_normal >= 0) states_.set(nid, NodeState::normal_memory);
@@ -131,6 +142,7 @@ int MemoryHotplug::offline_pages(int block) {
     return ret;
   }
   step(HotplugStep::going_offline_notified);
+  work(costs_.offline_pages_ns);  // migration and __offline_isolated_pages()
   if (!pages_.can_isolate(block)) {
     // Isolated pages cannot be handed out in the kernel; the model re-checks rather than
     // offlining a block that holds a slab page.

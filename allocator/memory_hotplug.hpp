@@ -18,6 +18,19 @@ namespace slabsim::alloc {
 inline constexpr int slab_callback_pri = 1;  // SLAB_CALLBACK_PRI
 inline constexpr int einval = 22;
 
+// Simulated time of the work memory hotplug does per memory block, besides its locks and
+// notifier callbacks. The hot-add figure follows SGI's report of ~45 min for 16 TB before
+// P. Tatashin's v4.17 rework (reference/hardware-numbers.md 3.5: ~21 ms per 128 MiB block by
+// that arithmetic, with 4 struct-page passes; 1 pass since, so ~5 ms). Onlining frees the
+// block's pages into the buddy allocator (32768 order-0 frees of a 128 MiB block at ~30 ns, a
+// model choice: ~1 ms); offlining isolates, migrates and takes them out again (the same order,
+// also a choice). Scaled by the machine's block size.
+struct HotplugCosts {
+  std::int64_t add_memory_ns = 5'000'000;     // per 128 MiB block
+  std::int64_t online_pages_ns = 1'000'000;   // per 128 MiB block
+  std::int64_t offline_pages_ns = 1'000'000;  // per 128 MiB block
+};
+
 struct MemoryNotifier {
   std::string name;
   int priority = 0;  // the chain is sorted by decreasing priority
@@ -38,7 +51,8 @@ enum class HotplugStep {
 
 class MemoryHotplug {
  public:
-  MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states);
+  MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states,
+                HotplugCosts costs = {});
 
   void register_notifier(MemoryNotifier notifier);  // register_memory_notifier()
   // SLUB's slab_memory_callback at SLAB_CALLBACK_PRI.
@@ -66,9 +80,13 @@ class MemoryHotplug {
     if (on_step) on_step(s);
   }
 
+  // `per_block_ns` of a 128 MiB block, scaled to this machine's block size, then paid.
+  void work(std::int64_t per_block_ns);
+
   Environment& env_;
   PageAllocator& pages_;
   NodeStates& states_;
+  HotplugCosts costs_;
   std::vector<MemoryNotifier> chain_;
   std::vector<std::string> log_;
 };

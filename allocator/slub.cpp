@@ -775,10 +775,18 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
 
 void Slub::kmem_cache_free(KmemCache* s, Object x) {
   if (!x) return;
+  if (!s) throw std::invalid_argument("kmem_cache_free: NULL cache");
   if (x.slab->cache != s)
     throw std::invalid_argument(
         fmt::format("kmem_cache_free: object of cache {} freed to cache {}",
                     x.slab->cache ? x.slab->cache->name : std::string("(freed slab)"), s->name));
+  if (s->destroyed) {
+    violation(env_.current_cpu(), "kmem_cache_free",
+              fmt::format("an object is freed to cache {} after kmem_cache_destroy released it "
+                          "(use-after-free)",
+                          s->name));
+    return;
+  }
   const int cpu = env_.current_cpu();
   ++s->frees;
   Slab* page = x.slab;

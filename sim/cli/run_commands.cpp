@@ -67,10 +67,11 @@ class Progress {
     if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::seconds(1)) return;
     last_ = now;
     shown_ = true;
-    std::cerr << fmt::format("\rslabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%)",
-                             static_cast<double>(simulated_ns) / 1e6,
-                             static_cast<double>(duration_ns_) / 1e6,
-                             100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_))
+    std::cerr << fmt::format(
+                     "\rslabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%)",
+                     static_cast<double>(simulated_ns) / 1e6,
+                     static_cast<double>(duration_ns_) / 1e6,
+                     100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_))
               << std::flush;
   }
   ~Progress() {
@@ -110,7 +111,8 @@ int exit_status(const std::vector<Outcome>& outcomes) {
   return exit_ok;
 }
 
-std::string reports_text(const Prepared& p, const Outcome& o, const std::vector<std::string>& names) {
+std::string reports_text(const Prepared& p, const Outcome& o,
+                         const std::vector<std::string>& names) {
   std::string text;
   sim::RunInputs inputs{&p.machine, p.document.root, &o.strategy, p.seed};
   for (const auto& name : names) {
@@ -124,35 +126,42 @@ void check_reports(const std::vector<std::string>& names) {
   for (const auto& n : names) {
     const auto& known = sim::report_names();
     if (std::find(known.begin(), known.end(), n) == known.end())
-      throw CLI::ValidationError("--report", fmt::format("unknown report \"{}\"; reports: {}", n,
-                                                         fmt::join(known, ", ")));
+      throw CLI::ValidationError(
+          "--report", fmt::format("unknown report \"{}\"; reports: {}", n, fmt::join(known, ", ")));
   }
 }
 
 // The side-by-side table of headline metrics.
 std::string compare_table(const Prepared& p, const std::vector<Outcome>& outcomes) {
   std::vector<std::string> head{"metric"};
-  for (const auto& o : outcomes) head.push_back(o.strategy.name);
+  for (const auto& o : outcomes)
+    head.push_back(o.strategy.name);
   std::vector<std::vector<std::string>> rows;
   auto add = [&](std::string name, auto cell) {
     std::vector<std::string> row{std::move(name)};
-    for (const auto& o : outcomes) row.push_back(cell(o.metrics));
+    for (const auto& o : outcomes)
+      row.push_back(cell(o.metrics));
     rows.push_back(std::move(row));
   };
   auto us = [](std::int64_t ns) { return fmt::format("{:.2f}", static_cast<double>(ns) / 1000.0); };
   add("allocations", [](const sim::RunMetrics& m) { return fmt::format("{}", m.allocations); });
-  add("remote alloc ratio", [](const sim::RunMetrics& m) { return fmt::format("{:.4f}", m.remote_alloc.value()); });
-  add("remote access ratio", [](const sim::RunMetrics& m) { return fmt::format("{:.4f}", m.remote_access.value()); });
+  add("remote alloc ratio",
+      [](const sim::RunMetrics& m) { return fmt::format("{:.4f}", m.remote_alloc.value()); });
+  add("remote access ratio",
+      [](const sim::RunMetrics& m) { return fmt::format("{:.4f}", m.remote_access.value()); });
   add("fallbacks to NUMA_NO_NODE", [](const sim::RunMetrics& m) {
     std::uint64_t f = 0;
-    for (auto v : m.fallbacks_per_node) f += v;
+    for (auto v : m.fallbacks_per_node)
+      f += v;
     return fmt::format("{}", f);
   });
-  add("alloc_node_mismatch", [](const sim::RunMetrics& m) { return fmt::format("{}", m.alloc_node_mismatch); });
+  add("alloc_node_mismatch",
+      [](const sim::RunMetrics& m) { return fmt::format("{}", m.alloc_node_mismatch); });
   std::vector<std::string> classes;
   for (const auto& o : outcomes)
     for (const auto& c : o.metrics.lock_stat)
-      if (std::find(classes.begin(), classes.end(), c.name) == classes.end()) classes.push_back(c.name);
+      if (std::find(classes.begin(), classes.end(), c.name) == classes.end())
+        classes.push_back(c.name);
   for (const auto& cls : classes) {
     auto find = [cls](const sim::RunMetrics& m) -> const sim::LockClassStats* {
       for (const auto& c : m.lock_stat)
@@ -174,35 +183,44 @@ std::string compare_table(const Prepared& p, const std::vector<Outcome>& outcome
   }
   add("hotplug ops (failed)", [](const sim::RunMetrics& m) {
     int failed = 0;
-    for (const auto& h : m.hotplug) failed += h.result != 0;
+    for (const auto& h : m.hotplug)
+      failed += h.result != 0;
     return fmt::format("{} ({})", m.hotplug.size(), failed);
   });
   add("hotplug max latency us", [&](const sim::RunMetrics& m) {
     std::int64_t mx = 0;
-    for (const auto& h : m.hotplug) mx = std::max(mx, h.duration_ns);
+    for (const auto& h : m.hotplug)
+      mx = std::max(mx, h.duration_ns);
     return us(mx);
   });
   add("hotplug max lock wait us", [&](const sim::RunMetrics& m) {
     std::int64_t mx = 0;
-    for (const auto& h : m.hotplug) mx = std::max(mx, h.lock_wait_ns);
+    for (const auto& h : m.hotplug)
+      mx = std::max(mx, h.lock_wait_ns);
     return us(mx);
   });
-  add("violations", [](const sim::RunMetrics& m) { return fmt::format("{}", m.violations.size()); });
+  add("violations",
+      [](const sim::RunMetrics& m) { return fmt::format("{}", m.violations.size()); });
   add("deadlock", [](const sim::RunMetrics& m) { return std::string(m.deadlock ? "yes" : "no"); });
 
   std::vector<std::size_t> width(head.size(), 0);
-  for (std::size_t i = 0; i < head.size(); ++i) width[i] = head[i].size();
+  for (std::size_t i = 0; i < head.size(); ++i)
+    width[i] = head[i].size();
   for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (std::size_t i = 0; i < r.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
   auto line = [&](const std::vector<std::string>& r) {
     std::string out = fmt::format("{:<{}}", r[0], width[0]);
-    for (std::size_t i = 1; i < r.size(); ++i) out += fmt::format("  {:>{}}", r[i], width[i]);
+    for (std::size_t i = 1; i < r.size(); ++i)
+      out += fmt::format("  {:>{}}", r[i], width[i]);
     return out + "\n";
   };
-  std::string out = fmt::format("{} on {} (seed {}, {} ms simulated)\n", p.workload.name, p.machine.name,
-                                p.seed, static_cast<double>(p.workload.duration_ns) / 1e6);
+  std::string out =
+      fmt::format("{} on {} (seed {}, {} ms simulated)\n", p.workload.name, p.machine.name, p.seed,
+                  static_cast<double>(p.workload.duration_ns) / 1e6);
   out += line(head);
-  for (const auto& r : rows) out += line(r);
+  for (const auto& r : rows)
+    out += line(r);
   return out;
 }
 
@@ -249,14 +267,16 @@ void add_run_commands(CLI::App& app, int& status) {
         run_opts->strategies.empty() ? std::string("slab_nodes_nocpu") : run_opts->strategies[0]);
     std::vector<Outcome> outcomes{run_one(p, st, *run_opts)};
     if (!run_opts->output.empty()) emit(outcomes[0].result.dump(2) + "\n", run_opts->output);
-    const auto reports = run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
+    const auto reports =
+        run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
     emit(reports_text(p, outcomes[0], reports), "");
     status = exit_status(outcomes);
   });
 
   auto cmp_opts = std::make_shared<RunCliOptions>();
   auto* cmp = app.add_subcommand(
-      "compare", "Run a workload under several strategies and print their headline metrics side by side");
+      "compare",
+      "Run a workload under several strategies and print their headline metrics side by side");
   add_common(cmp, *cmp_opts);
   cmp->add_option("-s,--strategies", cmp_opts->strategies, "Comma-separated presets or files")
       ->delimiter(',')
@@ -267,9 +287,11 @@ void add_run_commands(CLI::App& app, int& status) {
     check_reports(cmp_opts->reports);
     const Prepared p = prepare(*cmp_opts);
     std::vector<alloc::Strategy> strategies;
-    for (const auto& name : cmp_opts->strategies) strategies.push_back(strategy::load_strategy(name));
+    for (const auto& name : cmp_opts->strategies)
+      strategies.push_back(strategy::load_strategy(name));
     std::vector<Outcome> outcomes;
-    for (const auto& st : strategies) outcomes.push_back(run_one(p, st, *cmp_opts));
+    for (const auto& st : strategies)
+      outcomes.push_back(run_one(p, st, *cmp_opts));
     if (!cmp_opts->output.empty()) {
       std::filesystem::create_directories(cmp_opts->output);
       for (const auto& o : outcomes)

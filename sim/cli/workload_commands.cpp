@@ -48,8 +48,8 @@ int validate_files(const std::string& topology_option, const std::vector<std::st
       const auto document = config::load_json_document(f);
       std::string topology = topology_option;
       if (topology.empty())
-        topology = workload::workload_topology(document).value_or(
-            std::string(topology::default_preset));
+        topology =
+            workload::workload_topology(document).value_or(std::string(topology::default_preset));
       const auto t = topology::load_topology(topology);
       std::cout << summary(f, workload::load_workload(document, t));
     } catch (const config::ConfigError& e) {

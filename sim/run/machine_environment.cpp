@@ -18,7 +18,8 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   const auto cpus = machine.cpu_ids();
   const int nr = cpus.empty() ? 0 : cpus.back() + 1;
   cpu_node_.assign(nr, 0);
-  for (int cpu : cpus) cpu_node_[cpu] = machine.node_of_cpu(cpu);
+  for (int cpu : cpus)
+    cpu_node_[cpu] = machine.node_of_cpu(cpu);
   pending_.assign(nr, 0);
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);

@@ -31,12 +31,12 @@ struct CacheMetrics {
 };
 
 struct HotplugRecord {
-  std::string type;   // memory_online, memory_offline, cpu_online, cpu_offline
+  std::string type;  // memory_online, memory_offline, cpu_online, cpu_offline
   int node = -1, block = -1, cpu = -1;
   std::int64_t start_ns = 0;
   std::int64_t lock_wait_ns = 0;  // until mem_hotplug_lock / cpu_hotplug_lock was held
   std::int64_t duration_ns = 0;
-  int result = 0;                 // 0 or a negative errno
+  int result = 0;  // 0 or a negative errno
 };
 
 struct EventRecord {
@@ -60,7 +60,7 @@ struct RunMetrics {
   std::int64_t simulated_ns = 0;
   std::uint64_t allocations = 0, frees = 0, failed_allocations = 0;
   Ratio remote_alloc;
-  Ratio remote_access;                 // workload object accesses
+  Ratio remote_access;                       // workload object accesses
   std::vector<Ratio> remote_alloc_per_node;  // by the allocating CPU's node
   std::vector<BucketMetrics> buckets;
   std::vector<std::uint64_t> fallbacks_per_node;
@@ -74,7 +74,7 @@ struct RunMetrics {
   std::vector<alloc::Violation> violations;
   std::optional<DeadlockInfo> deadlock;
   std::vector<std::string> kernel_log;
-  std::string slabinfo;       // /proc/slabinfo at the end of the run
+  std::string slabinfo;            // /proc/slabinfo at the end of the run
   std::uint64_t engine_steps = 0;  // operations and events played, for the host block
 };
 

@@ -20,9 +20,9 @@ json lock_time(const LockTime& t) {
 }
 
 json numastat_json(const alloc::NumaStat& s) {
-  return {{"numa_hit", s.numa_hit},           {"numa_miss", s.numa_miss},
-          {"numa_foreign", s.numa_foreign},   {"interleave_hit", s.interleave_hit},
-          {"local_node", s.local_node},       {"other_node", s.other_node}};
+  return {{"numa_hit", s.numa_hit},         {"numa_miss", s.numa_miss},
+          {"numa_foreign", s.numa_foreign}, {"interleave_hit", s.interleave_hit},
+          {"local_node", s.local_node},     {"other_node", s.other_node}};
 }
 
 }  // namespace
@@ -62,14 +62,18 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
   json locks = json::array();
   for (const auto& c : m.lock_stat) {
     json points = json::array();
-    for (const auto& p : c.contention_points) points.push_back({{"function", p.function}, {"count", p.count}});
-    locks.push_back({{"class", c.name},
-                     {"contentions", c.contentions()},
-                     {"con_bounces", {{"read", c.con_bounces_read}, {"write", c.con_bounces_write}}},
-                     {"acq_bounces", {{"read", c.acq_bounces_read}, {"write", c.acq_bounces_write}}},
-                     {"read", {{"waittime", lock_time(c.read_waittime)}, {"holdtime", lock_time(c.read_holdtime)}}},
-                     {"write", {{"waittime", lock_time(c.write_waittime)}, {"holdtime", lock_time(c.write_holdtime)}}},
-                     {"contention_points", points}});
+    for (const auto& p : c.contention_points)
+      points.push_back({{"function", p.function}, {"count", p.count}});
+    locks.push_back(
+        {{"class", c.name},
+         {"contentions", c.contentions()},
+         {"con_bounces", {{"read", c.con_bounces_read}, {"write", c.con_bounces_write}}},
+         {"acq_bounces", {{"read", c.acq_bounces_read}, {"write", c.acq_bounces_write}}},
+         {"read",
+          {{"waittime", lock_time(c.read_waittime)}, {"holdtime", lock_time(c.read_holdtime)}}},
+         {"write",
+          {{"waittime", lock_time(c.write_waittime)}, {"holdtime", lock_time(c.write_holdtime)}}},
+         {"contention_points", points}});
   }
   json hotplug = json::array();
   for (const auto& h : m.hotplug)
@@ -90,7 +94,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                       {"result", e.result}});
   json violations = json::array();
   for (const auto& v : m.violations)
-    violations.push_back({{"time_ns", v.time_ns}, {"cpu", v.cpu}, {"function", v.function}, {"what", v.what}});
+    violations.push_back(
+        {{"time_ns", v.time_ns}, {"cpu", v.cpu}, {"function", v.function}, {"what", v.what}});
   json deadlock = nullptr;
   if (m.deadlock) deadlock = {{"actors", m.deadlock->actors}};
 
@@ -105,7 +110,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
       {"metrics",
        {{"allocations", m.allocations},
         {"frees", m.frees},
-        {"live_objects", static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees)},
+        {"live_objects",
+         static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees)},
         {"failed_allocations", m.failed_allocations},
         {"remote_alloc", ratio(m.remote_alloc)},
         {"remote_alloc_per_cpu_node", per_node},
@@ -124,7 +130,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
       {"host",
        {{"wall_seconds", host.wall_seconds},
         {"steps", host.steps},
-        {"steps_per_second", host.wall_seconds > 0 ? static_cast<double>(host.steps) / host.wall_seconds : 0.0}}},
+        {"steps_per_second",
+         host.wall_seconds > 0 ? static_cast<double>(host.steps) / host.wall_seconds : 0.0}}},
   };
 }
 
@@ -136,11 +143,13 @@ const std::vector<std::string>& report_names() {
 
 std::string numastat_table(const std::vector<alloc::NumaStat>& stats) {
   std::string out = fmt::format("{:16}", "");
-  for (std::size_t n = 0; n < stats.size(); ++n) out += fmt::format("{:>16}", fmt::format("node{}", n));
+  for (std::size_t n = 0; n < stats.size(); ++n)
+    out += fmt::format("{:>16}", fmt::format("node{}", n));
   out += '\n';
   auto row = [&](const char* name, std::uint64_t alloc::NumaStat::*field) {
     out += fmt::format("{:<16}", name);
-    for (const auto& s : stats) out += fmt::format("{:>16}", s.*field);
+    for (const auto& s : stats)
+      out += fmt::format("{:>16}", s.*field);
     out += '\n';
   };
   row("numa_hit", &alloc::NumaStat::numa_hit);
@@ -158,13 +167,15 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   if (name == "slabinfo") return m.slabinfo;
   if (name == "slub_stats") {
     std::string out;
-    for (const auto& c : m.caches) out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.sysfs_stats);
+    for (const auto& c : m.caches)
+      out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.sysfs_stats);
     return out;
   }
   // summary
-  std::string out = fmt::format("slabsim {}: {} on {} with strategy {} (seed {}), {} ns simulated\n",
-                                SLABSIM_VERSION, in.workload.value("name", std::string("?")),
-                                in.topology->name, in.strategy->name, in.seed, m.simulated_ns);
+  std::string out =
+      fmt::format("slabsim {}: {} on {} with strategy {} (seed {}), {} ns simulated\n",
+                  SLABSIM_VERSION, in.workload.value("name", std::string("?")), in.topology->name,
+                  in.strategy->name, in.seed, m.simulated_ns);
   out += fmt::format("allocations {}  frees {}  live {}  failed {}\n", m.allocations, m.frees,
                      static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees),
                      m.failed_allocations);
@@ -172,7 +183,8 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
                      m.remote_alloc.value(), m.remote_alloc.remote, m.remote_alloc.total,
                      m.remote_access.value());
   std::uint64_t fallbacks = 0;
-  for (auto f : m.fallbacks_per_node) fallbacks += f;
+  for (auto f : m.fallbacks_per_node)
+    fallbacks += f;
   out += fmt::format("fallbacks to NUMA_NO_NODE {}  alloc_node_mismatch {}\n", fallbacks,
                      m.alloc_node_mismatch);
   for (const auto& h : m.hotplug)
@@ -184,7 +196,8 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   for (const auto& v : m.violations)
     out += fmt::format("  at {} ns on CPU {} in {}: {}\n", v.time_ns, v.cpu, v.function, v.what);
   if (m.deadlock)
-    for (const auto& a : m.deadlock->actors) out += fmt::format("  blocked: {}\n", a);
+    for (const auto& a : m.deadlock->actors)
+      out += fmt::format("  blocked: {}\n", a);
   return out;
 }
 

@@ -30,7 +30,8 @@ alloc::MachineLayout machine_layout(const topology::Topology& machine) {
   const auto cpus = machine.cpu_ids();
   const int nr = cpus.empty() ? 0 : cpus.back() + 1;
   l.cpu_node.assign(nr, 0);
-  for (int cpu : cpus) l.cpu_node[cpu] = machine.node_of_cpu(cpu);
+  for (int cpu : cpus)
+    l.cpu_node[cpu] = machine.node_of_cpu(cpu);
   l.distance = machine.slit;
   l.block_pages = machine.block_size / alloc::page_size;
   for (const auto& b : machine.blocks) {
@@ -53,6 +54,7 @@ struct PendingFree {
   std::int64_t at;
   std::uint64_t seq;  // ties broken by allocation order, for determinism
   int cache;
+  alloc::KmemCache* kmem_cache;  // the cache the object came from, even if being destroyed
   alloc::Object object;
   int owner_cpu;  // the allocating CPU and thread group, whose live count it is in
   int group;
@@ -82,12 +84,15 @@ std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
       return static_cast<std::int64_t>(std::llround(-std::log(u) * static_cast<double>(d.a_ns)));
     }
     case workload::Distribution::Kind::uniform:
-      return d.a_ns + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.b_ns - d.a_ns + 1));
+      return d.a_ns +
+             static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.b_ns - d.a_ns + 1));
   }
   return 0;
 }
 
-double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+double unit(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
 
 class Run {
  public:
@@ -129,14 +134,13 @@ class Run {
     }
     buckets_.resize(std::max(1, o.time_buckets));
     for (std::size_t b = 0; b < buckets_.size(); ++b)
-      buckets_[b].start_ns = w.duration_ns * static_cast<std::int64_t>(b) /
-                             static_cast<std::int64_t>(buckets_.size());
+      buckets_[b].start_ns =
+          w.duration_ns * static_cast<std::int64_t>(b) / static_cast<std::int64_t>(buckets_.size());
     per_node_.assign(machine.node_count(), Ratio{});
 
     for (std::size_t i = 0; i < w.events.size(); ++i)
-      same_time_ordinal_.push_back(i > 0 && w.events[i].at_ns == w.events[i - 1].at_ns
-                                       ? same_time_ordinal_[i - 1] + 1
-                                       : 0);
+      same_time_ordinal_.push_back(
+          i > 0 && w.events[i].at_ns == w.events[i - 1].at_ns ? same_time_ordinal_[i - 1] + 1 : 0);
     for (int cpu : machine.cpu_ids()) {
       CpuActor a;
       a.cpu = cpu;
@@ -159,7 +163,8 @@ class Run {
     RunMetrics m = collect(result.end_time_ns);
     if (result.deadlock) {
       DeadlockInfo d;
-      for (const auto& b : result.blocked) d.actors.push_back(b.name + " on " + b.host);
+      for (const auto& b : result.blocked)
+        d.actors.push_back(b.name + " on " + b.host);
       m.deadlock = d;
     }
     return m;
@@ -224,7 +229,8 @@ class Run {
         ++in_model_;
         play_event(cpu, e);
         --in_model_;
-        check_when_quiescent(event_names_.emplace_back("after " + event_records_.back().type).c_str());
+        check_when_quiescent(
+            event_names_.emplace_back("after " + event_records_.back().type).c_str());
         continue;
       }
       if (!a.to_free.empty() && a.to_free.top().at <= now) {
@@ -295,7 +301,8 @@ class Run {
       case K::nearest: {
         int best = a.node;
         for (int n = 0; n < nodes; ++n)
-          if (n != a.node && (best == a.node || machine_.slit[a.node][n] < machine_.slit[a.node][best]))
+          if (n != a.node &&
+              (best == a.node || machine_.slit[a.node][n] < machine_.slit[a.node][best]))
             best = n;
         return best;
       }
@@ -357,15 +364,14 @@ class Run {
     ++a.live[g];
     const int target = freeing_cpu(a, t);
     actors_.at(target).to_free.push({now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)),
-                                     seq_++, t.cache, o, a.cpu, g});
+                                     seq_++, t.cache, s, o, a.cpu, g});
     maybe_progress();
   }
 
   void free_object(CpuActor& a, const PendingFree& f) {
-    alloc::KmemCache* s = caches_[f.cache];
     ++steps_;
     ++in_model_;
-    slub_.kmem_cache_free(s, f.object);
+    slub_.kmem_cache_free(f.kmem_cache, f.object);
     --in_model_;
     env_.set_cpu(a.cpu);
     ++cache_metrics_[f.cache].frees;
@@ -375,7 +381,8 @@ class Run {
 
   std::size_t bucket_of(std::int64_t now) const {
     if (w_.duration_ns <= 0) return 0;
-    const auto b = static_cast<std::size_t>(now * static_cast<std::int64_t>(buckets_.size()) / w_.duration_ns);
+    const auto b =
+        static_cast<std::size_t>(now * static_cast<std::int64_t>(buckets_.size()) / w_.duration_ns);
     return std::min(b, buckets_.size() - 1);
   }
 
@@ -502,8 +509,12 @@ class Run {
         if (!caches_[e.cache]) {
           r.result = -2;  // ENOENT
         } else {
-          r.result = slub_.kmem_cache_destroy(caches_[e.cache]);
-          if (r.result == 0) caches_[e.cache] = nullptr;
+          // The workload stops using the cache when its destruction starts (using a cache
+          // being destroyed is a caller bug in the kernel); it comes back if destroy fails.
+          alloc::KmemCache* s = caches_[e.cache];
+          caches_[e.cache] = nullptr;
+          r.result = slub_.kmem_cache_destroy(s);
+          if (r.result != 0) caches_[e.cache] = s;
         }
         break;
       }
@@ -571,12 +582,14 @@ class Run {
         for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
           c.stats[k] = s->stat_total(static_cast<alloc::StatItem>(k));
         std::vector<bool> online(s->cpu_slab.size(), false);
-        for (const auto& [cpu, a] : actors_) online[cpu] = a.online;
+        for (const auto& [cpu, a] : actors_)
+          online[cpu] = a.online;
         for (alloc::StatItem item : alloc::sysfs_stat_order())
           c.sysfs_stats += fmt::format("{} {}", alloc::stat_item_sysfs_name(item),
                                        alloc::sysfs_stat_file(*s, item, online));
       }
-      for (int n = 0; n < machine_.node_count(); ++n) m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
+      for (int n = 0; n < machine_.node_count(); ++n)
+        m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
       m.allocations += c.allocations;
       m.frees += c.frees;
       m.failed_allocations += c.failed_allocations;
@@ -587,19 +600,20 @@ class Run {
       m.alloc_node_mismatch += c.stats[alloc::ALLOC_NODE_MISMATCH];
       m.caches.push_back(std::move(c));
     }
-    for (int n = 0; n < machine_.node_count(); ++n) m.numastat.push_back(pages_.numastat(n));
+    for (int n = 0; n < machine_.node_count(); ++n)
+      m.numastat.push_back(pages_.numastat(n));
     m.lock_stat = locks_.lock_stat_classes();
     m.lock_stat_text = locks_.lock_stat_text();
     m.hotplug = hotplug_records_;
     m.events = event_records_;
     m.violations = slub_.violations();
     m.kernel_log = slub_.kernel_log();
-    for (const auto& line : hotplug_.log()) m.kernel_log.push_back(line);
+    for (const auto& line : hotplug_.log())
+      m.kernel_log.push_back(line);
     m.slabinfo = alloc::proc_slabinfo(slub_);
     m.engine_steps = steps_;
     return m;
   }
-
 
   const topology::Topology& machine_;
   const workload::Workload& w_;
@@ -618,9 +632,9 @@ class Run {
   std::map<alloc::MemoryAction, int> inject_;
   std::size_t next_event_ = 0;
   std::vector<std::size_t> same_time_ordinal_;  // per event: how many earlier events share its time
-  int in_model_ = 0;                  // CPUs inside an allocator call right now
-  const char* check_due_ = nullptr;   // an invariant check waiting for a quiescent moment
-  std::deque<std::string> event_names_;  // stable storage for check labels
+  int in_model_ = 0;                            // CPUs inside an allocator call right now
+  const char* check_due_ = nullptr;             // an invariant check waiting for a quiescent moment
+  std::deque<std::string> event_names_;         // stable storage for check labels
   std::uint64_t seq_ = 0;
   std::uint64_t steps_ = 0;
   std::vector<CacheMetrics> cache_metrics_;

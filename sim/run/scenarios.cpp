@@ -13,12 +13,15 @@ namespace slabsim::sim {
 const std::vector<std::pair<std::string_view, std::string_view>>& embedded_workload_files();
 
 namespace {
-std::string_view stem(std::string_view file) { return file.substr(0, file.rfind(".json")); }
+std::string_view stem(std::string_view file) {
+  return file.substr(0, file.rfind(".json"));
+}
 }  // namespace
 
 std::vector<std::string> scenario_names() {
   std::vector<std::string> names;
-  for (const auto& [file, text] : embedded_workload_files()) names.emplace_back(stem(file));
+  for (const auto& [file, text] : embedded_workload_files())
+    names.emplace_back(stem(file));
   return names;
 }
 
