@@ -1,0 +1,280 @@
+// The kernel's lock primitives as simulated locks: a sleeping mutex, a spinlock, the percpu
+// rw-semaphore and the kernfs active reference. Every operation is for code running inside an
+// actor of a running slabsim::sim::Simulation (std::logic_error elsewhere); blocking is SimGrid
+// blocking, so a lock cycle ends the run as a deadlock (RunResult::deadlock) instead of hanging.
+//
+// Common rules
+// - Time is integer ns (Simulation::now_ns()). A lock is "acquired" once its acquire cost has
+//   been paid; hold time runs from there to the release, wait time (contended acquisitions
+//   only) from the request to the acquisition. All of it is recorded in the class's LockStat.
+// - Ownership belongs to the actor (the kernel's task), not the CPU; the CPU given with each
+//   call is where the actor runs, for bounces and cache-line costs. The model checks ownership
+//   itself, because SimGrid 3.32 would silently relock a held mutex and abort() on an unlock by
+//   a non-owner: taking an exclusive lock the actor already holds, taking the write side of a
+//   lock it holds for read (or the reverse) and releasing what it does not hold throw
+//   std::logic_error; a mode the kind does not have throws std::invalid_argument.
+// - Waiters are woken in FIFO order and the lock is handed to them at release (no barging):
+//   the releaser's next acquisition queues behind them. The uncontended paths of every kind
+//   make no SimGrid call apart from sleeping for a non-zero acquire cost (actors are
+//   cooperative, so plain ints are safe); sleeping and waking use one s4u::Semaphore per
+//   blocked actor, created in the .cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "allocator/lock_class.hpp"
+#include "kernel/lock_stat.hpp"
+
+namespace slabsim::topology {
+struct Topology;
+}
+
+namespace slabsim::sim {
+
+using alloc::LockMode;
+
+enum class LockKind {
+  mutex,          // struct mutex: sleeping, exclusive
+  spinlock,       // spinlock_t: busy-waiting, exclusive, pays cache-line transfers
+  percpu_rwsem,   // struct percpu_rw_semaphore (with an RCU grace period for writers)
+  rwsem,          // struct rw_semaphore: the same model without the grace period
+  kernfs_active,  // kernfs_node::active (lockdep: kn->count): references drained by removal
+};
+const char* to_string(LockKind kind);
+
+// Where CPUs sit and what moving a cache line between nodes costs, from the topology.
+//
+// Rule: a CPU that takes a lock last acquired by a CPU on another node pays
+//   max(0, latency_ns[its node][previous node] - latency_ns[its node][its node])
+// i.e. the extra load-to-use latency of fetching the lock's line from the previous holder's
+// node instead of from local memory. It pays nothing when the previous holder ran on the same
+// node or when there was none. The latency matrix is a DRAM latency, the best stand-in the
+// topology has for a cross-node cache-to-cache transfer.
+class NumaCosts {
+ public:
+  explicit NumaCosts(const topology::Topology& machine);
+
+  // std::out_of_range for a CPU the machine lacks.
+  [[nodiscard]] int node_of_cpu(int cpu) const;
+  [[nodiscard]] std::int64_t line_transfer_ns(int previous_cpu, int cpu) const;
+
+ private:
+  std::vector<int> cpu_node_;  // index: CPU id; -1 for ids the machine lacks
+  std::vector<std::vector<std::int64_t>> latency_ns_;
+};
+
+// FIFO of blocked actors. wait() parks the calling actor at the back until wake_front() hands
+// over to it; the woken actor runs later at the same simulated time.
+class WaitQueue {
+ public:
+  struct Entry {
+    long pid = -1;  // SimGrid actor id
+    int cpu = -1;
+    bool reader = false;
+  };
+
+  WaitQueue();
+  ~WaitQueue();
+  WaitQueue(const WaitQueue&) = delete;
+  WaitQueue& operator=(const WaitQueue&) = delete;
+
+  [[nodiscard]] bool empty() const { return nodes_.empty(); }
+  [[nodiscard]] std::size_t size() const { return nodes_.size(); }
+  [[nodiscard]] const Entry& front() const;
+
+  void wait(Entry entry);
+  Entry wake_front();
+
+ private:
+  struct Node;
+  std::deque<std::shared_ptr<Node>> nodes_;
+};
+
+// One lock instance. Instances of a class share the class's LockStat; each keeps lockdep's
+// per-instance lock->cpu and lock->ip (the last acquirer's CPU and function) for bounces and
+// contending points.
+class KernelLock {
+ public:
+  KernelLock(LockKind kind, std::string label, LockStat& stat);
+  virtual ~KernelLock();
+  KernelLock(const KernelLock&) = delete;
+  KernelLock& operator=(const KernelLock&) = delete;
+
+  [[nodiscard]] LockKind kind() const { return kind_; }
+  // "<class name>[<instance>]", for messages.
+  [[nodiscard]] const std::string& label() const { return label_; }
+
+  // May block. `function` is the kernel function taking the lock.
+  virtual void lock(int cpu, LockMode mode, const char* function) = 0;
+  // Never blocks (may sleep for the acquire cost on success); false when the lock is not free.
+  // No contention is recorded for a failed attempt, as for the kernel's trylocks.
+  virtual bool try_lock(int cpu, LockMode mode, const char* function) = 0;
+  virtual void unlock(int cpu, LockMode mode) = 0;
+
+ protected:
+  // lock_contended(): at the first wait of an acquisition.
+  void note_contended(bool read, int cpu, const char* function);
+  // lock_acquired(): `waited_since` is the request time of a contended acquisition, or < 0.
+  void note_acquired(bool read, int cpu, const char* function, std::int64_t now,
+                     std::int64_t waited_since);
+  void note_released(bool read, std::int64_t held_since, std::int64_t now);
+  [[noreturn]] void misuse(const std::string& what) const;
+  [[noreturn]] void bad_mode(LockMode mode) const;
+
+  int last_cpu_ = -1;          // lockdep's lock->cpu; -1: never acquired
+  std::string last_function_;  // lockdep's lock->ip
+
+ private:
+  LockKind kind_;
+  std::string label_;
+  LockStat& stat_;
+};
+
+// Exclusive locks with FIFO hand-off: the common part of KernelMutex and KernelSpinlock.
+// Mode: LockMode::exclusive only. An acquisition pays `acquire_ns`, plus the cache-line
+// transfer of NumaCosts when `transfer` is given, after it owns the lock.
+class ExclusiveLock : public KernelLock {
+ public:
+  void lock(int cpu, LockMode mode, const char* function) override;
+  bool try_lock(int cpu, LockMode mode, const char* function) override;
+  void unlock(int cpu, LockMode mode) override;
+
+  [[nodiscard]] bool locked() const { return owner_ >= 0; }
+  [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
+
+ protected:
+  ExclusiveLock(LockKind kind, std::string label, LockStat& stat, std::int64_t acquire_ns,
+                const NumaCosts* transfer);
+
+ private:
+  void take(int cpu, const char* function, std::int64_t requested, bool contended);
+
+  std::int64_t acquire_ns_;
+  const NumaCosts* transfer_;
+  long owner_ = -1;  // actor id
+  std::int64_t held_since_ = 0;
+  WaitQueue waiters_;
+};
+
+// struct mutex (slab_mutex, device_hotplug_lock). A waiter sleeps; in the simulation that is
+// just time passing, like spinning.
+class KernelMutex : public ExclusiveLock {
+ public:
+  KernelMutex(std::string label, LockStat& stat, std::int64_t acquire_ns);
+};
+
+// spinlock_t (n->list_lock). A waiter spins (its CPU is busy; here, time passes). Each
+// acquisition also pays the cache-line transfer from the previous holder's node, unless `numa`
+// is null.
+class KernelSpinlock : public ExclusiveLock {
+ public:
+  KernelSpinlock(std::string label, LockStat& stat, std::int64_t acquire_ns, const NumaCosts* numa);
+};
+
+// struct percpu_rw_semaphore as of v5.10 (kernel/locking/percpu-rwsem.c), modes read/write.
+//
+// - percpu_down_read(): while no writer has blocked readers, a reader just counts itself:
+//   zero cost, no SimGrid call, never waits, never contended. Otherwise it queues.
+// - percpu_down_write(): rcu_sync_enter() first: when the semaphore's rcu_sync is idle the
+//   writer waits one grace period (`grace_period_ns`); a writer arriving while another writer
+//   is between rcu_sync_enter and rcu_sync_exit, or less than a grace period after the last
+//   rcu_sync_exit (the sync has not returned to idle), waits only for what remains of a grace
+//   period in progress, else nothing. Readers still get in during the grace period (v5.10 sets
+//   sem->block only after rcu_sync_enter returns). Then the writer sets `block` (or queues, if
+//   another writer has it): from then on new readers queue. Finally it waits for the active
+//   readers to drain. Its wait, grace period included, is recorded as a contention.
+// - percpu_up_write(): clears `block` and wakes the queue in FIFO order: readers until the
+//   first writer, which takes `block` (and then drains the readers just woken); the rest stay
+//   queued. Then rcu_sync_exit().
+// - Reading again a semaphore the actor already reads is allowed (it blocks, and can deadlock,
+//   when a writer is queued, as in the kernel). try_lock exists for read only.
+// With grace_period_ns = 0 this is a writer-preferring rw_semaphore (the memory_chain rwsem).
+class PercpuRwSemaphore : public KernelLock {
+ public:
+  PercpuRwSemaphore(std::string label, LockStat& stat, std::int64_t grace_period_ns,
+                    LockKind kind = LockKind::percpu_rwsem);
+
+  void lock(int cpu, LockMode mode, const char* function) override;
+  bool try_lock(int cpu, LockMode mode, const char* function) override;
+  void unlock(int cpu, LockMode mode) override;
+
+  [[nodiscard]] int active_readers() const { return readers_; }
+  // A writer holds the semaphore or is draining its readers: new readers queue.
+  [[nodiscard]] bool readers_blocked() const { return block_; }
+  [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
+  [[nodiscard]] std::int64_t grace_period_ns() const { return grace_ns_; }
+
+ private:
+  struct Hold {
+    long pid;
+    std::int64_t since;
+  };
+  enum class Gp { idle, entering, passed, exiting };
+
+  void down_read(int cpu, const char* function);
+  void down_write(int cpu, const char* function);
+  void up_read();
+  void up_write();
+  // rcu_sync_enter(): the time until which the writer must wait (<= now: none).
+  std::int64_t rcu_sync_enter(std::int64_t now);
+  void rcu_sync_exit(std::int64_t now);
+  [[nodiscard]] bool reads(long pid) const;
+
+  std::int64_t grace_ns_;
+  int readers_ = 0;  // active readers, counting those woken but not yet running
+  std::vector<Hold> read_holds_;
+  bool block_ = false;
+  long writer_ = -1;  // the actor owning `block` (draining or holding)
+  bool write_held_ = false;
+  std::int64_t write_since_ = 0;
+  WaitQueue waiters_;  // readers and writers, FIFO
+  WaitQueue drain_;    // the writer waiting for readers_ == 0
+  Gp gp_ = Gp::idle;
+  int gp_count_ = 0;
+  std::int64_t gp_end_ = 0;      // Gp::entering: when the grace period ends
+  std::int64_t gp_idle_at_ = 0;  // Gp::exiting: when the sync is idle again
+};
+
+// kernfs_node::active, the active reference of a sysfs file (lockdep class kn->count).
+// - try_get_active() (kernfs_get_active): a shared reference, false once removal has started
+//   (the kernel returns NULL). lock(read) is the same but throws std::logic_error instead of
+//   failing: use it only where the node is known to be alive.
+// - drain() = lock(write) (kernfs_drain after kernfs_deactivate): marks the node deactivated,
+//   for good, then waits until every active reference is put; recorded as a write acquisition,
+//   contended if references were active. unlock(write) ends the removal.
+// - put_active() = unlock(read) (kernfs_put_active).
+// Draining while holding a reference of the same node is a self-deadlock (std::logic_error).
+class KernfsActiveRef : public KernelLock {
+ public:
+  KernfsActiveRef(std::string label, LockStat& stat);
+
+  bool try_get_active(int cpu, const char* function);
+  void put_active(int cpu);
+  void drain(int cpu, const char* function);
+
+  void lock(int cpu, LockMode mode, const char* function) override;
+  bool try_lock(int cpu, LockMode mode, const char* function) override;
+  void unlock(int cpu, LockMode mode) override;
+
+  [[nodiscard]] bool deactivated() const { return deactivated_; }
+  [[nodiscard]] int active() const { return active_; }
+
+ private:
+  struct Hold {
+    long pid;
+    std::int64_t since;
+  };
+
+  int active_ = 0;
+  bool deactivated_ = false;
+  std::vector<Hold> refs_;
+  std::vector<Hold> removers_;  // drains done, removal not yet ended
+  WaitQueue drainers_;
+};
+
+}  // namespace slabsim::sim

@@ -1,0 +1,120 @@
+// The kernel locks of one simulation run, by (LockClass, instance): what the SimGrid
+// implementation of alloc::Environment calls for lock()/unlock(). Locks are created on first
+// use with the kind of their class; every instance of a class feeds the class's LockStat (as
+// lockdep aggregates, e.g., the list_lock of every kmem_cache_node into "&n->list_lock").
+//
+//   class                  kind                 modes
+//   slab_mutex             KernelMutex          exclusive
+//   device_hotplug_lock    KernelMutex          exclusive (try_lock: lock_device_hotplug_sysfs)
+//   list_lock              KernelSpinlock       exclusive
+//   mem_hotplug_lock       PercpuRwSemaphore    read (get_online_mems), write (mem_hotplug_begin)
+//   cpu_hotplug_lock       PercpuRwSemaphore    read (get_online_cpus), write (cpus_write_lock)
+//   memory_chain           rw_semaphore model   read (notifier calls), write (registration)
+//   kernfs_active          KernfsActiveRef      read (active reference), write (removal drain)
+//
+// One KernelLocks belongs to one run: use it from the actors of one Simulation and do not reuse
+// it for the next (holders and queues refer to that run's actors). After a deadlock its queues
+// still hold the killed waiters; destroying it then, before or after the Simulation, is safe
+// (checked on SimGrid 3.32 under ASan).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "allocator/lock_class.hpp"
+#include "kernel/kernel_lock.hpp"
+#include "kernel/lock_stat.hpp"
+
+namespace slabsim::topology {
+struct Topology;
+}
+
+namespace slabsim::sim {
+
+using alloc::LockClass;
+
+// Costs of the lock operations themselves, in simulated ns. Waiting is not a cost: it emerges
+// from the holders' hold times.
+struct KernelLockConfig {
+  // An uncontended mutex_lock()/spin_lock() is one locked read-modify-write of a cached line:
+  // about 20 cycles, 5 ns at 4 GHz. This is a model choice of the same order as the SLUB fast
+  // path in reference/hardware-numbers.md section 3.4 (42-47 cycles for an alloc+free pair),
+  // not a published lock measurement. The irq save/restore of spin_lock_irqsave() is charged by
+  // the allocator (SlubCosts::slowpath_entry), not here.
+  std::int64_t mutex_acquire_ns = 5;
+  std::int64_t spinlock_acquire_ns = 5;
+  // Spinlocks also pay NumaCosts::line_transfer_ns() when the previous holder ran on another
+  // node. Mutexes do not: their hand-off cost is dominated by sleeping, not modelled.
+  bool spinlock_cacheline_transfer = true;
+  // rcu_sync_enter() of a percpu_rw_semaphore writer (mem_hotplug_lock, cpu_hotplug_lock): one
+  // normal RCU grace period. Documentation/locking/percpu-rw-semaphore.rst warns that it "can
+  // take hundreds of milliseconds" (reference/hardware-numbers.md section 3.5); 1 ms is the
+  // lower end, about one scheduler tick at HZ=1000 (quiescent states are noticed at ticks), so
+  // hotplug writers stall visibly (the "writer stalls of about one RCU grace period" of
+  // hardware-numbers.md section 3.6) without dwarfing workloads of microsecond operations.
+  // Raise it to study loaded systems. The readers' side costs nothing either way.
+  std::int64_t rcu_grace_period_ns = 1'000'000;
+};
+
+class KernelLocks {
+ public:
+  // Copies what it needs from `machine` (CPU nodes, latency matrix). std::invalid_argument for
+  // a negative cost or a malformed latency matrix.
+  explicit KernelLocks(const topology::Topology& machine, KernelLockConfig config = {});
+  ~KernelLocks();
+  KernelLocks(const KernelLocks&) = delete;
+  KernelLocks& operator=(const KernelLocks&) = delete;
+
+  [[nodiscard]] static LockKind kind_of(LockClass cls);
+
+  // From an actor running on `cpu` (std::out_of_range for a CPU the machine lacks). See
+  // kernel_lock.hpp for blocking, ownership checks (std::logic_error) and statistics.
+  void lock(int cpu, LockClass cls, std::uint64_t instance, LockMode mode, const char* function);
+  bool try_lock(int cpu, LockClass cls, std::uint64_t instance, LockMode mode,
+                const char* function);
+  void unlock(int cpu, LockClass cls, std::uint64_t instance, LockMode mode);
+
+  // kernfs_get_active()/kernfs_put_active() of a sysfs file's node: false once its removal
+  // started. The same as try_lock/unlock of kernfs_active in read mode.
+  bool kernfs_get_active(int cpu, std::uint64_t instance, const char* function);
+  void kernfs_put_active(int cpu, std::uint64_t instance);
+
+  // The lock, created on first use.
+  KernelLock& get(LockClass cls, std::uint64_t instance);
+  // nullptr if it was never used.
+  [[nodiscard]] const KernelLock* find(LockClass cls, std::uint64_t instance) const;
+
+  [[nodiscard]] const LockStat& stat(LockClass cls) const;
+  // The statistics of every class used so far, in LockClass order.
+  [[nodiscard]] std::vector<LockClassStats> lock_stat_classes() const;
+  // /proc/lock_stat for those classes.
+  [[nodiscard]] std::string lock_stat_text() const;
+  // echo 0 > /proc/lock_stat
+  void clear_lock_stat();
+
+  [[nodiscard]] const KernelLockConfig& config() const { return config_; }
+  [[nodiscard]] const NumaCosts& numa() const { return numa_; }
+
+ private:
+  struct Key {
+    LockClass cls;
+    std::uint64_t instance;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept;
+  };
+
+  KernelLock& at(int cpu, LockClass cls, std::uint64_t instance);
+
+  KernelLockConfig config_;
+  NumaCosts numa_;
+  std::vector<LockStat> stats_;  // index: LockClass
+  std::vector<bool> used_;       // index: LockClass
+  std::unordered_map<Key, std::unique_ptr<KernelLock>, KeyHash> locks_;
+};
+
+}  // namespace slabsim::sim

@@ -1,0 +1,173 @@
+#include "kernel/lock_stat.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <tuple>
+#include <utility>
+
+namespace slabsim::sim {
+
+namespace {
+
+// Width of a /proc/lock_stat line: the 40-character name column, then 12 columns of 14 plus
+// their separating spaces.
+constexpr int lock_stat_width = 40 + 1 + 12 * (14 + 1);
+
+// "[<address>]" column of a contention point; the simulation has no code addresses.
+constexpr std::string_view no_address = "[<0000000000000000>]";
+
+void append_line(std::string& out, char c, int offset, int length) {
+  out.append(static_cast<std::size_t>(std::max(offset, 0)), ' ');
+  out.append(static_cast<std::size_t>(std::max(length, 0)), c);
+  out += '\n';
+}
+
+void count_point(std::vector<LockPoint>& points, std::string_view function) {
+  if (function.empty()) return;  // the kernel's ip 0: nothing to remember
+  for (auto& p : points) {
+    if (p.function == function) {
+      ++p.count;
+      return;
+    }
+  }
+  if (points.size() < lockstat_points) points.push_back({std::string(function), 1});
+}
+
+// The name column: the class name cut so that it and its suffixes fit, then "#<version>" and
+// "/<subclass>", each cut to two characters as the kernel's 3-byte snprintf does.
+std::string display_name(const LockClassStats& c) {
+  std::size_t room = 37;  // char name[39], snprintf size 38, minus the suffixes
+  if (c.name_version > 1) room -= 2;
+  if (c.subclass != 0) room -= 2;
+  std::string name = c.name.substr(0, std::min(room, c.name.size()));
+  if (c.name_version > 1) name += fmt::format("#{}", c.name_version).substr(0, 2);
+  if (c.subclass != 0) name += fmt::format("/{}", c.subclass).substr(0, 2);
+  return name;
+}
+
+void append_lock_time(std::string& out, const LockTime& t) {
+  out += fmt::format("{:>14}", t.nr);
+  for (std::int64_t v : {t.min, t.max, t.total, t.avg()})
+    out += fmt::format(" {:>14}", format_lock_stat_time(v));
+}
+
+void append_class(std::string& out, const LockClassStats& c) {
+  const std::string name = display_name(c);
+  const bool reads = c.read_holdtime.nr != 0;
+  if (c.write_holdtime.nr != 0) {
+    out += reads ? fmt::format("{:>38}-W:", name) : fmt::format("{:>40}:", name);
+    out += fmt::format("{:>14} ", c.con_bounces_write);
+    append_lock_time(out, c.write_waittime);
+    out += fmt::format(" {:>14} ", c.acq_bounces_write);
+    append_lock_time(out, c.write_holdtime);
+    out += '\n';
+  }
+  if (reads) {
+    out += fmt::format("{:>38}-R:", name);
+    out += fmt::format("{:>14} ", c.con_bounces_read);
+    append_lock_time(out, c.read_waittime);
+    out += fmt::format(" {:>14} ", c.acq_bounces_read);
+    append_lock_time(out, c.read_holdtime);
+    out += '\n';
+  }
+  if (c.contentions() == 0) return;
+
+  const int namelen = static_cast<int>(name.size()) + (reads ? 2 : 0);
+  auto append_points = [&](const std::vector<LockPoint>& points) {
+    std::size_t shown = 0;
+    for (const auto& p : points) {
+      if (shown == lockstat_points) break;
+      if (shown == 0) append_line(out, '-', 40 - namelen, namelen);
+      out += fmt::format("{:>40} {:>14} {:>29} {}\n", name, p.count, no_address, p.function);
+      ++shown;
+    }
+    return shown;
+  };
+  append_points(c.contention_points);
+  // The closing dotted line follows the contending points, and only them (lockdep_proc.c).
+  if (append_points(c.contending_points) != 0) {
+    out += '\n';
+    append_line(out, '.', 0, lock_stat_width);
+    out += '\n';
+  }
+}
+
+}  // namespace
+
+void LockTime::add(std::int64_t ns) {
+  if (ns > max) max = ns;
+  if (ns < min || nr == 0) min = ns;
+  total += ns;
+  ++nr;
+}
+
+std::int64_t LockTime::avg() const {
+  return nr == 0 ? 0 : total / static_cast<std::int64_t>(nr);
+}
+
+std::uint64_t LockClassStats::contentions() const {
+  return read_waittime.nr + write_waittime.nr;
+}
+
+LockStat::LockStat(std::string name) {
+  stats_.name = std::move(name);
+}
+
+void LockStat::contended(bool read, bool bounce, std::string_view function,
+                         std::string_view holder_function) {
+  count_point(stats_.contention_points, function);
+  count_point(stats_.contending_points, holder_function);
+  if (bounce) ++(read ? stats_.con_bounces_read : stats_.con_bounces_write);
+}
+
+void LockStat::acquired(bool read, bool bounce, std::int64_t waittime_ns) {
+  if (waittime_ns >= 0) (read ? stats_.read_waittime : stats_.write_waittime).add(waittime_ns);
+  if (bounce) ++(read ? stats_.acq_bounces_read : stats_.acq_bounces_write);
+}
+
+void LockStat::released(bool read, std::int64_t holdtime_ns) {
+  (read ? stats_.read_holdtime : stats_.write_holdtime).add(holdtime_ns);
+}
+
+void LockStat::clear() {
+  LockClassStats fresh;
+  fresh.name = std::move(stats_.name);
+  fresh.name_version = stats_.name_version;
+  fresh.subclass = stats_.subclass;
+  stats_ = std::move(fresh);
+}
+
+std::string format_lock_stat_time(std::int64_t ns) {
+  const std::int64_t rounded = ns + 5;  // display rounding, as snprint_time()
+  std::string text = fmt::format("{}.{:02}", rounded / 1000, (rounded % 1000) / 10);
+  if (text.size() > 14) text.resize(14);  // the kernel formats into char num[15]
+  return text;
+}
+
+std::string format_lock_stat(std::vector<LockClassStats> classes, bool lock_debugging_disabled) {
+  std::sort(classes.begin(), classes.end(), [](const auto& a, const auto& b) {
+    const auto ca = a.contentions(), cb = b.contentions();
+    if (ca != cb) return ca > cb;
+    return std::tie(a.name, a.name_version, a.subclass) <
+           std::tie(b.name, b.name_version, b.subclass);
+  });
+
+  std::string out = "lock_stat version 0.4\n";
+  if (lock_debugging_disabled)
+    out += "*WARNING* lock debugging disabled!! - possibly due to a lockdep warning\n";
+  append_line(out, '-', 0, lock_stat_width);
+  out += fmt::format("{:>40}", "class name");
+  for (const char* title : {"con-bounces", "contentions", "waittime-min", "waittime-max",
+                            "waittime-total", "waittime-avg", "acq-bounces", "acquisitions",
+                            "holdtime-min", "holdtime-max", "holdtime-total", "holdtime-avg"})
+    out += fmt::format(" {:>14}", title);
+  out += '\n';
+  append_line(out, '-', 0, lock_stat_width);
+  out += '\n';
+  for (const auto& c : classes)
+    append_class(out, c);
+  return out;
+}
+
+}  // namespace slabsim::sim

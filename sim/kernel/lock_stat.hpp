@@ -1,0 +1,115 @@
+// Lock statistics as CONFIG_LOCK_STAT keeps them per lock class, and the text of /proc/lock_stat
+// (version 0.4) that shows them. Plain C++: no SimGrid here, so the formatter can be used and
+// tested without a simulation.
+//
+// What is recorded, per class and separately for read and write (exclusive) acquisitions, in
+// integer ns, following the lockdep hooks (kernel/locking/lockdep.c, lockdep_proc.c):
+// - contended(): an acquisition had to wait. Counts a con-bounce when the waiting CPU differs
+//   from the CPU that last acquired the lock instance (lockdep's lock->cpu), notes the waiter's
+//   function as a contention point and the last acquirer's function as a contending point.
+// - acquired(): the lock is taken. Counts an acq-bounce when the CPU differs from the last
+//   acquirer's; a contended acquisition adds its wait (request to acquisition) to the waittime.
+//   "contentions" is the number of waittimes recorded.
+// - released(): adds the hold time. As in the kernel, "acquisitions" is the number of hold
+//   times, so a lock still held is not counted yet.
+// Differences from a real kernel, on purpose: a contended acquisition whose wait was 0 ns (a
+// hand-off at the same simulated instant) still counts as a contention (the kernel only records
+// waits of non-zero length, which a real clock always gives); and the model records waits and
+// bounces for every kind of lock (see kernel_lock.hpp), where v5.10 records none for percpu
+// rw-semaphores and counts acq-bounces only where lock_acquired() is called.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace slabsim::sim {
+
+// LOCKSTAT_POINTS: call sites remembered per class.
+inline constexpr std::size_t lockstat_points = 4;
+
+// struct lock_time: min, max and total of the recorded durations, in ns.
+struct LockTime {
+  std::int64_t min = 0;
+  std::int64_t max = 0;
+  std::int64_t total = 0;
+  std::uint64_t nr = 0;
+
+  void add(std::int64_t ns);
+  // total / nr, truncated; 0 when nothing was recorded.
+  [[nodiscard]] std::int64_t avg() const;
+  bool operator==(const LockTime&) const = default;
+};
+
+// A contention or contending point: the kernel function, and how many times it was seen.
+struct LockPoint {
+  std::string function;
+  std::uint64_t count = 0;
+  bool operator==(const LockPoint&) const = default;
+};
+
+// What /proc/lock_stat prints for one class: struct lock_class_stats plus the class's name.
+struct LockClassStats {
+  std::string name;      // lock_class_name(); truncated to 37 characters when printed
+  int name_version = 1;  // printed as "#<version>" when > 1 (one digit, as the kernel does)
+  int subclass = 0;      // printed as "/<subclass>" when != 0 (one digit)
+  LockTime read_waittime;
+  LockTime write_waittime;
+  LockTime read_holdtime;   // its nr is the "acquisitions" of the -R line
+  LockTime write_holdtime;  // its nr is the "acquisitions" of the -W (or plain) line
+  std::uint64_t con_bounces_read = 0;
+  std::uint64_t con_bounces_write = 0;
+  std::uint64_t acq_bounces_read = 0;
+  std::uint64_t acq_bounces_write = 0;
+  // At most lockstat_points each, in the order first seen.
+  std::vector<LockPoint> contention_points;  // functions that waited
+  std::vector<LockPoint> contending_points;  // functions that last acquired the lock then
+
+  // read + write contentions, the sort key of /proc/lock_stat.
+  [[nodiscard]] std::uint64_t contentions() const;
+  bool operator==(const LockClassStats&) const = default;
+};
+
+// The statistics of one lock class, fed by every instance of the class (as lockdep aggregates
+// all locks that share a class key). The bounce decisions are the caller's: it knows the CPU
+// that last acquired the instance.
+class LockStat {
+ public:
+  explicit LockStat(std::string name);
+
+  // lock_contended(): `function` waits; `holder_function` last acquired the instance (empty if
+  // it was never acquired: no contending point is recorded then).
+  void contended(bool read, bool bounce, std::string_view function,
+                 std::string_view holder_function);
+  // lock_acquired(): `waittime_ns` is the wait of a contended acquisition, or < 0 when the
+  // acquisition did not wait (nothing is added to the waittime then).
+  void acquired(bool read, bool bounce, std::int64_t waittime_ns);
+  // lock_release(): the hold time of one acquisition.
+  void released(bool read, std::int64_t holdtime_ns);
+
+  // Writing "0" to /proc/lock_stat: everything but the name goes back to zero.
+  void clear();
+
+  [[nodiscard]] const LockClassStats& stats() const { return stats_; }
+
+ private:
+  LockClassStats stats_;
+};
+
+// The text of /proc/lock_stat for `classes`: the "lock_stat version 0.4" header (plus the
+// "*WARNING* lock debugging disabled!!" line if asked), then the classes sorted by descending
+// contentions, ties by name, version and subclass (the kernel's sort is not stable; this one is
+// deterministic). Classes that were never released print nothing, as in the kernel.
+//
+// The simulator has no code addresses: a contention point's address column prints
+// "[<0000000000000000>]" and its symbol column the bare function name (the kernel prints
+// "function+0xoff/0xsize").
+std::string format_lock_stat(std::vector<LockClassStats> classes,
+                             bool lock_debugging_disabled = false);
+
+// One time as lock_stat prints it: ns + 5, then "<us>.<two digits>", cut to 14 characters.
+std::string format_lock_stat_time(std::int64_t ns);
+
+}  // namespace slabsim::sim
