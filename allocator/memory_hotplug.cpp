@@ -67,8 +67,13 @@ int MemoryHotplug::add_memory(int block) {
   mem_hotplug_begin();
   work(costs_.add_memory_ns);  // struct page initialisation of the new section
   pages_.add_block(block);
-  // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages().
-  states_.set(pages_.layout().blocks[block].node, NodeState::online);
+  // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages(),
+  // and hotadd_new_pgdat() builds the zonelists so that the new node has a fallback list.
+  const int nid = pages_.layout().blocks[block].node;
+  if (!states_.test(nid, NodeState::online)) {
+    states_.set(nid, NodeState::online);
+    pages_.build_all_zonelists(states_);
+  }
   mem_hotplug_done();
   return 0;
 }

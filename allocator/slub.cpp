@@ -858,6 +858,13 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
   std::string why;
   auto settings =
       derive_cache_settings(object_size, align, flags, layout_.nr_cpu_ids(), params_, &why);
+  int error = -22;  // EINVAL
+  // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name> (caches are not merged).
+  if (settings && find_cache(name)) {
+    settings.reset();
+    why = "a cache of that name exists (sysfs: cannot create duplicate filename)";
+    error = -17;
+  }
   Object backing;
   if (settings) backing = kmem_cache_alloc(boot_cache_cache_, gfp_kernel);  // kmem_cache_zalloc
   if (settings && backing) {
@@ -884,11 +891,13 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
       s->destroyed = true;
       kmem_cache_free(boot_cache_cache_, backing);
       why = "out of memory for its kmem_cache_node structures";
+      error = -enomem;
     }
   } else if (settings) {
     why = "out of memory for struct kmem_cache";
+    error = -enomem;
   }
-  if (!result) log(fmt::format("kmem_cache_create({}) failed with error -22: {}", name, why));
+  if (!result) log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
   unlock_steps(strategy_.create_locks);
   return result;
 }
@@ -936,8 +945,12 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
   lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
-  int err = 0;
+  // The kernel's kmem_cache_destroy() returns nothing; the model says what happened: 0 when
+  // the cache was released, -EBUSY when objects remain, 1 when a reference remains (an alias,
+  // or a cache whose earlier destroy failed: its refcount is then already 0).
+  int err = 1;
   if (--s->refcount == 0) {
+    err = 0;
     if (kmem_cache_shutdown(s)) {
       log(fmt::format("kmem_cache_destroy {}: Slab cache still has objects", s->name));
       err = -ebusy;
@@ -1095,6 +1108,13 @@ void Slub::slub_cpu_dead(int cpu) {
 
 // ---------------------------------------------------------------------------------------------
 // Introspection
+
+std::vector<const KmemCache*> Slub::all_caches() const {
+  std::vector<const KmemCache*> out;
+  for (const auto& c : caches_)
+    out.push_back(c.get());
+  return out;
+}
 
 std::vector<const Slab*> Slub::slabs_of(const KmemCache* s) const {
   std::vector<const Slab*> out;

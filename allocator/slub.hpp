@@ -74,8 +74,10 @@ class Slub {
   // Caches are never merged (as with slub_nomerge).
   KmemCache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align = 0,
                                CacheFlags flags = {});
-  // kmem_cache_destroy(): 0, or -EBUSY when objects remain ("Slab cache still has objects";
-  // the cache stays on slab_caches with refcount 0, as in v5.10).
+  // kmem_cache_destroy(): 0 when the cache is released; -EBUSY when objects remain ("Slab
+  // cache still has objects"; the cache stays on slab_caches with refcount 0, as in v5.10); 1
+  // when a reference remains, so nothing happened (a second destroy after a failed one only
+  // takes the refcount below zero: the cache can then never be destroyed).
   int kmem_cache_destroy(KmemCache* s);
   // kmem_cache_shrink(): the strategy's shrink locks around __kmem_cache_shrink().
   int kmem_cache_shrink(KmemCache* s);
@@ -98,6 +100,8 @@ class Slub {
 
   // State, for reports, tests and the invariant checker.
   [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
+  // Every cache ever created, destroyed ones included (their structs stay as tombstones).
+  [[nodiscard]] std::vector<const KmemCache*> all_caches() const;
   [[nodiscard]] KmemCache* find_cache(const std::string& name) const;
   [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
   // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().

@@ -27,6 +27,7 @@ struct CacheMetrics {
   std::vector<std::uint64_t> fallbacks_per_node;  // NUMA_NO_NODE fallbacks by requested node
   std::array<std::uint64_t, alloc::NR_SLUB_STAT_ITEMS> stats{};
   std::string sysfs_stats;  // "alloc_fastpath 12 C0=5 C1=7" lines, the sysfs stat-file layout
+  std::uint64_t objects_in_use = 0;  // at the end, counted in the slabs themselves
   bool destroyed = false;
 };
 
@@ -50,6 +51,7 @@ struct BucketMetrics {
   std::int64_t start_ns = 0;
   Ratio remote_alloc;
   std::uint64_t fallbacks = 0;
+  std::vector<std::uint64_t> allocations_by_node;  // by the node the object landed on
 };
 
 struct DeadlockInfo {
@@ -65,6 +67,7 @@ struct RunMetrics {
   std::vector<BucketMetrics> buckets;
   std::vector<std::uint64_t> fallbacks_per_node;
   std::uint64_t alloc_node_mismatch = 0;
+  std::uint64_t slab_pages_allocated = 0;  // ALLOC_SLAB over every cache, boot caches included
   std::vector<alloc::NumaStat> numastat;
   std::vector<LockClassStats> lock_stat;
   std::string lock_stat_text;

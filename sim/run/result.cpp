@@ -38,6 +38,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"frees", c.frees},
         {"failed_allocations", c.failed_allocations},
         {"skipped_operations", c.skipped},
+        {"objects_in_use", c.objects_in_use},
         {"remote_alloc", ratio(c.remote_alloc)},
         {"remote_access", ratio(c.remote_access)},
         {"fallbacks_to_numa_no_node", c.fallbacks_per_node},
@@ -49,7 +50,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
   for (const auto& b : m.buckets)
     buckets.push_back({{"start_ns", b.start_ns},
                        {"remote_alloc", ratio(b.remote_alloc)},
-                       {"fallbacks_to_numa_no_node", b.fallbacks}});
+                       {"fallbacks_to_numa_no_node", b.fallbacks},
+                       {"allocations_by_node", b.allocations_by_node}});
   json per_node = json::array();
   for (std::size_t n = 0; n < m.remote_alloc_per_node.size(); ++n)
     per_node.push_back({{"node", n}, {"remote_alloc", ratio(m.remote_alloc_per_node[n])}});
@@ -119,6 +121,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"time_buckets", buckets},
         {"fallbacks_to_numa_no_node", m.fallbacks_per_node},
         {"alloc_node_mismatch", m.alloc_node_mismatch},
+        {"slab_pages_allocated", m.slab_pages_allocated},
         {"numastat", numastat},
         {"lock_stat", locks},
         {"caches", caches},

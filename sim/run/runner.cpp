@@ -118,6 +118,8 @@ class Run {
                                 }});
     env_.set_outside_engine(true, 0);
     caches_.assign(w.caches.size(), nullptr);
+    inflight_.assign(w.caches.size(), 0);
+    destroying_.assign(w.caches.size(), false);
     last_.assign(w.caches.size(), nullptr);
     for (std::size_t i = 0; i < w.caches.size(); ++i) {
       const auto& c = w.caches[i];
@@ -133,14 +135,13 @@ class Run {
       cache_metrics_[i].fallbacks_per_node.assign(machine.node_count(), 0);
     }
     buckets_.resize(std::max(1, o.time_buckets));
-    for (std::size_t b = 0; b < buckets_.size(); ++b)
+    for (std::size_t b = 0; b < buckets_.size(); ++b) {
       buckets_[b].start_ns =
           w.duration_ns * static_cast<std::int64_t>(b) / static_cast<std::int64_t>(buckets_.size());
+      buckets_[b].allocations_by_node.assign(machine.node_count(), 0);
+    }
     per_node_.assign(machine.node_count(), Ratio{});
 
-    for (std::size_t i = 0; i < w.events.size(); ++i)
-      same_time_ordinal_.push_back(
-          i > 0 && w.events[i].at_ns == w.events[i - 1].at_ns ? same_time_ordinal_[i - 1] + 1 : 0);
     for (int cpu : machine.cpu_ids()) {
       CpuActor a;
       a.cpu = cpu;
@@ -175,18 +176,6 @@ class Run {
 
   bool is_online(int cpu) const { return actors_.at(cpu).online; }
 
-  // The CPU that plays an event: events due at the same instant go to different online CPUs
-  // (lowest first), as separate tasks would, so they can race; never the CPU a CPU event
-  // targets.
-  int executor(std::size_t index) const {
-    const Event& e = w_.events[index];
-    std::vector<int> candidates;
-    for (const auto& [cpu, a] : actors_)
-      if (a.online && cpu != e.cpu) candidates.push_back(cpu);
-    if (candidates.empty()) return -1;
-    return candidates[same_time_ordinal_[index] % candidates.size()];
-  }
-
   // Global invariants hold only when no CPU is inside the allocator (a CPU waiting for a lock
   // in a slow path has half-moved objects); the check waits for such a quiescent moment.
   void check_when_quiescent(const char* where) {
@@ -200,8 +189,13 @@ class Run {
     }
   }
 
-  std::int64_t next_event_time() const {
-    return next_event_ < w_.events.size() ? w_.events[next_event_].at_ns : w_.duration_ns;
+  // When this CPU should look at the event list again: the first event still to come. Events
+  // already due are played by whichever online CPU reaches an operation boundary first (as
+  // separate tasks would, so simultaneous events race), never by the CPU a CPU event targets.
+  std::int64_t next_event_time(std::int64_t now) const {
+    for (std::size_t i = next_event_; i < w_.events.size(); ++i)
+      if (w_.events[i].at_ns > now) return w_.events[i].at_ns;
+    return w_.duration_ns;
   }
 
   void cpu_loop(int cpu) {
@@ -209,7 +203,11 @@ class Run {
     for (;;) {
       env_.set_cpu(cpu);
       const std::int64_t now = env_.local_now();
-      if (now >= w_.duration_ns) break;
+      if (now >= w_.duration_ns) {
+        // Local work past the end is not simulated; the run ends at its duration.
+        if (Simulation::now_ns() < w_.duration_ns) Simulation::sleep_until(w_.duration_ns);
+        break;
+      }
       if (env_.cpu_taken(cpu)) {  // an IPI handler runs as this CPU
         env_.flush();
         Simulation::sleep_for(poll_ns);
@@ -218,13 +216,13 @@ class Run {
       if (!a.online) {
         a.parked = true;
         env_.flush();
-        Simulation::sleep_until(std::max(next_event_time(), now + poll_ns));
+        Simulation::sleep_until(std::max(next_event_time(now), now + poll_ns));
         continue;
       }
       a.parked = false;
       maybe_check();
       if (next_event_ < w_.events.size() && w_.events[next_event_].at_ns <= now &&
-          executor(next_event_) == cpu) {
+          w_.events[next_event_].cpu != cpu) {
         const Event& e = w_.events[next_event_++];
         ++in_model_;
         play_event(cpu, e);
@@ -236,6 +234,15 @@ class Run {
       if (!a.to_free.empty() && a.to_free.top().at <= now) {
         PendingFree f = a.to_free.top();
         a.to_free.pop();
+        if (destroying_[f.cache]) {
+          // A caller never frees into a cache while destroying it: hold the object until
+          // kmem_cache_destroy() has failed (it has objects, so it will).
+          f.at = now + poll_ns;
+          a.to_free.push(f);
+          env_.charge(poll_ns);
+          env_.maybe_flush();
+          continue;
+        }
         free_object(a, f);
         continue;
       }
@@ -247,7 +254,7 @@ class Run {
         continue;
       }
       // Nothing due: wait for the next thing this CPU may do.
-      std::int64_t next = std::min(next_event_time(), w_.duration_ns);
+      std::int64_t next = std::min(next_event_time(now), w_.duration_ns);
       if (!a.to_free.empty()) next = std::min(next, a.to_free.top().at);
       if (has_active_group(a, now)) next = std::min(next, std::max(a.next_op_at, now + 1));
       for (int gi : a.groups)
@@ -261,8 +268,6 @@ class Run {
         Simulation::sleep_until(next);
       }
     }
-    env_.set_cpu(cpu);
-    env_.flush();
   }
 
   bool has_active_group(const CpuActor& a, std::int64_t now) const {
@@ -338,8 +343,10 @@ class Run {
     const int node = by_node ? target_node(t.node, a) : alloc::numa_no_node;
     const std::uint64_t fallbacks_before = node >= 0 ? s->fallback_to_no_node[node] : 0;
     ++in_model_;
+    ++inflight_[t.cache];
     alloc::Object o = by_node ? slub_.kmem_cache_alloc_node(s, alloc::gfp_kernel, node)
                               : slub_.kmem_cache_alloc(s, alloc::gfp_kernel);
+    --inflight_[t.cache];
     --in_model_;
     env_.set_cpu(a.cpu);
     const auto bucket = bucket_of(now);
@@ -356,6 +363,7 @@ class Run {
     per_node_[a.node].remote += remote;
     buckets_[bucket].remote_alloc.total++;
     buckets_[bucket].remote_alloc.remote += remote;
+    ++buckets_[bucket].allocations_by_node[o.slab->pages.node];
     for (int i = 0; i < t.accesses_per_object; ++i) {
       env_.touch_memory(o.slab->pages.node);
       cm.remote_access.total++;
@@ -371,7 +379,9 @@ class Run {
   void free_object(CpuActor& a, const PendingFree& f) {
     ++steps_;
     ++in_model_;
+    ++inflight_[f.cache];
     slub_.kmem_cache_free(f.kmem_cache, f.object);
+    --inflight_[f.cache];
     --in_model_;
     env_.set_cpu(a.cpu);
     ++cache_metrics_[f.cache].frees;
@@ -494,8 +504,8 @@ class Run {
         const auto& c = w_.caches[e.cache];
         r.type = "cache_create";
         r.target = c.name;
-        if (caches_[e.cache]) {
-          r.result = -17;  // EEXIST: the workload's cache already exists
+        if (caches_[e.cache] || destroying_[e.cache]) {
+          r.result = -17;  // EEXIST: the workload's cache exists (or is being destroyed)
         } else {
           caches_[e.cache] = slub_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
           if (caches_[e.cache]) last_[e.cache] = caches_[e.cache];
@@ -513,7 +523,14 @@ class Run {
           // being destroyed is a caller bug in the kernel); it comes back if destroy fails.
           alloc::KmemCache* s = caches_[e.cache];
           caches_[e.cache] = nullptr;
+          destroying_[e.cache] = true;
+          while (inflight_[e.cache] > 0) {  // operations already inside the cache finish first
+            env_.flush();
+            Simulation::sleep_for(poll_ns);
+            env_.set_cpu(cpu);
+          }
           r.result = slub_.kmem_cache_destroy(s);
+          destroying_[e.cache] = false;
           if (r.result != 0) caches_[e.cache] = s;
         }
         break;
@@ -584,6 +601,14 @@ class Run {
         std::vector<bool> online(s->cpu_slab.size(), false);
         for (const auto& [cpu, a] : actors_)
           online[cpu] = a.online;
+        for (const alloc::Slab* slab : slub_.slabs_of(s)) {
+          c.objects_in_use += slab->inuse;
+          // Objects on a cpu freelist are counted in inuse but are free.
+          for (const auto& pc : s->cpu_slab)
+            if (pc.page == slab)
+              for (std::uint16_t o = pc.freelist; o != alloc::no_object; o = slab->free_pointer[o])
+                --c.objects_in_use;
+        }
         for (alloc::StatItem item : alloc::sysfs_stat_order())
           c.sysfs_stats += fmt::format("{} {}", alloc::stat_item_sysfs_name(item),
                                        alloc::sysfs_stat_file(*s, item, online));
@@ -602,6 +627,8 @@ class Run {
     }
     for (int n = 0; n < machine_.node_count(); ++n)
       m.numastat.push_back(pages_.numastat(n));
+    for (const alloc::KmemCache* s : slub_.all_caches())
+      m.slab_pages_allocated += s->stat_total(alloc::ALLOC_SLAB);
     m.lock_stat = locks_.lock_stat_classes();
     m.lock_stat_text = locks_.lock_stat_text();
     m.hotplug = hotplug_records_;
@@ -628,13 +655,14 @@ class Run {
   alloc::MemoryHotplug hotplug_;
   std::vector<alloc::KmemCache*> caches_;  // by workload cache index; nullptr when absent
   std::vector<alloc::KmemCache*> last_;    // the last struct each workload cache had
+  std::vector<int> inflight_;              // per cache: allocations and frees under way
+  std::vector<bool> destroying_;           // per cache: kmem_cache_destroy() under way
   std::map<int, CpuActor> actors_;         // ordered by CPU id: deterministic iteration
   std::map<alloc::MemoryAction, int> inject_;
   std::size_t next_event_ = 0;
-  std::vector<std::size_t> same_time_ordinal_;  // per event: how many earlier events share its time
-  int in_model_ = 0;                            // CPUs inside an allocator call right now
-  const char* check_due_ = nullptr;             // an invariant check waiting for a quiescent moment
-  std::deque<std::string> event_names_;         // stable storage for check labels
+  int in_model_ = 0;                     // CPUs inside an allocator call right now
+  const char* check_due_ = nullptr;      // an invariant check waiting for a quiescent moment
+  std::deque<std::string> event_names_;  // stable storage for check labels
   std::uint64_t seq_ = 0;
   std::uint64_t steps_ = 0;
   std::vector<CacheMetrics> cache_metrics_;

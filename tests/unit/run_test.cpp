@@ -1,0 +1,177 @@
+// Whole runs on the SimGrid machine: determinism, consistency of the metrics, and the
+// behaviours the strategy comparison exists to show.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/json_document.hpp"
+#include "run/result.hpp"
+#include "run/runner.hpp"
+#include "run/scenarios.hpp"
+#include "strategy/strategy_format.hpp"
+#include "topology/topology_loader.hpp"
+#include "workload/workload_loader.hpp"
+
+namespace slabsim::sim {
+namespace {
+
+struct Loaded {
+  topology::Topology machine;
+  config::JsonDocument document;
+  workload::Workload workload;
+};
+
+Loaded load(const config::JsonDocument& doc) {
+  Loaded l;
+  l.document = doc;
+  l.machine = topology::load_topology(*workload::workload_topology(doc));
+  l.workload = workload::load_workload(doc, l.machine);
+  return l;
+}
+Loaded load(const std::string& scenario) {
+  return load(load_workload_document(scenario));
+}
+
+RunMetrics run(const Loaded& l, const std::string& strategy, std::uint64_t seed = 1) {
+  RunOptions o;
+  o.seed = seed;
+  return run_simulation(l.machine, l.workload, strategy::load_strategy(strategy), o);
+}
+
+std::string result_without_host(const Loaded& l, const std::string& strategy) {
+  const auto st = strategy::load_strategy(strategy);
+  const RunMetrics m = run(l, strategy);
+  auto j = result_json({&l.machine, l.document.root, &st, 1}, m, {1.0, 1});
+  j.erase("host");
+  return j.dump();
+}
+
+TEST(Run, SameInputsAndSeedGiveIdenticalBytes) {
+  const Loaded l = load("node-online");
+  EXPECT_EQ(result_without_host(l, "hotplug_lock"), result_without_host(l, "hotplug_lock"));
+  EXPECT_NE(result_without_host(l, "hotplug_lock"), result_without_host(l, "slab_nodes"));
+  RunOptions other;
+  other.seed = 7;
+  const auto a = run(l, "slab_nodes", 1), b = run(l, "slab_nodes", 7);
+  EXPECT_NE(a.allocations, b.allocations) << "the seed changes the workload's random draws";
+}
+
+class EveryScenario : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Scenarios, EveryScenario, ::testing::ValuesIn(scenario_names()),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+// numastat counts every page allocation once (hit or miss) and SLUB counts every new slab once
+// (ALLOC_SLAB); objects allocated minus freed are exactly those the slabs hold.
+TEST_P(EveryScenario, MetricsAreConsistent) {
+  const Loaded l = load(GetParam());
+  for (const char* strategy : {"hotplug_lock", "slab_nodes_nocpu"}) {
+    SCOPED_TRACE(strategy);
+    const RunMetrics m = run(l, strategy);
+    std::uint64_t pages = 0;
+    for (const auto& n : m.numastat)
+      pages += n.numa_hit + n.numa_miss;
+    EXPECT_EQ(pages, m.slab_pages_allocated);
+    std::uint64_t in_use = 0;
+    for (const auto& c : m.caches) {
+      EXPECT_EQ(c.allocations - c.frees, c.objects_in_use) << c.name;
+      in_use += c.objects_in_use;
+    }
+    EXPECT_EQ(m.allocations - m.frees, in_use);
+    EXPECT_GT(m.allocations, 1000u);
+    // Hotplug operations started before the end run to completion.
+    EXPECT_GE(m.simulated_ns, l.workload.duration_ns);
+    EXPECT_FALSE(m.deadlock);
+    for (const auto& v : m.violations)
+      ADD_FAILURE() << v.function << ": " << v.what;
+  }
+}
+
+// A node onlined mid-run: alloc_node() callers fall back to NUMA_NO_NODE before, and get
+// objects on that node after, under both strategies.
+TEST(Run, NodeOnlinedMidRunIsUsedAfterwards) {
+  const Loaded l = load("node-online");
+  std::int64_t online_at = -1;
+  for (const auto& e : l.workload.events)
+    if (e.type == workload::Event::Type::memory_online && online_at < 0) online_at = e.at_ns;
+  ASSERT_GE(online_at, 0);
+  for (const char* strategy : {"hotplug_lock", "slab_nodes"}) {
+    SCOPED_TRACE(strategy);
+    const RunMetrics m = run(l, strategy);
+    std::uint64_t before_fallbacks = 0, before_on2 = 0, after_on2 = 0;
+    std::int64_t online_done = 0;
+    for (const auto& h : m.hotplug)
+      if (h.type == "memory_online" && h.result == 0)
+        online_done = std::max(online_done, h.start_ns + h.duration_ns);
+    const std::int64_t width = l.workload.duration_ns / static_cast<std::int64_t>(m.buckets.size());
+    for (const auto& b : m.buckets) {
+      if (b.start_ns + width <= online_at) {
+        before_fallbacks += b.fallbacks;
+        before_on2 += b.allocations_by_node[2];
+      } else if (b.start_ns >= online_done) {
+        after_on2 += b.allocations_by_node[2];
+      }
+    }
+    EXPECT_GT(before_fallbacks, 0u);
+    EXPECT_EQ(before_on2, 0u);
+    EXPECT_GT(after_on2, 0u);
+  }
+}
+
+const LockClassStats* find_class(const RunMetrics& m, const std::string& name) {
+  for (const auto& c : m.lock_stat)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// With the hotplug lock, cache create/destroy take mem_hotplug_lock for read and wait for the
+// hotplug writer; with slab_nodes they never touch it.
+TEST(Run, CreateAndDestroyWaitOnTheHotplugLockOnlyUnderHotplugLock) {
+  const Loaded l = load("node-online");
+  const RunMetrics v510 = run(l, "hotplug_lock");
+  const auto* mems = find_class(v510, "mem_hotplug_lock");
+  ASSERT_NE(mems, nullptr);
+  EXPECT_GT(mems->read_holdtime.nr, 0u);
+  EXPECT_GT(mems->read_waittime.total, 0) << "a reader waited for the hotplug writer";
+  const RunMetrics v512 = run(l, "slab_nodes");
+  const auto* mems512 = find_class(v512, "mem_hotplug_lock");
+  ASSERT_NE(mems512, nullptr);
+  EXPECT_EQ(mems512->read_holdtime.nr, 0u) << "slab_nodes never calls get_online_mems()";
+  EXPECT_GT(mems512->write_holdtime.nr, 0u);
+}
+
+// The 03afc0e25f7f race in a full run: caches created all through a node's onlining. Under
+// mutex_only one lands between the GOING_ONLINE callback and node_states_set_node() and misses
+// the node; the hotplug lock makes creation wait; slab_nodes gives the cache the node.
+TEST(Run, CachesCreatedDuringOnliningRaceOnlyUnderMutexOnly) {
+  std::string caches, events;
+  for (int i = 0; i < 40; ++i) {
+    caches += fmt::format(R"(, {{"name": "late{}", "object_size": 64, "at_boot": false}})", i);
+    events += fmt::format(R"(, {{"at": "{}us", "cache_create": {{"cache": "late{}"}}}})",
+                          1000 + 300 * i, i);
+  }
+  const std::string text = fmt::format(R"({{
+      "name": "race", "topology": "qemu-2node-hotplug", "duration": "15ms",
+      "caches": [{{"name": "base", "object_size": 128}}{}],
+      "threads": [{{"name": "t", "cpus": "all", "cache": "base",
+                    "think_time": {{"constant": "5us"}}, "lifetime": {{"constant": "20us"}}}}],
+      "events": [{{"at": "1ms", "memory_online": {{"node": 2, "blocks": 1}}}}{}]}})",
+                                       caches, events);
+  const Loaded l = load(config::parse_json_document(text, "race.json"));
+  const RunMetrics racy = run(l, "mutex_only");
+  bool missed = false;
+  for (const auto& v : racy.violations)
+    missed |= v.what.find("has no kmem_cache_node for node 2") != std::string::npos;
+  EXPECT_TRUE(missed) << "no cache creation landed in the window";
+  for (const char* fixed : {"hotplug_lock", "slab_nodes", "slab_nodes_nocpu"}) {
+    const RunMetrics m = run(l, fixed);
+    EXPECT_TRUE(m.violations.empty()) << fixed << ": " << m.violations.front().what;
+  }
+}
+
+}  // namespace
+}  // namespace slabsim::sim
