@@ -18,6 +18,7 @@ void emit(const std::string& text, const std::string& path);
 
 void add_topology_commands(CLI::App& app);
 void add_strategy_commands(CLI::App& app);
+void add_workload_commands(CLI::App& app);
 // `run` and `compare`; `status` receives their exit status (exit_found for a violation).
 void add_run_commands(CLI::App& app, int& status);
 // The main job: the default scenario under the default strategies, side by side.

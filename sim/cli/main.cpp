@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   int status = cli::exit_ok;
   cli::add_topology_commands(app);
   cli::add_strategy_commands(app);
+  cli::add_workload_commands(app);
   cli::add_run_commands(app, status);
   // With no arguments, the main job: the embedded default comparison.
   app.callback([&app, &status] {

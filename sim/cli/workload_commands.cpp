@@ -14,8 +14,6 @@
 
 namespace slabsim::cli {
 
-void add_workload_commands(CLI::App& app);
-
 namespace {
 
 struct WorkloadOptions {

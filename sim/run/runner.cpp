@@ -294,6 +294,16 @@ class Run {
   int target_node(const workload::NodeSelector& sel, CpuActor& a) {
     using K = workload::NodeSelector::Kind;
     const int nodes = machine_.node_count();
+    // Other nodes with memory right now (N_MEMORY), nearest first by SLIT, then by id.
+    auto others = [&] {
+      std::vector<int> out;
+      for (int n = 0; n < nodes; ++n)
+        if (n != a.node && states_.test(n, alloc::NodeState::memory)) out.push_back(n);
+      std::stable_sort(out.begin(), out.end(), [&](int x, int y) {
+        return machine_.slit[a.node][x] < machine_.slit[a.node][y];
+      });
+      return out;
+    };
     switch (sel.kind) {
       case K::local:
         return a.node;
@@ -301,15 +311,17 @@ class Run {
         return sel.node;
       case K::random:
         return static_cast<int>(a.rng() % static_cast<std::uint64_t>(nodes));
-      case K::remote:
-        return (a.node + 1 + a.cpu % std::max(1, nodes - 1)) % nodes;
+      case K::remote: {
+        auto o = others();
+        std::sort(o.begin(), o.end());
+        if (o.empty()) return a.node;
+        // Round robin by CPU over the other nodes with memory, starting after the CPU's node.
+        const auto after = std::upper_bound(o.begin(), o.end(), a.node) - o.begin();
+        return o[(static_cast<std::size_t>(after) + static_cast<std::size_t>(a.cpu)) % o.size()];
+      }
       case K::nearest: {
-        int best = a.node;
-        for (int n = 0; n < nodes; ++n)
-          if (n != a.node &&
-              (best == a.node || machine_.slit[a.node][n] < machine_.slit[a.node][best]))
-            best = n;
-        return best;
+        const auto o = others();
+        return o.empty() ? a.node : o.front();
       }
     }
     return a.node;

@@ -38,12 +38,12 @@ struct NodeSelector {
 
 struct ThreadGroup {
   std::string name;
-  std::vector<int> cpus;   // one actor per CPU, ascending
-  int cache = 0;           // index into Workload::caches
+  std::vector<int> cpus;           // one actor per CPU, ascending
+  int cache = 0;                   // index into Workload::caches
   double alloc_node_fraction = 0;  // share of allocations made with kmem_cache_alloc_node()
   NodeSelector node;
-  Distribution think_time;  // between two operations of one actor
-  Distribution lifetime;    // how long an object lives before it is freed
+  Distribution think_time;          // between two operations of one actor
+  Distribution lifetime;            // how long an object lives before it is freed
   double remote_free_fraction = 0;  // share of objects freed by another CPU (of another node)
   int accesses_per_object = 0;      // memory accesses to each object while it lives
   int max_live_per_cpu = 4096;      // an actor stops allocating at this many live objects
@@ -56,12 +56,12 @@ struct Event {
     memory_online,   // blocks of a node: hot-add if absent, then online_pages()
     memory_offline,  // offline_pages() of blocks of a node
     cpu_online,
-    cpu_offline,     // slub_cpu_dead() after the CPU stops running its actors
+    cpu_offline,  // slub_cpu_dead() after the CPU stops running its actors
     cache_create,
     cache_destroy,
-    shrink,           // sysfs write of "1" to /sys/kernel/slab/<cache>/shrink
-    sysfs_read,       // a read of a show_slab_objects() file
-    inject_error,     // the notifier error injector starts failing an action
+    shrink,        // sysfs write of "1" to /sys/kernel/slab/<cache>/shrink
+    sysfs_read,    // a read of a show_slab_objects() file
+    inject_error,  // the notifier error injector starts failing an action
     clear_error,
   };
   Type type = Type::memory_online;
@@ -70,15 +70,18 @@ struct Event {
   int blocks = 0;  // number of blocks, in block-id order; 0 = all eligible blocks of the node
   std::optional<bool> movable;  // memory_online: zone; unset = the blocks' declared zone
   int cpu = -1;
-  int cache = -1;    // index into Workload::caches
-  std::string file;  // sysfs_read
+  int cache = -1;      // index into Workload::caches
+  std::string file;    // sysfs_read
   std::string action;  // inject_error / clear_error: "going_online" or "going_offline"
   int error = -12;     // inject_error: the errno returned (negative)
+  std::string source;  // JSON pointer of the event in the file, e.g. "/events/3"
+  int occurrence = 0;  // 0-based occurrence of a repeated event
 };
 
 struct Workload {
   std::string name;
   std::string description;
+  std::string topology;  // the "topology" the file names, as written ("" if none)
   std::int64_t duration_ns = 0;
   std::uint64_t seed = 1;
   std::vector<CacheSpec> caches;

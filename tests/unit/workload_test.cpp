@@ -146,7 +146,7 @@ TEST(Scenarios, StaySmall) {
     for (const auto& g : w.threads)
       cpus.insert(g.cpus.begin(), g.cpus.end());
     EXPECT_LE(cpus.size(), 40u) << f;
-    EXPECT_LE(w.duration_ns, 20'000'000) << f;
+    EXPECT_LE(w.duration_ns, 25'000'000) << f;
     for (const auto& g : w.threads) {
       EXPECT_GE(g.think_time.a_ns, 100) << f << " " << g.name;
       EXPECT_LE(g.think_time.a_ns, 10'000) << f << " " << g.name;
