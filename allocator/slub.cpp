@@ -432,6 +432,7 @@ void Slub::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu) {
 // deactivate_slab, flush_slab, __flush_cpu_slab, flush_all
 
 void Slub::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
+  env_.sync();  // the slab goes back to shared lists
   enum Mode { none, partial, full, free };
   KmemCacheCpu& c = s->cpu_slab[cpu];
   KmemCacheNode* n = node_of(s, page, "deactivate_slab");
@@ -551,6 +552,7 @@ void Slub::flush_all(KmemCache* s) {
 // The allocation path: slab_alloc_node, ___slab_alloc, new_slab_objects, get_freelist
 
 std::uint16_t Slub::get_freelist(Slab* page) {
+  env_.sync();  // page->freelist is where other CPUs free to
   const std::uint16_t freelist = page->freelist;
   page->freelist = no_object;
   page->inuse = page->objects;
@@ -560,6 +562,7 @@ std::uint16_t Slub::get_freelist(Slab* page) {
 }
 
 std::uint16_t Slub::new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu) {
+  env_.sync();  // node partial lists and the page allocator are shared
   if (std::uint16_t freelist = get_partial(s, gfp, node, cpu); freelist != no_object)
     return freelist;
   Slab* page = new_slab(s, gfp, node, cpu);
@@ -659,7 +662,6 @@ Object Slub::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   const std::uint16_t object = c.freelist;
   Object result;
   if (object == no_object || !page || !node_match(page, node)) {
-    env_.sync();
     env_.irq_disable();
     result = slab_alloc_slowpath(s, gfp, node, cpu);
     env_.irq_enable();

@@ -29,7 +29,7 @@ struct RunCliOptions {
   std::optional<std::uint64_t> seed;
   std::string output;
   std::vector<std::string> reports;
-  std::int64_t quantum_ns = 2000;
+  std::int64_t quantum_ns = 10000;
 };
 
 struct Prepared {

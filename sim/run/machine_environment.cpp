@@ -13,8 +13,17 @@ constexpr std::int64_t ipi_cost_ns = 500;
 }  // namespace
 
 MachineEnvironment::MachineEnvironment(const topology::Topology& machine, KernelLocks& locks,
-                                       std::uint64_t seed, std::int64_t quantum_ns)
+                                       std::uint64_t seed, std::int64_t quantum_ns,
+                                       std::int64_t mutex_acquire_ns,
+                                       std::int64_t spinlock_acquire_ns)
     : locks_(locks), latency_(machine.latency_ns), rng_(seed), quantum_ns_(quantum_ns) {
+  for (int c = 0; c < alloc::lock_class_count; ++c) {
+    const auto cls = static_cast<alloc::LockClass>(c);
+    const auto kind = KernelLocks::kind_of(cls);
+    acquire_ns_[c] = kind == LockKind::spinlock ? spinlock_acquire_ns
+                     : kind == LockKind::mutex  ? mutex_acquire_ns
+                                                : 0;
+  }
   const auto cpus = machine.cpu_ids();
   const int nr = cpus.empty() ? 0 : cpus.back() + 1;
   cpu_node_.assign(nr, 0);
@@ -28,7 +37,11 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
 
 std::int64_t MachineEnvironment::local_now() const {
   if (outside_) return outside_now_;
-  return Simulation::now_ns() + pending_[cpu_];
+  return clock_ + pending_[cpu_];
+}
+
+void MachineEnvironment::refresh_clock() {
+  clock_ = outside_ ? outside_now_ : Simulation::now_ns();
 }
 
 void MachineEnvironment::flush() {
@@ -42,6 +55,7 @@ void MachineEnvironment::flush() {
   pending_[me] = 0;
   Simulation::sleep_for(due);
   cpu_ = me;
+  refresh_clock();
 }
 
 void MachineEnvironment::touch_memory(int node) {
@@ -57,6 +71,9 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   flush();
   locks_.lock(me, cls, instance, mode, function);
   cpu_ = me;
+  refresh_clock();
+  // The acquisition's own cost, paid while holding (with the critical section, at unlock).
+  pending_[me] += acquire_ns_[static_cast<int>(cls)];
 }
 
 bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
@@ -64,6 +81,7 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
   flush();
   const bool got = locks_.kernfs_get_active(me, instance, function);
   cpu_ = me;
+  refresh_clock();
   return got;
 }
 
@@ -77,8 +95,12 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
                                 alloc::LockMode mode) {
   if (outside_) return;
   const int me = cpu_;
+  // The critical section's work is done before the lock is released: hold and wait times in
+  // lock_stat include it.
+  flush();
   locks_.unlock(me, cls, instance, mode);
   cpu_ = me;
+  refresh_clock();
 }
 
 void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
@@ -94,6 +116,7 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   while (irq_off_[target] > 0) {
     Simulation::sleep_for(ipi_poll_ns);
     cpu_ = me;
+    refresh_clock();
   }
   pending_[me] += ipi_cost_ns;
   // The handler runs as the target CPU, with its interrupts off, and nothing else runs there
@@ -104,6 +127,7 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   ++taken_[target];
   cpu_ = target;
   fn();
+  refresh_clock();
   --taken_[target];
   --irq_off_[target];
   // The sender waited for the handler (wait=1): its time is the sender's too.

@@ -3,6 +3,7 @@
 // memory accesses cost the topology's latency, IPIs wait for the target CPU's interrupts.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -17,8 +18,12 @@ class MachineEnvironment final : public alloc::Environment {
  public:
   // `quantum_ns`: how far a CPU's local time may run ahead of the simulation before it pays
   // it with one sleep (the lax-synchronisation quantum).
+  // The acquire costs are charged here, as local work of the holder, rather than by
+  // KernelLocks (whose own acquire costs the runner sets to 0): one engine call per critical
+  // section instead of two.
   MachineEnvironment(const topology::Topology& machine, KernelLocks& locks, std::uint64_t seed,
-                     std::int64_t quantum_ns);
+                     std::int64_t quantum_ns, std::int64_t mutex_acquire_ns,
+                     std::int64_t spinlock_acquire_ns);
 
   // Outside the engine (boot before the run, reports after it) there are no actors: time stands
   // at `now_ns`, locks are uncontended and not recorded, nothing is paid.
@@ -38,6 +43,9 @@ class MachineEnvironment final : public alloc::Environment {
     if (pending_[cpu_] >= quantum_ns_) flush();
   }
   void flush();  // pays all of it now
+  // Re-reads the simulation clock: after any wait outside this class (the clock only moves
+  // while the actor waits, so a cached copy saves a call into the engine per operation).
+  void refresh_clock();
   // Simulation time as the current CPU sees it.
   [[nodiscard]] std::int64_t local_now() const;
 
@@ -72,6 +80,8 @@ class MachineEnvironment final : public alloc::Environment {
   std::mt19937_64 rng_;
   std::int64_t quantum_ns_;
   int cpu_ = 0;
+  std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
+  std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
 };

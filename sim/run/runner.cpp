@@ -94,6 +94,14 @@ double unit(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
+// KernelLocks sleeps for its acquire costs; the environment charges them instead (see
+// MachineEnvironment).
+KernelLockConfig without_acquire_costs(KernelLockConfig c) {
+  c.mutex_acquire_ns = 0;
+  c.spinlock_acquire_ns = 0;
+  return c;
+}
+
 class Run {
  public:
   Run(const topology::Topology& machine, const workload::Workload& w, const alloc::Strategy& st,
@@ -102,8 +110,9 @@ class Run {
         w_(w),
         options_(o),
         sim_(machine),
-        locks_(machine, o.lock_config),
-        env_(machine, locks_, o.seed, o.sync_quantum_ns),
+        locks_(machine, without_acquire_costs(o.lock_config)),
+        env_(machine, locks_, o.seed, o.sync_quantum_ns, o.lock_config.mutex_acquire_ns,
+             o.lock_config.spinlock_acquire_ns),
         layout_(machine_layout(machine)),
         pages_(layout_),
         states_(alloc::boot_node_states(layout_)),
@@ -151,13 +160,15 @@ class Run {
       for (std::size_t g = 0; g < w.threads.size(); ++g)
         if (std::binary_search(w.threads[g].cpus.begin(), w.threads[g].cpus.end(), cpu))
           a.groups.push_back(static_cast<int>(g));
-      actors_.emplace(cpu, std::move(a));
+      if (static_cast<int>(index_of_cpu_.size()) <= cpu) index_of_cpu_.resize(cpu + 1, -1);
+      index_of_cpu_[cpu] = static_cast<int>(actors_.size());
+      actors_.push_back(std::move(a));
     }
   }
 
   RunMetrics go() {
-    for (auto& [cpu, actor] : actors_) {
-      const int c = cpu;
+    for (const auto& a : actors_) {
+      const int c = a.cpu;
       sim_.spawn_on_cpu(c, fmt::format("cpu{}", c), [this, c] { cpu_loop(c); });
     }
     const auto result = sim_.run();
@@ -174,7 +185,17 @@ class Run {
  private:
   // ---- the CPU actors ---------------------------------------------------------------------
 
-  bool is_online(int cpu) const { return actors_.at(cpu).online; }
+  CpuActor& actor(int cpu) { return actors_[index_of_cpu_[cpu]]; }
+
+  // Direct waits of the runner; the environment's cached clock follows.
+  void sleep_for(std::int64_t ns) {
+    Simulation::sleep_for(ns);
+    env_.refresh_clock();
+  }
+  void sleep_until(std::int64_t ns) {
+    Simulation::sleep_until(ns);
+    env_.refresh_clock();
+  }
 
   // Global invariants hold only when no CPU is inside the allocator (a CPU waiting for a lock
   // in a slow path has half-moved objects); the check waits for such a quiescent moment.
@@ -199,24 +220,24 @@ class Run {
   }
 
   void cpu_loop(int cpu) {
-    CpuActor& a = actors_.at(cpu);
+    CpuActor& a = actor(cpu);
     for (;;) {
       env_.set_cpu(cpu);
       const std::int64_t now = env_.local_now();
       if (now >= w_.duration_ns) {
         // Local work past the end is not simulated; the run ends at its duration.
-        if (Simulation::now_ns() < w_.duration_ns) Simulation::sleep_until(w_.duration_ns);
+        if (Simulation::now_ns() < w_.duration_ns) sleep_until(w_.duration_ns);
         break;
       }
       if (env_.cpu_taken(cpu)) {  // an IPI handler runs as this CPU
         env_.flush();
-        Simulation::sleep_for(poll_ns);
+        sleep_for(poll_ns);
         continue;
       }
       if (!a.online) {
         a.parked = true;
         env_.flush();
-        Simulation::sleep_until(std::max(next_event_time(now), now + poll_ns));
+        sleep_until(std::max(next_event_time(now), now + poll_ns));
         continue;
       }
       a.parked = false;
@@ -265,7 +286,7 @@ class Run {
         env_.maybe_flush();
       } else {
         env_.flush();
-        Simulation::sleep_until(next);
+        sleep_until(next);
       }
     }
   }
@@ -332,10 +353,10 @@ class Run {
     // Another CPU, preferably on another node (a remote free in the kernel's sense is any free
     // not into the freeing CPU's own cpu slab).
     std::vector<int> others, other_nodes;
-    for (const auto& [cpu, b] : actors_) {
-      if (cpu == a.cpu) continue;
-      others.push_back(cpu);
-      if (b.node != a.node) other_nodes.push_back(cpu);
+    for (const auto& b : actors_) {
+      if (b.cpu == a.cpu) continue;
+      others.push_back(b.cpu);
+      if (b.node != a.node) other_nodes.push_back(b.cpu);
     }
     const auto& pool = other_nodes.empty() ? others : other_nodes;
     if (pool.empty()) return a.cpu;
@@ -383,8 +404,8 @@ class Run {
     }
     ++a.live[g];
     const int target = freeing_cpu(a, t);
-    actors_.at(target).to_free.push({now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)),
-                                     seq_++, t.cache, s, o, a.cpu, g});
+    actor(target).to_free.push({now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)), seq_++,
+                                t.cache, s, o, a.cpu, g});
     maybe_progress();
   }
 
@@ -397,7 +418,7 @@ class Run {
     --in_model_;
     env_.set_cpu(a.cpu);
     ++cache_metrics_[f.cache].frees;
-    --actors_.at(f.owner_cpu).live[f.group];
+    --actor(f.owner_cpu).live[f.group];
     maybe_progress();
   }
 
@@ -467,7 +488,7 @@ class Run {
     env_.lock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write, "cpus_write_lock");
     env_.set_cpu(cpu);
     r.lock_wait_ns = env_.local_now() - r.start_ns;
-    CpuActor& target = actors_.at(e.cpu);
+    CpuActor& target = actor(e.cpu);
     if (online_op) {
       target.online = true;
     } else if (target.online) {
@@ -475,7 +496,7 @@ class Run {
       // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
       while (!target.parked && env_.local_now() < w_.duration_ns) {
         env_.flush();
-        Simulation::sleep_for(poll_ns);
+        sleep_for(poll_ns);
         env_.set_cpu(cpu);
       }
       if (target.parked) {
@@ -538,7 +559,7 @@ class Run {
           destroying_[e.cache] = true;
           while (inflight_[e.cache] > 0) {  // operations already inside the cache finish first
             env_.flush();
-            Simulation::sleep_for(poll_ns);
+            sleep_for(poll_ns);
             env_.set_cpu(cpu);
           }
           r.result = slub_.kmem_cache_destroy(s);
@@ -611,8 +632,8 @@ class Run {
         for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
           c.stats[k] = s->stat_total(static_cast<alloc::StatItem>(k));
         std::vector<bool> online(s->cpu_slab.size(), false);
-        for (const auto& [cpu, a] : actors_)
-          online[cpu] = a.online;
+        for (const auto& a : actors_)
+          online[a.cpu] = a.online;
         for (const alloc::Slab* slab : slub_.slabs_of(s)) {
           c.objects_in_use += slab->inuse;
           // Objects on a cpu freelist are counted in inuse but are free.
@@ -669,7 +690,8 @@ class Run {
   std::vector<alloc::KmemCache*> last_;    // the last struct each workload cache had
   std::vector<int> inflight_;              // per cache: allocations and frees under way
   std::vector<bool> destroying_;           // per cache: kmem_cache_destroy() under way
-  std::map<int, CpuActor> actors_;         // ordered by CPU id: deterministic iteration
+  std::vector<CpuActor> actors_;           // ascending CPU id: deterministic iteration
+  std::vector<int> index_of_cpu_;          // CPU id -> index in actors_
   std::map<alloc::MemoryAction, int> inject_;
   std::size_t next_event_ = 0;
   int in_model_ = 0;                     // CPUs inside an allocator call right now

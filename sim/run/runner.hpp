@@ -16,7 +16,7 @@ struct RunOptions {
   std::uint64_t seed = 1;
   // Lax synchronisation: a CPU's local work is paid to the engine once it exceeds this, or
   // before the CPU touches shared state.
-  std::int64_t sync_quantum_ns = 2000;
+  std::int64_t sync_quantum_ns = 10000;
   int time_buckets = 10;
   alloc::SlubCosts slub_costs;
   KernelLockConfig lock_config;

@@ -175,3 +175,29 @@ TEST(Run, CachesCreatedDuringOnliningRaceOnlyUnderMutexOnly) {
 
 }  // namespace
 }  // namespace slabsim::sim
+
+namespace slabsim::sim {
+namespace {
+
+// numastat(8)'s layout: a 16-wide label column, then one 16-wide column per node.
+TEST(Reports, NumastatTableLayout) {
+  alloc::NumaStat n0, n1;
+  n0.numa_hit = 67798958;
+  n0.local_node = 67791294;
+  n0.other_node = 7664;
+  n1.numa_hit = 57342158;
+  n1.numa_miss = 12;
+  n1.local_node = 51731637;
+  n1.other_node = 5610521;
+  EXPECT_EQ(numastat_table({n0, n1}),
+            "                           node0           node1\n"
+            "numa_hit                67798958        57342158\n"
+            "numa_miss                      0              12\n"
+            "numa_foreign                   0               0\n"
+            "interleave_hit                 0               0\n"
+            "local_node              67791294        51731637\n"
+            "other_node                  7664         5610521\n");
+}
+
+}  // namespace
+}  // namespace slabsim::sim
