@@ -65,6 +65,7 @@ void MemoryHotplug::mem_hotplug_done() {
 int MemoryHotplug::add_memory(int block) {
   if (pages_.block_state(block) != BlockPresence::absent) return -einval;
   mem_hotplug_begin();
+  step(HotplugStep::locked);
   work(costs_.add_memory_ns);  // struct page initialisation of the new section
   pages_.add_block(block);
   // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages(),

@@ -41,7 +41,7 @@ struct MemoryNotifier {
 // simulator may act (e.g. create a cache between the GOING_ONLINE callbacks and
 // node_states_set_node(), the window of 03afc0e25f7f).
 enum class HotplugStep {
-  locked,                  // after mem_hotplug_begin()
+  locked,                  // after mem_hotplug_begin() (add_memory, online or offline)
   going_online_notified,   // after MEM_GOING_ONLINE, before the pages are onlined
   node_states_set,         // after node_states_set_node()
   isolated,                // offline: after start_isolate_page_range()

@@ -94,12 +94,18 @@ double unit(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
-// KernelLocks sleeps for its acquire costs; the environment charges them instead (see
-// MachineEnvironment).
-KernelLockConfig without_acquire_costs(KernelLockConfig c) {
+// The workload's kernel times. KernelLocks would sleep for the acquire costs; the
+// environment charges them instead (see MachineEnvironment), so they are 0 here.
+KernelLockConfig lock_config(const workload::KernelTimes& k) {
+  KernelLockConfig c;
+  c.rcu_grace_period_ns = k.rcu_grace_period_ns;
   c.mutex_acquire_ns = 0;
   c.spinlock_acquire_ns = 0;
   return c;
+}
+
+alloc::HotplugCosts hotplug_costs(const workload::KernelTimes& k) {
+  return {k.hot_add_per_block_ns, k.online_per_block_ns, k.offline_per_block_ns};
 }
 
 class Run {
@@ -110,14 +116,14 @@ class Run {
         w_(w),
         options_(o),
         sim_(machine),
-        locks_(machine, without_acquire_costs(o.lock_config)),
-        env_(machine, locks_, o.seed, o.sync_quantum_ns, o.lock_config.mutex_acquire_ns,
-             o.lock_config.spinlock_acquire_ns),
+        locks_(machine, lock_config(w.kernel)),
+        env_(machine, locks_, o.seed, o.sync_quantum_ns, w.kernel.mutex_acquire_ns,
+             w.kernel.spinlock_acquire_ns),
         layout_(machine_layout(machine)),
         pages_(layout_),
         states_(alloc::boot_node_states(layout_)),
         slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
-        hotplug_(env_, pages_, states_) {
+        hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
     hotplug_.register_slub(slub_);
     // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
     hotplug_.register_notifier({"memory_notifier_error_inject", 0,

@@ -19,7 +19,6 @@ struct RunOptions {
   std::int64_t sync_quantum_ns = 10000;
   int time_buckets = 10;
   alloc::SlubCosts slub_costs;
-  KernelLockConfig lock_config;
   // Called about every 10^5 operations with the simulated time reached (progress lines).
   std::function<void(std::int64_t simulated_ns)> progress;
 };

@@ -78,6 +78,17 @@ struct Event {
   int occurrence = 0;  // 0-based occurrence of a repeated event
 };
 
+// Times of the simulated kernel's own work that a workload may change; the loader fills in the
+// models' defaults (allocator/memory_hotplug.hpp HotplugCosts, sim/kernel KernelLockConfig).
+struct KernelTimes {
+  std::int64_t rcu_grace_period_ns = 0;  // percpu_rw_semaphore writer's rcu_sync_enter()
+  std::int64_t mutex_acquire_ns = 0;
+  std::int64_t spinlock_acquire_ns = 0;
+  std::int64_t hot_add_per_block_ns = 0;  // per 128 MiB memory block
+  std::int64_t online_per_block_ns = 0;
+  std::int64_t offline_per_block_ns = 0;
+};
+
 struct Workload {
   std::string name;
   std::string description;
@@ -87,6 +98,7 @@ struct Workload {
   std::vector<CacheSpec> caches;
   std::vector<ThreadGroup> threads;
   std::vector<Event> events;  // sorted by time, then file order
+  KernelTimes kernel;
 };
 
 }  // namespace slabsim::workload

@@ -5,9 +5,11 @@
 #include <cmath>
 #include <limits>
 
+#include "allocator/memory_hotplug.hpp"
 #include "allocator/slab_reports.hpp"
 #include "config/json_pointer.hpp"
 #include "config/units.hpp"
+#include "kernel/kernel_locks.hpp"
 #include "topology/topology_format.hpp"
 
 namespace slabsim::workload {
@@ -229,6 +231,37 @@ SpecPtr make_spec() {
              std::move(event_fields)),
       event_keys());
 
+  // The defaults are the models' own (one declaration each, in their headers).
+  const sim::KernelLockConfig locks;
+  const alloc::HotplugCosts hotplug;
+  auto ns = [](std::int64_t v) { return json(fmt::format("{}ns", v)); };
+  auto kernel = object(
+      "times of the simulated kernel's own work",
+      {
+          optional("rcu_grace_period", duration(0),
+                   "RCU grace period a percpu rw-semaphore writer (memory or CPU hotplug) waits "
+                   "before it blocks new readers.",
+                   ns(locks.rcu_grace_period_ns)),
+          optional("mutex_acquire", duration(0), "Cost of an uncontended mutex_lock().",
+                   ns(locks.mutex_acquire_ns)),
+          optional("spinlock_acquire", duration(0), "Cost of an uncontended spin_lock().",
+                   ns(locks.spinlock_acquire_ns)),
+          optional("hot_add_per_block", duration(0),
+                   "Hot-adding one 128 MiB memory block (struct page initialisation); scaled "
+                   "to the machine's block size.",
+                   ns(hotplug.add_memory_ns)),
+          optional("online_per_block", duration(0),
+                   "online_pages() work for one 128 MiB block, between MEM_GOING_ONLINE and "
+                   "node_states_set_node().",
+                   ns(hotplug.online_pages_ns)),
+          optional("offline_per_block", duration(0),
+                   "offline_pages() work for one 128 MiB block after MEM_GOING_OFFLINE.",
+                   ns(hotplug.offline_pages_ns)),
+      });
+  json kernel_defaults = json::object();
+  for (const auto& f : kernel->fields)
+    kernel_defaults[f.key] = *f.default_value;
+
   return object(
       "a slabsim workload",
       {
@@ -246,6 +279,10 @@ SpecPtr make_spec() {
           required("caches", array(cache, 1), "The slab caches the workload uses."),
           optional("threads", array(thread), "Thread groups: allocating threads pinned to CPUs.",
                    json::array()),
+          optional("kernel", kernel,
+                   "Times of the simulated kernel's own work (hotplug per block, lock costs, "
+                   "RCU grace period); each has the model's documented default.",
+                   kernel_defaults),
           optional("events", array(event),
                    "Timed events: memory and CPU hotplug, cache create/destroy, sysfs shrink "
                    "and reads, notifier error injection.",

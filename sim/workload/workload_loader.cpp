@@ -77,6 +77,12 @@ class Loader {
     if (j_.contains("topology")) w_.topology = j_["topology"].get<std::string>();
     w_.duration_ns = ns_of(j_["duration"]);
     w_.seed = j_["seed"].get<std::uint64_t>();
+    const auto& k = j_["kernel"];
+    auto ns = [&](const char* key) {
+      return std::get<std::int64_t>(config::parse_duration_ns(k[key]));
+    };
+    w_.kernel = {ns("rcu_grace_period"),  ns("mutex_acquire"),    ns("spinlock_acquire"),
+                 ns("hot_add_per_block"), ns("online_per_block"), ns("offline_per_block")};
     load_caches();
     load_threads();
     load_events();

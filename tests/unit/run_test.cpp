@@ -201,3 +201,31 @@ TEST(Reports, NumastatTableLayout) {
 
 }  // namespace
 }  // namespace slabsim::sim
+
+namespace slabsim::sim {
+namespace {
+
+// The workload's "kernel" times reach the machine: a slower onlining, no RCU grace period.
+TEST(Run, KernelTimesFromTheWorkloadApply) {
+  auto doc_with = [](const std::string& kernel) {
+    return config::parse_json_document(
+        R"({"name": "k", "topology": "qemu-2node-hotplug", "duration": "20ms",
+            "caches": [{"name": "c", "object_size": 64}],
+            "events": [{"at": "1ms", "memory_online": {"node": 2, "blocks": 1}}])" +
+            kernel + "}",
+        "k.json");
+  };
+  const RunMetrics slow = run(load(doc_with(R"(, "kernel": {"online_per_block": "3ms",
+                                                             "rcu_grace_period": "0ns"})")),
+                              "slab_nodes");
+  const RunMetrics normal = run(load(doc_with("")), "slab_nodes");
+  ASSERT_EQ(slow.hotplug.size(), 1u);
+  ASSERT_EQ(normal.hotplug.size(), 1u);
+  // Defaults: 1 ms grace period + 5 ms hot-add + 1 ms online; here 0 + 5 + 3.
+  EXPECT_NEAR(static_cast<double>(normal.hotplug[0].duration_ns), 7e6, 1e4);
+  EXPECT_NEAR(static_cast<double>(slow.hotplug[0].duration_ns), 8e6, 1e4);
+  EXPECT_LT(slow.hotplug[0].lock_wait_ns, 1000);
+}
+
+}  // namespace
+}  // namespace slabsim::sim
