@@ -32,6 +32,7 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   pending_.assign(nr, 0);
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);
+  awaiting_.assign(nr, std::nullopt);
   touches_.assign(machine.node_count(), std::vector<std::uint64_t>(machine.node_count(), 0));
 }
 
@@ -69,7 +70,10 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   if (outside_) return;
   const int me = cpu_;
   flush();
+  awaiting_[me] = LockUse{me, cls, instance, mode, function};
   locks_.lock(me, cls, instance, mode, function);
+  awaiting_[me].reset();
+  held_.push_back({me, cls, instance, mode, function});
   cpu_ = me;
   refresh_clock();
   // The acquisition's own cost, paid while holding (with the critical section, at unlock).
@@ -80,6 +84,9 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
   const int me = cpu_;
   flush();
   const bool got = locks_.kernfs_get_active(me, instance, function);
+  if (got)
+    held_.push_back(
+        {me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function});
   cpu_ = me;
   refresh_clock();
   return got;
@@ -87,6 +94,7 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
 
 void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
   const int me = cpu_;
+  forget(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read);
   locks_.kernfs_put_active(me, instance);
   cpu_ = me;
 }
@@ -98,6 +106,7 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
   // The critical section's work is done before the lock is released: hold and wait times in
   // lock_stat include it.
   flush();
+  forget(me, cls, instance, mode);
   locks_.unlock(me, cls, instance, mode);
   cpu_ = me;
   refresh_clock();
@@ -135,6 +144,27 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   pending_[target] = target_pending;
   cpu_ = me;
   pending_[me] += handler;
+}
+
+}  // namespace slabsim::sim
+
+namespace slabsim::sim {
+
+void MachineEnvironment::forget(int cpu, alloc::LockClass cls, std::uint64_t instance,
+                                alloc::LockMode mode) {
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    if (it->cpu == cpu && it->cls == cls && it->instance == instance && it->mode == mode) {
+      held_.erase(it);
+      return;
+    }
+  }
+}
+
+std::vector<LockUse> MachineEnvironment::awaited() const {
+  std::vector<LockUse> out;
+  for (const auto& a : awaiting_)
+    if (a) out.push_back(*a);
+  return out;
 }
 
 }  // namespace slabsim::sim

@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "allocator/environment.hpp"
@@ -13,6 +15,15 @@
 #include "topology/topology.hpp"
 
 namespace slabsim::sim {
+
+// A lock some CPU holds or waits for: what a deadlock report shows.
+struct LockUse {
+  int cpu = 0;
+  alloc::LockClass cls = alloc::LockClass::slab_mutex;
+  std::uint64_t instance = 0;
+  alloc::LockMode mode = alloc::LockMode::exclusive;
+  std::string function;  // the kernel function that took or asked for it
+};
 
 class MachineEnvironment final : public alloc::Environment {
  public:
@@ -62,6 +73,10 @@ class MachineEnvironment final : public alloc::Environment {
   void run_on_cpu(int target, const std::function<void()>& fn) override;
   std::uint64_t random() override { return rng_(); }
 
+  // The locks held right now, in acquisition order, and the one each CPU waits for.
+  [[nodiscard]] const std::vector<LockUse>& held() const { return held_; }
+  [[nodiscard]] std::vector<LockUse> awaited() const;
+
   // Memory accesses by (CPU node, memory node), for remote-access ratios.
   [[nodiscard]] const std::vector<std::vector<std::uint64_t>>& touches() const { return touches_; }
   [[nodiscard]] KernelLocks& locks() { return locks_; }
@@ -70,6 +85,8 @@ class MachineEnvironment final : public alloc::Environment {
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
 
  private:
+  void forget(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode);
+
   KernelLocks& locks_;
   std::vector<int> cpu_node_;
   std::vector<std::vector<std::int64_t>> latency_;
@@ -81,6 +98,8 @@ class MachineEnvironment final : public alloc::Environment {
   std::int64_t quantum_ns_;
   int cpu_ = 0;
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
+  std::vector<LockUse> held_;
+  std::vector<std::optional<LockUse>> awaiting_;  // per CPU
   std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
   bool outside_ = false;
   std::int64_t outside_now_ = 0;

@@ -99,7 +99,10 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
     violations.push_back(
         {{"time_ns", v.time_ns}, {"cpu", v.cpu}, {"function", v.function}, {"what", v.what}});
   json deadlock = nullptr;
-  if (m.deadlock) deadlock = {{"actors", m.deadlock->actors}};
+  if (m.deadlock)
+    deadlock = {{"actors", m.deadlock->actors},
+                {"held_locks", m.deadlock->held},
+                {"awaited_locks", m.deadlock->awaited}};
 
   return {
       {"slabsim", {{"version", SLABSIM_VERSION}}},
@@ -198,9 +201,14 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   out += fmt::format("violations {}{}\n", m.violations.size(), m.deadlock ? "  DEADLOCK" : "");
   for (const auto& v : m.violations)
     out += fmt::format("  at {} ns on CPU {} in {}: {}\n", v.time_ns, v.cpu, v.function, v.what);
-  if (m.deadlock)
+  if (m.deadlock) {
     for (const auto& a : m.deadlock->actors)
       out += fmt::format("  blocked: {}\n", a);
+    for (const auto& h : m.deadlock->held)
+      out += fmt::format("  {}\n", h);
+    for (const auto& w : m.deadlock->awaited)
+      out += fmt::format("  {}\n", w);
+  }
   return out;
 }
 

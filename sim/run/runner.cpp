@@ -183,6 +183,18 @@ class Run {
       DeadlockInfo d;
       for (const auto& b : result.blocked)
         d.actors.push_back(b.name + " on " + b.host);
+      auto describe = [](const LockUse& u) {
+        const char* mode = u.mode == alloc::LockMode::read    ? " (read)"
+                           : u.mode == alloc::LockMode::write ? " (write)"
+                                                              : "";
+        return fmt::format("{}#{}{}", alloc::lock_class_name(u.cls), u.instance, mode);
+      };
+      for (const auto& u : env_.held())
+        d.held.push_back(
+            fmt::format("CPU {} holds {}, taken in {}", u.cpu, describe(u), u.function));
+      for (const auto& u : env_.awaited())
+        d.awaited.push_back(
+            fmt::format("CPU {} waits for {} in {}", u.cpu, describe(u), u.function));
       m.deadlock = d;
     }
     return m;
@@ -579,7 +591,11 @@ class Run {
         const bool write = e.type == Event::Type::shrink;
         r.type = write ? "shrink" : "sysfs_read";
         r.target = write ? w_.caches[e.cache].name : w_.caches[e.cache].name + "/" + e.file;
-        alloc::KmemCache* s = caches_[e.cache];
+        // The sysfs directory lives until kmem_cache_destroy() removes it, so a cache being
+        // destroyed is still reachable here (that is how the RFC 1/3 ABBA happens).
+        alloc::KmemCache* s = caches_[e.cache]       ? caches_[e.cache]
+                              : destroying_[e.cache] ? last_[e.cache]
+                                                     : nullptr;
         if (!s) {
           r.result = -2;
           break;

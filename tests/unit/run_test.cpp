@@ -229,3 +229,40 @@ TEST(Run, KernelTimesFromTheWorkloadApply) {
 
 }  // namespace
 }  // namespace slabsim::sim
+
+namespace slabsim::sim {
+namespace {
+
+// RFC 1/3 put slab_mutex in kmem_cache_shrink(): a sysfs shrink write (holding the file's
+// active reference) against the destruction of the same cache (holding slab_mutex, draining
+// the references) is an ABBA deadlock. The run reports it with the locks held and awaited.
+TEST(Run, ShrinkUnderSlabMutexDeadlocksAgainstDestroy) {
+  const auto doc = config::parse_json_document(
+      R"({"name": "abba", "topology": "two-socket-intel", "duration": "5ms",
+          "caches": [{"name": "victim", "object_size": 128}],
+          "threads": [{"name": "t", "cpus": "0-3", "cache": "victim",
+                       "think_time": {"constant": "1us"}, "lifetime": {"constant": "2us"},
+                       "stop": "900us"}],
+          "events": [{"at": "1ms", "cache_destroy": {"cache": "victim"}},
+                     {"at": "1ms", "shrink": {"cache": "victim"}}]})",
+      "abba.json");
+  const Loaded l = load(doc);
+  const RunMetrics rfc = run(l, "shrink_slab_mutex");
+  ASSERT_TRUE(rfc.deadlock);
+  std::string held, awaited;
+  for (const auto& h : rfc.deadlock->held)
+    held += h + "\n";
+  for (const auto& w : rfc.deadlock->awaited)
+    awaited += w + "\n";
+  EXPECT_NE(held.find("slab_mutex"), std::string::npos) << held;
+  EXPECT_NE(held.find("kn->count"), std::string::npos) << held;
+  EXPECT_NE(awaited.find("slab_mutex"), std::string::npos) << awaited;
+  EXPECT_NE(awaited.find("kn->count"), std::string::npos) << awaited;
+  for (const char* fixed : {"slab_nodes", "slab_nodes_nocpu", "hotplug_lock"}) {
+    const RunMetrics m = run(l, fixed);
+    EXPECT_FALSE(m.deadlock) << fixed;
+  }
+}
+
+}  // namespace
+}  // namespace slabsim::sim
