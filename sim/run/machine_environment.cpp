@@ -76,8 +76,15 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   held_.push_back({me, cls, instance, mode, function});
   cpu_ = me;
   refresh_clock();
-  // The acquisition's own cost, paid while holding (with the critical section, at unlock).
+  // The acquisition's own cost, paid while holding (with the critical section, at unlock), and
+  // for a spinlock the trip of its cache line from the previous holder's node.
   pending_[me] += acquire_ns_[static_cast<int>(cls)];
+  if (KernelLocks::kind_of(cls) == LockKind::spinlock) {
+    const auto [last, first_use] =
+        last_cpu_.try_emplace((instance << 3) | static_cast<std::uint64_t>(cls), me);
+    if (!first_use) pending_[me] += locks_.numa().line_transfer_ns(last->second, me);
+    last->second = me;
+  }
 }
 
 bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "allocator/environment.hpp"
@@ -99,6 +100,9 @@ class MachineEnvironment final : public alloc::Environment {
   int cpu_ = 0;
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
   std::vector<LockUse> held_;
+  // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
+  // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
+  std::unordered_map<std::uint64_t, int> last_cpu_;
   std::vector<std::optional<LockUse>> awaiting_;  // per CPU
   std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
   bool outside_ = false;

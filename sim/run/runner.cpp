@@ -94,13 +94,14 @@ double unit(std::mt19937_64& rng) {
   return static_cast<double>(rng() >> 11) * 0x1.0p-53;
 }
 
-// The workload's kernel times. KernelLocks would sleep for the acquire costs; the
-// environment charges them instead (see MachineEnvironment), so they are 0 here.
+// The workload's kernel times. KernelLocks would sleep for the acquire and cache-line costs;
+// the environment charges them as the holder's work instead (see MachineEnvironment).
 KernelLockConfig lock_config(const workload::KernelTimes& k) {
   KernelLockConfig c;
   c.rcu_grace_period_ns = k.rcu_grace_period_ns;
   c.mutex_acquire_ns = 0;
   c.spinlock_acquire_ns = 0;
+  c.spinlock_cacheline_transfer = false;  // charged by the environment too
   return c;
 }
 
