@@ -109,6 +109,23 @@ alloc::HotplugCosts hotplug_costs(const workload::KernelTimes& k) {
   return {k.hot_add_per_block_ns, k.online_per_block_ns, k.offline_per_block_ns};
 }
 
+// Timed events are played by tasks of their own (a sysfs write from a shell, a hotplug script),
+// each on a CPU of its own: the machine gets `count` extra CPUs on the first node with CPUs,
+// after the real ones, so that a task blocked for milliseconds (a cache create waiting for the
+// hotplug lock) does not stall a workload CPU, and its per-CPU slab state is its own.
+topology::Topology with_event_cpus(topology::Topology t, int count) {
+  const auto ids = t.cpu_ids();
+  const int first = ids.empty() ? 0 : ids.back() + 1;
+  auto host = std::find_if(t.nodes.begin(), t.nodes.end(),
+                           [](const topology::Node& n) { return !n.cpus.empty(); });
+  for (int k = 0; k < count; ++k) {
+    host->cpus.push_back(first + k);
+    for (auto& socket : t.sockets)
+      if (host->socket && socket.id == *host->socket) socket.cpus.push_back(first + k);
+  }
+  return t;
+}
+
 class Run {
  public:
   Run(const topology::Topology& machine, const workload::Workload& w, const alloc::Strategy& st,
@@ -116,11 +133,13 @@ class Run {
       : machine_(machine),
         w_(w),
         options_(o),
-        sim_(machine),
-        locks_(machine, lock_config(w.kernel)),
-        env_(machine, locks_, o.seed, o.sync_quantum_ns, w.kernel.mutex_acquire_ns,
+        event_cpus_(static_cast<int>(std::min<std::size_t>(event_tasks, w.events.size()))),
+        extended_(with_event_cpus(machine, event_cpus_)),
+        sim_(extended_),
+        locks_(extended_, lock_config(w.kernel)),
+        env_(extended_, locks_, o.seed, o.sync_quantum_ns, w.kernel.mutex_acquire_ns,
              w.kernel.spinlock_acquire_ns),
-        layout_(machine_layout(machine)),
+        layout_(machine_layout(extended_)),
         pages_(layout_),
         states_(alloc::boot_node_states(layout_)),
         slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
@@ -177,6 +196,11 @@ class Run {
     for (const auto& a : actors_) {
       const int c = a.cpu;
       sim_.spawn_on_cpu(c, fmt::format("cpu{}", c), [this, c] { cpu_loop(c); });
+    }
+    const auto all = extended_.cpu_ids();
+    for (int k = 0; k < event_cpus_; ++k) {
+      const int c = all[all.size() - static_cast<std::size_t>(event_cpus_ - k)];
+      sim_.spawn_on_cpu(c, fmt::format("events{}", k), [this, c] { event_loop(c); });
     }
     const auto result = sim_.run();
     RunMetrics m = collect(result.end_time_ns);
@@ -238,6 +262,31 @@ class Run {
     return w_.duration_ns;
   }
 
+  // An event task: plays the next due event, whoever's turn it is (tasks run concurrently,
+  // so simultaneous events race), then waits for the next one.
+  void event_loop(int cpu) {
+    for (;;) {
+      env_.set_cpu(cpu);
+      maybe_check();
+      if (next_event_ >= w_.events.size()) break;
+      const std::int64_t now = env_.local_now();
+      if (w_.events[next_event_].at_ns > now) {
+        env_.flush();
+        sleep_until(w_.events[next_event_].at_ns);
+        continue;
+      }
+      const Event& e = w_.events[next_event_++];
+      ++in_model_;
+      play_event(cpu, e);
+      --in_model_;
+      env_.set_cpu(cpu);
+      check_when_quiescent(
+          event_names_.emplace_back("after " + event_records_.back().type).c_str());
+    }
+    env_.flush();
+    maybe_check();
+  }
+
   void cpu_loop(int cpu) {
     CpuActor& a = actor(cpu);
     for (;;) {
@@ -261,16 +310,6 @@ class Run {
       }
       a.parked = false;
       maybe_check();
-      if (next_event_ < w_.events.size() && w_.events[next_event_].at_ns <= now &&
-          w_.events[next_event_].cpu != cpu) {
-        const Event& e = w_.events[next_event_++];
-        ++in_model_;
-        play_event(cpu, e);
-        --in_model_;
-        check_when_quiescent(
-            event_names_.emplace_back("after " + event_records_.back().type).c_str());
-        continue;
-      }
       if (!a.to_free.empty() && a.to_free.top().at <= now) {
         PendingFree f = a.to_free.top();
         a.to_free.pop();
@@ -654,7 +693,8 @@ class Run {
         c.fallbacks_per_node = s->fallback_to_no_node;
         for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
           c.stats[k] = s->stat_total(static_cast<alloc::StatItem>(k));
-        std::vector<bool> online(s->cpu_slab.size(), false);
+        // Every CPU is online but those the workload took offline (event tasks' CPUs too).
+        std::vector<bool> online(s->cpu_slab.size(), true);
         for (const auto& a : actors_)
           online[a.cpu] = a.online;
         for (const alloc::Slab* slab : slub_.slabs_of(s)) {
@@ -698,9 +738,13 @@ class Run {
     return m;
   }
 
+  static constexpr std::size_t event_tasks = 4;  // events that can run at the same time
+
   const topology::Topology& machine_;
   const workload::Workload& w_;
   RunOptions options_;
+  int event_cpus_;
+  topology::Topology extended_;  // the machine plus the event tasks' CPUs
   Simulation sim_;
   KernelLocks locks_;
   MachineEnvironment env_;
