@@ -87,6 +87,20 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   }
 }
 
+bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
+                                  alloc::LockMode mode, const char* function) {
+  const int me = cpu_;
+  flush();
+  const bool got = locks_.try_lock(me, cls, instance, mode, function);
+  if (got) {
+    held_.push_back({me, cls, instance, mode, function});
+    pending_[me] += acquire_ns_[static_cast<int>(cls)];
+  }
+  cpu_ = me;
+  refresh_clock();
+  return got;
+}
+
 bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
   const int me = cpu_;
   flush();

@@ -43,6 +43,9 @@ class MachineEnvironment final : public alloc::Environment {
     outside_ = outside;
     outside_now_ = now_ns;
   }
+  // A trylock from the current CPU (lock_device_hotplug_sysfs); true if taken.
+  bool try_lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+                const char* function);
   // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU.
   bool kernfs_get_active(std::uint64_t instance, const char* function);
   void kernfs_put_active(std::uint64_t instance);

@@ -49,6 +49,9 @@ alloc::MachineLayout machine_layout(const topology::Topology& machine) {
 namespace {
 
 constexpr std::int64_t poll_ns = 100;  // how often a parked or waiting actor looks again
+// restart_syscall() after -ERESTARTSYS: back to user space and into the write again (a model
+// choice of a few microseconds).
+constexpr std::int64_t syscall_restart_ns = 2000;
 
 struct PendingFree {
   std::int64_t at;
@@ -514,8 +517,14 @@ class Run {
       r.block = block;
       r.cpu = cpu;
       r.start_ns = env_.local_now();
-      env_.lock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive,
-                "lock_device_hotplug_sysfs");
+      // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns
+      // -ERESTARTSYS and the syscall is restarted a little later.
+      while (!env_.try_lock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive,
+                            "lock_device_hotplug_sysfs")) {
+        env_.charge(syscall_restart_ns);
+        env_.flush();
+        env_.set_cpu(cpu);
+      }
       std::int64_t locked_at = -1;
       hotplug_.on_step = [&](alloc::HotplugStep s) {
         if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
