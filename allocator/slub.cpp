@@ -72,17 +72,7 @@ KmemCache* Slub::create_boot_cache(const std::string& name, unsigned size) {
   std::string why;
   auto settings = derive_cache_settings(size, 0, flags, layout_.nr_cpu_ids(), params_, &why);
   if (!settings) throw std::logic_error("boot cache " + name + ": " + why);
-  auto owned = std::make_unique<KmemCache>();
-  KmemCache* s = owned.get();
-  s->name = name;
-  s->flags = flags;
-  s->s = *settings;
-  s->id = next_cache_id_++;
-  s->cpu_slab.resize(layout_.nr_cpu_ids());
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
-    s->cpu_slab[cpu].tid = cpu;
-  s->node.assign(layout_.nr_node_ids(), nullptr);
-  s->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
+  KmemCache* s = new_cache(name, flags, *settings);
   // early_kmem_cache_node_alloc(): the boot caches' node structs come from the boot slabs, which
   // the model does not track as objects.
   for (int nid : states_.nodes(NodeState::normal_memory)) {
@@ -94,6 +84,22 @@ KmemCache* Slub::create_boot_cache(const std::string& name, unsigned size) {
   }
   s->listed = true;
   s->refcount = -1;  // create_boot_cache(): exempt from merging
+  return s;
+}
+
+KmemCache* Slub::new_cache(const std::string& name, CacheFlags flags,
+                           const CacheSettings& settings) {
+  auto owned = std::make_unique<KmemCache>();
+  KmemCache* s = owned.get();
+  s->name = name;
+  s->flags = flags;
+  s->s = settings;
+  s->id = next_cache_id_++;
+  s->cpu_slab.resize(layout_.nr_cpu_ids());
+  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
+    s->cpu_slab[cpu].tid = cpu;  // init_tid()
+  s->node.assign(layout_.nr_node_ids(), nullptr);
+  s->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
   caches_.push_back(std::move(owned));
   return s;
 }
@@ -870,19 +876,8 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
   Object backing;
   if (settings) backing = kmem_cache_alloc(boot_cache_cache_, gfp_kernel);  // kmem_cache_zalloc
   if (settings && backing) {
-    auto owned = std::make_unique<KmemCache>();
-    KmemCache* s = owned.get();
-    s->name = name;
-    s->flags = flags;
-    s->s = *settings;
-    s->id = next_cache_id_++;
+    KmemCache* s = new_cache(name, flags, *settings);
     s->backing = backing;
-    s->cpu_slab.resize(layout_.nr_cpu_ids());
-    for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
-      s->cpu_slab[cpu].tid = cpu;
-    s->node.assign(layout_.nr_node_ids(), nullptr);
-    s->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
-    caches_.push_back(std::move(owned));
     if (init_kmem_cache_nodes(s)) {
       // sysfs_slab_add() creates the kernfs directory here, inside slab_mutex; then
       // list_add(&s->list, &slab_caches).

@@ -153,6 +153,8 @@ class Slub {
   void free_kmem_cache_node(KmemCache* s, int nid);
   bool init_kmem_cache_nodes(KmemCache* s);
   KmemCache* create_boot_cache(const std::string& name, unsigned size);
+  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the Slub.
+  KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
   int kmem_cache_shutdown(KmemCache* s);  // __kmem_cache_shutdown
   void release_cache(KmemCache* s);       // sysfs_slab_release / kmem_cache_release
   // Hotplug callbacks.

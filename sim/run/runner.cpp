@@ -10,6 +10,7 @@
 #include <memory>
 #include <queue>
 #include <random>
+#include <set>
 
 #include "allocator/memory_hotplug.hpp"
 #include "allocator/page_allocator.hpp"
@@ -579,6 +580,29 @@ class Run {
     hotplug_records_.push_back(r);
   }
 
+  // show_slab_objects() and the stat files: the files that count objects on partial lists walk
+  // each node's list under its list_lock (count_partial()); the others read counters.
+  void show_slab_objects(int cpu, alloc::KmemCache& s, const std::string& file) {
+    static const std::set<std::string> walks_partial = {"objects", "objects_partial", "partial"};
+    if (walks_partial.contains(file)) {
+      for (alloc::KmemCacheNode* n : s.node) {
+        if (!n) continue;
+        env_.irq_disable();
+        env_.lock(alloc::LockClass::list_lock, n->lock_instance, alloc::LockMode::exclusive,
+                  "count_partial");
+        env_.charge(10 + 5 * static_cast<std::int64_t>(n->nr_partial));
+        env_.unlock(alloc::LockClass::list_lock, n->lock_instance, alloc::LockMode::exclusive);
+        env_.irq_enable();
+        env_.set_cpu(cpu);
+      }
+    }
+    std::vector<bool> online(s.cpu_slab.size(), true);
+    for (const auto& a : actors_)
+      online[a.cpu] = a.online;
+    const auto text = alloc::sysfs_file(s, file, online);
+    env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));  // sprintf the page
+  }
+
   void play_event(int cpu, const Event& e) {
     ++steps_;
     EventRecord r;
@@ -659,7 +683,7 @@ class Run {
         if (write) {
           slub_.kmem_cache_shrink(s);
         } else {
-          env_.charge(200);  // show_slab_objects() walking the cache's nodes
+          show_slab_objects(cpu, *s, e.file);
         }
         env_.set_cpu(cpu);
         env_.kernfs_put_active(s->id);
