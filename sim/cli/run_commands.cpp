@@ -199,6 +199,8 @@ std::string compare_table(const Prepared& p, const std::vector<Outcome>& outcome
       mx = std::max(mx, h.lock_wait_ns);
     return us(mx);
   });
+  add("lockdep reports",
+      [](const sim::RunMetrics& m) { return fmt::format("{}", m.lockdep_reports.size()); });
   add("violations",
       [](const sim::RunMetrics& m) { return fmt::format("{}", m.violations.size()); });
   add("deadlock", [](const sim::RunMetrics& m) { return std::string(m.deadlock ? "yes" : "no"); });

@@ -70,6 +70,7 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   if (outside_) return;
   const int me = cpu_;
   flush();
+  lockdep_.acquire(me, cls, mode, function);
   awaiting_[me] = LockUse{me, cls, instance, mode, function};
   locks_.lock(me, cls, instance, mode, function);
   awaiting_[me].reset();
@@ -93,6 +94,7 @@ bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
   flush();
   const bool got = locks_.try_lock(me, cls, instance, mode, function);
   if (got) {
+    lockdep_.acquire(me, cls, mode, function, /*trylock=*/true);
     held_.push_back({me, cls, instance, mode, function});
     pending_[me] += acquire_ns_[static_cast<int>(cls)];
   }
@@ -105,6 +107,9 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
   const int me = cpu_;
   flush();
   const bool got = locks_.kernfs_get_active(me, instance, function);
+  // kernfs_get_active() is a trylock read of kn->count for lockdep.
+  if (got)
+    lockdep_.acquire(me, alloc::LockClass::kernfs_active, alloc::LockMode::read, function, true);
   if (got)
     held_.push_back(
         {me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function});
@@ -116,6 +121,7 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
 void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
   const int me = cpu_;
   forget(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read);
+  lockdep_.release(me, alloc::LockClass::kernfs_active, alloc::LockMode::read);
   locks_.kernfs_put_active(me, instance);
   cpu_ = me;
 }
@@ -128,6 +134,7 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
   // lock_stat include it.
   flush();
   forget(me, cls, instance, mode);
+  lockdep_.release(me, cls, mode);
   locks_.unlock(me, cls, instance, mode);
   cpu_ = me;
   refresh_clock();

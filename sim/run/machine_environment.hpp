@@ -13,6 +13,7 @@
 
 #include "allocator/environment.hpp"
 #include "kernel/kernel_locks.hpp"
+#include "kernel/lockdep.hpp"
 #include "topology/topology.hpp"
 
 namespace slabsim::sim {
@@ -77,6 +78,9 @@ class MachineEnvironment final : public alloc::Environment {
   void run_on_cpu(int target, const std::function<void()>& fn) override;
   std::uint64_t random() override { return rng_(); }
 
+  // Lock-order checking of every acquisition, as lockdep does.
+  [[nodiscard]] const Lockdep& lockdep() const { return lockdep_; }
+
   // The locks held right now, in acquisition order, and the one each CPU waits for.
   [[nodiscard]] const std::vector<LockUse>& held() const { return held_; }
   [[nodiscard]] std::vector<LockUse> awaited() const;
@@ -102,6 +106,7 @@ class MachineEnvironment final : public alloc::Environment {
   std::int64_t quantum_ns_;
   int cpu_ = 0;
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
+  Lockdep lockdep_;
   std::vector<LockUse> held_;
   // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.

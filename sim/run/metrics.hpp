@@ -78,6 +78,8 @@ struct RunMetrics {
   std::vector<EventRecord> events;
   std::vector<alloc::Violation> violations;
   std::optional<DeadlockInfo> deadlock;
+  std::vector<std::string> lockdep_reports;  // lockdep-style splats, one per distinct cycle
+  std::vector<std::string> lockdep_edges;    // the lock-order graph: "A -> B (functions)"
   std::vector<std::string> kernel_log;
   std::string slabinfo;            // /proc/slabinfo at the end of the run
   std::uint64_t engine_steps = 0;  // operations and events played, for the host block

@@ -132,6 +132,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"events", events},
         {"violations", violations},
         {"deadlock", deadlock},
+        {"lockdep", {{"reports", m.lockdep_reports}, {"dependencies", m.lockdep_edges}}},
         {"kernel_log", m.kernel_log}}},
       {"host",
        {{"wall_seconds", host.wall_seconds},
@@ -198,6 +199,11 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
                        h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)
                                                  : fmt::format("node {} block {}", h.node, h.block),
                        h.start_ns, h.lock_wait_ns, h.duration_ns, h.result);
+  out += fmt::format("lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
+                     m.lockdep_edges.size(), m.lockdep_reports.size(),
+                     m.lockdep_reports.size() == 1 ? "" : "s");
+  for (const auto& r : m.lockdep_reports)
+    out += r;
   out += fmt::format("violations {}{}\n", m.violations.size(), m.deadlock ? "  DEADLOCK" : "");
   for (const auto& v : m.violations)
     out += fmt::format("  at {} ns on CPU {} in {}: {}\n", v.time_ns, v.cpu, v.function, v.what);

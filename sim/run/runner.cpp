@@ -763,6 +763,9 @@ class Run {
     m.hotplug = hotplug_records_;
     m.events = event_records_;
     m.violations = slub_.violations();
+    for (const auto& r : env_.lockdep().reports())
+      m.lockdep_reports.push_back(format_report(r));
+    m.lockdep_edges = env_.lockdep().edges();
     m.kernel_log = slub_.kernel_log();
     for (const auto& line : hotplug_.log())
       m.kernel_log.push_back(line);
