@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <regex>
 #include <set>
 
@@ -81,6 +82,8 @@ std::string Spec::expectation() const {
     }
     case Kind::integer:
       return fmt::format("an integer from {} to {}", min, max);
+    case Kind::number:
+      return fmt::format("a number from {} to {}", number_min, number_max);
     case Kind::string:
       return pattern.empty() ? std::string("a string")
                              : fmt::format("a string: {}", pattern_meaning);
@@ -136,6 +139,12 @@ bool Spec::validate(const json& value, const std::string& pointer, Diagnostics& 
           !too_big && value.get<std::int64_t>() >= min && value.get<std::int64_t>() <= max;
       if (!in_range) report(out, pointer, *this, value);
       return in_range;
+    }
+    case Kind::number: {
+      const bool ok = value.is_number() && std::isfinite(value.get<double>()) &&
+                      value.get<double>() >= number_min && value.get<double>() <= number_max;
+      if (!ok) report(out, pointer, *this, value);
+      return ok;
     }
     case Kind::string: {
       if (!value.is_string() ||
@@ -323,6 +332,8 @@ json Spec::json_schema() const {
     }
     case Kind::integer:
       return {{"type", "integer"}, {"minimum", min}, {"maximum", max}};
+    case Kind::number:
+      return {{"type", "number"}, {"minimum", number_min}, {"maximum", number_max}};
     case Kind::string: {
       json s = {{"type", "string"}};
       if (!pattern.empty()) s["pattern"] = "^(" + pattern + ")$";
@@ -381,6 +392,13 @@ SpecPtr integer(std::int64_t min, std::int64_t max) {
   auto s = make(Spec::Kind::integer);
   s->min = min;
   s->max = max;
+  return s;
+}
+
+SpecPtr number(double min, double max) {
+  auto s = make(Spec::Kind::number);
+  s->number_min = min;
+  s->number_max = max;
   return s;
 }
 

@@ -28,7 +28,18 @@ struct Field {
 
 // A declaration is plain data, built with the functions below and then shared read-only.
 struct Spec {
-  enum class Kind { object, array, integer, string, enumeration, boolean, duration, size, cpulist };
+  enum class Kind {
+    object,
+    array,
+    integer,
+    number,
+    string,
+    enumeration,
+    boolean,
+    duration,
+    size,
+    cpulist
+  };
 
   Kind kind;
   std::string description;  // objects: what the object is
@@ -38,7 +49,8 @@ struct Spec {
   SpecPtr items;
   std::size_t min_items = 0;
   std::optional<std::size_t> max_items;
-  std::int64_t min = 0, max = 0;  // integer, duration (ns)
+  std::int64_t min = 0, max = 0;          // integer, duration (ns)
+  double number_min = 0, number_max = 0;  // number
   std::string pattern, pattern_meaning;
   std::vector<std::string> choices;
   std::uint64_t multiple_of = 1;  // size
@@ -65,6 +77,7 @@ SpecPtr with_needs(SpecPtr object_spec, std::string key, std::string needed);
 SpecPtr array(SpecPtr items, std::size_t min_items = 0,
               std::optional<std::size_t> max_items = std::nullopt);
 SpecPtr integer(std::int64_t min, std::int64_t max);
+SpecPtr number(double min, double max);  // any finite JSON number in [min, max]
 // `pattern` is a regex the whole string must match; `meaning` says it in words.
 SpecPtr string(std::string pattern = {}, std::string meaning = {});
 SpecPtr enumeration(std::vector<std::string> choices);

@@ -25,10 +25,8 @@ const char* const name_pattern = "[a-z0-9][a-z0-9._-]*";
 const char* const name_meaning =
     "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit";
 
-// Placeholder for a number from 0 to 1: validate_workload_document() checks the real value and
-// workload_json_schema() turns the type into "number".
 SpecPtr fraction() {
-  return integer(0, 1);
+  return number(0, 1);
 }
 
 SpecPtr distribution(const char* what) {
@@ -320,18 +318,6 @@ bool validate_workload_document(const json& root, Diagnostics& out) {
     for (std::size_t i = 0; i < threads.size(); ++i) {
       if (!threads[i].is_object()) continue;
       const std::string p = pointer_append("/threads", i);
-      for (const auto& key : fraction_keys()) {
-        if (!threads[i].contains(key)) continue;
-        const json& v = threads[i][key];
-        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < 0 ||
-            v.get<double>() > 1) {
-          out.error(
-              pointer_append(p, key),
-              fmt::format("expected a number from 0 to 1 (a fraction), got {}", describe_value(v)));
-          ok = false;
-        }
-        threads[i][key] = 0;
-      }
       if (threads[i].contains("cpus") && threads[i]["cpus"].is_string()) {
         json& cpus = threads[i]["cpus"];
         if (cpus != "all") {
@@ -352,8 +338,6 @@ bool validate_workload_document(const json& root, Diagnostics& out) {
 json workload_json_schema() {
   json s = workload_spec()->json_schema();
   auto& thread = s["properties"]["threads"]["items"]["properties"];
-  for (const auto& key : fraction_keys())
-    thread[key]["type"] = "number";
   thread["cpus"]["oneOf"].push_back({{"const", "all"}});
   json files = json::array();
   for (auto name : alloc::sysfs_file_names())

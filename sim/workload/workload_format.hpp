@@ -18,10 +18,9 @@ inline constexpr int max_live_per_cpu_limit = 1000000;
 inline constexpr int min_errno = -4095;  // MAX_ERRNO: the notifier error injector's range
 inline constexpr int max_repeat_count = 1000000;
 
-// The declaration. Two things a Spec cannot say yet are checked by validate_workload_document()
+// The declaration. One thing a Spec cannot say yet is checked by validate_workload_document()
 // instead, so validate a document with that function, not with workload_spec()->validate():
-// the fractions (Spec has no kind for numbers that are not whole; they are declared as integers
-// from 0 to 1 here) and "cpus": "all" (Spec has no alternatives to a cpulist).
+// "cpus": "all" (Spec has no alternatives to a cpulist).
 const config::SpecPtr& workload_spec();
 
 // Checks `root` against the format, reporting every problem into `out`; true if nothing was

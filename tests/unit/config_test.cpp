@@ -218,3 +218,22 @@ TEST_F(SpecTest, JsonSchemaMirrorsTheDeclaration) {
 
 }  // namespace
 }  // namespace slabsim::config
+
+namespace slabsim::config {
+namespace {
+
+TEST(SpecNumber, AcceptsFiniteNumbersInRange) {
+  const SpecPtr n = number(0, 1);
+  Diagnostics d("n.json");
+  EXPECT_TRUE(n->validate(json(0.25), "/f", d));
+  EXPECT_TRUE(n->validate(json(1), "/f", d));
+  EXPECT_FALSE(n->validate(json(1.5), "/f", d));
+  EXPECT_FALSE(n->validate(json("half"), "/f", d));
+  EXPECT_FALSE(n->validate(json(-0.1), "/f", d));
+  EXPECT_EQ(d.size(), 3u);
+  EXPECT_EQ(n->json_schema()["type"], "number");
+  EXPECT_EQ(n->expectation(), "a number from 0 to 1");
+}
+
+}  // namespace
+}  // namespace slabsim::config
