@@ -19,6 +19,18 @@ inline constexpr int lock_class_count = 7;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
+constexpr std::string_view lock_mode_name(LockMode m) {
+  switch (m) {
+    case LockMode::exclusive:
+      return "exclusive";
+    case LockMode::read:
+      return "read";
+    case LockMode::write:
+      return "write";
+  }
+  return "?";
+}
+
 // The name lock_stat prints for the class.
 constexpr std::string_view lock_class_name(LockClass c) {
   switch (c) {

@@ -16,18 +16,6 @@ namespace slabsim::sim {
 
 namespace {
 
-const char* mode_name(LockMode mode) {
-  switch (mode) {
-    case LockMode::exclusive:
-      return "exclusive";
-    case LockMode::read:
-      return "read";
-    case LockMode::write:
-      return "write";
-  }
-  return "?";
-}
-
 const char* or_empty(const char* function) {
   return function != nullptr ? function : "";
 }
@@ -163,7 +151,7 @@ void KernelLock::misuse(const std::string& what) const {
 
 void KernelLock::bad_mode(LockMode mode) const {
   throw std::invalid_argument(
-      fmt::format("{} '{}' has no {} mode", to_string(kind_), label_, mode_name(mode)));
+      fmt::format("{} '{}' has no {} mode", to_string(kind_), label_, alloc::lock_mode_name(mode)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,24 +32,12 @@ int idx(LockClass c) {
   return static_cast<int>(c);
 }
 
-std::string_view mode_name(LockMode m) {
-  switch (m) {
-    case LockMode::exclusive:
-      return "exclusive";
-    case LockMode::read:
-      return "read";
-    case LockMode::write:
-      return "write";
-  }
-  return "?";
-}
-
 std::string lock_name(LockClass c) {
   return std::string(alloc::lock_class_name(c));
 }
 
 std::string lock_desc(LockClass c, LockMode m) {
-  return "(" + lock_name(c) + "){" + std::string(mode_name(m)) + "}";
+  return "(" + lock_name(c) + "){" + std::string(alloc::lock_mode_name(m)) + "}";
 }
 
 }  // namespace
