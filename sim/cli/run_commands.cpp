@@ -30,6 +30,7 @@ struct RunCliOptions {
   std::string output;
   std::vector<std::string> reports;
   std::int64_t quantum_ns = 10000;
+  bool no_lookahead = false;
 };
 
 struct Prepared {
@@ -95,13 +96,16 @@ Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCli
   sim::RunOptions options;
   options.seed = p.seed;
   options.sync_quantum_ns = o.quantum_ns;
+  options.lookahead = !o.no_lookahead;
   Progress progress(p.workload.duration_ns);
   options.progress = [&progress](std::int64_t ns) { progress(ns); };
   const auto start = std::chrono::steady_clock::now();
   Outcome out{strategy, sim::run_simulation(p.machine, p.workload, strategy, options), {}};
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
   sim::RunInputs inputs{&p.machine, p.document.root, &out.strategy, p.seed};
-  out.result = sim::result_json(inputs, out.metrics, {wall.count(), out.metrics.engine_steps});
+  out.result = sim::result_json(inputs, out.metrics,
+                                {wall.count(), out.metrics.engine_steps, out.metrics.engine_sleeps,
+                                 out.metrics.skipped_sleeps});
   return out;
 }
 
@@ -239,6 +243,9 @@ void add_common(CLI::App* cmd, RunCliOptions& o) {
                   "Lax-synchronisation quantum in ns: how far a CPU's local work may run ahead")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
       ->capture_default_str();
+  cmd->add_flag("--no-lookahead", o.no_lookahead,
+                "Send every sleep through SimGrid, even those no other CPU could notice: "
+                "slower, same results (a check of the engine)");
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <stdexcept>
@@ -117,6 +119,19 @@ struct Simulation::Impl {
   std::exception_ptr error;
   RunResult result;
 
+  // Lookahead bookkeeping (see set_lookahead). Each actor's clock is SimGrid's plus `ahead`;
+  // `dues` holds the time at which every actor that is not running will run next: a sleeper's
+  // wake-up, a released or just spawned actor's release time. Blocked actors are not in it.
+  struct ActorClock {
+    std::int64_t ahead = 0;
+    std::multiset<std::int64_t>::iterator due;
+    bool listed = false;
+  };
+  bool lookahead = false;
+  std::deque<ActorClock> clocks;  // stable addresses
+  ActorClock* current = nullptr;  // the running actor's
+  std::multiset<std::int64_t> dues;
+
   explicit Impl(const std::vector<CpuPlacement>& cpus) {
     {
       SigintGuard sigint;
@@ -149,20 +164,77 @@ struct Simulation::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
+  [[nodiscard]] std::int64_t engine_now() const {
+    return to_ns(s4u::Engine::get_clock() - start_clock);
+  }
+  void list(ActorClock& a, std::int64_t at) {
+    unlist(a);
+    a.due = dues.insert(at);
+    a.listed = true;
+  }
+  void unlist(ActorClock& a) {
+    if (!a.listed) return;
+    dues.erase(a.due);
+    a.listed = false;
+  }
+  void resumed(ActorClock& a) {
+    unlist(a);
+    a.ahead = 0;
+    current = &a;
+  }
+  // A sleep through the engine, to `until` (run time); `me` is listed meanwhile.
+  void engine_sleep_until(ActorClock& me, std::int64_t until) {
+    list(me, until);
+    ++result.engine_sleeps;
+    s4u::this_actor::sleep_until(start_clock + static_cast<double>(until));
+    resumed(me);
+  }
+  // The actor's clock moves to `until`: without the engine when every other actor runs next
+  // strictly later (nobody can act in between), else through it.
+  void advance_to(ActorClock& me, std::int64_t until) {
+    const std::int64_t engine = engine_now();
+    if (until <= engine + me.ahead) return;
+    if (dues.empty() || *dues.begin() > until) {
+      me.ahead = until - engine;
+      ++result.skipped_sleeps;
+      return;
+    }
+    engine_sleep_until(me, until);
+  }
+  // Brings SimGrid's clock up to the actor's, before anything another actor sees at once
+  // (blocking, waking, spawning, ending).
+  void catch_up(ActorClock& me) {
+    if (me.ahead > 0) engine_sleep_until(me, engine_now() + me.ahead);
+  }
+
   void spawn(s4u::Host* host, std::string name, std::function<void()> body, ActorKind kind) {
     if (state == State::finished)
       throw std::logic_error("Simulation: cannot spawn '" + name + "' after the run");
     if (!body) throw std::invalid_argument("Simulation: actor '" + name + "' has no body");
+    // From an actor: the new one starts at the spawner's time, and the spawner stays listed
+    // through the simcalls below.
+    ActorClock* spawner = state == State::running ? current : nullptr;
+    if (spawner != nullptr) {
+      catch_up(*spawner);
+      list(*spawner, engine_now());
+    }
+    ActorClock& clock = clocks.emplace_back();
+    list(clock, state == State::running ? engine_now() : 0);
     auto actor = s4u::Actor::init(name, host);
     if (kind == ActorKind::daemon) actor->daemonize();
-    actor->start([this, body = std::move(body)] { run_body(body); });
+    actor->start([this, &clock, body = std::move(body)] {
+      resumed(clock);
+      run_body(clock, body);
+    });
+    if (spawner != nullptr) resumed(*spawner);
   }
 
-  void run_body(const std::function<void()>& body) {
+  void run_body(ActorClock& clock, const std::function<void()>& body) {
     if (cancelled) return;
     std::exception_ptr thrown;
     try {
       body();
+      catch_up(clock);  // the run ends at the last actor's time
     } catch (const simgrid::ForcefulKillException&) {
       throw;  // SimGrid killing this actor: it must unwind to SimGrid
     } catch (...) {
@@ -262,6 +334,12 @@ void Simulation::spawn_event_actor(std::string name, std::function<void()> body,
   impl_->spawn(impl_->events_host, std::move(name), std::move(body), kind);
 }
 
+void Simulation::set_lookahead(bool on) {
+  if (impl_->state != Impl::State::ready)
+    throw std::logic_error("Simulation::set_lookahead: only before run()");
+  impl_->lookahead = on;
+}
+
 RunResult Simulation::run() {
   Impl& s = *impl_;
   if (s.state != Impl::State::ready)
@@ -289,18 +367,85 @@ std::size_t Simulation::host_count() const {
 
 std::int64_t Simulation::now_ns() {
   const Impl& s = current_run("now_ns");
-  return to_ns(s4u::Engine::get_clock() - s.start_clock);
+  return s.engine_now() + (s.current != nullptr ? s.current->ahead : 0);
 }
 
 void Simulation::sleep_for(std::int64_t ns) {
-  current_run("sleep_for");
+  Impl& s = current_run("sleep_for");
   if (ns < 0) throw std::invalid_argument("Simulation::sleep_for: negative duration");
+  Impl::ActorClock& me = *s.current;
+  if (s.lookahead) {
+    s.advance_to(me, s.engine_now() + me.ahead + ns);
+    return;
+  }
+  // SimGrid's own sleep_for, even for 0 ns (a yield), so that runs without lookahead keep
+  // SimGrid's scheduling exactly.
+  s.list(me, s.engine_now() + ns);
+  ++s.result.engine_sleeps;
   s4u::this_actor::sleep_for(static_cast<double>(ns));
+  s.resumed(me);
 }
 
 void Simulation::sleep_until(std::int64_t ns) {
-  const Impl& s = current_run("sleep_until");
-  s4u::this_actor::sleep_until(s.start_clock + static_cast<double>(ns));
+  Impl& s = current_run("sleep_until");
+  Impl::ActorClock& me = *s.current;
+  if (s.lookahead)
+    s.advance_to(me, ns);
+  else if (ns > s.engine_now())
+    s.engine_sleep_until(me, ns);
+}
+
+long Simulation::actor_id() {
+  current_run("actor_id");
+  return s4u::this_actor::get_pid();
+}
+
+std::string Simulation::actor_name() {
+  current_run("actor_name");
+  return s4u::this_actor::get_name();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wakeup
+
+struct Wakeup::Impl {
+  s4u::SemaphorePtr semaphore = s4u::Semaphore::create(0);
+  Simulation::Impl::ActorClock* parked = nullptr;
+  bool released = false;  // release() came before park()
+};
+
+Wakeup::Wakeup() : impl_(std::make_unique<Impl>()) {}
+Wakeup::~Wakeup() = default;
+
+// SimGrid's semaphore calls are simcalls: other actors may run before they return, so an
+// actor that makes one while able to run is listed as due meanwhile (lookahead must not skip
+// past it).
+void Wakeup::park() {
+  Simulation::Impl& s = current_run("Wakeup::park");
+  Simulation::Impl::ActorClock& me = *s.current;
+  s.catch_up(me);
+  if (impl_->released)
+    s.list(me, s.engine_now());  // the token is there: acquire() returns at once
+  else
+    impl_->parked = &me;  // blocked: runs next when released, not before
+  impl_->semaphore->acquire();
+  impl_->parked = nullptr;
+  impl_->released = false;
+  s.resumed(me);
+}
+
+void Wakeup::release() {
+  Simulation::Impl& s = current_run("Wakeup::release");
+  Simulation::Impl::ActorClock& me = *s.current;
+  s.catch_up(me);
+  const std::int64_t now = s.engine_now();
+  if (impl_->parked != nullptr)
+    s.list(*impl_->parked, now);
+  else
+    impl_->released = true;
+  s.list(me, now);
+  impl_->semaphore->release();
+  s.resumed(me);
 }
 
 }  // namespace slabsim::sim

@@ -33,6 +33,10 @@ struct RunResult {
   // Every actor still alive when SimGrid found that none could make progress (daemons too).
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
+  // Host-side cost figures: sleeps that went through the engine, and sleeps that lookahead
+  // skipped. Not part of any simulated result.
+  std::uint64_t engine_sleeps = 0;
+  std::uint64_t skipped_sleeps = 0;
 };
 
 // A run ends when every regular actor has finished; daemons (background work such as reapers)
@@ -77,6 +81,14 @@ class Simulation {
   void spawn_event_actor(std::string name, std::function<void()> body,
                          ActorKind kind = ActorKind::regular);
 
+  // Lookahead (off by default; set before run()): a sleep that no other actor could notice
+  // (every other actor is due strictly after it ends) does not enter the engine; the actor's
+  // clock moves ahead of SimGrid's and now_ns() reports it. Timing is unchanged, only the
+  // engine's work is saved. It holds only if actors block solely through sleep_for(),
+  // sleep_until() and Wakeup: a raw SimGrid blocking call (s4u::Mutex, execute) by an actor
+  // would let another actor's clock run past it.
+  void set_lookahead(bool on);
+
   // Runs until every regular actor has finished or a deadlock is found. At most once per
   // Simulation (std::logic_error otherwise). Rethrows the first exception an actor threw.
   RunResult run();
@@ -88,10 +100,32 @@ class Simulation {
   static std::int64_t now_ns();
   static void sleep_for(std::int64_t ns);    // ns >= 0 (std::invalid_argument otherwise)
   static void sleep_until(std::int64_t ns);  // returns at once if ns is already past
+  // The calling actor's SimGrid id and name (for ownership checks and messages).
+  static long actor_id();
+  static std::string actor_name();
 
   struct Impl;  // public only so the implementation's free functions can name it
 
  private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A wake-up call for one blocked actor: park() blocks the calling actor until another actor
+// calls release() (a release before the park is kept). Both bring the caller's clock up to
+// SimGrid's first, so the woken actor resumes at the releaser's time. For code running inside
+// an actor of a running simulation.
+class Wakeup {
+ public:
+  Wakeup();
+  ~Wakeup();
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+
+  void park();
+  void release();
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -3,14 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <simgrid/s4u.hpp>
 #include <stdexcept>
 #include <utility>
 
 #include "engine/simulation.hpp"
 #include "topology/topology.hpp"
-
-namespace s4u = simgrid::s4u;
 
 namespace slabsim::sim {
 
@@ -27,7 +24,7 @@ std::int64_t now() {
 }
 
 long self_pid() {
-  return s4u::this_actor::get_pid();
+  return Simulation::actor_id();
 }
 
 }  // namespace
@@ -92,7 +89,7 @@ std::int64_t NumaCosts::line_transfer_ns(int previous_cpu, int cpu) const {
 
 struct WaitQueue::Node {
   Entry entry;
-  s4u::SemaphorePtr wakeup = s4u::Semaphore::create(0);
+  Wakeup wakeup;
 };
 
 WaitQueue::WaitQueue() = default;
@@ -109,14 +106,14 @@ void WaitQueue::wait(Entry entry) {
   auto node = std::make_shared<Node>();
   node->entry = entry;
   nodes_.push_back(node);
-  node->wakeup->acquire();
+  node->wakeup.park();
 }
 
 WaitQueue::Entry WaitQueue::wake_front() {
   if (nodes_.empty()) throw std::logic_error("WaitQueue::wake_front: the queue is empty");
   std::shared_ptr<Node> node = std::move(nodes_.front());
   nodes_.pop_front();
-  node->wakeup->release();
+  node->wakeup.release();
   return node->entry;
 }
 
@@ -146,7 +143,7 @@ void KernelLock::note_released(bool read, std::int64_t held_since, std::int64_t 
 
 void KernelLock::misuse(const std::string& what) const {
   throw std::logic_error(fmt::format("{} '{}': actor '{}' {}", to_string(kind_), label_,
-                                     s4u::this_actor::get_name(), what));
+                                     Simulation::actor_name(), what));
 }
 
 void KernelLock::bad_mode(LockMode mode) const {

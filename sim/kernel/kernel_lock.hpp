@@ -16,8 +16,8 @@
 // - Waiters are woken in FIFO order and the lock is handed to them at release (no barging):
 //   the releaser's next acquisition queues behind them. The uncontended paths of every kind
 //   make no SimGrid call apart from sleeping for a non-zero acquire cost (actors are
-//   cooperative, so plain ints are safe); sleeping and waking use one s4u::Semaphore per
-//   blocked actor, created in the .cpp.
+//   cooperative, so plain ints are safe); blocking and waking use one sim::Wakeup per blocked
+//   actor, so the locks work with the engine's lookahead.
 #pragma once
 
 #include <cstddef>

@@ -81,8 +81,12 @@ struct RunMetrics {
   std::vector<std::string> lockdep_reports;  // lockdep-style splats, one per distinct cycle
   std::vector<std::string> lockdep_edges;    // the lock-order graph: "A -> B (functions)"
   std::vector<std::string> kernel_log;
-  std::string slabinfo;            // /proc/slabinfo at the end of the run
-  std::uint64_t engine_steps = 0;  // operations and events played, for the host block
+  std::string slabinfo;  // /proc/slabinfo at the end of the run
+  // For the host block: operations and events played, sleeps through SimGrid and sleeps its
+  // lookahead skipped.
+  std::uint64_t engine_steps = 0;
+  std::uint64_t engine_sleeps = 0;
+  std::uint64_t skipped_sleeps = 0;
 };
 
 }  // namespace slabsim::sim

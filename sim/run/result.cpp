@@ -137,6 +137,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
       {"host",
        {{"wall_seconds", host.wall_seconds},
         {"steps", host.steps},
+        {"engine_sleeps", host.engine_sleeps},
+        {"skipped_sleeps", host.skipped_sleeps},
         {"steps_per_second",
          host.wall_seconds > 0 ? static_cast<double>(host.steps) / host.wall_seconds : 0.0}}},
   };

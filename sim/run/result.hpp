@@ -22,6 +22,8 @@ struct RunInputs {
 struct HostFigures {
   double wall_seconds = 0;
   std::uint64_t steps = 0;  // operations and events played
+  std::uint64_t engine_sleeps = 0;
+  std::uint64_t skipped_sleeps = 0;
 };
 
 nlohmann::json result_json(const RunInputs& inputs, const RunMetrics& m, const HostFigures& host);

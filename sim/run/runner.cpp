@@ -148,6 +148,7 @@ class Run {
         states_(alloc::boot_node_states(layout_)),
         slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
         hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
+    sim_.set_lookahead(o.lookahead);
     hotplug_.register_slub(slub_);
     // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
     hotplug_.register_notifier({"memory_notifier_error_inject", 0,
@@ -207,7 +208,7 @@ class Run {
       sim_.spawn_on_cpu(c, fmt::format("events{}", k), [this, c] { event_loop(c); });
     }
     const auto result = sim_.run();
-    RunMetrics m = collect(result.end_time_ns);
+    RunMetrics m = collect(result);
     if (result.deadlock) {
       DeadlockInfo d;
       for (const auto& b : result.blocked)
@@ -709,7 +710,8 @@ class Run {
 
   // ---- results ----------------------------------------------------------------------------
 
-  RunMetrics collect(std::int64_t end_ns) {
+  RunMetrics collect(const RunResult& end) {
+    const std::int64_t end_ns = end.end_time_ns;
     env_.set_outside_engine(true, end_ns);
     slub_.check_invariants("end of run");
     RunMetrics m;
@@ -771,6 +773,8 @@ class Run {
       m.kernel_log.push_back(line);
     m.slabinfo = alloc::proc_slabinfo(slub_);
     m.engine_steps = steps_;
+    m.engine_sleeps = end.engine_sleeps;
+    m.skipped_sleeps = end.skipped_sleeps;
     return m;
   }
 

@@ -84,7 +84,23 @@ void row(const std::string& what, const Figures& sim, const Figures& bare) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // `machine_bench profile STRATEGY N`: only the default mixed scenario under STRATEGY, N times,
+  // for a profiler (perf record build/tests/machine_bench profile slab_nodes 200).
+  if (argc == 4 && std::string(argv[1]) == "profile") {
+    const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
+    const auto machine = topology::load_topology(*workload::workload_topology(doc));
+    const std::string text = doc.root.dump();
+    Figures total;
+    for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
+      const Figures f = run_workload(machine, text, argv[2]);
+      total.ops += f.ops;
+      total.seconds += f.seconds;
+    }
+    std::cout << fmt::format("{} ({}): {:.0f} simulated slab ops/host s\n", sim::default_scenario,
+                             argv[2], total.ops_per_second());
+    return 0;
+  }
   std::cout << fmt::format("{:<44} {:>12} {:>12} {:>9}\n", "workload (simulated slab ops/host s)",
                            "slabsim", "bare loop", "ratio");
 

@@ -22,6 +22,10 @@
 namespace slabsim::sim {
 namespace {
 
+// Set by --lookahead (ctest runs this binary both ways): every scenario below must give the same
+// timestamps with the engine's lookahead as without.
+bool g_lookahead = false;
+
 using alloc::LockClass;
 using alloc::LockMode;
 
@@ -222,6 +226,7 @@ TEST(LockStatRecording, PointsAreCountedPerFunctionUpToFour) {
 TEST(PercpuRwsem, ReadersAreConcurrentFreeAndMakeNoSimGridCall) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(1000));
   std::vector<std::string> order;
   for (int cpu = 0; cpu < 4; ++cpu) {
@@ -254,6 +259,7 @@ TEST(PercpuRwsem, ReadersAreConcurrentFreeAndMakeNoSimGridCall) {
 TEST(PercpuRwsem, WriterBlocksNewReadersReferenceDemoTrace) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   Trace trace;
   std::vector<bool> blocked_seen;
@@ -337,6 +343,7 @@ TEST(PercpuRwsem, WriterBlocksNewReadersReferenceDemoTrace) {
 TEST(PercpuRwsem, ReadersGetInDuringTheGracePeriodAndTheWriterDrainsThem) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(100));
   Trace trace;
   sim.spawn_on_cpu(0, "R1", [&] {
@@ -378,6 +385,7 @@ TEST(PercpuRwsem, ReadersGetInDuringTheGracePeriodAndTheWriterDrainsThem) {
 TEST(PercpuRwsem, FifoWakeupAndGracePeriodReuse) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   Trace trace;
   sim.spawn_on_cpu(0, "W1", [&] {
@@ -434,6 +442,7 @@ TEST(PercpuRwsem, CpuHotplugLockAndMemoryChainKinds) {
   // The memory_chain rwsem has no grace period: a writer waits only for the readers.
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m);  // default costs: a 1 ms grace period for the percpu rwsems
   EXPECT_EQ(locks.config().rcu_grace_period_ns, 1'000'000);
   std::int64_t chain_writer = -1, cpus_writer = -1;
@@ -463,6 +472,7 @@ TEST(PercpuRwsem, CpuHotplugLockAndMemoryChainKinds) {
 TEST(KernfsActive, RemovalFailsNewReferencesAndDrainsTheActiveOnes) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   constexpr auto kn = LockClass::kernfs_active;
   Trace trace;
@@ -544,6 +554,7 @@ void spawn_show_slab_objects_scenario(Simulation& sim, KernelLocks& locks, bool 
 TEST(Deadlock, ShowSlabObjectsAgainstQueuedHotplugWriterEndsAsDeadlock) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   spawn_show_slab_objects_scenario(sim, locks, true);
   RunResult r = sim.run();
@@ -564,6 +575,7 @@ TEST(Deadlock, ShowSlabObjectsAgainstQueuedHotplugWriterEndsAsDeadlock) {
 TEST(Deadlock, WithoutAQueuedWriterTheSameLocksComplete) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   spawn_show_slab_objects_scenario(sim, locks, false);
   RunResult r = sim.run();
@@ -579,6 +591,7 @@ TEST(Deadlock, WithoutAQueuedWriterTheSameLocksComplete) {
 TEST(Mutex, FifoHandOffWithoutBarging) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   constexpr auto mutex = LockClass::slab_mutex;
   Trace trace;
@@ -613,6 +626,7 @@ TEST(Mutex, FifoHandOffWithoutBarging) {
 TEST(Mutex, TryLockAndAcquireCost) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLockConfig cfg;
   cfg.mutex_acquire_ns = 7;
   KernelLocks locks(m, cfg);
@@ -649,6 +663,7 @@ TEST(Spinlock, CrossNodeAcquisitionPaysTheLineTransfer) {
   EXPECT_THROW((void)numa.line_transfer_ns(0, 4), std::out_of_range);
 
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLockConfig cfg;
   cfg.spinlock_acquire_ns = 5;
   KernelLocks locks(m, cfg);
@@ -686,6 +701,7 @@ TEST(Spinlock, CrossNodeAcquisitionPaysTheLineTransfer) {
 TEST(Spinlock, TheTransferCanBeSwitchedOff) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLockConfig cfg;
   cfg.spinlock_acquire_ns = 5;
   cfg.spinlock_cacheline_transfer = false;
@@ -709,6 +725,7 @@ TEST(Spinlock, TheTransferCanBeSwitchedOff) {
 TEST(LockStatScenario, ScriptedSpinlockContentionHandComputed) {
   const auto m = two_node_machine();  // remote line: 160 - 80 = 80 ns
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLockConfig cfg;
   cfg.spinlock_acquire_ns = 5;
   KernelLocks locks(m, cfg);
@@ -774,6 +791,7 @@ template <typename Body>
 std::string misuse_message(Body body) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   sim.spawn_on_cpu(0, "culprit", [&] { body(locks); });
   return run_error(sim);
@@ -848,6 +866,7 @@ TEST(Misuse, UnlockingWhatIsNotHeldThrows) {
 TEST(Misuse, UnlockByANonOwnerThrowsThroughRun) {
   const auto m = two_node_machine();
   Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
   sim.spawn_on_cpu(0, "owner", [&] {
     locks.lock(0, LockClass::slab_mutex, 0, X, "kmem_cache_create");
@@ -879,6 +898,7 @@ TEST(Misuse, WrongModesUnknownCpusAndRemovedNodes) {
   const auto m = two_node_machine();
   {
     Simulation sim(m);
+    sim.set_lookahead(g_lookahead);
     KernelLocks locks(m);
     sim.spawn_on_cpu(0, "lost", [&] { locks.lock(9, LockClass::slab_mutex, 0, X, "f"); });
     EXPECT_THROW(sim.run(), std::out_of_range);
@@ -890,3 +910,10 @@ TEST(Misuse, WrongModesUnknownCpusAndRemovedNodes) {
 
 }  // namespace
 }  // namespace slabsim::sim
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--lookahead") slabsim::sim::g_lookahead = true;
+  return RUN_ALL_TESTS();
+}
