@@ -59,10 +59,10 @@ void MachineEnvironment::flush() {
   refresh_clock();
 }
 
-void MachineEnvironment::touch_memory(int node) {
+void MachineEnvironment::touch_memory(int node, int times) {
   const int from = cpu_node_[cpu_];
-  ++touches_[from][node];
-  pending_[cpu_] += latency_[from][node];
+  touches_[from][node] += static_cast<std::uint64_t>(times);
+  pending_[cpu_] += latency_[from][node] * times;
 }
 
 void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,

@@ -68,7 +68,8 @@ class MachineEnvironment final : public alloc::Environment {
   int current_cpu() override { return cpu_; }
   std::int64_t now_ns() override { return local_now(); }
   void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
-  void touch_memory(int node) override;
+  void touch_memory(int node) override { touch_memory(node, 1); }
+  void touch_memory(int node, int times);  // `times` accesses in a row
   void sync() override { flush(); }
   void lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
             const char* function) override;

@@ -54,15 +54,21 @@ constexpr std::int64_t poll_ns = 100;  // how often a parked or waiting actor lo
 // choice of a few microseconds).
 constexpr std::int64_t syscall_restart_ns = 2000;
 
+// An object some CPU will free: kept in the run's pool, while the freeing CPU's heap holds only
+// when (small entries keep the heap, touched on every operation, cheap).
 struct PendingFree {
+  alloc::Slab* slab;  // with the cache it belongs to, even one being destroyed
+  std::uint16_t index;
+  std::uint32_t cache;  // the workload's
+  std::uint32_t group;  // the allocating thread group and CPU, whose live count it is in
+  int owner_cpu;
+  [[nodiscard]] alloc::Object object() const { return {slab, index}; }
+};
+struct FreeAt {
   std::int64_t at;
   std::uint64_t seq;  // ties broken by allocation order, for determinism
-  int cache;
-  alloc::KmemCache* kmem_cache;  // the cache the object came from, even if being destroyed
-  alloc::Object object;
-  int owner_cpu;  // the allocating CPU and thread group, whose live count it is in
-  int group;
-  bool operator>(const PendingFree& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  std::uint32_t slot;  // in the pool
+  bool operator>(const FreeAt& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
 struct CpuActor {
@@ -71,8 +77,10 @@ struct CpuActor {
   std::vector<int> groups;  // thread groups with this CPU
   std::size_t next_group = 0;
   std::int64_t next_op_at = 0;
-  std::priority_queue<PendingFree, std::vector<PendingFree>, std::greater<>> to_free;
+  std::priority_queue<FreeAt, std::vector<FreeAt>, std::greater<>> to_free;
   std::vector<int> live;  // per thread group: live objects allocated here
+  // Where a remote free goes: the CPUs of other nodes, or if there are none the other CPUs.
+  std::vector<int> remote_free_pool;
   std::mt19937_64 rng;
   bool online = true;
   bool parked = false;
@@ -195,6 +203,15 @@ class Run {
       index_of_cpu_[cpu] = static_cast<int>(actors_.size());
       actors_.push_back(std::move(a));
     }
+    for (auto& a : actors_) {
+      std::vector<int> others, other_nodes;
+      for (const auto& b : actors_) {
+        if (b.cpu == a.cpu) continue;
+        others.push_back(b.cpu);
+        if (b.node != a.node) other_nodes.push_back(b.cpu);
+      }
+      a.remote_free_pool = other_nodes.empty() ? others : other_nodes;
+    }
   }
 
   RunMetrics go() {
@@ -316,17 +333,19 @@ class Run {
       a.parked = false;
       maybe_check();
       if (!a.to_free.empty() && a.to_free.top().at <= now) {
-        PendingFree f = a.to_free.top();
+        FreeAt next = a.to_free.top();
         a.to_free.pop();
-        if (destroying_[f.cache]) {
+        if (destroying_[pool_[next.slot].cache]) {
           // A caller never frees into a cache while destroying it: hold the object until
           // kmem_cache_destroy() has failed (it has objects, so it will).
-          f.at = now + poll_ns;
-          a.to_free.push(f);
+          next.at = now + poll_ns;
+          a.to_free.push(next);
           env_.charge(poll_ns);
           env_.maybe_flush();
           continue;
         }
+        const PendingFree f = pool_[next.slot];
+        free_slots_.push_back(next.slot);
         free_object(a, f);
         continue;
       }
@@ -415,13 +434,7 @@ class Run {
     if (t.remote_free_fraction <= 0 || unit(a.rng) >= t.remote_free_fraction) return a.cpu;
     // Another CPU, preferably on another node (a remote free in the kernel's sense is any free
     // not into the freeing CPU's own cpu slab).
-    std::vector<int> others, other_nodes;
-    for (const auto& b : actors_) {
-      if (b.cpu == a.cpu) continue;
-      others.push_back(b.cpu);
-      if (b.node != a.node) other_nodes.push_back(b.cpu);
-    }
-    const auto& pool = other_nodes.empty() ? others : other_nodes;
+    const auto& pool = a.remote_free_pool;
     if (pool.empty()) return a.cpu;
     return pool[a.rng() % pool.size()];
   }
@@ -460,15 +473,24 @@ class Run {
     buckets_[bucket].remote_alloc.total++;
     buckets_[bucket].remote_alloc.remote += remote;
     ++buckets_[bucket].allocations_by_node[o.slab->pages.node];
-    for (int i = 0; i < t.accesses_per_object; ++i) {
-      env_.touch_memory(o.slab->pages.node);
-      cm.remote_access.total++;
-      cm.remote_access.remote += remote;
-    }
+    env_.touch_memory(o.slab->pages.node, t.accesses_per_object);
+    cm.remote_access.total += static_cast<std::uint64_t>(t.accesses_per_object);
+    cm.remote_access.remote += remote ? static_cast<std::uint64_t>(t.accesses_per_object) : 0;
     ++a.live[g];
     const int target = freeing_cpu(a, t);
-    actor(target).to_free.push({now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)), seq_++,
-                                t.cache, s, o, a.cpu, g});
+    const PendingFree pending{o.slab, o.index, static_cast<std::uint32_t>(t.cache),
+                              static_cast<std::uint32_t>(g), a.cpu};
+    std::uint32_t slot;
+    if (free_slots_.empty()) {
+      slot = static_cast<std::uint32_t>(pool_.size());
+      pool_.push_back(pending);
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      pool_[slot] = pending;
+    }
+    actor(target).to_free.push(
+        {now + std::max<std::int64_t>(0, sample(t.lifetime, a.rng)), seq_++, slot});
     maybe_progress();
   }
 
@@ -476,7 +498,7 @@ class Run {
     ++steps_;
     ++in_model_;
     ++inflight_[f.cache];
-    slub_.kmem_cache_free(f.kmem_cache, f.object);
+    slub_.kmem_cache_free(f.slab->cache, f.object());
     --inflight_[f.cache];
     --in_model_;
     env_.set_cpu(a.cpu);
@@ -798,6 +820,8 @@ class Run {
   std::vector<int> inflight_;              // per cache: allocations and frees under way
   std::vector<bool> destroying_;           // per cache: kmem_cache_destroy() under way
   std::vector<CpuActor> actors_;           // ascending CPU id: deterministic iteration
+  std::vector<PendingFree> pool_;          // objects waiting to be freed, by slot
+  std::vector<std::uint32_t> free_slots_;  // unused slots of pool_
   std::vector<int> index_of_cpu_;          // CPU id -> index in actors_
   std::map<alloc::MemoryAction, int> inject_;
   std::size_t next_event_ = 0;
