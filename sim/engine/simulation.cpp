@@ -9,10 +9,10 @@
 #include <cstdlib>
 #include <deque>
 #include <exception>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 #include <stdexcept>
@@ -103,6 +103,43 @@ class SigintGuard {
   bool saved_ok_ = false;
 };
 
+// The earliest of a set of per-actor times, kept in a tournament tree over the actors' slots:
+// O(log n) updates without allocation, which a std::multiset would make on every sleep.
+class EarliestDue {
+ public:
+  static constexpr std::int64_t none = std::numeric_limits<std::int64_t>::max();
+
+  // A slot for a new actor, with no time set.
+  std::size_t add() {
+    if (count_ == capacity_) grow();
+    return count_++;
+  }
+  void set(std::size_t slot, std::int64_t due) {
+    std::size_t i = capacity_ + slot;
+    tree_[i] = due;
+    for (i /= 2; i >= 1; i /= 2)
+      tree_[i] = std::min(tree_[2 * i], tree_[2 * i + 1]);
+  }
+  void clear(std::size_t slot) { set(slot, none); }
+  [[nodiscard]] std::int64_t earliest() const { return capacity_ ? tree_[1] : none; }
+
+ private:
+  void grow() {
+    const std::size_t old = capacity_;
+    capacity_ = old ? 2 * old : 8;
+    std::vector<std::int64_t> t(2 * capacity_, none);
+    for (std::size_t s = 0; s < old; ++s)
+      t[capacity_ + s] = tree_[old + s];
+    for (std::size_t i = capacity_ - 1; i >= 1; --i)
+      t[i] = std::min(t[2 * i], t[2 * i + 1]);
+    tree_ = std::move(t);
+  }
+
+  std::vector<std::int64_t> tree_;  // 1-based; leaves at capacity_ + slot
+  std::size_t capacity_ = 0;
+  std::size_t count_ = 0;
+};
+
 }  // namespace
 
 struct Simulation::Impl {
@@ -124,13 +161,12 @@ struct Simulation::Impl {
   // wake-up, a released or just spawned actor's release time. Blocked actors are not in it.
   struct ActorClock {
     std::int64_t ahead = 0;
-    std::multiset<std::int64_t>::iterator due;
-    bool listed = false;
+    std::size_t slot = 0;  // in dues
   };
   bool lookahead = false;
   std::deque<ActorClock> clocks;  // stable addresses
   ActorClock* current = nullptr;  // the running actor's
-  std::multiset<std::int64_t> dues;
+  EarliestDue dues;
 
   explicit Impl(const std::vector<CpuPlacement>& cpus) {
     {
@@ -167,16 +203,8 @@ struct Simulation::Impl {
   [[nodiscard]] std::int64_t engine_now() const {
     return to_ns(s4u::Engine::get_clock() - start_clock);
   }
-  void list(ActorClock& a, std::int64_t at) {
-    unlist(a);
-    a.due = dues.insert(at);
-    a.listed = true;
-  }
-  void unlist(ActorClock& a) {
-    if (!a.listed) return;
-    dues.erase(a.due);
-    a.listed = false;
-  }
+  void list(ActorClock& a, std::int64_t at) { dues.set(a.slot, at); }
+  void unlist(ActorClock& a) { dues.clear(a.slot); }
   void resumed(ActorClock& a) {
     unlist(a);
     a.ahead = 0;
@@ -194,7 +222,7 @@ struct Simulation::Impl {
   void advance_to(ActorClock& me, std::int64_t until) {
     const std::int64_t engine = engine_now();
     if (until <= engine + me.ahead) return;
-    if (dues.empty() || *dues.begin() > until) {
+    if (dues.earliest() > until) {
       me.ahead = until - engine;
       ++result.skipped_sleeps;
       return;
@@ -219,6 +247,7 @@ struct Simulation::Impl {
       list(*spawner, engine_now());
     }
     ActorClock& clock = clocks.emplace_back();
+    clock.slot = dues.add();
     list(clock, state == State::running ? engine_now() : 0);
     auto actor = s4u::Actor::init(name, host);
     if (kind == ActorKind::daemon) actor->daemonize();

@@ -127,7 +127,9 @@ class KernelLock {
   [[noreturn]] void bad_mode(LockMode mode) const;
 
   int last_cpu_ = -1;          // lockdep's lock->cpu; -1: never acquired
-  std::string last_function_;  // lockdep's lock->ip
+  // lockdep's lock->ip. Function names are string literals of the model: kept as pointers, as
+  // lockdep keeps return addresses.
+  const char* last_function_ = "";
 
  private:
   LockKind kind_;

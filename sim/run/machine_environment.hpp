@@ -24,7 +24,7 @@ struct LockUse {
   alloc::LockClass cls = alloc::LockClass::slab_mutex;
   std::uint64_t instance = 0;
   alloc::LockMode mode = alloc::LockMode::exclusive;
-  std::string function;  // the kernel function that took or asked for it
+  const char* function = "";  // the kernel function that took or asked for it (a literal)
 };
 
 class MachineEnvironment final : public alloc::Environment {

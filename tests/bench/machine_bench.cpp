@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <string>
 
@@ -75,10 +77,23 @@ std::string big_machine(int nodes, int cpus_per_node) {
                      nodes, cpus_per_node, sockets, node_list, links);
 }
 
-void row(const std::string& what, const Figures& sim, const Figures& bare) {
-  std::cout << fmt::format(
-      "{:<44} {:>12.0f} {:>12.0f} {:>8.1f}x\n", what, sim.ops_per_second(), bare.ops_per_second(),
-      bare.ops_per_second() > 0 ? sim.ops_per_second() / bare.ops_per_second() : 0);
+// A row: the run and its bare loop measured `repeats` times, alternating, each figure the
+// median (a 2-CPU machine shared with other work makes single runs of ~10 ms noisy).
+void row(const std::string& what, int repeats, const std::function<Figures()>& run,
+         const std::function<Figures(std::uint64_t ops)>& bare) {
+  std::vector<double> sims, bares;
+  for (int i = 0; i < repeats; ++i) {
+    const Figures f = run();
+    sims.push_back(f.ops_per_second());
+    bares.push_back(bare(f.ops).ops_per_second());
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double s = median(sims), b = median(bares);
+  std::cout << fmt::format("{:<44} {:>12.0f} {:>12.0f} {:>8.1f}x\n", what, s, b,
+                           b > 0 ? s / b : 0);
 }
 
 }  // namespace
@@ -100,8 +115,9 @@ int main(int argc, char** argv) {
                              argv[2], total.ops_per_second());
     return 0;
   }
-  std::cout << fmt::format("{:<44} {:>12} {:>12} {:>9}\n", "workload (simulated slab ops/host s)",
-                           "slabsim", "bare loop", "ratio");
+  std::cout << fmt::format("{:<44} {:>12} {:>12} {:>9}\n",
+                           "workload (simulated slab ops/host s, medians)", "slabsim", "bare loop",
+                           "ratio");
 
   // Fast-path dominated: objects freed on their CPU soon after allocation.
   const auto intel = topology::load_topology("two-socket-intel");
@@ -109,17 +125,20 @@ int main(int argc, char** argv) {
       "caches": [{"name": "c", "object_size": 64}],
       "threads": [{"name": "t", "cpus": "all", "cache": "c",
                    "think_time": {"constant": "50ns"}, "lifetime": {"constant": "500ns"}}]})";
-  const Figures f = run_workload(intel, fast, "slab_nodes_nocpu");
-  row("fast path (two-socket-intel, 16 CPUs)", f, bare_loop(intel, f.ops, 50));
+  row(
+      "fast path (two-socket-intel, 16 CPUs)", 5,
+      [&] { return run_workload(intel, fast, "slab_nodes_nocpu"); },
+      [&](std::uint64_t ops) { return bare_loop(intel, ops, 50); });
 
   // The default mixed hotplug scenario, under both default strategies.
   const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
   const auto qemu = topology::load_topology(*workload::workload_topology(doc));
   std::string text = doc.root.dump();
-  for (const auto& st : sim::default_strategies) {
-    const Figures m = run_workload(qemu, text, st);
-    row(fmt::format("{} ({})", sim::default_scenario, st), m, bare_loop(qemu, m.ops, 500));
-  }
+  for (const auto& st : sim::default_strategies)
+    row(
+        fmt::format("{} ({})", sim::default_scenario, st), 21,
+        [&] { return run_workload(qemu, text, st); },
+        [&](std::uint64_t ops) { return bare_loop(qemu, ops, 500); });
 
   // A big machine: 1,024 CPUs on 32 nodes.
   const auto big = topology::load_topology(config::parse_json_document(big_machine(32, 32), "big"));
@@ -128,8 +147,10 @@ int main(int argc, char** argv) {
       "threads": [{"name": "t", "cpus": "all", "cache": "c", "alloc_node_fraction": 0.1,
                    "target_node": "remote", "remote_free_fraction": 0.05,
                    "think_time": {"exponential": "200ns"}, "lifetime": {"exponential": "2us"}}]})";
-  const Figures b = run_workload(big, big_work, "slab_nodes_nocpu");
-  row("1,024 CPUs x 32 nodes (200 us simulated)", b, bare_loop(big, b.ops, 200));
+  row(
+      "1,024 CPUs x 32 nodes (200 us simulated)", 3,
+      [&] { return run_workload(big, big_work, "slab_nodes_nocpu"); },
+      [&](std::uint64_t ops) { return bare_loop(big, ops, 200); });
 
   // Host memory per live object: objects allocated and never freed during the run (lifetime
   // 1 s), so that every operation so far is a live object; the heap in use (glibc's count of
