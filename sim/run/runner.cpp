@@ -1,5 +1,6 @@
 #include "run/runner.hpp"
 
+#include <boost/heap/d_ary_heap.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -77,7 +78,9 @@ struct CpuActor {
   std::vector<int> groups;  // thread groups with this CPU
   std::size_t next_group = 0;
   std::int64_t next_op_at = 0;
-  std::priority_queue<FreeAt, std::vector<FreeAt>, std::greater<>> to_free;
+  // 4-ary: shallower than a binary heap, for the pop and push of every operation.
+  boost::heap::d_ary_heap<FreeAt, boost::heap::arity<4>, boost::heap::compare<std::greater<>>>
+      to_free;
   std::vector<int> live;  // per thread group: live objects allocated here
   // Where a remote free goes: the CPUs of other nodes, or if there are none the other CPUs.
   std::vector<int> remote_free_pool;

@@ -38,8 +38,9 @@ Figures run_workload(const topology::Topology& machine, const std::string& workl
                      sim::RunOptions options = {}) {
   const auto doc = config::parse_json_document(workload_text, "bench");
   const auto w = workload::load_workload(doc, machine);
+  const auto st = strategy::load_strategy(strategy);
   const auto start = Clock::now();
-  sim::RunMetrics m = sim::run_simulation(machine, w, strategy::load_strategy(strategy), options);
+  sim::RunMetrics m = sim::run_simulation(machine, w, st, options);
   Figures f{m.allocations + m.frees, std::chrono::duration<double>(Clock::now() - start).count()};
   if (out) *out = std::move(m);
   return f;
