@@ -167,6 +167,7 @@ struct Simulation::Impl {
   std::deque<ActorClock> clocks;  // stable addresses
   ActorClock* current = nullptr;  // the running actor's
   EarliestDue dues;
+  std::int64_t clock_at_resume = 0;
 
   explicit Impl(const std::vector<CpuPlacement>& cpus) {
     {
@@ -200,7 +201,13 @@ struct Simulation::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
+  // SimGrid's clock, in ns from the start of the run. With lookahead every way an actor can
+  // let SimGrid run goes through resumed(), so the clock read there stays valid until the
+  // actor yields again; without it a raw SimGrid call may have moved it.
   [[nodiscard]] std::int64_t engine_now() const {
+    return lookahead ? clock_at_resume : read_engine_clock();
+  }
+  [[nodiscard]] std::int64_t read_engine_clock() const {
     return to_ns(s4u::Engine::get_clock() - start_clock);
   }
   void list(ActorClock& a, std::int64_t at) { dues.set(a.slot, at); }
@@ -209,6 +216,7 @@ struct Simulation::Impl {
     unlist(a);
     a.ahead = 0;
     current = &a;
+    clock_at_resume = read_engine_clock();
   }
   // A sleep through the engine, to `until` (run time); `me` is listed meanwhile.
   void engine_sleep_until(ActorClock& me, std::int64_t until) {

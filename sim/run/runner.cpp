@@ -1,9 +1,9 @@
 #include "run/runner.hpp"
 
-#include <boost/heap/d_ary_heap.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/heap/d_ary_heap.hpp>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -67,7 +67,7 @@ struct PendingFree {
 };
 struct FreeAt {
   std::int64_t at;
-  std::uint64_t seq;  // ties broken by allocation order, for determinism
+  std::uint64_t seq;   // ties broken by allocation order, for determinism
   std::uint32_t slot;  // in the pool
   bool operator>(const FreeAt& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
@@ -362,11 +362,12 @@ class Run {
       // Nothing due: wait for the next thing this CPU may do.
       std::int64_t next = std::min(next_event_time(now), w_.duration_ns);
       if (!a.to_free.empty()) next = std::min(next, a.to_free.top().at);
-      if (has_active_group(a, now)) next = std::min(next, std::max(a.next_op_at, now + 1));
+      const bool active = has_active_group(a, now);
+      if (active) next = std::min(next, std::max(a.next_op_at, now + 1));
       for (int gi : a.groups)
         if (w_.threads[gi].start_ns > now) next = std::min(next, w_.threads[gi].start_ns);
       next = std::max(next, now + 1);
-      if (next - now < options_.sync_quantum_ns && has_active_group(a, now)) {
+      if (next - now < options_.sync_quantum_ns && active) {
         env_.charge(next - now);  // a short think time: lax
         env_.maybe_flush();
       } else {
@@ -386,11 +387,14 @@ class Run {
 
   int due_group(CpuActor& a, std::int64_t now) {
     if (a.groups.empty() || a.next_op_at > now) return -1;
-    for (std::size_t k = 0; k < a.groups.size(); ++k) {
-      const int g = a.groups[(a.next_group + k) % a.groups.size()];
+    const std::size_t n = a.groups.size();
+    std::size_t i = a.next_group;
+    for (std::size_t k = 0; k < n; ++k) {
+      const int g = a.groups[i];
+      if (++i == n) i = 0;
       const auto& t = w_.threads[g];
       if (t.start_ns <= now && (!t.stop_ns || now < *t.stop_ns)) {
-        a.next_group = (a.next_group + k + 1) % a.groups.size();
+        a.next_group = i;
         return g;
       }
     }
@@ -518,7 +522,10 @@ class Run {
   }
 
   void maybe_progress() {
-    if (options_.progress && steps_ % 100000 == 0) options_.progress(Simulation::now_ns());
+    if (--until_progress_ == 0) {
+      until_progress_ = progress_every;
+      if (options_.progress) options_.progress(Simulation::now_ns());
+    }
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -821,7 +828,7 @@ class Run {
   std::vector<alloc::KmemCache*> caches_;  // by workload cache index; nullptr when absent
   std::vector<alloc::KmemCache*> last_;    // the last struct each workload cache had
   std::vector<int> inflight_;              // per cache: allocations and frees under way
-  std::vector<bool> destroying_;           // per cache: kmem_cache_destroy() under way
+  std::vector<char> destroying_;           // per cache: kmem_cache_destroy() under way
   std::vector<CpuActor> actors_;           // ascending CPU id: deterministic iteration
   std::vector<PendingFree> pool_;          // objects waiting to be freed, by slot
   std::vector<std::uint32_t> free_slots_;  // unused slots of pool_
@@ -833,6 +840,8 @@ class Run {
   std::deque<std::string> event_names_;  // stable storage for check labels
   std::uint64_t seq_ = 0;
   std::uint64_t steps_ = 0;
+  static constexpr std::uint64_t progress_every = 100000;  // operations between progress calls
+  std::uint64_t until_progress_ = progress_every;
   std::vector<CacheMetrics> cache_metrics_;
   std::vector<BucketMetrics> buckets_;
   std::vector<Ratio> per_node_;

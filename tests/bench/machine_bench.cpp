@@ -46,15 +46,19 @@ Figures run_workload(const topology::Topology& machine, const std::string& workl
   return f;
 }
 
-// `actors` actors on the machine's CPUs, `ops` sleep_for calls in all: SimGrid's own cost of
-// one timed step per operation.
-Figures bare_loop(const topology::Topology& machine, std::uint64_t ops, std::int64_t step_ns) {
+// One actor per CPU of the machine, `ops` sleep_for calls in all: SimGrid's own cost of one timed
+// step per operation. In lockstep every actor wakes at the same instants, SimGrid's cheapest
+// pattern (one engine round serves all CPUs); staggered, actor k starts k + 1 ns late, so no two
+// wake together, as the CPUs of a simulator making one call per operation would not.
+Figures bare_loop(const topology::Topology& machine, std::uint64_t ops, std::int64_t step_ns,
+                  bool staggered) {
   const auto cpus = machine.cpu_ids();
   const auto start = Clock::now();
   sim::Simulation s(machine);
   const std::uint64_t per_actor = ops / cpus.size() + 1;
-  for (int cpu : cpus)
-    s.spawn_on_cpu(cpu, fmt::format("loop{}", cpu), [per_actor, step_ns] {
+  for (std::size_t k = 0; k < cpus.size(); ++k)
+    s.spawn_on_cpu(cpus[k], fmt::format("loop{}", cpus[k]), [per_actor, step_ns, staggered, k] {
+      if (staggered) sim::Simulation::sleep_for(static_cast<std::int64_t>(k) + 1);
       for (std::uint64_t i = 0; i < per_actor; ++i)
         sim::Simulation::sleep_for(step_ns);
     });
@@ -78,23 +82,24 @@ std::string big_machine(int nodes, int cpus_per_node) {
                      nodes, cpus_per_node, sockets, node_list, links);
 }
 
-// A row: the run and its bare loop measured `repeats` times, alternating, each figure the
+// A row: the run and both bare loops measured `repeats` times, alternating, each figure the
 // median (a 2-CPU machine shared with other work makes single runs of ~10 ms noisy).
 void row(const std::string& what, int repeats, const std::function<Figures()>& run,
-         const std::function<Figures(std::uint64_t ops)>& bare) {
-  std::vector<double> sims, bares;
+         const std::function<Figures(std::uint64_t ops, bool staggered)>& bare) {
+  std::vector<double> sims, lockstep, staggered;
   for (int i = 0; i < repeats; ++i) {
     const Figures f = run();
     sims.push_back(f.ops_per_second());
-    bares.push_back(bare(f.ops).ops_per_second());
+    lockstep.push_back(bare(f.ops, false).ops_per_second());
+    staggered.push_back(bare(f.ops, true).ops_per_second());
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  const double s = median(sims), b = median(bares);
-  std::cout << fmt::format("{:<44} {:>12.0f} {:>12.0f} {:>8.1f}x\n", what, s, b,
-                           b > 0 ? s / b : 0);
+  const double s = median(sims), l = median(lockstep), g = median(staggered);
+  std::cout << fmt::format("{:<42} {:>10.0f} {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x\n", what, s, l,
+                           l > 0 ? s / l : 0, g, g > 0 ? s / g : 0);
 }
 
 }  // namespace
@@ -116,9 +121,10 @@ int main(int argc, char** argv) {
                              argv[2], total.ops_per_second());
     return 0;
   }
-  std::cout << fmt::format("{:<44} {:>12} {:>12} {:>9}\n",
-                           "workload (simulated slab ops/host s, medians)", "slabsim", "bare loop",
-                           "ratio");
+  std::cout << "# simulated slab operations per host second (medians), and the same number of\n"
+               "# sleep_for calls in a bare loop, its CPUs in lockstep and staggered\n";
+  std::cout << fmt::format("{:<42} {:>10} {:>10} {:>7} {:>10} {:>7}\n", "workload", "slabsim",
+                           "lockstep", "ratio", "staggered", "ratio");
 
   // Fast-path dominated: objects freed on their CPU soon after allocation.
   const auto intel = topology::load_topology("two-socket-intel");
@@ -129,7 +135,7 @@ int main(int argc, char** argv) {
   row(
       "fast path (two-socket-intel, 16 CPUs)", 5,
       [&] { return run_workload(intel, fast, "slab_nodes_nocpu"); },
-      [&](std::uint64_t ops) { return bare_loop(intel, ops, 50); });
+      [&](std::uint64_t ops, bool st) { return bare_loop(intel, ops, 50, st); });
 
   // The default mixed hotplug scenario, under both default strategies.
   const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
@@ -139,7 +145,7 @@ int main(int argc, char** argv) {
     row(
         fmt::format("{} ({})", sim::default_scenario, st), 21,
         [&] { return run_workload(qemu, text, st); },
-        [&](std::uint64_t ops) { return bare_loop(qemu, ops, 500); });
+        [&](std::uint64_t ops, bool st) { return bare_loop(qemu, ops, 500, st); });
 
   // A big machine: 1,024 CPUs on 32 nodes.
   const auto big = topology::load_topology(config::parse_json_document(big_machine(32, 32), "big"));
@@ -151,7 +157,7 @@ int main(int argc, char** argv) {
   row(
       "1,024 CPUs x 32 nodes (200 us simulated)", 3,
       [&] { return run_workload(big, big_work, "slab_nodes_nocpu"); },
-      [&](std::uint64_t ops) { return bare_loop(big, ops, 200); });
+      [&](std::uint64_t ops, bool st) { return bare_loop(big, ops, 200, st); });
 
   // Host memory per live object: objects allocated and never freed during the run (lifetime
   // 1 s), so that every operation so far is a live object; the heap in use (glibc's count of
