@@ -11,15 +11,16 @@
 namespace slabsim::alloc {
 
 struct SlubCosts {
-  std::int64_t alloc_fastpath = 6;   // slab_alloc_node() hit
-  std::int64_t free_fastpath = 5;    // do_slab_free() into the cpu slab
-  std::int64_t slowpath_entry = 10;  // local_irq_save/restore plus the checks of ___slab_alloc
-  std::int64_t free_slowpath = 10;   // __slab_free() bookkeeping
-  std::int64_t list_update = 5;      // add_partial()/remove_partial() under list_lock
-  std::int64_t object_move = 2;      // moving one object between freelists
-  std::int64_t new_slab = 250;       // page allocator call plus struct page set-up
-  std::int64_t object_setup = 2;     // setup_object() per object of a new slab
-  std::int64_t discard_slab = 150;   // freeing a slab's pages
+  std::int64_t alloc_fastpath = 6;      // slab_alloc_node() hit
+  std::int64_t free_fastpath = 5;       // do_slab_free() into the cpu slab
+  std::int64_t slowpath_entry = 10;     // local_irq_save/restore plus the checks of ___slab_alloc
+  std::int64_t free_slowpath = 10;      // __slab_free() bookkeeping
+  std::int64_t list_update = 5;         // add_partial()/remove_partial() under list_lock
+  std::int64_t object_move = 2;         // moving one object between freelists
+  std::int64_t new_slab = 250;          // page allocator call plus struct page set-up
+  std::int64_t object_setup = 2;        // setup_object() per object of a new slab
+  std::int64_t discard_slab = 150;      // freeing a slab's pages
+  std::int64_t count_partial_slab = 5;  // count_partial() per slab on the list
 };
 
 }  // namespace slabsim::alloc

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
+
+#include "allocator/slab_reports.hpp"
 
 namespace slabsim::alloc {
 
@@ -1024,6 +1027,38 @@ KmemCache* Slub::find_cache(const std::string& name) const {
   return nullptr;
 }
 
+std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
+                                            const std::vector<bool>& online_cpus) {
+  static constexpr std::array<std::string_view, 6> object_files = {
+      "slabs", "objects", "objects_partial", "partial", "total_objects", "cpu_slabs"};
+  const bool objects_file =
+      std::find(object_files.begin(), object_files.end(), file) != object_files.end();
+  env_.sync();
+  if (objects_file) lock_steps(strategy_.show_locks, "show_slab_objects");
+  if (file == "objects" || file == "objects_partial") {
+    for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
+      KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it
+      if (!n) continue;
+      // count_partial(): the struct's first cache line comes from the node it was allocated on.
+      env_.touch_memory(n->backing ? n->backing.slab->pages.node : nid);
+      env_.irq_disable();
+      list_lock(n, "count_partial");
+      if (n->freed)
+        violation(env_.current_cpu(), "show_slab_objects",
+                  fmt::format("cache {} counts the partial slabs of node {} through a freed "
+                              "kmem_cache_node (use-after-free)",
+                              s->name, nid));
+      else
+        env_.charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
+      list_unlock(n);
+      env_.irq_enable();
+    }
+  }
+  auto text = sysfs_file(*s, file, online_cpus);
+  if (objects_file) unlock_steps(strategy_.show_locks);
+  return text;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hotplug: slab_memory_callback, slub_cpu_dead
 
@@ -1033,13 +1068,17 @@ int Slub::slab_mem_going_online_callback(const MemoryNotify& arg) {
   int ret = 0;
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_online_callback");
   for (KmemCache* s : slab_caches_) {
-    if (strategy_.going_online_reuses_nodes && s->node[nid]) continue;
+    if (strategy_.going_online_reuses_nodes && s->node[nid]) {
+      ++node_structs_.reused;
+      continue;
+    }
     // kmem_cache_alloc(kmem_cache_node, GFP_KERNEL): the node has no memory yet, so the struct
     // comes from wherever the local allocation lands.
     if (!alloc_kmem_cache_node(s, nid, numa_no_node)) {
       ret = -enomem;
       break;
     }
+    ++node_structs_.allocated;
   }
   if (ret == 0 && strategy_.usable_nodes == UsableNodes::slab_nodes) slab_nodes_[nid] = true;
   env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
@@ -1069,6 +1108,7 @@ void Slub::slab_mem_offline_callback(const MemoryNotify& arg) {
         continue;
       }
       free_kmem_cache_node(s, nid);
+      ++node_structs_.freed;
     }
   }
   if (strategy_.usable_nodes == UsableNodes::slab_nodes) slab_nodes_[nid] = false;

@@ -10,8 +10,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -97,6 +99,24 @@ class Slub {
   int kmem_cache_shrink_locked(KmemCache* s);
   // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
   void flush_all(KmemCache* s);
+  // A read of /sys/kernel/slab/<cache>/<file> (slab_attr_show()) by the current CPU, which
+  // holds the file's active reference. The files of show_slab_objects() take the strategy's
+  // show locks; "objects" and "objects_partial" walk every node's partial list under its
+  // list_lock (count_partial()) with no lock keeping the node structs alive, so a struct freed
+  // meanwhile by MEM_OFFLINE is a use-after-free (666716fd267d). nullopt for a file the model
+  // does not have. `online_cpus` is indexed by CPU id.
+  std::optional<std::string> sysfs_show(KmemCache* s, std::string_view file,
+                                        const std::vector<bool>& online_cpus);
+
+  // What the memory hotplug callbacks did to kmem_cache_node structs so far: allocated at
+  // MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
+  // MEM_GOING_ONLINE and reused.
+  struct NodeStructCounts {
+    std::uint64_t allocated = 0;
+    std::uint64_t freed = 0;
+    std::uint64_t reused = 0;
+  };
+  [[nodiscard]] const NodeStructCounts& hotplug_node_structs() const { return node_structs_; }
 
   // State, for reports, tests and the invariant checker.
   [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
@@ -196,6 +216,7 @@ class Slub {
   std::vector<Violation> violations_;
   std::set<std::string> reported_;  // keys of violations already recorded
   std::vector<std::string> kernel_log_;
+  NodeStructCounts node_structs_;
 };
 
 }  // namespace slabsim::alloc

@@ -34,6 +34,9 @@ struct Strategy {
   std::vector<LockStep> create_locks;   // kmem_cache_create_usercopy()
   std::vector<LockStep> destroy_locks;  // kmem_cache_destroy()
   std::vector<LockStep> shrink_locks;   // kmem_cache_shrink()
+  // show_slab_objects(), under the sysfs file's active reference: get_online_mems() before
+  // e4f8e513c3d3 (v5.4), nothing since.
+  std::vector<LockStep> show_locks;
 
   UsableNodes usable_nodes = UsableNodes::normal_memory;
   // slab_mem_offline_callback(): free the node's kmem_cache_node structs (before 666716fd267d).
@@ -44,8 +47,8 @@ struct Strategy {
   bool operator==(const Strategy&) const = default;
 };
 
-// Presets, in history order: mutex_only, hotplug_lock, shrink_slab_mutex, slab_nodes,
-// slab_nodes_nocpu.
+// Presets, in history order: mutex_only, hotplug_lock_sysfs, hotplug_lock, shrink_slab_mutex,
+// slab_nodes, slab_nodes_nocpu.
 const std::vector<Strategy>& strategy_presets();
 // nullptr when there is no preset of that name.
 const Strategy* find_strategy_preset(const std::string& name);

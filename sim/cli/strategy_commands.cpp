@@ -20,6 +20,7 @@ std::string describe(const alloc::Strategy& s) {
   out += fmt::format("  kmem_cache_create:  {}\n", strategy::describe_steps(s.create_locks));
   out += fmt::format("  kmem_cache_destroy: {}\n", strategy::describe_steps(s.destroy_locks));
   out += fmt::format("  kmem_cache_shrink:  {}\n", strategy::describe_steps(s.shrink_locks));
+  out += fmt::format("  show_slab_objects:  {}\n", strategy::describe_steps(s.show_locks));
   out += fmt::format("  usable node test:   {}\n", s.usable_nodes == alloc::UsableNodes::slab_nodes
                                                        ? "node_isset(node, slab_nodes)"
                                                        : "node_state(node, N_NORMAL_MEMORY)");

@@ -38,6 +38,11 @@ struct HotplugRecord {
   std::int64_t lock_wait_ns = 0;  // until mem_hotplug_lock / cpu_hotplug_lock was held
   std::int64_t duration_ns = 0;
   int result = 0;  // 0 or a negative errno
+  // Memory hotplug: what SLUB's callbacks did to kmem_cache_node structs during the operation
+  // (allocated, freed, reused), and the nodes SLUB may use once it ended (N_NORMAL_MEMORY or
+  // slab_nodes, as the strategy says).
+  std::uint64_t node_structs_allocated = 0, node_structs_freed = 0, node_structs_reused = 0;
+  std::vector<int> usable_nodes_after;
 };
 
 struct EventRecord {

@@ -87,6 +87,14 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                        {"lock_wait_ns", h.lock_wait_ns},
                        {"duration_ns", h.duration_ns},
                        {"result", h.result}});
+  for (std::size_t i = 0; i < m.hotplug.size(); ++i) {
+    const auto& h = m.hotplug[i];
+    if (!h.type.starts_with("memory")) continue;
+    hotplug[i]["kmem_cache_node_structs"] = {{"allocated", h.node_structs_allocated},
+                                             {"freed", h.node_structs_freed},
+                                             {"reused", h.node_structs_reused}};
+    hotplug[i]["usable_nodes_after"] = h.usable_nodes_after;
+  }
   json events = json::array();
   for (const auto& e : m.events)
     events.push_back({{"type", e.type},
@@ -196,11 +204,17 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
     fallbacks += f;
   out += fmt::format("fallbacks to NUMA_NO_NODE {}  alloc_node_mismatch {}\n", fallbacks,
                      m.alloc_node_mismatch);
-  for (const auto& h : m.hotplug)
-    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}\n", h.type,
+  for (const auto& h : m.hotplug) {
+    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}", h.type,
                        h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)
                                                  : fmt::format("node {} block {}", h.node, h.block),
                        h.start_ns, h.lock_wait_ns, h.duration_ns, h.result);
+    if (h.type.starts_with("memory"))
+      out += fmt::format("; kmem_cache_node +{} -{} reused {}; usable nodes [{}]",
+                         h.node_structs_allocated, h.node_structs_freed, h.node_structs_reused,
+                         fmt::join(h.usable_nodes_after, ","));
+    out += '\n';
+  }
   out += fmt::format("lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
                      m.lockdep_edges.size(), m.lockdep_reports.size(),
                      m.lockdep_reports.size() == 1 ? "" : "s");

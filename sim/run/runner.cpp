@@ -560,6 +560,7 @@ class Run {
         env_.set_cpu(cpu);
       }
       std::int64_t locked_at = -1;
+      const auto structs_before = slub_.hotplug_node_structs();
       hotplug_.on_step = [&](alloc::HotplugStep s) {
         if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
       };
@@ -576,6 +577,12 @@ class Run {
       env_.set_cpu(cpu);
       r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
       r.duration_ns = env_.local_now() - r.start_ns;
+      const auto structs_after = slub_.hotplug_node_structs();
+      r.node_structs_allocated = structs_after.allocated - structs_before.allocated;
+      r.node_structs_freed = structs_after.freed - structs_before.freed;
+      r.node_structs_reused = structs_after.reused - structs_before.reused;
+      for (int n = 0; n < slub_.nr_node_ids(); ++n)
+        if (slub_.node_usable(n)) r.usable_nodes_after.push_back(n);
       hotplug_records_.push_back(r);
     }
   }
@@ -613,27 +620,14 @@ class Run {
     hotplug_records_.push_back(r);
   }
 
-  // show_slab_objects() and the stat files: the files that count objects on partial lists walk
-  // each node's list under its list_lock (count_partial()); the others read counters.
-  void show_slab_objects(int cpu, alloc::KmemCache& s, const std::string& file) {
-    static const std::set<std::string> walks_partial = {"objects", "objects_partial", "partial"};
-    if (walks_partial.contains(file)) {
-      for (alloc::KmemCacheNode* n : s.node) {
-        if (!n) continue;
-        env_.irq_disable();
-        env_.lock(alloc::LockClass::list_lock, n->lock_instance, alloc::LockMode::exclusive,
-                  "count_partial");
-        env_.charge(10 + 5 * static_cast<std::int64_t>(n->nr_partial));
-        env_.unlock(alloc::LockClass::list_lock, n->lock_instance, alloc::LockMode::exclusive);
-        env_.irq_enable();
-        env_.set_cpu(cpu);
-      }
-    }
+  // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
+  void show_sysfs_file(int cpu, alloc::KmemCache& s, const std::string& file) {
     std::vector<bool> online(s.cpu_slab.size(), true);
     for (const auto& a : actors_)
       online[a.cpu] = a.online;
-    const auto text = alloc::sysfs_file(s, file, online);
-    env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));  // sprintf the page
+    const auto text = slub_.sysfs_show(&s, file, online);
+    env_.set_cpu(cpu);
+    env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
   }
 
   void play_event(int cpu, const Event& e) {
@@ -716,7 +710,7 @@ class Run {
         if (write) {
           slub_.kmem_cache_shrink(s);
         } else {
-          show_slab_objects(cpu, *s, e.file);
+          show_sysfs_file(cpu, *s, e.file);
         }
         env_.set_cpu(cpu);
         env_.kernfs_put_active(s->id);

@@ -48,13 +48,11 @@ std::vector<std::string> preset_names() {
 }
 
 SpecPtr make_spec() {
-  auto steps = [](const char* what) {
+  auto steps = [](const char* what, const char* function) {
     return optional(what, array(enumeration(step_choices()), 0, 3),
                     fmt::format("Locks {} takes, outermost first, by the kernel function that "
                                 "takes them; released in reverse.",
-                                std::string(what) == "create_locks"    ? "kmem_cache_create"
-                                : std::string(what) == "destroy_locks" ? "kmem_cache_destroy"
-                                                                       : "kmem_cache_shrink"));
+                                function));
   };
   return object(
       "a SLUB locking strategy",
@@ -70,9 +68,12 @@ SpecPtr make_spec() {
                    "slab_nodes_nocpu"),
           optional("kernel", string(), "The kernel this reproduces, if any."),
           optional("commit", string(), "The commit or patch this reproduces, if any."),
-          steps("create_locks"),
-          steps("destroy_locks"),
-          steps("shrink_locks"),
+          steps("create_locks", "kmem_cache_create"),
+          steps("destroy_locks", "kmem_cache_destroy"),
+          steps("shrink_locks", "kmem_cache_shrink"),
+          steps("show_locks",
+                "show_slab_objects() (the sysfs files that count objects, read under the "
+                "file's active reference)"),
           optional("usable_nodes", enumeration({"normal_memory", "slab_nodes"}),
                    "The nodemask ___slab_alloc() and init_kmem_cache_nodes() consult: "
                    "N_NORMAL_MEMORY (v5.10) or SLUB's slab_nodes (v5.12)."),
@@ -120,6 +121,7 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
   read_steps("create_locks", s.create_locks);
   read_steps("destroy_locks", s.destroy_locks);
   read_steps("shrink_locks", s.shrink_locks);
+  read_steps("show_locks", s.show_locks);
   if (j.contains("usable_nodes"))
     s.usable_nodes = j["usable_nodes"] == "slab_nodes" ? alloc::UsableNodes::slab_nodes
                                                        : alloc::UsableNodes::normal_memory;
@@ -163,6 +165,7 @@ json to_json(const alloc::Strategy& s) {
       {"create_locks", steps(s.create_locks)},
       {"destroy_locks", steps(s.destroy_locks)},
       {"shrink_locks", steps(s.shrink_locks)},
+      {"show_locks", steps(s.show_locks)},
       {"usable_nodes",
        s.usable_nodes == alloc::UsableNodes::slab_nodes ? "slab_nodes" : "normal_memory"},
       {"offline_frees_nodes", s.offline_frees_nodes},
