@@ -27,9 +27,9 @@ int chain_length(const Slab& page, std::uint16_t head, std::vector<bool>& seen) 
 int Slub::check_invariants(const char* function) {
   const std::size_t before = violations_.size();
   const int cpu = env_.current_cpu();
-  auto report = [&](std::string what) {
+  auto report = [&](std::string what, ViolationKind kind = ViolationKind::other) {
     if (!reported_.insert(what).second) return;
-    violations_.push_back({env_.now_ns(), cpu, function, std::move(what)});
+    violations_.push_back({env_.now_ns(), cpu, function, std::move(what), kind});
   };
 
   for (KmemCache* s : slab_caches_) {
@@ -37,14 +37,15 @@ int Slub::check_invariants(const char* function) {
     // Every node the strategy lets SLUB use must have this cache's struct.
     for (int nid = 0; nid < nodes; ++nid) {
       if (node_usable(nid) && !s->node[nid])
-        report(fmt::format(
-            "cache {} has no kmem_cache_node for node {}, which SLUB considers "
-            "usable ({})",
-            s->name, nid,
-            strategy_.usable_nodes == UsableNodes::slab_nodes ? "slab_nodes" : "N_NORMAL_MEMORY"));
+        report(fmt::format("cache {} has no kmem_cache_node for node {}, which SLUB considers "
+                           "usable ({})",
+                           s->name, nid,
+                           strategy_.usable_nodes == UsableNodes::slab_nodes ? "slab_nodes"
+                                                                             : "N_NORMAL_MEMORY"),
+               ViolationKind::missing_node);
       if (s->node[nid] && s->node[nid]->freed)
-        report(
-            fmt::format("cache {} points at the freed kmem_cache_node of node {}", s->name, nid));
+        report(fmt::format("cache {} points at the freed kmem_cache_node of node {}", s->name, nid),
+               ViolationKind::use_after_free);
     }
 
     std::vector<long> slabs_per_node(nodes, 0), objects_per_node(nodes, 0);
@@ -54,7 +55,8 @@ int Slub::check_invariants(const char* function) {
       const KmemCacheNode* n = s->node[nid];
       if (!n) {
         report(fmt::format("cache {} has a slab on node {} but no kmem_cache_node there", s->name,
-                           nid));
+                           nid),
+               ViolationKind::missing_node);
       } else {
         ++slabs_per_node[nid];
         objects_per_node[nid] += page->objects;

@@ -125,9 +125,21 @@ int Slub::numa_mem_id(int cpu) const {
   return layout_.cpu_node[cpu];
 }
 
-void Slub::violation(int cpu, const char* function, std::string what) {
+const char* violation_kind_name(ViolationKind kind) {
+  switch (kind) {
+    case ViolationKind::missing_node:
+      return "missing-node";
+    case ViolationKind::use_after_free:
+      return "use-after-free";
+    case ViolationKind::other:
+      break;
+  }
+  return "violation";
+}
+
+void Slub::violation(int cpu, const char* function, std::string what, ViolationKind kind) {
   if (!reported_.insert(std::string(function) + '\n' + what).second) return;
-  violations_.push_back({env_.now_ns(), cpu, function, std::move(what)});
+  violations_.push_back({env_.now_ns(), cpu, function, std::move(what), kind});
 }
 
 void Slub::log(std::string message) {
@@ -159,12 +171,14 @@ KmemCacheNode* Slub::node_of(KmemCache* s, const Slab* page, const char* functio
     violation(env_.current_cpu(), function,
               fmt::format("cache {} has no kmem_cache_node for node {}, where one of its slabs "
                           "lives: the kernel dereferences NULL here",
-                          s->name, page->pages.node));
+                          s->name, page->pages.node),
+              ViolationKind::missing_node);
   } else if (n->freed) {
     violation(env_.current_cpu(), function,
               fmt::format("cache {} uses the kmem_cache_node of node {} after it was freed "
                           "(use-after-free)",
-                          s->name, page->pages.node));
+                          s->name, page->pages.node),
+              ViolationKind::use_after_free);
     n = nullptr;
   }
   return n;
@@ -301,7 +315,8 @@ std::uint16_t Slub::get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu) {
     violation(cpu, "get_partial_node",
               fmt::format("cache {} locked the list_lock of node {}'s kmem_cache_node after the "
                           "struct was freed (use-after-free)",
-                          s->name, n->node));
+                          s->name, n->node),
+              ViolationKind::use_after_free);
     list_unlock(n);
     return no_object;
   }
@@ -356,7 +371,8 @@ std::uint16_t Slub::get_partial(KmemCache* s, Gfp gfp, int node, int cpu) {
       violation(cpu, "get_partial",
                 fmt::format("cache {} reads the freed kmem_cache_node of node {} "
                             "(use-after-free)",
-                            s->name, searchnode));
+                            s->name, searchnode),
+                ViolationKind::use_after_free);
       n = nullptr;
     }
     object = get_partial_node(s, n, cpu);
@@ -795,7 +811,8 @@ void Slub::kmem_cache_free(KmemCache* s, Object x) {
     violation(env_.current_cpu(), "kmem_cache_free",
               fmt::format("an object is freed to cache {} after kmem_cache_destroy released it "
                           "(use-after-free)",
-                          s->name));
+                          s->name),
+              ViolationKind::use_after_free);
     return;
   }
   const int cpu = env_.current_cpu();
@@ -982,7 +999,8 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
       violation(env_.current_cpu(), "__kmem_cache_shrink",
                 fmt::format("cache {} shrinks node {} through a freed kmem_cache_node "
                             "(use-after-free)",
-                            s->name, nid));
+                            s->name, nid),
+                ViolationKind::use_after_free);
       list_unlock(n);
       env_.irq_enable();
       continue;
@@ -1047,7 +1065,8 @@ std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
         violation(env_.current_cpu(), "show_slab_objects",
                   fmt::format("cache {} counts the partial slabs of node {} through a freed "
                               "kmem_cache_node (use-after-free)",
-                              s->name, nid));
+                              s->name, nid),
+                  ViolationKind::use_after_free);
       else
         env_.charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
       list_unlock(n);

@@ -50,12 +50,23 @@ struct MemoryNotify {
 };
 
 // A broken invariant or a kernel crash the model caught instead of performing it.
+// What kind of bug a violation shows.
+enum class ViolationKind {
+  missing_node,    // a cache without the kmem_cache_node of a node it uses (03afc0e25f7f)
+  use_after_free,  // a freed kmem_cache_node used (666716fd267d)
+  other,
+};
+
 struct Violation {
   std::int64_t time_ns = 0;
   int cpu = 0;
   std::string function;  // the kernel function where it was found
   std::string what;      // one sentence
+  ViolationKind kind = ViolationKind::other;
 };
+
+// "missing-node", "use-after-free", "violation".
+const char* violation_kind_name(ViolationKind kind);
 
 inline constexpr int ebusy = 16;   // EBUSY
 inline constexpr int enomem = 12;  // ENOMEM
@@ -191,7 +202,8 @@ class Slub {
   void list_unlock(KmemCacheNode* n);
   Slab* make_slab();
   void release_slab(Slab* page);
-  void violation(int cpu, const char* function, std::string what);
+  void violation(int cpu, const char* function, std::string what,
+                 ViolationKind kind = ViolationKind::other);
   void log(std::string message);
   int numa_mem_id(int cpu) const;
   bool has_cpu_partial(const KmemCache* s) const;

@@ -13,12 +13,13 @@ std::vector<Strategy> make_presets() {
   p.push_back({
       "mutex_only",
       "Before the memory hotplug lock was taken in the slab paths: a cache created while a node "
-      "is going online can miss that node's kmem_cache_node (the race 03afc0e25f7f fixed).",
+      "is going online can miss that node's kmem_cache_node (the race 03afc0e25f7f fixed). "
+      "SLUB's kmem_cache_shrink() took no lock then.",
       "v3.14",
       "parent of 03afc0e25f7f",
       {cpus, mutex},
       {cpus, mutex},
-      {mutex},
+      {},
       {},
       UsableNodes::normal_memory,
       true,

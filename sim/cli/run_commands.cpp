@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
+#include "run/findings.hpp"
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
@@ -31,6 +32,7 @@ struct RunCliOptions {
   std::vector<std::string> reports;
   std::int64_t quantum_ns = 10000;
   bool no_lookahead = false;
+  std::int64_t jitter_ns = 0;
 };
 
 struct Prepared {
@@ -38,6 +40,7 @@ struct Prepared {
   config::JsonDocument document;
   workload::Workload workload;
   std::uint64_t seed = 1;
+  std::int64_t jitter_ns = 0;
 };
 
 Prepared prepare(const RunCliOptions& o) {
@@ -56,6 +59,7 @@ Prepared prepare(const RunCliOptions& o) {
   p.machine = topology::load_topology(topo);
   p.workload = workload::load_workload(p.document, p.machine);
   p.seed = o.seed.value_or(p.workload.seed);
+  p.jitter_ns = o.jitter_ns;
   return p;
 }
 
@@ -97,12 +101,13 @@ Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCli
   options.seed = p.seed;
   options.sync_quantum_ns = o.quantum_ns;
   options.lookahead = !o.no_lookahead;
+  options.jitter_ns = p.jitter_ns;
   Progress progress(p.workload.duration_ns);
   options.progress = [&progress](std::int64_t ns) { progress(ns); };
   const auto start = std::chrono::steady_clock::now();
   Outcome out{strategy, sim::run_simulation(p.machine, p.workload, strategy, options), {}};
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  sim::RunInputs inputs{&p.machine, p.document.root, &out.strategy, p.seed};
+  sim::RunInputs inputs{&p.machine, p.document.root, &out.strategy, p.seed, p.jitter_ns};
   out.result = sim::result_json(inputs, out.metrics,
                                 {wall.count(), out.metrics.engine_steps, out.metrics.engine_sleeps,
                                  out.metrics.skipped_sleeps});
@@ -111,14 +116,15 @@ Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCli
 
 int exit_status(const std::vector<Outcome>& outcomes) {
   for (const auto& o : outcomes)
-    if (!o.metrics.violations.empty() || o.metrics.deadlock) return exit_found;
+    for (const auto& f : sim::run_findings(o.metrics))
+      if (sim::is_failure(f)) return exit_found;
   return exit_ok;
 }
 
 std::string reports_text(const Prepared& p, const Outcome& o,
                          const std::vector<std::string>& names) {
   std::string text;
-  sim::RunInputs inputs{&p.machine, p.document.root, &o.strategy, p.seed};
+  sim::RunInputs inputs{&p.machine, p.document.root, &o.strategy, p.seed, p.jitter_ns};
   for (const auto& name : names) {
     if (names.size() > 1) text += fmt::format("==> {} <==\n", name);
     text += sim::report(name, inputs, o.metrics);
@@ -237,11 +243,15 @@ void add_common(CLI::App* cmd, RunCliOptions& o) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed (default: the workload's)");
   cmd->add_option("--report", o.reports,
-                  "Reports to print: summary, lock_stat, numastat, slabinfo, slub_stats")
+                  "Reports to print: summary, lock_stat, numastat, slabinfo, slub_stats, lockdep")
       ->delimiter(',');
   cmd->add_option("--quantum", o.quantum_ns,
                   "Lax-synchronisation quantum in ns: how far a CPU's local work may run ahead")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--jitter-ns", o.jitter_ns,
+                  "Start each timed event a pseudo-random 0..N ns late, drawn from the seed")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
       ->capture_default_str();
   cmd->add_flag("--no-lookahead", o.no_lookahead,
                 "Send every sleep through SimGrid, even those no other CPU could notice: "

@@ -43,6 +43,7 @@ struct HotplugRecord {
   // slab_nodes, as the strategy says).
   std::uint64_t node_structs_allocated = 0, node_structs_freed = 0, node_structs_reused = 0;
   std::vector<int> usable_nodes_after;
+  std::vector<int> normal_nodes_after;  // N_NORMAL_MEMORY once it ended
 };
 
 struct EventRecord {
@@ -84,6 +85,7 @@ struct RunMetrics {
   std::vector<alloc::Violation> violations;
   std::optional<DeadlockInfo> deadlock;
   std::vector<std::string> lockdep_reports;  // lockdep-style splats, one per distinct cycle
+  std::vector<std::string> lockdep_cycles;   // the same, as "A -> B -> C" (findings.hpp)
   std::vector<std::string> lockdep_edges;    // the lock-order graph: "A -> B (functions)"
   std::vector<std::string> kernel_log;
   std::string slabinfo;  // /proc/slabinfo at the end of the run

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "run/findings.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/topology_json.hpp"
 
@@ -94,6 +95,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                                              {"freed", h.node_structs_freed},
                                              {"reused", h.node_structs_reused}};
     hotplug[i]["usable_nodes_after"] = h.usable_nodes_after;
+    hotplug[i]["normal_nodes_after"] = h.normal_nodes_after;
   }
   json events = json::array();
   for (const auto& e : m.events)
@@ -104,8 +106,11 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                       {"result", e.result}});
   json violations = json::array();
   for (const auto& v : m.violations)
-    violations.push_back(
-        {{"time_ns", v.time_ns}, {"cpu", v.cpu}, {"function", v.function}, {"what", v.what}});
+    violations.push_back({{"time_ns", v.time_ns},
+                          {"cpu", v.cpu},
+                          {"function", v.function},
+                          {"kind", alloc::violation_kind_name(v.kind)},
+                          {"what", v.what}});
   json deadlock = nullptr;
   if (m.deadlock)
     deadlock = {{"actors", m.deadlock->actors},
@@ -118,7 +123,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
        {{"topology", topology::to_json(*in.topology)},
         {"workload", in.workload},
         {"strategy", strategy::to_json(*in.strategy)},
-        {"seed", in.seed}}},
+        {"seed", in.seed},
+        {"jitter_ns", in.jitter_ns}}},
       {"simulated_ns", m.simulated_ns},
       {"metrics",
        {{"allocations", m.allocations},
@@ -140,7 +146,11 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"events", events},
         {"violations", violations},
         {"deadlock", deadlock},
-        {"lockdep", {{"reports", m.lockdep_reports}, {"dependencies", m.lockdep_edges}}},
+        {"lockdep",
+         {{"cycles", m.lockdep_cycles},
+          {"reports", m.lockdep_reports},
+          {"dependencies", m.lockdep_edges}}},
+        {"findings", run_findings(m)},
         {"kernel_log", m.kernel_log}}},
       {"host",
        {{"wall_seconds", host.wall_seconds},
@@ -153,8 +163,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
 }
 
 const std::vector<std::string>& report_names() {
-  static const std::vector<std::string> names = {"summary", "lock_stat", "numastat", "slabinfo",
-                                                 "slub_stats"};
+  static const std::vector<std::string> names = {"summary",  "lock_stat",  "numastat",
+                                                 "slabinfo", "slub_stats", "lockdep"};
   return names;
 }
 
@@ -182,6 +192,16 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   if (name == "lock_stat") return m.lock_stat_text;
   if (name == "numastat") return numastat_table(m.numastat);
   if (name == "slabinfo") return m.slabinfo;
+  if (name == "lockdep") {
+    // The splats as the kernel prints them, each once, then the dependency graph.
+    std::string out;
+    for (const auto& r : m.lockdep_reports)
+      out += r + '\n';
+    out += fmt::format("{} lock-order dependencies:\n", m.lockdep_edges.size());
+    for (const auto& e : m.lockdep_edges)
+      out += fmt::format("  {}\n", e);
+    return out;
+  }
   if (name == "slub_stats") {
     std::string out;
     for (const auto& c : m.caches)
@@ -218,8 +238,8 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   out += fmt::format("lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
                      m.lockdep_edges.size(), m.lockdep_reports.size(),
                      m.lockdep_reports.size() == 1 ? "" : "s");
-  for (const auto& r : m.lockdep_reports)
-    out += r;
+  for (const auto& c : m.lockdep_cycles)
+    out += fmt::format("  possible circular locking dependency: {} (--report lockdep)\n", c);
   out += fmt::format("violations {}{}\n", m.violations.size(), m.deadlock ? "  DEADLOCK" : "");
   for (const auto& v : m.violations)
     out += fmt::format("  at {} ns on CPU {} in {}: {}\n", v.time_ns, v.cpu, v.function, v.what);
@@ -231,6 +251,9 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
     for (const auto& w : m.deadlock->awaited)
       out += fmt::format("  {}\n", w);
   }
+  const auto findings = run_findings(m);
+  out += fmt::format("findings: {}\n",
+                     findings.empty() ? "none" : fmt::format("{}", fmt::join(findings, ", ")));
   return out;
 }
 

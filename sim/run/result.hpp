@@ -17,6 +17,7 @@ struct RunInputs {
   nlohmann::json workload;  // the workload document as given (comments stripped)
   const alloc::Strategy* strategy = nullptr;
   std::uint64_t seed = 1;
+  std::int64_t jitter_ns = 0;  // RunOptions::jitter_ns
 };
 
 struct HostFigures {

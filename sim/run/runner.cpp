@@ -19,6 +19,7 @@
 #include "allocator/slub.hpp"
 #include "engine/simulation.hpp"
 #include "kernel/kernel_locks.hpp"
+#include "run/findings.hpp"
 #include "run/machine_environment.hpp"
 
 namespace slabsim::sim {
@@ -148,7 +149,8 @@ class Run {
       : machine_(machine),
         w_(w),
         options_(o),
-        event_cpus_(static_cast<int>(std::min<std::size_t>(event_tasks, w.events.size()))),
+        event_cpus_(static_cast<int>(
+            std::min<std::size_t>(static_cast<std::size_t>(w.event_tasks), w.events.size()))),
         extended_(with_event_cpus(machine, event_cpus_)),
         sim_(extended_),
         locks_(extended_, lock_config(w.kernel)),
@@ -160,6 +162,17 @@ class Run {
         slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
         hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
     sim_.set_lookahead(o.lookahead);
+    // Timing jitter: each event starts up to jitter_ns late, drawn from the seed (its own
+    // stream, so the workload's draws stay the same), for exploring interleavings.
+    events_ = w.events;
+    if (o.jitter_ns > 0) {
+      std::mt19937_64 jitter(o.seed ^ 0x6a09e667f3bcc909ull);
+      for (auto& e : events_)
+        e.at_ns +=
+            static_cast<std::int64_t>(jitter() % static_cast<std::uint64_t>(o.jitter_ns + 1));
+      std::stable_sort(events_.begin(), events_.end(),
+                       [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
+    }
     hotplug_.register_slub(slub_);
     // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
     hotplug_.register_notifier({"memory_notifier_error_inject", 0,
@@ -282,8 +295,8 @@ class Run {
   // already due are played by whichever online CPU reaches an operation boundary first (as
   // separate tasks would, so simultaneous events race), never by the CPU a CPU event targets.
   std::int64_t next_event_time(std::int64_t now) const {
-    for (std::size_t i = next_event_; i < w_.events.size(); ++i)
-      if (w_.events[i].at_ns > now) return w_.events[i].at_ns;
+    for (std::size_t i = next_event_; i < events_.size(); ++i)
+      if (events_[i].at_ns > now) return events_[i].at_ns;
     return w_.duration_ns;
   }
 
@@ -293,14 +306,14 @@ class Run {
     for (;;) {
       env_.set_cpu(cpu);
       maybe_check();
-      if (next_event_ >= w_.events.size()) break;
+      if (next_event_ >= events_.size()) break;
       const std::int64_t now = env_.local_now();
-      if (w_.events[next_event_].at_ns > now) {
+      if (events_[next_event_].at_ns > now) {
         env_.flush();
-        sleep_until(w_.events[next_event_].at_ns);
+        sleep_until(events_[next_event_].at_ns);
         continue;
       }
-      const Event& e = w_.events[next_event_++];
+      const Event& e = events_[next_event_++];
       ++in_model_;
       play_event(cpu, e);
       --in_model_;
@@ -581,8 +594,10 @@ class Run {
       r.node_structs_allocated = structs_after.allocated - structs_before.allocated;
       r.node_structs_freed = structs_after.freed - structs_before.freed;
       r.node_structs_reused = structs_after.reused - structs_before.reused;
-      for (int n = 0; n < slub_.nr_node_ids(); ++n)
+      for (int n = 0; n < slub_.nr_node_ids(); ++n) {
         if (slub_.node_usable(n)) r.usable_nodes_after.push_back(n);
+        if (states_.test(n, alloc::NodeState::normal_memory)) r.normal_nodes_after.push_back(n);
+      }
       hotplug_records_.push_back(r);
     }
   }
@@ -791,8 +806,10 @@ class Run {
     m.hotplug = hotplug_records_;
     m.events = event_records_;
     m.violations = slub_.violations();
-    for (const auto& r : env_.lockdep().reports())
+    for (const auto& r : env_.lockdep().reports()) {
       m.lockdep_reports.push_back(format_report(r));
+      m.lockdep_cycles.push_back(lockdep_cycle_name(r));
+    }
     m.lockdep_edges = env_.lockdep().edges();
     m.kernel_log = slub_.kernel_log();
     for (const auto& line : hotplug_.log())
@@ -804,10 +821,9 @@ class Run {
     return m;
   }
 
-  static constexpr std::size_t event_tasks = 4;  // events that can run at the same time
-
   const topology::Topology& machine_;
   const workload::Workload& w_;
+  std::vector<Event> events_;  // the workload's, each delayed by its jitter, in time order
   RunOptions options_;
   int event_cpus_;
   topology::Topology extended_;  // the machine plus the event tasks' CPUs

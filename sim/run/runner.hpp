@@ -21,6 +21,8 @@ struct RunOptions {
   // The engine's lookahead (Simulation::set_lookahead): sleeps nobody else could notice skip
   // SimGrid. Same results either way; off only to check exactly that.
   bool lookahead = true;
+  // Each timed event starts a pseudo-random 0..jitter_ns later, drawn from the seed.
+  std::int64_t jitter_ns = 0;
   alloc::SlubCosts slub_costs;
   // Called about every 10^5 operations with the simulated time reached (progress lines).
   std::function<void(std::int64_t simulated_ns)> progress;

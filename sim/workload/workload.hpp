@@ -95,6 +95,7 @@ struct Workload {
   std::string topology;  // the "topology" the file names, as written ("" if none)
   std::int64_t duration_ns = 0;
   std::uint64_t seed = 1;
+  int event_tasks = 4;  // tasks playing the timed events, each on a CPU of its own
   std::vector<CacheSpec> caches;
   std::vector<ThreadGroup> threads;
   std::vector<Event> events;  // sorted by time, then file order

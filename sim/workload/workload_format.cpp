@@ -274,6 +274,10 @@ SpecPtr make_spec() {
                    "Simulated time the workload runs (at least 1 us)."),
           optional("seed", integer(0, std::numeric_limits<std::int64_t>::max()),
                    "Seed of the random numbers; the same seed gives the same run.", 1),
+          optional("event_tasks", integer(1, 64),
+                   "How many tasks play the timed events, each on a CPU of its own added to the "
+                   "first node: events due together run in parallel up to this many.",
+                   4),
           required("caches", array(cache, 1), "The slab caches the workload uses."),
           optional("threads", array(thread), "Thread groups: allocating threads pinned to CPUs.",
                    json::array()),

@@ -77,6 +77,7 @@ class Loader {
     if (j_.contains("topology")) w_.topology = j_["topology"].get<std::string>();
     w_.duration_ns = ns_of(j_["duration"]);
     w_.seed = j_["seed"].get<std::uint64_t>();
+    w_.event_tasks = j_["event_tasks"].get<int>();
     const auto& k = j_["kernel"];
     auto ns = [&](const char* key) {
       return std::get<std::int64_t>(config::parse_duration_ns(k[key]));
