@@ -21,6 +21,8 @@ void add_strategy_commands(CLI::App& app);
 void add_workload_commands(CLI::App& app);
 // `run` and `compare`; `status` receives their exit status (exit_found for a violation).
 void add_run_commands(CLI::App& app, int& status);
+// `explore`: many seeds with jittered event times; `status` as for run.
+void add_explore_command(CLI::App& app, int& status);
 // The main job: the default scenario under the default strategies, side by side.
 int run_default_comparison();
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/run_setup.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
 #include "run/findings.hpp"
@@ -22,46 +23,6 @@
 namespace slabsim::cli {
 
 namespace {
-
-struct RunCliOptions {
-  std::string topology;
-  std::string workload = std::string(sim::default_scenario);
-  std::vector<std::string> strategies;
-  std::optional<std::uint64_t> seed;
-  std::string output;
-  std::vector<std::string> reports;
-  std::int64_t quantum_ns = 10000;
-  bool no_lookahead = false;
-  std::int64_t jitter_ns = 0;
-};
-
-struct Prepared {
-  topology::Topology machine;
-  config::JsonDocument document;
-  workload::Workload workload;
-  std::uint64_t seed = 1;
-  std::int64_t jitter_ns = 0;
-};
-
-Prepared prepare(const RunCliOptions& o) {
-  Prepared p;
-  p.document = sim::load_workload_document(o.workload);
-  std::string topo = o.topology;
-  if (topo.empty()) {
-    auto own = workload::workload_topology(p.document);
-    if (!own) {
-      config::Diagnostics d(p.document.name);
-      d.error("", "expected a \"topology\" key, or a topology given with -t");
-      d.throw_if_any();
-    }
-    topo = *own;
-  }
-  p.machine = topology::load_topology(topo);
-  p.workload = workload::load_workload(p.document, p.machine);
-  p.seed = o.seed.value_or(p.workload.seed);
-  p.jitter_ns = o.jitter_ns;
-  return p;
-}
 
 // A progress line on stderr, at most once a second, once a run has taken more than a second.
 class Progress {

@@ -1,0 +1,299 @@
+// slabsim explore: one workload under one or more strategies, run with many seeds, each run's
+// events delayed by a seeded jitter, to find how often each class of bug shows (findings.hpp)
+// and the first seed that shows it, with the command that replays that run.
+//
+// Runs are spread over worker processes (fork: SimGrid allows one engine per process), each
+// reporting "<strategy> <seed> <findings>" lines through a pipe; the parent gathers them. The
+// output is sorted by seed, so it does not depend on --jobs.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/command.hpp"
+#include "cli/run_setup.hpp"
+#include "run/findings.hpp"
+#include "run/runner.hpp"
+#include "strategy/strategy_format.hpp"
+
+namespace slabsim::cli {
+
+namespace {
+
+struct ExploreOptions {
+  RunCliOptions run;
+  int runs = 200;
+  std::uint64_t first_seed = 1;
+  int jobs = 0;  // 0: one per CPU of this machine
+};
+
+constexpr std::int64_t default_jitter_ns = 100'000;
+
+struct RunRecord {
+  std::size_t strategy = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::string> findings;
+};
+
+void write_all(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// A worker: the runs (strategy, seed) with index % jobs == job, one line each on `fd`; a line
+// "error <message>" and exit status 1 if a run throws.
+[[noreturn]] void worker(const Prepared& p, const std::vector<alloc::Strategy>& strategies,
+                         const ExploreOptions& o, int job, int jobs, int fd) {
+  int status = 0;
+  try {
+    std::size_t index = 0;
+    for (std::size_t s = 0; s < strategies.size(); ++s) {
+      for (int r = 0; r < o.runs; ++r, ++index) {
+        if (static_cast<int>(index % static_cast<std::size_t>(jobs)) != job) continue;
+        sim::RunOptions options;
+        options.seed = o.first_seed + static_cast<std::uint64_t>(r);
+        options.jitter_ns = o.run.jitter_ns;
+        options.sync_quantum_ns = o.run.quantum_ns;
+        options.lookahead = !o.run.no_lookahead;
+        const auto m = sim::run_simulation(p.machine, p.workload, strategies[s], options);
+        std::string line = fmt::format("{}\t{}", s, options.seed);
+        for (const auto& f : sim::run_findings(m))
+          line += "\t" + f;
+        write_all(fd, line + "\n");
+      }
+    }
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    write_all(fd, "error\t" + what + "\n");
+    status = 1;
+  }
+  ::close(fd);
+  ::_exit(status);  // no atexit handlers or static destructors of the parent's state
+}
+
+std::vector<RunRecord> run_workers(const Prepared& p,
+                                   const std::vector<alloc::Strategy>& strategies,
+                                   const ExploreOptions& o, int jobs) {
+  struct Child {
+    pid_t pid;
+    int fd;
+    std::string pending;
+  };
+  std::vector<Child> children;
+  std::cout << std::flush;
+  std::cerr << std::flush;
+  for (int job = 0; job < jobs; ++job) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+    if (pid == 0) {
+      ::close(fds[0]);
+      for (const auto& c : children)
+        ::close(c.fd);
+      worker(p, strategies, o, job, jobs, fds[1]);
+    }
+    ::close(fds[1]);
+    children.push_back({pid, fds[0], {}});
+  }
+
+  std::vector<RunRecord> records;
+  std::vector<std::string> errors;
+  const std::size_t total = strategies.size() * static_cast<std::size_t>(o.runs);
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  bool progress_shown = false;
+  std::size_t open = children.size();
+  while (open > 0) {
+    std::vector<pollfd> fds;
+    for (const auto& c : children)
+      fds.push_back({c.fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
+      throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      if (children[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      const ssize_t n = ::read(children[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(children[i].fd);
+        children[i].fd = -1;
+        --open;
+        continue;
+      }
+      children[i].pending.append(buf, static_cast<std::size_t>(n));
+      std::size_t nl;
+      while ((nl = children[i].pending.find('\n')) != std::string::npos) {
+        const std::string line = children[i].pending.substr(0, nl);
+        children[i].pending.erase(0, nl + 1);
+        std::istringstream in(line);
+        std::string field;
+        std::getline(in, field, '\t');
+        if (field == "error") {
+          std::getline(in, field);
+          errors.push_back(field);
+          continue;
+        }
+        RunRecord r;
+        r.strategy = std::stoul(field);
+        std::getline(in, field, '\t');
+        r.seed = std::stoull(field);
+        while (std::getline(in, field, '\t'))
+          r.findings.push_back(field);
+        records.push_back(std::move(r));
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (::isatty(STDERR_FILENO) && now - start > std::chrono::seconds(1) &&
+        now - last > std::chrono::seconds(1)) {
+      last = now;
+      progress_shown = true;
+      std::cerr << fmt::format("\rslabsim explore: {} of {} runs", records.size(), total)
+                << std::flush;
+    }
+  }
+  if (progress_shown) std::cerr << '\n';
+  bool crashed = false;
+  for (const auto& c : children) {
+    int status = 0;
+    ::waitpid(c.pid, &status, 0);
+    if (WIFSIGNALED(status)) crashed = true;
+  }
+  if (!errors.empty()) throw std::runtime_error("a run failed: " + errors.front());
+  if (crashed || records.size() != total)
+    throw std::runtime_error(
+        fmt::format("a worker died: {} of {} runs reported", records.size(), total));
+  std::sort(records.begin(), records.end(), [](const RunRecord& a, const RunRecord& b) {
+    return std::tie(a.strategy, a.seed) < std::tie(b.strategy, b.seed);
+  });
+  return records;
+}
+
+// The command line that replays one run: the same inputs as given, that seed and jitter.
+std::string replay_command(const ExploreOptions& o, const std::string& strategy,
+                           std::uint64_t seed) {
+  std::string cmd = "slabsim run";
+  if (!o.run.topology.empty()) cmd += " -t " + o.run.topology;
+  cmd += " -w " + o.run.workload + " -s " + strategy + fmt::format(" --seed {}", seed);
+  if (o.run.jitter_ns) cmd += fmt::format(" --jitter-ns {}", o.run.jitter_ns);
+  if (o.run.quantum_ns != RunCliOptions{}.quantum_ns)
+    cmd += fmt::format(" --quantum {}", o.run.quantum_ns);
+  if (o.run.no_lookahead) cmd += " --no-lookahead";
+  return cmd + " --report summary,lockdep";
+}
+
+}  // namespace
+
+void add_explore_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<ExploreOptions>();
+  o->run.jitter_ns = default_jitter_ns;
+  auto* cmd = app.add_subcommand(
+      "explore",
+      "Run a workload with many seeds and jittered event times; count the runs that hit each "
+      "class of violation, deadlock or lockdep cycle");
+  cmd->add_option("-t,--topology", o->run.topology,
+                  "Topology file or preset (default: the workload's own \"topology\")");
+  cmd->add_option("-w,--workload", o->run.workload, "Workload file or embedded scenario name")
+      ->capture_default_str();
+  cmd->add_option("-s,--strategies", o->run.strategies, "Comma-separated presets or files")
+      ->delimiter(',')
+      ->required();
+  cmd->add_option("--runs", o->runs, "Seeds to run per strategy")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--first-seed", o->first_seed, "The first seed; the others follow it")
+      ->capture_default_str();
+  cmd->add_option("--jitter-ns", o->run.jitter_ns,
+                  "Start each timed event a pseudo-random 0..N ns late, drawn from the seed")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
+      ->capture_default_str();
+  cmd->add_option("--jobs", o->jobs, "Worker processes (default: one per CPU)")
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--quantum", o->run.quantum_ns, "Lax-synchronisation quantum in ns")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
+      ->capture_default_str();
+  cmd->add_flag("--no-lookahead", o->run.no_lookahead, "Send every sleep through SimGrid");
+  cmd->add_option("-o,--output", o->run.output,
+                  "Write every run's findings as JSON here (atomically)");
+  cmd->callback([o, &status] {
+    const Prepared p = prepare(o->run);
+    std::vector<alloc::Strategy> strategies;
+    for (const auto& name : o->run.strategies)
+      strategies.push_back(strategy::load_strategy(name));
+    const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int jobs =
+        std::min(o->jobs > 0 ? o->jobs : cpus, static_cast<int>(strategies.size()) * o->runs);
+    const auto start = std::chrono::steady_clock::now();
+    const auto records = run_workers(p, strategies, *o, jobs);
+    const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+
+    // Host figures on a terminal's stderr only: what is captured depends only on the inputs.
+    if (::isatty(STDERR_FILENO))
+      std::cerr << fmt::format("slabsim explore: {} runs in {:.1f} s with {} jobs\n",
+                               records.size(), wall.count(), jobs);
+    std::string text = fmt::format(
+        "explore: {} on {}, {} runs per strategy (seeds {}..{}), events up to {} ns late\n",
+        p.workload.name, p.machine.name, o->runs, o->first_seed,
+        o->first_seed + static_cast<std::uint64_t>(o->runs) - 1, o->run.jitter_ns);
+    nlohmann::json runs = nlohmann::json::array();
+    bool any_failure = false;
+    for (std::size_t s = 0; s < strategies.size(); ++s) {
+      struct Count {
+        int runs = 0;
+        std::uint64_t first_seed = 0;
+      };
+      std::map<std::string, Count> counts;
+      std::optional<std::uint64_t> first_failure;
+      for (const auto& r : records) {
+        if (r.strategy != s) continue;
+        runs.push_back(
+            {{"strategy", strategies[s].name}, {"seed", r.seed}, {"findings", r.findings}});
+        for (const auto& f : r.findings.empty() ? std::vector<std::string>{"none"} : r.findings) {
+          auto& c = counts[f];
+          if (c.runs++ == 0) c.first_seed = r.seed;
+          if (sim::is_failure(f) && !first_failure) first_failure = r.seed;
+        }
+      }
+      text += fmt::format("\n{}\n  {:<64} {:>6} {:>7} {:>11}\n", strategies[s].name, "finding",
+                          "runs", "share", "first seed");
+      for (const auto& [finding, c] : counts)
+        text += fmt::format("  {:<64} {:>6} {:>6.1f}% {:>11}\n", finding, c.runs,
+                            100.0 * c.runs / o->runs, c.first_seed);
+      if (first_failure) {
+        any_failure = true;
+        text += fmt::format("  first failing seed {}; replay:\n    {}\n", *first_failure,
+                            replay_command(*o, o->run.strategies[s], *first_failure));
+      } else {
+        text += "  no violation or deadlock in any run\n";
+      }
+    }
+    if (!o->run.output.empty()) {
+      const nlohmann::json out = {{"workload", p.workload.name},   {"topology", p.machine.name},
+                                  {"first_seed", o->first_seed},   {"runs_per_strategy", o->runs},
+                                  {"jitter_ns", o->run.jitter_ns}, {"runs", runs}};
+      emit(out.dump(2) + "\n", o->run.output);
+    }
+    emit(text, "");
+    status = any_failure ? exit_found : exit_ok;
+  });
+}
+
+}  // namespace slabsim::cli

@@ -1,0 +1,41 @@
+// What `run`, `compare` and `explore` share: the inputs of a run as given on the command line,
+// and the machine, workload and seed they resolve to.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/json_document.hpp"
+#include "run/scenarios.hpp"
+#include "topology/topology.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::cli {
+
+struct RunCliOptions {
+  std::string topology;
+  std::string workload = std::string(sim::default_scenario);
+  std::vector<std::string> strategies;
+  std::optional<std::uint64_t> seed;
+  std::string output;
+  std::vector<std::string> reports;
+  std::int64_t quantum_ns = 10000;
+  bool no_lookahead = false;
+  std::int64_t jitter_ns = 0;
+};
+
+struct Prepared {
+  topology::Topology machine;
+  config::JsonDocument document;
+  workload::Workload workload;
+  std::uint64_t seed = 1;
+  std::int64_t jitter_ns = 0;
+};
+
+// Loads the workload (a file or an embedded scenario) and its machine (-t, or the workload's
+// own "topology"). Throws config::ConfigError with diagnostics for bad input.
+Prepared prepare(const RunCliOptions& o);
+
+}  // namespace slabsim::cli
