@@ -3,19 +3,97 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <optional>
+
 #include "config/diagnostics.hpp"
+#include "config/json_document.hpp"
+#include "run/result.hpp"
+#include "run/runner.hpp"
+#include "run/scenarios.hpp"
+#include "strategy/strategy_format.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
 #include "topology/topology_format.hpp"
 #include "topology/topology_json.hpp"
 #include "topology/topology_loader.hpp"
+#include "workload/workload_loader.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
 
+namespace {
+
+using namespace slabsim;
+
+// Thrown from inside the simulation when Python has a pending signal (Ctrl-C, a notebook's
+// interrupt): the engine stops every actor and rethrows it after its run, and the binding then
+// raises the pending KeyboardInterrupt. SimGrid's own SIGINT handler is not in the way: the
+// engine wrapper restores Python's handler once the engine is built.
+struct Interrupted : std::exception {
+  const char* what() const noexcept override { return "interrupted"; }
+};
+
+// An input given as a Python dict, serialised: diagnostics name it "<what dict>".
+config::JsonDocument document_of(const std::string& text, const char* what) {
+  return config::parse_json_document(text, std::string("<") + what + " dict>");
+}
+
+// One run, as `slabsim run` does it: the result JSON (as text, as result files hold it) and
+// every report's text.
+py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
+             const std::string& workload, bool workload_is_json, const std::string& strategy,
+             bool strategy_is_json, std::optional<std::uint64_t> seed, std::int64_t jitter_ns,
+             std::int64_t quantum_ns, bool lookahead) {
+  const config::JsonDocument doc =
+      workload_is_json ? document_of(workload, "workload") : sim::load_workload_document(workload);
+  topology::Topology machine;
+  if (topology) {
+    machine = topology_is_json ? topology::load_topology(document_of(*topology, "topology"))
+                               : topology::load_topology(*topology);
+  } else {
+    const auto own = workload::workload_topology(doc);
+    if (!own) {
+      config::Diagnostics d(doc.name);
+      d.error("", "expected a \"topology\" key, or a topology argument");
+      d.throw_if_any();
+    }
+    machine = topology::load_topology(*own);
+  }
+  const auto w = workload::load_workload(doc, machine);
+  const alloc::Strategy st = strategy_is_json
+                                 ? strategy::load_strategy(document_of(strategy, "strategy"))
+                                 : strategy::load_strategy(strategy);
+  sim::RunOptions o;
+  o.seed = seed.value_or(w.seed);
+  o.jitter_ns = jitter_ns;
+  o.sync_quantum_ns = quantum_ns;
+  o.lookahead = lookahead;
+  o.progress = [](std::int64_t) {
+    if (PyErr_CheckSignals() != 0) throw Interrupted();
+  };
+  const auto start = std::chrono::steady_clock::now();
+  sim::RunMetrics m;
+  try {
+    m = sim::run_simulation(machine, w, st, o);
+  } catch (const Interrupted&) {
+    throw py::error_already_set();
+  }
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  const sim::RunInputs inputs{&machine, doc.root, &st, o.seed, o.jitter_ns};
+  py::dict reports;
+  for (const auto& name : sim::report_names())
+    reports[py::str(name)] = sim::report(name, inputs, m);
+  const auto result = sim::result_json(
+      inputs, m, {wall.count(), m.engine_steps, m.engine_sleeps, m.skipped_sleeps});
+  return py::dict("result"_a = result.dump(), "reports"_a = reports);
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_slabsim, m) {
   using namespace slabsim;
-  m.doc() = "slabsim core: NUMA topologies (and, later, simulations)";
+  m.doc() = "slabsim core: NUMA topologies and simulation runs";
   m.attr("__version__") = SLABSIM_VERSION;
 
   // ConfigError(ValueError) with .diagnostics: a list of {file, pointer, message}.
@@ -52,4 +130,16 @@ PYBIND11_MODULE(_slabsim, m) {
   m.def(
       "topology_schema", [] { return topology::topology_spec()->json_schema().dump(); },
       "JSON Schema of topology files, as text.");
+  m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
+        "strategy"_a, "strategy_is_json"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a, "lookahead"_a,
+        "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
+        "for bad input and KeyboardInterrupt when interrupted.");
+  m.def("scenarios", &sim::scenario_names, "The embedded workload scenarios.");
+  m.def("strategy_presets", [] {
+    std::vector<std::string> out;
+    for (const auto& s : alloc::strategy_presets())
+      out.push_back(s.name);
+    return out;
+  });
+  m.def("report_names", &sim::report_names);
 }

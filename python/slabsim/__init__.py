@@ -1,20 +1,25 @@
-"""slabsim from Python: NUMA machines as the simulator resolves them.
+"""slabsim from Python: NUMA machines, simulation runs and their results as pandas frames.
 
 >>> import slabsim
 >>> slabsim.presets()[:2]
 ['amd-epyc-rome-nps4', 'eight-socket']
 >>> slabsim.load_topology("two-socket-intel")["distance"]["slit"]
 [[10, 21], [21, 10]]
+>>> r = slabsim.run(workload="node-online", strategy="hotplug_lock")
+>>> r.lock_stat.head()                                  # doctest: +SKIP
+>>> slabsim.compare(strategies=["hotplug_lock", "slab_nodes"])  # doctest: +SKIP
 """
 
 import json
 
 from . import _slabsim
 from ._slabsim import ConfigError
+from .results import Result
+from .simulate import compare, run, scenarios, strategy_presets
 
 __version__ = _slabsim.__version__
-__all__ = ["ConfigError", "load_topology", "show_topology", "presets", "default_preset",
-           "latency_frame"]
+__all__ = ["ConfigError", "Result", "compare", "default_preset", "latency_frame",
+           "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets"]
 
 
 def presets():

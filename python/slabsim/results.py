@@ -1,0 +1,217 @@
+"""A run's result as Python sees it: the result document, and tidy pandas frames built from it.
+
+Every frame is long ("tidy"): one row per observation, identified by the run's ``strategy``,
+``workload`` and ``seed`` columns, so frames of several runs concatenate into one.
+"""
+
+import json
+
+__all__ = ["Result"]
+
+
+class Result:
+    """One run of slabsim: what ``slabsim run -o`` writes, plus the text reports.
+
+    ``to_dict()`` is the result document (its ``host`` block holds the wall time; everything else
+    is identical for identical inputs and seed). The frames: ``summary``, ``lock_stat``,
+    ``numastat``, ``slub_stats``, ``time_buckets``, ``violations``, ``hotplug``, ``events``,
+    ``findings``.
+    """
+
+    def __init__(self, document, reports=None):
+        self._doc = document
+        self._reports = dict(reports or {})
+
+    @classmethod
+    def from_json(cls, text, reports=None):
+        return cls(json.loads(text), reports)
+
+    @classmethod
+    def load(cls, path):
+        """A result file written by ``slabsim run -o``."""
+        with open(path, encoding="utf-8") as f:
+            return cls(json.load(f))
+
+    def to_dict(self):
+        """The result document (a deep copy)."""
+        return json.loads(json.dumps(self._doc))
+
+    def report(self, name):
+        """A text report in the kernel's format: summary, lock_stat, numastat, slabinfo,
+        slub_stats or lockdep (for results made by ``slabsim.run``)."""
+        if name not in self._reports:
+            raise KeyError(f"no report {name!r}; reports: {', '.join(self._reports) or 'none'}")
+        return self._reports[name]
+
+    # ---- identity -------------------------------------------------------------------------
+
+    @property
+    def strategy(self):
+        return self._doc["config"]["strategy"]["name"]
+
+    @property
+    def workload(self):
+        return self._doc["config"]["workload"].get("name", "?")
+
+    @property
+    def topology(self):
+        return self._doc["config"]["topology"]["name"]
+
+    @property
+    def seed(self):
+        return self._doc["config"]["seed"]
+
+    @property
+    def metrics(self):
+        return self._doc["metrics"]
+
+    @property
+    def findings_list(self):
+        """The run's findings (``missing-node``, ``deadlock``, ``lockdep A -> B``, ...)."""
+        return list(self.metrics.get("findings", []))
+
+    @property
+    def failed(self):
+        """True when the run found a violation or a deadlock (exit status 3 for the CLI)."""
+        return any(f in ("missing-node", "use-after-free", "violation", "deadlock")
+                   for f in self.findings_list)
+
+    def __repr__(self):
+        return (f"<slabsim.Result {self.workload} on {self.topology} under {self.strategy} "
+                f"(seed {self.seed}): {', '.join(self.findings_list) or 'no findings'}>")
+
+    def _keys(self):
+        return {"strategy": self.strategy, "workload": self.workload, "seed": self.seed}
+
+    def _frame(self, rows, columns):
+        import pandas as pd
+
+        keys = self._keys()
+        return pd.DataFrame([{**keys, **r} for r in rows], columns=[*keys, *columns])
+
+    # ---- frames ---------------------------------------------------------------------------
+
+    @property
+    def summary(self):
+        """One row of headline metrics."""
+        m = self.metrics
+        locks = {c["class"]: c for c in m["lock_stat"]}
+
+        def wait_ns(name):
+            c = locks.get(name)
+            return 0 if c is None else c["read"]["waittime"]["total_ns"] + c["write"]["waittime"]["total_ns"]
+
+        hotplug = [h["duration_ns"] for h in m["hotplug"]]
+        row = {
+            "topology": self.topology,
+            "simulated_ns": self._doc["simulated_ns"],
+            "allocations": m["allocations"],
+            "frees": m["frees"],
+            "failed_allocations": m["failed_allocations"],
+            "remote_alloc_ratio": m["remote_alloc"]["ratio"],
+            "remote_access_ratio": m["remote_access"]["ratio"],
+            "fallbacks_to_numa_no_node": sum(m["fallbacks_to_numa_no_node"]),
+            "alloc_node_mismatch": m["alloc_node_mismatch"],
+            "slab_mutex_wait_ns": wait_ns("slab_mutex"),
+            "mem_hotplug_lock_wait_ns": wait_ns("mem_hotplug_lock"),
+            "cpu_hotplug_lock_wait_ns": wait_ns("cpu_hotplug_lock"),
+            "hotplug_operations": len(hotplug),
+            "hotplug_max_ns": max(hotplug) if hotplug else 0,
+            "violations": len(m["violations"]),
+            "deadlock": m["deadlock"] is not None,
+            "lockdep_cycles": len(m["lockdep"]["cycles"]),
+            "findings": ", ".join(self.findings_list),
+        }
+        return self._frame([row], list(row))
+
+    @property
+    def lock_stat(self):
+        """/proc/lock_stat per lock class and mode (read, write): contentions, bounces,
+        acquisitions, wait and hold times in ns."""
+        rows = []
+        for c in self.metrics["lock_stat"]:
+            for mode in ("read", "write"):
+                w, h = c[mode]["waittime"], c[mode]["holdtime"]
+                if h["nr"] == 0 and w["nr"] == 0:
+                    continue
+                rows.append({
+                    "lock_class": c["class"], "mode": mode,
+                    "con_bounces": c["con_bounces"][mode], "acq_bounces": c["acq_bounces"][mode],
+                    "contentions": w["nr"], "acquisitions": h["nr"],
+                    "wait_total_ns": w["total_ns"], "wait_max_ns": w["max_ns"],
+                    "hold_total_ns": h["total_ns"], "hold_max_ns": h["max_ns"],
+                })
+        return self._frame(rows, ["lock_class", "mode", "con_bounces", "acq_bounces",
+                                  "contentions", "acquisitions", "wait_total_ns", "wait_max_ns",
+                                  "hold_total_ns", "hold_max_ns"])
+
+    @property
+    def numastat(self):
+        """numastat per node and counter (numa_hit, numa_miss, ...)."""
+        rows = []
+        for n in self.metrics["numastat"]:
+            for counter, value in n.items():
+                if counter != "node":
+                    rows.append({"node": n["node"], "counter": counter, "value": value})
+        return self._frame(rows, ["node", "counter", "value"])
+
+    @property
+    def slub_stats(self):
+        """The SLUB statistics (stat_item counters, kernel names) per cache."""
+        rows = []
+        for name, c in self.metrics["caches"].items():
+            for counter, value in c["slub_stats"].items():
+                rows.append({"cache": name, "counter": counter, "value": value})
+        return self._frame(rows, ["cache", "counter", "value"])
+
+    @property
+    def time_buckets(self):
+        """Per time bucket: allocations, remote ratio, fallbacks, and allocations per node."""
+        rows = []
+        for b in self.metrics["time_buckets"]:
+            for node, count in enumerate(b["allocations_by_node"]):
+                rows.append({
+                    "start_ns": b["start_ns"], "node": node, "allocations_on_node": count,
+                    "allocations": b["remote_alloc"]["total"],
+                    "remote_alloc_ratio": b["remote_alloc"]["ratio"],
+                    "fallbacks_to_numa_no_node": b["fallbacks_to_numa_no_node"],
+                })
+        return self._frame(rows, ["start_ns", "node", "allocations_on_node", "allocations",
+                                  "remote_alloc_ratio", "fallbacks_to_numa_no_node"])
+
+    @property
+    def fallbacks(self):
+        """Fallbacks to NUMA_NO_NODE per cache and requested node."""
+        rows = []
+        for name, c in self.metrics["caches"].items():
+            for node, count in enumerate(c["fallbacks_to_numa_no_node"]):
+                rows.append({"cache": name, "node": node, "fallbacks": count})
+        return self._frame(rows, ["cache", "node", "fallbacks"])
+
+    @property
+    def violations(self):
+        """Invariant violations: time, CPU, kernel function, kind and sentence."""
+        rows = [{"time_ns": v["time_ns"], "cpu": v["cpu"], "function": v["function"],
+                 "kind": v["kind"], "what": v["what"]} for v in self.metrics["violations"]]
+        return self._frame(rows, ["time_ns", "cpu", "function", "kind", "what"])
+
+    @property
+    def hotplug(self):
+        """Each memory or CPU hotplug operation: start, lock wait, duration, result."""
+        rows = [{"type": h["type"], "node": h["node"], "block": h["block"], "cpu": h["cpu"],
+                 "start_ns": h["start_ns"], "lock_wait_ns": h["lock_wait_ns"],
+                 "duration_ns": h["duration_ns"], "result": h["result"]}
+                for h in self.metrics["hotplug"]]
+        return self._frame(rows, ["type", "node", "block", "cpu", "start_ns", "lock_wait_ns",
+                                  "duration_ns", "result"])
+
+    @property
+    def events(self):
+        """Each timed event played: type, target, start, duration, result."""
+        rows = [dict(e) for e in self.metrics["events"]]
+        return self._frame(rows, ["type", "target", "start_ns", "duration_ns", "result"])
+
+    @property
+    def findings(self):
+        """The findings, one row each."""
+        return self._frame([{"finding": f} for f in self.findings_list], ["finding"])

@@ -1,0 +1,139 @@
+"""Runs from Python: results, tidy frames, bad input, interrupts, many runs in one process."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+
+import slabsim
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REGRESSIONS = ROOT / "workloads" / "regressions"
+
+
+def without_host(result):
+    doc = result.to_dict()
+    doc.pop("host")
+    return doc
+
+
+def test_run_gives_a_result_with_frames():
+    r = slabsim.run(workload="node-online", strategy="hotplug_lock")
+    assert r.strategy == "hotplug_lock" and r.workload == "node-online" and r.seed == 1
+    assert r.topology == "qemu-2node-hotplug"
+    s = r.summary
+    assert len(s) == 1
+    assert s.loc[0, "allocations"] > 1000
+    assert s.loc[0, "mem_hotplug_lock_wait_ns"] > 0  # create and shrink wait for the online
+    locks = r.lock_stat
+    assert {"lock_class", "mode", "contentions", "wait_total_ns", "hold_total_ns"} <= set(locks)
+    assert "mem_hotplug_lock" in set(locks["lock_class"])
+    numa = r.numastat
+    assert set(numa["counter"]) == {"numa_hit", "numa_miss", "numa_foreign", "interleave_hit",
+                                    "local_node", "other_node"}
+    hits = numa[numa["counter"].isin(["numa_hit", "numa_miss"])]["value"].sum()
+    slab_pages = r.to_dict()["metrics"]["slab_pages_allocated"]
+    assert hits == slab_pages
+    stats = r.slub_stats
+    assert "ALLOC_FASTPATH" in set(stats["counter"])
+    buckets = r.time_buckets
+    assert buckets["start_ns"].nunique() == 10
+    assert r.violations.empty
+    assert list(r.hotplug["type"]) == ["memory_online"]
+    assert "numa_hit" in r.report("numastat")
+    with pytest.raises(KeyError):
+        r.report("nonsense")
+
+
+def test_same_inputs_same_result_and_many_runs_in_one_process():
+    first = without_host(slabsim.run(workload="steady-local", strategy="slab_nodes_nocpu"))
+    for _ in range(15):
+        again = slabsim.run(workload="steady-local", strategy="slab_nodes_nocpu")
+        assert without_host(again) == first
+    assert without_host(slabsim.run(workload="steady-local", seed=9)) != first
+
+
+def test_inputs_as_paths_names_and_dicts():
+    path = REGRESSIONS / "03afc0e25f7f-missing-node.json"
+    r = slabsim.run(workload=path, strategy="mutex_only")
+    assert "missing-node" in r.findings_list and r.failed
+    workload = {
+        "name": "tiny", "duration": "200us",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c",
+                     "think_time": {"constant": "1us"}, "lifetime": {"constant": "2us"}}],
+    }
+    strategy = {"name": "mine", "base": "slab_nodes", "shrink_locks": []}
+    r = slabsim.run("two-socket-intel", workload, strategy, seed=3)
+    assert r.strategy == "mine" and r.seed == 3 and r.topology == "two-socket-intel"
+    machine = {
+        "name": "pair", "sockets": [{"id": 0}, {"id": 1}],
+        "nodes": [{"id": n, "socket": n, "cpus": f"{2 * n}-{2 * n + 1}",
+                   "memory": {"blocks": [{"size": "1GiB"}]}} for n in (0, 1)],
+        "distance": {"local_latency": "100ns", "links": [{"between": [0, 1], "latency": "60ns"}]},
+    }
+    paired = slabsim.run(machine, workload, "slab_nodes", seed=3)
+    assert paired.topology == "pair"
+    assert paired.summary.loc[0, "allocations"] > 0
+
+
+def test_bad_input_raises_value_error_naming_the_json_path():
+    with pytest.raises(ValueError) as e:
+        slabsim.run("two-socket-intel", {"name": "bad", "duration": "1ms", "caches": [],
+                                         "threads": []})
+    assert isinstance(e.value, slabsim.ConfigError)
+    pointers = [d["pointer"] for d in e.value.diagnostics]
+    assert "/caches" in pointers
+    assert e.value.diagnostics[0]["file"] == "<workload dict>"
+    with pytest.raises(ValueError, match="no strategy preset"):
+        slabsim.run(workload="steady-local", strategy="no-such-strategy")
+    with pytest.raises(TypeError):
+        slabsim.run(workload=42)
+    with pytest.raises(ValueError):
+        slabsim.run(workload="steady-local", seed=-1)
+
+
+def test_compare_gives_one_tidy_frame():
+    frame = slabsim.compare(workload="node-online", strategies=["hotplug_lock", "slab_nodes"])
+    assert list(frame.columns) == ["strategy", "workload", "seed", "topology", "metric", "value"]
+    assert set(frame["strategy"]) == {"hotplug_lock", "slab_nodes"}
+    waits = frame[frame["metric"] == "mem_hotplug_lock_wait_ns"].set_index("strategy")["value"]
+    assert waits["hotplug_lock"] > waits["slab_nodes"]  # the writer's grace period in both
+    assert set(frame.attrs["results"]) == {"hotplug_lock", "slab_nodes"}
+    # Readers (create, destroy, shrink) wait for the online only under hotplug_lock.
+    locks = pd.concat([r.lock_stat for r in frame.attrs["results"].values()])
+    readers = locks[(locks["lock_class"] == "mem_hotplug_lock") & (locks["mode"] == "read")]
+    assert list(readers["strategy"]) == ["hotplug_lock"]
+    assert readers["wait_total_ns"].iloc[0] > 0
+
+
+def test_ctrl_c_interrupts_a_long_run_and_the_interpreter_survives():
+    long_run = {
+        "name": "long", "topology": "two-socket-intel", "duration": "10s",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c",
+                     "think_time": {"constant": "50ns"}, "lifetime": {"constant": "500ns"}}],
+    }
+    # The run holds the GIL (as a notebook cell does), so the interrupt comes from another
+    # process, as Jupyter's does.
+    killer = subprocess.Popen(["sh", "-c", f"sleep 0.5; kill -INT {os.getpid()}"])
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            slabsim.run(workload=long_run, strategy="slab_nodes_nocpu")
+    finally:
+        killer.wait()
+    assert time.monotonic() - start < 5
+    # The next run works and SIGINT is Python's again.
+    assert slabsim.run(workload="steady-local").summary.loc[0, "allocations"] > 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_scenarios_and_presets_are_listed():
+    assert "node-online" in slabsim.scenarios()
+    assert slabsim.strategy_presets()[0] == "mutex_only"
+    assert isinstance(slabsim.run(workload="steady-local").events, pd.DataFrame)
