@@ -14,11 +14,12 @@ import json
 
 from . import _slabsim
 from ._slabsim import ConfigError
+from . import plot
 from .results import Result
 from .simulate import compare, run, scenarios, strategy_presets
 
 __version__ = _slabsim.__version__
-__all__ = ["ConfigError", "Result", "compare", "default_preset", "latency_frame",
+__all__ = ["ConfigError", "Result", "compare", "plot", "default_preset", "latency_frame",
            "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets"]
 
 

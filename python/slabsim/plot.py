@@ -1,0 +1,176 @@
+"""The figures a slabsim user would otherwise draw by hand, with matplotlib.
+
+Each function takes results (one :class:`slabsim.Result`, a list of them, a dict of them, or the
+frame :func:`slabsim.compare` returns) and returns a matplotlib ``Figure``; nothing is shown or
+saved (``fig.savefig("x.png")`` does that).
+"""
+
+import json
+
+from .results import Result
+
+__all__ = ["lock_times", "remote_ratio_over_time", "fallbacks_per_node", "timeline"]
+
+
+def _results(results):
+    if isinstance(results, Result):
+        return [results]
+    if hasattr(results, "attrs") and "results" in getattr(results, "attrs", {}):
+        return list(results.attrs["results"].values())
+    if isinstance(results, dict):
+        return list(results.values())
+    out = list(results)
+    if not all(isinstance(r, Result) for r in out):
+        raise TypeError("expected slabsim.Result objects, a list or dict of them, or a compare() frame")
+    return out
+
+
+def _figure(**kwargs):
+    # The object-oriented API only: no pyplot state, safe in notebooks and without a display.
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def lock_times(results, classes=None):
+    """Total wait and hold time per lock class (read and write together), one bar per strategy,
+    on a log scale: two panels, waits and holds."""
+    import numpy as np
+    import pandas as pd
+
+    runs = _results(results)
+    locks = pd.concat([r.lock_stat for r in runs], ignore_index=True)
+    totals = locks.groupby(["lock_class", "strategy"], sort=False)[
+        ["wait_total_ns", "hold_total_ns"]].sum().reset_index()
+    order = classes or list(dict.fromkeys(totals["lock_class"]))
+    strategies = list(dict.fromkeys(r.strategy for r in runs))
+    fig = _figure(figsize=(max(6, 1.2 * len(order) * max(1, len(strategies)) / 2), 6.5),
+                  layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    x = np.arange(len(order))
+    width = 0.8 / max(1, len(strategies))
+    for panel, (column, title) in zip(axes, [("wait_total_ns", "wait"), ("hold_total_ns", "hold")]):
+        for k, st in enumerate(strategies):
+            sel = totals[totals["strategy"] == st].set_index("lock_class")[column]
+            values = [sel.get(c, 0) / 1000.0 for c in order]
+            panel.bar(x + (k - (len(strategies) - 1) / 2) * width, values, width, label=st)
+        panel.set_yscale("symlog", linthresh=1)
+        panel.set_ylabel(f"total {title} time (µs)")
+        panel.set_title(f"lock {title} time per class")
+        panel.grid(axis="y", alpha=0.3)
+    axes[-1].set_xticks(x, order, rotation=30, ha="right")
+    axes[0].legend(title="strategy")
+    return fig
+
+
+def remote_ratio_over_time(results):
+    """Remote-allocation ratio per time bucket, one line per strategy, with each run's memory
+    hotplug operations shaded (from start to end) and labelled."""
+    runs = _results(results)
+    fig = _figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    colors = {}
+    for r in runs:
+        b = r.time_buckets.drop_duplicates("start_ns")
+        line, = ax.plot(b["start_ns"] / 1e6, b["remote_alloc_ratio"], marker="o", label=r.strategy,
+                        drawstyle="steps-post")
+        colors[r.strategy] = line.get_color()
+    for r in runs:
+        for _, h in r.hotplug.iterrows():
+            if not h["type"].startswith("memory"):
+                continue
+            start, end = h["start_ns"] / 1e6, (h["start_ns"] + h["duration_ns"]) / 1e6
+            ax.axvspan(start, end, color=colors[r.strategy], alpha=0.08)
+            ax.axvline(end, color=colors[r.strategy], linestyle=":", linewidth=1)
+            ax.annotate(f"{h['type']} node {h['node']} ({r.strategy})", (end, 1.0),
+                        xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
+                        fontsize=7, color=colors[r.strategy])
+    ax.set_xlabel("simulated time (ms)")
+    ax.set_ylabel("remote allocations / allocations")
+    ax.set_ylim(0, 1)
+    ax.set_title("remote-allocation ratio over time; shaded: memory hotplug operations")
+    ax.legend(title="strategy")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def fallbacks_per_node(results):
+    """Fallbacks to NUMA_NO_NODE per requested node (all caches), one bar per strategy."""
+    import numpy as np
+    import pandas as pd
+
+    runs = _results(results)
+    frame = pd.concat([r.fallbacks for r in runs], ignore_index=True)
+    per_node = frame.groupby(["node", "strategy"], sort=False)["fallbacks"].sum().reset_index()
+    nodes = sorted(per_node["node"].unique())
+    strategies = list(dict.fromkeys(r.strategy for r in runs))
+    fig = _figure(figsize=(max(5, 1.5 * len(nodes)), 4), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(nodes))
+    width = 0.8 / max(1, len(strategies))
+    for k, st in enumerate(strategies):
+        sel = per_node[per_node["strategy"] == st].set_index("node")["fallbacks"]
+        ax.bar(x + (k - (len(strategies) - 1) / 2) * width, [sel.get(n, 0) for n in nodes], width,
+               label=st)
+    ax.set_xticks(x, [f"node {n}" for n in nodes])
+    ax.set_ylabel("kmem_cache_alloc_node() fallbacks")
+    ax.set_title("fallbacks to NUMA_NO_NODE per requested node")
+    ax.legend(title="strategy")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def timeline(trace, start_ns=None, end_ns=None):
+    """The tracks of a Chrome trace written by ``run --trace`` (a path or the parsed dict):
+    one row per CPU or event task, lock holds coloured by lock class, waits hatched, hotplug and
+    cache events in grey, between ``start_ns`` and ``end_ns`` (default: the whole run)."""
+    from matplotlib.patches import Patch
+
+    if not isinstance(trace, dict):
+        with open(trace, encoding="utf-8") as f:
+            trace = json.load(f)
+    events = trace["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    spans = [e for e in events if e.get("ph") == "X"]
+    lo = (start_ns / 1000.0) if start_ns is not None else min((e["ts"] for e in spans), default=0)
+    hi = (end_ns / 1000.0) if end_ns is not None else max((e["ts"] + e["dur"] for e in spans),
+                                                          default=1)
+    tracks = sorted(names)
+    row = {tid: i for i, tid in enumerate(tracks)}
+    fig = _figure(figsize=(11, 0.35 * len(tracks) + 1.5), layout="constrained")
+    ax = fig.subplots()
+    palette = {}
+    cmap = __import__("matplotlib").colormaps["tab20"]
+
+    def color(lock):
+        if lock not in palette:
+            palette[lock] = cmap(len(palette) % 20)
+        return palette[lock]
+
+    for e in spans:
+        if e["tid"] not in row or e["ts"] + e["dur"] < lo or e["ts"] > hi:
+            continue
+        y = row[e["tid"]]
+        x0, x1 = max(e["ts"], lo), min(e["ts"] + e["dur"], hi)
+        width = max(x1 - x0, (hi - lo) / 2000)
+        category = e.get("cat", "")
+        if category == "lock":
+            waiting = e["name"].startswith("wait ")
+            lock = e["name"][5:] if waiting else e["name"]
+            ax.broken_barh([(x0, width)], (y - 0.35, 0.7), facecolor=color(lock),
+                           hatch="////" if waiting else None, edgecolor="black" if waiting else None,
+                           linewidth=0.3)
+        else:
+            ax.broken_barh([(x0, width)], (y - 0.2, 0.4), facecolor="0.6", edgecolor="0.3",
+                           linewidth=0.3)
+    ax.set_yticks(range(len(tracks)), [names[t] for t in tracks])
+    ax.invert_yaxis()
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("simulated time (µs)")
+    handles = [Patch(facecolor=c, label=lock) for lock, c in palette.items()]
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="////", label="waiting"))
+    handles.append(Patch(facecolor="0.6", label="hotplug / cache events"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    ax.set_title("lock holds and waits per CPU")
+    return fig

@@ -1,0 +1,52 @@
+"""slabsim.plot: each figure draws what it says, for one run or a comparison, and saves as PNG."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+import slabsim
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return slabsim.compare(workload="node-online", strategies=["hotplug_lock", "slab_nodes"])
+
+
+def bars(ax):
+    return [p for p in ax.patches if p.get_width() > 0]
+
+
+def test_lock_times_has_a_bar_per_class_and_strategy(comparison, tmp_path):
+    fig = slabsim.plot.lock_times(comparison)
+    wait, hold = fig.axes
+    classes = [t.get_text() for t in hold.get_xticklabels()]
+    assert "mem_hotplug_lock" in classes and "slab_mutex" in classes
+    assert len(wait.patches) == len(classes) * 2
+    assert [t.get_text() for t in wait.get_legend().get_texts()] == ["hotplug_lock", "slab_nodes"]
+    fig.savefig(tmp_path / "locks.png")
+    assert (tmp_path / "locks.png").stat().st_size > 1000
+
+
+def test_remote_ratio_over_time_marks_the_online(comparison, tmp_path):
+    fig = slabsim.plot.remote_ratio_over_time(comparison)
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) >= 2
+    labels = [t.get_text() for t in ax.texts]
+    assert any("memory_online node 2" in t for t in labels)
+    fig.savefig(tmp_path / "remote.png")
+
+
+def test_fallbacks_per_node_for_one_result():
+    r = slabsim.run(workload="node-online", strategy="slab_nodes")
+    fig = slabsim.plot.fallbacks_per_node(r)
+    ax = fig.axes[0]
+    heights = {t.get_text(): 0 for t in ax.get_xticklabels()}
+    assert list(heights) == ["node 0", "node 1", "node 2"]
+    assert max(p.get_height() for p in ax.patches) == r.fallbacks["fallbacks"].sum()
+
+
+def test_plots_refuse_what_is_not_results():
+    with pytest.raises(TypeError):
+        slabsim.plot.lock_times([1, 2])
