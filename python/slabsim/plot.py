@@ -72,8 +72,10 @@ def remote_ratio_over_time(results):
     colors = {}
     for r in runs:
         b = r.time_buckets.drop_duplicates("start_ns")
-        line, = ax.plot(b["start_ns"] / 1e6, b["remote_alloc_ratio"], marker="o", label=r.strategy,
-                        drawstyle="steps-post")
+        # Each bucket's ratio holds until the next bucket, the last one until the run's end.
+        xs = list(b["start_ns"] / 1e6) + [r.to_dict()["simulated_ns"] / 1e6]
+        ys = list(b["remote_alloc_ratio"]) + [b["remote_alloc_ratio"].iloc[-1]]
+        line, = ax.plot(xs, ys, label=r.strategy, drawstyle="steps-post")
         colors[r.strategy] = line.get_color()
     for r in runs:
         for _, h in r.hotplug.iterrows():
