@@ -16,6 +16,7 @@
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
+#include "run/trace.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/topology_loader.hpp"
 #include "workload/workload_loader.hpp"
@@ -57,16 +58,25 @@ struct Outcome {
   nlohmann::json result;
 };
 
-Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCliOptions& o) {
+Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCliOptions& o,
+                const std::string& trace_path = "") {
   sim::RunOptions options;
   options.seed = p.seed;
   options.sync_quantum_ns = o.quantum_ns;
   options.lookahead = !o.no_lookahead;
   options.jitter_ns = p.jitter_ns;
+  options.trace_path = trace_path;
   Progress progress(p.workload.duration_ns);
   options.progress = [&progress](std::int64_t ns) { progress(ns); };
   const auto start = std::chrono::steady_clock::now();
-  Outcome out{strategy, sim::run_simulation(p.machine, p.workload, strategy, options), {}};
+  Outcome out{strategy, {}, {}};
+  try {
+    out.metrics = sim::run_simulation(p.machine, p.workload, strategy, options);
+  } catch (const sim::TraceWriteError& e) {
+    // As for -o: a path the user gave that cannot be written is bad input.
+    std::cerr << "slabsim: " << e.what() << '\n';
+    throw CLI::RuntimeError(exit_bad_input);
+  }
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
   sim::RunInputs inputs{&p.machine, p.document.root, &out.strategy, p.seed, p.jitter_ns};
   out.result = sim::result_json(inputs, out.metrics,
@@ -219,6 +229,10 @@ void add_common(CLI::App* cmd, RunCliOptions& o) {
                 "slower, same results (a check of the engine)");
 }
 
+void add_trace_option(CLI::App* cmd, RunCliOptions& o, const char* what) {
+  cmd->add_option("--trace", o.trace, what);
+}
+
 }  // namespace
 
 int run_default_comparison() {
@@ -240,12 +254,15 @@ void add_run_commands(CLI::App& app, int& status) {
                   "Strategy preset or file (default slab_nodes_nocpu)")
       ->expected(0, 1);
   run->add_option("-o,--output", run_opts->output, "Write the JSON result here (atomically)");
+  add_trace_option(run, *run_opts,
+                   "Write the run's timeline here: Chrome trace-event JSON, for "
+                   "https://ui.perfetto.dev or chrome://tracing");
   run->callback([run_opts, &status] {
     check_reports(run_opts->reports);
     const Prepared p = prepare(*run_opts);
     const auto st = strategy::load_strategy(
         run_opts->strategies.empty() ? std::string("slab_nodes_nocpu") : run_opts->strategies[0]);
-    std::vector<Outcome> outcomes{run_one(p, st, *run_opts)};
+    std::vector<Outcome> outcomes{run_one(p, st, *run_opts, run_opts->trace)};
     if (!run_opts->output.empty()) emit(outcomes[0].result.dump(2) + "\n", run_opts->output);
     const auto reports =
         run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
@@ -263,6 +280,9 @@ void add_run_commands(CLI::App& app, int& status) {
       ->required();
   cmp->add_option("-o,--output", cmp_opts->output,
                   "Directory for the JSON results, one <strategy>.json each");
+  add_trace_option(cmp, *cmp_opts,
+                   "Write each run's timeline (Chrome trace-event JSON), the strategy's name "
+                   "before the extension: trace.json gives trace.<strategy>.json");
   cmp->callback([cmp_opts, &status] {
     check_reports(cmp_opts->reports);
     const Prepared p = prepare(*cmp_opts);
@@ -271,7 +291,9 @@ void add_run_commands(CLI::App& app, int& status) {
       strategies.push_back(strategy::load_strategy(name));
     std::vector<Outcome> outcomes;
     for (const auto& st : strategies)
-      outcomes.push_back(run_one(p, st, *cmp_opts));
+      outcomes.push_back(run_one(
+          p, st, *cmp_opts,
+          cmp_opts->trace.empty() ? std::string() : trace_path_for(cmp_opts->trace, st.name)));
     if (!cmp_opts->output.empty()) {
       std::filesystem::create_directories(cmp_opts->output);
       for (const auto& o : outcomes)

@@ -1,5 +1,7 @@
 #include "cli/run_setup.hpp"
 
+#include <filesystem>
+
 #include "config/diagnostics.hpp"
 #include "topology/topology_loader.hpp"
 #include "workload/workload_loader.hpp"
@@ -24,6 +26,12 @@ Prepared prepare(const RunCliOptions& o) {
   p.seed = o.seed.value_or(p.workload.seed);
   p.jitter_ns = o.jitter_ns;
   return p;
+}
+
+std::string trace_path_for(const std::string& trace, const std::string& strategy) {
+  const std::filesystem::path path(trace);
+  const auto name = path.stem().string() + "." + strategy + path.extension().string();
+  return (path.parent_path() / name).string();
 }
 
 }  // namespace slabsim::cli

@@ -24,6 +24,8 @@ struct RunCliOptions {
   std::int64_t quantum_ns = 10000;
   bool no_lookahead = false;
   std::int64_t jitter_ns = 0;
+  // --trace: the timeline file; `compare` inserts each strategy's name (trace_path_for).
+  std::string trace;
 };
 
 struct Prepared {
@@ -37,5 +39,8 @@ struct Prepared {
 // Loads the workload (a file or an embedded scenario) and its machine (-t, or the workload's
 // own "topology"). Throws config::ConfigError with diagnostics for bad input.
 Prepared prepare(const RunCliOptions& o);
+
+// `trace` with the strategy's name before its extension: trace.json -> trace.slab_nodes.json.
+std::string trace_path_for(const std::string& trace, const std::string& strategy);
 
 }  // namespace slabsim::cli

@@ -1,6 +1,7 @@
 #include "config/json_document.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -138,6 +139,10 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     }
   }
   const int saved_errno = errno;
+  // mkstemp() creates the file 0600; a result file gets the permissions any new file would.
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ok = ok && ::fchmod(fd, 0666 & ~mask) == 0;
   ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || std::rename(tmpl.c_str(), path.c_str()) != 0) {

@@ -1,6 +1,7 @@
 #include "run/machine_environment.hpp"
 
 #include "engine/simulation.hpp"
+#include "run/trace.hpp"
 
 namespace slabsim::sim {
 
@@ -72,11 +73,13 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   flush();
   lockdep_.acquire(me, cls, mode, function);
   awaiting_[me] = LockUse{me, cls, instance, mode, function};
+  if (trace_) trace_->lock_requested(me, cls, instance, mode, function, clock_);
   locks_.lock(me, cls, instance, mode, function);
   awaiting_[me].reset();
   held_.push_back({me, cls, instance, mode, function});
   cpu_ = me;
   refresh_clock();
+  if (trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
   // The acquisition's own cost, paid while holding (with the critical section, at unlock), and
   // for a spinlock the trip of its cache line from the previous holder's node.
   pending_[me] += acquire_ns_[static_cast<int>(cls)];
@@ -100,6 +103,7 @@ bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
   }
   cpu_ = me;
   refresh_clock();
+  if (got && trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
   return got;
 }
 
@@ -115,11 +119,17 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
         {me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function});
   cpu_ = me;
   refresh_clock();
+  if (got && trace_)
+    trace_->lock_acquired(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
+                          function, clock_);
   return got;
 }
 
 void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
   const int me = cpu_;
+  if (trace_)
+    trace_->lock_released(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
+                          local_now());
   forget(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read);
   lockdep_.release(me, alloc::LockClass::kernfs_active, alloc::LockMode::read);
   locks_.kernfs_put_active(me, instance);
@@ -133,6 +143,7 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
   // The critical section's work is done before the lock is released: hold and wait times in
   // lock_stat include it.
   flush();
+  if (trace_) trace_->lock_released(me, cls, instance, mode, clock_);
   forget(me, cls, instance, mode);
   lockdep_.release(me, cls, mode);
   locks_.unlock(me, cls, instance, mode);

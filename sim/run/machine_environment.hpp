@@ -18,6 +18,8 @@
 
 namespace slabsim::sim {
 
+class TraceRecorder;
+
 // A lock some CPU holds or waits for: what a deadlock report shows.
 struct LockUse {
   int cpu = 0;
@@ -79,6 +81,9 @@ class MachineEnvironment final : public alloc::Environment {
   void run_on_cpu(int target, const std::function<void()>& fn) override;
   std::uint64_t random() override { return rng_(); }
 
+  // Records lock waits and holds from now on (nullptr: none; the only cost then is the test).
+  void set_trace(TraceRecorder* trace) { trace_ = trace; }
+
   // Lock-order checking of every acquisition, as lockdep does.
   [[nodiscard]] const Lockdep& lockdep() const { return lockdep_; }
 
@@ -116,6 +121,7 @@ class MachineEnvironment final : public alloc::Environment {
   std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
+  TraceRecorder* trace_ = nullptr;
 };
 
 }  // namespace slabsim::sim

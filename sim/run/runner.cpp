@@ -9,9 +9,11 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <set>
+#include <string_view>
 
 #include "allocator/memory_hotplug.hpp"
 #include "allocator/page_allocator.hpp"
@@ -21,6 +23,7 @@
 #include "kernel/kernel_locks.hpp"
 #include "run/findings.hpp"
 #include "run/machine_environment.hpp"
+#include "run/trace.hpp"
 
 namespace slabsim::sim {
 
@@ -125,6 +128,24 @@ alloc::HotplugCosts hotplug_costs(const workload::KernelTimes& k) {
   return {k.hot_add_per_block_ns, k.online_per_block_ns, k.offline_per_block_ns};
 }
 
+std::string_view hotplug_step_name(alloc::HotplugStep s) {
+  switch (s) {
+    case alloc::HotplugStep::locked:
+      return "locked";
+    case alloc::HotplugStep::going_online_notified:
+      return "going_online_notified";
+    case alloc::HotplugStep::node_states_set:
+      return "node_states_set";
+    case alloc::HotplugStep::isolated:
+      return "isolated";
+    case alloc::HotplugStep::going_offline_notified:
+      return "going_offline_notified";
+    case alloc::HotplugStep::node_states_cleared:
+      return "node_states_cleared";
+  }
+  return "?";
+}
+
 // Timed events are played by tasks of their own (a sysfs write from a shell, a hotplug script),
 // each on a CPU of its own: the machine gets `count` extra CPUs on the first node with CPUs,
 // after the real ones, so that a task blocked for milliseconds (a cache create waiting for the
@@ -162,6 +183,7 @@ class Run {
         slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
         hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
     sim_.set_lookahead(o.lookahead);
+    if (!o.trace_path.empty()) start_trace(st);
     // Timing jitter: each event starts up to jitter_ns late, drawn from the seed (its own
     // stream, so the workload's draws stay the same), for exploring interleavings.
     events_ = w.events;
@@ -241,6 +263,10 @@ class Run {
       sim_.spawn_on_cpu(c, fmt::format("events{}", k), [this, c] { event_loop(c); });
     }
     const auto result = sim_.run();
+    if (trace_) {
+      trace_->finish(result.end_time_ns, result.deadlock);
+      trace_->write(options_.trace_path);
+    }
     RunMetrics m = collect(result);
     if (result.deadlock) {
       DeadlockInfo d;
@@ -264,6 +290,24 @@ class Run {
   }
 
  private:
+  // The trace's tracks: the machine's CPUs, then the event tasks' CPUs, as go() spawns them.
+  void start_trace(const alloc::Strategy& st) {
+    trace_ = std::make_unique<TraceRecorder>();
+    trace_->name_process(fmt::format("{} on {}, strategy {}", w_.name, machine_.name, st.name));
+    trace_->set_metadata({{"machine", machine_.name},
+                          {"workload", w_.name},
+                          {"strategy", st.name},
+                          {"seed", options_.seed}});
+    for (int cpu : machine_.cpu_ids())
+      trace_->name_thread(cpu, fmt::format("CPU {} (node {})", cpu, machine_.node_of_cpu(cpu)));
+    const auto all = extended_.cpu_ids();
+    for (int k = 0; k < event_cpus_; ++k) {
+      const int c = all[all.size() - static_cast<std::size_t>(event_cpus_ - k)];
+      trace_->name_thread(c, fmt::format("events {} (CPU {})", k, c));
+    }
+    env_.set_trace(trace_.get());
+  }
+
   // ---- the CPU actors ---------------------------------------------------------------------
 
   CpuActor& actor(int cpu) { return actors_[index_of_cpu_[cpu]]; }
@@ -564,6 +608,10 @@ class Run {
       r.block = block;
       r.cpu = cpu;
       r.start_ns = env_.local_now();
+      std::optional<TraceRecorder::SliceId> slice;
+      if (trace_)
+        slice = trace_->begin(cpu, r.start_ns,
+                              fmt::format("{} node {} block {}", r.type, e.node, block), "hotplug");
       // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns
       // -ERESTARTSYS and the syscall is restarted a little later.
       while (!env_.try_lock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive,
@@ -576,6 +624,7 @@ class Run {
       const auto structs_before = slub_.hotplug_node_structs();
       hotplug_.on_step = [&](alloc::HotplugStep s) {
         if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+        if (trace_) trace_->hotplug_step(cpu, hotplug_step_name(s), env_.local_now());
       };
       if (online_op) {
         if (pages_.block_state(block) == BlockPresence::absent) hotplug_.add_memory(block);
@@ -590,6 +639,7 @@ class Run {
       env_.set_cpu(cpu);
       r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
       r.duration_ns = env_.local_now() - r.start_ns;
+      if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
       const auto structs_after = slub_.hotplug_node_structs();
       r.node_structs_allocated = structs_after.allocated - structs_before.allocated;
       r.node_structs_freed = structs_after.freed - structs_before.freed;
@@ -607,6 +657,9 @@ class Run {
     r.type = online_op ? "cpu_online" : "cpu_offline";
     r.cpu = e.cpu;
     r.start_ns = env_.local_now();
+    std::optional<TraceRecorder::SliceId> slice;
+    if (trace_)
+      slice = trace_->begin(cpu, r.start_ns, fmt::format("{} {}", r.type, e.cpu), "hotplug");
     // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
     env_.lock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write, "cpus_write_lock");
     env_.set_cpu(cpu);
@@ -632,7 +685,24 @@ class Run {
     env_.unlock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write);
     env_.set_cpu(cpu);
     r.duration_ns = env_.local_now() - r.start_ns;
+    if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
     hotplug_records_.push_back(r);
+  }
+
+  // The trace's name of a cache event, known before it runs: a deadlock may stop it halfway.
+  std::string cache_event_name(const Event& e) const {
+    switch (e.type) {
+      case Event::Type::cache_create:
+        return "cache_create " + w_.caches[e.cache].name;
+      case Event::Type::cache_destroy:
+        return "cache_destroy " + w_.caches[e.cache].name;
+      case Event::Type::shrink:
+        return "shrink " + w_.caches[e.cache].name;
+      case Event::Type::sysfs_read:
+        return "sysfs_read " + w_.caches[e.cache].name + "/" + e.file;
+      default:
+        return {};
+    }
   }
 
   // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
@@ -649,6 +719,12 @@ class Run {
     ++steps_;
     EventRecord r;
     r.start_ns = env_.local_now();
+    // Hotplug operations are traced per memory block, in memory_op() and cpu_op().
+    std::optional<TraceRecorder::SliceId> slice;
+    if (trace_) {
+      if (auto name = cache_event_name(e); !name.empty())
+        slice = trace_->begin(cpu, r.start_ns, std::move(name), "cache");
+    }
     switch (e.type) {
       case Event::Type::memory_online:
         memory_op(cpu, e, true);
@@ -746,6 +822,9 @@ class Run {
     }
     env_.set_cpu(cpu);
     r.duration_ns = env_.local_now() - r.start_ns;
+    if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
+    if (trace_ && (e.type == Event::Type::inject_error || e.type == Event::Type::clear_error))
+      trace_->instant(cpu, r.start_ns, r.type + " " + r.target, "hotplug", {{"error", e.error}});
     event_records_.push_back(r);
   }
 
@@ -857,6 +936,7 @@ class Run {
   std::vector<Ratio> per_node_;
   std::vector<HotplugRecord> hotplug_records_;
   std::vector<EventRecord> event_records_;
+  std::unique_ptr<TraceRecorder> trace_;  // only when RunOptions::trace_path is set
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "allocator/costs.hpp"
 #include "allocator/strategy.hpp"
@@ -24,6 +26,9 @@ struct RunOptions {
   // Each timed event starts a pseudo-random 0..jitter_ns later, drawn from the seed.
   std::int64_t jitter_ns = 0;
   alloc::SlubCosts slub_costs;
+  // Where to write the run's timeline (trace.hpp), atomically at its end, even when it ends in
+  // a deadlock; empty: none, and the run records nothing.
+  std::string trace_path;
   // Called about every 10^5 operations with the simulated time reached (progress lines).
   std::function<void(std::int64_t simulated_ns)> progress;
 };

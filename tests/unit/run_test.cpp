@@ -2,7 +2,13 @@
 // behaviours the strategy comparison exists to show.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "config/json_document.hpp"
@@ -291,6 +297,140 @@ TEST(Run, ShrinkUnderSlabMutexDeadlocksAgainstDestroy) {
     const RunMetrics m = run(l, fixed);
     EXPECT_FALSE(m.deadlock) << fixed;
   }
+}
+
+}  // namespace
+}  // namespace slabsim::sim
+
+namespace slabsim::sim {
+namespace {
+
+// A directory of its own per test process (ctest runs tests in parallel), removed at the end.
+class TraceDir {
+ public:
+  TraceDir()
+      : path_(std::filesystem::temp_directory_path() /
+              fmt::format("slabsim-trace-test-{}", ::getpid())) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TraceDir() { std::filesystem::remove_all(path_); }
+  TraceDir(const TraceDir&) = delete;
+  TraceDir& operator=(const TraceDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+RunMetrics run_traced(const Loaded& l, const std::string& strategy,
+                      const std::filesystem::path& trace) {
+  RunOptions o;
+  o.trace_path = trace.string();
+  return run_simulation(l.machine, l.workload, strategy::load_strategy(strategy), o);
+}
+
+std::vector<nlohmann::json> slices_named(const nlohmann::json& trace, const std::string& name) {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "X" && e["name"] == name) out.push_back(e);
+  return out;
+}
+
+// The timeline of the default scenario under v5.10: a track per CPU and per event task, cache
+// creates and shrinks waiting for the onlining's hold of mem_hotplug_lock, and the onlining
+// itself as long as its hotplug record says.
+TEST(Trace, NodeOnlineTimelineShowsTheHotplugLockWaits) {
+  const TraceDir dir;
+  const Loaded l = load("node-online");
+  const RunMetrics m = run_traced(l, "hotplug_lock", dir.path() / "trace.json");
+  const auto trace = nlohmann::json::parse(read_text(dir.path() / "trace.json"));
+  ASSERT_TRUE(trace.contains("traceEvents"));
+  EXPECT_EQ(trace["displayTimeUnit"], "ns");
+
+  std::map<int, std::string> threads;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "M" && e["name"] == "thread_name")
+      threads[e["tid"].get<int>()] = e["args"]["name"].get<std::string>();
+  const auto cpus = l.machine.cpu_ids();
+  for (int cpu : cpus)
+    EXPECT_EQ(threads[cpu], fmt::format("CPU {} (node {})", cpu, l.machine.node_of_cpu(cpu)));
+  const int tasks = std::min(l.workload.event_tasks, static_cast<int>(l.workload.events.size()));
+  ASSERT_GT(tasks, 0);
+  for (int k = 0; k < tasks; ++k) {
+    const int cpu = cpus.back() + 1 + k;
+    EXPECT_EQ(threads[cpu], fmt::format("events {} (CPU {})", k, cpu));
+  }
+  EXPECT_EQ(threads.size(), cpus.size() + static_cast<std::size_t>(tasks));
+
+  EXPECT_FALSE(slices_named(trace, "wait mem_hotplug_lock (read)").empty());
+
+  ASSERT_EQ(m.hotplug.size(), 1u);
+  const HotplugRecord& h = m.hotplug[0];
+  const auto online =
+      slices_named(trace, fmt::format("memory_online node {} block {}", h.node, h.block));
+  ASSERT_EQ(online.size(), 1u);
+  EXPECT_EQ(online[0]["cat"], "hotplug");
+  EXPECT_EQ(online[0]["tid"], h.cpu);
+  EXPECT_EQ(online[0]["ts"].get<double>(), static_cast<double>(h.start_ns) / 1000.0);
+  EXPECT_EQ(online[0]["dur"].get<double>(), static_cast<double>(h.duration_ns) / 1000.0);
+  EXPECT_EQ(online[0]["args"]["result"], 0);
+}
+
+TEST(Trace, SameRunGivesIdenticalBytes) {
+  const TraceDir dir;
+  const Loaded l = load("node-online");
+  run_traced(l, "hotplug_lock", dir.path() / "a.json");
+  run_traced(l, "hotplug_lock", dir.path() / "b.json");
+  const std::string a = read_text(dir.path() / "a.json");
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, read_text(dir.path() / "b.json"));
+}
+
+// Without a trace path nothing is written (not even into the working directory), and tracing
+// does not change what the run measures.
+TEST(Trace, NothingWrittenWithoutATracePathAndTheRunIsTheSame) {
+  const TraceDir dir;
+  const Loaded l = load("node-online");
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  const std::string plain = result_without_host(l, "hotplug_lock");
+  std::filesystem::current_path(cwd);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+
+  const auto st = strategy::load_strategy("hotplug_lock");
+  const RunMetrics traced = run_traced(l, "hotplug_lock", dir.path() / "t.json");
+  auto j = result_json({&l.machine, l.document.root, &st, 1}, traced, {1.0, 1});
+  j.erase("host");
+  EXPECT_EQ(j.dump(), plain);
+}
+
+// e4f8e513c3d3 before the fix deadlocks: the file is still written, and the waits that never
+// ended end with the run, marked as such.
+TEST(Trace, DeadlockedRunStillWritesItsWaits) {
+  const TraceDir dir;
+  const auto scenario = std::filesystem::path(__FILE__).parent_path() / "../.." /
+                        "workloads/regressions/e4f8e513c3d3-sysfs-read-deadlock.json";
+  const Loaded l = load(scenario.string());
+  const RunMetrics m = run_traced(l, "hotplug_lock_sysfs", dir.path() / "deadlock.json");
+  ASSERT_TRUE(m.deadlock);
+  const auto trace = nlohmann::json::parse(read_text(dir.path() / "deadlock.json"));
+  int blocked_waits = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] != "X" || !e["name"].get<std::string>().starts_with("wait ")) continue;
+    if (!e.contains("args") || !e["args"].value("deadlock", false)) continue;
+    ++blocked_waits;
+    const double end_us = e["ts"].get<double>() + e["dur"].get<double>();
+    EXPECT_NEAR(end_us, static_cast<double>(m.simulated_ns) / 1000.0, 1e-6);
+  }
+  EXPECT_EQ(blocked_waits, static_cast<int>(m.deadlock->awaited.size()));
 }
 
 }  // namespace
