@@ -29,16 +29,20 @@ namespace {
 class Progress {
  public:
   explicit Progress(std::int64_t duration_ns) : duration_ns_(duration_ns) {}
+  // Called every sim::RunOptions::progress_every operations.
   void operator()(std::int64_t simulated_ns) {
+    ++calls_;
     const auto now = std::chrono::steady_clock::now();
     if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::seconds(1)) return;
     last_ = now;
     shown_ = true;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
     std::cerr << fmt::format(
-                     "\rslabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%)",
+                     "\rslabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%), {:.0f} events/s",
                      static_cast<double>(simulated_ns) / 1e6,
                      static_cast<double>(duration_ns_) / 1e6,
-                     100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_))
+                     100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_),
+                     static_cast<double>(calls_ * sim::RunOptions::progress_every) / seconds)
               << std::flush;
   }
   ~Progress() {
@@ -50,6 +54,7 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = start_;
   bool shown_ = false;
+  std::uint64_t calls_ = 0;
 };
 
 struct Outcome {

@@ -580,7 +580,7 @@ class Run {
 
   void maybe_progress() {
     if (--until_progress_ == 0) {
-      until_progress_ = progress_every;
+      until_progress_ = RunOptions::progress_every;
       if (options_.progress) options_.progress(Simulation::now_ns());
     }
   }
@@ -929,8 +929,7 @@ class Run {
   std::deque<std::string> event_names_;  // stable storage for check labels
   std::uint64_t seq_ = 0;
   std::uint64_t steps_ = 0;
-  static constexpr std::uint64_t progress_every = 100000;  // operations between progress calls
-  std::uint64_t until_progress_ = progress_every;
+  std::uint64_t until_progress_ = RunOptions::progress_every;
   std::vector<CacheMetrics> cache_metrics_;
   std::vector<BucketMetrics> buckets_;
   std::vector<Ratio> per_node_;

@@ -29,7 +29,9 @@ struct RunOptions {
   // Where to write the run's timeline (trace.hpp), atomically at its end, even when it ends in
   // a deadlock; empty: none, and the run records nothing.
   std::string trace_path;
-  // Called about every 10^5 operations with the simulated time reached (progress lines).
+  // Called every progress_every operations with the simulated time reached (progress lines,
+  // interrupt checks).
+  static constexpr std::uint64_t progress_every = 100000;
   std::function<void(std::int64_t simulated_ns)> progress;
 };
 
