@@ -4,6 +4,8 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <filesystem>
+#include <mutex>
 #include <optional>
 
 #include "config/diagnostics.hpp"
@@ -11,6 +13,7 @@
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
+#include "run/sweep_plan.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
@@ -33,6 +36,11 @@ using namespace slabsim;
 struct Interrupted : std::exception {
   const char* what() const noexcept override { return "interrupted"; }
 };
+
+std::mutex& engine_mutex() {
+  static std::mutex m;
+  return m;
+}
 
 // An input given as a Python dict, serialised: diagnostics name it "<what dict>".
 config::JsonDocument document_of(const std::string& text, const char* what) {
@@ -70,15 +78,26 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   o.sync_quantum_ns = quantum_ns;
   o.lookahead = lookahead;
   o.progress = [](std::int64_t) {
+    py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw Interrupted();
   };
   const auto start = std::chrono::steady_clock::now();
   sim::RunMetrics m;
-  try {
-    m = sim::run_simulation(machine, w, st, o);
-  } catch (const Interrupted&) {
-    throw py::error_already_set();
+  bool interrupted = false;
+  {
+    // Without the GIL, so that the other threads of the process go on: a Dask worker's event
+    // loop answers its scheduler's heartbeats during a long run. One engine at a time per
+    // process (SimGrid's rule); the GIL is released first, so a run waiting here never blocks
+    // the running one's signal checks.
+    py::gil_scoped_release no_gil;
+    std::lock_guard one_engine(engine_mutex());
+    try {
+      m = sim::run_simulation(machine, w, st, o);
+    } catch (const Interrupted&) {
+      interrupted = true;
+    }
   }
+  if (interrupted) throw py::error_already_set();
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
   const sim::RunInputs inputs{&machine, doc.root, &st, o.seed, o.jitter_ns};
   py::dict reports;
@@ -87,6 +106,32 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   const auto result = sim::result_json(
       inputs, m, {wall.count(), m.engine_steps, m.engine_sleeps, m.skipped_sleeps});
   return py::dict("result"_a = result.dump(), "reports"_a = reports);
+}
+
+sim::SweepPlan sweep_plan(const std::string& plan, bool is_json) {
+  return is_json ? sim::load_sweep_plan(document_of(plan, "plan"))
+                 : sim::load_sweep_plan(std::filesystem::path(plan));
+}
+
+// The points of a sweep plan, as `slabsim sweep --list` has them, so that Python and the CLI
+// agree on what point N is.
+std::string sweep_points(const std::string& plan, bool is_json) {
+  const auto p = sweep_plan(plan, is_json);
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& point : p.points)
+    points.push_back(sim::to_json(point));
+  return nlohmann::json{{"name", p.name}, {"description", p.description}, {"points", points}}
+      .dump();
+}
+
+// The points whose file in `directory` holds their whole result (what a resumed sweep skips);
+// ConfigError if a file holds a run of other inputs.
+std::vector<std::size_t> sweep_done(const std::string& plan, bool is_json,
+                                    const std::string& directory) {
+  std::vector<std::size_t> out;
+  for (const auto& point : sweep_plan(plan, is_json).points)
+    if (sim::read_point_result(point, directory)) out.push_back(point.index);
+  return out;
 }
 
 }  // namespace
@@ -142,4 +187,18 @@ PYBIND11_MODULE(_slabsim, m) {
     return out;
   });
   m.def("report_names", &sim::report_names);
+  m.def("sweep_points", &sweep_points, "plan"_a, "is_json"_a,
+        "The points of a sweep plan (a file path, or its JSON text): JSON text {name, "
+        "description, points: [{index, topology, workload, strategy, seed, jitter_ns, "
+        "quantum_ns, inputs}]}. Raises ConfigError for a bad plan or input.");
+  m.def("sweep_done", &sweep_done, "plan"_a, "is_json"_a, "directory"_a,
+        "Indices of the points whose point-N.json in `directory` is their whole result. Raises "
+        "ConfigError for a file that holds a run of other inputs.");
+  m.def(
+      "sweep_point_file_name", [](std::size_t index) { return sim::point_file_name(index); },
+      "index"_a, "The name of a point's result file in a sweep directory: point-N.json.");
+  m.def(
+      "result_file_text",
+      [](const std::string& result) { return nlohmann::json::parse(result).dump(2) + "\n"; },
+      "result"_a, "A result as `slabsim run -o` and `slabsim sweep` write it, byte for byte.");
 }

@@ -17,10 +17,12 @@ from ._slabsim import ConfigError
 from . import plot
 from .results import Result
 from .simulate import compare, run, scenarios, strategy_presets
+from .sweep import sweep
 
 __version__ = _slabsim.__version__
 __all__ = ["ConfigError", "Result", "compare", "plot", "default_preset", "latency_frame",
-           "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets"]
+           "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets",
+           "sweep"]
 
 
 def presets():

@@ -23,6 +23,8 @@ void add_workload_commands(CLI::App& app);
 void add_run_commands(CLI::App& app, int& status);
 // `explore`: many seeds with jittered event times; `status` as for run.
 void add_explore_command(CLI::App& app, int& status);
+// `sweep`: the points of a sweep plan, listed, run into a directory, merged; `status` as for run.
+void add_sweep_command(CLI::App& app, int& status);
 // The main job: the default scenario under the default strategies, side by side.
 int run_default_comparison();
 

@@ -1,0 +1,373 @@
+// slabsim sweep: the points of a sweep plan (run/sweep_plan.hpp) listed, run (all of them, or
+// those of --index: a job array's task) each into DIR/point-N.json, and merged into
+// DIR/sweep.csv, one row of headline metrics per point.
+//
+// A point whose file already holds its whole result is not run again, so an interrupted sweep
+// or job array redoes only what is missing, and Python's slabsim.sweep shares the directory.
+// What is printed depends only on the inputs and on what the directory holds.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "config/diagnostics.hpp"
+#include "run/findings.hpp"
+#include "run/result.hpp"
+#include "run/runner.hpp"
+#include "run/scenarios.hpp"
+#include "run/sweep_plan.hpp"
+#include "strategy/strategy_format.hpp"
+#include "topology/topology_loader.hpp"
+#include "workload/workload_loader.hpp"
+
+namespace slabsim::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct SweepOptions {
+  std::string plan;
+  bool list = false;
+  std::string indices;
+  bool merge = false;
+  std::string output;
+  bool schema = false;
+};
+
+// "3", "0-7", "0-3,8,10-11": the points to run, each once, in order; anything else, or a point
+// the plan does not have, is a bad --index.
+std::vector<std::size_t> parse_indices(const std::string& text, std::size_t count) {
+  auto bad = [&](const std::string& why) {
+    return CLI::ValidationError("--index", fmt::format("expected point indices such as 3, 0-7 or "
+                                                       "0-3,8 from 0 to {}, got \"{}\": {}",
+                                                       count == 0 ? 0 : count - 1, text, why));
+  };
+  auto number = [&](const std::string& s) -> std::size_t {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 18)
+      throw bad(fmt::format("\"{}\" is not a number", s));
+    const std::size_t n = std::stoull(s);
+    if (n >= count)
+      throw bad(fmt::format("the plan has {} point{} (0-{})", count, count == 1 ? "" : "s",
+                            count == 0 ? 0 : count - 1));
+    return n;
+  };
+  std::vector<bool> chosen(count, false);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string part = text.substr(start, comma - start);
+    const std::size_t dash = part.find('-');
+    const std::size_t first = number(part.substr(0, dash));
+    const std::size_t last = dash == std::string::npos ? first : number(part.substr(dash + 1));
+    if (last < first) throw bad(fmt::format("the range {} runs backwards", part));
+    for (std::size_t i = first; i <= last; ++i)
+      chosen[i] = true;
+    start = comma + 1;
+  }
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < count; ++i)
+    if (chosen[i]) out.push_back(i);
+  return out;
+}
+
+// "2,5-7": the form --index takes.
+std::string format_indices(const std::vector<std::size_t>& sorted) {
+  std::string out;
+  for (std::size_t i = 0; i < sorted.size();) {
+    std::size_t j = i;
+    while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1)
+      ++j;
+    out += (out.empty() ? "" : ",") +
+           (j == i ? fmt::format("{}", sorted[i]) : fmt::format("{}-{}", sorted[i], sorted[j]));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string plural(std::size_t n, const char* word) {
+  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// The plan's name, its size and dimensions, then one line per point.
+std::string list_text(const sim::SweepPlan& plan) {
+  static const std::map<std::string, std::pair<const char*, const char*>> words = {
+      {"topology", {"topology", "topologies"}}, {"workload", {"workload", "workloads"}},
+      {"strategy", {"strategy", "strategies"}}, {"seed", {"seed", "seeds"}},
+      {"jitter_ns", {"jitter", "jitters"}},     {"quantum_ns", {"quantum", "quanta"}}};
+  std::vector<std::string> dims;
+  for (const auto& [key, n] : plan.dimensions) {
+    const auto& [one, many] = words.at(key);
+    dims.push_back(fmt::format("{} {}", n, n == 1 ? one : many));
+  }
+  std::string out = fmt::format("sweep {}: {} ({})\n", plan.name,
+                                plural(plan.points.size(), "point"), fmt::join(dims, " x "));
+  if (!plan.description.empty()) out += plan.description + "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"index", "topology", "workload", "strategy", "seed", "jitter_ns", "quantum_ns"}};
+  for (const auto& p : plan.points)
+    rows.push_back({fmt::format("{}", p.index), p.topology, p.workload, p.strategy,
+                    fmt::format("{}", p.seed), fmt::format("{}", p.jitter_ns),
+                    fmt::format("{}", p.quantum_ns)});
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
+  // Numbers to the right, names to the left.
+  const std::vector<bool> right = {true, false, false, false, true, true, true};
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i)
+      line += (i ? "  " : "") + (right[i] ? fmt::format("{:>{}}", r[i], width[i])
+                                          : fmt::format("{:<{}}", r[i], width[i]));
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+// One point, as `slabsim run -o` would run it and write its result.
+json run_point(const sim::SweepPoint& p) {
+  const topology::Topology machine = topology::load_topology(p.topology_input);
+  const config::JsonDocument document = sim::load_workload_document(p.workload_input);
+  const workload::Workload w = workload::load_workload(document, machine);
+  const alloc::Strategy strategy = strategy::load_strategy(p.strategy_input);
+  sim::RunOptions options;
+  options.seed = p.seed;
+  options.jitter_ns = p.jitter_ns;
+  options.sync_quantum_ns = p.quantum_ns;
+  const auto start = std::chrono::steady_clock::now();
+  const auto m = sim::run_simulation(machine, w, strategy, options);
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  const sim::RunInputs inputs{&machine, document.root, &strategy, p.seed, p.jitter_ns};
+  return sim::result_json(inputs, m,
+                          {wall.count(), m.engine_steps, m.engine_sleeps, m.skipped_sleeps});
+}
+
+std::vector<std::string> findings_of(const json& result) {
+  return result["metrics"]["findings"].get<std::vector<std::string>>();
+}
+
+bool failed(const std::vector<std::string>& findings) {
+  return std::any_of(findings.begin(), findings.end(), sim::is_failure);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s)
+    out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+const std::vector<std::string>& csv_lock_classes() {
+  static const std::vector<std::string> classes = {"slab_mutex", "mem_hotplug_lock",
+                                                   "cpu_hotplug_lock"};
+  return classes;
+}
+
+// One row per point: its index and parameters, then the headline metrics of `slabsim compare`,
+// named as Python's Result.summary names them.
+std::string csv_header() {
+  std::vector<std::string> head = {"index",
+                                   "topology",
+                                   "workload",
+                                   "strategy",
+                                   "seed",
+                                   "jitter_ns",
+                                   "quantum_ns",
+                                   "allocations",
+                                   "frees",
+                                   "remote_alloc_ratio",
+                                   "remote_access_ratio",
+                                   "fallbacks_to_numa_no_node",
+                                   "alloc_node_mismatch"};
+  for (const auto& c : csv_lock_classes()) {
+    head.push_back(c + "_wait_ns");
+    head.push_back(c + "_hold_ns");
+  }
+  for (const char* h : {"hotplug_max_ns", "violations", "deadlock", "lockdep_cycles", "findings"})
+    head.emplace_back(h);
+  return fmt::format("{}\n", fmt::join(head, ","));
+}
+
+std::string csv_row(const sim::SweepPoint& p, const json& result) {
+  const json& m = result["metrics"];
+  std::vector<std::string> row = {fmt::format("{}", p.index),
+                                  csv_field(p.topology),
+                                  csv_field(p.workload),
+                                  csv_field(p.strategy),
+                                  fmt::format("{}", p.seed),
+                                  fmt::format("{}", p.jitter_ns),
+                                  fmt::format("{}", p.quantum_ns),
+                                  m["allocations"].dump(),
+                                  m["frees"].dump(),
+                                  m["remote_alloc"]["ratio"].dump(),
+                                  m["remote_access"]["ratio"].dump()};
+  std::uint64_t fallbacks = 0;
+  for (const auto& f : m["fallbacks_to_numa_no_node"])
+    fallbacks += f.get<std::uint64_t>();
+  row.push_back(fmt::format("{}", fallbacks));
+  row.push_back(m["alloc_node_mismatch"].dump());
+  for (const auto& name : csv_lock_classes()) {
+    std::int64_t wait = 0, hold = 0;
+    for (const auto& c : m["lock_stat"]) {
+      if (c["class"] != name) continue;
+      for (const char* mode : {"read", "write"}) {
+        wait += c[mode]["waittime"]["total_ns"].get<std::int64_t>();
+        hold += c[mode]["holdtime"]["total_ns"].get<std::int64_t>();
+      }
+    }
+    row.push_back(fmt::format("{}", wait));
+    row.push_back(fmt::format("{}", hold));
+  }
+  std::int64_t hotplug_max = 0;
+  for (const auto& h : m["hotplug"])
+    hotplug_max = std::max(hotplug_max, h["duration_ns"].get<std::int64_t>());
+  row.push_back(fmt::format("{}", hotplug_max));
+  row.push_back(fmt::format("{}", m["violations"].size()));
+  row.push_back(m["deadlock"].is_null() ? "false" : "true");
+  row.push_back(fmt::format("{}", m["lockdep"]["cycles"].size()));
+  row.push_back(csv_field(fmt::format("{}", fmt::join(findings_of(result), ", "))));
+  return fmt::format("{}\n", fmt::join(row, ","));
+}
+
+std::string findings_line(const std::vector<std::string>& findings) {
+  return findings.empty() ? std::string("none") : fmt::format("{}", fmt::join(findings, ", "));
+}
+
+fs::path output_directory(const SweepOptions& o) {
+  if (o.output.empty())
+    throw CLI::ValidationError("-o,--output", "expected the directory of the point files");
+  std::error_code ec;
+  fs::create_directories(o.output, ec);
+  if (ec || !fs::is_directory(o.output)) {
+    std::cerr << fmt::format("slabsim: cannot make the directory {}: {}\n", o.output,
+                             ec ? ec.message() : "a file of that name is in the way");
+    throw CLI::RuntimeError(exit_bad_input);
+  }
+  return o.output;
+}
+
+// Runs each of `indices` whose file is not there yet; prints a line per point. True if a
+// point's run (now or before) found a violation or a deadlock. Only findings stay in memory: a
+// sweep may have thousands of points.
+bool run_points(const sim::SweepPlan& plan, const std::vector<std::size_t>& indices,
+                const fs::path& dir) {
+  // Every file is checked before anything runs: one of other inputs stops the sweep.
+  std::vector<std::optional<std::vector<std::string>>> done;
+  for (auto i : indices) {
+    const auto result = sim::read_point_result(plan.points[i], dir);
+    done.push_back(result ? std::optional(findings_of(*result)) : std::nullopt);
+  }
+  bool any_failure = false;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    const auto& point = plan.points[indices[k]];
+    const bool before = done[k].has_value();
+    if (!before) {
+      const json result = run_point(point);
+      emit(result.dump(2) + "\n", (dir / sim::point_file_name(point.index)).string());
+      done[k] = findings_of(result);
+    }
+    any_failure = failed(*done[k]) || any_failure;
+    std::cout << fmt::format("point {}: {}; findings: {}\n", point.index,
+                             before ? "done before" : "ran", findings_line(*done[k]))
+              << std::flush;
+  }
+  return any_failure;
+}
+
+// Gathers every point file into sweep.csv; bad input (exit 2) if a point is missing.
+bool merge_points(const SweepOptions& o, const sim::SweepPlan& plan, const fs::path& dir) {
+  std::string csv_text = csv_header();
+  std::vector<std::size_t> missing, failures;
+  for (const auto& p : plan.points) {
+    const auto result = sim::read_point_result(p, dir);
+    if (!result) {
+      missing.push_back(p.index);
+      continue;
+    }
+    csv_text += csv_row(p, *result);
+    if (failed(findings_of(*result))) failures.push_back(p.index);
+  }
+  if (!missing.empty()) {
+    std::cerr << fmt::format(
+        "slabsim: {}: {} of {} points missing ({}); run them with: slabsim sweep {} --index {} "
+        "-o {}\n",
+        o.output, missing.size(), plan.points.size(), format_indices(missing), o.plan,
+        format_indices(missing), o.output);
+    throw CLI::RuntimeError(exit_bad_input);
+  }
+  const fs::path csv = dir / "sweep.csv";
+  emit(csv_text, csv.string());
+  std::cout << fmt::format("merged {} into {}", plural(plan.points.size(), "point"), csv.string());
+  if (!failures.empty())
+    std::cout << fmt::format("; a violation or deadlock in {}", format_indices(failures));
+  std::cout << '\n';
+  return !failures.empty();
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<SweepOptions>();
+  auto* cmd = app.add_subcommand(
+      "sweep",
+      "Run the points of a sweep plan (a grid of topologies, workloads, strategies, seeds, "
+      "jitters and quanta), all or by index, each into DIR/point-N.json, and merge them into "
+      "DIR/sweep.csv; points already done are not run again");
+  cmd->add_option("PLAN", o->plan, "The sweep plan (workloads/sweeps/README.md)");
+  auto* list = cmd->add_flag("--list", o->list, "Print the points: index and parameters");
+  auto* index = cmd->add_option("--index", o->indices,
+                                "Run only these points, e.g. 3, 0-7 or 0-3,8 (a job array's "
+                                "task: --index $SLURM_ARRAY_TASK_ID)");
+  auto* merge = cmd->add_flag("--merge", o->merge,
+                              "Only gather the point files into DIR/sweep.csv (exit status 2 "
+                              "if one is missing)");
+  cmd->add_option("-o,--output", o->output, "The directory of the point files and sweep.csv");
+  auto* schema = cmd->add_flag("--schema", o->schema,
+                               "Print the JSON Schema of sweep plans "
+                               "(workloads/schema/sweep.schema.json)");
+  list->excludes(index)->excludes(merge)->excludes(schema);
+  index->excludes(merge)->excludes(schema);
+  merge->excludes(schema);
+  cmd->callback([o, &status] {
+    if (o->schema) {
+      emit(sim::sweep_plan_json_schema().dump(2) + "\n", "");
+      return;
+    }
+    if (o->plan.empty()) throw CLI::ValidationError("PLAN", "expected a sweep plan file");
+    const sim::SweepPlan plan = sim::load_sweep_plan(fs::path(o->plan));
+    if (o->list) {
+      emit(list_text(plan), "");
+      return;
+    }
+    std::vector<std::size_t> indices;
+    if (!o->indices.empty()) indices = parse_indices(o->indices, plan.points.size());
+    const fs::path dir = output_directory(*o);
+    bool any_failure = false;
+    if (!o->indices.empty()) {
+      any_failure = run_points(plan, indices, dir);
+    } else if (o->merge) {
+      any_failure = merge_points(*o, plan, dir);
+    } else {
+      for (const auto& p : plan.points)
+        indices.push_back(p.index);
+      any_failure = run_points(plan, indices, dir);
+      any_failure = merge_points(*o, plan, dir) || any_failure;
+    }
+    status = any_failure ? exit_found : exit_ok;
+  });
+}
+
+}  // namespace slabsim::cli
