@@ -14,6 +14,7 @@
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
 #include "run/sweep_plan.hpp"
+#include "run/trace.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
@@ -52,7 +53,7 @@ config::JsonDocument document_of(const std::string& text, const char* what) {
 py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
              const std::string& workload, bool workload_is_json, const std::string& strategy,
              bool strategy_is_json, std::optional<std::uint64_t> seed, std::int64_t jitter_ns,
-             std::int64_t quantum_ns, bool lookahead) {
+             std::int64_t quantum_ns, bool lookahead, const std::string& trace_path) {
   const config::JsonDocument doc =
       workload_is_json ? document_of(workload, "workload") : sim::load_workload_document(workload);
   topology::Topology machine;
@@ -77,6 +78,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   o.jitter_ns = jitter_ns;
   o.sync_quantum_ns = quantum_ns;
   o.lookahead = lookahead;
+  o.trace_path = trace_path;
   o.progress = [](std::int64_t) {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw Interrupted();
@@ -84,6 +86,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   const auto start = std::chrono::steady_clock::now();
   sim::RunMetrics m;
   bool interrupted = false;
+  std::optional<std::string> trace_error;
   {
     // Without the GIL, so that the other threads of the process go on: a Dask worker's event
     // loop answers its scheduler's heartbeats during a long run. One engine at a time per
@@ -95,9 +98,15 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
       m = sim::run_simulation(machine, w, st, o);
     } catch (const Interrupted&) {
       interrupted = true;
+    } catch (const sim::TraceWriteError& e) {
+      trace_error = e.what();
     }
   }
   if (interrupted) throw py::error_already_set();
+  if (trace_error) {
+    PyErr_SetString(PyExc_OSError, trace_error->c_str());
+    throw py::error_already_set();
+  }
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
   const sim::RunInputs inputs{&machine, doc.root, &st, o.seed, o.jitter_ns};
   py::dict reports;
@@ -177,6 +186,7 @@ PYBIND11_MODULE(_slabsim, m) {
       "JSON Schema of topology files, as text.");
   m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
         "strategy"_a, "strategy_is_json"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a, "lookahead"_a,
+        "trace_path"_a = "",
         "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
         "for bad input and KeyboardInterrupt when interrupted.");
   m.def("scenarios", &sim::scenario_names, "The embedded workload scenarios.");

@@ -125,7 +125,7 @@ def fallbacks_per_node(results):
 def timeline(trace, start_ns=None, end_ns=None):
     """The tracks of a Chrome trace written by ``run --trace`` (a path or the parsed dict):
     one row per CPU or event task, lock holds coloured by lock class, waits hatched, hotplug and
-    cache events in grey, between ``start_ns`` and ``end_ns`` (default: the whole run)."""
+    cache events framed in grey, between ``start_ns`` and ``end_ns`` (default: the whole run)."""
     from matplotlib.patches import Patch
 
     if not isinstance(trace, dict):
@@ -150,7 +150,8 @@ def timeline(trace, start_ns=None, end_ns=None):
             palette[lock] = cmap(len(palette) % 20)
         return palette[lock]
 
-    for e in spans:
+    # Longest first, so that nested slices (a lock held inside a hotplug operation) draw on top.
+    for e in sorted(spans, key=lambda e: -e["dur"]):
         if e["tid"] not in row or e["ts"] + e["dur"] < lo or e["ts"] > hi:
             continue
         y = row[e["tid"]]
@@ -160,19 +161,19 @@ def timeline(trace, start_ns=None, end_ns=None):
         if category == "lock":
             waiting = e["name"].startswith("wait ")
             lock = e["name"][5:] if waiting else e["name"]
-            ax.broken_barh([(x0, width)], (y - 0.35, 0.7), facecolor=color(lock),
+            ax.broken_barh([(x0, width)], (y - 0.3, 0.6), facecolor=color(lock),
                            hatch="////" if waiting else None, edgecolor="black" if waiting else None,
                            linewidth=0.3)
-        else:
-            ax.broken_barh([(x0, width)], (y - 0.2, 0.4), facecolor="0.6", edgecolor="0.3",
-                           linewidth=0.3)
+        else:  # hotplug operations and their phases, cache events: a frame around their locks
+            ax.broken_barh([(x0, width)], (y - 0.42, 0.84), facecolor="none", edgecolor="0.35",
+                           linewidth=0.8)
     ax.set_yticks(range(len(tracks)), [names[t] for t in tracks])
     ax.invert_yaxis()
     ax.set_xlim(lo, hi)
     ax.set_xlabel("simulated time (µs)")
     handles = [Patch(facecolor=c, label=lock) for lock, c in palette.items()]
     handles.append(Patch(facecolor="white", edgecolor="black", hatch="////", label="waiting"))
-    handles.append(Patch(facecolor="0.6", label="hotplug / cache events"))
+    handles.append(Patch(facecolor="none", edgecolor="0.35", label="hotplug / cache events"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     ax.set_title("lock holds and waits per CPU")
     return fig

@@ -29,7 +29,7 @@ def _input(value, what):
 
 
 def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None, *,
-        jitter_ns=0, quantum_ns=10000, lookahead=True):
+        jitter_ns=0, quantum_ns=10000, lookahead=True, trace=None):
     """Runs one simulation and returns a :class:`Result`.
 
     ``topology``: a topology file, a preset name or a dict; None for the workload's own.
@@ -37,7 +37,9 @@ def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None,
     ``strategy``: a strategy preset name, a strategy file or a dict.
     ``seed``: None for the workload's seed. ``jitter_ns`` delays each timed event by a seeded
     0..jitter_ns; ``quantum_ns`` is the lax-synchronisation quantum; ``lookahead=False`` sends
-    every wait through SimGrid (slower, same results).
+    every wait through SimGrid (slower, same results). ``trace``: a path where the run's
+    timeline is written as Chrome trace-event JSON (open it in https://ui.perfetto.dev, or draw
+    it with :func:`slabsim.plot.timeline`).
 
     Bad input raises :class:`slabsim.ConfigError` (a ``ValueError``) naming the file and JSON
     path; Ctrl-C (or a notebook's interrupt) raises ``KeyboardInterrupt`` and leaves the
@@ -49,7 +51,8 @@ def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None,
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, seed,
-                       int(jitter_ns), int(quantum_ns), bool(lookahead))
+                       int(jitter_ns), int(quantum_ns), bool(lookahead),
+                       "" if trace is None else os.fspath(trace))
     return Result.from_json(out["result"], out["reports"])
 
 

@@ -50,3 +50,22 @@ def test_fallbacks_per_node_for_one_result():
 def test_plots_refuse_what_is_not_results():
     with pytest.raises(TypeError):
         slabsim.plot.lock_times([1, 2])
+
+
+def test_timeline_draws_the_trace_of_a_run(tmp_path):
+    trace = tmp_path / "node-online.trace.json"
+    slabsim.run(workload="node-online", strategy="hotplug_lock", trace=trace)
+    fig = slabsim.plot.timeline(trace)
+    ax = fig.axes[0]
+    tracks = [t.get_text() for t in ax.get_yticklabels()]
+    assert "CPU 0 (node 0)" in tracks and any(t.startswith("events 0") for t in tracks)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "mem_hotplug_lock (read)" in legend and "waiting" in legend
+    zoom = slabsim.plot.timeline(trace, start_ns=6_900_000, end_ns=8_100_000)
+    assert zoom.axes[0].get_xlim() == (6900.0, 8100.0)
+    fig.savefig(tmp_path / "timeline.png")
+
+
+def test_an_unwritable_trace_path_is_an_os_error(tmp_path):
+    with pytest.raises(OSError):
+        slabsim.run(workload="steady-local", trace=tmp_path / "no-such-dir" / "t.json")
