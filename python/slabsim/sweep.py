@@ -94,7 +94,7 @@ def sweep(plan, client=None, directory=None):
         os.makedirs(directory, exist_ok=True)
         for index in _slabsim.sweep_done(text, is_json, directory):
             rows[index] = _row(points[index], Result.load(_point_path(directory, index)))
-    todo = [p for p in points if p["index"] not in rows]
+    not_done = [p for p in points if p["index"] not in rows]
 
     def finished(point, result_text):
         if directory is not None:
@@ -102,13 +102,13 @@ def sweep(plan, client=None, directory=None):
         rows[point["index"]] = _row(point, Result.from_json(result_text))
 
     if client is None:
-        for point in todo:
+        for point in not_done:
             finished(point, _run_point(point))
-    elif todo:
+    elif not_done:
         from distributed import as_completed
 
-        futures = client.map(_run_point, todo, pure=False)
-        by_key = {f.key: p for f, p in zip(futures, todo)}
+        futures = client.map(_run_point, not_done, pure=False)
+        by_key = {f.key: p for f, p in zip(futures, not_done)}
         try:
             # Saved as each one arrives: an interrupted sweep keeps what was finished.
             for future, result_text in as_completed(futures, with_results=True):
