@@ -74,21 +74,6 @@ unsigned slab_order(std::uint64_t size, std::uint64_t min_objects, unsigned max_
   return order;
 }
 
-// calculate_alignment() (mm/slab_common.c): SLAB_HWCACHE_ALIGN asks for the cache line, halved
-// while the object fits in half of it, never below the caller's alignment; then at least
-// ARCH_SLAB_MINALIGN and a multiple of the word size.
-std::uint64_t calculate_alignment(const CacheFlags& flags, std::uint64_t align,
-                                  std::uint64_t size) {
-  if (flags.hwcache_align) {
-    std::uint64_t ralign = cache_line_size;
-    while (size <= ralign / 2)
-      ralign /= 2;
-    align = std::max(align, ralign);
-  }
-  align = std::max(align, arch_slab_minalign);
-  return align_up(align, word);
-}
-
 // set_cpu_partial(): objects kept on each CPU's partial list, by s->size; none for debug caches
 // (kmem_cache_has_cpu_partial() is false) or without CONFIG_SLUB_CPU_PARTIAL.
 unsigned cpu_partial_for(std::uint64_t size, bool debug, bool enabled) {
@@ -104,6 +89,18 @@ void fail(std::string* why, std::string text) {
 }
 
 }  // namespace
+
+std::uint64_t calculate_alignment(const CacheFlags& flags, std::uint64_t align,
+                                  std::uint64_t size) {
+  if (flags.hwcache_align) {
+    std::uint64_t ralign = cache_line_size;
+    while (size <= ralign / 2)
+      ralign /= 2;
+    align = std::max(align, ralign);
+  }
+  align = std::max(align, arch_slab_minalign);
+  return align_up(align, word);
+}
 
 unsigned get_order(unsigned long size) {
   return order_for(size);

@@ -64,7 +64,13 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
 // kernel returns -ENOSYS. `nr_cpu_ids` is the CPU count calculate_order() uses: nr_cpu_ids in
 // v5.10; v5.12 uses num_present_cpus() (nr_cpu_ids when that is 1).
 unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& params);
-unsigned get_order(unsigned long size);  // smallest order whose pages hold `size` bytes (0 for 0)
+unsigned get_order(unsigned long size);
+// calculate_alignment() (mm/slab_common.c, shared by SLUB, SLAB and SLOB): SLAB_HWCACHE_ALIGN
+// asks for the cache line, halved while the object fits in half of it, never below the caller's
+// alignment; then at least ARCH_SLAB_MINALIGN and a multiple of the word size.
+std::uint64_t calculate_alignment(
+    const CacheFlags& flags, std::uint64_t align,
+    std::uint64_t size);  // smallest order whose pages hold `size` bytes (0 for 0)
 unsigned order_objects(unsigned order, unsigned size);  // (PAGE_SIZE << order) / size
 
 }  // namespace slabsim::alloc

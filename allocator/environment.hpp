@@ -34,6 +34,9 @@ class Environment {
   // it, for lock_stat contention points and lockdep chains. May block.
   virtual void lock(LockClass cls, std::uint64_t instance, LockMode mode, const char* function) = 0;
   virtual void unlock(LockClass cls, std::uint64_t instance, LockMode mode) = 0;
+  // mutex_trylock()/spin_trylock(): takes the lock only if that needs no wait; true if taken.
+  virtual bool try_lock(LockClass cls, std::uint64_t instance, LockMode mode,
+                        const char* function) = 0;
 
   // local_irq_save()/local_irq_restore() around per-CPU slow paths: while a CPU has interrupts
   // off, an IPI to it (run_on_cpu) waits.

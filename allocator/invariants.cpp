@@ -25,11 +25,10 @@ int chain_length(const Slab& page, std::uint16_t head, std::vector<bool>& seen) 
 }  // namespace
 
 int Slub::check_invariants(const char* function) {
-  const std::size_t before = violations_.size();
+  const std::size_t before = common_.violation_count();
   const int cpu = env_.current_cpu();
   auto report = [&](std::string what, ViolationKind kind = ViolationKind::other) {
-    if (!reported_.insert(what).second) return;
-    violations_.push_back({env_.now_ns(), cpu, function, std::move(what), kind});
+    common_.invariant_violation(cpu, function, std::move(what), kind);
   };
 
   for (KmemCache* s : slab_caches_) {
@@ -128,7 +127,7 @@ int Slub::check_invariants(const char* function) {
       report(fmt::format("cache {}: {} objects allocated and not freed, but slabs hold {} in use",
                          s->name, expected, live_objects));
   }
-  return static_cast<int>(violations_.size() - before);
+  return static_cast<int>(common_.violation_count() - before);
 }
 
 }  // namespace slabsim::alloc

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator/allocator.hpp"
 #include "allocator/cache_settings.hpp"
 #include "allocator/page_allocator.hpp"
 #include "allocator/stat_item.hpp"
@@ -89,12 +90,10 @@ struct KmemCacheNode {
   Object backing;  // the kmem_cache_node object this struct lives in (none for boot caches)
 };
 
-struct KmemCache {
-  std::string name;
+struct KmemCache : Cache {
   CacheFlags flags;
   CacheSettings s;
   int refcount = 1;
-  std::uint64_t id = 0;  // creation serial; also the kernfs instance of its sysfs directory
   std::vector<KmemCacheCpu> cpu_slab;  // every possible CPU (never touched by CPU hotplug)
   std::vector<KmemCacheNode*> node;    // get_node(): nr_node_ids entries, nullptr when missing
   std::vector<std::unique_ptr<KmemCacheNode>> node_store;  // owns live and freed structs
@@ -103,7 +102,6 @@ struct KmemCache {
   bool destroyed = false;  // released by kmem_cache_destroy (kept so stale users are caught)
 
   // Model metrics beyond the kernel's counters.
-  std::vector<std::uint64_t> fallback_to_no_node;  // per requested node: NUMA_NO_NODE fallbacks
   std::uint64_t remote_allocs = 0;  // object on another node than the allocating CPU's
   std::uint64_t remote_frees = 0;   // object on another node than the freeing CPU's
   std::uint64_t allocs = 0, frees = 0;

@@ -14,8 +14,10 @@ enum class LockClass : std::uint8_t {
   device_hotplug_lock,  // lock_device_hotplug_sysfs()
   memory_chain,         // (memory_chain).rwsem, the memory notifier chain
   kernfs_active,        // kn->count: the active reference of a sysfs file; removal drains it
+  alien_lock,           // SLAB: alien_cache::lock, one instance per (cache, node, remote node)
+  slob_lock,            // SLOB: the one spinlock over its free lists
 };
-inline constexpr int lock_class_count = 7;
+inline constexpr int lock_class_count = 9;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
@@ -48,6 +50,10 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "(memory_chain).rwsem";
     case LockClass::kernfs_active:
       return "kn->count";
+    case LockClass::alien_lock:
+      return "&alc->lock";
+    case LockClass::slob_lock:
+      return "slob_lock";
   }
   return "?";
 }

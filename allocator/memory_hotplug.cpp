@@ -33,6 +33,14 @@ void MemoryHotplug::register_slub(Slub& slub) {
        }});
 }
 
+void MemoryHotplug::register_allocator(Allocator& allocator) {
+  if (!allocator.has_memory_callback()) return;
+  register_notifier({"slab_memory_callback", slab_callback_pri,
+                     [&allocator](MemoryAction a, const MemoryNotify& arg) {
+                       return allocator.memory_callback(a, arg);
+                     }});
+}
+
 int MemoryHotplug::notify(MemoryAction action, const MemoryNotify& arg) {
   // blocking_notifier_call_chain(): under the chain's rwsem (read); stops at the first error.
   env_.lock(LockClass::memory_chain, 0, LockMode::read, "blocking_notifier_call_chain");

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "allocator/allocator.hpp"
 #include "allocator/environment.hpp"
+#include "allocator/memory_notify.hpp"
 #include "allocator/node_states.hpp"
 #include "allocator/page_allocator.hpp"
 #include "allocator/slub.hpp"
@@ -57,6 +59,8 @@ class MemoryHotplug {
   void register_notifier(MemoryNotifier notifier);  // register_memory_notifier()
   // SLUB's slab_memory_callback at SLAB_CALLBACK_PRI.
   void register_slub(Slub& slub);
+  // The allocator's memory callback at SLAB_CALLBACK_PRI, if it has one (SLOB has none).
+  void register_allocator(Allocator& allocator);
 
   // add_memory(): an absent block becomes present (offline); its node comes online.
   int add_memory(int block);

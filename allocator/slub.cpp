@@ -27,24 +27,6 @@ bool node_match(const Slab* page, int node) {
 
 }  // namespace
 
-const char* memory_action_name(MemoryAction a) {
-  switch (a) {
-    case MemoryAction::online:
-      return "MEM_ONLINE";
-    case MemoryAction::going_offline:
-      return "MEM_GOING_OFFLINE";
-    case MemoryAction::offline:
-      return "MEM_OFFLINE";
-    case MemoryAction::going_online:
-      return "MEM_GOING_ONLINE";
-    case MemoryAction::cancel_online:
-      return "MEM_CANCEL_ONLINE";
-    case MemoryAction::cancel_offline:
-      return "MEM_CANCEL_OFFLINE";
-  }
-  return "?";
-}
-
 // ---------------------------------------------------------------------------------------------
 // Boot: kmem_cache_init()
 
@@ -54,7 +36,7 @@ Slub::Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy 
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
-      strategy_(std::move(strategy)),
+      common_(env, std::move(strategy)),
       params_(params),
       costs_(costs),
       slab_nodes_(layout_.nr_node_ids(), false) {
@@ -125,37 +107,6 @@ int Slub::numa_mem_id(int cpu) const {
   return layout_.cpu_node[cpu];
 }
 
-const char* violation_kind_name(ViolationKind kind) {
-  switch (kind) {
-    case ViolationKind::missing_node:
-      return "missing-node";
-    case ViolationKind::use_after_free:
-      return "use-after-free";
-    case ViolationKind::other:
-      break;
-  }
-  return "violation";
-}
-
-void Slub::violation(int cpu, const char* function, std::string what, ViolationKind kind) {
-  if (!reported_.insert(std::string(function) + '\n' + what).second) return;
-  violations_.push_back({env_.now_ns(), cpu, function, std::move(what), kind});
-}
-
-void Slub::log(std::string message) {
-  kernel_log_.push_back(std::move(message));
-}
-
-void Slub::lock_steps(const std::vector<LockStep>& steps, const char* function) {
-  for (const auto& step : steps)
-    env_.lock(step.cls, 0, step.mode, function);
-}
-
-void Slub::unlock_steps(const std::vector<LockStep>& steps) {
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it)
-    env_.unlock(it->cls, 0, it->mode);
-}
-
 void Slub::list_lock(KmemCacheNode* n, const char* function) {
   env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
 }
@@ -168,17 +119,18 @@ void Slub::list_unlock(KmemCacheNode* n) {
 KmemCacheNode* Slub::node_of(KmemCache* s, const Slab* page, const char* function) {
   KmemCacheNode* n = s->node[page->pages.node];
   if (!n) {
-    violation(env_.current_cpu(), function,
-              fmt::format("cache {} has no kmem_cache_node for node {}, where one of its slabs "
-                          "lives: the kernel dereferences NULL here",
-                          s->name, page->pages.node),
-              ViolationKind::missing_node);
+    common_.violation(
+        env_.current_cpu(), function,
+        fmt::format("cache {} has no kmem_cache_node for node {}, where one of its slabs "
+                    "lives: the kernel dereferences NULL here",
+                    s->name, page->pages.node),
+        ViolationKind::missing_node);
   } else if (n->freed) {
-    violation(env_.current_cpu(), function,
-              fmt::format("cache {} uses the kmem_cache_node of node {} after it was freed "
-                          "(use-after-free)",
-                          s->name, page->pages.node),
-              ViolationKind::use_after_free);
+    common_.violation(env_.current_cpu(), function,
+                      fmt::format("cache {} uses the kmem_cache_node of node {} after it was freed "
+                                  "(use-after-free)",
+                                  s->name, page->pages.node),
+                      ViolationKind::use_after_free);
     n = nullptr;
   }
   return n;
@@ -312,11 +264,12 @@ std::uint16_t Slub::get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu) {
   if (!n || !n->nr_partial) return no_object;
   list_lock(n, "get_partial_node");
   if (n->freed) {
-    violation(cpu, "get_partial_node",
-              fmt::format("cache {} locked the list_lock of node {}'s kmem_cache_node after the "
-                          "struct was freed (use-after-free)",
-                          s->name, n->node),
-              ViolationKind::use_after_free);
+    common_.violation(
+        cpu, "get_partial_node",
+        fmt::format("cache {} locked the list_lock of node {}'s kmem_cache_node after the "
+                    "struct was freed (use-after-free)",
+                    s->name, n->node),
+        ViolationKind::use_after_free);
     list_unlock(n);
     return no_object;
   }
@@ -368,11 +321,11 @@ std::uint16_t Slub::get_partial(KmemCache* s, Gfp gfp, int node, int cpu) {
   if (searchnode != numa_no_node) {
     KmemCacheNode* n = s->node[searchnode];
     if (n && n->freed) {
-      violation(cpu, "get_partial",
-                fmt::format("cache {} reads the freed kmem_cache_node of node {} "
-                            "(use-after-free)",
-                            s->name, searchnode),
-                ViolationKind::use_after_free);
+      common_.violation(cpu, "get_partial",
+                        fmt::format("cache {} reads the freed kmem_cache_node of node {} "
+                                    "(use-after-free)",
+                                    s->name, searchnode),
+                        ViolationKind::use_after_free);
       n = nullptr;
     }
     object = get_partial_node(s, n, cpu);
@@ -662,8 +615,8 @@ Object Slub::slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu) {
     if (freelist == no_object) {
       // slab_out_of_memory()
       if (!(gfp & gfp_nowarn))
-        log(fmt::format("SLUB: Unable to allocate memory on node {}, gfp={:#x}", node,
-                        static_cast<unsigned>(gfp)));
+        common_.log(fmt::format("SLUB: Unable to allocate memory on node {}, gfp={:#x}", node,
+                                static_cast<unsigned>(gfp)));
       return {};
     }
     page = c.page;
@@ -808,11 +761,12 @@ void Slub::kmem_cache_free(KmemCache* s, Object x) {
         fmt::format("kmem_cache_free: object of cache {} freed to cache {}",
                     x.slab->cache ? x.slab->cache->name : std::string("(freed slab)"), s->name));
   if (s->destroyed) {
-    violation(env_.current_cpu(), "kmem_cache_free",
-              fmt::format("an object is freed to cache {} after kmem_cache_destroy released it "
-                          "(use-after-free)",
-                          s->name),
-              ViolationKind::use_after_free);
+    common_.violation(
+        env_.current_cpu(), "kmem_cache_free",
+        fmt::format("an object is freed to cache {} after kmem_cache_destroy released it "
+                    "(use-after-free)",
+                    s->name),
+        ViolationKind::use_after_free);
     return;
   }
   const int cpu = env_.current_cpu();
@@ -881,7 +835,7 @@ bool Slub::init_kmem_cache_nodes(KmemCache* s) {
 KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                                    CacheFlags flags) {
   env_.sync();
-  lock_steps(strategy_.create_locks, "kmem_cache_create");
+  common_.lock_steps(strategy_.create_locks, "kmem_cache_create");
   KmemCache* result = nullptr;
   std::string why;
   auto settings =
@@ -914,8 +868,9 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
     why = "out of memory for struct kmem_cache";
     error = -enomem;
   }
-  if (!result) log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
-  unlock_steps(strategy_.create_locks);
+  if (!result)
+    common_.log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
+  common_.unlock_steps(strategy_.create_locks);
   return result;
 }
 
@@ -934,7 +889,7 @@ int Slub::kmem_cache_shutdown(KmemCache* s) {
         remove_partial(n, page);
         discard.push_back(page);
       } else {
-        log(fmt::format("Objects remaining in {} on __kmem_cache_shutdown()", s->name));
+        common_.log(fmt::format("Objects remaining in {} on __kmem_cache_shutdown()", s->name));
       }
       page = next;
     }
@@ -961,7 +916,7 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
   env_.sync();
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
-  lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
+  common_.lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
   // The kernel's kmem_cache_destroy() returns nothing; the model says what happened: 0 when
   // the cache was released, -EBUSY when objects remain, 1 when a reference remains (an alias,
   // or a cache whose earlier destroy failed: its refcount is then already 0).
@@ -969,7 +924,7 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
   if (--s->refcount == 0) {
     err = 0;
     if (kmem_cache_shutdown(s)) {
-      log(fmt::format("kmem_cache_destroy {}: Slab cache still has objects", s->name));
+      common_.log(fmt::format("kmem_cache_destroy {}: Slab cache still has objects", s->name));
       err = -ebusy;
     } else {
       s->listed = false;
@@ -981,7 +936,7 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
       release_cache(s);
     }
   }
-  unlock_steps(strategy_.destroy_locks);
+  common_.unlock_steps(strategy_.destroy_locks);
   return err;
 }
 
@@ -996,11 +951,11 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
     env_.irq_disable();  // spin_lock_irqsave()
     list_lock(n, "__kmem_cache_shrink");
     if (n->freed) {
-      violation(env_.current_cpu(), "__kmem_cache_shrink",
-                fmt::format("cache {} shrinks node {} through a freed kmem_cache_node "
-                            "(use-after-free)",
-                            s->name, nid),
-                ViolationKind::use_after_free);
+      common_.violation(env_.current_cpu(), "__kmem_cache_shrink",
+                        fmt::format("cache {} shrinks node {} through a freed kmem_cache_node "
+                                    "(use-after-free)",
+                                    s->name, nid),
+                        ViolationKind::use_after_free);
       list_unlock(n);
       env_.irq_enable();
       continue;
@@ -1033,9 +988,9 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
 
 int Slub::kmem_cache_shrink(KmemCache* s) {
   env_.sync();
-  lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
+  common_.lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
   const int ret = kmem_cache_shrink_locked(s);
-  unlock_steps(strategy_.shrink_locks);
+  common_.unlock_steps(strategy_.shrink_locks);
   return ret;
 }
 
@@ -1052,7 +1007,7 @@ std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
   const bool objects_file =
       std::find(object_files.begin(), object_files.end(), file) != object_files.end();
   env_.sync();
-  if (objects_file) lock_steps(strategy_.show_locks, "show_slab_objects");
+  if (objects_file) common_.lock_steps(strategy_.show_locks, "show_slab_objects");
   if (file == "objects" || file == "objects_partial") {
     for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
       KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it
@@ -1062,11 +1017,12 @@ std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
       env_.irq_disable();
       list_lock(n, "count_partial");
       if (n->freed)
-        violation(env_.current_cpu(), "show_slab_objects",
-                  fmt::format("cache {} counts the partial slabs of node {} through a freed "
-                              "kmem_cache_node (use-after-free)",
-                              s->name, nid),
-                  ViolationKind::use_after_free);
+        common_.violation(
+            env_.current_cpu(), "show_slab_objects",
+            fmt::format("cache {} counts the partial slabs of node {} through a freed "
+                        "kmem_cache_node (use-after-free)",
+                        s->name, nid),
+            ViolationKind::use_after_free);
       else
         env_.charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
       list_unlock(n);
@@ -1074,7 +1030,7 @@ std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
     }
   }
   auto text = sysfs_file(*s, file, online_cpus);
-  if (objects_file) unlock_steps(strategy_.show_locks);
+  if (objects_file) common_.unlock_steps(strategy_.show_locks);
   return text;
 }
 
@@ -1121,9 +1077,9 @@ void Slub::slab_mem_offline_callback(const MemoryNotify& arg) {
       KmemCacheNode* n = s->node[nid];
       if (!n) continue;
       if (n->nr_slabs) {
-        violation(env_.current_cpu(), "slab_mem_offline_callback",
-                  fmt::format("BUG: cache {} still has {} slabs on node {} going offline", s->name,
-                              n->nr_slabs, nid));
+        common_.violation(env_.current_cpu(), "slab_mem_offline_callback",
+                          fmt::format("BUG: cache {} still has {} slabs on node {} going offline",
+                                      s->name, n->nr_slabs, nid));
         continue;
       }
       free_kmem_cache_node(s, nid);

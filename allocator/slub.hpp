@@ -17,59 +17,21 @@
 #include <tuple>
 #include <vector>
 
+#include "allocator/allocator.hpp"
 #include "allocator/cache_settings.hpp"
 #include "allocator/costs.hpp"
 #include "allocator/environment.hpp"
 #include "allocator/gfp.hpp"
 #include "allocator/kmem_cache.hpp"
 #include "allocator/machine_layout.hpp"
+#include "allocator/memory_notify.hpp"
 #include "allocator/node_states.hpp"
 #include "allocator/page_allocator.hpp"
+#include "allocator/slab_common.hpp"
 #include "allocator/strategy.hpp"
+#include "allocator/violation.hpp"
 
 namespace slabsim::alloc {
-
-// Memory notifier actions (include/linux/memory.h), with their bit values.
-enum class MemoryAction : unsigned {
-  online = 1u << 0,
-  going_offline = 1u << 1,
-  offline = 1u << 2,
-  going_online = 1u << 3,
-  cancel_online = 1u << 4,
-  cancel_offline = 1u << 5,
-};
-const char* memory_action_name(MemoryAction a);  // "MEM_GOING_ONLINE", ...
-
-// struct memory_notify: which node state an operation flips (-1: none).
-struct MemoryNotify {
-  std::uint64_t start_pfn = 0;
-  std::uint64_t nr_pages = 0;
-  int status_change_nid_normal = numa_no_node;
-  int status_change_nid_high = numa_no_node;
-  int status_change_nid = numa_no_node;
-};
-
-// A broken invariant or a kernel crash the model caught instead of performing it.
-// What kind of bug a violation shows.
-enum class ViolationKind {
-  missing_node,    // a cache without the kmem_cache_node of a node it uses (03afc0e25f7f)
-  use_after_free,  // a freed kmem_cache_node used (666716fd267d)
-  other,
-};
-
-struct Violation {
-  std::int64_t time_ns = 0;
-  int cpu = 0;
-  std::string function;  // the kernel function where it was found
-  std::string what;      // one sentence
-  ViolationKind kind = ViolationKind::other;
-};
-
-// "missing-node", "use-after-free", "violation".
-const char* violation_kind_name(ViolationKind kind);
-
-inline constexpr int ebusy = 16;   // EBUSY
-inline constexpr int enomem = 12;  // ENOMEM
 
 class Slub {
  public:
@@ -119,14 +81,7 @@ class Slub {
   std::optional<std::string> sysfs_show(KmemCache* s, std::string_view file,
                                         const std::vector<bool>& online_cpus);
 
-  // What the memory hotplug callbacks did to kmem_cache_node structs so far: allocated at
-  // MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
-  // MEM_GOING_ONLINE and reused.
-  struct NodeStructCounts {
-    std::uint64_t allocated = 0;
-    std::uint64_t freed = 0;
-    std::uint64_t reused = 0;
-  };
+  // What the memory hotplug callbacks did to kmem_cache_node structs so far.
   [[nodiscard]] const NodeStructCounts& hotplug_node_structs() const { return node_structs_; }
 
   // State, for reports, tests and the invariant checker.
@@ -137,7 +92,7 @@ class Slub {
   [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
   // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
   [[nodiscard]] bool node_usable(int nid) const;
-  [[nodiscard]] const Strategy& strategy() const { return strategy_; }
+  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
   [[nodiscard]] const SlubBootParams& params() const { return params_; }
   [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
   [[nodiscard]] int nr_node_ids() const { return layout_.nr_node_ids(); }
@@ -151,9 +106,9 @@ class Slub {
   // Checks every invariant of every cache and records what is broken (each distinct problem
   // once). `function` names where the check runs. Returns the number of new violations.
   int check_invariants(const char* function);
-  [[nodiscard]] const std::vector<Violation>& violations() const { return violations_; }
+  [[nodiscard]] const std::vector<Violation>& violations() const { return common_.violations(); }
   // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return kernel_log_; }
+  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return common_.kernel_log(); }
 
  private:
   // Allocation paths.
@@ -196,15 +151,10 @@ class Slub {
   // Helpers.
   void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
-  void lock_steps(const std::vector<LockStep>& steps, const char* function);
-  void unlock_steps(const std::vector<LockStep>& steps);
   void list_lock(KmemCacheNode* n, const char* function);
   void list_unlock(KmemCacheNode* n);
   Slab* make_slab();
   void release_slab(Slab* page);
-  void violation(int cpu, const char* function, std::string what,
-                 ViolationKind kind = ViolationKind::other);
-  void log(std::string message);
   int numa_mem_id(int cpu) const;
   bool has_cpu_partial(const KmemCache* s) const;
 
@@ -212,7 +162,8 @@ class Slub {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  Strategy strategy_;
+  SlabCommon common_;
+  const Strategy& strategy_ = common_.strategy();
   SlubBootParams params_;
   SlubCosts costs_;
   std::vector<bool> slab_nodes_;
@@ -225,9 +176,6 @@ class Slub {
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
   std::uint64_t next_cache_id_ = 0;
-  std::vector<Violation> violations_;
-  std::set<std::string> reported_;  // keys of violations already recorded
-  std::vector<std::string> kernel_log_;
   NodeStructCounts node_structs_;
 };
 

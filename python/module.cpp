@@ -52,8 +52,16 @@ config::JsonDocument document_of(const std::string& text, const char* what) {
 // every report's text.
 py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
              const std::string& workload, bool workload_is_json, const std::string& strategy,
-             bool strategy_is_json, std::optional<std::uint64_t> seed, std::int64_t jitter_ns,
-             std::int64_t quantum_ns, bool lookahead, const std::string& trace_path) {
+             bool strategy_is_json, const std::string& allocator, std::optional<std::uint64_t> seed,
+             std::int64_t jitter_ns, std::int64_t quantum_ns, bool lookahead,
+             const std::string& trace_path) {
+  const auto kind = alloc::find_allocator(allocator);
+  if (!kind) {
+    std::string known;
+    for (const auto& [k, description] : alloc::allocator_kinds())
+      known += (known.empty() ? "" : ", ") + std::string(alloc::allocator_name(k));
+    throw py::value_error("allocator: expected one of " + known + ", got \"" + allocator + "\"");
+  }
   const config::JsonDocument doc =
       workload_is_json ? document_of(workload, "workload") : sim::load_workload_document(workload);
   topology::Topology machine;
@@ -74,6 +82,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
                                  ? strategy::load_strategy(document_of(strategy, "strategy"))
                                  : strategy::load_strategy(strategy);
   sim::RunOptions o;
+  o.allocator = *kind;
   o.seed = seed.value_or(w.seed);
   o.jitter_ns = jitter_ns;
   o.sync_quantum_ns = quantum_ns;
@@ -185,8 +194,8 @@ PYBIND11_MODULE(_slabsim, m) {
       "topology_schema", [] { return topology::topology_spec()->json_schema().dump(); },
       "JSON Schema of topology files, as text.");
   m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
-        "strategy"_a, "strategy_is_json"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a, "lookahead"_a,
-        "trace_path"_a = "",
+        "strategy"_a, "strategy_is_json"_a, "allocator"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a,
+        "lookahead"_a, "trace_path"_a = "",
         "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
         "for bad input and KeyboardInterrupt when interrupted.");
   m.def("scenarios", &sim::scenario_names, "The embedded workload scenarios.");
@@ -197,6 +206,15 @@ PYBIND11_MODULE(_slabsim, m) {
     return out;
   });
   m.def("report_names", &sim::report_names);
+  m.def(
+      "allocators",
+      [] {
+        std::vector<std::string> out;
+        for (const auto& [kind, description] : alloc::allocator_kinds())
+          out.emplace_back(alloc::allocator_name(kind));
+        return out;
+      },
+      "The allocator models: slub, slab, slob.");
   m.def("sweep_points", &sweep_points, "plan"_a, "is_json"_a,
         "The points of a sweep plan (a file path, or its JSON text): JSON text {name, "
         "description, points: [{index, topology, workload, strategy, seed, jitter_ns, "

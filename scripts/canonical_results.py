@@ -85,6 +85,45 @@ def comparison_table(results):
     return markdown_table(pd.DataFrame(rows))
 
 
+# The allocators compared under v5.10's and v5.12's locking.
+ALLOCATOR_STRATEGIES = ["hotplug_lock", "slab_nodes_nocpu"]
+ALLOCATOR_COLUMNS = {
+    "remote_alloc_ratio": "remote alloc",
+    "fallbacks_to_numa_no_node": "fallbacks",
+    "slab_mutex_wait_ns": "slab_mutex wait µs",
+    "mem_hotplug_lock_wait_ns": "mem_hotplug_lock wait µs",
+    "hotplug_max_ns": "hotplug max µs",
+    "hotplug_failed": "hotplug failed",
+    "findings": "findings",
+}
+
+
+def allocator_table(results):
+    """One row per (allocator, strategy): headline metrics and the allocator's own lock."""
+    rows = []
+    for r in results:
+        s = r.summary.iloc[0]
+        locks = r.lock_stat
+        own = locks[locks["lock_class"].isin(["&n->list_lock", "&alc->lock", "slob_lock"])]
+        row = {"allocator": r.allocator, "strategy": f"`{r.strategy}`"}
+        for key, title in ALLOCATOR_COLUMNS.items():
+            if key == "hotplug_failed":
+                value = int((r.hotplug["result"] != 0).sum()) if len(r.hotplug) else 0
+            else:
+                value = s[key]
+            if key.endswith("_ns"):
+                value = f"{value / 1000:.1f}"
+            elif key == "remote_alloc_ratio":
+                value = f"{value:.3f}"
+            elif key == "findings":
+                value = value or "none"
+            row[title] = value
+        row["allocator locks: contentions / acquisitions"] = (
+            f"{int(own['contentions'].sum())} / {int(own['acquisitions'].sum())}")
+        rows.append(row)
+    return markdown_table(pd.DataFrame(rows))
+
+
 def main():
     presets = slabsim.strategy_presets()
     sections = []
@@ -106,6 +145,15 @@ def main():
                 figures.append(("Fallbacks to `NUMA_NO_NODE` per requested node, `node-online`",
                                 save_figure(slabsim.plot.fallbacks_per_node(results),
                                             "node-online-fallbacks.png")))
+
+    allocator_sections = []
+    for scenario in slabsim.scenarios():
+        path = WORKLOADS / f"{scenario}.json"
+        results = [slabsim.run(workload=path, strategy=st, allocator=a)
+                   for a in slabsim.allocators() for st in ALLOCATOR_STRATEGIES]
+        runs += len(results)
+        allocator_sections.append(f"### `{scenario}` on `{results[0].topology}`\n\n"
+                                  f"{allocator_table(results)}\n")
 
     regressions = []
     for path in sorted((WORKLOADS / "regressions").glob("*.json")):
@@ -148,7 +196,15 @@ workload on one machine under every strategy preset (oldest first: `mutex_only` 
 
 ## Every workload
 
-""" + "\n".join(sections) + f"""
+""" + "\n".join(sections) + """
+## Allocators
+
+Each default workload on its own machine with SLUB, SLAB (v5.10's `mm/slab.c`) and SLOB, under
+v5.10's `hotplug_lock` and v5.12's `slab_nodes_nocpu` locking. "allocator locks" sums the
+allocator's own spinlocks: `&n->list_lock` (SLUB, SLAB), `&alc->lock` (SLAB's alien caches) and
+`slob_lock`. SLAB's reaping runs every 2 s (`REAPTIMEOUT_AC`), so not within these runs.
+
+""" + "\n".join(allocator_sections) + f"""
 ## Regression scenarios
 
 What each scenario of `workloads/regressions/` finds under each strategy (the tests check the same

@@ -1,7 +1,7 @@
 """A run's result as Python sees it: the result document, and tidy pandas frames built from it.
 
-Every frame is long ("tidy"): one row per observation, identified by the run's ``strategy``,
-``workload`` and ``seed`` columns, so frames of several runs concatenate into one.
+Every frame is long ("tidy"): one row per observation, identified by the run's ``allocator``,
+``strategy``, ``workload`` and ``seed`` columns, so frames of several runs concatenate into one.
 """
 
 import json
@@ -14,7 +14,7 @@ class Result:
 
     ``to_dict()`` is the result document (its ``host`` block holds the wall time; everything else
     is identical for identical inputs and seed). The frames: ``summary``, ``lock_stat``,
-    ``numastat``, ``slub_stats``, ``time_buckets``, ``violations``, ``hotplug``, ``events``,
+    ``numastat``, ``stats``, ``time_buckets``, ``violations``, ``hotplug``, ``events``,
     ``findings``.
     """
 
@@ -44,6 +44,11 @@ class Result:
         return self._reports[name]
 
     # ---- identity -------------------------------------------------------------------------
+
+    @property
+    def allocator(self):
+        """``slub``, ``slab`` or ``slob``."""
+        return self._doc["config"].get("allocator", "slub")
 
     @property
     def strategy(self):
@@ -77,11 +82,13 @@ class Result:
                    for f in self.findings_list)
 
     def __repr__(self):
-        return (f"<slabsim.Result {self.workload} on {self.topology} under {self.strategy} "
+        return (f"<slabsim.Result {self.workload} on {self.topology}, {self.allocator} under "
+                f"{self.strategy} "
                 f"(seed {self.seed}): {', '.join(self.findings_list) or 'no findings'}>")
 
     def _keys(self):
-        return {"strategy": self.strategy, "workload": self.workload, "seed": self.seed}
+        return {"allocator": self.allocator, "strategy": self.strategy, "workload": self.workload,
+                "seed": self.seed}
 
     def _frame(self, rows, columns):
         import pandas as pd
@@ -156,11 +163,13 @@ class Result:
         return self._frame(rows, ["node", "counter", "value"])
 
     @property
-    def slub_stats(self):
-        """The SLUB statistics (stat_item counters, kernel names) per cache."""
+    def stats(self):
+        """The allocator's own statistics per cache, with kernel names: SLUB's stat_item
+        counters, SLAB's CONFIG_DEBUG_SLAB counters; none for SLOB."""
+        key = f"{self.allocator}_stats"
         rows = []
         for name, c in self.metrics["caches"].items():
-            for counter, value in c["slub_stats"].items():
+            for counter, value in c.get(key, {}).items():
                 rows.append({"cache": name, "counter": counter, "value": value})
         return self._frame(rows, ["cache", "counter", "value"])
 

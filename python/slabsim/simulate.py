@@ -6,12 +6,17 @@ import os
 from . import _slabsim
 from .results import Result
 
-__all__ = ["run", "compare", "scenarios", "strategy_presets"]
+__all__ = ["run", "compare", "scenarios", "strategy_presets", "allocators"]
 
 
 def scenarios():
     """The embedded workload scenarios (names usable as ``workload``)."""
     return list(_slabsim.scenarios())
+
+
+def allocators():
+    """The allocator models: ``slub``, ``slab`` (v5.10's mm/slab.c) and ``slob``."""
+    return list(_slabsim.allocators())
 
 
 def strategy_presets():
@@ -29,12 +34,13 @@ def _input(value, what):
 
 
 def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None, *,
-        jitter_ns=0, quantum_ns=10000, lookahead=True, trace=None):
+        allocator="slub", jitter_ns=0, quantum_ns=10000, lookahead=True, trace=None):
     """Runs one simulation and returns a :class:`Result`.
 
     ``topology``: a topology file, a preset name or a dict; None for the workload's own.
     ``workload``: a workload file, an embedded scenario name or a dict.
     ``strategy``: a strategy preset name, a strategy file or a dict.
+    ``allocator``: the allocator model, ``"slub"``, ``"slab"`` or ``"slob"`` (:func:`allocators`).
     ``seed``: None for the workload's seed. ``jitter_ns`` delays each timed event by a seeded
     0..jitter_ns; ``quantum_ns`` is the lax-synchronisation quantum; ``lookahead=False`` sends
     every wait through SimGrid (slower, same results). ``trace``: a path where the run's
@@ -50,28 +56,33 @@ def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None,
     strat, strat_json = _input(strategy, "strategy")
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-    out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, seed,
+    out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, str(allocator), seed,
                        int(jitter_ns), int(quantum_ns), bool(lookahead),
                        "" if trace is None else os.fspath(trace))
     return Result.from_json(out["result"], out["reports"])
 
 
 def compare(topology=None, workload="node-online", strategies=("hotplug_lock", "slab_nodes"),
-            seed=None, **options):
-    """Runs the workload under each strategy and returns one tidy frame of headline metrics:
-    columns strategy, workload, seed, topology, metric, value (one row per strategy and metric;
-    values are numbers, booleans or, for ``findings``, text). The
-    results themselves are in ``frame.attrs["results"]`` (strategy name -> Result)."""
+            seed=None, *, allocators=("slub",), **options):
+    """Runs the workload under each allocator and strategy and returns one tidy frame of
+    headline metrics: columns allocator, strategy, workload, seed, topology, metric, value (one
+    row per run and metric; values are numbers, booleans, None for a metric the allocator does
+    not have, or, for ``findings``, text). The results themselves are in
+    ``frame.attrs["results"]``, keyed by strategy name with one allocator, by allocator name
+    with one strategy, else by ``(allocator, strategy)``."""
     import pandas as pd
 
     results = {}
-    for st in strategies:
-        r = run(topology, workload, st, seed, **options)
-        results[r.strategy] = r
+    for alloc in allocators:
+        for st in strategies:
+            r = run(topology, workload, st, seed, allocator=alloc, **options)
+            key = (r.strategy if len(allocators) == 1
+                   else r.allocator if len(strategies) == 1 else (r.allocator, r.strategy))
+            results[key] = r
     frames = []
     for r in results.values():
         wide = r.summary
-        frames.append(wide.melt(id_vars=["strategy", "workload", "seed", "topology"],
+        frames.append(wide.melt(id_vars=["allocator", "strategy", "workload", "seed", "topology"],
                                 var_name="metric", value_name="value"))
     frame = pd.concat(frames, ignore_index=True)
     frame.attrs["results"] = results

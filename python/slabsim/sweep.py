@@ -27,7 +27,7 @@ def _run_point(point):
     """
     inputs = point["inputs"]
     out = _slabsim.run(inputs["topology"], False, inputs["workload"], False,
-                       inputs["strategy"], False, point["seed"], point["jitter_ns"],
+                       inputs["strategy"], False, "slub", point["seed"], point["jitter_ns"],
                        point["quantum_ns"], True)
     return out["result"]
 
@@ -56,7 +56,7 @@ def _save(directory, index, result_text):
 
 
 def _row(point, result):
-    identity = {"strategy", "workload", "seed", "topology"}
+    identity = {"allocator", "strategy", "workload", "seed", "topology"}
     summary = result.summary.iloc[0].to_dict()
     return {**{c: point[c] for c in POINT_COLUMNS},
             **{k: v for k, v in summary.items() if k not in identity}}

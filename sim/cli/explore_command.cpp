@@ -72,6 +72,7 @@ void write_all(int fd, const std::string& text) {
         options.jitter_ns = o.run.jitter_ns;
         options.sync_quantum_ns = o.run.quantum_ns;
         options.lookahead = !o.run.no_lookahead;
+        options.allocator = allocator_kind(o.run.allocators.at(0));
         const auto m = sim::run_simulation(p.machine, p.workload, strategies[s], options);
         std::string line = fmt::format("{}\t{}", s, options.seed);
         for (const auto& f : sim::run_findings(m))
@@ -192,7 +193,9 @@ std::string replay_command(const ExploreOptions& o, const std::string& strategy,
                            std::uint64_t seed) {
   std::string cmd = "slabsim run";
   if (!o.run.topology.empty()) cmd += " -t " + o.run.topology;
-  cmd += " -w " + o.run.workload + " -s " + strategy + fmt::format(" --seed {}", seed);
+  cmd += " -w " + o.run.workload;
+  if (o.run.allocators.at(0) != "slub") cmd += " -a " + o.run.allocators[0];
+  cmd += " -s " + strategy + fmt::format(" --seed {}", seed);
   if (o.run.jitter_ns) cmd += fmt::format(" --jitter-ns {}", o.run.jitter_ns);
   if (o.run.quantum_ns != RunCliOptions{}.quantum_ns)
     cmd += fmt::format(" --quantum {}", o.run.quantum_ns);
@@ -213,6 +216,7 @@ void add_explore_command(CLI::App& app, int& status) {
                   "Topology file or preset (default: the workload's own \"topology\")");
   cmd->add_option("-w,--workload", o->run.workload, "Workload file or embedded scenario name")
       ->capture_default_str();
+  add_allocator_option(cmd, o->run, false);
   cmd->add_option("-s,--strategies", o->run.strategies, "Comma-separated presets or files")
       ->delimiter(',')
       ->required();
@@ -286,9 +290,13 @@ void add_explore_command(CLI::App& app, int& status) {
       }
     }
     if (!o->run.output.empty()) {
-      const nlohmann::json out = {{"workload", p.workload.name},   {"topology", p.machine.name},
-                                  {"first_seed", o->first_seed},   {"runs_per_strategy", o->runs},
-                                  {"jitter_ns", o->run.jitter_ns}, {"runs", runs}};
+      const nlohmann::json out = {{"allocator", o->run.allocators.at(0)},
+                                  {"workload", p.workload.name},
+                                  {"topology", p.machine.name},
+                                  {"first_seed", o->first_seed},
+                                  {"runs_per_strategy", o->runs},
+                                  {"jitter_ns", o->run.jitter_ns},
+                                  {"runs", runs}};
       emit(out.dump(2) + "\n", o->run.output);
     }
     emit(text, "");

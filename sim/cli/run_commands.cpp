@@ -58,14 +58,16 @@ class Progress {
 };
 
 struct Outcome {
+  std::string label;  // the column and file name: strategy, allocator or allocator:strategy
   alloc::Strategy strategy;
   sim::RunMetrics metrics;
   nlohmann::json result;
 };
 
-Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCliOptions& o,
-                const std::string& trace_path = "") {
+Outcome run_one(const Prepared& p, alloc::AllocatorKind allocator, const alloc::Strategy& strategy,
+                const RunCliOptions& o, const std::string& trace_path = "") {
   sim::RunOptions options;
+  options.allocator = allocator;
   options.seed = p.seed;
   options.sync_quantum_ns = o.quantum_ns;
   options.lookahead = !o.no_lookahead;
@@ -74,7 +76,7 @@ Outcome run_one(const Prepared& p, const alloc::Strategy& strategy, const RunCli
   Progress progress(p.workload.duration_ns);
   options.progress = [&progress](std::int64_t ns) { progress(ns); };
   const auto start = std::chrono::steady_clock::now();
-  Outcome out{strategy, {}, {}};
+  Outcome out{strategy.name, strategy, {}, {}};
   try {
     out.metrics = sim::run_simulation(p.machine, p.workload, strategy, options);
   } catch (const sim::TraceWriteError& e) {
@@ -121,7 +123,7 @@ void check_reports(const std::vector<std::string>& names) {
 std::string compare_table(const Prepared& p, const std::vector<Outcome>& outcomes) {
   std::vector<std::string> head{"metric"};
   for (const auto& o : outcomes)
-    head.push_back(o.strategy.name);
+    head.push_back(o.label);
   std::vector<std::vector<std::string>> rows;
   auto add = [&](std::string name, auto cell) {
     std::vector<std::string> row{std::move(name)};
@@ -141,8 +143,9 @@ std::string compare_table(const Prepared& p, const std::vector<Outcome>& outcome
       f += v;
     return fmt::format("{}", f);
   });
-  add("alloc_node_mismatch",
-      [](const sim::RunMetrics& m) { return fmt::format("{}", m.alloc_node_mismatch); });
+  add("alloc_node_mismatch", [](const sim::RunMetrics& m) {
+    return m.alloc_node_mismatch ? fmt::format("{}", *m.alloc_node_mismatch) : std::string("-");
+  });
   std::vector<std::string> classes;
   for (const auto& o : outcomes)
     for (const auto& c : o.metrics.lock_stat)
@@ -246,7 +249,7 @@ int run_default_comparison() {
   const Prepared p = prepare(o);
   std::vector<Outcome> outcomes;
   for (const auto& name : o.strategies)
-    outcomes.push_back(run_one(p, strategy::load_strategy(name), o));
+    outcomes.push_back(run_one(p, alloc::AllocatorKind::slub, strategy::load_strategy(name), o));
   emit(compare_table(p, outcomes), "");
   return exit_status(outcomes);
 }
@@ -255,6 +258,7 @@ void add_run_commands(CLI::App& app, int& status) {
   auto run_opts = std::make_shared<RunCliOptions>();
   auto* run = app.add_subcommand("run", "Run a workload on a machine under one locking strategy");
   add_common(run, *run_opts);
+  add_allocator_option(run, *run_opts, false);
   run->add_option("-s,--strategy", run_opts->strategies,
                   "Strategy preset or file (default slab_nodes_nocpu)")
       ->expected(0, 1);
@@ -267,7 +271,8 @@ void add_run_commands(CLI::App& app, int& status) {
     const Prepared p = prepare(*run_opts);
     const auto st = strategy::load_strategy(
         run_opts->strategies.empty() ? std::string("slab_nodes_nocpu") : run_opts->strategies[0]);
-    std::vector<Outcome> outcomes{run_one(p, st, *run_opts, run_opts->trace)};
+    std::vector<Outcome> outcomes{
+        run_one(p, allocator_kind(run_opts->allocators.at(0)), st, *run_opts, run_opts->trace)};
     if (!run_opts->output.empty()) emit(outcomes[0].result.dump(2) + "\n", run_opts->output);
     const auto reports =
         run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
@@ -278,37 +283,48 @@ void add_run_commands(CLI::App& app, int& status) {
   auto cmp_opts = std::make_shared<RunCliOptions>();
   auto* cmp = app.add_subcommand(
       "compare",
-      "Run a workload under several strategies and print their headline metrics side by side");
+      "Run a workload under several strategies (and allocators) and print their headline "
+      "metrics side by side");
   add_common(cmp, *cmp_opts);
-  cmp->add_option("-s,--strategies", cmp_opts->strategies, "Comma-separated presets or files")
-      ->delimiter(',')
-      ->required();
+  cmp->add_option("-s,--strategies", cmp_opts->strategies,
+                  "Comma-separated presets or files (default slab_nodes_nocpu)")
+      ->delimiter(',');
+  add_allocator_option(cmp, *cmp_opts, true);
   cmp->add_option("-o,--output", cmp_opts->output,
-                  "Directory for the JSON results, one <strategy>.json each");
+                  "Directory for the JSON results, one <column>.json each");
   add_trace_option(cmp, *cmp_opts,
-                   "Write each run's timeline (Chrome trace-event JSON), the strategy's name "
-                   "before the extension: trace.json gives trace.<strategy>.json");
+                   "Write each run's timeline (Chrome trace-event JSON), the column's name "
+                   "before the extension: trace.json gives trace.<column>.json");
   cmp->callback([cmp_opts, &status] {
     check_reports(cmp_opts->reports);
     const Prepared p = prepare(*cmp_opts);
+    if (cmp_opts->strategies.empty()) cmp_opts->strategies = {"slab_nodes_nocpu"};
+    const auto& allocators = cmp_opts->allocators;
     std::vector<alloc::Strategy> strategies;
     for (const auto& name : cmp_opts->strategies)
       strategies.push_back(strategy::load_strategy(name));
+    // Every allocator under every strategy; a column is named by what varies.
     std::vector<Outcome> outcomes;
-    for (const auto& st : strategies)
-      outcomes.push_back(run_one(
-          p, st, *cmp_opts,
-          cmp_opts->trace.empty() ? std::string() : trace_path_for(cmp_opts->trace, st.name)));
+    for (const auto& a : allocators)
+      for (const auto& st : strategies) {
+        const std::string label = allocators.size() == 1   ? st.name
+                                  : strategies.size() == 1 ? a
+                                                           : a + ":" + st.name;
+        outcomes.push_back(run_one(
+            p, allocator_kind(a), st, *cmp_opts,
+            cmp_opts->trace.empty() ? std::string() : trace_path_for(cmp_opts->trace, label)));
+        outcomes.back().label = label;
+      }
     if (!cmp_opts->output.empty()) {
       std::filesystem::create_directories(cmp_opts->output);
       for (const auto& o : outcomes)
         emit(o.result.dump(2) + "\n",
-             (std::filesystem::path(cmp_opts->output) / (o.strategy.name + ".json")).string());
+             (std::filesystem::path(cmp_opts->output) / (o.label + ".json")).string());
     }
     std::string text = compare_table(p, outcomes);
     for (const auto& o : outcomes)
       if (!cmp_opts->reports.empty())
-        text += fmt::format("\n### {}\n{}", o.strategy.name, reports_text(p, o, cmp_opts->reports));
+        text += fmt::format("\n### {}\n{}", o.label, reports_text(p, o, cmp_opts->reports));
     emit(text, "");
     status = exit_status(outcomes);
   });

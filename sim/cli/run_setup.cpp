@@ -1,5 +1,7 @@
 #include "cli/run_setup.hpp"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "config/diagnostics.hpp"
@@ -26,6 +28,27 @@ Prepared prepare(const RunCliOptions& o) {
   p.seed = o.seed.value_or(p.workload.seed);
   p.jitter_ns = o.jitter_ns;
   return p;
+}
+
+void add_allocator_option(CLI::App* cmd, RunCliOptions& o, bool several) {
+  std::vector<std::string> names;
+  std::string help = several ? "Allocators to compare, comma-separated:" : "Allocator model:";
+  for (const auto& [kind, description] : alloc::allocator_kinds()) {
+    names.emplace_back(alloc::allocator_name(kind));
+    help += fmt::format(" {} = {};", names.back(), description);
+  }
+  help.back() = ' ';
+  help += "(default slub)";
+  auto* opt = cmd->add_option(several ? "-a,--allocators" : "-a,--allocator", o.allocators, help)
+                  ->check(CLI::IsMember(names));
+  if (several)
+    opt->delimiter(',');
+  else
+    opt->expected(1);
+}
+
+alloc::AllocatorKind allocator_kind(const std::string& name) {
+  return *alloc::find_allocator(name);
 }
 
 std::string trace_path_for(const std::string& trace, const std::string& strategy) {

@@ -43,6 +43,8 @@ LockKind KernelLocks::kind_of(LockClass cls) {
     case LockClass::device_hotplug_lock:
       return LockKind::mutex;
     case LockClass::list_lock:
+    case LockClass::alien_lock:
+    case LockClass::slob_lock:
       return LockKind::spinlock;
     case LockClass::mem_hotplug_lock:
     case LockClass::cpu_hotplug_lock:

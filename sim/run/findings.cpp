@@ -31,10 +31,12 @@ std::vector<std::string> run_findings(const RunMetrics& m) {
   for (const auto& h : m.hotplug) {
     if (h.node_structs_freed) out.insert("nodes-freed");
     if (h.node_structs_reused) out.insert("nodes-reused");
-    for (int n : h.usable_nodes_after)
-      if (std::find(h.normal_nodes_after.begin(), h.normal_nodes_after.end(), n) ==
-          h.normal_nodes_after.end())
-        out.insert("usable-node-without-memory");
+    // SLUB only: SLAB keeps a node's structs (and falls back) once its memory is gone.
+    if (m.allocator == alloc::AllocatorKind::slub)
+      for (int n : h.usable_nodes_after)
+        if (std::find(h.normal_nodes_after.begin(), h.normal_nodes_after.end(), n) ==
+            h.normal_nodes_after.end())
+          out.insert("usable-node-without-memory");
     if (h.type != "memory_online") continue;
     if (h.result != 0) out.insert("online-failed");
     last_online_end = std::max(last_online_end, h.start_ns + h.duration_ns);

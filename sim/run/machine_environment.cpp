@@ -33,6 +33,7 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   pending_.assign(nr, 0);
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);
+  handler_actor_.assign(nr, -1);
   awaiting_.assign(nr, std::nullopt);
   touches_.assign(machine.node_count(), std::vector<std::uint64_t>(machine.node_count(), 0));
 }
@@ -71,6 +72,7 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   if (outside_) return;
   const int me = cpu_;
   flush();
+  wait_for_handler();
   lockdep_.acquire(me, cls, mode, function);
   awaiting_[me] = LockUse{me, cls, instance, mode, function};
   if (trace_) trace_->lock_requested(me, cls, instance, mode, function, clock_);
@@ -95,6 +97,7 @@ bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
                                   alloc::LockMode mode, const char* function) {
   const int me = cpu_;
   flush();
+  wait_for_handler();
   const bool got = locks_.try_lock(me, cls, instance, mode, function);
   if (got) {
     lockdep_.acquire(me, cls, mode, function, /*trylock=*/true);
@@ -110,6 +113,7 @@ bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
 bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
   const int me = cpu_;
   flush();
+  wait_for_handler();
   const bool got = locks_.kernfs_get_active(me, instance, function);
   // kernfs_get_active() is a trylock read of kn->count for lockdep.
   if (got)
@@ -151,6 +155,15 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
   refresh_clock();
 }
 
+void MachineEnvironment::wait_for_handler() {
+  const int me = cpu_;
+  while (taken_[me] > 0 && handler_actor_[me] != Simulation::actor_id()) {
+    Simulation::sleep_for(ipi_poll_ns);
+    cpu_ = me;
+    refresh_clock();
+  }
+}
+
 void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
   const int me = cpu_;
   if (outside_) {
@@ -173,6 +186,7 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   pending_[target] = 0;
   ++irq_off_[target];
   ++taken_[target];
+  handler_actor_[target] = Simulation::actor_id();
   cpu_ = target;
   fn();
   refresh_clock();

@@ -48,7 +48,7 @@ class MachineEnvironment final : public alloc::Environment {
   }
   // A trylock from the current CPU (lock_device_hotplug_sysfs); true if taken.
   bool try_lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                const char* function);
+                const char* function) override;
   // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU.
   bool kernfs_get_active(std::uint64_t instance, const char* function);
   void kernfs_put_active(std::uint64_t instance);
@@ -107,6 +107,10 @@ class MachineEnvironment final : public alloc::Environment {
   std::vector<std::int64_t> pending_;  // per CPU
   std::vector<int> irq_off_;           // per CPU: local_irq_save depth
   std::vector<int> taken_;             // per CPU: IPI handlers running as it
+  std::vector<long> handler_actor_;    // per CPU: the actor running the latest such handler
+  // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
+  // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
+  void wait_for_handler();
   std::vector<std::vector<std::uint64_t>> touches_;
   std::mt19937_64 rng_;
   std::int64_t quantum_ns_;

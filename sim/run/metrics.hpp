@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "allocator/allocator.hpp"
 #include "allocator/page_allocator.hpp"
-#include "allocator/slub.hpp"
-#include "allocator/stat_item.hpp"
 #include "kernel/lock_stat.hpp"
 
 namespace slabsim::sim {
@@ -25,9 +24,13 @@ struct CacheMetrics {
   Ratio remote_alloc;   // object on another node than the allocating CPU's
   Ratio remote_access;  // workload accesses to objects on another node
   std::vector<std::uint64_t> fallbacks_per_node;  // NUMA_NO_NODE fallbacks by requested node
-  std::array<std::uint64_t, alloc::NR_SLUB_STAT_ITEMS> stats{};
-  std::string sysfs_stats;  // "alloc_fastpath 12 C0=5 C1=7" lines, the sysfs stat-file layout
-  std::uint64_t objects_in_use = 0;  // at the end, counted in the slabs themselves
+  // The allocator's statistics (alloc::CacheReport): SLUB's stat_item totals, SLAB's
+  // CONFIG_DEBUG_SLAB counters, none for SLOB; and their per-cache text (SLUB's sysfs stat files,
+  // "alloc_fastpath 12 C0=5 C1=7" lines).
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
+  std::string counters_text;
+  std::optional<std::uint64_t> alloc_node_mismatch;  // SLUB only
+  std::uint64_t objects_in_use = 0;                  // at the end, counted in the slabs themselves
   bool destroyed = false;
 };
 
@@ -38,9 +41,9 @@ struct HotplugRecord {
   std::int64_t lock_wait_ns = 0;  // until mem_hotplug_lock / cpu_hotplug_lock was held
   std::int64_t duration_ns = 0;
   int result = 0;  // 0 or a negative errno
-  // Memory hotplug: what SLUB's callbacks did to kmem_cache_node structs during the operation
-  // (allocated, freed, reused), and the nodes SLUB may use once it ended (N_NORMAL_MEMORY or
-  // slab_nodes, as the strategy says).
+  // Memory hotplug: what the allocator's callbacks did to per-node cache structs during the
+  // operation (allocated, freed, reused), and the nodes it may use once it ended (SLUB:
+  // N_NORMAL_MEMORY or slab_nodes, as the strategy says; SLAB: N_ONLINE; SLOB: N_NORMAL_MEMORY).
   std::uint64_t node_structs_allocated = 0, node_structs_freed = 0, node_structs_reused = 0;
   std::vector<int> usable_nodes_after;
   std::vector<int> normal_nodes_after;  // N_NORMAL_MEMORY once it ended
@@ -67,6 +70,7 @@ struct DeadlockInfo {
 };
 
 struct RunMetrics {
+  alloc::AllocatorKind allocator = alloc::AllocatorKind::slub;
   std::int64_t simulated_ns = 0;
   std::uint64_t allocations = 0, frees = 0, failed_allocations = 0;
   Ratio remote_alloc;
@@ -74,8 +78,10 @@ struct RunMetrics {
   std::vector<Ratio> remote_alloc_per_node;  // by the allocating CPU's node
   std::vector<BucketMetrics> buckets;
   std::vector<std::uint64_t> fallbacks_per_node;
-  std::uint64_t alloc_node_mismatch = 0;
-  std::uint64_t slab_pages_allocated = 0;  // ALLOC_SLAB over every cache, boot caches included
+  std::optional<std::uint64_t> alloc_node_mismatch;  // SLUB's, over the workload's caches
+  // Slabs taken from the page allocator over every cache, boot caches included (SLUB:
+  // ALLOC_SLAB; SLAB: slabs grown; SLOB: pages)
+  std::uint64_t slab_pages_allocated = 0;
   std::vector<alloc::NumaStat> numastat;
   std::vector<LockClassStats> lock_stat;
   std::string lock_stat_text;

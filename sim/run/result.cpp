@@ -29,11 +29,13 @@ json numastat_json(const alloc::NumaStat& s) {
 }  // namespace
 
 json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& host) {
+  // "slub_stats", "slab_stats" (CONFIG_DEBUG_SLAB), "slob_stats" (always empty).
+  const std::string stats_key = fmt::format("{}_stats", alloc::allocator_name(m.allocator));
   json caches = json::object();
   for (const auto& c : m.caches) {
     json stats = json::object();
-    for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
-      stats[std::string(alloc::stat_item_name(static_cast<alloc::StatItem>(k)))] = c.stats[k];
+    for (const auto& [name, value] : c.counters)
+      stats[name] = value;
     caches[c.name] = {
         {"allocations", c.allocations},
         {"frees", c.frees},
@@ -43,7 +45,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"remote_alloc", ratio(c.remote_alloc)},
         {"remote_access", ratio(c.remote_access)},
         {"fallbacks_to_numa_no_node", c.fallbacks_per_node},
-        {"slub_stats", stats},
+        {stats_key, stats},
         {"destroyed", c.destroyed},
     };
   }
@@ -120,7 +122,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
   return {
       {"slabsim", {{"version", SLABSIM_VERSION}}},
       {"config",
-       {{"topology", topology::to_json(*in.topology)},
+       {{"allocator", alloc::allocator_name(m.allocator)},
+        {"topology", topology::to_json(*in.topology)},
         {"workload", in.workload},
         {"strategy", strategy::to_json(*in.strategy)},
         {"seed", in.seed},
@@ -137,7 +140,8 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"remote_access", ratio(m.remote_access)},
         {"time_buckets", buckets},
         {"fallbacks_to_numa_no_node", m.fallbacks_per_node},
-        {"alloc_node_mismatch", m.alloc_node_mismatch},
+        {"alloc_node_mismatch",
+         m.alloc_node_mismatch ? json(*m.alloc_node_mismatch) : json(nullptr)},
         {"slab_pages_allocated", m.slab_pages_allocated},
         {"numastat", numastat},
         {"lock_stat", locks},
@@ -191,7 +195,11 @@ std::string numastat_table(const std::vector<alloc::NumaStat>& stats) {
 std::string report(const std::string& name, const RunInputs& in, const RunMetrics& m) {
   if (name == "lock_stat") return m.lock_stat_text;
   if (name == "numastat") return numastat_table(m.numastat);
-  if (name == "slabinfo") return m.slabinfo;
+  if (name == "slabinfo") {
+    if (m.allocator == alloc::AllocatorKind::slob)
+      return "SLOB keeps no per-cache accounting: the kernel has no /proc/slabinfo with it\n";
+    return m.slabinfo;
+  }
   if (name == "lockdep") {
     // The splats as the kernel prints them, each once, then the dependency graph.
     std::string out;
@@ -203,16 +211,22 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
     return out;
   }
   if (name == "slub_stats") {
+    if (m.allocator != alloc::AllocatorKind::slub)
+      return fmt::format(
+          "allocator {} has no SLUB statistics{}\n", alloc::allocator_name(m.allocator),
+          m.allocator == alloc::AllocatorKind::slab
+              ? "; its CONFIG_DEBUG_SLAB statistics are the last columns of --report slabinfo"
+              : "");
     std::string out;
     for (const auto& c : m.caches)
-      out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.sysfs_stats);
+      out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.counters_text);
     return out;
   }
   // summary
   std::string out =
-      fmt::format("slabsim {}: {} on {} with strategy {} (seed {}), {} ns simulated\n",
+      fmt::format("slabsim {}: {} on {} with {}, strategy {} (seed {}), {} ns simulated\n",
                   SLABSIM_VERSION, in.workload.value("name", std::string("?")), in.topology->name,
-                  in.strategy->name, in.seed, m.simulated_ns);
+                  alloc::allocator_name(m.allocator), in.strategy->name, in.seed, m.simulated_ns);
   out += fmt::format("allocations {}  frees {}  live {}  failed {}\n", m.allocations, m.frees,
                      static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees),
                      m.failed_allocations);
@@ -223,7 +237,7 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   for (auto f : m.fallbacks_per_node)
     fallbacks += f;
   out += fmt::format("fallbacks to NUMA_NO_NODE {}  alloc_node_mismatch {}\n", fallbacks,
-                     m.alloc_node_mismatch);
+                     m.alloc_node_mismatch ? fmt::format("{}", *m.alloc_node_mismatch) : "-");
   for (const auto& h : m.hotplug) {
     out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}", h.type,
                        h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)

@@ -17,8 +17,6 @@
 
 #include "allocator/memory_hotplug.hpp"
 #include "allocator/page_allocator.hpp"
-#include "allocator/slab_reports.hpp"
-#include "allocator/slub.hpp"
 #include "engine/simulation.hpp"
 #include "kernel/kernel_locks.hpp"
 #include "run/findings.hpp"
@@ -62,12 +60,14 @@ constexpr std::int64_t syscall_restart_ns = 2000;
 // An object some CPU will free: kept in the run's pool, while the freeing CPU's heap holds only
 // when (small entries keep the heap, touched on every operation, cheap).
 struct PendingFree {
-  alloc::Slab* slab;  // with the cache it belongs to, even one being destroyed
+  void* slab;
+  alloc::Cache* owner;  // the struct the object came from, even one destroyed since (SLOB)
   std::uint16_t index;
+  std::uint16_t node;
   std::uint32_t cache;  // the workload's
   std::uint32_t group;  // the allocating thread group and CPU, whose live count it is in
   int owner_cpu;
-  [[nodiscard]] alloc::Object object() const { return {slab, index}; }
+  [[nodiscard]] alloc::ObjectRef object() const { return {slab, index, node}; }
 };
 struct FreeAt {
   std::int64_t at;
@@ -88,6 +88,7 @@ struct CpuActor {
   std::vector<int> live;  // per thread group: live objects allocated here
   // Where a remote free goes: the CPUs of other nodes, or if there are none the other CPUs.
   std::vector<int> remote_free_pool;
+  std::int64_t next_reap_at = 0;  // the allocator's periodic work (SLAB's cache_reap)
   std::mt19937_64 rng;
   bool online = true;
   bool parked = false;
@@ -180,7 +181,8 @@ class Run {
         layout_(machine_layout(extended_)),
         pages_(layout_),
         states_(alloc::boot_node_states(layout_)),
-        slub_(env_, pages_, states_, st, alloc::SlubBootParams{}, o.slub_costs),
+        allocator_(alloc::make_allocator(o.allocator, env_, pages_, states_, st, o.tuning)),
+        reap_ns_(allocator_->reap_interval_ns()),
         hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
     sim_.set_lookahead(o.lookahead);
     if (!o.trace_path.empty()) start_trace(st);
@@ -195,7 +197,7 @@ class Run {
       std::stable_sort(events_.begin(), events_.end(),
                        [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
     }
-    hotplug_.register_slub(slub_);
+    hotplug_.register_allocator(*allocator_);
     // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
     hotplug_.register_notifier({"memory_notifier_error_inject", 0,
                                 [this](alloc::MemoryAction a, const alloc::MemoryNotify&) {
@@ -210,7 +212,8 @@ class Run {
     for (std::size_t i = 0; i < w.caches.size(); ++i) {
       const auto& c = w.caches[i];
       if (!c.at_boot) continue;
-      caches_[i] = last_[i] = slub_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+      caches_[i] = last_[i] =
+          allocator_->kmem_cache_create(c.name, c.object_size, c.align, c.flags);
       if (!caches_[i]) throw std::runtime_error("cannot create boot cache " + c.name);
     }
     env_.set_outside_engine(false);
@@ -233,6 +236,7 @@ class Run {
       a.cpu = cpu;
       a.node = machine.node_of_cpu(cpu);
       a.rng.seed(o.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(cpu) + 1);
+      a.next_reap_at = first_reap(cpu);
       a.live.assign(w.threads.size(), 0);
       for (std::size_t g = 0; g < w.threads.size(); ++g)
         if (std::binary_search(w.threads[g].cpus.begin(), w.threads[g].cpus.end(), cpu))
@@ -293,9 +297,12 @@ class Run {
   // The trace's tracks: the machine's CPUs, then the event tasks' CPUs, as go() spawns them.
   void start_trace(const alloc::Strategy& st) {
     trace_ = std::make_unique<TraceRecorder>();
-    trace_->name_process(fmt::format("{} on {}, strategy {}", w_.name, machine_.name, st.name));
+    const auto allocator = alloc::allocator_name(options_.allocator);
+    trace_->name_process(
+        fmt::format("{} on {}, {}, strategy {}", w_.name, machine_.name, allocator, st.name));
     trace_->set_metadata({{"machine", machine_.name},
                           {"workload", w_.name},
+                          {"allocator", allocator},
                           {"strategy", st.name},
                           {"seed", options_.seed}});
     for (int cpu : machine_.cpu_ids())
@@ -309,6 +316,21 @@ class Run {
   }
 
   // ---- the CPU actors ---------------------------------------------------------------------
+
+  // Online CPUs by id: every CPU but those the workload took offline (event tasks' CPUs too).
+  std::vector<bool> online_cpus() const {
+    std::vector<bool> online(static_cast<std::size_t>(layout_.nr_cpu_ids()), true);
+    for (const auto& a : actors_)
+      online[a.cpu] = a.online;
+    return online;
+  }
+
+  // start_cpu_timer(): the first reap about half an interval in (round_jiffies_relative(HZ)
+  // of a 2*HZ interval), each CPU 3 jiffies of 500 later than the one before, so CPUs do not
+  // reap in lockstep.
+  std::int64_t first_reap(int cpu) const {
+    return reap_ns_ / 2 + static_cast<std::int64_t>(cpu) * reap_ns_ * 3 / 500;
+  }
 
   CpuActor& actor(int cpu) { return actors_[index_of_cpu_[cpu]]; }
 
@@ -330,7 +352,7 @@ class Run {
   }
   void maybe_check() {
     if (check_due_ && in_model_ == 0) {
-      slub_.check_invariants(check_due_);
+      allocator_->check_invariants(check_due_);
       check_due_ = nullptr;
     }
   }
@@ -392,6 +414,14 @@ class Run {
       }
       a.parked = false;
       maybe_check();
+      if (reap_ns_ > 0 && a.next_reap_at <= now) {
+        a.next_reap_at += reap_ns_;
+        ++in_model_;
+        allocator_->reap();
+        --in_model_;
+        env_.maybe_flush();
+        continue;
+      }
       if (!a.to_free.empty() && a.to_free.top().at <= now) {
         FreeAt next = a.to_free.top();
         a.to_free.pop();
@@ -419,6 +449,7 @@ class Run {
       // Nothing due: wait for the next thing this CPU may do.
       std::int64_t next = std::min(next_event_time(now), w_.duration_ns);
       if (!a.to_free.empty()) next = std::min(next, a.to_free.top().at);
+      if (reap_ns_ > 0) next = std::min(next, a.next_reap_at);
       const bool active = has_active_group(a, now);
       if (active) next = std::min(next, std::max(a.next_op_at, now + 1));
       for (int gi : a.groups)
@@ -506,7 +537,7 @@ class Run {
   void allocate(CpuActor& a, int g, std::int64_t now) {
     const auto& t = w_.threads[g];
     CacheMetrics& cm = cache_metrics_[t.cache];
-    alloc::KmemCache* s = caches_[t.cache];
+    alloc::Cache* s = caches_[t.cache];
     ++steps_;
     if (!s || a.live[g] >= t.max_live_per_cpu) {
       ++cm.skipped;
@@ -517,8 +548,9 @@ class Run {
     const std::uint64_t fallbacks_before = node >= 0 ? s->fallback_to_no_node[node] : 0;
     ++in_model_;
     ++inflight_[t.cache];
-    alloc::Object o = by_node ? slub_.kmem_cache_alloc_node(s, alloc::gfp_kernel, node)
-                              : slub_.kmem_cache_alloc(s, alloc::gfp_kernel);
+    const alloc::ObjectRef o = by_node
+                                   ? allocator_->kmem_cache_alloc_node(s, alloc::gfp_kernel, node)
+                                   : allocator_->kmem_cache_alloc(s, alloc::gfp_kernel);
     --inflight_[t.cache];
     --in_model_;
     env_.set_cpu(a.cpu);
@@ -528,7 +560,7 @@ class Run {
       ++cm.failed_allocations;
       return;
     }
-    const bool remote = o.slab->pages.node != a.node;
+    const bool remote = o.node != a.node;
     ++cm.allocations;
     cm.remote_alloc.total++;
     cm.remote_alloc.remote += remote;
@@ -536,14 +568,19 @@ class Run {
     per_node_[a.node].remote += remote;
     buckets_[bucket].remote_alloc.total++;
     buckets_[bucket].remote_alloc.remote += remote;
-    ++buckets_[bucket].allocations_by_node[o.slab->pages.node];
-    env_.touch_memory(o.slab->pages.node, t.accesses_per_object);
+    ++buckets_[bucket].allocations_by_node[o.node];
+    env_.touch_memory(o.node, t.accesses_per_object);
     cm.remote_access.total += static_cast<std::uint64_t>(t.accesses_per_object);
     cm.remote_access.remote += remote ? static_cast<std::uint64_t>(t.accesses_per_object) : 0;
     ++a.live[g];
     const int target = freeing_cpu(a, t);
-    const PendingFree pending{o.slab, o.index, static_cast<std::uint32_t>(t.cache),
-                              static_cast<std::uint32_t>(g), a.cpu};
+    const PendingFree pending{o.slab,
+                              s,
+                              static_cast<std::uint16_t>(o.index),
+                              static_cast<std::uint16_t>(o.node),
+                              static_cast<std::uint32_t>(t.cache),
+                              static_cast<std::uint32_t>(g),
+                              a.cpu};
     std::uint32_t slot;
     if (free_slots_.empty()) {
       slot = static_cast<std::uint32_t>(pool_.size());
@@ -562,7 +599,7 @@ class Run {
     ++steps_;
     ++in_model_;
     ++inflight_[f.cache];
-    slub_.kmem_cache_free(f.slab->cache, f.object());
+    allocator_->kmem_cache_free(f.owner, f.object());
     --inflight_[f.cache];
     --in_model_;
     env_.set_cpu(a.cpu);
@@ -621,7 +658,7 @@ class Run {
         env_.set_cpu(cpu);
       }
       std::int64_t locked_at = -1;
-      const auto structs_before = slub_.hotplug_node_structs();
+      const auto structs_before = allocator_->hotplug_node_structs();
       hotplug_.on_step = [&](alloc::HotplugStep s) {
         if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
         if (trace_) trace_->hotplug_step(cpu, hotplug_step_name(s), env_.local_now());
@@ -640,12 +677,12 @@ class Run {
       r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
       r.duration_ns = env_.local_now() - r.start_ns;
       if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
-      const auto structs_after = slub_.hotplug_node_structs();
+      const auto structs_after = allocator_->hotplug_node_structs();
       r.node_structs_allocated = structs_after.allocated - structs_before.allocated;
       r.node_structs_freed = structs_after.freed - structs_before.freed;
       r.node_structs_reused = structs_after.reused - structs_before.reused;
-      for (int n = 0; n < slub_.nr_node_ids(); ++n) {
-        if (slub_.node_usable(n)) r.usable_nodes_after.push_back(n);
+      for (int n = 0; n < layout_.nr_node_ids(); ++n) {
+        if (allocator_->node_usable(n)) r.usable_nodes_after.push_back(n);
         if (states_.test(n, alloc::NodeState::normal_memory)) r.normal_nodes_after.push_back(n);
       }
       hotplug_records_.push_back(r);
@@ -666,7 +703,14 @@ class Run {
     r.lock_wait_ns = env_.local_now() - r.start_ns;
     CpuActor& target = actor(e.cpu);
     if (online_op) {
-      target.online = true;
+      // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
+      if (!target.online) r.result = allocator_->cpu_up_prepare(e.cpu);
+      env_.set_cpu(cpu);
+      if (r.result == 0 && !target.online) {
+        target.online = true;
+        const std::int64_t now = env_.local_now();
+        target.next_reap_at = now + first_reap(e.cpu);  // slab_online_cpu(): start_cpu_timer()
+      }
     } else if (target.online) {
       target.online = false;
       // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
@@ -676,7 +720,7 @@ class Run {
         env_.set_cpu(cpu);
       }
       if (target.parked) {
-        slub_.slub_cpu_dead(e.cpu);
+        allocator_->cpu_dead(e.cpu);
       } else {
         r.result = -110;  // ETIMEDOUT: the CPU never reached a boundary before the run ended
       }
@@ -706,11 +750,8 @@ class Run {
   }
 
   // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
-  void show_sysfs_file(int cpu, alloc::KmemCache& s, const std::string& file) {
-    std::vector<bool> online(s.cpu_slab.size(), true);
-    for (const auto& a : actors_)
-      online[a.cpu] = a.online;
-    const auto text = slub_.sysfs_show(&s, file, online);
+  void show_sysfs_file(int cpu, alloc::Cache& s, const std::string& file) {
+    const auto text = allocator_->sysfs_show(&s, file, online_cpus());
     env_.set_cpu(cpu);
     env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
   }
@@ -749,7 +790,7 @@ class Run {
         if (caches_[e.cache] || destroying_[e.cache]) {
           r.result = -17;  // EEXIST: the workload's cache exists (or is being destroyed)
         } else {
-          caches_[e.cache] = slub_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+          caches_[e.cache] = allocator_->kmem_cache_create(c.name, c.object_size, c.align, c.flags);
           if (caches_[e.cache]) last_[e.cache] = caches_[e.cache];
           r.result = caches_[e.cache] ? 0 : -alloc::enomem;
         }
@@ -763,7 +804,7 @@ class Run {
         } else {
           // The workload stops using the cache when its destruction starts (using a cache
           // being destroyed is a caller bug in the kernel); it comes back if destroy fails.
-          alloc::KmemCache* s = caches_[e.cache];
+          alloc::Cache* s = caches_[e.cache];
           caches_[e.cache] = nullptr;
           destroying_[e.cache] = true;
           while (inflight_[e.cache] > 0) {  // operations already inside the cache finish first
@@ -771,7 +812,7 @@ class Run {
             sleep_for(poll_ns);
             env_.set_cpu(cpu);
           }
-          r.result = slub_.kmem_cache_destroy(s);
+          r.result = allocator_->kmem_cache_destroy(s);
           destroying_[e.cache] = false;
           if (r.result != 0) caches_[e.cache] = s;
         }
@@ -784,11 +825,23 @@ class Run {
         r.target = write ? w_.caches[e.cache].name : w_.caches[e.cache].name + "/" + e.file;
         // The sysfs directory lives until kmem_cache_destroy() removes it, so a cache being
         // destroyed is still reachable here (that is how the RFC 1/3 ABBA happens).
-        alloc::KmemCache* s = caches_[e.cache]       ? caches_[e.cache]
-                              : destroying_[e.cache] ? last_[e.cache]
-                                                     : nullptr;
-        if (!s) {
+        alloc::Cache* s = caches_[e.cache]       ? caches_[e.cache]
+                          : destroying_[e.cache] ? last_[e.cache]
+                                                 : nullptr;
+        if (!s || (!allocator_->has_sysfs() && (!write || destroying_[e.cache]))) {
+          // ENOENT: no such cache; no /sys/kernel/slab (SLAB, SLOB); or, for an in-kernel
+          // caller, a cache it is destroying.
           r.result = -2;
+          break;
+        }
+        if (!allocator_->has_sysfs()) {
+          // Without /sys/kernel/slab the shrink comes from inside the kernel (a driver's
+          // shrinker, as acpi_os_purge_cache() does): kmem_cache_shrink() with no kernfs
+          // reference around it, by a caller that never destroys the cache meanwhile (the
+          // destroy waits for it as for the cache's allocations and frees).
+          ++inflight_[e.cache];
+          allocator_->kmem_cache_shrink(s);
+          --inflight_[e.cache];
           break;
         }
         // kernfs_fop_write()/kernfs_fop_read(): the file's active reference around the store
@@ -799,7 +852,7 @@ class Run {
         }
         env_.set_cpu(cpu);
         if (write) {
-          slub_.kmem_cache_shrink(s);
+          allocator_->kmem_cache_shrink(s);
         } else {
           show_sysfs_file(cpu, *s, e.file);
         }
@@ -833,36 +886,25 @@ class Run {
   RunMetrics collect(const RunResult& end) {
     const std::int64_t end_ns = end.end_time_ns;
     env_.set_outside_engine(true, end_ns);
-    slub_.check_invariants("end of run");
+    allocator_->check_invariants("end of run");
     RunMetrics m;
     m.simulated_ns = end_ns;
     m.buckets = buckets_;
     m.remote_alloc_per_node = per_node_;
     m.fallbacks_per_node.assign(machine_.node_count(), 0);
+    const auto online = online_cpus();
     for (std::size_t i = 0; i < cache_metrics_.size(); ++i) {
       CacheMetrics c = cache_metrics_[i];
       // A destroyed cache's struct stays in the model as a tombstone, with its counters.
-      const alloc::KmemCache* s = last_[i];
+      const alloc::Cache* s = last_[i];
       c.destroyed = caches_[i] == nullptr;
       if (s) {
         c.fallbacks_per_node = s->fallback_to_no_node;
-        for (int k = 0; k < alloc::NR_SLUB_STAT_ITEMS; ++k)
-          c.stats[k] = s->stat_total(static_cast<alloc::StatItem>(k));
-        // Every CPU is online but those the workload took offline (event tasks' CPUs too).
-        std::vector<bool> online(s->cpu_slab.size(), true);
-        for (const auto& a : actors_)
-          online[a.cpu] = a.online;
-        for (const alloc::Slab* slab : slub_.slabs_of(s)) {
-          c.objects_in_use += slab->inuse;
-          // Objects on a cpu freelist are counted in inuse but are free.
-          for (const auto& pc : s->cpu_slab)
-            if (pc.page == slab)
-              for (std::uint16_t o = pc.freelist; o != alloc::no_object; o = slab->free_pointer[o])
-                --c.objects_in_use;
-        }
-        for (alloc::StatItem item : alloc::sysfs_stat_order())
-          c.sysfs_stats += fmt::format("{} {}", alloc::stat_item_sysfs_name(item),
-                                       alloc::sysfs_stat_file(*s, item, online));
+        alloc::CacheReport report = allocator_->cache_report(s, online);
+        c.counters = std::move(report.counters);
+        c.counters_text = std::move(report.counters_text);
+        c.objects_in_use = report.objects_in_use;
+        c.alloc_node_mismatch = report.alloc_node_mismatch;
       }
       for (int n = 0; n < machine_.node_count(); ++n)
         m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
@@ -873,27 +915,28 @@ class Run {
       m.remote_alloc.total += c.remote_alloc.total;
       m.remote_access.remote += c.remote_access.remote;
       m.remote_access.total += c.remote_access.total;
-      m.alloc_node_mismatch += c.stats[alloc::ALLOC_NODE_MISMATCH];
+      if (c.alloc_node_mismatch)
+        m.alloc_node_mismatch = m.alloc_node_mismatch.value_or(0) + *c.alloc_node_mismatch;
       m.caches.push_back(std::move(c));
     }
     for (int n = 0; n < machine_.node_count(); ++n)
       m.numastat.push_back(pages_.numastat(n));
-    for (const alloc::KmemCache* s : slub_.all_caches())
-      m.slab_pages_allocated += s->stat_total(alloc::ALLOC_SLAB);
+    m.allocator = options_.allocator;
+    m.slab_pages_allocated = allocator_->slabs_allocated();
     m.lock_stat = locks_.lock_stat_classes();
     m.lock_stat_text = locks_.lock_stat_text();
     m.hotplug = hotplug_records_;
     m.events = event_records_;
-    m.violations = slub_.violations();
+    m.violations = allocator_->violations();
     for (const auto& r : env_.lockdep().reports()) {
       m.lockdep_reports.push_back(format_report(r));
       m.lockdep_cycles.push_back(lockdep_cycle_name(r));
     }
     m.lockdep_edges = env_.lockdep().edges();
-    m.kernel_log = slub_.kernel_log();
+    m.kernel_log = allocator_->kernel_log();
     for (const auto& line : hotplug_.log())
       m.kernel_log.push_back(line);
-    m.slabinfo = alloc::proc_slabinfo(slub_);
+    m.slabinfo = allocator_->proc_slabinfo();
     m.engine_steps = steps_;
     m.engine_sleeps = end.engine_sleeps;
     m.skipped_sleeps = end.skipped_sleeps;
@@ -912,10 +955,11 @@ class Run {
   alloc::MachineLayout layout_;
   alloc::PageAllocator pages_;
   alloc::NodeStates states_;
-  alloc::Slub slub_;
+  std::unique_ptr<alloc::Allocator> allocator_;
+  std::int64_t reap_ns_;  // the allocator's reap interval; 0: none
   alloc::MemoryHotplug hotplug_;
-  std::vector<alloc::KmemCache*> caches_;  // by workload cache index; nullptr when absent
-  std::vector<alloc::KmemCache*> last_;    // the last struct each workload cache had
+  std::vector<alloc::Cache*> caches_;      // by workload cache index; nullptr when absent
+  std::vector<alloc::Cache*> last_;        // the last struct each workload cache had
   std::vector<int> inflight_;              // per cache: allocations and frees under way
   std::vector<char> destroying_;           // per cache: kmem_cache_destroy() under way
   std::vector<CpuActor> actors_;           // ascending CPU id: deterministic iteration
@@ -942,7 +986,10 @@ class Run {
 
 RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
                           const alloc::Strategy& strategy, const RunOptions& options) {
-  Run run(machine, workload, strategy, options);
+  RunOptions o = options;
+  if (workload.kernel.slab_reap_interval_ns > 0)
+    o.tuning.slab_params.reap_interval_ns = workload.kernel.slab_reap_interval_ns;
+  Run run(machine, workload, strategy, o);
   return run.go();
 }
 

@@ -5,7 +5,8 @@
 #include <functional>
 #include <string>
 
-#include "allocator/costs.hpp"
+#include "allocator/allocator.hpp"
+#include "allocator/make_allocator.hpp"
 #include "allocator/strategy.hpp"
 #include "kernel/kernel_locks.hpp"
 #include "run/metrics.hpp"
@@ -25,7 +26,10 @@ struct RunOptions {
   bool lookahead = true;
   // Each timed event starts a pseudo-random 0..jitter_ns later, drawn from the seed.
   std::int64_t jitter_ns = 0;
-  alloc::SlubCosts slub_costs;
+  // The allocator model and its parameters (a workload's "kernel" object sets SLAB's reap
+  // interval).
+  alloc::AllocatorKind allocator = alloc::AllocatorKind::slub;
+  alloc::AllocatorTuning tuning;
   // Where to write the run's timeline (trace.hpp), atomically at its end, even when it ends in
   // a deadlock; empty: none, and the run records nothing.
   std::string trace_path;
@@ -35,10 +39,10 @@ struct RunOptions {
   std::function<void(std::int64_t simulated_ns)> progress;
 };
 
-// Builds the machine (page allocator, node states, SLUB with the strategy, memory hotplug with
-// SLUB and a notifier error injector on its chain), plays the workload on one actor per CPU,
-// and returns what was measured. Throws on an internal error; a deadlock or a violation is a
-// result, not an exception.
+// Builds the machine (page allocator, node states, the allocator with the strategy, memory
+// hotplug with the allocator's callback and a notifier error injector on its chain), plays the
+// workload on one actor per CPU, and returns what was measured. Throws on an internal error; a
+// deadlock or a violation is a result, not an exception.
 RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
                           const alloc::Strategy& strategy, const RunOptions& options);
 

@@ -114,9 +114,12 @@ void TraceRecorder::lock_acquired(int cpu_id, alloc::LockClass cls, std::uint64_
     c.requests.erase(std::next(it).base());
     break;
   }
-  // Every slab allocation's slow path takes a list_lock: their holds would make most of the
-  // file while saying little; a contended one is worth seeing.
-  if (cls == alloc::LockClass::list_lock && !contended) return;
+  // Every slab allocation's slow path takes a list_lock (every SLOB allocation slob_lock): their
+  // holds would make most of the file while saying little; a contended one is worth seeing.
+  const bool per_operation = cls == alloc::LockClass::list_lock ||
+                             cls == alloc::LockClass::alien_lock ||
+                             cls == alloc::LockClass::slob_lock;
+  if (per_operation && !contended) return;
   c.holds.push_back(
       {cls, instance, mode,
        begin(cpu_id, now_ns, lock_name(cls, mode), "lock", lock_args(function, instance))});

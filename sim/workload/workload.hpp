@@ -87,6 +87,7 @@ struct KernelTimes {
   std::int64_t hot_add_per_block_ns = 0;  // per 128 MiB memory block
   std::int64_t online_per_block_ns = 0;
   std::int64_t offline_per_block_ns = 0;
+  std::int64_t slab_reap_interval_ns = 0;  // SLAB's cache_reap() period per CPU
 };
 
 struct Workload {

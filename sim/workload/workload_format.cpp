@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "allocator/memory_hotplug.hpp"
+#include "allocator/slab_allocator.hpp"
 #include "allocator/slab_reports.hpp"
 #include "config/json_pointer.hpp"
 #include "config/units.hpp"
@@ -232,6 +233,7 @@ SpecPtr make_spec() {
   // The defaults are the models' own (one declaration each, in their headers).
   const sim::KernelLockConfig locks;
   const alloc::HotplugCosts hotplug;
+  const alloc::SlabParams slab;
   auto ns = [](std::int64_t v) { return json(fmt::format("{}ns", v)); };
   auto kernel = object(
       "times of the simulated kernel's own work",
@@ -255,6 +257,10 @@ SpecPtr make_spec() {
           optional("offline_per_block", duration(0),
                    "offline_pages() work for one 128 MiB block after MEM_GOING_OFFLINE.",
                    ns(hotplug.offline_pages_ns)),
+          optional("slab_reap_interval", duration(1),
+                   "Allocator slab only: how often each CPU runs cache_reap() (REAPTIMEOUT_AC, "
+                   "2*HZ); the per-node free-list reap runs every second time.",
+                   ns(slab.reap_interval_ns)),
       });
   json kernel_defaults = json::object();
   for (const auto& f : kernel->fields)

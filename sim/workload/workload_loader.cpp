@@ -83,7 +83,8 @@ class Loader {
       return std::get<std::int64_t>(config::parse_duration_ns(k[key]));
     };
     w_.kernel = {ns("rcu_grace_period"),  ns("mutex_acquire"),    ns("spinlock_acquire"),
-                 ns("hot_add_per_block"), ns("online_per_block"), ns("offline_per_block")};
+                 ns("hot_add_per_block"), ns("online_per_block"), ns("offline_per_block"),
+                 ns("slab_reap_interval")};
     load_caches();
     load_threads();
     load_events();

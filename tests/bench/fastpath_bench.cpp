@@ -29,6 +29,10 @@ class BenchEnvironment : public Environment {
   void sync() override {}
   void lock(LockClass, std::uint64_t, LockMode, const char*) override { ++locks; }
   void unlock(LockClass, std::uint64_t, LockMode) override {}
+  bool try_lock(LockClass, std::uint64_t, LockMode, const char*) override {
+    ++locks;
+    return true;
+  }
   void irq_disable() override {}
   void irq_enable() override {}
   void run_on_cpu(int target, const std::function<void()>& fn) override {

@@ -38,7 +38,7 @@ def test_run_gives_a_result_with_frames():
     hits = numa[numa["counter"].isin(["numa_hit", "numa_miss"])]["value"].sum()
     slab_pages = r.to_dict()["metrics"]["slab_pages_allocated"]
     assert hits == slab_pages
-    stats = r.slub_stats
+    stats = r.stats
     assert "ALLOC_FASTPATH" in set(stats["counter"])
     buckets = r.time_buckets
     assert buckets["start_ns"].nunique() == 10
@@ -99,7 +99,9 @@ def test_bad_input_raises_value_error_naming_the_json_path():
 
 def test_compare_gives_one_tidy_frame():
     frame = slabsim.compare(workload="node-online", strategies=["hotplug_lock", "slab_nodes"])
-    assert list(frame.columns) == ["strategy", "workload", "seed", "topology", "metric", "value"]
+    assert list(frame.columns) == ["allocator", "strategy", "workload", "seed", "topology",
+                                   "metric", "value"]
+    assert set(frame["allocator"]) == {"slub"}
     assert set(frame["strategy"]) == {"hotplug_lock", "slab_nodes"}
     waits = frame[frame["metric"] == "mem_hotplug_lock_wait_ns"].set_index("strategy")["value"]
     assert waits["hotplug_lock"] > waits["slab_nodes"]  # the writer's grace period in both
@@ -137,3 +139,28 @@ def test_scenarios_and_presets_are_listed():
     assert "node-online" in slabsim.scenarios()
     assert slabsim.strategy_presets()[0] == "mutex_only"
     assert isinstance(slabsim.run(workload="steady-local").events, pd.DataFrame)
+
+
+def test_every_allocator_runs_and_compares():
+    assert slabsim.allocators() == ["slub", "slab", "slob"]
+    frame = slabsim.compare(workload="node-online", strategies=["hotplug_lock"],
+                            allocators=slabsim.allocators())
+    assert set(frame.attrs["results"]) == {"slub", "slab", "slob"}
+    assert list(frame["allocator"].unique()) == ["slub", "slab", "slob"]
+    results = frame.attrs["results"]
+    assert all(r.strategy == "hotplug_lock" for r in results.values())
+    # Only SLUB has ALLOC_NODE_MISMATCH; SLAB has CONFIG_DEBUG_SLAB counters, SLOB none.
+    mismatch = frame[frame["metric"] == "alloc_node_mismatch"].set_index("allocator")["value"]
+    assert mismatch["slub"] >= 0 and mismatch["slab"] is None and mismatch["slob"] is None
+    assert {"allochit", "allocmiss", "freehit", "freemiss", "node_allocs"} <= set(
+        results["slab"].stats["counter"])
+    assert results["slob"].stats.empty
+    assert "slob_lock" in set(results["slob"].lock_stat["lock_class"])
+    assert "&alc->lock" in set(results["slab"].lock_stat["lock_class"])
+    # SLAB's node struct for node 2 exists from the hot-add on, so it never falls back after the
+    # online; SLOB keeps no per-node state at all.
+    assert results["slab"].summary["fallbacks_to_numa_no_node"][0] > 0
+    assert results["slob"].summary["fallbacks_to_numa_no_node"][0] == 0
+    assert "statistics" in results["slab"].report("slabinfo").splitlines()[0]
+    with pytest.raises(ValueError, match="allocator: expected one of slub, slab, slob"):
+        slabsim.run(workload="steady-local", allocator="slab2")

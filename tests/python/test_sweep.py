@@ -47,7 +47,7 @@ def test_a_sweep_gives_one_row_per_point_in_plan_order():
     frame = slabsim.sweep(PLAN)
     assert len(frame) == 4
     summary_columns = [c for c in slabsim.run(workload="steady-local").summary.columns
-                       if c not in ("strategy", "workload", "seed", "topology")]
+                       if c not in ("allocator", "strategy", "workload", "seed", "topology")]
     assert list(frame.columns) == PARAMETERS + summary_columns
     assert list(frame["index"]) == [0, 1, 2, 3]
     assert list(frame["strategy"]) == ["slab_nodes", "slab_nodes", "hotplug_lock", "hotplug_lock"]

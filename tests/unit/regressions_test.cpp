@@ -1,6 +1,7 @@
-// The regression scenarios of workloads/regressions/ under every strategy preset: each run's
-// findings must be exactly the cell of the README's table, which is the one statement of what
-// is expected (the test reads it, so the table and the model cannot drift apart).
+// The regression scenarios of workloads/regressions/ under every strategy preset and every
+// allocator: each run's findings must be exactly the cell of the README's tables (one per
+// allocator), which are the one statement of what is expected (the test reads them, so the
+// tables and the models cannot drift apart).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -46,19 +47,25 @@ struct Table {
       expected;  // file -> strategy -> findings
 };
 
-Table read_table() {
+// The README's tables by allocator: "| scenario |" heads SLUB's, "| scenario under slab |"
+// SLAB's, and so on.
+std::map<std::string, Table> read_tables() {
   std::ifstream in(dir / "README.md");
-  Table t;
+  std::map<std::string, Table> tables;
+  Table* t = nullptr;
   std::string line;
   while (std::getline(in, line)) {
-    if (line.starts_with("| scenario |")) {
+    if (line.starts_with("| scenario ")) {
       const auto head = cells(line);
-      t.strategies.assign(head.begin() + 1, head.end());
-    } else if (line.starts_with("| [") && !t.strategies.empty()) {
+      const std::string allocator =
+          head[0] == "scenario" ? "slub" : head[0].substr(std::string("scenario under ").size());
+      t = &tables[allocator];
+      t->strategies.assign(head.begin() + 1, head.end());
+    } else if (line.starts_with("| [") && t) {
       const auto row = cells(line);
       const auto open = row[0].find("](");
       const std::string file = row[0].substr(open + 2, row[0].size() - open - 3);
-      for (std::size_t c = 1; c < row.size() && c <= t.strategies.size(); ++c) {
+      for (std::size_t c = 1; c < row.size() && c <= t->strategies.size(); ++c) {
         std::set<std::string> findings;
         if (row[c] != "none") {
           std::size_t from = 0;
@@ -69,45 +76,54 @@ Table read_table() {
             from = comma + 2;
           }
         }
-        t.expected[file][t.strategies[c - 1]] = findings;
+        t->expected[file][t->strategies[c - 1]] = findings;
       }
     }
   }
-  return t;
+  return tables;
 }
 
-TEST(Regressions, TableCoversEveryScenarioAndEveryPreset) {
-  const Table t = read_table();
+TEST(Regressions, TablesCoverEveryScenarioPresetAndAllocator) {
+  const auto tables = read_tables();
   std::vector<std::string> presets;
   for (const auto& p : alloc::strategy_presets())
     presets.push_back(p.name);
-  EXPECT_EQ(t.strategies, presets) << "one column per preset, in history order";
   std::set<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     if (entry.path().extension() == ".json") files.insert(entry.path().filename().string());
-  std::set<std::string> rows;
-  for (const auto& [file, _] : t.expected)
-    rows.insert(file);
-  EXPECT_EQ(rows, files) << "one row per scenario file";
   EXPECT_EQ(files.size(), 6u);
+  std::set<std::string> allocators;
+  for (const auto& [kind, description] : alloc::allocator_kinds())
+    allocators.emplace(alloc::allocator_name(kind));
+  std::set<std::string> with_table;
+  for (const auto& [allocator, t] : tables) {
+    with_table.insert(allocator);
+    EXPECT_EQ(t.strategies, presets) << allocator << ": one column per preset, in history order";
+    std::set<std::string> rows;
+    for (const auto& [file, _] : t.expected)
+      rows.insert(file);
+    EXPECT_EQ(rows, files) << allocator << ": one row per scenario file";
+  }
+  EXPECT_EQ(with_table, allocators) << "one table per allocator";
 }
 
 class Scenario : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(Scenario, FindingsMatchTheTable) {
-  const Table t = read_table();
-  const auto& row = t.expected.at(GetParam());
+TEST_P(Scenario, FindingsMatchTheTables) {
   const auto doc = config::load_json_document((dir / GetParam()).string());
   const auto machine = topology::load_topology(*workload::workload_topology(doc));
   const auto w = workload::load_workload(doc, machine);
-  for (const auto& [strategy, expected] : row) {
-    RunOptions o;
-    o.seed = w.seed;
-    const RunMetrics m = run_simulation(machine, w, strategy::load_strategy(strategy), o);
-    const auto found = run_findings(m);
-    EXPECT_EQ(std::set<std::string>(found.begin(), found.end()), expected)
-        << GetParam() << " under " << strategy << ": found "
-        << fmt::format("{}", fmt::join(found, ", "));
+  for (const auto& [allocator, t] : read_tables()) {
+    for (const auto& [strategy, expected] : t.expected.at(GetParam())) {
+      RunOptions o;
+      o.seed = w.seed;
+      o.allocator = *alloc::find_allocator(allocator);
+      const RunMetrics m = run_simulation(machine, w, strategy::load_strategy(strategy), o);
+      const auto found = run_findings(m);
+      EXPECT_EQ(std::set<std::string>(found.begin(), found.end()), expected)
+          << GetParam() << " with " << allocator << " under " << strategy << ": found "
+          << fmt::format("{}", fmt::join(found, ", "));
+    }
   }
 }
 

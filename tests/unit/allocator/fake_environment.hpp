@@ -77,6 +77,15 @@ class FakeEnvironment : public Environment {
     events.push_back({cpu, cls, instance, mode, true, function});
   }
 
+  // Fails where lock() would block (or self-deadlock); records nothing then.
+  bool try_lock(LockClass cls, std::uint64_t instance, LockMode mode,
+                const char* function) override {
+    for (const auto& [holder_cpu, holder_mode] : held_[std::tuple{cls, instance}])
+      if (!(mode == LockMode::read && holder_mode == LockMode::read)) return false;
+    lock(cls, instance, mode, function);
+    return true;
+  }
+
   void unlock(LockClass cls, std::uint64_t instance, LockMode mode) override {
     auto& holders = held_[std::tuple{cls, instance}];
     for (auto it = holders.begin(); it != holders.end(); ++it) {

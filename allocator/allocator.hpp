@@ -1,0 +1,131 @@
+// The slab allocator as the simulator drives it: one interface, three models chosen by name as
+// the kernel chooses one at build time (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB). Each model
+// names the kernel functions it follows; this interface is the part of include/linux/slab.h,
+// mm/slab_common.c and the hotplug callbacks that the simulator calls, plus read-only state for
+// reports.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "allocator/cache_settings.hpp"
+#include "allocator/gfp.hpp"
+#include "allocator/memory_notify.hpp"
+#include "allocator/violation.hpp"
+
+namespace slabsim::alloc {
+
+enum class AllocatorKind { slub, slab, slob };
+
+// "slub", "slab", "slob".
+std::string_view allocator_name(AllocatorKind kind);
+// nullopt for an unknown name.
+std::optional<AllocatorKind> find_allocator(std::string_view name);
+// Every kind, in the order above, with a one-line description each (for --help and listings).
+const std::vector<std::pair<AllocatorKind, std::string_view>>& allocator_kinds();
+
+// What every model's struct kmem_cache has in common, as far as the simulator reads it.
+struct Cache {
+  std::string name;
+  std::uint64_t id = 0;  // creation serial; the kernfs instance of SLUB's sysfs directory
+  // Allocations that asked for a node the allocator could not use there and went elsewhere,
+  // by requested node: SLUB's NUMA_NO_NODE fallback in ___slab_alloc(), SLAB's fallback_alloc()
+  // for a node without its kmem_cache_node. SLOB never redirects a request (all zero).
+  std::vector<std::uint64_t> fallback_to_no_node;
+};
+
+// An allocated object: the model's slab (or page) struct and the object's place in it.
+struct ObjectRef {
+  void* slab = nullptr;
+  std::uint32_t index = 0;
+  int node = 0;  // page_to_nid() of the object's page
+  explicit operator bool() const { return slab != nullptr; }
+  bool operator==(const ObjectRef&) const = default;
+};
+
+// What the memory hotplug callbacks did to per-node cache structs so far: allocated at
+// MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
+// MEM_GOING_ONLINE and reused.
+struct NodeStructCounts {
+  std::uint64_t allocated = 0;
+  std::uint64_t freed = 0;
+  std::uint64_t reused = 0;
+};
+
+// One cache at the end of a run.
+struct CacheReport {
+  // The allocator's own statistics, in kernel order and with kernel names: SLUB's enum
+  // stat_item totals (CONFIG_SLUB_STATS), SLAB's CONFIG_DEBUG_SLAB counters; none for SLOB.
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
+  // The same as the kernel shows them per cache (SLUB: the sysfs stat files); may be empty.
+  std::string counters_text;
+  std::uint64_t objects_in_use = 0;  // allocated and not yet freed, counted in the slabs
+  // SLUB's ALLOC_NODE_MISMATCH; nullopt for allocators without the notion.
+  std::optional<std::uint64_t> alloc_node_mismatch;
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  [[nodiscard]] virtual AllocatorKind kind() const = 0;
+
+  // mm/slab_common.c: kmem_cache_create_usercopy(), kmem_cache_destroy(), kmem_cache_shrink(),
+  // each with the strategy's lock nest around the allocator's own part. create returns nullptr
+  // on failure (logged as the kernel does); destroy returns 0 when released, -EBUSY when
+  // objects remain, 1 when a reference remains.
+  virtual Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) = 0;
+  virtual int kmem_cache_destroy(Cache* s) = 0;
+  virtual int kmem_cache_shrink(Cache* s) = 0;
+
+  // kmem_cache_alloc(), kmem_cache_alloc_node(), kmem_cache_free() on the current CPU. A failed
+  // allocation returns an empty ObjectRef.
+  virtual ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) = 0;
+  virtual ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) = 0;
+  virtual void kmem_cache_free(Cache* s, ObjectRef x) = 0;
+
+  // The allocator's memory notifier at SLAB_CALLBACK_PRI (slab_memory_callback() of SLUB or
+  // SLAB); false when it registers none (SLOB). The callback returns 0 or a negative errno,
+  // which vetoes a GOING_* action.
+  [[nodiscard]] virtual bool has_memory_callback() const = 0;
+  virtual int memory_callback(MemoryAction action, const MemoryNotify& arg) = 0;
+  // CPU hotplug: the prepare step before `cpu` comes up (SLAB's slab_prepare_cpu(); 0 or a
+  // negative errno that fails the online) and the teardown once it is dead (slub_cpu_dead(),
+  // slab_dead_cpu()). Called by the CPU running the hotplug operation.
+  virtual int cpu_up_prepare(int cpu) = 0;
+  virtual void cpu_dead(int cpu) = 0;
+  // Periodic per-CPU work (SLAB's cache_reap() every REAPTIMEOUT_AC): the interval, 0 when the
+  // allocator has none, and one round of it on the current CPU.
+  [[nodiscard]] virtual std::int64_t reap_interval_ns() const { return 0; }
+  virtual void reap() {}
+
+  // /sys/kernel/slab/<cache>/ (SLUB only): whether the caches have sysfs directories, and a
+  // read of one file by the current CPU, which holds the file's active reference (nullopt for
+  // a file the model does not have). `online_cpus` is indexed by CPU id.
+  [[nodiscard]] virtual bool has_sysfs() const = 0;
+  virtual std::optional<std::string> sysfs_show(Cache* s, std::string_view file,
+                                                const std::vector<bool>& online_cpus) = 0;
+
+  // State, for reports and the invariant checks.
+  // Whether a cache created now could use `nid` for node-specific allocations.
+  [[nodiscard]] virtual bool node_usable(int nid) const = 0;
+  [[nodiscard]] virtual NodeStructCounts hotplug_node_structs() const = 0;
+  [[nodiscard]] virtual CacheReport cache_report(const Cache* s,
+                                                 const std::vector<bool>& online_cpus) const = 0;
+  // Slabs (SLOB: pages) taken from the page allocator since boot, over every cache.
+  [[nodiscard]] virtual std::uint64_t slabs_allocated() const = 0;
+  // /proc/slabinfo as the allocator prints it (SLOB has none: "").
+  [[nodiscard]] virtual std::string proc_slabinfo() const = 0;
+  // Checks every invariant and records what is broken (each distinct problem once); returns
+  // the number of new violations. `function` names where the check runs.
+  virtual int check_invariants(const char* function) = 0;
+  [[nodiscard]] virtual const std::vector<Violation>& violations() const = 0;
+  // Messages the kernel would print (pr_err/pr_warn), in order.
+  [[nodiscard]] virtual const std::vector<std::string>& kernel_log() const = 0;
+};
+
+}  // namespace slabsim::alloc

@@ -1,0 +1,33 @@
+// Builds the allocator model a run asks for, with every model's parameters in one place.
+#pragma once
+
+#include <memory>
+
+#include "allocator/allocator.hpp"
+#include "allocator/costs.hpp"
+#include "allocator/environment.hpp"
+#include "allocator/node_states.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/slab_allocator.hpp"
+#include "allocator/slob_allocator.hpp"
+#include "allocator/strategy.hpp"
+
+namespace slabsim::alloc {
+
+// Parameters of each model; only the chosen allocator's are used.
+struct AllocatorTuning {
+  SlubBootParams slub_params;
+  SlubCosts slub_costs;
+  SlabParams slab_params;
+  SlabCosts slab_costs;
+  SlobCosts slob_costs;
+};
+
+// The model of `kind` after its boot (kmem_cache_init()). `pages` and `states` belong to the
+// caller and outlive it.
+std::unique_ptr<Allocator> make_allocator(AllocatorKind kind, Environment& env,
+                                          PageAllocator& pages, NodeStates& states,
+                                          const Strategy& strategy,
+                                          const AllocatorTuning& tuning = {});
+
+}  // namespace slabsim::alloc

@@ -1,0 +1,230 @@
+// The SLAB allocator (mm/slab.c, v5.10, CONFIG_NUMA, CONFIG_SMP, CONFIG_MEMORY_HOTPLUG) as a
+// model behind the Allocator interface: per-CPU array caches, per-node shared arrays and alien
+// caches, three slab lists per node, cache_reap(), and SLAB's memory and CPU hotplug callbacks.
+// Statistics are the CONFIG_DEBUG_SLAB ones (/proc/slabinfo "2.1 (statistics)"); everything
+// else behaves as a non-debug kernel (no red zones, no poisoning, no limit cap of 32).
+//
+// Concurrency: as in the SLUB model, simulated CPUs call in cooperatively; code between two
+// Environment::lock() calls runs atomically, and paths re-read shared state after each lock.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "allocator/allocator.hpp"
+#include "allocator/environment.hpp"
+#include "allocator/node_states.hpp"
+#include "allocator/page_allocator.hpp"
+#include "allocator/slab_cache.hpp"
+#include "allocator/slab_common.hpp"
+#include "allocator/strategy.hpp"
+
+namespace slabsim::alloc {
+
+class BootEnvironment;
+
+struct SlabParams {
+  // REAPTIMEOUT_AC (2*HZ): the period of each CPU's cache_reap(). The per-node part runs every
+  // REAPTIMEOUT_NODE (4*HZ), modelled as twice this.
+  std::int64_t reap_interval_ns = 2'000'000'000;
+  // "noaliencache" boot parameter clears it; kmem_cache_init() also clears it on a machine
+  // with a single possible node.
+  bool use_alien_caches = true;
+  // "slab_max_order=" boot parameter; -1: kmem_cache_init()'s default, SLAB_MAX_ORDER_HI (1)
+  // with more than 32 MiB of RAM, else SLAB_MAX_ORDER_LO (0).
+  int slab_max_order = -1;
+};
+
+// Simulated ns of SLAB's own work, on top of memory accesses and lock waits. Order-of-magnitude
+// choices like SlubCosts: the array-cache hit paths are a few instructions (SLAB's fast path is
+// an array pop/push with interrupts off), the rest are named so that a user can change them.
+struct SlabCosts {
+  std::int64_t alloc_hit = 6;       // ____cache_alloc() array hit, with local_irq_save/restore
+  std::int64_t free_hit = 6;        // ___cache_free() array push
+  std::int64_t refill_entry = 10;   // cache_alloc_refill()/cache_flusharray() bookkeeping
+  std::int64_t object_move = 2;     // one object between an array and a slab or two arrays
+  std::int64_t list_update = 5;     // moving a slab between slabs_full/partial/free
+  std::int64_t alien_free = 10;     // cache_free_alien(): the node test and alien bookkeeping
+  std::int64_t grow = 250;          // cache_grow_begin(): page allocator call, page set-up
+  std::int64_t object_setup = 2;    // cache_init_objs() per object
+  std::int64_t slab_destroy = 150;  // kmem_freepages()
+  std::int64_t reap_cache = 20;     // cache_reap() per cache visited
+};
+
+class SlabAllocator final : public Allocator {
+ public:
+  // kmem_cache_init() + kmem_cache_init_late(): the "kmem_cache" boot cache and the kmalloc
+  // caches SLAB's own structures come from, each with a kmem_cache_node for every N_ONLINE node.
+  SlabAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
+                SlabParams params = {}, SlabCosts costs = {});
+  ~SlabAllocator() override;
+  SlabAllocator(const SlabAllocator&) = delete;
+  SlabAllocator& operator=(const SlabAllocator&) = delete;
+
+  [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slab; }
+
+  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                           CacheFlags flags) override;
+  int kmem_cache_destroy(Cache* s) override;
+  int kmem_cache_shrink(Cache* s) override;
+
+  ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
+  ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
+  void kmem_cache_free(Cache* s, ObjectRef x) override;
+
+  [[nodiscard]] bool has_memory_callback() const override { return true; }
+  int memory_callback(MemoryAction action, const MemoryNotify& arg) override;
+  int cpu_up_prepare(int cpu) override;
+  void cpu_dead(int cpu) override;
+  [[nodiscard]] std::int64_t reap_interval_ns() const override { return params_.reap_interval_ns; }
+  void reap() override;
+
+  [[nodiscard]] bool has_sysfs() const override { return false; }
+  std::optional<std::string> sysfs_show(Cache*, std::string_view,
+                                        const std::vector<bool>&) override {
+    return std::nullopt;
+  }
+
+  [[nodiscard]] bool node_usable(int nid) const override {
+    return states_.test(nid, NodeState::online);
+  }
+  [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
+  [[nodiscard]] CacheReport cache_report(const Cache* s,
+                                         const std::vector<bool>& online_cpus) const override;
+  [[nodiscard]] std::uint64_t slabs_allocated() const override;
+  [[nodiscard]] std::string proc_slabinfo() const override;
+  int check_invariants(const char* function) override;
+  [[nodiscard]] const std::vector<Violation>& violations() const override {
+    return common_.violations();
+  }
+  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
+    return common_.kernel_log();
+  }
+
+  // Read-only state, for tests and reports.
+  [[nodiscard]] const std::vector<SlabCache*>& slab_caches() const { return slab_caches_; }
+  [[nodiscard]] SlabCache* find_cache(const std::string& name) const;
+  [[nodiscard]] SlabCache* kmem_cache_cache() const { return kmem_cache_; }
+  // kmalloc_slab(): the smallest kmalloc cache of the model holding `size` bytes, or nullptr.
+  [[nodiscard]] SlabCache* kmalloc_slab(std::size_t size) const;
+  [[nodiscard]] int slab_max_order() const { return slab_max_order_; }
+  [[nodiscard]] bool use_alien_caches() const { return use_alien_caches_; }
+  [[nodiscard]] std::int64_t reap_node_interval_ns() const { return 2 * params_.reap_interval_ns; }
+  // cache_reap() rounds that gave up because slab_mutex was taken.
+  [[nodiscard]] std::uint64_t reap_rounds_skipped() const { return reap_skipped_; }
+  [[nodiscard]] int reap_node(int cpu) const { return reap_node_[cpu]; }  // slab_reap_node
+  [[nodiscard]] bool cpu_online(int cpu) const { return cpu_online_[cpu]; }
+  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
+
+ private:
+  // Creation (slab.c __kmem_cache_create and helpers).
+  SlabCache* new_cache(const std::string& name, unsigned object_size, unsigned align,
+                       CacheFlags flags, std::string* why, int* error);
+  bool calculate_slab_order(SlabCache* c, unsigned size, SlabMgmt mgmt, std::size_t* left);
+  SlabCache* create_boot_cache(const std::string& name, unsigned size);
+  int enable_cpucache(SlabCache* c);
+  int do_tune_cpucache(SlabCache* c, unsigned limit, unsigned batchcount, unsigned shared);
+  int setup_kmem_cache_nodes(SlabCache* c);
+  int setup_kmem_cache_node(SlabCache* c, int node, bool force_change);
+  int init_cache_node(SlabCache* c, int node, bool from_hotplug);
+  int init_cache_node_node(int node, bool from_hotplug);
+  std::unique_ptr<AlienArray> alloc_alien_cache(int node, unsigned limit);
+  void free_alien_cache(std::unique_ptr<AlienArray> alien);
+  std::unique_ptr<ArrayCache> alloc_arraycache(int node, unsigned entries, unsigned batch);
+  void kfree_array(std::unique_ptr<ArrayCache> ac);
+  void release_cache(SlabCache* c);            // __kmem_cache_release + the kmem_cache object
+  int kmem_cache_shrink_locked(SlabCache* c);  // __kmem_cache_shrink
+
+  // kmalloc_node()/kfree() of SLAB's own structures.
+  ObjectRef kmalloc_node(std::size_t size, int node);
+  void kfree(ObjectRef obj);
+
+  // Allocation.
+  ObjectRef slab_alloc(SlabCache* c, Gfp gfp);
+  ObjectRef slab_alloc_node(SlabCache* c, Gfp gfp, int nodeid);
+  SlabObject cache_alloc(SlabCache* c, Gfp gfp, int cpu);  // ____cache_alloc
+  SlabObject cache_alloc_refill(SlabCache* c, Gfp gfp, int cpu);
+  SlabObject cache_alloc_node(SlabCache* c, Gfp gfp, int nodeid);  // ____cache_alloc_node
+  SlabObject fallback_alloc(SlabCache* c, Gfp gfp);
+  SlabPage* cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid);
+  void cache_grow_end(SlabCache* c, SlabPage* page);
+  SlabPage* get_first_slab(SlabCacheNode* n);
+  void fixup_slab_list(SlabCacheNode* n, SlabPage* page);
+  int alloc_block(SlabCache* c, ArrayCache& ac, SlabPage* page, int batchcount);
+  SlabObject slab_get_obj(SlabPage* page);
+  ObjectRef finish_alloc(SlabCache* c, SlabObject obj);
+
+  // Freeing.
+  void cache_free(SlabCache* c, SlabObject obj, int cpu);  // ___cache_free
+  bool cache_free_alien(SlabCache* c, SlabObject obj, int cpu);
+  void cache_flusharray(SlabCache* c, ArrayCache& ac, int cpu);
+  void free_block(SlabCache* c, const SlabObject* objs, std::size_t nr, int node,
+                  std::vector<SlabPage*>& list);
+  void slabs_destroy(SlabCache* c, std::vector<SlabPage*>& list);
+  void slab_destroy(SlabCache* c, SlabPage* page);
+  int drain_freelist(SlabCache* c, SlabCacheNode* n, long tofree);
+  void drain_alien_cache_one(SlabCache* c, ArrayCache& ac, int node,
+                             std::vector<SlabPage*>& list);  // __drain_alien_cache
+  void drain_alien_cache(SlabCache* c, AlienArray& alien);
+  void reap_alien(SlabCache* c, SlabCacheNode* n, int cpu);
+  void drain_array(SlabCache* c, SlabCacheNode* n, ArrayCache* ac, int node);
+  void drain_array_locked(SlabCache* c, ArrayCache* ac, int node, bool free_all,
+                          std::vector<SlabPage*>& list);
+  void do_drain(SlabCache* c, int cpu);
+  void drain_cpu_caches(SlabCache* c);
+  static unsigned transfer_objects(ArrayCache& to, ArrayCache& from, unsigned max);
+
+  // Hotplug.
+  int drain_cache_node_node(int node);
+  int cpuup_prepare(int cpu);
+  void cpuup_canceled(int cpu);
+
+  // Helpers.
+  int numa_mem_id(int cpu) const { return layout_.cpu_node[cpu]; }
+  int nr_cpus_node(int node) const;
+  int nr_online_nodes() const;
+  int next_online_node(int node) const;  // next_node_in(node, node_online_map)
+  SlabCacheNode* node_of(SlabCache* c, int nid, const char* function);
+  void list_lock(SlabCacheNode* n, const char* function);
+  void list_unlock(SlabCacheNode* n);
+  void touch_node_struct(const SlabCacheNode* n);
+  std::int64_t initial_next_reap(const SlabCache* c);
+  void set_high(SlabCache* c) {
+    if (c->num_active > c->high_mark) c->high_mark = c->num_active;
+  }
+  static SlabCache* cache_of(Cache* s) { return static_cast<SlabCache*>(s); }
+
+  // kmem_cache_init() runs before the simulation (and before SMP in the kernel): during the
+  // constructor env_ points at a boot environment where time stands still and locks are free;
+  // afterwards at the simulator's.
+  std::unique_ptr<BootEnvironment> boot_env_;
+  Environment* env_;
+  PageAllocator& pages_;
+  NodeStates& states_;
+  const MachineLayout& layout_;
+  SlabCommon common_;
+  const Strategy& strategy_ = common_.strategy();
+  SlabParams params_;
+  SlabCosts costs_;
+  int slab_max_order_ = 0;
+  bool use_alien_caches_ = true;
+  std::vector<bool> cpu_online_;
+  std::vector<int> reap_node_;                      // per-CPU slab_reap_node
+  std::vector<SlabCache*> slab_caches_;             // newest first
+  std::vector<std::unique_ptr<SlabCache>> caches_;  // every cache ever created
+  std::vector<SlabCache*> kmalloc_caches_;          // ascending size
+  SlabCache* kmem_cache_ = nullptr;
+  std::vector<std::unique_ptr<SlabPage>> page_pool_;
+  std::vector<SlabPage*> free_pages_;
+  std::uint64_t next_slab_serial_ = 0;
+  std::uint64_t next_lock_instance_ = 0;
+  std::uint64_t next_cache_id_ = 0;
+  std::uint64_t reap_skipped_ = 0;
+  NodeStructCounts node_structs_;
+};
+
+}  // namespace slabsim::alloc

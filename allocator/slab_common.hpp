@@ -1,0 +1,46 @@
+// What every allocator model shares from mm/slab_common.c and the kernel around it: the
+// strategy's lock nests around kmem_cache_create/destroy/shrink, the kernel log, and the
+// record of violations the model caught.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "allocator/environment.hpp"
+#include "allocator/strategy.hpp"
+#include "allocator/violation.hpp"
+
+namespace slabsim::alloc {
+
+class SlabCommon {
+ public:
+  SlabCommon(Environment& env, Strategy strategy) : env_(env), strategy_(std::move(strategy)) {}
+
+  // Takes `steps` in order (each a global lock, instance 0) / releases them in reverse.
+  void lock_steps(const std::vector<LockStep>& steps, const char* function);
+  void unlock_steps(const std::vector<LockStep>& steps);
+
+  // Records a violation once per distinct (function, what), at the current time.
+  void violation(int cpu, const char* function, std::string what,
+                 ViolationKind kind = ViolationKind::other);
+  // The same for a broken invariant, recorded once however many check points find it.
+  void invariant_violation(int cpu, const char* function, std::string what,
+                           ViolationKind kind = ViolationKind::other);
+  [[nodiscard]] std::size_t violation_count() const { return violations_.size(); }
+  // pr_err()/pr_warn().
+  void log(std::string message) { kernel_log_.push_back(std::move(message)); }
+
+  [[nodiscard]] const Strategy& strategy() const { return strategy_; }
+  [[nodiscard]] const std::vector<Violation>& violations() const { return violations_; }
+  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return kernel_log_; }
+
+ private:
+  Environment& env_;
+  Strategy strategy_;
+  std::vector<Violation> violations_;
+  std::set<std::string> reported_;  // keys of violations already recorded
+  std::vector<std::string> kernel_log_;
+};
+
+}  // namespace slabsim::alloc

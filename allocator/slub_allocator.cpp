@@ -1,0 +1,43 @@
+#include "allocator/slub_allocator.hpp"
+
+#include <fmt/format.h>
+
+#include "allocator/slab_reports.hpp"
+
+namespace slabsim::alloc {
+
+CacheReport SlubAllocator::cache_report(const Cache* c,
+                                        const std::vector<bool>& online_cpus) const {
+  const auto& s = *static_cast<const KmemCache*>(c);
+  CacheReport r;
+  for (int k = 0; k < NR_SLUB_STAT_ITEMS; ++k) {
+    const auto item = static_cast<StatItem>(k);
+    r.counters.emplace_back(stat_item_name(item), s.stat_total(item));
+  }
+  r.alloc_node_mismatch = s.stat_total(ALLOC_NODE_MISMATCH);
+  for (StatItem item : sysfs_stat_order())
+    r.counters_text +=
+        fmt::format("{} {}", stat_item_sysfs_name(item), sysfs_stat_file(s, item, online_cpus));
+  for (const Slab* slab : slub_.slabs_of(&s)) {
+    r.objects_in_use += slab->inuse;
+    // Objects on a cpu freelist are counted in inuse but are free.
+    for (const auto& pc : s.cpu_slab)
+      if (pc.page == slab)
+        for (std::uint16_t o = pc.freelist; o != no_object; o = slab->free_pointer[o])
+          --r.objects_in_use;
+  }
+  return r;
+}
+
+std::uint64_t SlubAllocator::slabs_allocated() const {
+  std::uint64_t total = 0;
+  for (const KmemCache* s : slub_.all_caches())
+    total += s->stat_total(ALLOC_SLAB);
+  return total;
+}
+
+std::string SlubAllocator::proc_slabinfo() const {
+  return alloc::proc_slabinfo(slub_);
+}
+
+}  // namespace slabsim::alloc
