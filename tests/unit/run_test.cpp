@@ -154,6 +154,28 @@ TEST_P(EveryScenario, MetricsAreConsistentUnderSlabAndSlob) {
   }
 }
 
+// SLAB's cache_reap() runs on every CPU each REAPTIMEOUT_AC: never within a run of milliseconds
+// at the kernel's 2 s, and draining free slabs once a workload's "kernel" object shortens it.
+TEST(Run, SlabReapsAtTheWorkloadsInterval) {
+  auto doc = load_workload_document("remote-heavy");
+  const auto reaped = [](const RunMetrics& m) {
+    std::uint64_t total = 0;
+    for (const auto& c : m.caches)
+      for (const auto& [name, value] : c.counters)
+        if (name == "reaped") total += value;
+    return total;
+  };
+  RunOptions o;
+  o.allocator = alloc::AllocatorKind::slab;
+  const auto st = strategy::load_strategy("slab_nodes_nocpu");
+  const Loaded kernel_default = load(doc);
+  EXPECT_EQ(reaped(run_simulation(kernel_default.machine, kernel_default.workload, st, o)), 0u);
+  doc.root["kernel"] = {{"slab_reap_interval", "200us"}};
+  const Loaded fast = load(doc);
+  ASSERT_EQ(fast.workload.kernel.slab_reap_interval_ns, 200'000);
+  EXPECT_GT(reaped(run_simulation(fast.machine, fast.workload, st, o)), 0u);
+}
+
 TEST(Run, EveryAllocatorIsDeterministicAndDifferent) {
   const Loaded l = load("node-online");
   const auto st = strategy::load_strategy("hotplug_lock");
