@@ -147,6 +147,16 @@ int main(int argc, char** argv) {
         [&] { return run_workload(qemu, text, st); },
         [&](std::uint64_t ops, bool st) { return bare_loop(qemu, ops, 500, st); });
 
+  // The same scenario with the other allocator models (v5.10 locking).
+  for (const auto kind : {alloc::AllocatorKind::slab, alloc::AllocatorKind::slob}) {
+    sim::RunOptions options;
+    options.allocator = kind;
+    row(
+        fmt::format("{} (hotplug_lock, {})", sim::default_scenario, alloc::allocator_name(kind)),
+        21, [&] { return run_workload(qemu, text, "hotplug_lock", nullptr, options); },
+        [&](std::uint64_t ops, bool st) { return bare_loop(qemu, ops, 500, st); });
+  }
+
   // A big machine: 1,024 CPUs on 32 nodes.
   const auto big = topology::load_topology(config::parse_json_document(big_machine(32, 32), "big"));
   const std::string big_work = R"({"name": "big", "duration": "200us",
