@@ -613,7 +613,8 @@ void SlabAllocator::cache_grow_end(SlabCache* c, SlabPage* page) {
   list_unlock(n);
 }
 
-void SlabAllocator::fixup_slab_list(SlabCacheNode* n, SlabPage* page) {
+// list_del(&page->slab_list): off whichever list of `n` the slab is on.
+void SlabAllocator::list_del(SlabCacheNode* n, SlabPage* page) {
   switch (page->list) {
     case SlabListKind::partial:
       n->slabs_partial.erase(page->pos);
@@ -627,6 +628,10 @@ void SlabAllocator::fixup_slab_list(SlabCacheNode* n, SlabPage* page) {
     case SlabListKind::none:
       break;
   }
+}
+
+void SlabAllocator::fixup_slab_list(SlabCacheNode* n, SlabPage* page) {
+  list_del(n, page);
   if (page->active == page->cache->num) {
     page->list = SlabListKind::full;
     page->pos = n->slabs_full.insert(n->slabs_full.begin(), page);
@@ -696,19 +701,7 @@ void SlabAllocator::free_block(SlabCache* c, const SlabObject* objs, std::size_t
                         fmt::format("cache {}: an object of node {} freed into node {}'s lists",
                                     c->name, page->pages.node, node));
     env_->touch_memory(page->pages.node);  // slab_put_obj() writes the index array
-    switch (page->list) {
-      case SlabListKind::partial:
-        n->slabs_partial.erase(page->pos);
-        break;
-      case SlabListKind::full:
-        n->slabs_full.erase(page->pos);
-        break;
-      case SlabListKind::free:
-        n->slabs_free.erase(page->pos);
-        break;
-      case SlabListKind::none:
-        break;
-    }
+    list_del(n, page);
     // slab_put_obj()
     --page->active;
     page->freelist[page->active] = objs[i].index;
@@ -1221,10 +1214,8 @@ int SlabAllocator::kmem_cache_destroy(Cache* s) {
 int SlabAllocator::kmem_cache_shrink(Cache* s) {
   SlabCache* c = cache_of(s);
   env_->sync();
-  common_.lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
-  const int ret = kmem_cache_shrink_locked(c);
-  common_.unlock_steps(strategy_.shrink_locks);
-  return ret;
+  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink",
+                            [&] { return kmem_cache_shrink_locked(c); });
 }
 
 SlabCache* SlabAllocator::find_cache(const std::string& name) const {

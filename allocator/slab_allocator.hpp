@@ -153,6 +153,7 @@ class SlabAllocator final : public Allocator {
   SlabPage* cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid);
   void cache_grow_end(SlabCache* c, SlabPage* page);
   SlabPage* get_first_slab(SlabCacheNode* n);
+  void list_del(SlabCacheNode* n, SlabPage* page);
   void fixup_slab_list(SlabCacheNode* n, SlabPage* page);
   int alloc_block(SlabCache* c, ArrayCache& ac, SlabPage* page, int batchcount);
   SlabObject slab_get_obj(SlabPage* page);

@@ -20,6 +20,14 @@ class SlabCommon {
   // Takes `steps` in order (each a global lock, instance 0) / releases them in reverse.
   void lock_steps(const std::vector<LockStep>& steps, const char* function);
   void unlock_steps(const std::vector<LockStep>& steps);
+  // `body()` inside `steps`: the shape of kmem_cache_shrink() and its kin.
+  template <class Body>
+  auto with_locks(const std::vector<LockStep>& steps, const char* function, Body&& body) {
+    lock_steps(steps, function);
+    auto result = body();
+    unlock_steps(steps);
+    return result;
+  }
 
   // Records a violation once per distinct (function, what), at the current time.
   void violation(int cpu, const char* function, std::string what,

@@ -477,10 +477,8 @@ int SlobAllocator::kmem_cache_destroy(Cache* s) {
 int SlobAllocator::kmem_cache_shrink(Cache* s) {
   if (!s) throw std::invalid_argument("kmem_cache_shrink: NULL cache");
   env_.sync();
-  common_.lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
-  const int ret = 0;
-  common_.unlock_steps(strategy_.shrink_locks);
-  return ret;
+  // __kmem_cache_shrink(): SLOB has nothing to give back.
+  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink", [] { return 0; });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -988,10 +988,8 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
 
 int Slub::kmem_cache_shrink(KmemCache* s) {
   env_.sync();
-  common_.lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
-  const int ret = kmem_cache_shrink_locked(s);
-  common_.unlock_steps(strategy_.shrink_locks);
-  return ret;
+  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink",
+                            [&] { return kmem_cache_shrink_locked(s); });
 }
 
 KmemCache* Slub::find_cache(const std::string& name) const {

@@ -67,20 +67,24 @@ def markdown_table(frame):
     return "\n".join([head, rule, *rows])
 
 
+def cell(key, value):
+    """A summary value as the tables show it: times in µs, ratios to 3 places."""
+    if key.endswith("_ns"):
+        return f"{value / 1000:.1f}"
+    if key == "remote_alloc_ratio":
+        return f"{value:.3f}"
+    if key == "findings":
+        return value or "none"
+    return value
+
+
 def comparison_table(results):
     rows = []
     for r in results:
         s = r.summary.iloc[0]
         row = {"strategy": f"`{r.strategy}`"}
         for key, title in COLUMNS.items():
-            value = s[key]
-            if key.endswith("_ns"):
-                value = f"{value / 1000:.1f}"
-            elif key == "remote_alloc_ratio":
-                value = f"{value:.3f}"
-            elif key == "findings":
-                value = value or "none"
-            row[title] = value
+            row[title] = cell(key, s[key])
         rows.append(row)
     return markdown_table(pd.DataFrame(rows))
 
@@ -108,16 +112,9 @@ def allocator_table(results):
         row = {"allocator": r.allocator, "strategy": f"`{r.strategy}`"}
         for key, title in ALLOCATOR_COLUMNS.items():
             if key == "hotplug_failed":
-                value = int((r.hotplug["result"] != 0).sum()) if len(r.hotplug) else 0
+                row[title] = int((r.hotplug["result"] != 0).sum()) if len(r.hotplug) else 0
             else:
-                value = s[key]
-            if key.endswith("_ns"):
-                value = f"{value / 1000:.1f}"
-            elif key == "remote_alloc_ratio":
-                value = f"{value:.3f}"
-            elif key == "findings":
-                value = value or "none"
-            row[title] = value
+                row[title] = cell(key, s[key])
         row["allocator locks: contentions / acquisitions"] = (
             f"{int(own['contentions'].sum())} / {int(own['acquisitions'].sum())}")
         rows.append(row)
