@@ -217,8 +217,8 @@ PYBIND11_MODULE(_slabsim, m) {
       "The allocator models: slub, slab, slob.");
   m.def("sweep_points", &sweep_points, "plan"_a, "is_json"_a,
         "The points of a sweep plan (a file path, or its JSON text): JSON text {name, "
-        "description, points: [{index, topology, workload, strategy, seed, jitter_ns, "
-        "quantum_ns, inputs}]}. Raises ConfigError for a bad plan or input.");
+        "description, points: [{index, topology, workload, allocator, strategy, seed, "
+        "jitter_ns, quantum_ns, inputs}]}. Raises ConfigError for a bad plan or input.");
   m.def("sweep_done", &sweep_done, "plan"_a, "is_json"_a, "directory"_a,
         "Indices of the points whose point-N.json in `directory` is their whole result. Raises "
         "ConfigError for a file that holds a run of other inputs.");

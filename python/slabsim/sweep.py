@@ -16,7 +16,8 @@ from .simulate import _input
 
 __all__ = ["sweep"]
 
-POINT_COLUMNS = ["index", "topology", "workload", "strategy", "seed", "jitter_ns", "quantum_ns"]
+POINT_COLUMNS = ["index", "topology", "workload", "allocator", "strategy", "seed", "jitter_ns",
+                 "quantum_ns"]
 
 
 def _run_point(point):
@@ -27,8 +28,8 @@ def _run_point(point):
     """
     inputs = point["inputs"]
     out = _slabsim.run(inputs["topology"], False, inputs["workload"], False,
-                       inputs["strategy"], False, "slub", point["seed"], point["jitter_ns"],
-                       point["quantum_ns"], True)
+                       inputs["strategy"], False, point["allocator"], point["seed"],
+                       point["jitter_ns"], point["quantum_ns"], True)
     return out["result"]
 
 
@@ -75,7 +76,8 @@ def sweep(plan, client=None, directory=None):
     run, so an interrupted sweep resumes, and the CLI and Python can share the directory.
 
     The columns: the point's ``index``, its parameters as the plan writes them (``topology``,
-    ``workload``, ``strategy``, ``seed``, ``jitter_ns``, ``quantum_ns``), then the columns of
+    ``workload``, ``allocator``, ``strategy``, ``seed``, ``jitter_ns``, ``quantum_ns``;
+    ``allocator`` is ``"slub"`` when the plan has no such key), then the columns of
     :attr:`slabsim.Result.summary` (``simulated_ns``, ``allocations``, ... ``findings``). The
     whole results are the point files (``slabsim.Result.load(directory / "point-N.json")``).
 

@@ -254,8 +254,9 @@ void add_explore_command(CLI::App& app, int& status) {
       std::cerr << fmt::format("slabsim explore: {} runs in {:.1f} s with {} jobs\n",
                                records.size(), wall.count(), jobs);
     std::string text = fmt::format(
-        "explore: {} on {}, {} runs per strategy (seeds {}..{}), events up to {} ns late\n",
-        p.workload.name, p.machine.name, o->runs, o->first_seed,
+        "explore: {} on {} with {}, {} runs per strategy (seeds {}..{}), events up to {} ns "
+        "late\n",
+        p.workload.name, p.machine.name, o->run.allocators.at(0), o->runs, o->first_seed,
         o->first_seed + static_cast<std::uint64_t>(o->runs) - 1, o->run.jitter_ns);
     nlohmann::json runs = nlohmann::json::array();
     bool any_failure = false;

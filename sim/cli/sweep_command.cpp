@@ -17,6 +17,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "allocator/allocator.hpp"
 #include "cli/command.hpp"
 #include "config/diagnostics.hpp"
 #include "run/findings.hpp"
@@ -101,9 +102,13 @@ std::string plural(std::size_t n, const char* word) {
 // The plan's name, its size and dimensions, then one line per point.
 std::string list_text(const sim::SweepPlan& plan) {
   static const std::map<std::string, std::pair<const char*, const char*>> words = {
-      {"topology", {"topology", "topologies"}}, {"workload", {"workload", "workloads"}},
-      {"strategy", {"strategy", "strategies"}}, {"seed", {"seed", "seeds"}},
-      {"jitter_ns", {"jitter", "jitters"}},     {"quantum_ns", {"quantum", "quanta"}}};
+      {"topology", {"topology", "topologies"}},
+      {"workload", {"workload", "workloads"}},
+      {"allocator", {"allocator", "allocators"}},
+      {"strategy", {"strategy", "strategies"}},
+      {"seed", {"seed", "seeds"}},
+      {"jitter_ns", {"jitter", "jitters"}},
+      {"quantum_ns", {"quantum", "quanta"}}};
   std::vector<std::string> dims;
   for (const auto& [key, n] : plan.dimensions) {
     const auto& [one, many] = words.at(key);
@@ -112,10 +117,10 @@ std::string list_text(const sim::SweepPlan& plan) {
   std::string out = fmt::format("sweep {}: {} ({})\n", plan.name,
                                 plural(plan.points.size(), "point"), fmt::join(dims, " x "));
   if (!plan.description.empty()) out += plan.description + "\n";
-  std::vector<std::vector<std::string>> rows = {
-      {"index", "topology", "workload", "strategy", "seed", "jitter_ns", "quantum_ns"}};
+  std::vector<std::vector<std::string>> rows = {{"index", "topology", "workload", "allocator",
+                                                 "strategy", "seed", "jitter_ns", "quantum_ns"}};
   for (const auto& p : plan.points)
-    rows.push_back({fmt::format("{}", p.index), p.topology, p.workload, p.strategy,
+    rows.push_back({fmt::format("{}", p.index), p.topology, p.workload, p.allocator, p.strategy,
                     fmt::format("{}", p.seed), fmt::format("{}", p.jitter_ns),
                     fmt::format("{}", p.quantum_ns)});
   std::vector<std::size_t> width(rows[0].size(), 0);
@@ -123,7 +128,7 @@ std::string list_text(const sim::SweepPlan& plan) {
     for (std::size_t i = 0; i < r.size(); ++i)
       width[i] = std::max(width[i], r[i].size());
   // Numbers to the right, names to the left.
-  const std::vector<bool> right = {true, false, false, false, true, true, true};
+  const std::vector<bool> right = {true, false, false, false, false, true, true, true};
   for (const auto& r : rows) {
     std::string line;
     for (std::size_t i = 0; i < r.size(); ++i)
@@ -143,6 +148,8 @@ json run_point(const sim::SweepPoint& p) {
   const workload::Workload w = workload::load_workload(document, machine);
   const alloc::Strategy strategy = strategy::load_strategy(p.strategy_input);
   sim::RunOptions options;
+  // The plan's names were checked against the models when it was loaded.
+  options.allocator = *alloc::find_allocator(p.allocator);
   options.seed = p.seed;
   options.jitter_ns = p.jitter_ns;
   options.sync_quantum_ns = p.quantum_ns;
@@ -182,6 +189,7 @@ std::string csv_header() {
   std::vector<std::string> head = {"index",
                                    "topology",
                                    "workload",
+                                   "allocator",
                                    "strategy",
                                    "seed",
                                    "jitter_ns",
@@ -206,6 +214,7 @@ std::string csv_row(const sim::SweepPoint& p, const json& result) {
   std::vector<std::string> row = {fmt::format("{}", p.index),
                                   csv_field(p.topology),
                                   csv_field(p.workload),
+                                  p.allocator,
                                   csv_field(p.strategy),
                                   fmt::format("{}", p.seed),
                                   fmt::format("{}", p.jitter_ns),
@@ -218,7 +227,10 @@ std::string csv_row(const sim::SweepPoint& p, const json& result) {
   for (const auto& f : m["fallbacks_to_numa_no_node"])
     fallbacks += f.get<std::uint64_t>();
   row.push_back(fmt::format("{}", fallbacks));
-  row.push_back(m["alloc_node_mismatch"].dump());
+  // SLUB's counter; SLAB and SLOB have none (null in the result): an empty field, which CSV
+  // readers take as missing, rather than the text "null".
+  const json& mismatch = m["alloc_node_mismatch"];
+  row.push_back(mismatch.is_null() ? std::string() : mismatch.dump());
   for (const auto& name : csv_lock_classes()) {
     std::int64_t wait = 0, hold = 0;
     for (const auto& c : m["lock_stat"]) {
@@ -323,8 +335,9 @@ void add_sweep_command(CLI::App& app, int& status) {
   auto o = std::make_shared<SweepOptions>();
   auto* cmd = app.add_subcommand(
       "sweep",
-      "Run the points of a sweep plan (a grid of topologies, workloads, strategies, seeds, "
-      "jitters and quanta), all or by index, each into DIR/point-N.json, and merge them into "
+      "Run the points of a sweep plan (a grid of topologies, workloads, allocators, strategies, "
+      "seeds, jitters and quanta), all or by index, each into DIR/point-N.json, and merge them "
+      "into "
       "DIR/sweep.csv; points already done are not run again");
   cmd->add_option("PLAN", o->plan, "The sweep plan (workloads/sweeps/README.md)");
   auto* list = cmd->add_flag("--list", o->list, "Print the points: index and parameters");

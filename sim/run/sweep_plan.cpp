@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 
+#include "allocator/allocator.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_pointer.hpp"
 #include "config/suggest.hpp"
@@ -33,6 +34,14 @@ constexpr std::int64_t max_jitter_ns = 1'000'000'000;
 constexpr std::int64_t max_quantum_ns = 1'000'000;
 constexpr std::int64_t default_quantum_ns = 10'000;
 
+// "slub", "slab", "slob": the names `slabsim run -a` takes.
+std::vector<std::string> allocator_names() {
+  std::vector<std::string> names;
+  for (const auto& [kind, description] : alloc::allocator_kinds())
+    names.emplace_back(alloc::allocator_name(kind));
+  return names;
+}
+
 SpecPtr make_spec() {
   auto entries = [] { return array(string(".+", "a preset name or a file path"), 1); };
   auto grid = object(
@@ -44,6 +53,10 @@ SpecPtr make_spec() {
           required("workload", entries(),
                    "Workloads: embedded scenario names or workload files (relative paths are "
                    "relative to this file's folder)."),
+          // Defaults to SLUB, the allocator of runs without -a, so that plans written before
+          // there were other models keep their points.
+          optional("allocator", array(enumeration(allocator_names()), 1),
+                   "Allocator models (slabsim run --allocator).", json::array({"slub"})),
           required("strategy", entries(),
                    "Locking strategies: presets or strategy files (relative paths are relative "
                    "to this file's folder)."),
@@ -249,26 +262,28 @@ SweepPlan load_sweep_plan(const JsonDocument& document) {
           seeds.push_back(s.get<std::uint64_t>());
       else
         seeds.push_back(loaded[w].seed);
-      for (std::size_t s = 0; s < strategies.size(); ++s)
-        for (const auto seed : seeds)
-          for (const auto& jitter : grid["jitter_ns"])
-            for (const auto& quantum : grid["quantum_ns"]) {
-              SweepPoint p;
-              p.index = plan.points.size();
-              p.topology = topo.label;
-              p.workload = workloads[w].label;
-              p.strategy = strategies[s].label;
-              p.seed = seed;
-              p.jitter_ns = jitter.get<std::int64_t>();
-              p.quantum_ns = quantum.get<std::int64_t>();
-              p.topology_input = topo.input;
-              p.workload_input = workloads[w].input;
-              p.strategy_input = strategies[s].input;
-              p.topology_config = machine_configs.at(topo.input);
-              p.workload_config = loaded[w].config;
-              p.strategy_config = strategy_configs[s];
-              plan.points.push_back(std::move(p));
-            }
+      for (const auto& allocator : grid["allocator"])
+        for (std::size_t s = 0; s < strategies.size(); ++s)
+          for (const auto seed : seeds)
+            for (const auto& jitter : grid["jitter_ns"])
+              for (const auto& quantum : grid["quantum_ns"]) {
+                SweepPoint p;
+                p.index = plan.points.size();
+                p.topology = topo.label;
+                p.workload = workloads[w].label;
+                p.allocator = allocator.get<std::string>();
+                p.strategy = strategies[s].label;
+                p.seed = seed;
+                p.jitter_ns = jitter.get<std::int64_t>();
+                p.quantum_ns = quantum.get<std::int64_t>();
+                p.topology_input = topo.input;
+                p.workload_input = workloads[w].input;
+                p.strategy_input = strategies[s].input;
+                p.topology_config = machine_configs.at(topo.input);
+                p.workload_config = loaded[w].config;
+                p.strategy_config = strategy_configs[s];
+                plan.points.push_back(std::move(p));
+              }
     }
   }
   return plan;
@@ -282,6 +297,7 @@ json to_json(const SweepPoint& p) {
   return {{"index", p.index},
           {"topology", p.topology},
           {"workload", p.workload},
+          {"allocator", p.allocator},
           {"strategy", p.strategy},
           {"seed", p.seed},
           {"jitter_ns", p.jitter_ns},
@@ -317,8 +333,10 @@ std::optional<json> read_point_result(const SweepPoint& p, const fs::path& direc
   auto name_of = [](const json& j) {
     return j.is_object() && j.contains("name") ? j["name"].dump() : std::string("none");
   };
-  auto check = [&](const std::string& key, const json& expected, const std::string& what) {
-    const json got = config.contains(key) ? config[key] : json();
+  // `absent`: what a result without the key ran with.
+  auto check = [&](const std::string& key, const json& expected, const std::string& what,
+                   const json& absent = json()) {
+    const json got = config.contains(key) ? config[key] : absent;
     if (got == expected) return;
     d.error(pointer_append("/config", key),
             fmt::format("expected {} of point {} of the plan, got {}; this file holds another "
@@ -326,6 +344,8 @@ std::optional<json> read_point_result(const SweepPoint& p, const fs::path& direc
                         what, p.index,
                         got.is_object() ? "another one, named " + name_of(got) : got.dump()));
   };
+  // Results record the allocator since there are several; an older file's run was SLUB's.
+  check("allocator", p.allocator, fmt::format("allocator {}", p.allocator), "slub");
   check("seed", p.seed, fmt::format("seed {}", p.seed));
   check("jitter_ns", p.jitter_ns, fmt::format("jitter_ns {}", p.jitter_ns));
   check("topology", *p.topology_config,

@@ -1,7 +1,7 @@
-// Sweep plans: a grid of run parameters (topologies, workloads, strategies, seeds, jitters,
-// quanta) whose cartesian product is the list of runs a sweep makes, each numbered, so that a
-// laptop, a Dask cluster or a Slurm job array run the same points, and each point's result file
-// (point-N.json) says what is done: an interrupted sweep redoes only what is missing.
+// Sweep plans: a grid of run parameters (topologies, workloads, allocators, strategies, seeds,
+// jitters, quanta) whose cartesian product is the list of runs a sweep makes, each numbered, so
+// that a laptop, a Dask cluster or a Slurm job array run the same points, and each point's result
+// file (point-N.json) says what is done: an interrupted sweep redoes only what is missing.
 // workloads/sweeps/README.md documents the format for people.
 #pragma once
 
@@ -19,8 +19,10 @@
 namespace slabsim::sim {
 
 // The grid keys, in the order of the product: the last varies fastest.
-inline const std::vector<std::string> sweep_grid_keys = {"topology", "workload",  "strategy",
-                                                         "seed",     "jitter_ns", "quantum_ns"};
+// The allocator is outside the strategy, as `slabsim compare -a` orders its runs: a strategy is
+// a locking scheme within one allocator model, so each model's points are contiguous.
+inline const std::vector<std::string> sweep_grid_keys = {
+    "topology", "workload", "allocator", "strategy", "seed", "jitter_ns", "quantum_ns"};
 
 // One run of a sweep.
 struct SweepPoint {
@@ -28,6 +30,8 @@ struct SweepPoint {
   // The parameters as the plan writes them, what lists, CSV files and data frames show. Without
   // a "topology" key in the plan: the workload's own "topology", as the workload writes it.
   std::string topology, workload, strategy;
+  // The allocator model's name (alloc::allocator_name); "slub" when the plan gives none.
+  std::string allocator = "slub";
   std::uint64_t seed = 1;
   std::int64_t jitter_ns = 0;
   std::int64_t quantum_ns = 10000;
@@ -35,7 +39,8 @@ struct SweepPoint {
   // worker in another directory finds them).
   std::string topology_input, workload_input, strategy_input;
   // The inputs as the result's "config" block records them (shared between the points that use
-  // them): a point file is that point's only if its config says the same.
+  // them): a point file is that point's only if its config says the same (and its "allocator",
+  // "slub" when an older file records none, is the point's).
   std::shared_ptr<const nlohmann::json> topology_config, workload_config, strategy_config;
 };
 
@@ -63,8 +68,9 @@ SweepPlan load_sweep_plan(const config::JsonDocument& document);
 // Reads the plan file at `path`, then as above.
 SweepPlan load_sweep_plan(const std::filesystem::path& path);
 
-// A point as JSON: its index, its parameters as the plan writes them, and "inputs" (what to
-// load). What `slabsim sweep --list` shows and what the Python package runs.
+// A point as JSON: its index, its parameters as the plan writes them (with "allocator", also
+// when the plan gives none), and "inputs" (what to load). What `slabsim sweep --list` shows and
+// what the Python package runs.
 nlohmann::json to_json(const SweepPoint& point);
 
 // "point-7.json": where a sweep directory keeps point 7's result.

@@ -1,6 +1,6 @@
-// Sweep plans: validation with JSON pointers, the points (order, count, defaults), paths
-// relative to the plan's folder, point files (whole, cut short, of another run) and the
-// committed schema.
+// Sweep plans: validation with JSON pointers, the points (order, count, defaults, the allocator
+// dimension), paths relative to the plan's folder, point files (whole, cut short, of another
+// run or allocator) and the committed schema.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -92,6 +92,7 @@ TEST(SweepPlan, PointsAreTheProductInKeyOrderWithTheLastFastest) {
     EXPECT_EQ(p.strategy, strategies[i >> 3 & 1]);
     EXPECT_EQ(p.workload, workloads[i >> 4 & 1]);
     EXPECT_EQ(p.topology, topologies[i >> 5 & 1]);
+    EXPECT_EQ(p.allocator, "slub");  // no "allocator" key: SLUB, and no dimension
     // Names are loaded as they are.
     EXPECT_EQ(p.topology_input, p.topology);
     EXPECT_EQ(p.strategy_input, p.strategy);
@@ -99,6 +100,35 @@ TEST(SweepPlan, PointsAreTheProductInKeyOrderWithTheLastFastest) {
     EXPECT_EQ((*p.strategy_config)["name"], p.strategy);
     EXPECT_EQ((*p.workload_config)["name"], p.workload);
   }
+}
+
+TEST(SweepPlan, AllocatorsVaryBetweenWorkloadAndStrategy) {
+  const auto plan = from_text(R"({
+    "name": "alloc",
+    "grid": {"workload": ["steady-local", "node-online"], "allocator": ["slob", "slub", "slab"],
+             "strategy": ["hotplug_lock", "slab_nodes"], "seed": [1, 2]}})");
+  ASSERT_EQ(plan.points.size(), 24u);
+  const std::vector<std::pair<std::string, std::size_t>> dims = {
+      {"workload", 2}, {"allocator", 3}, {"strategy", 2}, {"seed", 2}};
+  EXPECT_EQ(plan.dimensions, dims);
+  const std::vector<std::string> workloads = {"steady-local", "node-online"};
+  const std::vector<std::string> allocators = {"slob", "slub", "slab"};  // as the plan has them
+  const std::vector<std::string> strategies = {"hotplug_lock", "slab_nodes"};
+  for (std::size_t i = 0; i < plan.points.size(); ++i) {
+    const auto& p = plan.points[i];
+    EXPECT_EQ(p.index, i);
+    EXPECT_EQ(p.seed, i % 2 + 1);
+    EXPECT_EQ(p.strategy, strategies[i / 2 % 2]);
+    EXPECT_EQ(p.allocator, allocators[i / 4 % 3]);
+    EXPECT_EQ(p.workload, workloads[i / 12]);
+    const json j = to_json(p);
+    EXPECT_EQ(j["allocator"], p.allocator);
+    EXPECT_EQ(j["index"], i);
+  }
+  // The points of one allocator share their inputs' configs with the others': only the
+  // allocator tells them apart.
+  EXPECT_EQ(plan.points[0].strategy_config, plan.points[4].strategy_config);
+  EXPECT_EQ(plan.points[0].workload_config, plan.points[8].workload_config);
 }
 
 TEST(SweepPlan, MissingKeysTakeTheWorkloadsOwnTopologyAndSeed) {
@@ -118,7 +148,10 @@ TEST(SweepPlan, MissingKeysTakeTheWorkloadsOwnTopologyAndSeed) {
     EXPECT_EQ(p.jitter_ns, 0);
     EXPECT_EQ(p.quantum_ns, 10000);
   }
+  for (const auto& p : plan.points)
+    EXPECT_EQ(p.allocator, "slub");
   const json j = to_json(plan.points[1]);
+  EXPECT_EQ(j["allocator"], "slub");
   EXPECT_EQ(j["workload"], "tiny.json");
   EXPECT_EQ(j["seed"], 42);
   EXPECT_EQ(j["inputs"]["topology"], "two-socket-intel");
@@ -203,6 +236,25 @@ TEST(SweepPlan, FormatErrorsNameTheirPointerAllAtOnce) {
     EXPECT_EQ(d.file, "plan.json");
 }
 
+TEST(SweepPlan, AllocatorNamesAreTheModelsNamedAtTheirPointer) {
+  const auto errors = errors_of(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "allocator": ["slub", "slab2", "SLOB", "slub", 1], "strategy": ["slab_nodes"]}})");
+  ASSERT_EQ(errors.size(), 4u) << all_of(errors);
+  const std::string expected = R"(expected one of "slub", "slab" or "slob", got )";
+  EXPECT_EQ(errors[0].str(), R"(plan.json: /grid/allocator/1: )" + expected +
+                                 R"(a string ("slab2"); did you mean "slab"?)");
+  EXPECT_TRUE(has_error(errors, "/grid/allocator/2", expected + R"(a string ("SLOB"))"))
+      << all_of(errors);
+  EXPECT_TRUE(has_error(errors, "/grid/allocator/4", expected + "an integer (1)"))
+      << all_of(errors);
+  EXPECT_TRUE(has_error(errors, "/grid/allocator/3", "expected each value once")) << all_of(errors);
+  for (const auto& d : errors)
+    EXPECT_EQ(d.file, "plan.json");
+  EXPECT_TRUE(has_error(errors_of(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "allocator": [], "strategy": ["slab_nodes"]}})"),
+                        "/grid/allocator", "at least 1 element"));
+}
+
 TEST(SweepPlan, WorkloadAndStrategyAreRequired) {
   const auto errors = errors_of(R"({"name": "p", "grid": {"seed": [1]}})");
   EXPECT_TRUE(has_error(errors, "/grid", "missing required key \"workload\"")) << all_of(errors);
@@ -261,7 +313,8 @@ TEST(SweepPlan, AnInputFilesProblemNamesThatFile) {
 json whole_result(const SweepPoint& p) {
   return {{"slabsim", {{"version", "test"}}},
           {"config",
-           {{"topology", *p.topology_config},
+           {{"allocator", p.allocator},
+            {"topology", *p.topology_config},
             {"workload", *p.workload_config},
             {"strategy", *p.strategy_config},
             {"seed", p.seed},
@@ -311,6 +364,54 @@ TEST(SweepPlan, PointFilesAreWholeResultsOfTheirPointOrStillToRun) {
   EXPECT_THROW(read_point_result(p, dir.path), config::ConfigError);
 }
 
+TEST(SweepPlan, APointFileOfAnotherAllocatorIsAnotherRun) {
+  TempDir dir;
+  const auto plan = from_text(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "allocator": ["slub", "slab"], "strategy": ["slab_nodes"]}})");
+  ASSERT_EQ(plan.points.size(), 2u);
+  const auto& slub = plan.points[0];
+  const auto& slab = plan.points[1];
+  ASSERT_EQ(slab.allocator, "slab");
+  // The same inputs but SLUB's run in the SLAB point's file: only the allocator differs.
+  dir.write("point-1.json", whole_result(slub).dump());
+  try {
+    read_point_result(slab, dir.path);
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_EQ(e.diagnostics()[0].pointer, "/config/allocator");
+    EXPECT_NE(e.diagnostics()[0].message.find(
+                  R"(expected allocator slab of point 1 of the plan, got "slub")"),
+              std::string::npos)
+        << e.what();
+  }
+  dir.write("point-1.json", whole_result(slab).dump());
+  EXPECT_TRUE(read_point_result(slab, dir.path));
+
+  // A file from before results recorded the allocator holds a SLUB run: SLUB's point takes it,
+  // SLAB's does not.
+  json old = whole_result(slub);
+  old["config"].erase("allocator");
+  dir.write("point-0.json", old.dump());
+  dir.write("point-1.json", old.dump());
+  const auto read = read_point_result(slub, dir.path);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(*read, old);  // as the file has it
+  try {
+    read_point_result(slab, dir.path);
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_EQ(e.diagnostics()[0].pointer, "/config/allocator");
+    EXPECT_NE(e.diagnostics()[0].message.find(R"(got "slub")"), std::string::npos) << e.what();
+  }
+  // And a plan without the key is SLUB's: a SLAB run is another run for it.
+  const auto implicit = from_text(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "strategy": ["slab_nodes"]}})");
+  dir.write("point-0.json", whole_result(slab).dump());
+  EXPECT_THROW(read_point_result(implicit.points.at(0), dir.path), config::ConfigError);
+}
+
 // --- The schema --------------------------------------------------------------------------------
 
 TEST(SweepPlan, CommittedSchemaIsTheGeneratedOne) {
@@ -335,6 +436,20 @@ TEST(SweepPlan, TheExamplePlansLoad) {
   EXPECT_EQ(plan.points[4].strategy, "slab_nodes");
   EXPECT_EQ(plan.points[7].seed, 4u);
   EXPECT_EQ(plan.points[7].topology, "qemu-2node-hotplug");
+  EXPECT_EQ(plan.points[7].allocator, "slub");
+
+  const auto allocators = load_sweep_plan(dir / "allocators.json");
+  const std::vector<std::pair<std::string, std::size_t>> dims = {
+      {"workload", 1}, {"allocator", 3}, {"strategy", 2}, {"seed", 1}};
+  EXPECT_EQ(allocators.dimensions, dims);
+  ASSERT_EQ(allocators.points.size(), 6u);
+  const std::vector<std::string> models = {"slub", "slab", "slob"};
+  for (const auto& p : allocators.points) {
+    EXPECT_EQ(p.allocator, models[p.index / 2]);
+    EXPECT_EQ(p.strategy, p.index % 2 ? "slab_nodes_nocpu" : "hotplug_lock");
+    EXPECT_EQ(p.workload, "node-online");
+    EXPECT_EQ(p.seed, 1u);
+  }
 }
 
 }  // namespace
