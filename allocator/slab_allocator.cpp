@@ -1192,23 +1192,13 @@ int SlabAllocator::kmem_cache_destroy(Cache* s) {
   env_->sync();
   if (c->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + c->name + " was already destroyed");
-  common_.lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
-  // 0: released; -EBUSY: objects remain (the cache stays listed with refcount 0, as v5.10
-  // leaves it); 1: a reference remains, nothing happened.
-  int err = 1;
-  if (--c->refcount == 0) {
-    err = 0;
-    if (kmem_cache_shrink_locked(c)) {  // __kmem_cache_shutdown()
-      common_.log(fmt::format("kmem_cache_destroy {}: Slab cache still has objects", c->name));
-      err = -ebusy;
-    } else {
-      c->listed = false;
-      slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
-      release_cache(c);
-    }
-  }
-  common_.unlock_steps(strategy_.destroy_locks);
-  return err;
+  return common_.destroy(
+      c->refcount, c->name, [&] { return kmem_cache_shrink_locked(c); },  // __kmem_cache_shutdown
+      [&] {
+        c->listed = false;
+        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
+        release_cache(c);
+      });
 }
 
 int SlabAllocator::kmem_cache_shrink(Cache* s) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocator/environment.hpp"
+#include "allocator/memory_notify.hpp"
 #include "allocator/strategy.hpp"
 #include "allocator/violation.hpp"
 
@@ -38,6 +39,29 @@ class SlabCommon {
   [[nodiscard]] std::size_t violation_count() const { return violations_.size(); }
   // pr_err()/pr_warn().
   void log(std::string message) { kernel_log_.push_back(std::move(message)); }
+
+  // kmem_cache_destroy() (mm/slab_common.c) inside the strategy's destroy locks: drops the
+  // reference and, at zero, calls `shutdown()` (__kmem_cache_shutdown(): non-zero when objects
+  // remain) and then `release()` (unlink and free the cache). The kernel returns nothing; the
+  // model says what happened: 0 when the cache was released, -EBUSY when objects remain ("Slab
+  // cache still has objects", and the cache stays listed with refcount 0, as v5.10 leaves it),
+  // 1 when a reference remains (an alias, or a cache whose earlier destroy failed).
+  template <class Shutdown, class Release>
+  int destroy(int& refcount, const std::string& name, Shutdown&& shutdown, Release&& release) {
+    lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
+    int err = 1;
+    if (--refcount == 0) {
+      err = 0;
+      if (shutdown()) {
+        log("kmem_cache_destroy " + name + ": Slab cache still has objects");
+        err = -ebusy;
+      } else {
+        release();
+      }
+    }
+    unlock_steps(strategy_.destroy_locks);
+    return err;
+  }
 
   [[nodiscard]] const Strategy& strategy() const { return strategy_; }
   [[nodiscard]] const std::vector<Violation>& violations() const { return violations_; }

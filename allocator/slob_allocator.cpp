@@ -456,20 +456,18 @@ int SlobAllocator::kmem_cache_destroy(Cache* s) {
   env_.sync();
   if (c->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + c->name + " was already destroyed");
-  common_.lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
-  int err = 1;
-  if (--c->refcount == 0) {
-    err = 0;  // shutdown_cache(): __kmem_cache_shutdown() returned 0
-    c->listed = false;
-    slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
-    // slab_kmem_cache_release(): __kmem_cache_release() does nothing for SLOB, then
-    // kmem_cache_free(kmem_cache, s).
-    kmem_cache_free_block(&kmem_cache_boot_, c->backing);
-    c->backing = {};
-    c->destroyed = true;
-  }
-  common_.unlock_steps(strategy_.destroy_locks);
-  return err;
+  // shutdown_cache(): __kmem_cache_shutdown() cannot see SLOB's objects and returns 0.
+  return common_.destroy(
+      c->refcount, c->name, [] { return 0; },
+      [&] {
+        c->listed = false;
+        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
+        // slab_kmem_cache_release(): __kmem_cache_release() does nothing for SLOB, then
+        // kmem_cache_free(kmem_cache, s).
+        kmem_cache_free_block(&kmem_cache_boot_, c->backing);
+        c->backing = {};
+        c->destroyed = true;
+      });
 }
 
 // kmem_cache_shrink(): the strategy's shrink locks around SLOB's __kmem_cache_shrink(), which

@@ -916,28 +916,17 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
   env_.sync();
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
-  common_.lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
-  // The kernel's kmem_cache_destroy() returns nothing; the model says what happened: 0 when
-  // the cache was released, -EBUSY when objects remain, 1 when a reference remains (an alias,
-  // or a cache whose earlier destroy failed: its refcount is then already 0).
-  int err = 1;
-  if (--s->refcount == 0) {
-    err = 0;
-    if (kmem_cache_shutdown(s)) {
-      common_.log(fmt::format("kmem_cache_destroy {}: Slab cache still has objects", s->name));
-      err = -ebusy;
-    } else {
-      s->listed = false;
-      slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
-      // sysfs_slab_unlink(): kernfs removal waits for the active references of the cache's
-      // files to drain, still inside slab_mutex in v5.10-v5.12.
-      env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
-      env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
-      release_cache(s);
-    }
-  }
-  common_.unlock_steps(strategy_.destroy_locks);
-  return err;
+  return common_.destroy(
+      s->refcount, s->name, [&] { return kmem_cache_shutdown(s); },
+      [&] {
+        s->listed = false;
+        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+        // sysfs_slab_unlink(): kernfs removal waits for the active references of the cache's
+        // files to drain, still inside slab_mutex in v5.10-v5.12.
+        env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
+        env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
+        release_cache(s);
+      });
 }
 
 int Slub::kmem_cache_shrink_locked(KmemCache* s) {
