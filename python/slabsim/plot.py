@@ -25,6 +25,18 @@ def _results(results):
     return out
 
 
+def _labels(runs):
+    """Each run's name in legends, the legend's title: the strategy, or the allocator when only
+    allocators differ, or both ("slab:hotplug_lock") when both do."""
+    allocators = {r.allocator for r in runs}
+    strategies = {r.strategy for r in runs}
+    if len(allocators) < 2:
+        return [r.strategy for r in runs], "strategy"
+    if len(strategies) < 2:
+        return [r.allocator for r in runs], "allocator"
+    return [f"{r.allocator}:{r.strategy}" for r in runs], "allocator:strategy"
+
+
 def _figure(**kwargs):
     # The object-oriented API only: no pyplot state, safe in notebooks and without a display.
     from matplotlib.figure import Figure
@@ -33,91 +45,99 @@ def _figure(**kwargs):
 
 
 def lock_times(results, classes=None):
-    """Total wait and hold time per lock class (read and write together), one bar per strategy,
-    on a log scale: two panels, waits and holds."""
+    """Total wait and hold time per lock class (read and write together), one bar per run
+    (named by its strategy, or allocator, or both: whatever differs), on a log scale: two
+    panels, waits and holds."""
     import numpy as np
     import pandas as pd
 
     runs = _results(results)
-    locks = pd.concat([r.lock_stat for r in runs], ignore_index=True)
-    totals = locks.groupby(["lock_class", "strategy"], sort=False)[
+    labels, title = _labels(runs)
+    locks = pd.concat([r.lock_stat.assign(run=label) for r, label in zip(runs, labels)],
+                      ignore_index=True)
+    totals = locks.groupby(["lock_class", "run"], sort=False)[
         ["wait_total_ns", "hold_total_ns"]].sum().reset_index()
     order = classes or list(dict.fromkeys(totals["lock_class"]))
-    strategies = list(dict.fromkeys(r.strategy for r in runs))
-    fig = _figure(figsize=(max(6, 1.2 * len(order) * max(1, len(strategies)) / 2), 6.5),
+    names = list(dict.fromkeys(labels))
+    fig = _figure(figsize=(max(6, 1.2 * len(order) * max(1, len(names)) / 2), 6.5),
                   layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(order))
-    width = 0.8 / max(1, len(strategies))
-    for panel, (column, title) in zip(axes, [("wait_total_ns", "wait"), ("hold_total_ns", "hold")]):
-        for k, st in enumerate(strategies):
-            sel = totals[totals["strategy"] == st].set_index("lock_class")[column]
+    width = 0.8 / max(1, len(names))
+    for panel, (column, what) in zip(axes, [("wait_total_ns", "wait"), ("hold_total_ns", "hold")]):
+        for k, name in enumerate(names):
+            sel = totals[totals["run"] == name].set_index("lock_class")[column]
             values = [sel.get(c, 0) / 1000.0 for c in order]
-            panel.bar(x + (k - (len(strategies) - 1) / 2) * width, values, width, label=st)
+            panel.bar(x + (k - (len(names) - 1) / 2) * width, values, width, label=name)
         panel.set_yscale("symlog", linthresh=1)
-        panel.set_ylabel(f"total {title} time (µs)")
-        panel.set_title(f"lock {title} time per class")
+        panel.set_ylabel(f"total {what} time (µs)")
+        panel.set_title(f"lock {what} time per class")
         panel.grid(axis="y", alpha=0.3)
     axes[-1].set_xticks(x, order, rotation=30, ha="right")
-    axes[0].legend(title="strategy")
+    axes[0].legend(title=title)
     return fig
 
 
 def remote_ratio_over_time(results):
-    """Remote-allocation ratio per time bucket, one line per strategy, with each run's memory
-    hotplug operations shaded (from start to end) and labelled."""
+    """Remote-allocation ratio per time bucket, one line per run (named as in
+    :func:`lock_times`), with each run's memory hotplug operations shaded (from start to end) and
+    labelled."""
     runs = _results(results)
+    labels, title = _labels(runs)
     fig = _figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.subplots()
     colors = {}
-    for r in runs:
+    for r, label in zip(runs, labels):
         b = r.time_buckets.drop_duplicates("start_ns")
         # Each bucket's ratio holds until the next bucket, the last one until the run's end.
         xs = list(b["start_ns"] / 1e6) + [r.to_dict()["simulated_ns"] / 1e6]
         ys = list(b["remote_alloc_ratio"]) + [b["remote_alloc_ratio"].iloc[-1]]
-        line, = ax.plot(xs, ys, label=r.strategy, drawstyle="steps-post")
-        colors[r.strategy] = line.get_color()
-    for r in runs:
+        line, = ax.plot(xs, ys, label=label, drawstyle="steps-post")
+        colors[label] = line.get_color()
+    for r, label in zip(runs, labels):
         for _, h in r.hotplug.iterrows():
             if not h["type"].startswith("memory"):
                 continue
             start, end = h["start_ns"] / 1e6, (h["start_ns"] + h["duration_ns"]) / 1e6
-            ax.axvspan(start, end, color=colors[r.strategy], alpha=0.08)
-            ax.axvline(end, color=colors[r.strategy], linestyle=":", linewidth=1)
-            ax.annotate(f"{h['type']} node {h['node']} ({r.strategy})", (end, 1.0),
+            ax.axvspan(start, end, color=colors[label], alpha=0.08)
+            ax.axvline(end, color=colors[label], linestyle=":", linewidth=1)
+            ax.annotate(f"{h['type']} node {h['node']} ({label})", (end, 1.0),
                         xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
-                        fontsize=7, color=colors[r.strategy])
+                        fontsize=7, color=colors[label])
     ax.set_xlabel("simulated time (ms)")
     ax.set_ylabel("remote allocations / allocations")
     ax.set_ylim(0, 1)
     ax.set_title("remote-allocation ratio over time; shaded: memory hotplug operations")
-    ax.legend(title="strategy")
+    ax.legend(title=title)
     ax.grid(alpha=0.3)
     return fig
 
 
 def fallbacks_per_node(results):
-    """Fallbacks to NUMA_NO_NODE per requested node (all caches), one bar per strategy."""
+    """Fallbacks to NUMA_NO_NODE per requested node (all caches), one bar per run (named as in
+    :func:`lock_times`)."""
     import numpy as np
     import pandas as pd
 
     runs = _results(results)
-    frame = pd.concat([r.fallbacks for r in runs], ignore_index=True)
-    per_node = frame.groupby(["node", "strategy"], sort=False)["fallbacks"].sum().reset_index()
+    labels, title = _labels(runs)
+    frame = pd.concat([r.fallbacks.assign(run=label) for r, label in zip(runs, labels)],
+                      ignore_index=True)
+    per_node = frame.groupby(["node", "run"], sort=False)["fallbacks"].sum().reset_index()
     nodes = sorted(per_node["node"].unique())
-    strategies = list(dict.fromkeys(r.strategy for r in runs))
+    names = list(dict.fromkeys(labels))
     fig = _figure(figsize=(max(5, 1.5 * len(nodes)), 4), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(nodes))
-    width = 0.8 / max(1, len(strategies))
-    for k, st in enumerate(strategies):
-        sel = per_node[per_node["strategy"] == st].set_index("node")["fallbacks"]
-        ax.bar(x + (k - (len(strategies) - 1) / 2) * width, [sel.get(n, 0) for n in nodes], width,
-               label=st)
+    width = 0.8 / max(1, len(names))
+    for k, name in enumerate(names):
+        sel = per_node[per_node["run"] == name].set_index("node")["fallbacks"]
+        ax.bar(x + (k - (len(names) - 1) / 2) * width, [sel.get(n, 0) for n in nodes], width,
+               label=name)
     ax.set_xticks(x, [f"node {n}" for n in nodes])
     ax.set_ylabel("kmem_cache_alloc_node() fallbacks")
     ax.set_title("fallbacks to NUMA_NO_NODE per requested node")
-    ax.legend(title="strategy")
+    ax.legend(title=title)
     ax.grid(axis="y", alpha=0.3)
     return fig
 

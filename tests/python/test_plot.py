@@ -47,6 +47,21 @@ def test_fallbacks_per_node_for_one_result():
     assert max(p.get_height() for p in ax.patches) == r.fallbacks["fallbacks"].sum()
 
 
+def test_allocator_comparisons_get_a_bar_and_a_line_per_allocator():
+    frame = slabsim.compare(workload="steady-local", strategies=["slab_nodes_nocpu"],
+                            allocators=["slub", "slab", "slob"])
+    wait, _ = slabsim.plot.lock_times(frame).axes
+    assert wait.get_legend().get_title().get_text() == "allocator"
+    assert [t.get_text() for t in wait.get_legend().get_texts()] == ["slub", "slab", "slob"]
+    ax = slabsim.plot.remote_ratio_over_time(frame).axes[0]
+    assert [line.get_label() for line in ax.get_lines()] == ["slub", "slab", "slob"]
+    both = list(slabsim.compare(workload="steady-local", strategies=["hotplug_lock", "slab_nodes"],
+                                allocators=["slub", "slob"]).attrs["results"].values())
+    ax = slabsim.plot.fallbacks_per_node(both).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "slub:hotplug_lock", "slub:slab_nodes", "slob:hotplug_lock", "slob:slab_nodes"]
+
+
 def test_plots_refuse_what_is_not_results():
     with pytest.raises(TypeError):
         slabsim.plot.lock_times([1, 2])
