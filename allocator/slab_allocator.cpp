@@ -567,14 +567,7 @@ SlabPage* SlabAllocator::cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid) {
     }
   }
   if (n && c->colour) n->colour_next = (n->colour_next + 1) % c->colour;
-  SlabPage* page;
-  if (!free_pages_.empty()) {
-    page = free_pages_.back();
-    free_pages_.pop_back();
-  } else {
-    page_pool_.push_back(std::make_unique<SlabPage>());
-    page = page_pool_.back().get();
-  }
+  SlabPage* page = page_pool_.acquire();
   page->cache = c;
   page->pages = *pages;
   page->active = 0;
@@ -678,7 +671,7 @@ void SlabAllocator::slab_destroy(SlabCache* c, SlabPage* page) {
   page->list = SlabListKind::none;
   page->freelist.clear();
   page->freelist_object = {};
-  free_pages_.push_back(page);
+  page_pool_.release(page);
   if (freelist_object) kfree(freelist_object);  // OFF_SLAB: the index array
 }
 

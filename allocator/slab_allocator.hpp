@@ -22,6 +22,7 @@
 #include "allocator/slab_cache.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/strategy.hpp"
+#include "allocator/struct_pool.hpp"
 
 namespace slabsim::alloc {
 
@@ -219,8 +220,7 @@ class SlabAllocator final : public Allocator {
   std::vector<std::unique_ptr<SlabCache>> caches_;  // every cache ever created
   std::vector<SlabCache*> kmalloc_caches_;          // ascending size
   SlabCache* kmem_cache_ = nullptr;
-  std::vector<std::unique_ptr<SlabPage>> page_pool_;
-  std::vector<SlabPage*> free_pages_;
+  StructPool<SlabPage> page_pool_;
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
   std::uint64_t next_cache_id_ = 0;

@@ -72,14 +72,7 @@ bool SlobAllocator::node_usable(int nid) const {
 // Page structs and lists
 
 SlobPage* SlobAllocator::make_page() {
-  SlobPage* sp;
-  if (!free_page_structs_.empty()) {
-    sp = free_page_structs_.back();
-    free_page_structs_.pop_back();
-  } else {
-    page_pool_.push_back(std::make_unique<SlobPage>());
-    sp = page_pool_.back().get();
-  }
+  SlobPage* sp = page_pool_.acquire();
   *sp = SlobPage{};
   return sp;
 }
@@ -89,7 +82,7 @@ void SlobAllocator::release_page(SlobPage* sp) {
   sp->live = false;
   sp->free.clear();
   sp->allocated.clear();
-  free_page_structs_.push_back(sp);
+  page_pool_.release(sp);
 }
 
 // set_slob_page_free(): list_add() at the head, and PageSlobFree.

@@ -28,6 +28,7 @@
 #include "allocator/page_allocator.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/strategy.hpp"
+#include "allocator/struct_pool.hpp"
 
 namespace slabsim::alloc {
 
@@ -205,11 +206,10 @@ class SlobAllocator final : public Allocator {
   SlobCosts costs_;
   std::array<std::list<SlobPage*>, slob_list_count> lists_;  // free_slob_small/medium/large
   SlobCache kmem_cache_boot_;
-  std::vector<SlobCache*> slab_caches_;               // newest first, like list_add()
-  std::vector<std::unique_ptr<SlobCache>> caches_;    // every cache ever created (tombstones too)
-  std::vector<std::unique_ptr<SlobPage>> page_pool_;  // every page struct ever made
-  std::vector<SlobPage*> free_page_structs_;          // recycled
-  std::map<std::uint64_t, SlobPage*> in_use_;         // live pages by serial
+  std::vector<SlobCache*> slab_caches_;             // newest first, like list_add()
+  std::vector<std::unique_ptr<SlobCache>> caches_;  // every cache ever created (tombstones too)
+  StructPool<SlobPage> page_pool_;
+  std::map<std::uint64_t, SlobPage*> in_use_;  // live pages by serial
   std::uint64_t next_page_serial_ = 0;
   std::uint64_t next_cache_id_ = 0;
   std::uint64_t pages_allocated_ = 0;

@@ -137,15 +137,7 @@ KmemCacheNode* Slub::node_of(KmemCache* s, const Slab* page, const char* functio
 }
 
 Slab* Slub::make_slab() {
-  Slab* page;
-  if (!free_slabs_.empty()) {
-    page = free_slabs_.back();
-    free_slabs_.pop_back();
-  } else {
-    slab_pool_.push_back(std::make_unique<Slab>());
-    page = slab_pool_.back().get();
-  }
-  return page;
+  return slab_pool_.acquire();
 }
 
 void Slub::release_slab(Slab* page) {
@@ -153,7 +145,7 @@ void Slub::release_slab(Slab* page) {
   page->where = Slab::Where::none;
   page->prev = page->next = nullptr;
   page->free_pointer.clear();
-  free_slabs_.push_back(page);
+  slab_pool_.release(page);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1117,7 +1109,7 @@ std::vector<const KmemCache*> Slub::all_caches() const {
 
 std::vector<const Slab*> Slub::slabs_of(const KmemCache* s) const {
   std::vector<const Slab*> out;
-  for (const auto& p : slab_pool_)
+  for (const auto& p : slab_pool_.all())
     if (p->cache == s) out.push_back(p.get());
   std::sort(out.begin(), out.end(),
             [](const Slab* a, const Slab* b) { return a->serial < b->serial; });

@@ -29,6 +29,7 @@
 #include "allocator/page_allocator.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/strategy.hpp"
+#include "allocator/struct_pool.hpp"
 #include "allocator/violation.hpp"
 
 namespace slabsim::alloc {
@@ -171,8 +172,7 @@ class Slub {
   std::vector<std::unique_ptr<KmemCache>> caches_;  // every cache ever created (tombstones too)
   KmemCache* boot_node_cache_ = nullptr;
   KmemCache* boot_cache_cache_ = nullptr;
-  std::vector<std::unique_ptr<Slab>> slab_pool_;  // every Slab struct ever made
-  std::vector<Slab*> free_slabs_;                 // recycled structs
+  StructPool<Slab> slab_pool_;
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
   std::uint64_t next_cache_id_ = 0;
