@@ -31,4 +31,12 @@ std::optional<AllocatorKind> find_allocator(std::string_view name) {
   return std::nullopt;
 }
 
+void register_memory_callback(MemoryHotplug& hotplug, Allocator& allocator) {
+  if (!allocator.has_memory_callback()) return;
+  hotplug.register_notifier({"slab_memory_callback", slab_callback_pri,
+                             [&allocator](MemoryAction a, const MemoryNotify& arg) {
+                               return allocator.memory_callback(a, arg);
+                             }});
+}
+
 }  // namespace slabsim::alloc

@@ -12,9 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "allocator/cache_settings.hpp"
-#include "allocator/gfp.hpp"
-#include "allocator/memory_notify.hpp"
+#include "allocator/mm/gfp.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/mm/memory_notify.hpp"
+#include "allocator/slab_flags.hpp"
 #include "allocator/violation.hpp"
 
 namespace slabsim::alloc {
@@ -127,5 +128,9 @@ class Allocator {
   // Messages the kernel would print (pr_err/pr_warn), in order.
   [[nodiscard]] virtual const std::vector<std::string>& kernel_log() const = 0;
 };
+
+// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as the allocator's
+// kmem_cache_init() does: its memory callback on `hotplug`'s chain, if it has one (SLOB has none).
+void register_memory_callback(MemoryHotplug& hotplug, Allocator& allocator);
 
 }  // namespace slabsim::alloc

@@ -4,12 +4,13 @@
 #include <memory>
 
 #include "allocator/allocator.hpp"
-#include "allocator/costs.hpp"
 #include "allocator/environment.hpp"
-#include "allocator/node_states.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/slab_allocator.hpp"
-#include "allocator/slob_allocator.hpp"
+#include "allocator/mm/node_states.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slab/slab.hpp"
+#include "allocator/slob/slob.hpp"
+#include "allocator/slub/kmem_cache_open.hpp"
+#include "allocator/slub/slub_costs.hpp"
 #include "allocator/strategy.hpp"
 
 namespace slabsim::alloc {

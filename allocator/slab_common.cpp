@@ -1,8 +1,24 @@
 #include "allocator/slab_common.hpp"
 
-#include "allocator/memory_notify.hpp"
+#include <algorithm>
+
+#include "allocator/slab_flags.hpp"
 
 namespace slabsim::alloc {
+
+std::uint64_t calculate_alignment(const CacheFlags& flags, std::uint64_t align,
+                                  std::uint64_t size) {
+  constexpr std::uint64_t word = 8;                // sizeof(void *)
+  constexpr std::uint64_t arch_slab_minalign = 8;  // ARCH_SLAB_MINALIGN on x86_64
+  if (flags.hwcache_align) {
+    std::uint64_t ralign = cache_line_size;
+    while (size <= ralign / 2)
+      ralign /= 2;
+    align = std::max(align, ralign);
+  }
+  align = std::max(align, arch_slab_minalign);
+  return (align + word - 1) / word * word;
+}
 
 const char* violation_kind_name(ViolationKind kind) {
   switch (kind) {
@@ -14,24 +30,6 @@ const char* violation_kind_name(ViolationKind kind) {
       break;
   }
   return "violation";
-}
-
-const char* memory_action_name(MemoryAction a) {
-  switch (a) {
-    case MemoryAction::online:
-      return "MEM_ONLINE";
-    case MemoryAction::going_offline:
-      return "MEM_GOING_OFFLINE";
-    case MemoryAction::offline:
-      return "MEM_OFFLINE";
-    case MemoryAction::going_online:
-      return "MEM_GOING_ONLINE";
-    case MemoryAction::cancel_online:
-      return "MEM_CANCEL_ONLINE";
-    case MemoryAction::cancel_offline:
-      return "MEM_CANCEL_OFFLINE";
-  }
-  return "?";
 }
 
 void SlabCommon::lock_steps(const std::vector<LockStep>& steps, const char* function) {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "allocator/environment.hpp"
-#include "allocator/memory_notify.hpp"
+#include "allocator/mm/memory_notify.hpp"
 #include "allocator/strategy.hpp"
 #include "allocator/violation.hpp"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/page_alloc.hpp"
 #include "kernel/lock_stat.hpp"
 
 namespace slabsim::sim {

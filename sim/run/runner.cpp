@@ -15,8 +15,8 @@
 #include <set>
 #include <string_view>
 
-#include "allocator/memory_hotplug.hpp"
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/mm/page_alloc.hpp"
 #include "engine/simulation.hpp"
 #include "kernel/kernel_locks.hpp"
 #include "run/findings.hpp"
@@ -197,7 +197,7 @@ class Run {
       std::stable_sort(events_.begin(), events_.end(),
                        [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
     }
-    hotplug_.register_allocator(*allocator_);
+    alloc::register_memory_callback(hotplug_, *allocator_);
     // memory-notifier-error-inject at priority 0: after SLUB, as mem-on-off-test.sh uses it.
     hotplug_.register_notifier({"memory_notifier_error_inject", 0,
                                 [this](alloc::MemoryAction a, const alloc::MemoryNotify&) {

@@ -1,6 +1,6 @@
 #include "topology/zonelist.hpp"
 
-#include "allocator/zonelist.hpp"
+#include "allocator/mm/zonelist.hpp"
 
 namespace slabsim::topology {
 

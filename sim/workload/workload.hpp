@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "allocator/cache_settings.hpp"
+#include "allocator/slab_flags.hpp"
 
 namespace slabsim::workload {
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "allocator/memory_hotplug.hpp"
-#include "allocator/slab_allocator.hpp"
-#include "allocator/slab_reports.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/slab/slab.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 #include "config/json_pointer.hpp"
 #include "config/units.hpp"
 #include "kernel/kernel_locks.hpp"

@@ -9,8 +9,8 @@
 #include <map>
 #include <set>
 
-#include "allocator/cache_settings.hpp"
-#include "allocator/slab_reports.hpp"
+#include "allocator/slub/kmem_cache_open.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_pointer.hpp"
 #include "config/suggest.hpp"

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "allocator/page_allocator.hpp"
-#include "allocator/slub.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slub/slub.hpp"
 #include "allocator/strategy.hpp"
 
 namespace {

@@ -1,7 +1,7 @@
 // derive_cache_settings() against published slab geometry of real x86_64 SLUB kernels, and
 // against the properties mm/slub.c's calculate_order() guarantees over a sweep of sizes and CPU
 // counts.
-#include "allocator/cache_settings.hpp"
+#include "allocator/slub/kmem_cache_open.hpp"
 
 #include <gtest/gtest.h>
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "allocator/environment.hpp"
-#include "allocator/machine_layout.hpp"
+#include "allocator/mm/machine_layout.hpp"
 
 namespace slabsim::alloc::testing {
 

@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "allocator/memory_hotplug.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/slub.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slub/slub.hpp"
 #include "allocator/strategy.hpp"
 #include "fake_environment.hpp"
 
@@ -22,7 +22,10 @@ struct Machine {
         env(layout),
         slub(env, pages, states, *find_strategy_preset(strategy), params),
         hotplug(env, pages, states) {
-    hotplug.register_slub(slub);
+    hotplug.register_notifier({"slab_memory_callback", slab_callback_pri,
+                               [this](MemoryAction a, const MemoryNotify& arg) {
+                                 return slub.slab_memory_callback(a, arg);
+                               }});
   }
 
   MachineLayout layout;

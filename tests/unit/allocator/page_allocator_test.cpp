@@ -1,6 +1,6 @@
 // The buddy page allocator model: splitting/merging, zonelist fallback, numastat, zones,
 // memory-block hotplug and node states.
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/page_alloc.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "allocator/zonelist.hpp"
+#include "allocator/mm/zonelist.hpp"
 
 namespace slabsim::alloc {
 namespace {

@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "allocator/memory_hotplug.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/slab_allocator.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slab/slab.hpp"
 #include "allocator/strategy.hpp"
 #include "fake_environment.hpp"
 
@@ -22,7 +22,7 @@ struct SlabMachine {
         env(layout),
         slab(env, pages, states, *find_strategy_preset(strategy), params),
         hotplug(env, pages, states) {
-    if (register_callback) hotplug.register_allocator(slab);
+    if (register_callback) register_memory_callback(hotplug, slab);
   }
 
   MachineLayout layout;

@@ -6,7 +6,7 @@
 //   256-byte cache: size 256, order 0, 16 objects per slab, min_partial 5, cpu_partial 13.
 //   kmem_cache_node: 64 bytes, cache-line aligned: size 64, order 0, 64 objects per slab.
 //   kmem_cache: 248 + 2 * 8 = 264 bytes, aligned to 64: size 320, order 1, 25 objects per slab.
-#include "allocator/slab_reports.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 
 #include <gtest/gtest.h>
 

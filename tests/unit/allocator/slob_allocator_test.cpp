@@ -2,7 +2,7 @@
 // and alignment, the list rotation, node-specific allocation and its fallback, merging on free,
 // pages given back, large objects, the common create/destroy/shrink locking, hotplug without a
 // callback, and the invariants after a random mix. Offsets and sizes are in SLOB_UNITs (2 bytes).
-#include "allocator/slob_allocator.hpp"
+#include "allocator/slob/slob.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "allocator/memory_hotplug.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
 #include "fake_environment.hpp"
 
 namespace slabsim::alloc::testing {
@@ -415,7 +415,7 @@ TEST_F(Slob, DestroyWithLiveObjectsSucceedsAndALaterFreeIsAUseAfterFree) {
 // SLOB registers no memory notifier; a node onlined later is usable at once.
 TEST_F(Slob, MemoryHotplugNeedsNoCallback) {
   MemoryHotplug hotplug(env, pages, states);
-  hotplug.register_allocator(slob);
+  register_memory_callback(hotplug, slob);
   Cache* c = create("c", 200);
   const int block = static_cast<int>(layout.blocks.size()) - 1;  // node 2's block
   EXPECT_FALSE(slob.node_usable(2));

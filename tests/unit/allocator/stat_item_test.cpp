@@ -1,6 +1,6 @@
 // enum stat_item names (include/linux/slub_def.h) and the sysfs attribute order (mm/slub.c
 // slab_attrs[]), v5.10 = v5.11 = v5.12.
-#include "allocator/stat_item.hpp"
+#include "allocator/slub/stat_item.hpp"
 
 #include <gtest/gtest.h>
 

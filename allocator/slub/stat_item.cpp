@@ -1,6 +1,6 @@
 // Names of SLUB's statistics counters: enum stat_item (include/linux/slub_def.h) and the
 // /sys/kernel/slab/<cache>/ files that STAT_ATTR() creates for them (mm/slub.c, v5.10-v5.12).
-#include "allocator/stat_item.hpp"
+#include "allocator/slub/stat_item.hpp"
 
 namespace slabsim::alloc {
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "allocator/allocator.hpp"
-#include "allocator/slub.hpp"
+#include "allocator/slub/slub.hpp"
 
 namespace slabsim::alloc {
 

@@ -3,7 +3,7 @@
 // slabinfo_show_stats(), v5.10). A pure read of the model: no locks, nothing changes.
 #include <fmt/format.h>
 
-#include "allocator/slab_allocator.hpp"
+#include "allocator/slab/slab.hpp"
 
 namespace slabsim::alloc {
 

@@ -1,4 +1,4 @@
-#include "allocator/slab_allocator.hpp"
+#include "allocator/slab/slab.hpp"
 
 #include <fmt/format.h>
 

@@ -7,26 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slab_flags.hpp"
+
 namespace slabsim::alloc {
-
-inline constexpr unsigned page_size = 4096;
-inline constexpr unsigned cache_line_size = 64;  // cache_line_size() on x86_64
-
-// The kmem_cache_create() flags that change layout or behaviour in the model.
-struct CacheFlags {
-  bool hwcache_align = false;    // SLAB_HWCACHE_ALIGN
-  bool reclaim_account = false;  // SLAB_RECLAIM_ACCOUNT (__GFP_RECLAIMABLE pages)
-  bool typesafe_by_rcu = false;  // SLAB_TYPESAFE_BY_RCU (free pointer outside the object)
-  bool has_ctor = false;         // a constructor (free pointer outside the object)
-  // Debug flags (CONFIG_SLUB_DEBUG): they grow the object and make kmem_cache_debug() true,
-  // which disables the cpu partial lists.
-  bool red_zone = false;    // SLAB_RED_ZONE
-  bool poison = false;      // SLAB_POISON
-  bool store_user = false;  // SLAB_STORE_USER (also keeps a "full" list per node)
-
-  [[nodiscard]] bool debug() const { return red_zone || poison || store_user; }
-  bool operator==(const CacheFlags&) const = default;
-};
 
 // Boot parameters that feed calculate_order().
 struct SlubBootParams {
@@ -64,13 +48,7 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
 // kernel returns -ENOSYS. `nr_cpu_ids` is the CPU count calculate_order() uses: nr_cpu_ids in
 // v5.10; v5.12 uses num_present_cpus() (nr_cpu_ids when that is 1).
 unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& params);
-unsigned get_order(unsigned long size);
-// calculate_alignment() (mm/slab_common.c, shared by SLUB, SLAB and SLOB): SLAB_HWCACHE_ALIGN
-// asks for the cache line, halved while the object fits in half of it, never below the caller's
-// alignment; then at least ARCH_SLAB_MINALIGN and a multiple of the word size.
-std::uint64_t calculate_alignment(
-    const CacheFlags& flags, std::uint64_t align,
-    std::uint64_t size);  // smallest order whose pages hold `size` bytes (0 for 0)
-unsigned order_objects(unsigned order, unsigned size);  // (PAGE_SIZE << order) / size
+// (PAGE_SIZE << order) / size: objects of `size` bytes in a slab of `order`.
+unsigned order_objects(unsigned order, unsigned size);
 
 }  // namespace slabsim::alloc

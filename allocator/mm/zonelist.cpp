@@ -1,4 +1,4 @@
-#include "allocator/zonelist.hpp"
+#include "allocator/mm/zonelist.hpp"
 
 #include <limits>
 #include <utility>

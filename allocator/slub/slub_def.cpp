@@ -1,4 +1,4 @@
-#include "allocator/kmem_cache.hpp"
+#include "allocator/slub/slub_def.hpp"
 
 namespace slabsim::alloc {
 

@@ -1,8 +1,8 @@
-#include "allocator/slub_allocator.hpp"
+#include "allocator/slub/slub_allocator.hpp"
 
 #include <fmt/format.h>
 
-#include "allocator/slab_reports.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 
 namespace slabsim::alloc {
 

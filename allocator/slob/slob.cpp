@@ -1,4 +1,4 @@
-#include "allocator/slob_allocator.hpp"
+#include "allocator/slob/slob.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "allocator/node_states.hpp"
+#include "allocator/mm/node_states.hpp"
 
 namespace slabsim::alloc {
 

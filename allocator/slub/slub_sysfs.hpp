@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "allocator/kmem_cache.hpp"
-#include "allocator/stat_item.hpp"
+#include "allocator/slub/slub_def.hpp"
+#include "allocator/slub/stat_item.hpp"
 
 namespace slabsim::alloc {
 

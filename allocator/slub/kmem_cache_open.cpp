@@ -2,7 +2,7 @@
 // for x86_64 with 4 KiB pages, CONFIG_SLUB_DEBUG, CONFIG_STACKTRACE, CONFIG_NUMA, no KASAN and no
 // slub_debug= boot option. All arithmetic is done in 64 bits so that absurd inputs are refused
 // instead of wrapping the way the kernel's unsigned int would.
-#include "allocator/cache_settings.hpp"
+#include "allocator/slub/kmem_cache_open.hpp"
 
 #include <fmt/format.h>
 
@@ -15,8 +15,7 @@ namespace slabsim::alloc {
 namespace {
 
 constexpr unsigned page_shift = 12;
-constexpr std::uint64_t word = 8;                // sizeof(void *)
-constexpr std::uint64_t arch_slab_minalign = 8;  // ARCH_SLAB_MINALIGN on x86_64
+constexpr std::uint64_t word = 8;  // sizeof(void *)
 // sizeof(struct track) in mm/slub.c with CONFIG_STACKTRACE=y (Debian, Ubuntu, Fedora, RHEL):
 // addr (8) + addrs[TRACK_ADDRS_COUNT = 16] (128) + cpu (4) + pid (4) + when (8).
 constexpr std::uint64_t track_size = 8 + 16 * 8 + 4 + 4 + 8;
@@ -89,22 +88,6 @@ void fail(std::string* why, std::string text) {
 }
 
 }  // namespace
-
-std::uint64_t calculate_alignment(const CacheFlags& flags, std::uint64_t align,
-                                  std::uint64_t size) {
-  if (flags.hwcache_align) {
-    std::uint64_t ralign = cache_line_size;
-    while (size <= ralign / 2)
-      ralign /= 2;
-    align = std::max(align, ralign);
-  }
-  align = std::max(align, arch_slab_minalign);
-  return align_up(align, word);
-}
-
-unsigned get_order(unsigned long size) {
-  return order_for(size);
-}
 
 unsigned order_objects(unsigned order, unsigned size) {
   if (size == 0) return 0;

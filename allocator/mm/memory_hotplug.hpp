@@ -1,19 +1,17 @@
 // Memory hotplug of whole memory blocks in the kernel's order (mm/memory_hotplug.c,
 // drivers/base/memory.c, v5.10): the locks, the zone move, status_change_nid*, the memory
-// notifier chain, node state updates and zonelist rebuilds. SLUB (and any other listener, such
-// as an error injector) registers on the notifier chain.
+// notifier chain, node state updates and zonelist rebuilds. The slab allocator (and any other
+// listener, such as an error injector) registers on the notifier chain.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "allocator/allocator.hpp"
 #include "allocator/environment.hpp"
-#include "allocator/memory_notify.hpp"
-#include "allocator/node_states.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/slub.hpp"
+#include "allocator/mm/memory_notify.hpp"
+#include "allocator/mm/node_states.hpp"
+#include "allocator/mm/page_alloc.hpp"
 
 namespace slabsim::alloc {
 
@@ -57,10 +55,6 @@ class MemoryHotplug {
                 HotplugCosts costs = {});
 
   void register_notifier(MemoryNotifier notifier);  // register_memory_notifier()
-  // SLUB's slab_memory_callback at SLAB_CALLBACK_PRI.
-  void register_slub(Slub& slub);
-  // The allocator's memory callback at SLAB_CALLBACK_PRI, if it has one (SLOB has none).
-  void register_allocator(Allocator& allocator);
 
   // add_memory(): an absent block becomes present (offline); its node comes online.
   int add_memory(int block);

@@ -10,13 +10,17 @@
 #include <set>
 #include <vector>
 
-#include "allocator/gfp.hpp"
-#include "allocator/machine_layout.hpp"
-#include "allocator/node_states.hpp"
+#include "allocator/mm/gfp.hpp"
+#include "allocator/mm/machine_layout.hpp"
+#include "allocator/mm/node_states.hpp"
 
 namespace slabsim::alloc {
 
-inline constexpr unsigned max_order = 11;  // MAX_ORDER: orders 0..10
+inline constexpr unsigned page_size = 4096;  // PAGE_SIZE
+inline constexpr unsigned max_order = 11;    // MAX_ORDER: orders 0..10
+
+// get_order(): the smallest order whose pages hold `size` bytes (0 for 0).
+unsigned get_order(unsigned long size);
 
 // The six counters of /sys/devices/system/node/nodeN/numastat.
 struct NumaStat {

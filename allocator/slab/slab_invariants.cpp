@@ -6,7 +6,7 @@
 #include <set>
 #include <utility>
 
-#include "allocator/slab_allocator.hpp"
+#include "allocator/slab/slab.hpp"
 
 namespace slabsim::alloc {
 

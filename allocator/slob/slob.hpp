@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
-#include "allocator/cache_settings.hpp"
 #include "allocator/environment.hpp"
-#include "allocator/node_states.hpp"
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/node_states.hpp"
+#include "allocator/mm/page_alloc.hpp"
 #include "allocator/slab_common.hpp"
+#include "allocator/slab_flags.hpp"
 #include "allocator/strategy.hpp"
 #include "allocator/struct_pool.hpp"
 

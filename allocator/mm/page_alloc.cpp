@@ -1,4 +1,4 @@
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/page_alloc.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -7,9 +7,14 @@
 #include <stdexcept>
 #include <string>
 
-#include "allocator/zonelist.hpp"
+#include "allocator/mm/zonelist.hpp"
 
 namespace slabsim::alloc {
+
+unsigned get_order(unsigned long size) {
+  if (size <= page_size) return 0;
+  return static_cast<unsigned>(std::bit_width((size - 1) >> 12));
+}
 
 namespace {
 

@@ -1,13 +1,13 @@
 // /proc/slabinfo and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slab_common.c and
 // mm/slub.c, v5.10-v5.12), read from the model's state.
-#include "allocator/slab_reports.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
 #include <utility>
 
-#include "allocator/slub.hpp"
+#include "allocator/slub/slub.hpp"
 
 namespace slabsim::alloc {
 

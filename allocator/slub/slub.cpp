@@ -1,4 +1,4 @@
-#include "allocator/slub.hpp"
+#include "allocator/slub/slub.hpp"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <array>
 #include <stdexcept>
 
-#include "allocator/slab_reports.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 
 namespace slabsim::alloc {
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "allocator/slub.hpp"
+#include "allocator/slub/slub.hpp"
 
 namespace slabsim::alloc {
 

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
-#include "allocator/cache_settings.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/stat_item.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slub/kmem_cache_open.hpp"
+#include "allocator/slub/stat_item.hpp"
 
 namespace slabsim::alloc {
 

@@ -17,9 +17,9 @@
 
 #include "allocator/allocator.hpp"
 #include "allocator/environment.hpp"
-#include "allocator/node_states.hpp"
-#include "allocator/page_allocator.hpp"
-#include "allocator/slab_cache.hpp"
+#include "allocator/mm/node_states.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slab/slab_def.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/strategy.hpp"
 #include "allocator/struct_pool.hpp"

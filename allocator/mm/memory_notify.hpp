@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "allocator/gfp.hpp"
+#include "allocator/mm/gfp.hpp"
 
 namespace slabsim::alloc {
 

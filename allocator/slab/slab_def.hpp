@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
-#include "allocator/cache_settings.hpp"
-#include "allocator/page_allocator.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "allocator/slab_flags.hpp"
 
 namespace slabsim::alloc {
 

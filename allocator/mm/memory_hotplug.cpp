@@ -1,10 +1,28 @@
-#include "allocator/memory_hotplug.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
 namespace slabsim::alloc {
+
+const char* memory_action_name(MemoryAction a) {
+  switch (a) {
+    case MemoryAction::online:
+      return "MEM_ONLINE";
+    case MemoryAction::going_offline:
+      return "MEM_GOING_OFFLINE";
+    case MemoryAction::offline:
+      return "MEM_OFFLINE";
+    case MemoryAction::going_online:
+      return "MEM_GOING_ONLINE";
+    case MemoryAction::cancel_online:
+      return "MEM_CANCEL_ONLINE";
+    case MemoryAction::cancel_offline:
+      return "MEM_CANCEL_OFFLINE";
+  }
+  return "?";
+}
 
 MemoryHotplug::MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states,
                              HotplugCosts costs)
@@ -24,21 +42,6 @@ void MemoryHotplug::register_notifier(MemoryNotifier notifier) {
   auto at = std::find_if(chain_.begin(), chain_.end(),
                          [&](const MemoryNotifier& n) { return n.priority < notifier.priority; });
   chain_.insert(at, std::move(notifier));
-}
-
-void MemoryHotplug::register_slub(Slub& slub) {
-  register_notifier(
-      {"slab_memory_callback", slab_callback_pri, [&slub](MemoryAction a, const MemoryNotify& arg) {
-         return slub.slab_memory_callback(a, arg);
-       }});
-}
-
-void MemoryHotplug::register_allocator(Allocator& allocator) {
-  if (!allocator.has_memory_callback()) return;
-  register_notifier({"slab_memory_callback", slab_callback_pri,
-                     [&allocator](MemoryAction a, const MemoryNotify& arg) {
-                       return allocator.memory_callback(a, arg);
-                     }});
 }
 
 int MemoryHotplug::notify(MemoryAction action, const MemoryNotify& arg) {

@@ -7,7 +7,7 @@
 #include <map>
 #include <vector>
 
-#include "allocator/slob_allocator.hpp"
+#include "allocator/slob/slob.hpp"
 
 namespace slabsim::alloc {
 
