@@ -1,5 +1,6 @@
 // slabsim._slabsim: the C++ core seen from Python. JSON crosses the boundary as text, so Python
 // gets exactly what result files hold.
+#include <fmt/format.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -10,8 +11,9 @@
 
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
+#include "run/headline_metrics.hpp"
 #include "run/result.hpp"
-#include "run/runner.hpp"
+#include "run/run_request.hpp"
 #include "run/scenarios.hpp"
 #include "run/sweep_plan.hpp"
 #include "run/trace.hpp"
@@ -43,18 +45,10 @@ std::mutex& engine_mutex() {
   return m;
 }
 
-// An input given as a Python dict, serialised: diagnostics name it "<what dict>".
-config::JsonDocument document_of(const std::string& text, const char* what) {
-  return config::parse_json_document(text, std::string("<") + what + " dict>");
-}
-
-// One run, as `slabsim run` does it: the result JSON (as text, as result files hold it) and
-// every report's text.
-py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
-             const std::string& workload, bool workload_is_json, const std::string& strategy,
-             bool strategy_is_json, const std::string& allocator, std::optional<std::uint64_t> seed,
-             std::int64_t jitter_ns, std::int64_t quantum_ns, bool lookahead,
-             const std::string& trace_path) {
+sim::RunRequest request_of(const std::optional<std::string>& topology, bool topology_is_json,
+                           const std::string& workload, bool workload_is_json,
+                           const std::string& strategy, bool strategy_is_json,
+                           const std::string& allocator) {
   const auto kind = alloc::find_allocator(allocator);
   if (!kind) {
     std::string known;
@@ -62,38 +56,40 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
       known += (known.empty() ? "" : ", ") + std::string(alloc::allocator_name(k));
     throw py::value_error("allocator: expected one of " + known + ", got \"" + allocator + "\"");
   }
-  const config::JsonDocument doc =
-      workload_is_json ? document_of(workload, "workload") : sim::load_workload_document(workload);
-  topology::Topology machine;
-  if (topology) {
-    machine = topology_is_json ? topology::load_topology(document_of(*topology, "topology"))
-                               : topology::load_topology(*topology);
-  } else {
-    const auto own = workload::workload_topology(doc);
-    if (!own) {
-      config::Diagnostics d(doc.name);
-      d.error("", "expected a \"topology\" key, or a topology argument");
-      d.throw_if_any();
-    }
-    machine = topology::load_topology(*own);
+  sim::RunRequest request;
+  if (topology) request.topology = {*topology, topology_is_json};
+  request.workload = {workload, workload_is_json};
+  request.strategy = {strategy, strategy_is_json};
+  request.settings.allocator = *kind;
+  return request;
+}
+
+// One run, as `slabsim run` does it: the result JSON (as text, as result files hold it) and
+// every report's text. None for seed, jitter_ns and quantum_ns: the core's defaults.
+py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
+             const std::string& workload, bool workload_is_json, const std::string& strategy,
+             bool strategy_is_json, const std::string& allocator, std::optional<std::uint64_t> seed,
+             std::optional<std::int64_t> jitter_ns, std::optional<std::int64_t> quantum_ns,
+             bool lookahead, const std::string& trace_path) {
+  sim::RunRequest request = request_of(topology, topology_is_json, workload, workload_is_json,
+                                       strategy, strategy_is_json, allocator);
+  request.settings.seed = seed;
+  for (const auto& [setting, value] :
+       {std::pair{&sim::jitter_setting, jitter_ns}, std::pair{&sim::quantum_setting, quantum_ns}}) {
+    if (!value) continue;
+    if (*value < setting->min || *value > setting->max)
+      throw py::value_error(fmt::format("{}: expected an integer from {} to {}, got {}",
+                                        setting->key, setting->min, setting->max, *value));
+    request.settings.*setting->field = *value;
   }
-  const auto w = workload::load_workload(doc, machine);
-  const alloc::Strategy st = strategy_is_json
-                                 ? strategy::load_strategy(document_of(strategy, "strategy"))
-                                 : strategy::load_strategy(strategy);
-  sim::RunOptions o;
-  o.allocator = *kind;
-  o.seed = seed.value_or(w.seed);
-  o.jitter_ns = jitter_ns;
-  o.sync_quantum_ns = quantum_ns;
-  o.lookahead = lookahead;
-  o.trace_path = trace_path;
-  o.progress = [](std::int64_t) {
+  request.settings.lookahead = lookahead;
+  request.trace_path = trace_path;
+  request.progress = [](std::int64_t) {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw Interrupted();
   };
-  const auto start = std::chrono::steady_clock::now();
-  sim::RunMetrics m;
+  const auto prepared = std::make_shared<const sim::PreparedRun>(sim::prepare_run(request));
+  sim::RunOutcome outcome;
   bool interrupted = false;
   std::optional<std::string> trace_error;
   {
@@ -104,7 +100,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
     py::gil_scoped_release no_gil;
     std::lock_guard one_engine(engine_mutex());
     try {
-      m = sim::run_simulation(machine, w, st, o);
+      outcome = sim::run(prepared);
     } catch (const Interrupted&) {
       interrupted = true;
     } catch (const sim::TraceWriteError& e) {
@@ -116,18 +112,36 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
     PyErr_SetString(PyExc_OSError, trace_error->c_str());
     throw py::error_already_set();
   }
-  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  const sim::RunInputs inputs{&machine, doc.root, &st, o.seed, o.jitter_ns};
   py::dict reports;
   for (const auto& name : sim::report_names())
-    reports[py::str(name)] = sim::report(name, inputs, m);
-  const auto result = sim::result_json(
-      inputs, m, {wall.count(), m.engine_steps, m.engine_sleeps, m.skipped_sleeps});
-  return py::dict("result"_a = result.dump(), "reports"_a = reports);
+    reports[py::str(name)] = sim::report(name, outcome);
+  return py::dict("result"_a = sim::result_json(outcome).dump(), "reports"_a = reports);
+}
+
+// The headline metrics of a result document for Python's Result.summary: [(column, value)], in
+// order (run/headline_metrics.hpp), as JSON text.
+std::string headline(const std::string& result_text) {
+  const auto result = nlohmann::json::parse(result_text);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& column : sim::metric_columns(sim::view_python))
+    out.push_back({column.name(), column.value(result)});
+  return out.dump();
+}
+
+// The defaults of run()'s settings, declared once in the core (run/run_settings.hpp).
+py::dict run_defaults() {
+  py::dict d;
+  for (const auto* setting : {&sim::jitter_setting, &sim::quantum_setting})
+    d[py::str(std::string(setting->key))] = setting->default_value();
+  d["strategy"] = std::string(sim::default_strategy);
+  d["strategies"] = sim::default_strategies;
+  d["workload"] = std::string(sim::default_scenario);
+  d["allocator"] = std::string(alloc::allocator_name(sim::RunSettings{}.allocator));
+  return d;
 }
 
 sim::SweepPlan sweep_plan(const std::string& plan, bool is_json) {
-  return is_json ? sim::load_sweep_plan(document_of(plan, "plan"))
+  return is_json ? sim::load_sweep_plan(config::parse_json_document(plan, "<plan dict>"))
                  : sim::load_sweep_plan(std::filesystem::path(plan));
 }
 
@@ -197,7 +211,13 @@ PYBIND11_MODULE(_slabsim, m) {
         "strategy"_a, "strategy_is_json"_a, "allocator"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a,
         "lookahead"_a, "trace_path"_a = "",
         "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
-        "for bad input and KeyboardInterrupt when interrupted.");
+        "for bad input, ValueError for a bad setting and KeyboardInterrupt when interrupted.");
+  m.def("headline", &headline, "result"_a,
+        "The headline metrics of a result document (JSON text) as Result.summary shows them: "
+        "JSON text [[column, value], ...].");
+  m.def("run_defaults", &run_defaults,
+        "The defaults of run() and compare(): workload, strategy, strategies (compare's, the main "
+        "job's), allocator, jitter_ns, quantum_ns.");
   m.def("scenarios", &sim::scenario_names, "The embedded workload scenarios.");
   m.def("strategy_presets", [] {
     std::vector<std::string> out;

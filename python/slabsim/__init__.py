@@ -17,11 +17,11 @@ from . import _slabsim
 from ._slabsim import ConfigError
 from . import plot
 from .results import Result
-from .simulate import allocators, compare, run, scenarios, strategy_presets
+from .simulate import allocators, compare, defaults, run, scenarios, strategy_presets
 from .sweep import sweep
 
 __version__ = _slabsim.__version__
-__all__ = ["ConfigError", "Result", "allocators", "compare", "plot", "default_preset", "latency_frame",
+__all__ = ["ConfigError", "Result", "allocators", "compare", "defaults", "plot", "default_preset", "latency_frame",
            "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets",
            "sweep"]
 

@@ -100,35 +100,13 @@ class Result:
 
     @property
     def summary(self):
-        """One row of headline metrics."""
-        m = self.metrics
-        locks = {c["class"]: c for c in m["lock_stat"]}
+        """One row of headline metrics: the topology, then the metrics the core declares for
+        Python (``simulated_ns``, ``allocations``, ... ``findings``), the same columns as a
+        sweep's frame."""
+        from . import _slabsim
 
-        def wait_ns(name):
-            c = locks.get(name)
-            return 0 if c is None else c["read"]["waittime"]["total_ns"] + c["write"]["waittime"]["total_ns"]
-
-        hotplug = [h["duration_ns"] for h in m["hotplug"]]
-        row = {
-            "topology": self.topology,
-            "simulated_ns": self._doc["simulated_ns"],
-            "allocations": m["allocations"],
-            "frees": m["frees"],
-            "failed_allocations": m["failed_allocations"],
-            "remote_alloc_ratio": m["remote_alloc"]["ratio"],
-            "remote_access_ratio": m["remote_access"]["ratio"],
-            "fallbacks_to_numa_no_node": sum(m["fallbacks_to_numa_no_node"]),
-            "alloc_node_mismatch": m["alloc_node_mismatch"],
-            "slab_mutex_wait_ns": wait_ns("slab_mutex"),
-            "mem_hotplug_lock_wait_ns": wait_ns("mem_hotplug_lock"),
-            "cpu_hotplug_lock_wait_ns": wait_ns("cpu_hotplug_lock"),
-            "hotplug_operations": len(hotplug),
-            "hotplug_max_ns": max(hotplug) if hotplug else 0,
-            "violations": len(m["violations"]),
-            "deadlock": m["deadlock"] is not None,
-            "lockdep_cycles": len(m["lockdep"]["cycles"]),
-            "findings": ", ".join(self.findings_list),
-        }
+        row = {"topology": self.topology}
+        row.update(json.loads(_slabsim.headline(json.dumps(self._doc))))
         return self._frame([row], list(row))
 
     @property

@@ -6,7 +6,7 @@ import os
 from . import _slabsim
 from .results import Result
 
-__all__ = ["run", "compare", "scenarios", "strategy_presets", "allocators"]
+__all__ = ["run", "compare", "defaults", "scenarios", "strategy_presets", "allocators"]
 
 
 def scenarios():
@@ -33,17 +33,28 @@ def _input(value, what):
     raise TypeError(f"{what}: expected a path, a name or a dict, got {type(value).__name__}")
 
 
-def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None, *,
-        allocator="slub", jitter_ns=0, quantum_ns=10000, lookahead=True, trace=None):
-    """Runs one simulation and returns a :class:`Result`.
+def defaults():
+    """The defaults of :func:`run` and :func:`compare`, declared once in the core and the same
+    as the command line's: ``workload`` (``node-online``), ``strategy`` (``slab_nodes_nocpu``),
+    ``strategies`` (compare's: the main job's), ``allocator``, ``jitter_ns`` and
+    ``quantum_ns``."""
+    return dict(_slabsim.run_defaults())
+
+
+def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=None,
+        jitter_ns=None, quantum_ns=None, lookahead=True, trace=None):
+    """Runs one simulation and returns a :class:`Result`; None for any argument means its
+    default (:func:`defaults`), as ``slabsim run`` has it.
 
     ``topology``: a topology file, a preset name or a dict; None for the workload's own.
     ``workload``: a workload file, an embedded scenario name or a dict.
     ``strategy``: a strategy preset name, a strategy file or a dict.
     ``allocator``: the allocator model, ``"slub"``, ``"slab"`` or ``"slob"`` (:func:`allocators`).
     ``seed``: None for the workload's seed. ``jitter_ns`` delays each timed event by a seeded
-    0..jitter_ns; ``quantum_ns`` is the lax-synchronisation quantum; ``lookahead=False`` sends
-    every wait through SimGrid (slower, same results). ``trace``: a path where the run's
+    0..jitter_ns (None: 0); ``quantum_ns`` is the lax-synchronisation quantum (None: the core's
+    default, 10 µs; :func:`defaults`); ``lookahead=False`` sends every wait through SimGrid
+    (slower, same results). The result's ``config`` block records every setting used.
+    ``trace``: a path where the run's
     timeline is written as Chrome trace-event JSON (open it in https://ui.perfetto.dev, or draw
     it with :func:`slabsim.plot.timeline`).
 
@@ -51,19 +62,24 @@ def run(topology=None, workload="node-online", strategy="slab_nodes", seed=None,
     path; Ctrl-C (or a notebook's interrupt) raises ``KeyboardInterrupt`` and leaves the
     interpreter usable.
     """
+    d = defaults()
+    workload = d["workload"] if workload is None else workload
+    strategy = d["strategy"] if strategy is None else strategy
+    allocator = d["allocator"] if allocator is None else allocator
     topo, topo_json = (None, False) if topology is None else _input(topology, "topology")
     work, work_json = _input(workload, "workload")
     strat, strat_json = _input(strategy, "strategy")
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, str(allocator), seed,
-                       int(jitter_ns), int(quantum_ns), bool(lookahead),
+                       None if jitter_ns is None else int(jitter_ns),
+                       None if quantum_ns is None else int(quantum_ns), bool(lookahead),
                        "" if trace is None else os.fspath(trace))
     return Result.from_json(out["result"], out["reports"])
 
 
-def compare(topology=None, workload="node-online", strategies=("hotplug_lock", "slab_nodes"),
-            seed=None, *, allocators=("slub",), **options):
+def compare(topology=None, workload=None, strategies=None, seed=None, *, allocators=None,
+            **options):
     """Runs the workload under each allocator and strategy and returns one tidy frame of
     headline metrics: columns allocator, strategy, workload, seed, topology, metric, value (one
     row per run and metric; values are numbers, booleans, None for a metric the allocator does
@@ -72,6 +88,8 @@ def compare(topology=None, workload="node-online", strategies=("hotplug_lock", "
     with one strategy, else by ``(allocator, strategy)``."""
     import pandas as pd
 
+    strategies = defaults()["strategies"] if strategies is None else list(strategies)
+    allocators = [defaults()["allocator"]] if allocators is None else list(allocators)
     results = {}
     for alloc in allocators:
         for st in strategies:

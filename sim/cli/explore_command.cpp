@@ -59,7 +59,7 @@ void write_all(int fd, const std::string& text) {
 
 // A worker: the runs (strategy, seed) with index % jobs == job, one line each on `fd`; a line
 // "error <message>" and exit status 1 if a run throws.
-[[noreturn]] void worker(const Prepared& p, const std::vector<alloc::Strategy>& strategies,
+[[noreturn]] void worker(const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies,
                          const ExploreOptions& o, int job, int jobs, int fd) {
   int status = 0;
   try {
@@ -67,15 +67,11 @@ void write_all(int fd, const std::string& text) {
     for (std::size_t s = 0; s < strategies.size(); ++s) {
       for (int r = 0; r < o.runs; ++r, ++index) {
         if (static_cast<int>(index % static_cast<std::size_t>(jobs)) != job) continue;
-        sim::RunOptions options;
-        options.seed = o.first_seed + static_cast<std::uint64_t>(r);
-        options.jitter_ns = o.run.jitter_ns;
-        options.sync_quantum_ns = o.run.quantum_ns;
-        options.lookahead = !o.run.no_lookahead;
-        options.allocator = allocator_kind(o.run.allocators.at(0));
-        const auto m = sim::run_simulation(p.machine, p.workload, strategies[s], options);
-        std::string line = fmt::format("{}\t{}", s, options.seed);
-        for (const auto& f : sim::run_findings(m))
+        auto run = std::make_shared<sim::PreparedRun>(*strategies[s]);
+        run->settings.seed = o.first_seed + static_cast<std::uint64_t>(r);
+        const auto outcome = sim::run(std::move(run));
+        std::string line = fmt::format("{}\t{}", s, outcome.run->seed());
+        for (const auto& f : sim::run_findings(outcome.metrics))
           line += "\t" + f;
         write_all(fd, line + "\n");
       }
@@ -90,15 +86,16 @@ void write_all(int fd, const std::string& text) {
   ::_exit(status);  // no atexit handlers or static destructors of the parent's state
 }
 
-std::vector<RunRecord> run_workers(const Prepared& p,
-                                   const std::vector<alloc::Strategy>& strategies,
-                                   const ExploreOptions& o, int jobs) {
-  struct Child {
-    pid_t pid;
-    int fd;
-    std::string pending;
-  };
-  std::vector<Child> children;
+struct Worker {
+  pid_t pid;
+  int fd;
+  std::string pending;  // a line read in part
+};
+
+std::vector<Worker> spawn_workers(
+    const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies, const ExploreOptions& o,
+    int jobs) {
+  std::vector<Worker> workers;
   std::cout << std::flush;
   std::cerr << std::flush;
   for (int job = 0; job < jobs; ++job) {
@@ -108,74 +105,105 @@ std::vector<RunRecord> run_workers(const Prepared& p,
     if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
     if (pid == 0) {
       ::close(fds[0]);
-      for (const auto& c : children)
-        ::close(c.fd);
-      worker(p, strategies, o, job, jobs, fds[1]);
+      for (const auto& w : workers)
+        ::close(w.fd);
+      worker(strategies, o, job, jobs, fds[1]);
     }
     ::close(fds[1]);
-    children.push_back({pid, fds[0], {}});
+    workers.push_back({pid, fds[0], {}});
+  }
+  return workers;
+}
+
+// One line of a worker: a run's record, or an error message.
+void parse_line(const std::string& line, std::vector<RunRecord>& records,
+                std::vector<std::string>& errors) {
+  std::istringstream in(line);
+  std::string field;
+  std::getline(in, field, '\t');
+  if (field == "error") {
+    std::getline(in, field);
+    errors.push_back(field);
+    return;
+  }
+  RunRecord r;
+  r.strategy = std::stoul(field);
+  std::getline(in, field, '\t');
+  r.seed = std::stoull(field);
+  while (std::getline(in, field, '\t'))
+    r.findings.push_back(field);
+  records.push_back(std::move(r));
+}
+
+// Reads what a worker has written; false once it closed its pipe.
+bool read_worker(Worker& w, std::vector<RunRecord>& records, std::vector<std::string>& errors) {
+  char buf[4096];
+  const ssize_t n = ::read(w.fd, buf, sizeof buf);
+  if (n < 0 && errno == EINTR) return true;
+  if (n <= 0) {
+    ::close(w.fd);
+    w.fd = -1;
+    return false;
+  }
+  w.pending.append(buf, static_cast<std::size_t>(n));
+  for (std::size_t nl; (nl = w.pending.find('\n')) != std::string::npos;) {
+    parse_line(w.pending.substr(0, nl), records, errors);
+    w.pending.erase(0, nl + 1);
+  }
+  return true;
+}
+
+// A progress line on a terminal's stderr, at most once a second after the first second.
+class ExploreProgress {
+ public:
+  explicit ExploreProgress(std::size_t total) : total_(total) {}
+  void update(std::size_t done) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!::isatty(STDERR_FILENO) || now - start_ <= std::chrono::seconds(1) ||
+        now - last_ <= std::chrono::seconds(1))
+      return;
+    last_ = now;
+    shown_ = true;
+    std::cerr << fmt::format("\rslabsim explore: {} of {} runs", done, total_) << std::flush;
+  }
+  ~ExploreProgress() {
+    if (shown_) std::cerr << '\n';
   }
 
+ private:
+  std::size_t total_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+  bool shown_ = false;
+};
+
+// Every run of every strategy, sorted by strategy and seed.
+std::vector<RunRecord> run_workers(
+    const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies, const ExploreOptions& o,
+    int jobs) {
+  auto workers = spawn_workers(strategies, o, jobs);
   std::vector<RunRecord> records;
   std::vector<std::string> errors;
   const std::size_t total = strategies.size() * static_cast<std::size_t>(o.runs);
-  const auto start = std::chrono::steady_clock::now();
-  auto last = start;
-  bool progress_shown = false;
-  std::size_t open = children.size();
-  while (open > 0) {
-    std::vector<pollfd> fds;
-    for (const auto& c : children)
-      fds.push_back({c.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
-      throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
-    for (std::size_t i = 0; i < children.size(); ++i) {
-      if (children[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[4096];
-      const ssize_t n = ::read(children[i].fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        ::close(children[i].fd);
-        children[i].fd = -1;
-        --open;
-        continue;
-      }
-      children[i].pending.append(buf, static_cast<std::size_t>(n));
-      std::size_t nl;
-      while ((nl = children[i].pending.find('\n')) != std::string::npos) {
-        const std::string line = children[i].pending.substr(0, nl);
-        children[i].pending.erase(0, nl + 1);
-        std::istringstream in(line);
-        std::string field;
-        std::getline(in, field, '\t');
-        if (field == "error") {
-          std::getline(in, field);
-          errors.push_back(field);
-          continue;
-        }
-        RunRecord r;
-        r.strategy = std::stoul(field);
-        std::getline(in, field, '\t');
-        r.seed = std::stoull(field);
-        while (std::getline(in, field, '\t'))
-          r.findings.push_back(field);
-        records.push_back(std::move(r));
-      }
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (::isatty(STDERR_FILENO) && now - start > std::chrono::seconds(1) &&
-        now - last > std::chrono::seconds(1)) {
-      last = now;
-      progress_shown = true;
-      std::cerr << fmt::format("\rslabsim explore: {} of {} runs", records.size(), total)
-                << std::flush;
+  {
+    ExploreProgress progress(total);
+    for (std::size_t open = workers.size(); open > 0;) {
+      std::vector<pollfd> fds;
+      for (const auto& w : workers)
+        fds.push_back({w.fd, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
+        throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
+      for (std::size_t i = 0; i < workers.size(); ++i)
+        if (workers[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+            !read_worker(workers[i], records, errors))
+          --open;
+      progress.update(records.size());
     }
   }
-  if (progress_shown) std::cerr << '\n';
   bool crashed = false;
-  for (const auto& c : children) {
+  for (const auto& w : workers) {
     int status = 0;
-    ::waitpid(c.pid, &status, 0);
+    ::waitpid(w.pid, &status, 0);
     if (WIFSIGNALED(status)) crashed = true;
   }
   if (!errors.empty()) throw std::runtime_error("a run failed: " + errors.front());
@@ -196,26 +224,98 @@ std::string replay_command(const ExploreOptions& o, const std::string& strategy,
   cmd += " -w " + o.run.workload;
   if (o.run.allocators.at(0) != "slub") cmd += " -a " + o.run.allocators[0];
   cmd += " -s " + strategy + fmt::format(" --seed {}", seed);
-  if (o.run.jitter_ns) cmd += fmt::format(" --jitter-ns {}", o.run.jitter_ns);
-  if (o.run.quantum_ns != RunCliOptions{}.quantum_ns)
-    cmd += fmt::format(" --quantum {}", o.run.quantum_ns);
+  if (o.run.settings.jitter_ns) cmd += fmt::format(" --jitter-ns {}", o.run.settings.jitter_ns);
+  if (o.run.settings.quantum_ns != sim::quantum_setting.default_value())
+    cmd += fmt::format(" --quantum {}", o.run.settings.quantum_ns);
   if (o.run.no_lookahead) cmd += " --no-lookahead";
   return cmd + " --report summary,lockdep";
+}
+
+// Per strategy: how many runs hit each finding, from which seed, and the first failing run's
+// replay command.
+std::string strategy_table(const ExploreOptions& o, const std::string& strategy_name,
+                           const std::string& strategy_input, const std::vector<RunRecord>& runs,
+                           bool* failed) {
+  struct Count {
+    int runs = 0;
+    std::uint64_t first_seed = 0;
+  };
+  std::map<std::string, Count> counts;
+  std::optional<std::uint64_t> first_failure;
+  for (const auto& r : runs)
+    for (const auto& f : r.findings.empty() ? std::vector<std::string>{"none"} : r.findings) {
+      auto& c = counts[f];
+      if (c.runs++ == 0) c.first_seed = r.seed;
+      if (sim::is_failure(f) && !first_failure) first_failure = r.seed;
+    }
+  std::string text = fmt::format("\n{}\n  {:<64} {:>6} {:>7} {:>11}\n", strategy_name, "finding",
+                                 "runs", "share", "first seed");
+  for (const auto& [finding, c] : counts)
+    text += fmt::format("  {:<64} {:>6} {:>6.1f}% {:>11}\n", finding, c.runs,
+                        100.0 * c.runs / o.runs, c.first_seed);
+  if (!first_failure) return text + "  no violation or deadlock in any run\n";
+  *failed = true;
+  return text + fmt::format("  first failing seed {}; replay:\n    {}\n", *first_failure,
+                            replay_command(o, strategy_input, *first_failure));
+}
+
+void explore(const ExploreOptions& o, int& status) {
+  const sim::PreparedRun base = prepare(o.run, o.run.strategies.at(0));
+  std::vector<std::shared_ptr<const sim::PreparedRun>> strategies;
+  for (const auto& name : o.run.strategies)
+    strategies.push_back(with_strategy(base, sim::load_strategy({name}), base.settings.allocator));
+  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs =
+      std::min(o.jobs > 0 ? o.jobs : cpus, static_cast<int>(strategies.size()) * o.runs);
+  const auto start = std::chrono::steady_clock::now();
+  const auto records = run_workers(strategies, o, jobs);
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  // Host figures on a terminal's stderr only: what is captured depends only on the inputs.
+  if (::isatty(STDERR_FILENO))
+    std::cerr << fmt::format("slabsim explore: {} runs in {:.1f} s with {} jobs\n", records.size(),
+                             wall.count(), jobs);
+  std::string text = fmt::format(
+      "explore: {} on {} with {}, {} runs per strategy (seeds {}..{}), events up to {} ns "
+      "late\n",
+      base.workload.name, base.machine.name, o.run.allocators.at(0), o.runs, o.first_seed,
+      o.first_seed + static_cast<std::uint64_t>(o.runs) - 1, o.run.settings.jitter_ns);
+  nlohmann::json runs = nlohmann::json::array();
+  bool any_failure = false;
+  for (std::size_t s = 0; s < strategies.size(); ++s) {
+    std::vector<RunRecord> mine;
+    for (const auto& r : records)
+      if (r.strategy == s) mine.push_back(r);
+    for (const auto& r : mine)
+      runs.push_back(
+          {{"strategy", strategies[s]->strategy.name}, {"seed", r.seed}, {"findings", r.findings}});
+    text +=
+        strategy_table(o, strategies[s]->strategy.name, o.run.strategies[s], mine, &any_failure);
+  }
+  if (!o.run.output.empty())
+    emit(nlohmann::json{{"allocator", o.run.allocators.at(0)},
+                        {"workload", base.workload.name},
+                        {"topology", base.machine.name},
+                        {"first_seed", o.first_seed},
+                        {"runs_per_strategy", o.runs},
+                        {"jitter_ns", o.run.settings.jitter_ns},
+                        {"runs", runs}}
+                 .dump(2) +
+             "\n",
+         o.run.output);
+  emit(text, "");
+  status = any_failure ? exit_found : exit_ok;
 }
 
 }  // namespace
 
 void add_explore_command(CLI::App& app, int& status) {
   auto o = std::make_shared<ExploreOptions>();
-  o->run.jitter_ns = default_jitter_ns;
+  o->run.settings.jitter_ns = default_jitter_ns;
   auto* cmd = app.add_subcommand(
       "explore",
       "Run a workload with many seeds and jittered event times; count the runs that hit each "
       "class of violation, deadlock or lockdep cycle");
-  cmd->add_option("-t,--topology", o->run.topology,
-                  "Topology file or preset (default: the workload's own \"topology\")");
-  cmd->add_option("-w,--workload", o->run.workload, "Workload file or embedded scenario name")
-      ->capture_default_str();
+  add_input_options(cmd, o->run, /*with_seed=*/false);
   add_allocator_option(cmd, o->run, false);
   cmd->add_option("-s,--strategies", o->run.strategies, "Comma-separated presets or files")
       ->delimiter(',')
@@ -225,84 +325,11 @@ void add_explore_command(CLI::App& app, int& status) {
       ->capture_default_str();
   cmd->add_option("--first-seed", o->first_seed, "The first seed; the others follow it")
       ->capture_default_str();
-  cmd->add_option("--jitter-ns", o->run.jitter_ns,
-                  "Start each timed event a pseudo-random 0..N ns late, drawn from the seed")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'000'000'000}))
-      ->capture_default_str();
   cmd->add_option("--jobs", o->jobs, "Worker processes (default: one per CPU)")
       ->check(CLI::Range(1, 1024));
-  cmd->add_option("--quantum", o->run.quantum_ns, "Lax-synchronisation quantum in ns")
-      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}))
-      ->capture_default_str();
-  cmd->add_flag("--no-lookahead", o->run.no_lookahead, "Send every sleep through SimGrid");
   cmd->add_option("-o,--output", o->run.output,
                   "Write every run's findings as JSON here (atomically)");
-  cmd->callback([o, &status] {
-    const Prepared p = prepare(o->run);
-    std::vector<alloc::Strategy> strategies;
-    for (const auto& name : o->run.strategies)
-      strategies.push_back(strategy::load_strategy(name));
-    const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int jobs =
-        std::min(o->jobs > 0 ? o->jobs : cpus, static_cast<int>(strategies.size()) * o->runs);
-    const auto start = std::chrono::steady_clock::now();
-    const auto records = run_workers(p, strategies, *o, jobs);
-    const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-
-    // Host figures on a terminal's stderr only: what is captured depends only on the inputs.
-    if (::isatty(STDERR_FILENO))
-      std::cerr << fmt::format("slabsim explore: {} runs in {:.1f} s with {} jobs\n",
-                               records.size(), wall.count(), jobs);
-    std::string text = fmt::format(
-        "explore: {} on {} with {}, {} runs per strategy (seeds {}..{}), events up to {} ns "
-        "late\n",
-        p.workload.name, p.machine.name, o->run.allocators.at(0), o->runs, o->first_seed,
-        o->first_seed + static_cast<std::uint64_t>(o->runs) - 1, o->run.jitter_ns);
-    nlohmann::json runs = nlohmann::json::array();
-    bool any_failure = false;
-    for (std::size_t s = 0; s < strategies.size(); ++s) {
-      struct Count {
-        int runs = 0;
-        std::uint64_t first_seed = 0;
-      };
-      std::map<std::string, Count> counts;
-      std::optional<std::uint64_t> first_failure;
-      for (const auto& r : records) {
-        if (r.strategy != s) continue;
-        runs.push_back(
-            {{"strategy", strategies[s].name}, {"seed", r.seed}, {"findings", r.findings}});
-        for (const auto& f : r.findings.empty() ? std::vector<std::string>{"none"} : r.findings) {
-          auto& c = counts[f];
-          if (c.runs++ == 0) c.first_seed = r.seed;
-          if (sim::is_failure(f) && !first_failure) first_failure = r.seed;
-        }
-      }
-      text += fmt::format("\n{}\n  {:<64} {:>6} {:>7} {:>11}\n", strategies[s].name, "finding",
-                          "runs", "share", "first seed");
-      for (const auto& [finding, c] : counts)
-        text += fmt::format("  {:<64} {:>6} {:>6.1f}% {:>11}\n", finding, c.runs,
-                            100.0 * c.runs / o->runs, c.first_seed);
-      if (first_failure) {
-        any_failure = true;
-        text += fmt::format("  first failing seed {}; replay:\n    {}\n", *first_failure,
-                            replay_command(*o, o->run.strategies[s], *first_failure));
-      } else {
-        text += "  no violation or deadlock in any run\n";
-      }
-    }
-    if (!o->run.output.empty()) {
-      const nlohmann::json out = {{"allocator", o->run.allocators.at(0)},
-                                  {"workload", p.workload.name},
-                                  {"topology", p.machine.name},
-                                  {"first_seed", o->first_seed},
-                                  {"runs_per_strategy", o->runs},
-                                  {"jitter_ns", o->run.jitter_ns},
-                                  {"runs", runs}};
-      emit(out.dump(2) + "\n", o->run.output);
-    }
-    emit(text, "");
-    status = any_failure ? exit_found : exit_ok;
-  });
+  cmd->callback([o, &status] { explore(*o, status); });
 }
 
 }  // namespace slabsim::cli

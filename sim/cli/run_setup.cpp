@@ -4,30 +4,26 @@
 
 #include <filesystem>
 
-#include "config/diagnostics.hpp"
-#include "topology/topology_loader.hpp"
-#include "workload/workload_loader.hpp"
-
 namespace slabsim::cli {
 
-Prepared prepare(const RunCliOptions& o) {
-  Prepared p;
-  p.document = sim::load_workload_document(o.workload);
-  std::string topo = o.topology;
-  if (topo.empty()) {
-    auto own = workload::workload_topology(p.document);
-    if (!own) {
-      config::Diagnostics d(p.document.name);
-      d.error("", "expected a \"topology\" key, or a topology given with -t");
-      d.throw_if_any();
-    }
-    topo = *own;
-  }
-  p.machine = topology::load_topology(topo);
-  p.workload = workload::load_workload(p.document, p.machine);
-  p.seed = o.seed.value_or(p.workload.seed);
-  p.jitter_ns = o.jitter_ns;
-  return p;
+CLI::Option* add_setting(CLI::App* cmd, const sim::IntSetting& setting, sim::RunSettings& into) {
+  return cmd
+      ->add_option(std::string(setting.flag), into.*setting.field, std::string(setting.description))
+      ->check(CLI::Range(setting.min, setting.max))
+      ->capture_default_str();
+}
+
+void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
+  cmd->add_option("-t,--topology", o.topology,
+                  "Topology file or preset (default: the workload's own \"topology\")");
+  cmd->add_option("-w,--workload", o.workload, "Workload file or embedded scenario name")
+      ->capture_default_str();
+  if (with_seed) cmd->add_option("--seed", o.seed, "Random seed (default: the workload's)");
+  add_setting(cmd, sim::quantum_setting, o.settings);
+  add_setting(cmd, sim::jitter_setting, o.settings);
+  cmd->add_flag("--no-lookahead", o.no_lookahead,
+                "Send every sleep through SimGrid, even those no other CPU could notice: "
+                "slower, same results (a check of the engine)");
 }
 
 void add_allocator_option(CLI::App* cmd, RunCliOptions& o, bool several) {
@@ -51,9 +47,30 @@ alloc::AllocatorKind allocator_kind(const std::string& name) {
   return *alloc::find_allocator(name);
 }
 
-std::string trace_path_for(const std::string& trace, const std::string& strategy) {
+sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy) {
+  sim::RunRequest request;
+  request.topology = {o.topology};
+  request.workload = {o.workload};
+  request.strategy = {strategy};
+  request.settings = o.settings;
+  request.settings.allocator = allocator_kind(o.allocators.at(0));
+  request.settings.seed = o.seed;
+  request.settings.lookahead = !o.no_lookahead;
+  return sim::prepare_run(request);
+}
+
+std::shared_ptr<const sim::PreparedRun> with_strategy(const sim::PreparedRun& base,
+                                                      const alloc::Strategy& strategy,
+                                                      alloc::AllocatorKind allocator) {
+  auto run = std::make_shared<sim::PreparedRun>(base);
+  run->strategy = strategy;
+  run->settings.allocator = allocator;
+  return run;
+}
+
+std::string trace_path_for(const std::string& trace, const std::string& column) {
   const std::filesystem::path path(trace);
-  const auto name = path.stem().string() + "." + strategy + path.extension().string();
+  const auto name = path.stem().string() + "." + column + path.extension().string();
   return (path.parent_path() / name).string();
 }
 

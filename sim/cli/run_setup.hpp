@@ -1,18 +1,18 @@
-// What `run`, `compare` and `explore` share: the inputs of a run as given on the command line,
-// and the machine, workload and seed they resolve to.
+// What `run`, `compare` and `explore` share: the inputs and settings of a run as the command
+// line gives them, and how they become the run entry point's PreparedRun (run/run_request.hpp).
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "allocator/allocator.hpp"
-#include "config/json_document.hpp"
+#include "run/run_request.hpp"
+#include "run/run_settings.hpp"
 #include "run/scenarios.hpp"
-#include "topology/topology.hpp"
-#include "workload/workload.hpp"
 
 namespace slabsim::cli {
 
@@ -24,30 +24,31 @@ struct RunCliOptions {
   std::optional<std::uint64_t> seed;
   std::string output;
   std::vector<std::string> reports;
-  std::int64_t quantum_ns = 10000;
+  sim::RunSettings settings;  // jitter and quantum from their flags
   bool no_lookahead = false;
-  std::int64_t jitter_ns = 0;
-  // --trace: the timeline file; `compare` inserts each strategy's name (trace_path_for).
+  // --trace: the timeline file; `compare` inserts each column's name (trace_path_for).
   std::string trace;
 };
 
-struct Prepared {
-  topology::Topology machine;
-  config::JsonDocument document;
-  workload::Workload workload;
-  std::uint64_t seed = 1;
-  std::int64_t jitter_ns = 0;
-};
-
-// Loads the workload (a file or an embedded scenario) and its machine (-t, or the workload's
-// own "topology"). Throws config::ConfigError with diagnostics for bad input.
-Prepared prepare(const RunCliOptions& o);
+// -t, -w, --seed (unless `with_seed` is false), --quantum, --jitter-ns, --no-lookahead.
+void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed = true);
+// An integer setting's flag, with the setting's description, range and default.
+CLI::Option* add_setting(CLI::App* cmd, const sim::IntSetting& setting, sim::RunSettings& into);
 
 // -a/--allocator: one allocator name (`several` false) or a comma-separated list of them.
 void add_allocator_option(CLI::App* cmd, RunCliOptions& o, bool several);
 alloc::AllocatorKind allocator_kind(const std::string& name);  // of a checked name
 
-// `trace` with the strategy's name before its extension: trace.json -> trace.slab_nodes.json.
-std::string trace_path_for(const std::string& trace, const std::string& strategy);
+// Loads the workload (a file or an embedded scenario), its machine (-t, or the workload's own
+// "topology") and `strategy`, with the options' settings. Throws config::ConfigError.
+sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy);
+// The same inputs under another strategy and allocator, for each column of `compare` and each
+// strategy of `explore`.
+std::shared_ptr<const sim::PreparedRun> with_strategy(const sim::PreparedRun& base,
+                                                      const alloc::Strategy& strategy,
+                                                      alloc::AllocatorKind allocator);
+
+// `trace` with the column's name before its extension: trace.json -> trace.slab_nodes.json.
+std::string trace_path_for(const std::string& trace, const std::string& column);
 
 }  // namespace slabsim::cli

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -21,13 +20,10 @@
 #include "cli/command.hpp"
 #include "config/diagnostics.hpp"
 #include "run/findings.hpp"
+#include "run/headline_metrics.hpp"
 #include "run/result.hpp"
-#include "run/runner.hpp"
-#include "run/scenarios.hpp"
+#include "run/run_request.hpp"
 #include "run/sweep_plan.hpp"
-#include "strategy/strategy_format.hpp"
-#include "topology/topology_loader.hpp"
-#include "workload/workload_loader.hpp"
 
 namespace slabsim::cli {
 
@@ -143,22 +139,16 @@ std::string list_text(const sim::SweepPlan& plan) {
 
 // One point, as `slabsim run -o` would run it and write its result.
 json run_point(const sim::SweepPoint& p) {
-  const topology::Topology machine = topology::load_topology(p.topology_input);
-  const config::JsonDocument document = sim::load_workload_document(p.workload_input);
-  const workload::Workload w = workload::load_workload(document, machine);
-  const alloc::Strategy strategy = strategy::load_strategy(p.strategy_input);
-  sim::RunOptions options;
+  sim::RunRequest request;
+  request.topology = {p.topology_input};
+  request.workload = {p.workload_input};
+  request.strategy = {p.strategy_input};
   // The plan's names were checked against the models when it was loaded.
-  options.allocator = *alloc::find_allocator(p.allocator);
-  options.seed = p.seed;
-  options.jitter_ns = p.jitter_ns;
-  options.sync_quantum_ns = p.quantum_ns;
-  const auto start = std::chrono::steady_clock::now();
-  const auto m = sim::run_simulation(machine, w, strategy, options);
-  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  const sim::RunInputs inputs{&machine, document.root, &strategy, p.seed, p.jitter_ns};
-  return sim::result_json(inputs, m,
-                          {wall.count(), m.engine_steps, m.engine_sleeps, m.skipped_sleeps});
+  request.settings.allocator = *alloc::find_allocator(p.allocator);
+  request.settings.seed = p.seed;
+  request.settings.jitter_ns = p.jitter_ns;
+  request.settings.quantum_ns = p.quantum_ns;
+  return sim::result_json(sim::run(request));
 }
 
 std::vector<std::string> findings_of(const json& result) {
@@ -169,88 +159,23 @@ bool failed(const std::vector<std::string>& findings) {
   return std::any_of(findings.begin(), findings.end(), sim::is_failure);
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s)
-    out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
-const std::vector<std::string>& csv_lock_classes() {
-  static const std::vector<std::string> classes = {"slab_mutex", "mem_hotplug_lock",
-                                                   "cpu_hotplug_lock"};
-  return classes;
-}
-
-// One row per point: its index and parameters, then the headline metrics of `slabsim compare`,
-// named as Python's Result.summary names them.
+// One row per point: its index and parameters, then the headline metrics of the CSV view
+// (run/headline_metrics.hpp), as Python's Result.summary names them.
 std::string csv_header() {
-  std::vector<std::string> head = {"index",
-                                   "topology",
-                                   "workload",
-                                   "allocator",
-                                   "strategy",
-                                   "seed",
-                                   "jitter_ns",
-                                   "quantum_ns",
-                                   "allocations",
-                                   "frees",
-                                   "remote_alloc_ratio",
-                                   "remote_access_ratio",
-                                   "fallbacks_to_numa_no_node",
-                                   "alloc_node_mismatch"};
-  for (const auto& c : csv_lock_classes()) {
-    head.push_back(c + "_wait_ns");
-    head.push_back(c + "_hold_ns");
-  }
-  for (const char* h : {"hotplug_max_ns", "violations", "deadlock", "lockdep_cycles", "findings"})
-    head.emplace_back(h);
+  std::vector<std::string> head = {"index",    "topology", "workload",  "allocator",
+                                   "strategy", "seed",     "jitter_ns", "quantum_ns"};
+  for (const auto& column : sim::metric_columns(sim::view_csv))
+    head.push_back(column.name());
   return fmt::format("{}\n", fmt::join(head, ","));
 }
 
 std::string csv_row(const sim::SweepPoint& p, const json& result) {
-  const json& m = result["metrics"];
-  std::vector<std::string> row = {fmt::format("{}", p.index),
-                                  csv_field(p.topology),
-                                  csv_field(p.workload),
-                                  p.allocator,
-                                  csv_field(p.strategy),
-                                  fmt::format("{}", p.seed),
-                                  fmt::format("{}", p.jitter_ns),
-                                  fmt::format("{}", p.quantum_ns),
-                                  m["allocations"].dump(),
-                                  m["frees"].dump(),
-                                  m["remote_alloc"]["ratio"].dump(),
-                                  m["remote_access"]["ratio"].dump()};
-  std::uint64_t fallbacks = 0;
-  for (const auto& f : m["fallbacks_to_numa_no_node"])
-    fallbacks += f.get<std::uint64_t>();
-  row.push_back(fmt::format("{}", fallbacks));
-  // SLUB's counter; SLAB and SLOB have none (null in the result): an empty field, which CSV
-  // readers take as missing, rather than the text "null".
-  const json& mismatch = m["alloc_node_mismatch"];
-  row.push_back(mismatch.is_null() ? std::string() : mismatch.dump());
-  for (const auto& name : csv_lock_classes()) {
-    std::int64_t wait = 0, hold = 0;
-    for (const auto& c : m["lock_stat"]) {
-      if (c["class"] != name) continue;
-      for (const char* mode : {"read", "write"}) {
-        wait += c[mode]["waittime"]["total_ns"].get<std::int64_t>();
-        hold += c[mode]["holdtime"]["total_ns"].get<std::int64_t>();
-      }
-    }
-    row.push_back(fmt::format("{}", wait));
-    row.push_back(fmt::format("{}", hold));
-  }
-  std::int64_t hotplug_max = 0;
-  for (const auto& h : m["hotplug"])
-    hotplug_max = std::max(hotplug_max, h["duration_ns"].get<std::int64_t>());
-  row.push_back(fmt::format("{}", hotplug_max));
-  row.push_back(fmt::format("{}", m["violations"].size()));
-  row.push_back(m["deadlock"].is_null() ? "false" : "true");
-  row.push_back(fmt::format("{}", m["lockdep"]["cycles"].size()));
-  row.push_back(csv_field(fmt::format("{}", fmt::join(findings_of(result), ", "))));
+  std::vector<std::string> row = {fmt::format("{}", p.index),     sim::csv_field(p.topology),
+                                  sim::csv_field(p.workload),     p.allocator,
+                                  sim::csv_field(p.strategy),     fmt::format("{}", p.seed),
+                                  fmt::format("{}", p.jitter_ns), fmt::format("{}", p.quantum_ns)};
+  for (const auto& column : sim::metric_columns(sim::view_csv))
+    row.push_back(column.csv_cell(result));
   return fmt::format("{}\n", fmt::join(row, ","));
 }
 

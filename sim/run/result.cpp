@@ -1,10 +1,13 @@
 #include "run/result.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "run/findings.hpp"
+#include "run/headline_metrics.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/topology_json.hpp"
+#include "workload/kernel_times.hpp"
 
 namespace slabsim::sim {
 
@@ -20,15 +23,13 @@ json lock_time(const LockTime& t) {
   return {{"nr", t.nr}, {"min_ns", t.min}, {"max_ns", t.max}, {"total_ns", t.total}};
 }
 
-json numastat_json(const alloc::NumaStat& s) {
+json numastat_row(const alloc::NumaStat& s) {
   return {{"numa_hit", s.numa_hit},         {"numa_miss", s.numa_miss},
           {"numa_foreign", s.numa_foreign}, {"interleave_hit", s.interleave_hit},
           {"local_node", s.local_node},     {"other_node", s.other_node}};
 }
 
-}  // namespace
-
-json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& host) {
+json caches_json(const RunMetrics& m) {
   // "slub_stats", "slab_stats" (CONFIG_DEBUG_SLAB), "slob_stats" (always empty).
   const std::string stats_key = fmt::format("{}_stats", alloc::allocator_name(m.allocator));
   json caches = json::object();
@@ -49,21 +50,37 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
         {"destroyed", c.destroyed},
     };
   }
+  return caches;
+}
+
+json time_buckets_json(const RunMetrics& m) {
   json buckets = json::array();
   for (const auto& b : m.buckets)
     buckets.push_back({{"start_ns", b.start_ns},
                        {"remote_alloc", ratio(b.remote_alloc)},
                        {"fallbacks_to_numa_no_node", b.fallbacks},
                        {"allocations_by_node", b.allocations_by_node}});
+  return buckets;
+}
+
+json per_node_json(const RunMetrics& m) {
   json per_node = json::array();
   for (std::size_t n = 0; n < m.remote_alloc_per_node.size(); ++n)
     per_node.push_back({{"node", n}, {"remote_alloc", ratio(m.remote_alloc_per_node[n])}});
+  return per_node;
+}
+
+json numastat_json(const RunMetrics& m) {
   json numastat = json::array();
   for (std::size_t n = 0; n < m.numastat.size(); ++n) {
-    json row = numastat_json(m.numastat[n]);
+    json row = numastat_row(m.numastat[n]);
     row["node"] = n;
     numastat.push_back(row);
   }
+  return numastat;
+}
+
+json lock_stat_json(const RunMetrics& m) {
   json locks = json::array();
   for (const auto& c : m.lock_stat) {
     json points = json::array();
@@ -80,25 +97,33 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
           {{"waittime", lock_time(c.write_waittime)}, {"holdtime", lock_time(c.write_holdtime)}}},
          {"contention_points", points}});
   }
+  return locks;
+}
+
+json hotplug_json(const RunMetrics& m) {
   json hotplug = json::array();
-  for (const auto& h : m.hotplug)
-    hotplug.push_back({{"type", h.type},
-                       {"node", h.node},
-                       {"block", h.block},
-                       {"cpu", h.cpu},
-                       {"start_ns", h.start_ns},
-                       {"lock_wait_ns", h.lock_wait_ns},
-                       {"duration_ns", h.duration_ns},
-                       {"result", h.result}});
-  for (std::size_t i = 0; i < m.hotplug.size(); ++i) {
-    const auto& h = m.hotplug[i];
-    if (!h.type.starts_with("memory")) continue;
-    hotplug[i]["kmem_cache_node_structs"] = {{"allocated", h.node_structs_allocated},
-                                             {"freed", h.node_structs_freed},
-                                             {"reused", h.node_structs_reused}};
-    hotplug[i]["usable_nodes_after"] = h.usable_nodes_after;
-    hotplug[i]["normal_nodes_after"] = h.normal_nodes_after;
+  for (const auto& h : m.hotplug) {
+    json op = {{"type", h.type},
+               {"node", h.node},
+               {"block", h.block},
+               {"cpu", h.cpu},
+               {"start_ns", h.start_ns},
+               {"lock_wait_ns", h.lock_wait_ns},
+               {"duration_ns", h.duration_ns},
+               {"result", h.result}};
+    if (h.type.starts_with("memory")) {
+      op["kmem_cache_node_structs"] = {{"allocated", h.node_structs_allocated},
+                                       {"freed", h.node_structs_freed},
+                                       {"reused", h.node_structs_reused}};
+      op["usable_nodes_after"] = h.usable_nodes_after;
+      op["normal_nodes_after"] = h.normal_nodes_after;
+    }
+    hotplug.push_back(std::move(op));
   }
+  return hotplug;
+}
+
+json events_json(const RunMetrics& m) {
   json events = json::array();
   for (const auto& e : m.events)
     events.push_back({{"type", e.type},
@@ -106,6 +131,10 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                       {"start_ns", e.start_ns},
                       {"duration_ns", e.duration_ns},
                       {"result", e.result}});
+  return events;
+}
+
+json violations_json(const RunMetrics& m) {
   json violations = json::array();
   for (const auto& v : m.violations)
     violations.push_back({{"time_ns", v.time_ns},
@@ -113,56 +142,70 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                           {"function", v.function},
                           {"kind", alloc::violation_kind_name(v.kind)},
                           {"what", v.what}});
-  json deadlock = nullptr;
-  if (m.deadlock)
-    deadlock = {{"actors", m.deadlock->actors},
-                {"held_locks", m.deadlock->held},
-                {"awaited_locks", m.deadlock->awaited}};
+  return violations;
+}
 
+json metrics_json(const RunMetrics& m) {
+  json metrics = recorded_metrics(m);
+  metrics["remote_alloc"] = ratio(m.remote_alloc);
+  metrics["remote_alloc_per_cpu_node"] = per_node_json(m);
+  metrics["remote_access"] = ratio(m.remote_access);
+  metrics["time_buckets"] = time_buckets_json(m);
+  metrics["fallbacks_to_numa_no_node"] = m.fallbacks_per_node;
+  metrics["numastat"] = numastat_json(m);
+  metrics["lock_stat"] = lock_stat_json(m);
+  metrics["caches"] = caches_json(m);
+  metrics["hotplug"] = hotplug_json(m);
+  metrics["events"] = events_json(m);
+  metrics["violations"] = violations_json(m);
+  metrics["deadlock"] = m.deadlock ? json{{"actors", m.deadlock->actors},
+                                          {"held_locks", m.deadlock->held},
+                                          {"awaited_locks", m.deadlock->awaited}}
+                                   : json(nullptr);
+  metrics["lockdep"] = {{"cycles", m.lockdep_cycles},
+                        {"reports", m.lockdep_reports},
+                        {"dependencies", m.lockdep_edges}};
+  metrics["findings"] = run_findings(m);
+  metrics["kernel_log"] = m.kernel_log;
+  return metrics;
+}
+
+json host_json(const RunOutcome& o) {
+  const RunMetrics& m = o.metrics;
+  return {{"wall_seconds", o.wall_seconds},
+          {"steps", m.engine_steps},
+          {"engine_sleeps", m.engine_sleeps},
+          {"skipped_sleeps", m.skipped_sleeps},
+          {"steps_per_second",
+           o.wall_seconds > 0 ? static_cast<double>(m.engine_steps) / o.wall_seconds : 0.0}};
+}
+
+}  // namespace
+
+json config_json(const PreparedRun& p) {
+  json kernel = json::object();
+  for (const auto& k : workload::kernel_time_params())
+    kernel[fmt::format("{}_ns", k.key)] = p.workload.kernel.*k.field;
+  return {{"allocator", alloc::allocator_name(p.settings.allocator)},
+          {"topology", topology::to_json(p.machine)},
+          {"workload", p.workload_document.root},
+          {"strategy", strategy::to_json(p.strategy)},
+          {"seed", p.seed()},
+          {"jitter_ns", p.settings.jitter_ns},
+          {"quantum_ns", p.settings.quantum_ns},
+          {"lookahead", p.settings.lookahead},
+          {"time_buckets", p.settings.time_buckets},
+          {"event_tasks", p.workload.event_tasks},
+          {"kernel", kernel}};
+}
+
+json result_json(const RunOutcome& o) {
   return {
       {"slabsim", {{"version", SLABSIM_VERSION}}},
-      {"config",
-       {{"allocator", alloc::allocator_name(m.allocator)},
-        {"topology", topology::to_json(*in.topology)},
-        {"workload", in.workload},
-        {"strategy", strategy::to_json(*in.strategy)},
-        {"seed", in.seed},
-        {"jitter_ns", in.jitter_ns}}},
-      {"simulated_ns", m.simulated_ns},
-      {"metrics",
-       {{"allocations", m.allocations},
-        {"frees", m.frees},
-        {"live_objects",
-         static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees)},
-        {"failed_allocations", m.failed_allocations},
-        {"remote_alloc", ratio(m.remote_alloc)},
-        {"remote_alloc_per_cpu_node", per_node},
-        {"remote_access", ratio(m.remote_access)},
-        {"time_buckets", buckets},
-        {"fallbacks_to_numa_no_node", m.fallbacks_per_node},
-        {"alloc_node_mismatch",
-         m.alloc_node_mismatch ? json(*m.alloc_node_mismatch) : json(nullptr)},
-        {"slab_pages_allocated", m.slab_pages_allocated},
-        {"numastat", numastat},
-        {"lock_stat", locks},
-        {"caches", caches},
-        {"hotplug", hotplug},
-        {"events", events},
-        {"violations", violations},
-        {"deadlock", deadlock},
-        {"lockdep",
-         {{"cycles", m.lockdep_cycles},
-          {"reports", m.lockdep_reports},
-          {"dependencies", m.lockdep_edges}}},
-        {"findings", run_findings(m)},
-        {"kernel_log", m.kernel_log}}},
-      {"host",
-       {{"wall_seconds", host.wall_seconds},
-        {"steps", host.steps},
-        {"engine_sleeps", host.engine_sleeps},
-        {"skipped_sleeps", host.skipped_sleeps},
-        {"steps_per_second",
-         host.wall_seconds > 0 ? static_cast<double>(host.steps) / host.wall_seconds : 0.0}}},
+      {"config", config_json(*o.run)},
+      {"simulated_ns", o.metrics.simulated_ns},
+      {"metrics", metrics_json(o.metrics)},
+      {"host", host_json(o)},
   };
 }
 
@@ -192,52 +235,10 @@ std::string numastat_table(const std::vector<alloc::NumaStat>& stats) {
   return out;
 }
 
-std::string report(const std::string& name, const RunInputs& in, const RunMetrics& m) {
-  if (name == "lock_stat") return m.lock_stat_text;
-  if (name == "numastat") return numastat_table(m.numastat);
-  if (name == "slabinfo") {
-    if (m.allocator == alloc::AllocatorKind::slob)
-      return "SLOB keeps no per-cache accounting: the kernel has no /proc/slabinfo with it\n";
-    return m.slabinfo;
-  }
-  if (name == "lockdep") {
-    // The splats as the kernel prints them, each once, then the dependency graph.
-    std::string out;
-    for (const auto& r : m.lockdep_reports)
-      out += r + '\n';
-    out += fmt::format("{} lock-order dependencies:\n", m.lockdep_edges.size());
-    for (const auto& e : m.lockdep_edges)
-      out += fmt::format("  {}\n", e);
-    return out;
-  }
-  if (name == "slub_stats") {
-    if (m.allocator != alloc::AllocatorKind::slub)
-      return fmt::format(
-          "allocator {} has no SLUB statistics{}\n", alloc::allocator_name(m.allocator),
-          m.allocator == alloc::AllocatorKind::slab
-              ? "; its CONFIG_DEBUG_SLAB statistics are the last columns of --report slabinfo"
-              : "");
-    std::string out;
-    for (const auto& c : m.caches)
-      out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.counters_text);
-    return out;
-  }
-  // summary
-  std::string out =
-      fmt::format("slabsim {}: {} on {} with {}, strategy {} (seed {}), {} ns simulated\n",
-                  SLABSIM_VERSION, in.workload.value("name", std::string("?")), in.topology->name,
-                  alloc::allocator_name(m.allocator), in.strategy->name, in.seed, m.simulated_ns);
-  out += fmt::format("allocations {}  frees {}  live {}  failed {}\n", m.allocations, m.frees,
-                     static_cast<std::int64_t>(m.allocations) - static_cast<std::int64_t>(m.frees),
-                     m.failed_allocations);
-  out += fmt::format("remote allocations {:.4f} ({} of {})  remote accesses {:.4f}\n",
-                     m.remote_alloc.value(), m.remote_alloc.remote, m.remote_alloc.total,
-                     m.remote_access.value());
-  std::uint64_t fallbacks = 0;
-  for (auto f : m.fallbacks_per_node)
-    fallbacks += f;
-  out += fmt::format("fallbacks to NUMA_NO_NODE {}  alloc_node_mismatch {}\n", fallbacks,
-                     m.alloc_node_mismatch ? fmt::format("{}", *m.alloc_node_mismatch) : "-");
+namespace {
+
+std::string hotplug_lines(const RunMetrics& m) {
+  std::string out;
   for (const auto& h : m.hotplug) {
     out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}", h.type,
                        h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)
@@ -249,9 +250,13 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
                          fmt::join(h.usable_nodes_after, ","));
     out += '\n';
   }
-  out += fmt::format("lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
-                     m.lockdep_edges.size(), m.lockdep_reports.size(),
-                     m.lockdep_reports.size() == 1 ? "" : "s");
+  return out;
+}
+
+std::string correctness_lines(const RunMetrics& m) {
+  std::string out = fmt::format(
+      "lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
+      m.lockdep_edges.size(), m.lockdep_reports.size(), m.lockdep_reports.size() == 1 ? "" : "s");
   for (const auto& c : m.lockdep_cycles)
     out += fmt::format("  possible circular locking dependency: {} (--report lockdep)\n", c);
   out += fmt::format("violations {}{}\n", m.violations.size(), m.deadlock ? "  DEADLOCK" : "");
@@ -269,6 +274,55 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   out += fmt::format("findings: {}\n",
                      findings.empty() ? "none" : fmt::format("{}", fmt::join(findings, ", ")));
   return out;
+}
+
+std::string summary(const RunOutcome& o) {
+  const PreparedRun& p = *o.run;
+  const RunMetrics& m = o.metrics;
+  return fmt::format("slabsim {}: {} on {} with {}, strategy {} (seed {}), {} ns simulated\n",
+                     SLABSIM_VERSION, p.workload_document.root.value("name", std::string("?")),
+                     p.machine.name, alloc::allocator_name(m.allocator), p.strategy.name, p.seed(),
+                     m.simulated_ns) +
+         summary_figures(result_json(o)) + hotplug_lines(m) + correctness_lines(m);
+}
+
+std::string lockdep_report(const RunMetrics& m) {
+  // The splats as the kernel prints them, each once, then the dependency graph.
+  std::string out;
+  for (const auto& r : m.lockdep_reports)
+    out += r + '\n';
+  out += fmt::format("{} lock-order dependencies:\n", m.lockdep_edges.size());
+  for (const auto& e : m.lockdep_edges)
+    out += fmt::format("  {}\n", e);
+  return out;
+}
+
+std::string slub_stats_report(const RunMetrics& m) {
+  if (m.allocator != alloc::AllocatorKind::slub)
+    return fmt::format(
+        "allocator {} has no SLUB statistics{}\n", alloc::allocator_name(m.allocator),
+        m.allocator == alloc::AllocatorKind::slab
+            ? "; its CONFIG_DEBUG_SLAB statistics are the last columns of --report slabinfo"
+            : "");
+  std::string out;
+  for (const auto& c : m.caches)
+    out += fmt::format("/sys/kernel/slab/{}/\n{}", c.name, c.counters_text);
+  return out;
+}
+
+}  // namespace
+
+std::string report(const std::string& name, const RunOutcome& o) {
+  const RunMetrics& m = o.metrics;
+  if (name == "lock_stat") return m.lock_stat_text;
+  if (name == "numastat") return numastat_table(m.numastat);
+  if (name == "slabinfo")
+    return m.allocator == alloc::AllocatorKind::slob
+               ? "SLOB keeps no per-cache accounting: the kernel has no /proc/slabinfo with it\n"
+               : m.slabinfo;
+  if (name == "lockdep") return lockdep_report(m);
+  if (name == "slub_stats") return slub_stats_report(m);
+  return summary(o);
 }
 
 }  // namespace slabsim::sim

@@ -6,32 +6,21 @@
 #include <string>
 #include <vector>
 
-#include "allocator/strategy.hpp"
-#include "run/metrics.hpp"
-#include "topology/topology.hpp"
+#include "allocator/mm/page_alloc.hpp"
+#include "run/run_request.hpp"
 
 namespace slabsim::sim {
 
-struct RunInputs {
-  const topology::Topology* topology = nullptr;
-  nlohmann::json workload;  // the workload document as given (comments stripped)
-  const alloc::Strategy* strategy = nullptr;
-  std::uint64_t seed = 1;
-  std::int64_t jitter_ns = 0;  // RunOptions::jitter_ns
-};
+// The result document: "slabsim" (version), "config" (every input and setting that changes the
+// outcome), "simulated_ns", "metrics", and "host" (wall time and engine figures).
+nlohmann::json result_json(const RunOutcome& outcome);
 
-struct HostFigures {
-  double wall_seconds = 0;
-  std::uint64_t steps = 0;  // operations and events played
-  std::uint64_t engine_sleeps = 0;
-  std::uint64_t skipped_sleeps = 0;
-};
+// What the result's "config" records of a prepared run.
+nlohmann::json config_json(const PreparedRun& run);
 
-nlohmann::json result_json(const RunInputs& inputs, const RunMetrics& m, const HostFigures& host);
-
-// --report names: lock_stat, numastat, slabinfo, slub_stats, summary.
+// --report names: summary, lock_stat, numastat, slabinfo, slub_stats, lockdep.
 const std::vector<std::string>& report_names();
-std::string report(const std::string& name, const RunInputs& inputs, const RunMetrics& m);
+std::string report(const std::string& name, const RunOutcome& outcome);
 
 // numastat(8)'s table: one column per node.
 std::string numastat_table(const std::vector<alloc::NumaStat>& stats);

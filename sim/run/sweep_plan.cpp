@@ -14,6 +14,7 @@
 #include "config/diagnostics.hpp"
 #include "config/json_pointer.hpp"
 #include "config/suggest.hpp"
+#include "run/run_settings.hpp"
 #include "run/scenarios.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/presets.hpp"
@@ -29,10 +30,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The bounds of the matching `slabsim run` flags (--jitter-ns, --quantum).
-constexpr std::int64_t max_jitter_ns = 1'000'000'000;
-constexpr std::int64_t max_quantum_ns = 1'000'000;
-constexpr std::int64_t default_quantum_ns = 10'000;
+// A grid key of an integer run setting: its bounds, default and description are the setting's
+// (run/run_settings.hpp), as `slabsim run`'s flag has them.
+Field setting_values(const IntSetting& setting) {
+  return optional(std::string(setting.key), array(integer(setting.min, setting.max), 1),
+                  fmt::format("{} (slabsim run {}).", setting.description, setting.flag),
+                  json::array({setting.default_value()}));
+}
 
 // "slub", "slab", "slob": the names `slabsim run -a` takes.
 std::vector<std::string> allocator_names() {
@@ -62,13 +66,8 @@ SpecPtr make_spec() {
                    "to this file's folder)."),
           optional("seed", array(integer(0, std::numeric_limits<std::int64_t>::max()), 1),
                    "Seeds. Default: each workload's own \"seed\"."),
-          optional("jitter_ns", array(integer(0, max_jitter_ns), 1),
-                   "Delays: each timed event starts a pseudo-random 0..N ns late, drawn from the "
-                   "seed (slabsim run --jitter-ns).",
-                   json::array({0})),
-          optional("quantum_ns", array(integer(1, max_quantum_ns), 1),
-                   "Lax-synchronisation quanta in ns (slabsim run --quantum).",
-                   json::array({default_quantum_ns})),
+          setting_values(jitter_setting),
+          setting_values(quantum_setting),
       });
   return object(
       "a sweep plan",
@@ -326,8 +325,7 @@ std::optional<json> read_point_result(const SweepPoint& p, const fs::path& direc
       !result["metrics"]["findings"].is_array())
     return std::nullopt;
 
-  // Only the keys a sweep point fixes: a result may record more than this version knows. The
-  // quantum is not recorded in results, so a directory is for one plan.
+  // Only the keys a sweep point fixes: a result may record more than this version knows.
   const json& config = result["config"];
   Diagnostics d(path.string());
   auto name_of = [](const json& j) {
@@ -348,6 +346,9 @@ std::optional<json> read_point_result(const SweepPoint& p, const fs::path& direc
   check("allocator", p.allocator, fmt::format("allocator {}", p.allocator), "slub");
   check("seed", p.seed, fmt::format("seed {}", p.seed));
   check("jitter_ns", p.jitter_ns, fmt::format("jitter_ns {}", p.jitter_ns));
+  // Results record the quantum since the run settings are declared once; an older file's is
+  // unknown, and taken to be the point's.
+  check("quantum_ns", p.quantum_ns, fmt::format("quantum_ns {}", p.quantum_ns), p.quantum_ns);
   check("topology", *p.topology_config,
         fmt::format("the topology {}", name_of(*p.topology_config)));
   check("workload", *p.workload_config,

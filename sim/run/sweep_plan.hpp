@@ -15,6 +15,7 @@
 
 #include "config/json_document.hpp"
 #include "config/spec.hpp"
+#include "run/run_settings.hpp"
 
 namespace slabsim::sim {
 
@@ -34,7 +35,7 @@ struct SweepPoint {
   std::string allocator = "slub";
   std::uint64_t seed = 1;
   std::int64_t jitter_ns = 0;
-  std::int64_t quantum_ns = 10000;
+  std::int64_t quantum_ns = quantum_setting.default_value();
   // What to load: preset and scenario names as they are, files as absolute paths (so that a
   // worker in another directory finds them).
   std::string topology_input, workload_input, strategy_input;

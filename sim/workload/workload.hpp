@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocator/slab_flags.hpp"
+#include "workload/kernel_times.hpp"
 
 namespace slabsim::workload {
 
@@ -76,18 +77,6 @@ struct Event {
   int error = -12;     // inject_error: the errno returned (negative)
   std::string source;  // JSON pointer of the event in the file, e.g. "/events/3"
   int occurrence = 0;  // 0-based occurrence of a repeated event
-};
-
-// Times of the simulated kernel's own work that a workload may change; the loader fills in the
-// models' defaults (allocator/memory_hotplug.hpp HotplugCosts, sim/kernel KernelLockConfig).
-struct KernelTimes {
-  std::int64_t rcu_grace_period_ns = 0;  // percpu_rw_semaphore writer's rcu_sync_enter()
-  std::int64_t mutex_acquire_ns = 0;
-  std::int64_t spinlock_acquire_ns = 0;
-  std::int64_t hot_add_per_block_ns = 0;  // per 128 MiB memory block
-  std::int64_t online_per_block_ns = 0;
-  std::int64_t offline_per_block_ns = 0;
-  std::int64_t slab_reap_interval_ns = 0;  // SLAB's cache_reap() period per CPU
 };
 
 struct Workload {

@@ -5,13 +5,11 @@
 #include <cmath>
 #include <limits>
 
-#include "allocator/mm/memory_hotplug.hpp"
-#include "allocator/slab/slab.hpp"
 #include "allocator/slub/slub_sysfs.hpp"
 #include "config/json_pointer.hpp"
 #include "config/units.hpp"
-#include "kernel/kernel_locks.hpp"
 #include "topology/topology_format.hpp"
+#include "workload/kernel_times.hpp"
 
 namespace slabsim::workload {
 
@@ -230,38 +228,13 @@ SpecPtr make_spec() {
              std::move(event_fields)),
       event_keys());
 
-  // The defaults are the models' own (one declaration each, in their headers).
-  const sim::KernelLockConfig locks;
-  const alloc::HotplugCosts hotplug;
-  const alloc::SlabParams slab;
+  // Each with its model's default (workload/kernel_times.hpp).
   auto ns = [](std::int64_t v) { return json(fmt::format("{}ns", v)); };
-  auto kernel = object(
-      "times of the simulated kernel's own work",
-      {
-          optional("rcu_grace_period", duration(0),
-                   "RCU grace period a percpu rw-semaphore writer (memory or CPU hotplug) waits "
-                   "before it blocks new readers.",
-                   ns(locks.rcu_grace_period_ns)),
-          optional("mutex_acquire", duration(0), "Cost of an uncontended mutex_lock().",
-                   ns(locks.mutex_acquire_ns)),
-          optional("spinlock_acquire", duration(0), "Cost of an uncontended spin_lock().",
-                   ns(locks.spinlock_acquire_ns)),
-          optional("hot_add_per_block", duration(0),
-                   "Hot-adding one 128 MiB memory block (struct page initialisation); scaled "
-                   "to the machine's block size.",
-                   ns(hotplug.add_memory_ns)),
-          optional("online_per_block", duration(0),
-                   "online_pages() work for one 128 MiB block, between MEM_GOING_ONLINE and "
-                   "node_states_set_node().",
-                   ns(hotplug.online_pages_ns)),
-          optional("offline_per_block", duration(0),
-                   "offline_pages() work for one 128 MiB block after MEM_GOING_OFFLINE.",
-                   ns(hotplug.offline_pages_ns)),
-          optional("slab_reap_interval", duration(1),
-                   "Allocator slab only: how often each CPU runs cache_reap() (REAPTIMEOUT_AC, "
-                   "2*HZ); the per-node free-list reap runs every second time.",
-                   ns(slab.reap_interval_ns)),
-      });
+  std::vector<Field> kernel_fields;
+  for (const auto& p : kernel_time_params())
+    kernel_fields.push_back(optional(std::string(p.key), duration(p.min_ns),
+                                     std::string(p.description), ns(p.default_ns)));
+  auto kernel = object("times of the simulated kernel's own work", std::move(kernel_fields));
   json kernel_defaults = json::object();
   for (const auto& f : kernel->fields)
     kernel_defaults[f.key] = *f.default_value;

@@ -79,12 +79,8 @@ class Loader {
     w_.seed = j_["seed"].get<std::uint64_t>();
     w_.event_tasks = j_["event_tasks"].get<int>();
     const auto& k = j_["kernel"];
-    auto ns = [&](const char* key) {
-      return std::get<std::int64_t>(config::parse_duration_ns(k[key]));
-    };
-    w_.kernel = {ns("rcu_grace_period"),  ns("mutex_acquire"),    ns("spinlock_acquire"),
-                 ns("hot_add_per_block"), ns("online_per_block"), ns("offline_per_block"),
-                 ns("slab_reap_interval")};
+    for (const auto& p : kernel_time_params())
+      w_.kernel.*p.field = std::get<std::int64_t>(config::parse_duration_ns(k[std::string(p.key)]));
     load_caches();
     load_threads();
     load_events();

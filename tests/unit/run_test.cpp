@@ -45,15 +45,27 @@ RunMetrics run(const Loaded& l, const std::string& strategy, std::uint64_t seed 
   return run_simulation(l.machine, l.workload, strategy::load_strategy(strategy), o);
 }
 
+// The result document of metrics `m` of a run of `l` under `st` (seed 1), without its host block.
+nlohmann::json result_of(const Loaded& l, const alloc::Strategy& st, RunMetrics m,
+                         alloc::AllocatorKind allocator = alloc::AllocatorKind::slub) {
+  auto p = std::make_shared<PreparedRun>();
+  p->machine = l.machine;
+  p->workload_document = l.document;
+  p->workload = l.workload;
+  p->strategy = st;
+  p->settings.allocator = allocator;
+  p->settings.seed = 1;
+  auto j = result_json(RunOutcome{p, std::move(m), 1.0});
+  j.erase("host");
+  return j;
+}
+
 std::string result_without_host(const Loaded& l, const std::string& strategy,
                                 bool lookahead = true) {
   const auto st = strategy::load_strategy(strategy);
   RunOptions o;
   o.lookahead = lookahead;
-  const RunMetrics m = run_simulation(l.machine, l.workload, st, o);
-  auto j = result_json({&l.machine, l.document.root, &st, 1}, m, {1.0, 1});
-  j.erase("host");
-  return j.dump();
+  return result_of(l, st, run_simulation(l.machine, l.workload, st, o)).dump();
 }
 
 TEST(Run, SameInputsAndSeedGiveIdenticalBytes) {
@@ -184,9 +196,7 @@ TEST(Run, EveryAllocatorIsDeterministicAndDifferent) {
     RunOptions o;
     o.allocator = kind;
     auto bytes = [&] {
-      auto j = result_json({&l.machine, l.document.root, &st, 1},
-                           run_simulation(l.machine, l.workload, st, o), {1.0, 1});
-      j.erase("host");
+      auto j = result_of(l, st, run_simulation(l.machine, l.workload, st, o), kind);
       EXPECT_EQ(j["config"]["allocator"], alloc::allocator_name(kind));
       return j.dump();
     };
@@ -478,9 +488,7 @@ TEST(Trace, NothingWrittenWithoutATracePathAndTheRunIsTheSame) {
 
   const auto st = strategy::load_strategy("hotplug_lock");
   const RunMetrics traced = run_traced(l, "hotplug_lock", dir.path() / "t.json");
-  auto j = result_json({&l.machine, l.document.root, &st, 1}, traced, {1.0, 1});
-  j.erase("host");
-  EXPECT_EQ(j.dump(), plain);
+  EXPECT_EQ(result_of(l, st, traced).dump(), plain);
 }
 
 // e4f8e513c3d3 before the fix deadlocks: the file is still written, and the waits that never

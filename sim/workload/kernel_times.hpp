@@ -1,0 +1,38 @@
+// Times of the simulated kernel's own work that a workload may change (its "kernel" object),
+// each declared once with its key, description, bound and default: the workload format, the
+// loader and the result's "config" block all read kernel_time_params().
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace slabsim::workload {
+
+struct KernelTimes {
+  std::int64_t rcu_grace_period_ns = 0;  // percpu_rw_semaphore writer's rcu_sync_enter()
+  std::int64_t mutex_acquire_ns = 0;
+  std::int64_t spinlock_acquire_ns = 0;
+  std::int64_t hot_add_per_block_ns = 0;  // per 128 MiB memory block
+  std::int64_t online_per_block_ns = 0;
+  std::int64_t offline_per_block_ns = 0;
+  std::int64_t slab_reap_interval_ns = 0;  // SLAB's cache_reap() period per CPU
+};
+
+struct KernelTimeParam {
+  std::string_view key;  // in a workload's "kernel" object; "<key>_ns" in a result's config
+  std::string_view description;
+  std::int64_t min_ns = 0;
+  std::int64_t KernelTimes::*field = nullptr;
+  // The model's own default, read from the model's declaration (sim/kernel KernelLockConfig,
+  // allocator/mm HotplugCosts, allocator/slab SlabParams).
+  std::int64_t default_ns = 0;
+};
+
+// In the order the workload format lists them.
+const std::vector<KernelTimeParam>& kernel_time_params();
+
+// Every time at its model's default.
+KernelTimes default_kernel_times();
+
+}  // namespace slabsim::workload
