@@ -168,12 +168,10 @@ std::vector<std::size_t> sweep_done(const std::string& plan, bool is_json,
 
 }  // namespace
 
-PYBIND11_MODULE(_slabsim, m) {
-  using namespace slabsim;
-  m.doc() = "slabsim core: NUMA topologies and simulation runs";
-  m.attr("__version__") = SLABSIM_VERSION;
+namespace {
 
-  // ConfigError(ValueError) with .diagnostics: a list of {file, pointer, message}.
+// ConfigError(ValueError) with .diagnostics: a list of {file, pointer, message}.
+void bind_config_error(py::module_& m) {
   static py::exception<config::ConfigError> config_error(m, "ConfigError", PyExc_ValueError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
@@ -189,7 +187,9 @@ PYBIND11_MODULE(_slabsim, m) {
       PyErr_SetObject(config_error.ptr(), instance.ptr());
     }
   });
+}
 
+void bind_topologies(py::module_& m) {
   m.def("presets", &topology::preset_names, "Names of the topology presets compiled in.");
   m.def("default_preset", [] { return std::string(topology::default_preset); });
   m.def(
@@ -207,6 +207,9 @@ PYBIND11_MODULE(_slabsim, m) {
   m.def(
       "topology_schema", [] { return topology::topology_spec()->json_schema().dump(); },
       "JSON Schema of topology files, as text.");
+}
+
+void bind_runs(py::module_& m) {
   m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
         "strategy"_a, "strategy_is_json"_a, "allocator"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a,
         "lookahead"_a, "trace_path"_a = "",
@@ -235,6 +238,9 @@ PYBIND11_MODULE(_slabsim, m) {
         return out;
       },
       "The allocator models: slub, slab, slob.");
+}
+
+void bind_sweeps(py::module_& m) {
   m.def("sweep_points", &sweep_points, "plan"_a, "is_json"_a,
         "The points of a sweep plan (a file path, or its JSON text): JSON text {name, "
         "description, points: [{index, topology, workload, allocator, strategy, seed, "
@@ -249,4 +255,15 @@ PYBIND11_MODULE(_slabsim, m) {
       "result_file_text",
       [](const std::string& result) { return nlohmann::json::parse(result).dump(2) + "\n"; },
       "result"_a, "A result as `slabsim run -o` and `slabsim sweep` write it, byte for byte.");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_slabsim, m) {
+  m.doc() = "slabsim core: NUMA topologies and simulation runs";
+  m.attr("__version__") = SLABSIM_VERSION;
+  bind_config_error(m);
+  bind_topologies(m);
+  bind_runs(m);
+  bind_sweeps(m);
 }

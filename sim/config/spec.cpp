@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <cmath>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -114,113 +115,124 @@ bool Spec::validate(const json& value, const std::string& pointer, Diagnostics& 
   switch (kind) {
     case Kind::object:
       return validate_object(value, pointer, out);
-    case Kind::array: {
-      if (!value.is_array()) {
-        report(out, pointer, *this, value);
-        return false;
-      }
-      bool ok = true;
-      if (value.size() < min_items || (max_items && value.size() > *max_items)) {
-        report(out, pointer, *this, value);
-        ok = false;
-      }
-      for (std::size_t i = 0; i < value.size(); ++i)
-        ok = items->validate(value[i], pointer_append(pointer, i), out) && ok;
-      return ok;
-    }
-    case Kind::integer: {
-      if (!value.is_number_integer()) {
-        report(out, pointer, *this, value);
-        return false;
-      }
-      const bool too_big =
-          value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t{INT64_MAX};
-      const bool in_range =
-          !too_big && value.get<std::int64_t>() >= min && value.get<std::int64_t>() <= max;
-      if (!in_range) report(out, pointer, *this, value);
-      return in_range;
-    }
-    case Kind::number: {
-      const bool ok = value.is_number() && std::isfinite(value.get<double>()) &&
-                      value.get<double>() >= number_min && value.get<double>() <= number_max;
-      if (!ok) report(out, pointer, *this, value);
-      return ok;
-    }
-    case Kind::string: {
-      if (!value.is_string() ||
-          (!pattern.empty() && !std::regex_match(value.get<std::string>(), std::regex(pattern)))) {
-        report(out, pointer, *this, value);
-        return false;
-      }
-      return true;
-    }
-    case Kind::enumeration: {
-      if (value.is_string() &&
-          std::find(choices.begin(), choices.end(), value.get<std::string>()) != choices.end())
-        return true;
-      std::string hint;
-      if (value.is_string())
-        if (auto guess = closest_match(value.get<std::string>(), choices))
-          hint = fmt::format("did you mean \"{}\"?", *guess);
-      report(out, pointer, *this, value, hint);
-      return false;
-    }
+    case Kind::array:
+      return validate_array(value, pointer, out);
+    case Kind::integer:
+    case Kind::number:
+    case Kind::string:
+    case Kind::enumeration:
     case Kind::boolean:
-      if (!value.is_boolean()) report(out, pointer, *this, value);
-      return value.is_boolean();
-    case Kind::duration: {
-      auto parsed = parse_duration_ns(value);
-      if (auto* why = std::get_if<std::string>(&parsed)) {
-        out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));
-        return false;
-      }
-      if (std::get<std::int64_t>(parsed) < min) {
-        report(out, pointer, *this, value);
-        return false;
-      }
-      return true;
-    }
-    case Kind::size: {
-      auto parsed = parse_size_bytes(value);
-      if (auto* why = std::get_if<std::string>(&parsed)) {
-        out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));
-        return false;
-      }
-      const auto bytes = std::get<std::uint64_t>(parsed);
-      if (bytes < static_cast<std::uint64_t>(min) || bytes % multiple_of != 0) {
-        report(out, pointer, *this, value);
-        return false;
-      }
-      return true;
-    }
-    case Kind::cpulist: {
-      if (value.is_array()) {  // name the wrong element itself
-        bool ok = true;
-        std::set<std::int64_t> seen;
-        for (std::size_t i = 0; i < value.size(); ++i) {
-          const auto& v = value[i];
-          if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max) {
-            out.error(
-                pointer_append(pointer, i),
-                fmt::format("expected a CPU id from 0 to {}, got {}", max, describe_value(v)));
-            ok = false;
-          } else if (!seen.insert(v.get<std::int64_t>()).second) {
-            out.error(pointer_append(pointer, i),
-                      fmt::format("expected each CPU once, got CPU {} a second time", v.dump()));
-            ok = false;
-          }
-        }
-        return ok;
-      }
-      auto parsed = parse_cpulist(value, static_cast<int>(max));
-      if (auto* why = std::get_if<std::string>(&parsed)) {
-        out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));
-        return false;
-      }
-      return true;
-    }
+      return validate_scalar(value, pointer, out);
+    case Kind::duration:
+    case Kind::size:
+      return validate_parsed(value, pointer, out);
+    case Kind::cpulist:
+      return validate_cpulist(value, pointer, out);
   }
   return false;
+}
+
+bool Spec::validate_array(const json& value, const std::string& pointer, Diagnostics& out) const {
+  if (!value.is_array()) {
+    report(out, pointer, *this, value);
+    return false;
+  }
+  bool ok = true;
+  if (value.size() < min_items || (max_items && value.size() > *max_items)) {
+    report(out, pointer, *this, value);
+    ok = false;
+  }
+  for (std::size_t i = 0; i < value.size(); ++i)
+    ok = items->validate(value[i], pointer_append(pointer, i), out) && ok;
+  return ok;
+}
+
+// Integers, numbers, strings, enumerations and booleans: one value, one report.
+bool Spec::validate_scalar(const json& value, const std::string& pointer, Diagnostics& out) const {
+  bool ok = false;
+  std::string hint;
+  switch (kind) {
+    case Kind::integer: {
+      const bool too_big =
+          value.is_number_unsigned() && value.get<std::uint64_t>() > std::uint64_t{INT64_MAX};
+      ok = value.is_number_integer() && !too_big && value.get<std::int64_t>() >= min &&
+           value.get<std::int64_t>() <= max;
+      break;
+    }
+    case Kind::number:
+      ok = value.is_number() && std::isfinite(value.get<double>()) &&
+           value.get<double>() >= number_min && value.get<double>() <= number_max;
+      break;
+    case Kind::string:
+      ok = value.is_string() &&
+           (pattern.empty() || std::regex_match(value.get<std::string>(), std::regex(pattern)));
+      break;
+    case Kind::enumeration:
+      ok = value.is_string() &&
+           std::find(choices.begin(), choices.end(), value.get<std::string>()) != choices.end();
+      if (!ok && value.is_string())
+        if (auto guess = closest_match(value.get<std::string>(), choices))
+          hint = fmt::format("did you mean \"{}\"?", *guess);
+      break;
+    default:  // boolean
+      ok = value.is_boolean();
+      break;
+  }
+  if (!ok) report(out, pointer, *this, value, hint);
+  return ok;
+}
+
+// Durations and sizes: text with a unit, parsed, then bounded.
+bool Spec::validate_parsed(const json& value, const std::string& pointer, Diagnostics& out) const {
+  std::optional<std::string> why;
+  bool in_range = false;
+  if (kind == Kind::duration) {
+    const auto parsed = parse_duration_ns(value);
+    if (const auto* w = std::get_if<std::string>(&parsed))
+      why = *w;
+    else
+      in_range = std::get<std::int64_t>(parsed) >= min;
+  } else {
+    const auto parsed = parse_size_bytes(value);
+    if (const auto* w = std::get_if<std::string>(&parsed)) {
+      why = *w;
+    } else {
+      const auto bytes = std::get<std::uint64_t>(parsed);
+      in_range = bytes >= static_cast<std::uint64_t>(min) && bytes % multiple_of == 0;
+    }
+  }
+  if (why) {
+    out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));
+    return false;
+  }
+  if (!in_range) report(out, pointer, *this, value);
+  return in_range;
+}
+
+bool Spec::validate_cpulist(const json& value, const std::string& pointer, Diagnostics& out) const {
+  if (value.is_array()) {  // name the wrong element itself
+    bool ok = true;
+    std::set<std::int64_t> seen;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const auto& v = value[i];
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max) {
+        out.error(pointer_append(pointer, i),
+                  fmt::format("expected a CPU id from 0 to {}, got {}", max, describe_value(v)));
+        ok = false;
+      } else if (!seen.insert(v.get<std::int64_t>()).second) {
+        out.error(pointer_append(pointer, i),
+                  fmt::format("expected each CPU once, got CPU {} a second time", v.dump()));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+  auto parsed = parse_cpulist(value, static_cast<int>(max));
+  if (auto* why = std::get_if<std::string>(&parsed)) {
+    out.error(pointer, fmt::format("expected {}, got {}", *why, describe_value(value)));
+    return false;
+  }
+  return true;
 }
 
 bool Spec::validate_object(const json& value, const std::string& pointer, Diagnostics& out) const {

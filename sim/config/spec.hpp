@@ -65,8 +65,17 @@ struct Spec {
   [[nodiscard]] std::string expectation() const;
 
  private:
+  // validate() by kind.
   bool validate_object(const nlohmann::json& value, const std::string& pointer,
                        Diagnostics& out) const;
+  bool validate_array(const nlohmann::json& value, const std::string& pointer,
+                      Diagnostics& out) const;
+  bool validate_scalar(const nlohmann::json& value, const std::string& pointer,
+                       Diagnostics& out) const;
+  bool validate_parsed(const nlohmann::json& value, const std::string& pointer,
+                       Diagnostics& out) const;
+  bool validate_cpulist(const nlohmann::json& value, const std::string& pointer,
+                        Diagnostics& out) const;
 };
 
 SpecPtr object(std::string description, std::vector<Field> fields);

@@ -157,6 +157,142 @@ json sweep_plan_json_schema() {
   return s;
 }
 
+namespace {
+
+// The grid's entries, resolved: names as they are, files relative to the plan's folder.
+struct GridEntries {
+  std::vector<Entry> topologies, workloads, strategies;
+};
+
+GridEntries resolve_grid(const json& grid, const fs::path& folder, Diagnostics& d) {
+  std::vector<std::string> strategy_names;
+  for (const auto& s : alloc::strategy_presets())
+    strategy_names.push_back(s.name);
+  const auto scenarios = scenario_names();
+  GridEntries g;
+  g.topologies = resolve_entries(
+      grid, "topology", folder,
+      [](const std::string& s) { return topology::preset_text(s).has_value(); }, "topology preset",
+      topology::preset_names(), d);
+  g.workloads = resolve_entries(
+      grid, "workload", folder,
+      [&](const std::string& s) {
+        return std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end();
+      },
+      "scenario", scenarios, d);
+  g.strategies = resolve_entries(
+      grid, "strategy", folder,
+      [](const std::string& s) { return alloc::find_strategy_preset(s) != nullptr; },
+      "strategy preset", strategy_names, d);
+  return g;
+}
+
+struct LoadedWorkload {
+  std::shared_ptr<const json> config;
+  std::uint64_t seed = 1;
+  Entry own_topology;  // the workload's own "topology", when the plan gives none
+};
+
+// Every input, loaded once before anything runs; an input file's problems name that file.
+struct LoadedInputs {
+  std::map<std::string, topology::Topology> machines;  // by Entry::input
+  std::map<std::string, std::shared_ptr<const json>> machine_configs;
+  std::vector<std::shared_ptr<const json>> strategy_configs;
+  std::vector<LoadedWorkload> workloads;
+
+  void add_machine(const Entry& e) {
+    if (machines.contains(e.input)) return;
+    machines[e.input] = topology::load_topology(e.load);
+    machine_configs[e.input] = std::make_shared<const json>(topology::to_json(machines[e.input]));
+  }
+};
+
+// A workload of the grid, checked against each machine it will run on: the plan's topologies,
+// or without them the workload's own.
+void load_grid_workload(const json& grid, std::size_t i, const Entry& entry,
+                        const std::vector<Entry>& topologies, LoadedInputs& in, Diagnostics& d) {
+  const auto doc = load_workload_document(entry.load);
+  LoadedWorkload w{std::make_shared<const json>(doc.root), 1, {}};
+  std::vector<std::string> runs_on;
+  if (topologies.empty()) {
+    const auto own = workload::workload_topology(doc);
+    if (!own) {
+      d.error(pointer_append("/grid/workload", i),
+              fmt::format("expected a workload that names its \"topology\", or a \"topology\" "
+                          "key in /grid, got {}, which names none",
+                          describe_value(grid["workload"][i])));
+      return;
+    }
+    std::error_code ec;
+    const bool preset = topology::preset_text(*own).has_value();
+    w.own_topology = {doc.root["topology"].get<std::string>(), *own,
+                      preset ? *own : fs::absolute(*own, ec).string()};
+    in.add_machine(w.own_topology);
+    runs_on.push_back(w.own_topology.input);
+  } else {
+    for (const auto& t : topologies)
+      runs_on.push_back(t.input);
+  }
+  for (const auto& input : runs_on)
+    w.seed = workload::load_workload(doc, in.machines.at(input)).seed;
+  in.workloads.push_back(std::move(w));
+}
+
+LoadedInputs load_inputs(const json& grid, const GridEntries& g, Diagnostics& d) {
+  LoadedInputs in;
+  for (const auto& t : g.topologies)
+    in.add_machine(t);
+  for (const auto& s : g.strategies)
+    in.strategy_configs.push_back(
+        std::make_shared<const json>(strategy::to_json(strategy::load_strategy(s.load))));
+  for (std::size_t i = 0; i < g.workloads.size(); ++i)
+    load_grid_workload(grid, i, g.workloads[i], g.topologies, in, d);
+  return in;
+}
+
+// The product, in the order of sweep_grid_keys. Without plan topologies the outer loop runs
+// once, over each workload's own.
+std::vector<SweepPoint> grid_points(const json& grid, const GridEntries& g,
+                                    const LoadedInputs& in) {
+  std::vector<SweepPoint> points;
+  const std::size_t topology_count = std::max<std::size_t>(1, g.topologies.size());
+  for (std::size_t t = 0; t < topology_count; ++t)
+    for (std::size_t w = 0; w < g.workloads.size(); ++w) {
+      const Entry& topo = g.topologies.empty() ? in.workloads[w].own_topology : g.topologies[t];
+      std::vector<std::uint64_t> seeds;
+      if (grid.contains("seed"))
+        for (const auto& s : grid["seed"])
+          seeds.push_back(s.get<std::uint64_t>());
+      else
+        seeds.push_back(in.workloads[w].seed);
+      for (const auto& allocator : grid["allocator"])
+        for (std::size_t s = 0; s < g.strategies.size(); ++s)
+          for (const auto seed : seeds)
+            for (const auto& jitter : grid["jitter_ns"])
+              for (const auto& quantum : grid["quantum_ns"]) {
+                SweepPoint p;
+                p.index = points.size();
+                p.topology = topo.label;
+                p.workload = g.workloads[w].label;
+                p.allocator = allocator.get<std::string>();
+                p.strategy = g.strategies[s].label;
+                p.seed = seed;
+                p.jitter_ns = jitter.get<std::int64_t>();
+                p.quantum_ns = quantum.get<std::int64_t>();
+                p.topology_input = topo.input;
+                p.workload_input = g.workloads[w].input;
+                p.strategy_input = g.strategies[s].input;
+                p.topology_config = in.machine_configs.at(topo.input);
+                p.workload_config = in.workloads[w].config;
+                p.strategy_config = in.strategy_configs[s];
+                points.push_back(std::move(p));
+              }
+    }
+  return points;
+}
+
+}  // namespace
+
 SweepPlan load_sweep_plan(const JsonDocument& document) {
   Diagnostics d(document.name);
   const auto& spec = sweep_plan_spec();
@@ -166,79 +302,11 @@ SweepPlan load_sweep_plan(const JsonDocument& document) {
   json root = document.root;
   spec->apply_defaults(root);
   const json& grid = root["grid"];
-
   // Relative paths are relative to the plan's folder; a plan given as text (Python's dict) has
   // none, and its paths are relative to the working directory.
-  const fs::path folder = fs::path(document.name).parent_path();
-  std::vector<std::string> strategy_names;
-  for (const auto& s : alloc::strategy_presets())
-    strategy_names.push_back(s.name);
-  const auto scenarios = scenario_names();
-  const auto topologies = resolve_entries(
-      grid, "topology", folder,
-      [](const std::string& s) { return topology::preset_text(s).has_value(); }, "topology preset",
-      topology::preset_names(), d);
-  const auto workloads = resolve_entries(
-      grid, "workload", folder,
-      [&](const std::string& s) {
-        return std::find(scenarios.begin(), scenarios.end(), s) != scenarios.end();
-      },
-      "scenario", scenarios, d);
-  const auto strategies = resolve_entries(
-      grid, "strategy", folder,
-      [](const std::string& s) { return alloc::find_strategy_preset(s) != nullptr; },
-      "strategy preset", strategy_names, d);
+  const GridEntries entries = resolve_grid(grid, fs::path(document.name).parent_path(), d);
   d.throw_if_any();
-
-  // Every input is loaded once, before anything runs; an input file's problems name that file.
-  std::map<std::string, topology::Topology> machines;
-  std::map<std::string, std::shared_ptr<const json>> machine_configs;
-  auto machine = [&](const std::string& load, const std::string& input) {
-    if (!machines.contains(input)) {
-      machines[input] = topology::load_topology(load);
-      machine_configs[input] = std::make_shared<const json>(topology::to_json(machines[input]));
-    }
-    return input;
-  };
-  for (const auto& t : topologies)
-    machine(t.load, t.input);
-  std::vector<std::shared_ptr<const json>> strategy_configs;
-  for (const auto& s : strategies)
-    strategy_configs.push_back(
-        std::make_shared<const json>(strategy::to_json(strategy::load_strategy(s.load))));
-
-  struct LoadedWorkload {
-    std::shared_ptr<const json> config;
-    std::uint64_t seed = 1;
-    Entry own_topology;  // the workload's own "topology", when the plan gives none
-  };
-  std::vector<LoadedWorkload> loaded;
-  for (std::size_t i = 0; i < workloads.size(); ++i) {
-    const auto doc = load_workload_document(workloads[i].load);
-    LoadedWorkload w{std::make_shared<const json>(doc.root), 1, {}};
-    std::vector<std::string> runs_on;
-    if (topologies.empty()) {
-      const auto own = workload::workload_topology(doc);
-      if (!own) {
-        d.error(pointer_append("/grid/workload", i),
-                fmt::format("expected a workload that names its \"topology\", or a \"topology\" "
-                            "key in /grid, got {}, which names none",
-                            describe_value(grid["workload"][i])));
-        continue;
-      }
-      std::error_code ec;
-      const bool preset = topology::preset_text(*own).has_value();
-      w.own_topology = {doc.root["topology"].get<std::string>(), *own,
-                        preset ? *own : fs::absolute(*own, ec).string()};
-      runs_on.push_back(machine(w.own_topology.load, w.own_topology.input));
-    } else {
-      for (const auto& t : topologies)
-        runs_on.push_back(t.input);
-    }
-    for (const auto& input : runs_on)
-      w.seed = workload::load_workload(doc, machines.at(input)).seed;
-    loaded.push_back(std::move(w));
-  }
+  const LoadedInputs inputs = load_inputs(grid, entries, d);
   d.throw_if_any();
 
   SweepPlan plan;
@@ -248,43 +316,7 @@ SweepPlan load_sweep_plan(const JsonDocument& document) {
   for (const auto& key : sweep_grid_keys)
     if (document.root["grid"].contains(key))
       plan.dimensions.emplace_back(key, document.root["grid"][key].size());
-
-  // The product, in the order of sweep_grid_keys. Without plan topologies the outer loop runs
-  // once, over each workload's own.
-  const std::size_t topology_count = std::max<std::size_t>(1, topologies.size());
-  for (std::size_t t = 0; t < topology_count; ++t) {
-    for (std::size_t w = 0; w < workloads.size(); ++w) {
-      const Entry& topo = topologies.empty() ? loaded[w].own_topology : topologies[t];
-      std::vector<std::uint64_t> seeds;
-      if (grid.contains("seed"))
-        for (const auto& s : grid["seed"])
-          seeds.push_back(s.get<std::uint64_t>());
-      else
-        seeds.push_back(loaded[w].seed);
-      for (const auto& allocator : grid["allocator"])
-        for (std::size_t s = 0; s < strategies.size(); ++s)
-          for (const auto seed : seeds)
-            for (const auto& jitter : grid["jitter_ns"])
-              for (const auto& quantum : grid["quantum_ns"]) {
-                SweepPoint p;
-                p.index = plan.points.size();
-                p.topology = topo.label;
-                p.workload = workloads[w].label;
-                p.allocator = allocator.get<std::string>();
-                p.strategy = strategies[s].label;
-                p.seed = seed;
-                p.jitter_ns = jitter.get<std::int64_t>();
-                p.quantum_ns = quantum.get<std::int64_t>();
-                p.topology_input = topo.input;
-                p.workload_input = workloads[w].input;
-                p.strategy_input = strategies[s].input;
-                p.topology_config = machine_configs.at(topo.input);
-                p.workload_config = loaded[w].config;
-                p.strategy_config = strategy_configs[s];
-                plan.points.push_back(std::move(p));
-              }
-    }
-  }
+  plan.points = grid_points(grid, entries, inputs);
   return plan;
 }
 

@@ -51,35 +51,35 @@ std::string numactl_hardware(const Topology& t) {
   return out;
 }
 
-std::string show_topology(const Topology& t) {
-  std::string out = numactl_hardware(t);
-  out += fmt::format("\nslabsim topology: {}\n", t.name);
-  if (!t.description.empty()) out += fmt::format("{}\n", t.description);
+namespace {
 
-  const std::vector<int> online = nodes_where(t, &Topology::boot_online);
-  if (static_cast<int>(online.size()) < t.node_count()) {
-    std::vector<int> later;
-    for (const auto& n : t.nodes)
-      if (!t.boot_online(n.id)) later.push_back(n.id);
-    out += fmt::format("nodes not online at boot (no CPUs, memory not yet hot-added): {}\n",
-                       node_list(later));
-  }
-
-  out += fmt::format(
-      "\nnode latencies (ns, {}; from a CPU of the row node to memory of the "
-      "column node):\nnode",
-      t.distance_form == DistanceForm::link_graph ? "derived from the link graph"
-      : t.local_latency_ns ? fmt::format("local {} ns x SLIT / 10", *t.local_latency_ns)
-                           : std::string("measured matrix"));
+// A node-by-node matrix: `head` then each column's id, then a row per node, its id and cells,
+// each formatted with `id` and `cell` (fmt format strings of one argument).
+template <class T>
+std::string node_matrix(const Topology& t, const Matrix<T>& values, std::string head,
+                        const char* id, const char* row_id, const char* cell) {
+  std::string out = std::move(head);
   for (const auto& n : t.nodes)
-    out += fmt::format(" {:>6}", n.id);
+    out += fmt::format(fmt::runtime(id), n.id);
   out += '\n';
   for (const auto& row : t.nodes) {
-    out += fmt::format("{:>4}", row.id);
+    out += fmt::format(fmt::runtime(row_id), row.id);
     for (const auto& col : t.nodes)
-      out += fmt::format(" {:>6}", t.latency_ns[row.id][col.id]);
+      out += fmt::format(fmt::runtime(cell), values[row.id][col.id]);
     out += '\n';
   }
+  return out;
+}
+
+std::string distances_section(const Topology& t, std::size_t online_nodes) {
+  std::string out = node_matrix(
+      t, t.latency_ns,
+      fmt::format("\nnode latencies (ns, {}; from a CPU of the row node to memory of the column "
+                  "node):\nnode",
+                  t.distance_form == DistanceForm::link_graph ? "derived from the link graph"
+                  : t.local_latency_ns ? fmt::format("local {} ns x SLIT / 10", *t.local_latency_ns)
+                                       : std::string("measured matrix")),
+      " {:>6}", "{:>4}", " {:>6}");
   if (t.distance_form == DistanceForm::link_graph) {
     out += "links (SLIT derived from them):";
     for (const auto& l : t.links)
@@ -87,20 +87,15 @@ std::string show_topology(const Topology& t) {
     out.back() = '\n';
   }
   // numactl shows online nodes only; nodes that come online later have distances too.
-  if (static_cast<int>(online.size()) < t.node_count()) {
-    out += "node distances of all nodes, online or not:\nnode ";
-    for (const auto& n : t.nodes)
-      out += fmt::format("{: 3} ", n.id);
-    out += '\n';
-    for (const auto& row : t.nodes) {
-      out += fmt::format("{: 3}: ", row.id);
-      for (const auto& col : t.nodes)
-        out += fmt::format("{: 3} ", t.slit[row.id][col.id]);
-      out += '\n';
-    }
-  }
+  if (static_cast<int>(online_nodes) < t.node_count())
+    out += node_matrix(t, t.slit, "node distances of all nodes, online or not:\nnode ", "{: 3} ",
+                       "{: 3}: ", "{: 3} ");
+  return out;
+}
 
-  out += fmt::format("\nmemory blocks ({} MiB each):\n", t.block_size >> 20);
+// Runs of consecutive blocks of one zone and state: "8 online normal (memory0-7)".
+std::string blocks_section(const Topology& t) {
+  std::string out = fmt::format("\nmemory blocks ({} MiB each):\n", t.block_size >> 20);
   for (const auto& n : t.nodes) {
     if (n.blocks.empty()) {
       out += fmt::format("node {}: none (memoryless)\n", n.id);
@@ -122,15 +117,17 @@ std::string show_topology(const Topology& t) {
     }
     out += fmt::format("node {}: {}\n", n.id, fmt::join(runs, ", "));
   }
+  return out;
+}
 
+std::string states_and_fallbacks_section(const Topology& t, const std::vector<int>& online) {
   std::vector<int> with_cpus;
   for (const auto& n : t.nodes)
     if (!n.cpus.empty()) with_cpus.push_back(n.id);
-  out += fmt::format(
+  std::string out = fmt::format(
       "\nnode states at boot:\nN_ONLINE {}\nN_MEMORY {}\nN_NORMAL_MEMORY {}\nN_CPU {}\n",
       node_list(online), node_list(nodes_where(t, &Topology::boot_has_memory)),
       node_list(nodes_where(t, &Topology::boot_has_normal_memory)), node_list(with_cpus));
-
   out +=
       "\nfallback order (build_zonelists; [n]: only ZONE_MOVABLE memory, which GFP_KERNEL and "
       "slab allocations skip):\n";
@@ -145,6 +142,24 @@ std::string show_topology(const Topology& t) {
     out += fmt::format("node {}: {}\n", id, fmt::join(entries, " "));
   }
   return out;
+}
+
+}  // namespace
+
+std::string show_topology(const Topology& t) {
+  std::string out = numactl_hardware(t);
+  out += fmt::format("\nslabsim topology: {}\n", t.name);
+  if (!t.description.empty()) out += fmt::format("{}\n", t.description);
+  const std::vector<int> online = nodes_where(t, &Topology::boot_online);
+  if (static_cast<int>(online.size()) < t.node_count()) {
+    std::vector<int> later;
+    for (const auto& n : t.nodes)
+      if (!t.boot_online(n.id)) later.push_back(n.id);
+    out += fmt::format("nodes not online at boot (no CPUs, memory not yet hot-added): {}\n",
+                       node_list(later));
+  }
+  return out + distances_section(t, online.size()) + blocks_section(t) +
+         states_and_fallbacks_section(t, online);
 }
 
 }  // namespace slabsim::topology

@@ -347,65 +347,12 @@ class Loader {
       auto type = std::find_if(event_types().begin(), event_types().end(),
                                [&](const auto& kv) { return ev.contains(kv.first); });
       e.type = type->second;
-      const json& body = ev[type->first];
-      const std::string pb = at(p, type->first);
-      switch (e.type) {
-        case Event::Type::memory_online:
-          load_memory_event(body, pb, e);
-          if (body.contains("zone")) e.movable = body["zone"] == "movable";
-          break;
-        case Event::Type::memory_offline:
-          load_memory_event(body, pb, e);
-          break;
-        case Event::Type::cpu_online:
-        case Event::Type::cpu_offline:
-          e.cpu = body["cpu"].get<int>();
-          check_cpu(e.cpu, at(pb, "cpu"));
-          break;
-        case Event::Type::cache_create:
-          e.cache = cache_ref(body["cache"], at(pb, "cache"));
-          if (e.cache >= 0 && w_.caches[e.cache].at_boot)
-            diag_.error(at(pb, "cache"),
-                        fmt::format("expected a cache declared with \"at_boot\": false "
-                                    "(cache_create makes a cache that does not exist yet), got "
-                                    "\"{}\", which exists from boot",
-                                    w_.caches[e.cache].name));
-          break;
-        case Event::Type::cache_destroy:
-        case Event::Type::shrink:
-          e.cache = cache_ref(body["cache"], at(pb, "cache"));
-          break;
-        case Event::Type::sysfs_read:
-          e.cache = cache_ref(body["cache"], at(pb, "cache"));
-          e.file = body["file"].get<std::string>();
-          check_sysfs_file(e.file, at(pb, "file"));
-          break;
-        case Event::Type::inject_error:
-          e.action = body["action"].get<std::string>();
-          e.error = body["error"].get<int>();
-          break;
-        case Event::Type::clear_error:
-          e.action = body["action"].get<std::string>();
-          break;
-      }
+      load_event_body(ev[type->first], at(p, type->first), e);
       std::int64_t count = 1, every = 0;
       if (ev.contains("repeat")) {
         every = ns_of(ev["repeat"]["every"]);
         count = ev["repeat"]["count"].get<std::int64_t>();
-        if (ok) {
-          const std::int64_t fit = (w_.duration_ns - e.at_ns) / every + 1;
-          if (count > fit) {
-            diag_.error(
-                at(at(p, "repeat"), "count"),
-                fmt::format("expected at most {} occurrence{} (from {} every {}, the last "
-                            "must fall within the duration, {}), got {}: occurrence {} "
-                            "would be at {}",
-                            fit, plural(static_cast<std::size_t>(fit)), format_duration(e.at_ns),
-                            format_duration(every), format_duration(w_.duration_ns), count, fit + 1,
-                            format_duration(e.at_ns + fit * every)));
-            ok = false;
-          }
-        }
+        ok = ok && check_repeat_count(e.at_ns, every, count, at(at(p, "repeat"), "count"));
       }
       if (!ok) continue;
       for (std::int64_t k = 0; k < count; ++k) {
@@ -418,6 +365,63 @@ class Loader {
     std::stable_sort(expanded.begin(), expanded.end(),
                      [](const Event& a, const Event& b) { return a.at_ns < b.at_ns; });
     w_.events = std::move(expanded);
+  }
+
+  // The event key's object (`body`, at pointer `pb`) into `e`.
+  void load_event_body(const json& body, const std::string& pb, Event& e) {
+    switch (e.type) {
+      case Event::Type::memory_online:
+        load_memory_event(body, pb, e);
+        if (body.contains("zone")) e.movable = body["zone"] == "movable";
+        break;
+      case Event::Type::memory_offline:
+        load_memory_event(body, pb, e);
+        break;
+      case Event::Type::cpu_online:
+      case Event::Type::cpu_offline:
+        e.cpu = body["cpu"].get<int>();
+        check_cpu(e.cpu, at(pb, "cpu"));
+        break;
+      case Event::Type::cache_create:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        if (e.cache >= 0 && w_.caches[e.cache].at_boot)
+          diag_.error(at(pb, "cache"),
+                      fmt::format("expected a cache declared with \"at_boot\": false "
+                                  "(cache_create makes a cache that does not exist yet), got "
+                                  "\"{}\", which exists from boot",
+                                  w_.caches[e.cache].name));
+        break;
+      case Event::Type::cache_destroy:
+      case Event::Type::shrink:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        break;
+      case Event::Type::sysfs_read:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        e.file = body["file"].get<std::string>();
+        check_sysfs_file(e.file, at(pb, "file"));
+        break;
+      case Event::Type::inject_error:
+        e.action = body["action"].get<std::string>();
+        e.error = body["error"].get<int>();
+        break;
+      case Event::Type::clear_error:
+        e.action = body["action"].get<std::string>();
+        break;
+    }
+  }
+
+  // The last occurrence of a repeated event must fall within the duration.
+  bool check_repeat_count(std::int64_t at_ns, std::int64_t every, std::int64_t count,
+                          const std::string& p) {
+    const std::int64_t fit = (w_.duration_ns - at_ns) / every + 1;
+    if (count <= fit) return true;
+    diag_.error(p, fmt::format("expected at most {} occurrence{} (from {} every {}, the last "
+                               "must fall within the duration, {}), got {}: occurrence {} "
+                               "would be at {}",
+                               fit, plural(static_cast<std::size_t>(fit)), format_duration(at_ns),
+                               format_duration(every), format_duration(w_.duration_ns), count,
+                               fit + 1, format_duration(at_ns + fit * every)));
+    return false;
   }
 
   void check_sysfs_file(const std::string& file, const std::string& p) {
