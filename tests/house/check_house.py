@@ -29,6 +29,7 @@ ALLOWED = {
     "sim/workload/workload_format.cpp:make_spec": "declarative table: the workload format",
     "sim/topology/topology_format.cpp:make_spec": "declarative table: the topology format",
     "allocator/strategy.cpp:make_presets": "declarative table: the strategy presets",
+    "sim/run/headline_metrics.cpp:make_metrics": "declarative table: the headline metrics",
     "allocator/slub/slub.cpp:deactivate_slab": "mirrors mm/slub.c deactivate_slab() (v5.10)",
 }
 

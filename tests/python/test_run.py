@@ -13,6 +13,7 @@ import slabsim
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGRESSIONS = ROOT / "workloads" / "regressions"
+SLABSIM = pathlib.Path(slabsim.__file__).resolve().parents[2] / "slabsim"
 
 
 def without_host(result):
@@ -164,3 +165,41 @@ def test_every_allocator_runs_and_compares():
     assert "statistics" in results["slab"].report("slabinfo").splitlines()[0]
     with pytest.raises(ValueError, match="allocator: expected one of slub, slab, slob"):
         slabsim.run(workload="steady-local", allocator="slab2")
+
+
+def test_defaults_are_the_cores_and_runs_match_the_cli(tmp_path):
+    d = slabsim.defaults()
+    assert d["workload"] == "node-online" and d["strategy"] == "slab_nodes_nocpu"
+    assert d["strategies"] == ["hotplug_lock", "slab_nodes"] and d["allocator"] == "slub"
+    assert d["quantum_ns"] == 10000 and d["jitter_ns"] == 0
+    r = slabsim.run(workload="steady-local")
+    config = r.to_dict()["config"]
+    assert r.strategy == d["strategy"]
+    assert config["quantum_ns"] == d["quantum_ns"] and config["jitter_ns"] == d["jitter_ns"]
+    # The same request from the command line gives the same document.
+    out = tmp_path / "r.json"
+    subprocess.run([str(SLABSIM), "run", "-w", "steady-local", "-o", str(out)],
+                   check=True, capture_output=True)
+    cli = slabsim.Result.load(out)
+    assert without_host(cli) == without_host(r)
+    tuned = slabsim.run(workload="steady-local", quantum_ns=2000, jitter_ns=500)
+    assert tuned.to_dict()["config"]["quantum_ns"] == 2000
+    assert tuned.to_dict()["config"]["jitter_ns"] == 500
+
+
+def test_a_setting_out_of_its_declared_range_is_a_value_error():
+    with pytest.raises(ValueError, match=r"quantum_ns: expected an integer from 1 to 1000000"):
+        slabsim.run(workload="steady-local", quantum_ns=0)
+    with pytest.raises(ValueError, match=r"jitter_ns: expected an integer from 0 to"):
+        slabsim.run(workload="steady-local", jitter_ns=-1)
+
+
+def test_summary_columns_are_the_declared_headline_metrics():
+    r = slabsim.run(workload="node-online", strategy="hotplug_lock", allocator="slab")
+    s = r.summary
+    assert list(s.columns[:6]) == ["allocator", "strategy", "workload", "seed", "topology",
+                                   "simulated_ns"]
+    assert s.loc[0, "simulated_ns"] == r.to_dict()["simulated_ns"]
+    assert s.loc[0, "alloc_node_mismatch"] is None  # SLAB has no such counter
+    assert s.loc[0, "hotplug_operations"] == len(r.to_dict()["metrics"]["hotplug"])
+    assert s.loc[0, "findings"] == ", ".join(r.findings_list)

@@ -318,7 +318,8 @@ json whole_result(const SweepPoint& p) {
             {"workload", *p.workload_config},
             {"strategy", *p.strategy_config},
             {"seed", p.seed},
-            {"jitter_ns", p.jitter_ns}}},
+            {"jitter_ns", p.jitter_ns},
+            {"quantum_ns", p.quantum_ns}}},
           {"simulated_ns", 1},
           {"metrics", {{"findings", json::array()}}}};
 }
@@ -410,6 +411,49 @@ TEST(SweepPlan, APointFileOfAnotherAllocatorIsAnotherRun) {
     "strategy": ["slab_nodes"]}})");
   dir.write("point-0.json", whole_result(slab).dump());
   EXPECT_THROW(read_point_result(implicit.points.at(0), dir.path), config::ConfigError);
+}
+
+TEST(SweepPlan, APointFileOfAnotherQuantumIsAnotherRun) {
+  TempDir dir;
+  const auto plan = from_text(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "strategy": ["slab_nodes"], "quantum_ns": [10000, 2000]}})");
+  ASSERT_EQ(plan.points.size(), 2u);
+  dir.write("point-1.json", whole_result(plan.points[0]).dump());
+  try {
+    read_point_result(plan.points[1], dir.path);
+    ADD_FAILURE() << "no error";
+  } catch (const config::ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
+    EXPECT_EQ(e.diagnostics()[0].pointer, "/config/quantum_ns");
+    EXPECT_NE(e.diagnostics()[0].message.find("expected quantum_ns 2000 of point 1"),
+              std::string::npos)
+        << e.what();
+  }
+  // A file from before results recorded the quantum: taken to be the point's.
+  json old = whole_result(plan.points[1]);
+  old["config"].erase("quantum_ns");
+  dir.write("point-1.json", old.dump());
+  EXPECT_TRUE(read_point_result(plan.points[1], dir.path));
+}
+
+TEST(SweepPlan, GridSettingsAreTheRunSettings) {
+  // The grid's bounds and defaults are the declared settings' (run/run_settings.hpp).
+  const auto plan = from_text(R"({"name": "p", "grid": {"workload": ["steady-local"],
+    "strategy": ["slab_nodes"]}})");
+  EXPECT_EQ(plan.points.at(0).quantum_ns, quantum_setting.default_value());
+  EXPECT_EQ(plan.points.at(0).jitter_ns, jitter_setting.default_value());
+  for (const auto* setting : {&quantum_setting, &jitter_setting}) {
+    const std::string key(setting->key);
+    const auto items = sweep_plan_json_schema()["properties"]["grid"]["properties"][key]["items"];
+    EXPECT_EQ(items["minimum"], setting->min) << key;
+    EXPECT_EQ(items["maximum"], setting->max) << key;
+    const auto too_big = json{{"name", "p"},
+                              {"grid",
+                               {{"workload", {"steady-local"}},
+                                {"strategy", {"slab_nodes"}},
+                                {key, {setting->max + 1}}}}};
+    EXPECT_THROW(from_text(too_big.dump()), config::ConfigError) << key;
+  }
 }
 
 // --- The schema --------------------------------------------------------------------------------
