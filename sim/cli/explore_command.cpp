@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
 #include "run/findings.hpp"
 #include "run/runner.hpp"
@@ -153,30 +154,6 @@ bool read_worker(Worker& w, std::vector<RunRecord>& records, std::vector<std::st
   return true;
 }
 
-// A progress line on a terminal's stderr, at most once a second after the first second.
-class ExploreProgress {
- public:
-  explicit ExploreProgress(std::size_t total) : total_(total) {}
-  void update(std::size_t done) {
-    const auto now = std::chrono::steady_clock::now();
-    if (!::isatty(STDERR_FILENO) || now - start_ <= std::chrono::seconds(1) ||
-        now - last_ <= std::chrono::seconds(1))
-      return;
-    last_ = now;
-    shown_ = true;
-    std::cerr << fmt::format("\rslabsim explore: {} of {} runs", done, total_) << std::flush;
-  }
-  ~ExploreProgress() {
-    if (shown_) std::cerr << '\n';
-  }
-
- private:
-  std::size_t total_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_ = start_;
-  bool shown_ = false;
-};
-
 // Every run of every strategy, sorted by strategy and seed.
 std::vector<RunRecord> run_workers(
     const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies, const ExploreOptions& o,
@@ -186,7 +163,7 @@ std::vector<RunRecord> run_workers(
   std::vector<std::string> errors;
   const std::size_t total = strategies.size() * static_cast<std::size_t>(o.runs);
   {
-    ExploreProgress progress(total);
+    ProgressLine progress(/*only_on_a_terminal=*/true);
     for (std::size_t open = workers.size(); open > 0;) {
       std::vector<pollfd> fds;
       for (const auto& w : workers)
@@ -197,7 +174,9 @@ std::vector<RunRecord> run_workers(
         if (workers[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
             !read_worker(workers[i], records, errors))
           --open;
-      progress.update(records.size());
+      progress.update([&](double) {
+        return fmt::format("slabsim explore: {} of {} runs", records.size(), total);
+      });
     }
   }
   bool crashed = false;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
@@ -20,36 +21,26 @@ namespace slabsim::cli {
 
 namespace {
 
-// A progress line on stderr, at most once a second, once a run has taken more than a second.
+// "slabsim: 1.234 of 10.000 ms simulated (12%), 3456789 events/s".
 class Progress {
  public:
   explicit Progress(std::int64_t duration_ns) : duration_ns_(duration_ns) {}
   // Called every sim::RunOptions::progress_every operations.
   void operator()(std::int64_t simulated_ns) {
     ++calls_;
-    const auto now = std::chrono::steady_clock::now();
-    if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::seconds(1)) return;
-    last_ = now;
-    shown_ = true;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    std::cerr << fmt::format(
-                     "\rslabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%), {:.0f} events/s",
-                     static_cast<double>(simulated_ns) / 1e6,
-                     static_cast<double>(duration_ns_) / 1e6,
-                     100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_),
-                     static_cast<double>(calls_ * sim::RunOptions::progress_every) / seconds)
-              << std::flush;
-  }
-  ~Progress() {
-    if (shown_) std::cerr << '\n';
+    line_.update([&](double seconds) {
+      return fmt::format(
+          "slabsim: {:.3f} of {:.3f} ms simulated ({:.0f}%), {:.0f} events/s",
+          static_cast<double>(simulated_ns) / 1e6, static_cast<double>(duration_ns_) / 1e6,
+          100.0 * static_cast<double>(simulated_ns) / static_cast<double>(duration_ns_),
+          static_cast<double>(calls_ * sim::RunOptions::progress_every) / seconds);
+    });
   }
 
  private:
   std::int64_t duration_ns_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_ = start_;
-  bool shown_ = false;
   std::uint64_t calls_ = 0;
+  ProgressLine line_;
 };
 
 struct Outcome {

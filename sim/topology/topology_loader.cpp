@@ -22,12 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string at(std::string base, std::size_t index) {
-  return config::pointer_append(std::move(base), index);
-}
-std::string at(std::string base, const char* key) {
-  return config::pointer_append(std::move(base), key);
-}
+using config::at;
 
 std::int64_t duration_of(const json& v) {
   return std::get<std::int64_t>(config::parse_duration_ns(v));

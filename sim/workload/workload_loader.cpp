@@ -26,12 +26,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string at(std::string base, std::size_t index) {
-  return config::pointer_append(std::move(base), index);
-}
-std::string at(std::string base, std::string_view key) {
-  return config::pointer_append(std::move(base), key);
-}
+using config::at;
 
 std::int64_t ns_of(const json& v) {
   return std::get<std::int64_t>(config::parse_duration_ns(v));
@@ -133,11 +128,7 @@ class Loader {
                     fmt::format("expected a name other than those of the boot caches ({}), got "
                                 "\"{}\"",
                                 fmt::join(boot_cache_names(), ", "), s.name));
-      if (auto [it, fresh] = seen.emplace(s.name, i); !fresh)
-        diag_.error(at(p, "name"),
-                    fmt::format("expected a unique cache name, got \"{}\", already used by "
-                                "/caches/{}",
-                                s.name, it->second));
+      check_unique_name(seen, s.name, "/caches", i, "cache");
       std::set<std::string> flags;
       for (std::size_t k = 0; k < c["flags"].size(); ++k) {
         const std::string f = c["flags"][k].get<std::string>();
@@ -254,6 +245,16 @@ class Loader {
     return out;
   }
 
+  // Names of caches and thread groups name them in reports: each once. `seen` maps the names
+  // so far to their index in `array`.
+  void check_unique_name(std::map<std::string, std::size_t>& seen, const std::string& name,
+                         const char* array, std::size_t i, const char* what) {
+    if (auto [it, fresh] = seen.emplace(name, i); !fresh)
+      diag_.error(at(at(array, i), "name"),
+                  fmt::format("expected a unique {} name, got \"{}\", already used by {}", what,
+                              name, at(array, it->second)));
+  }
+
   void load_threads() {
     const auto& threads = j_["threads"];
     std::map<std::string, std::size_t> seen;
@@ -262,11 +263,7 @@ class Loader {
       const json& th = threads[i];
       ThreadGroup g;
       g.name = th["name"].get<std::string>();
-      if (auto [it, fresh] = seen.emplace(g.name, i); !fresh)
-        diag_.error(at(p, "name"),
-                    fmt::format("expected a unique thread group name, got \"{}\", already used "
-                                "by /threads/{}",
-                                g.name, it->second));
+      check_unique_name(seen, g.name, "/threads", i, "thread group");
       g.cpus = resolve_cpus(th, p);
       g.cache = cache_ref(th["cache"], at(p, "cache"));
       g.alloc_node_fraction = th["alloc_node_fraction"].get<double>();
