@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
@@ -60,10 +62,44 @@ TEST(Presets, EmbeddedCopiesMatchTheFiles) {
   }
 }
 
-TEST(Presets, EachCitesItsSources) {
+// Every number of a preset's "distance" block (local latency, link latencies, SLIT and latency
+// matrix entries), as the file writes it.
+void distance_numbers(const json& v, std::set<long>& out) {
+  if (v.is_number_integer()) out.insert(v.get<long>());
+  if (v.is_string() && v.get<std::string>().ends_with("ns"))
+    out.insert(std::stol(v.get<std::string>()));
+  if (v.is_array())
+    for (const auto& e : v)
+      distance_numbers(e, out);
+  if (v.is_object())
+    for (const auto& [key, e] : v.items())
+      if (key != "between") distance_numbers(e, out);  // node ids, not figures
+}
+
+// A preset names itself in its first comment line and accounts for every number it gives in a
+// "Numbers and where they come from:" section: each is a published figure with its source, or
+// a choice or derivation said to be one. A figure changed without its account fails here.
+TEST(Presets, EachAccountsForEveryDistanceNumberItGives) {
   for (const auto& name : preset_names()) {
     const std::string text(*preset_text(name));
-    EXPECT_NE(text.find("//"), std::string::npos) << name << " has no comment naming its sources";
+    std::string comments;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      if (const auto at = line.find_first_not_of(' ');
+          at != std::string::npos && line.compare(at, 2, "//") == 0)
+        comments += line.substr(at + 2) + "\n";
+    EXPECT_TRUE(comments.starts_with(" " + name + ": ")) << name << ": " << comments.substr(0, 60);
+    const auto section = comments.find("Numbers and where they come from:");
+    ASSERT_NE(section, std::string::npos) << name;
+    const std::string sources = comments.substr(section);
+    std::set<long> numbers;
+    distance_numbers(config::parse_json_document(text, name).root["distance"], numbers);
+    EXPECT_FALSE(numbers.empty()) << name;
+    for (long n : numbers) {
+      const std::regex whole("(^|[^0-9.])" + std::to_string(n) + "([^0-9]|$)");
+      EXPECT_TRUE(std::regex_search(sources, whole))
+          << name << ": " << n << " is not accounted for in its sources";
+    }
   }
 }
 
