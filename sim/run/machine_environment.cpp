@@ -1,5 +1,7 @@
 #include "run/machine_environment.hpp"
 
+#include <utility>
+
 #include "engine/simulation.hpp"
 #include "run/trace.hpp"
 
@@ -35,7 +37,6 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   taken_.assign(nr, 0);
   handler_actor_.assign(nr, -1);
   awaiting_.assign(nr, std::nullopt);
-  touches_.assign(machine.node_count(), std::vector<std::uint64_t>(machine.node_count(), 0));
 }
 
 std::int64_t MachineEnvironment::local_now() const {
@@ -43,8 +44,19 @@ std::int64_t MachineEnvironment::local_now() const {
   return clock_ + pending_[cpu_];
 }
 
-void MachineEnvironment::refresh_clock() {
-  clock_ = outside_ ? outside_now_ : Simulation::now_ns();
+void MachineEnvironment::refresh_from_engine() {
+  clock_ = Simulation::now_ns();
+  cpu_ = Simulation::current_cpu();
+}
+
+void MachineEnvironment::sleep_for(std::int64_t ns) {
+  Simulation::sleep_for(ns);
+  refresh_from_engine();
+}
+
+void MachineEnvironment::sleep_until(std::int64_t ns) {
+  Simulation::sleep_until(ns);
+  refresh_from_engine();
 }
 
 void MachineEnvironment::flush() {
@@ -52,18 +64,12 @@ void MachineEnvironment::flush() {
     pending_[cpu_] = 0;
     return;
   }
-  const int me = cpu_;
-  const std::int64_t due = pending_[me];
-  if (due == 0) return;
-  pending_[me] = 0;
-  Simulation::sleep_for(due);
-  cpu_ = me;
-  refresh_clock();
+  const std::int64_t due = std::exchange(pending_[cpu_], 0);
+  if (due > 0) sleep_for(due);
 }
 
 void MachineEnvironment::touch_memory(int node, int times) {
   const int from = cpu_node_[cpu_];
-  touches_[from][node] += static_cast<std::uint64_t>(times);
   pending_[cpu_] += latency_[from][node] * times;
 }
 
@@ -79,8 +85,7 @@ void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, allo
   locks_.lock(me, cls, instance, mode, function);
   awaiting_[me].reset();
   held_.push_back({me, cls, instance, mode, function});
-  cpu_ = me;
-  refresh_clock();
+  refresh_from_engine();
   if (trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
   // The acquisition's own cost, paid while holding (with the critical section, at unlock), and
   // for a spinlock the trip of its cache line from the previous holder's node.
@@ -104,8 +109,7 @@ bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
     held_.push_back({me, cls, instance, mode, function});
     pending_[me] += acquire_ns_[static_cast<int>(cls)];
   }
-  cpu_ = me;
-  refresh_clock();
+  refresh_from_engine();
   if (got && trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
   return got;
 }
@@ -121,8 +125,7 @@ bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* f
   if (got)
     held_.push_back(
         {me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function});
-  cpu_ = me;
-  refresh_clock();
+  refresh_from_engine();
   if (got && trace_)
     trace_->lock_acquired(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
                           function, clock_);
@@ -137,7 +140,7 @@ void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
   forget(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read);
   lockdep_.release(me, alloc::LockClass::kernfs_active, alloc::LockMode::read);
   locks_.kernfs_put_active(me, instance);
-  cpu_ = me;
+  refresh_from_engine();
 }
 
 void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
@@ -151,52 +154,59 @@ void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
   forget(me, cls, instance, mode);
   lockdep_.release(me, cls, mode);
   locks_.unlock(me, cls, instance, mode);
-  cpu_ = me;
-  refresh_clock();
+  refresh_from_engine();
 }
 
 void MachineEnvironment::wait_for_handler() {
   const int me = cpu_;
-  while (taken_[me] > 0 && handler_actor_[me] != Simulation::actor_id()) {
-    Simulation::sleep_for(ipi_poll_ns);
-    cpu_ = me;
-    refresh_clock();
-  }
+  while (taken_[me] > 0 && handler_actor_[me] != Simulation::actor_id())
+    sleep_for(ipi_poll_ns);
 }
 
 void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
-  const int me = cpu_;
   if (outside_) {
-    cpu_ = target;
+    const RunningAs handler(*this, target);
     fn();
-    cpu_ = me;
     return;
   }
   flush();
   // The handler runs when the target takes the interrupt: not while it has interrupts off.
-  while (irq_off_[target] > 0) {
-    Simulation::sleep_for(ipi_poll_ns);
-    cpu_ = me;
-    refresh_clock();
-  }
-  pending_[me] += ipi_cost_ns;
+  while (irq_off_[target] > 0)
+    sleep_for(ipi_poll_ns);
+  const int sender = cpu_;
+  pending_[sender] += ipi_cost_ns;
   // The handler runs as the target CPU, with its interrupts off, and nothing else runs there
   // meanwhile (the runner holds the target's actor at its next operation boundary).
-  const std::int64_t target_pending = pending_[target];
-  pending_[target] = 0;
+  const std::int64_t target_pending = std::exchange(pending_[target], 0);
   ++irq_off_[target];
   ++taken_[target];
   handler_actor_[target] = Simulation::actor_id();
-  cpu_ = target;
-  fn();
-  refresh_clock();
+  {
+    const RunningAs handler(*this, target);
+    fn();
+  }
+  refresh_from_engine();
   --taken_[target];
   --irq_off_[target];
   // The sender waited for the handler (wait=1): its time is the sender's too.
-  const std::int64_t handler = pending_[target];
-  pending_[target] = target_pending;
-  cpu_ = me;
-  pending_[me] += handler;
+  pending_[sender] += std::exchange(pending_[target], target_pending);
+}
+
+MachineEnvironment::RunningAs::RunningAs(MachineEnvironment& env, int cpu)
+    : env_(env), previous_(env.cpu_) {
+  if (env.outside_) {
+    env.cpu_ = cpu;
+  } else {
+    engine_binding_.emplace(cpu);
+    env.refresh_from_engine();
+  }
+}
+
+MachineEnvironment::RunningAs::~RunningAs() {
+  // Outside the engine there is no actor to re-read: the code that called run_on_cpu() runs as
+  // its CPU again. Inside, the binding's destructor gives the actor its CPU back, and the
+  // environment re-reads it once the handler has returned.
+  if (!engine_binding_) env_.cpu_ = previous_;
 }
 
 }  // namespace slabsim::sim

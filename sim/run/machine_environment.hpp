@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "allocator/environment.hpp"
+#include "engine/simulation.hpp"
 #include "kernel/kernel_locks.hpp"
 #include "kernel/lockdep.hpp"
 #include "topology/topology.hpp"
@@ -53,17 +54,19 @@ class MachineEnvironment final : public alloc::Environment {
   bool kernfs_get_active(std::uint64_t instance, const char* function);
   void kernfs_put_active(std::uint64_t instance);
 
-  // The CPU whose actor is about to call into the model. Every blocking call below restores it,
-  // because other actors run (and set it) while one blocks.
-  void set_cpu(int cpu) { cpu_ = cpu; }
+  // The CPU the running code runs as is the running actor's (Simulation::current_cpu(): the CPU
+  // it was spawned on, or the target of an IPI handler it runs). It is re-read, with the clock,
+  // in one place: at the start of an actor's body and after every call into the engine, since
+  // other actors run meanwhile. The fast path (work on per-CPU state) reads the cached copy.
+  void actor_started() { refresh_from_engine(); }
+  // Waits of the runner's own (a parked CPU, an event task until its next event).
+  void sleep_for(std::int64_t ns);
+  void sleep_until(std::int64_t ns);
   // Pays the CPU's local work if it exceeds the quantum (called between operations).
   void maybe_flush() {
     if (pending_[cpu_] >= quantum_ns_) flush();
   }
   void flush();  // pays all of it now
-  // Re-reads the simulation clock: after any wait outside this class (the clock only moves
-  // while the actor waits, so a cached copy saves a call into the engine per operation).
-  void refresh_clock();
   // Simulation time as the current CPU sees it.
   [[nodiscard]] std::int64_t local_now() const;
 
@@ -91,14 +94,26 @@ class MachineEnvironment final : public alloc::Environment {
   [[nodiscard]] const std::vector<LockUse>& held() const { return held_; }
   [[nodiscard]] std::vector<LockUse> awaited() const;
 
-  // Memory accesses by (CPU node, memory node), for remote-access ratios.
-  [[nodiscard]] const std::vector<std::vector<std::uint64_t>>& touches() const { return touches_; }
-  [[nodiscard]] KernelLocks& locks() { return locks_; }
-  [[nodiscard]] int node_of_cpu(int cpu) const { return cpu_node_[cpu]; }
   // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
 
  private:
+  // While an IPI handler runs, the code runs as its target CPU.
+  class RunningAs {
+   public:
+    RunningAs(MachineEnvironment& env, int cpu);
+    ~RunningAs();
+    RunningAs(const RunningAs&) = delete;
+    RunningAs& operator=(const RunningAs&) = delete;
+
+   private:
+    MachineEnvironment& env_;
+    int previous_;
+    std::optional<Simulation::RunAsCpu> engine_binding_;  // none outside the engine
+  };
+
+  // The one place where the cached clock and current CPU are re-read.
+  void refresh_from_engine();
   void forget(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode);
 
   KernelLocks& locks_;
@@ -111,10 +126,9 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
   void wait_for_handler();
-  std::vector<std::vector<std::uint64_t>> touches_;
   std::mt19937_64 rng_;
   std::int64_t quantum_ns_;
-  int cpu_ = 0;
+  int cpu_ = 0;  // the running actor's; outside the engine, the last one's (0 before the run)
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
   Lockdep lockdep_;
   std::vector<LockUse> held_;
@@ -122,7 +136,7 @@ class MachineEnvironment final : public alloc::Environment {
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;
   std::vector<std::optional<LockUse>> awaiting_;  // per CPU
-  std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
+  std::int64_t clock_ = 0;  // the running actor's clock when it last came back from the engine
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
   TraceRecorder* trace_ = nullptr;

@@ -259,12 +259,18 @@ class Run {
   RunMetrics go() {
     for (const auto& a : actors_) {
       const int c = a.cpu;
-      sim_.spawn_on_cpu(c, fmt::format("cpu{}", c), [this, c] { cpu_loop(c); });
+      sim_.spawn_on_cpu(c, fmt::format("cpu{}", c), [this, c] {
+        env_.actor_started();
+        cpu_loop(c);
+      });
     }
     const auto all = extended_.cpu_ids();
     for (int k = 0; k < event_cpus_; ++k) {
       const int c = all[all.size() - static_cast<std::size_t>(event_cpus_ - k)];
-      sim_.spawn_on_cpu(c, fmt::format("events{}", k), [this, c] { event_loop(c); });
+      sim_.spawn_on_cpu(c, fmt::format("events{}", k), [this, c] {
+        env_.actor_started();
+        event_loop(c);
+      });
     }
     const auto result = sim_.run();
     if (trace_) {
@@ -334,16 +340,6 @@ class Run {
 
   CpuActor& actor(int cpu) { return actors_[index_of_cpu_[cpu]]; }
 
-  // Direct waits of the runner; the environment's cached clock follows.
-  void sleep_for(std::int64_t ns) {
-    Simulation::sleep_for(ns);
-    env_.refresh_clock();
-  }
-  void sleep_until(std::int64_t ns) {
-    Simulation::sleep_until(ns);
-    env_.refresh_clock();
-  }
-
   // Global invariants hold only when no CPU is inside the allocator (a CPU waiting for a lock
   // in a slow path has half-moved objects); the check waits for such a quiescent moment.
   void check_when_quiescent(const char* where) {
@@ -370,20 +366,18 @@ class Run {
   // so simultaneous events race), then waits for the next one.
   void event_loop(int cpu) {
     for (;;) {
-      env_.set_cpu(cpu);
       maybe_check();
       if (next_event_ >= events_.size()) break;
       const std::int64_t now = env_.local_now();
       if (events_[next_event_].at_ns > now) {
         env_.flush();
-        sleep_until(events_[next_event_].at_ns);
+        env_.sleep_until(events_[next_event_].at_ns);
         continue;
       }
       const Event& e = events_[next_event_++];
       ++in_model_;
       play_event(cpu, e);
       --in_model_;
-      env_.set_cpu(cpu);
       check_when_quiescent(
           event_names_.emplace_back("after " + event_records_.back().type).c_str());
     }
@@ -394,22 +388,23 @@ class Run {
   void cpu_loop(int cpu) {
     CpuActor& a = actor(cpu);
     for (;;) {
-      env_.set_cpu(cpu);
       const std::int64_t now = env_.local_now();
       if (now >= w_.duration_ns) {
         // Local work past the end is not simulated; the run ends at its duration.
-        if (Simulation::now_ns() < w_.duration_ns) sleep_until(w_.duration_ns);
+        // The CPU's work is done and it never comes back into the model: a plain wait for the
+        // end of the run (the end-of-run check runs as the CPU the environment saw last).
+        if (Simulation::now_ns() < w_.duration_ns) Simulation::sleep_until(w_.duration_ns);
         break;
       }
       if (env_.cpu_taken(cpu)) {  // an IPI handler runs as this CPU
         env_.flush();
-        sleep_for(poll_ns);
+        env_.sleep_for(poll_ns);
         continue;
       }
       if (!a.online) {
         a.parked = true;
         env_.flush();
-        sleep_until(std::max(next_event_time(now), now + poll_ns));
+        env_.sleep_until(std::max(next_event_time(now), now + poll_ns));
         continue;
       }
       a.parked = false;
@@ -460,7 +455,7 @@ class Run {
         env_.maybe_flush();
       } else {
         env_.flush();
-        sleep_until(next);
+        env_.sleep_until(next);
       }
     }
   }
@@ -553,7 +548,6 @@ class Run {
                                    : allocator_->kmem_cache_alloc(s, alloc::gfp_kernel);
     --inflight_[t.cache];
     --in_model_;
-    env_.set_cpu(a.cpu);
     const auto bucket = bucket_of(now);
     if (node >= 0 && s->fallback_to_no_node[node] != fallbacks_before) ++buckets_[bucket].fallbacks;
     if (!o) {
@@ -602,7 +596,6 @@ class Run {
     allocator_->kmem_cache_free(f.owner, f.object());
     --inflight_[f.cache];
     --in_model_;
-    env_.set_cpu(a.cpu);
     ++cache_metrics_[f.cache].frees;
     --actor(f.owner_cpu).live[f.group];
     maybe_progress();
@@ -655,7 +648,6 @@ class Run {
                             "lock_device_hotplug_sysfs")) {
         env_.charge(syscall_restart_ns);
         env_.flush();
-        env_.set_cpu(cpu);
       }
       std::int64_t locked_at = -1;
       const auto structs_before = allocator_->hotplug_node_structs();
@@ -673,7 +665,6 @@ class Run {
       }
       hotplug_.on_step = nullptr;
       env_.unlock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive);
-      env_.set_cpu(cpu);
       r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
       r.duration_ns = env_.local_now() - r.start_ns;
       if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
@@ -699,13 +690,11 @@ class Run {
       slice = trace_->begin(cpu, r.start_ns, fmt::format("{} {}", r.type, e.cpu), "hotplug");
     // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
     env_.lock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write, "cpus_write_lock");
-    env_.set_cpu(cpu);
     r.lock_wait_ns = env_.local_now() - r.start_ns;
     CpuActor& target = actor(e.cpu);
     if (online_op) {
       // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
       if (!target.online) r.result = allocator_->cpu_up_prepare(e.cpu);
-      env_.set_cpu(cpu);
       if (r.result == 0 && !target.online) {
         target.online = true;
         const std::int64_t now = env_.local_now();
@@ -716,18 +705,15 @@ class Run {
       // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
       while (!target.parked && env_.local_now() < w_.duration_ns) {
         env_.flush();
-        sleep_for(poll_ns);
-        env_.set_cpu(cpu);
+        env_.sleep_for(poll_ns);
       }
       if (target.parked) {
         allocator_->cpu_dead(e.cpu);
       } else {
         r.result = -110;  // ETIMEDOUT: the CPU never reached a boundary before the run ended
       }
-      env_.set_cpu(cpu);
     }
     env_.unlock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write);
-    env_.set_cpu(cpu);
     r.duration_ns = env_.local_now() - r.start_ns;
     if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
     hotplug_records_.push_back(r);
@@ -752,7 +738,6 @@ class Run {
   // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
   void show_sysfs_file(int cpu, alloc::Cache& s, const std::string& file) {
     const auto text = allocator_->sysfs_show(&s, file, online_cpus());
-    env_.set_cpu(cpu);
     env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
   }
 
@@ -809,8 +794,7 @@ class Run {
           destroying_[e.cache] = true;
           while (inflight_[e.cache] > 0) {  // operations already inside the cache finish first
             env_.flush();
-            sleep_for(poll_ns);
-            env_.set_cpu(cpu);
+            env_.sleep_for(poll_ns);
           }
           r.result = allocator_->kmem_cache_destroy(s);
           destroying_[e.cache] = false;
@@ -850,13 +834,11 @@ class Run {
           r.result = -19;  // ENODEV: the directory is being removed
           break;
         }
-        env_.set_cpu(cpu);
         if (write) {
           allocator_->kmem_cache_shrink(s);
         } else {
           show_sysfs_file(cpu, *s, e.file);
         }
-        env_.set_cpu(cpu);
         env_.kernfs_put_active(s->id);
         break;
       }
@@ -873,7 +855,6 @@ class Run {
         break;
       }
     }
-    env_.set_cpu(cpu);
     r.duration_ns = env_.local_now() - r.start_ns;
     if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
     if (trace_ && (e.type == Event::Type::inject_error || e.type == Event::Type::clear_error))
