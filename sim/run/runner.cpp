@@ -18,7 +18,9 @@
 #include "allocator/mm/memory_hotplug.hpp"
 #include "allocator/mm/page_alloc.hpp"
 #include "engine/simulation.hpp"
+#include "kernel/held_locks.hpp"
 #include "kernel/kernel_locks.hpp"
+#include "kernel/lockdep.hpp"
 #include "run/findings.hpp"
 #include "run/machine_environment.hpp"
 #include "run/trace.hpp"
@@ -183,7 +185,10 @@ class Run {
         states_(alloc::boot_node_states(layout_)),
         allocator_(alloc::make_allocator(o.allocator, env_, pages_, states_, st, o.tuning)),
         reap_ns_(allocator_->reap_interval_ns()),
-        hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
+        hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)),
+        held_locks_(layout_.nr_cpu_ids()) {
+    lockdep_.observe(env_.lock_signals());
+    held_locks_.observe(env_.lock_signals());
     sim_.set_lookahead(o.lookahead);
     if (!o.trace_path.empty()) start_trace(st);
     // Timing jitter: each event starts up to jitter_ns late, drawn from the seed (its own
@@ -288,10 +293,10 @@ class Run {
                                                               : "";
         return fmt::format("{}#{}{}", alloc::lock_class_name(u.cls), u.instance, mode);
       };
-      for (const auto& u : env_.held())
+      for (const auto& u : held_locks_.held())
         d.held.push_back(
             fmt::format("CPU {} holds {}, taken in {}", u.cpu, describe(u), u.function));
-      for (const auto& u : env_.awaited())
+      for (const auto& u : held_locks_.awaited())
         d.awaited.push_back(
             fmt::format("CPU {} waits for {} in {}", u.cpu, describe(u), u.function));
       m.deadlock = d;
@@ -318,7 +323,7 @@ class Run {
       const int c = all[all.size() - static_cast<std::size_t>(event_cpus_ - k)];
       trace_->name_thread(c, fmt::format("events {} (CPU {})", k, c));
     }
-    env_.set_trace(trace_.get());
+    trace_->observe(env_.lock_signals());
   }
 
   // ---- the CPU actors ---------------------------------------------------------------------
@@ -909,11 +914,11 @@ class Run {
     m.hotplug = hotplug_records_;
     m.events = event_records_;
     m.violations = allocator_->violations();
-    for (const auto& r : env_.lockdep().reports()) {
+    for (const auto& r : lockdep_.reports()) {
       m.lockdep_reports.push_back(format_report(r));
       m.lockdep_cycles.push_back(lockdep_cycle_name(r));
     }
-    m.lockdep_edges = env_.lockdep().edges();
+    m.lockdep_edges = lockdep_.edges();
     m.kernel_log = allocator_->kernel_log();
     for (const auto& line : hotplug_.log())
       m.kernel_log.push_back(line);
@@ -939,6 +944,8 @@ class Run {
   std::unique_ptr<alloc::Allocator> allocator_;
   std::int64_t reap_ns_;  // the allocator's reap interval; 0: none
   alloc::MemoryHotplug hotplug_;
+  Lockdep lockdep_;
+  HeldLocks held_locks_;
   std::vector<alloc::Cache*> caches_;      // by workload cache index; nullptr when absent
   std::vector<alloc::Cache*> last_;        // the last struct each workload cache had
   std::vector<int> inflight_;              // per cache: allocations and frees under way

@@ -94,48 +94,51 @@ void TraceRecorder::end_phase(int tid, std::int64_t now_ns) {
   c.phase = no_slice;
 }
 
-void TraceRecorder::lock_requested(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                   alloc::LockMode mode, const char* function,
-                                   std::int64_t now_ns) {
-  cpu(cpu_id).requests.push_back({cls, instance, mode, function, now_ns});
+void TraceRecorder::observe(LockSignals& signals) {
+  signals.requested.connect([this](const LockEvent& e) { lock_requested(e); });
+  signals.acquired.connect([this](const LockEvent& e) { lock_acquired(e); });
+  signals.released.connect([this](const LockEvent& e) { lock_released(e); });
 }
 
-void TraceRecorder::lock_acquired(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                  alloc::LockMode mode, const char* function, std::int64_t now_ns) {
-  PerCpu& c = cpu(cpu_id);
+void TraceRecorder::lock_requested(const LockEvent& e) {
+  cpu(e.cpu).requests.push_back({e.cls, e.instance, e.mode, e.function, e.now_ns});
+}
+
+void TraceRecorder::lock_acquired(const LockEvent& e) {
+  PerCpu& c = cpu(e.cpu);
   bool contended = false;
   for (auto it = c.requests.rbegin(); it != c.requests.rend(); ++it) {
-    if (it->cls != cls || it->instance != instance || it->mode != mode) continue;
-    contended = now_ns > it->since_ns;
+    if (it->cls != e.cls || it->instance != e.instance || it->mode != e.mode) continue;
+    contended = e.now_ns > it->since_ns;
     if (contended) {
-      events_.push_back({'X', cpu_id, it->since_ns, now_ns - it->since_ns,
-                         "wait " + lock_name(cls, mode), "lock", lock_args(function, instance)});
+      events_.push_back({'X', e.cpu, it->since_ns, e.now_ns - it->since_ns,
+                         "wait " + lock_name(e.cls, e.mode), "lock",
+                         lock_args(e.function, e.instance)});
     }
     c.requests.erase(std::next(it).base());
     break;
   }
   // Every slab allocation's slow path takes a list_lock (every SLOB allocation slob_lock): their
   // holds would make most of the file while saying little; a contended one is worth seeing.
-  const bool per_operation = cls == alloc::LockClass::list_lock ||
-                             cls == alloc::LockClass::alien_lock ||
-                             cls == alloc::LockClass::slob_lock;
+  const bool per_operation = e.cls == alloc::LockClass::list_lock ||
+                             e.cls == alloc::LockClass::alien_lock ||
+                             e.cls == alloc::LockClass::slob_lock;
   if (per_operation && !contended) return;
-  c.holds.push_back(
-      {cls, instance, mode,
-       begin(cpu_id, now_ns, lock_name(cls, mode), "lock", lock_args(function, instance))});
+  c.holds.push_back({e.cls, e.instance, e.mode,
+                     begin(e.cpu, e.now_ns, lock_name(e.cls, e.mode), "lock",
+                           lock_args(e.function, e.instance))});
 }
 
-void TraceRecorder::lock_released(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                  alloc::LockMode mode, std::int64_t now_ns) {
-  PerCpu& c = cpu(cpu_id);
+void TraceRecorder::lock_released(const LockEvent& e) {
+  PerCpu& c = cpu(e.cpu);
   for (auto it = c.holds.rbegin(); it != c.holds.rend(); ++it) {
-    if (it->cls != cls || it->instance != instance || it->mode != mode) continue;
-    end(it->slice, now_ns);
+    if (it->cls != e.cls || it->instance != e.instance || it->mode != e.mode) continue;
+    end(it->slice, e.now_ns);
     c.holds.erase(std::next(it).base());
     break;
   }
-  if (cls == alloc::LockClass::mem_hotplug_lock && mode == alloc::LockMode::write)
-    end_phase(cpu_id, now_ns);
+  if (e.cls == alloc::LockClass::mem_hotplug_lock && e.mode == alloc::LockMode::write)
+    end_phase(e.cpu, e.now_ns);
 }
 
 void TraceRecorder::finish(std::int64_t end_ns, bool deadlock) {

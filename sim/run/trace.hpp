@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "allocator/lock_class.hpp"
+#include "kernel/lock_signals.hpp"
 
 namespace slabsim::sim {
 
@@ -51,15 +52,11 @@ class TraceRecorder {
   void hotplug_step(int tid, std::string_view step, std::int64_t now_ns);
   void end_phase(int tid, std::int64_t now_ns);
 
-  // Lock acquisitions, from the CPU that takes the lock. A lock() call may block: it begins a
-  // request, and the acquisition ends it (a wait slice when time passed). A trylock that
-  // succeeds is an acquisition with no request.
-  void lock_requested(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                      const char* function, std::int64_t now_ns);
-  void lock_acquired(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                     const char* function, std::int64_t now_ns);
-  void lock_released(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                     std::int64_t now_ns);
+  // Records lock waits and holds from the run's lock signals. A lock() call may block: its
+  // request begins a wait, which its acquisition ends (a wait slice when time passed). A trylock
+  // that succeeds is an acquisition with no request. `signals` must not be emitted once this
+  // object is gone.
+  void observe(LockSignals& signals);
 
   // Ends what is still open at `end_ns` (marked "deadlock": true when the run ended in one).
   void finish(std::int64_t end_ns, bool deadlock);
@@ -74,6 +71,10 @@ class TraceRecorder {
   [[nodiscard]] std::size_t event_count() const { return metadata_.size() + events_.size(); }
 
  private:
+  void lock_requested(const LockEvent& e);
+  void lock_acquired(const LockEvent& e);
+  void lock_released(const LockEvent& e);
+
   struct Event {
     char phase = 'X';  // 'X' a complete slice, 'i' an instant
     int tid = 0;
