@@ -82,7 +82,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
   }
   json hotplug = json::array();
   for (const auto& h : m.hotplug)
-    hotplug.push_back({{"type", h.type},
+    hotplug.push_back({{"type", hotplug_type_name(h.type)},
                        {"node", h.node},
                        {"block", h.block},
                        {"cpu", h.cpu},
@@ -92,7 +92,7 @@ json result_json(const RunInputs& in, const RunMetrics& m, const HostFigures& ho
                        {"result", h.result}});
   for (std::size_t i = 0; i < m.hotplug.size(); ++i) {
     const auto& h = m.hotplug[i];
-    if (!h.type.starts_with("memory")) continue;
+    if (!is_memory_hotplug(h.type)) continue;
     hotplug[i]["kmem_cache_node_structs"] = {{"allocated", h.node_structs_allocated},
                                              {"freed", h.node_structs_freed},
                                              {"reused", h.node_structs_reused}};
@@ -239,11 +239,12 @@ std::string report(const std::string& name, const RunInputs& in, const RunMetric
   out += fmt::format("fallbacks to NUMA_NO_NODE {}  alloc_node_mismatch {}\n", fallbacks,
                      m.alloc_node_mismatch ? fmt::format("{}", *m.alloc_node_mismatch) : "-");
   for (const auto& h : m.hotplug) {
-    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}", h.type,
-                       h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)
-                                                 : fmt::format("node {} block {}", h.node, h.block),
+    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}",
+                       hotplug_type_name(h.type),
+                       is_memory_hotplug(h.type) ? fmt::format("node {} block {}", h.node, h.block)
+                                                 : fmt::format("cpu {}", h.cpu),
                        h.start_ns, h.lock_wait_ns, h.duration_ns, h.result);
-    if (h.type.starts_with("memory"))
+    if (is_memory_hotplug(h.type))
       out += fmt::format("; kmem_cache_node +{} -{} reused {}; usable nodes [{}]",
                          h.node_structs_allocated, h.node_structs_freed, h.node_structs_reused,
                          fmt::join(h.usable_nodes_after, ","));

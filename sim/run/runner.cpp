@@ -638,15 +638,17 @@ class Run {
   void memory_op(int cpu, const Event& e, bool online_op) {
     for (int block : blocks_for(e, online_op)) {
       HotplugRecord r;
-      r.type = online_op ? "memory_online" : "memory_offline";
+      r.type = online_op ? HotplugType::memory_online : HotplugType::memory_offline;
       r.node = e.node;
       r.block = block;
       r.cpu = cpu;
       r.start_ns = env_.local_now();
       std::optional<TraceRecorder::SliceId> slice;
       if (trace_)
-        slice = trace_->begin(cpu, r.start_ns,
-                              fmt::format("{} node {} block {}", r.type, e.node, block), "hotplug");
+        slice = trace_->begin(
+            cpu, r.start_ns,
+            fmt::format("{} node {} block {}", hotplug_type_name(r.type), e.node, block),
+            "hotplug");
       // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns
       // -ERESTARTSYS and the syscall is restarted a little later.
       while (!env_.try_lock(alloc::LockClass::device_hotplug_lock, 0, alloc::LockMode::exclusive,
@@ -687,12 +689,13 @@ class Run {
 
   void cpu_op(int cpu, const Event& e, bool online_op) {
     HotplugRecord r;
-    r.type = online_op ? "cpu_online" : "cpu_offline";
+    r.type = online_op ? HotplugType::cpu_online : HotplugType::cpu_offline;
     r.cpu = e.cpu;
     r.start_ns = env_.local_now();
     std::optional<TraceRecorder::SliceId> slice;
     if (trace_)
-      slice = trace_->begin(cpu, r.start_ns, fmt::format("{} {}", r.type, e.cpu), "hotplug");
+      slice = trace_->begin(cpu, r.start_ns, fmt::format("{} {}", hotplug_type_name(r.type), e.cpu),
+                            "hotplug");
     // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
     env_.lock(alloc::LockClass::cpu_hotplug_lock, 0, alloc::LockMode::write, "cpus_write_lock");
     r.lock_wait_ns = env_.local_now() - r.start_ns;

@@ -211,7 +211,7 @@ TEST(Run, NodeOnlinedMidRunIsUsedAfterwards) {
     std::uint64_t before_fallbacks = 0, before_on2 = 0, after_on2 = 0;
     std::int64_t online_done = 0;
     for (const auto& h : m.hotplug)
-      if (h.type == "memory_online" && h.result == 0)
+      if (h.type == HotplugType::memory_online && h.result == 0)
         online_done = std::max(online_done, h.start_ns + h.duration_ns);
     const std::int64_t width = l.workload.duration_ns / static_cast<std::int64_t>(m.buckets.size());
     for (const auto& b : m.buckets) {
