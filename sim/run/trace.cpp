@@ -25,6 +25,24 @@ nlohmann::json lock_args(const char* function, std::uint64_t instance) {
   return {{"function", function}, {"instance", instance}};
 }
 
+std::string_view hotplug_step_name(alloc::HotplugStep s) {
+  switch (s) {
+    case alloc::HotplugStep::locked:
+      return "locked";
+    case alloc::HotplugStep::going_online_notified:
+      return "going_online_notified";
+    case alloc::HotplugStep::node_states_set:
+      return "node_states_set";
+    case alloc::HotplugStep::isolated:
+      return "isolated";
+    case alloc::HotplugStep::going_offline_notified:
+      return "going_offline_notified";
+    case alloc::HotplugStep::node_states_cleared:
+      return "node_states_cleared";
+  }
+  return "?";
+}
+
 // Microseconds, the format's unit, written from the integer ns as an exact decimal: no
 // rounding through a double, and the same text on every host.
 std::string micros(std::int64_t ns) {
@@ -92,6 +110,23 @@ void TraceRecorder::end_phase(int tid, std::int64_t now_ns) {
   if (c.phase == no_slice) return;
   end(c.phase, now_ns);
   c.phase = no_slice;
+}
+
+void TraceRecorder::observe(OperationSignals& signals) {
+  signals.begun.connect([this](const OperationBegun& e) {
+    cpu(e.cpu).operations.push_back(begin(e.cpu, e.now_ns, e.name, e.category));
+  });
+  signals.hotplug_step.connect([this](const HotplugStepReached& e) {
+    hotplug_step(e.cpu, hotplug_step_name(e.step), e.now_ns);
+  });
+  signals.ended.connect([this](const OperationEnded& e) {
+    auto& operations = cpu(e.cpu).operations;
+    end(operations.back(), e.now_ns, {{"result", e.result}});
+    operations.pop_back();
+  });
+  signals.error_injection.connect([this](const ErrorInjectionChanged& e) {
+    instant(e.cpu, e.now_ns, e.what, "hotplug", {{"error", e.error}});
+  });
 }
 
 void TraceRecorder::observe(LockSignals& signals) {
