@@ -63,17 +63,20 @@ class CpuDriver {
   [[nodiscard]] const Cpu& state(int cpu) const { return cpus_[index_of_cpu_[cpu]]; }
   [[nodiscard]] std::int64_t first_reap(int cpu) const;
 
+  // The CPU's loop. What it does at an operation boundary is declared inline and defined in
+  // cpu_driver.cpp, where play() alone calls it: the compiler then makes one loop of it, as an
+  // operation's host cost wants (most operations never enter the engine).
   void play(Cpu& c);
-  void park(Cpu& c, std::int64_t now);
-  void reap(Cpu& c);
-  void free_next(Cpu& c, std::int64_t now);
-  void free_object(const PendingFree& f);
-  void allocate(Cpu& c, int group, std::int64_t now);
-  void wait_for_work(Cpu& c, std::int64_t now);
-  [[nodiscard]] bool has_active_group(const Cpu& c, std::int64_t now) const;
-  int due_group(Cpu& c, std::int64_t now);
-  int target_node(const workload::NodeSelector& selector, Cpu& c);
-  int freeing_cpu(Cpu& c, const workload::ThreadGroup& group);
+  inline void park(Cpu& c, std::int64_t now);
+  inline void reap(Cpu& c);
+  inline void free_next(Cpu& c, std::int64_t now);
+  inline void free_object(const PendingFree& f);
+  inline void allocate(Cpu& c, int group, std::int64_t now);
+  inline void wait_for_work(Cpu& c, std::int64_t now);
+  [[nodiscard]] inline bool has_active_group(const Cpu& c, std::int64_t now) const;
+  inline int due_group(Cpu& c, std::int64_t now);
+  inline int target_node(const workload::NodeSelector& selector, Cpu& c);
+  inline int freeing_cpu(Cpu& c, const workload::ThreadGroup& group);
 
   Machine& machine_;
   MachineEnvironment& env_;

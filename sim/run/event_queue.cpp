@@ -17,10 +17,4 @@ EventQueue::EventQueue(const std::vector<workload::Event>& events, std::uint64_t
       [](const workload::Event& a, const workload::Event& b) { return a.at_ns < b.at_ns; });
 }
 
-std::int64_t EventQueue::first_after(std::int64_t now, std::int64_t otherwise) const {
-  for (std::size_t i = next_; i < events_.size(); ++i)
-    if (events_[i].at_ns > now) return events_[i].at_ns;
-  return otherwise;
-}
-
 }  // namespace slabsim::sim

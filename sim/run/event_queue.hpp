@@ -22,7 +22,11 @@ class EventQueue {
   // The next event, now played by the caller. The reference stays valid for the run.
   const workload::Event& take() { return events_[next_++]; }
   // When the first event still to come after `now` is due; `otherwise` if there is none.
-  [[nodiscard]] std::int64_t first_after(std::int64_t now, std::int64_t otherwise) const;
+  [[nodiscard]] std::int64_t first_after(std::int64_t now, std::int64_t otherwise) const {
+    for (std::size_t i = next_; i < events_.size(); ++i)
+      if (events_[i].at_ns > now) return events_[i].at_ns;
+    return otherwise;
+  }
 
  private:
   std::vector<workload::Event> events_;

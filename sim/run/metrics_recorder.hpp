@@ -5,6 +5,7 @@
 // and of what the model, the locks and lockdep know at the end.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -29,7 +30,21 @@ class MetricsRecorder {
   void failed(std::size_t cache) { ++caches_[cache].failed_allocations; }
   // An object of `cache` for a CPU of `cpu_node` landed on `object_node`; the workload touches
   // it `accesses` times.
-  void allocated(std::size_t cache, int cpu_node, int object_node, int accesses, std::int64_t now);
+  void allocated(std::size_t cache, int cpu_node, int object_node, int accesses, std::int64_t now) {
+    CacheMetrics& cm = caches_[cache];
+    BucketMetrics& bucket = buckets_[bucket_of(now)];
+    const bool remote = object_node != cpu_node;
+    ++cm.allocations;
+    cm.remote_alloc.total++;
+    cm.remote_alloc.remote += remote;
+    per_node_[cpu_node].total++;
+    per_node_[cpu_node].remote += remote;
+    bucket.remote_alloc.total++;
+    bucket.remote_alloc.remote += remote;
+    ++bucket.allocations_by_node[object_node];
+    cm.remote_access.total += static_cast<std::uint64_t>(accesses);
+    cm.remote_access.remote += remote ? static_cast<std::uint64_t>(accesses) : 0;
+  }
   void freed(std::size_t cache) { ++caches_[cache].frees; }
 
   void hotplug(const HotplugRecord& record) { hotplug_.push_back(record); }
@@ -41,7 +56,12 @@ class MetricsRecorder {
                      const std::vector<bool>& online, const RunResult& end, std::uint64_t steps);
 
  private:
-  [[nodiscard]] std::size_t bucket_of(std::int64_t now) const;
+  [[nodiscard]] std::size_t bucket_of(std::int64_t now) const {
+    if (duration_ns_ <= 0) return 0;
+    const auto b =
+        static_cast<std::size_t>(now * static_cast<std::int64_t>(buckets_.size()) / duration_ns_);
+    return std::min(b, buckets_.size() - 1);
+  }
   void add_caches(RunMetrics& m, Machine& machine, const WorkloadCaches& caches,
                   const std::vector<bool>& online) const;
 
