@@ -183,7 +183,7 @@ void CpuDriver::free_object(const PendingFree& f) {
 
 void CpuDriver::allocate(Cpu& c, int group, std::int64_t now) {
   const auto& t = workload_.threads[group];
-  alloc::Cache* s = caches_.current(t.cache);
+  alloc::Cache* s = caches_.current_struct(t.cache);
   progress_.step();
   if (!s || c.live[group] >= t.max_live_per_cpu) {
     recorder_.skipped(t.cache);

@@ -143,7 +143,7 @@ std::string EventPlayer::cache_operation_name(const Event& e) const {
 
 int EventPlayer::create_cache(const Event& e) {
   // EEXIST: the workload's cache exists (or is being destroyed).
-  if (caches_.current(e.cache) || caches_.destroying(e.cache)) return -eexist;
+  if (caches_.current_struct(e.cache) || caches_.destroying(e.cache)) return -eexist;
   const auto& c = workload_.caches[e.cache];
   alloc::Cache* s = allocator_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
   caches_.created(e.cache, s);
@@ -151,7 +151,7 @@ int EventPlayer::create_cache(const Event& e) {
 }
 
 int EventPlayer::destroy_cache(const Event& e) {
-  if (!caches_.current(e.cache)) return -enoent;
+  if (!caches_.current_struct(e.cache)) return -enoent;
   alloc::Cache* s = caches_.begin_destroy(e.cache);
   while (caches_.in_flight(e.cache) > 0) {  // operations already inside the cache finish first
     env_.flush();

@@ -13,7 +13,7 @@ MetricsRecorder::MetricsRecorder(const workload::Workload& workload, alloc::Allo
       node_count_(node_count),
       caches_(workload.caches.size()),
       buckets_(static_cast<std::size_t>(std::max(1, time_buckets))),
-      per_node_(static_cast<std::size_t>(node_count)) {
+      remote_alloc_by_node_(static_cast<std::size_t>(node_count)) {
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     caches_[i].name = workload.caches[i].name;
     caches_[i].fallbacks_per_node.assign(node_count, 0);
@@ -34,7 +34,7 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
   RunMetrics m;
   m.simulated_ns = end.end_time_ns;
   m.buckets = buckets_;
-  m.remote_alloc_per_node = per_node_;
+  m.remote_alloc_per_node = remote_alloc_by_node_;
   add_caches(m, machine, caches, online);
   for (int n = 0; n < node_count_; ++n)
     m.numastat.push_back(machine.pages().numastat(n));
@@ -66,8 +66,8 @@ void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const Workload
   m.fallbacks_per_node.assign(node_count_, 0);
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     CacheMetrics c = caches_[i];
-    const alloc::Cache* s = caches.last(i);
-    c.destroyed = caches.current(i) == nullptr;
+    const alloc::Cache* s = caches.last_struct(i);
+    c.destroyed = caches.current_struct(i) == nullptr;
     if (s) {
       c.fallbacks_per_node = s->fallback_to_no_node;
       alloc::CacheReport report = machine.allocator().cache_report(s, online);

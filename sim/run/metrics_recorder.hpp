@@ -37,8 +37,8 @@ class MetricsRecorder {
     ++cm.allocations;
     cm.remote_alloc.total++;
     cm.remote_alloc.remote += remote;
-    per_node_[cpu_node].total++;
-    per_node_[cpu_node].remote += remote;
+    remote_alloc_by_node_[cpu_node].total++;
+    remote_alloc_by_node_[cpu_node].remote += remote;
     bucket.remote_alloc.total++;
     bucket.remote_alloc.remote += remote;
     ++bucket.allocations_by_node[object_node];
@@ -70,7 +70,7 @@ class MetricsRecorder {
   int node_count_;
   std::vector<CacheMetrics> caches_;
   std::vector<BucketMetrics> buckets_;
-  std::vector<Ratio> per_node_;  // by the allocating CPU's node
+  std::vector<Ratio> remote_alloc_by_node_;  // by the allocating CPU's node
   std::vector<HotplugRecord> hotplug_;
   std::vector<EventRecord> events_;
 };

@@ -21,8 +21,12 @@ class WorkloadCaches {
   // std::runtime_error when one cannot be created.
   void create_boot_caches(alloc::Allocator& allocator);
 
-  [[nodiscard]] alloc::Cache* current(std::size_t cache) const { return current_[cache]; }
-  [[nodiscard]] const alloc::Cache* last(std::size_t cache) const { return last_[cache]; }
+  [[nodiscard]] alloc::Cache* current_struct(std::size_t cache) const {
+    return current_struct_[cache];
+  }
+  [[nodiscard]] const alloc::Cache* last_struct(std::size_t cache) const {
+    return last_struct_[cache];
+  }
   [[nodiscard]] bool destroying(std::size_t cache) const { return destroying_[cache]; }
   [[nodiscard]] int in_flight(std::size_t cache) const { return in_flight_[cache]; }
   // The struct whose sysfs directory a path names: the current one or, while kmem_cache_destroy()
@@ -43,8 +47,8 @@ class WorkloadCaches {
 
  private:
   const workload::Workload& workload_;
-  std::vector<alloc::Cache*> current_;
-  std::vector<alloc::Cache*> last_;
+  std::vector<alloc::Cache*> current_struct_;
+  std::vector<alloc::Cache*> last_struct_;
   std::vector<int> in_flight_;
   std::vector<char> destroying_;
 };
