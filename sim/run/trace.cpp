@@ -121,6 +121,7 @@ void TraceRecorder::observe(OperationSignals& signals) {
   });
   signals.ended.connect([this](const OperationEnded& e) {
     auto& operations = cpu(e.cpu).operations;
+    if (operations.empty()) return;  // begun before the trace observed
     end(operations.back(), e.now_ns, {{"result", e.result}});
     operations.pop_back();
   });
