@@ -156,16 +156,18 @@ struct Simulation::Impl {
   std::exception_ptr error;
   RunResult result;
 
-  // Lookahead bookkeeping (see set_lookahead). Each actor's clock is SimGrid's plus `ahead`;
-  // `dues` holds the time at which every actor that is not running will run next: a sleeper's
-  // wake-up, a released or just spawned actor's release time. Blocked actors are not in it.
-  struct ActorClock {
+  // What the wrapper keeps per actor: its lookahead bookkeeping (see set_lookahead) and the CPU
+  // it runs as (see current_cpu). Each actor's clock is SimGrid's plus `ahead`; `dues` holds the
+  // time at which every actor that is not running will run next: a sleeper's wake-up, a released
+  // or just spawned actor's release time. Blocked actors are not in it.
+  struct ActorState {
     std::int64_t ahead = 0;
     std::size_t slot = 0;  // in dues
+    int cpu = -1;          // spawn_on_cpu's, or a RunAsCpu's while one lives; -1: an event actor
   };
   bool lookahead = false;
-  std::deque<ActorClock> clocks;  // stable addresses
-  ActorClock* current = nullptr;  // the running actor's
+  std::deque<ActorState> actors;  // stable addresses
+  ActorState* current = nullptr;  // the running actor's
   EarliestDue dues;
   std::int64_t clock_at_resume = 0;
 
@@ -210,16 +212,16 @@ struct Simulation::Impl {
   [[nodiscard]] std::int64_t read_engine_clock() const {
     return to_ns(s4u::Engine::get_clock() - start_clock);
   }
-  void list(ActorClock& a, std::int64_t at) { dues.set(a.slot, at); }
-  void unlist(ActorClock& a) { dues.clear(a.slot); }
-  void resumed(ActorClock& a) {
+  void list(ActorState& a, std::int64_t at) { dues.set(a.slot, at); }
+  void unlist(ActorState& a) { dues.clear(a.slot); }
+  void resumed(ActorState& a) {
     unlist(a);
     a.ahead = 0;
     current = &a;
     clock_at_resume = read_engine_clock();
   }
   // A sleep through the engine, to `until` (run time); `me` is listed meanwhile.
-  void engine_sleep_until(ActorClock& me, std::int64_t until) {
+  void engine_sleep_until(ActorState& me, std::int64_t until) {
     list(me, until);
     ++result.engine_sleeps;
     s4u::this_actor::sleep_until(start_clock + static_cast<double>(until));
@@ -227,7 +229,7 @@ struct Simulation::Impl {
   }
   // The actor's clock moves to `until`: without the engine when every other actor runs next
   // strictly later (nobody can act in between), else through it.
-  void advance_to(ActorClock& me, std::int64_t until) {
+  void advance_to(ActorState& me, std::int64_t until) {
     const std::int64_t engine = engine_now();
     if (until <= engine + me.ahead) return;
     if (dues.earliest() > until) {
@@ -239,23 +241,25 @@ struct Simulation::Impl {
   }
   // Brings SimGrid's clock up to the actor's, before anything another actor sees at once
   // (blocking, waking, spawning, ending).
-  void catch_up(ActorClock& me) {
+  void catch_up(ActorState& me) {
     if (me.ahead > 0) engine_sleep_until(me, engine_now() + me.ahead);
   }
 
-  void spawn(s4u::Host* host, std::string name, std::function<void()> body, ActorKind kind) {
+  void spawn(s4u::Host* host, int cpu, std::string name, std::function<void()> body,
+             ActorKind kind) {
     if (state == State::finished)
       throw std::logic_error("Simulation: cannot spawn '" + name + "' after the run");
     if (!body) throw std::invalid_argument("Simulation: actor '" + name + "' has no body");
     // From an actor: the new one starts at the spawner's time, and the spawner stays listed
     // through the simcalls below.
-    ActorClock* spawner = state == State::running ? current : nullptr;
+    ActorState* spawner = state == State::running ? current : nullptr;
     if (spawner != nullptr) {
       catch_up(*spawner);
       list(*spawner, engine_now());
     }
-    ActorClock& clock = clocks.emplace_back();
+    ActorState& clock = actors.emplace_back();
     clock.slot = dues.add();
+    clock.cpu = cpu;
     list(clock, state == State::running ? engine_now() : 0);
     auto actor = s4u::Actor::init(name, host);
     if (kind == ActorKind::daemon) actor->daemonize();
@@ -266,7 +270,7 @@ struct Simulation::Impl {
     if (spawner != nullptr) resumed(*spawner);
   }
 
-  void run_body(ActorClock& clock, const std::function<void()>& body) {
+  void run_body(ActorState& clock, const std::function<void()>& body) {
     if (cancelled) return;
     std::exception_ptr thrown;
     try {
@@ -364,11 +368,11 @@ void Simulation::spawn_on_cpu(int cpu, std::string name, std::function<void()> b
   auto it = impl_->cpu_hosts.find(cpu);
   if (it == impl_->cpu_hosts.end())
     throw std::out_of_range("Simulation: the machine has no CPU " + std::to_string(cpu));
-  impl_->spawn(it->second, std::move(name), std::move(body), kind);
+  impl_->spawn(it->second, cpu, std::move(name), std::move(body), kind);
 }
 
 void Simulation::spawn_event_actor(std::string name, std::function<void()> body, ActorKind kind) {
-  impl_->spawn(impl_->events_host, std::move(name), std::move(body), kind);
+  impl_->spawn(impl_->events_host, -1, std::move(name), std::move(body), kind);
 }
 
 void Simulation::set_lookahead(bool on) {
@@ -410,7 +414,7 @@ std::int64_t Simulation::now_ns() {
 void Simulation::sleep_for(std::int64_t ns) {
   Impl& s = current_run("sleep_for");
   if (ns < 0) throw std::invalid_argument("Simulation::sleep_for: negative duration");
-  Impl::ActorClock& me = *s.current;
+  Impl::ActorState& me = *s.current;
   if (s.lookahead) {
     s.advance_to(me, s.engine_now() + me.ahead + ns);
     return;
@@ -425,7 +429,7 @@ void Simulation::sleep_for(std::int64_t ns) {
 
 void Simulation::sleep_until(std::int64_t ns) {
   Impl& s = current_run("sleep_until");
-  Impl::ActorClock& me = *s.current;
+  Impl::ActorState& me = *s.current;
   if (s.lookahead)
     s.advance_to(me, ns);
   else if (ns > s.engine_now())
@@ -442,12 +446,25 @@ std::string Simulation::actor_name() {
   return s4u::this_actor::get_name();
 }
 
+int Simulation::current_cpu() {
+  return current_run("current_cpu").current->cpu;
+}
+
+Simulation::RunAsCpu::RunAsCpu(int cpu)
+    : binding_(&current_run("RunAsCpu").current->cpu), previous_(*binding_) {
+  *binding_ = cpu;
+}
+
+Simulation::RunAsCpu::~RunAsCpu() {
+  *binding_ = previous_;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wakeup
 
 struct Wakeup::Impl {
   s4u::SemaphorePtr semaphore = s4u::Semaphore::create(0);
-  Simulation::Impl::ActorClock* parked = nullptr;
+  Simulation::Impl::ActorState* parked = nullptr;
   bool released = false;  // release() came before park()
 };
 
@@ -459,7 +476,7 @@ Wakeup::~Wakeup() = default;
 // past it).
 void Wakeup::park() {
   Simulation::Impl& s = current_run("Wakeup::park");
-  Simulation::Impl::ActorClock& me = *s.current;
+  Simulation::Impl::ActorState& me = *s.current;
   s.catch_up(me);
   if (impl_->released)
     s.list(me, s.engine_now());  // the token is there: acquire() returns at once
@@ -473,7 +490,7 @@ void Wakeup::park() {
 
 void Wakeup::release() {
   Simulation::Impl& s = current_run("Wakeup::release");
-  Simulation::Impl::ActorClock& me = *s.current;
+  Simulation::Impl::ActorState& me = *s.current;
   s.catch_up(me);
   const std::int64_t now = s.engine_now();
   if (impl_->parked != nullptr)

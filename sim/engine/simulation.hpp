@@ -104,6 +104,25 @@ class Simulation {
   static long actor_id();
   static std::string actor_name();
 
+  // The CPU the calling actor runs as: the one spawn_on_cpu() put it on (-1 for an event
+  // actor), or the one a RunAsCpu of it gives while that lives. Kept by the wrapper: no SimGrid
+  // call, so model code may read it after every blocking call.
+  static int current_cpu();
+  // For its life, the calling actor runs as `cpu`, across its blocking calls: an IPI handler
+  // that the sender's actor runs on the target CPU's behalf. The destructor makes no SimGrid
+  // call (it is safe while SimGrid unwinds a killed actor).
+  class RunAsCpu {
+   public:
+    explicit RunAsCpu(int cpu);
+    ~RunAsCpu();
+    RunAsCpu(const RunAsCpu&) = delete;
+    RunAsCpu& operator=(const RunAsCpu&) = delete;
+
+   private:
+    int* binding_;  // the actor's entry in the wrapper, which outlives the actor
+    int previous_;
+  };
+
   struct Impl;  // public only so the implementation's free functions can name it
 
  private:

@@ -44,6 +44,15 @@ std::string lock_desc(LockClass c, LockMode m) {
 
 Lockdep::Lockdep() : graph_(alloc::lock_class_count) {}
 
+void Lockdep::observe(LockSignals& signals) {
+  signals.requested.connect(
+      [this](const LockEvent& e) { acquire(e.cpu, e.cls, e.mode, e.function); });
+  signals.acquired.connect([this](const LockEvent& e) {
+    if (e.trylock) acquire(e.cpu, e.cls, e.mode, e.function, /*trylock=*/true);
+  });
+  signals.released.connect([this](const LockEvent& e) { release(e.cpu, e.cls, e.mode); });
+}
+
 void Lockdep::set_recursive_read(LockClass cls, bool recursive) {
   recursive_read_[idx(cls)] = recursive;
 }

@@ -1,7 +1,7 @@
 // A lock dependency validator in the manner of the kernel's lockdep (kernel/locking/lockdep.c),
-// for the lock classes of the model. Plain C++ (no SimGrid): MachineEnvironment feeds it every
-// acquisition and release of a run; it needs no simulated time, so it reports *possible*
-// deadlocks, including orderings whose acquisitions never overlapped in time.
+// for the lock classes of the model. Plain C++ (no SimGrid): it observes every acquisition and
+// release of a run (observe(), the lock signals); it needs no simulated time, so it reports
+// *possible* deadlocks, including orderings whose acquisitions never overlapped in time.
 //
 // What it keeps:
 // - Per CPU (each CPU is one execution context of the simulation), the stack of held locks, as
@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "allocator/lock_class.hpp"
+#include "kernel/lock_signals.hpp"
 
 namespace slabsim::sim {
 
@@ -89,6 +90,11 @@ class Lockdep {
   // Marks `cls`'s read acquisitions as recursive reads (see the header comment). Call before
   // the run: edges already recorded keep their types.
   void set_recursive_read(alloc::LockClass cls, bool recursive = true);
+
+  // Feeds acquire() and release() from a run's lock signals: a lock() is checked when it is
+  // requested, before it waits (as mutex_lock() calls lock_acquire() before it waits), a trylock
+  // once it has succeeded. `signals` must not be emitted once this object is gone.
+  void observe(LockSignals& signals);
 
   // `function` must outlive the hold (the model passes string literals). cpu >= 0.
   void acquire(int cpu, alloc::LockClass cls, alloc::LockMode mode, const char* function,

@@ -37,7 +37,7 @@ std::vector<std::string> run_findings(const RunMetrics& m) {
         if (std::find(h.normal_nodes_after.begin(), h.normal_nodes_after.end(), n) ==
             h.normal_nodes_after.end())
           out.insert("usable-node-without-memory");
-    if (h.type != "memory_online") continue;
+    if (h.type != HotplugType::memory_online) continue;
     if (h.result != 0) out.insert("online-failed");
     last_online_end = std::max(last_online_end, h.start_ns + h.duration_ns);
   }

@@ -1,7 +1,6 @@
 #include "run/machine_environment.hpp"
 
-#include "engine/simulation.hpp"
-#include "run/trace.hpp"
+#include <utility>
 
 namespace slabsim::sim {
 
@@ -19,8 +18,7 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
                                        std::int64_t spinlock_acquire_ns)
     : locks_(locks), latency_(machine.latency_ns), rng_(seed), quantum_ns_(quantum_ns) {
   for (int c = 0; c < alloc::lock_class_count; ++c) {
-    const auto cls = static_cast<alloc::LockClass>(c);
-    const auto kind = KernelLocks::kind_of(cls);
+    const auto kind = KernelLocks::kind_of(static_cast<alloc::LockClass>(c));
     acquire_ns_[c] = kind == LockKind::spinlock ? spinlock_acquire_ns
                      : kind == LockKind::mutex  ? mutex_acquire_ns
                                                 : 0;
@@ -34,17 +32,21 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);
   handler_actor_.assign(nr, -1);
-  awaiting_.assign(nr, std::nullopt);
-  touches_.assign(machine.node_count(), std::vector<std::uint64_t>(machine.node_count(), 0));
 }
 
-std::int64_t MachineEnvironment::local_now() const {
-  if (outside_) return outside_now_;
-  return clock_ + pending_[cpu_];
+void MachineEnvironment::refresh_from_engine() {
+  clock_ = Simulation::now_ns();
+  cpu_ = Simulation::current_cpu();
 }
 
-void MachineEnvironment::refresh_clock() {
-  clock_ = outside_ ? outside_now_ : Simulation::now_ns();
+void MachineEnvironment::sleep_for(std::int64_t ns) {
+  Simulation::sleep_for(ns);
+  refresh_from_engine();
+}
+
+void MachineEnvironment::sleep_until(std::int64_t ns) {
+  Simulation::sleep_until(ns);
+  refresh_from_engine();
 }
 
 void MachineEnvironment::flush() {
@@ -52,172 +54,120 @@ void MachineEnvironment::flush() {
     pending_[cpu_] = 0;
     return;
   }
-  const int me = cpu_;
-  const std::int64_t due = pending_[me];
-  if (due == 0) return;
-  pending_[me] = 0;
-  Simulation::sleep_for(due);
-  cpu_ = me;
-  refresh_clock();
+  const std::int64_t due = std::exchange(pending_[cpu_], 0);
+  if (due > 0) sleep_for(due);
 }
 
-void MachineEnvironment::touch_memory(int node, int times) {
-  const int from = cpu_node_[cpu_];
-  touches_[from][node] += static_cast<std::uint64_t>(times);
-  pending_[cpu_] += latency_[from][node] * times;
+bool MachineEnvironment::acquire(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+                                 const char* function, bool trylock) {
+  if (outside_) return true;
+  flush();
+  wait_for_handler();
+  LockEvent event{cpu_, cls, instance, mode, function, clock_, trylock};
+  bool taken = true;
+  if (trylock) {
+    taken = locks_.try_lock(event.cpu, cls, instance, mode, function);
+  } else {
+    signals_.requested(event);
+    locks_.lock(event.cpu, cls, instance, mode, function);
+  }
+  refresh_from_engine();
+  if (!taken) return false;
+  event.now_ns = clock_;
+  signals_.acquired(event);
+  charge_acquisition(event);
+  return true;
 }
 
-void MachineEnvironment::lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                              const char* function) {
+// The acquisition's own cost, paid while holding (with the critical section, at unlock), and
+// for a spinlock taken by lock() the trip of its cache line from the previous holder's node. A
+// trylock pays the acquire cost only, and does not move the line for the next holder.
+void MachineEnvironment::charge_acquisition(const LockEvent& acquired) {
+  const int cpu = acquired.cpu;
+  pending_[cpu] += acquire_ns_[static_cast<int>(acquired.cls)];
+  if (acquired.trylock || KernelLocks::kind_of(acquired.cls) != LockKind::spinlock) return;
+  const auto key = (acquired.instance << 3) | static_cast<std::uint64_t>(acquired.cls);
+  const auto [last, first_use] = last_cpu_.try_emplace(key, cpu);
+  if (!first_use) pending_[cpu] += locks_.numa().line_transfer_ns(last->second, cpu);
+  last->second = cpu;
+}
+
+void MachineEnvironment::release(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+                                 bool pay_work_first) {
   if (outside_) return;
-  const int me = cpu_;
-  flush();
-  wait_for_handler();
-  lockdep_.acquire(me, cls, mode, function);
-  awaiting_[me] = LockUse{me, cls, instance, mode, function};
-  if (trace_) trace_->lock_requested(me, cls, instance, mode, function, clock_);
-  locks_.lock(me, cls, instance, mode, function);
-  awaiting_[me].reset();
-  held_.push_back({me, cls, instance, mode, function});
-  cpu_ = me;
-  refresh_clock();
-  if (trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
-  // The acquisition's own cost, paid while holding (with the critical section, at unlock), and
-  // for a spinlock the trip of its cache line from the previous holder's node.
-  pending_[me] += acquire_ns_[static_cast<int>(cls)];
-  if (KernelLocks::kind_of(cls) == LockKind::spinlock) {
-    const auto [last, first_use] =
-        last_cpu_.try_emplace((instance << 3) | static_cast<std::uint64_t>(cls), me);
-    if (!first_use) pending_[me] += locks_.numa().line_transfer_ns(last->second, me);
-    last->second = me;
+  std::int64_t now = local_now();
+  if (pay_work_first) {
+    flush();
+    // The clock, not local_now(): two actors may run as one CPU (an IPI handler and the CPU's
+    // own task, sending an IPI of its own), and the other one may have charged it meanwhile.
+    now = clock_;
   }
-}
-
-bool MachineEnvironment::try_lock(alloc::LockClass cls, std::uint64_t instance,
-                                  alloc::LockMode mode, const char* function) {
-  const int me = cpu_;
-  flush();
-  wait_for_handler();
-  const bool got = locks_.try_lock(me, cls, instance, mode, function);
-  if (got) {
-    lockdep_.acquire(me, cls, mode, function, /*trylock=*/true);
-    held_.push_back({me, cls, instance, mode, function});
-    pending_[me] += acquire_ns_[static_cast<int>(cls)];
-  }
-  cpu_ = me;
-  refresh_clock();
-  if (got && trace_) trace_->lock_acquired(me, cls, instance, mode, function, clock_);
-  return got;
+  signals_.released({cpu_, cls, instance, mode, "", now, false});
+  locks_.unlock(cpu_, cls, instance, mode);
+  refresh_from_engine();
 }
 
 bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
-  const int me = cpu_;
-  flush();
-  wait_for_handler();
-  const bool got = locks_.kernfs_get_active(me, instance, function);
-  // kernfs_get_active() is a trylock read of kn->count for lockdep.
-  if (got)
-    lockdep_.acquire(me, alloc::LockClass::kernfs_active, alloc::LockMode::read, function, true);
-  if (got)
-    held_.push_back(
-        {me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function});
-  cpu_ = me;
-  refresh_clock();
-  if (got && trace_)
-    trace_->lock_acquired(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
-                          function, clock_);
-  return got;
+  return acquire(alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function,
+                 /*trylock=*/true);
 }
 
 void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
-  const int me = cpu_;
-  if (trace_)
-    trace_->lock_released(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
-                          local_now());
-  forget(me, alloc::LockClass::kernfs_active, instance, alloc::LockMode::read);
-  lockdep_.release(me, alloc::LockClass::kernfs_active, alloc::LockMode::read);
-  locks_.kernfs_put_active(me, instance);
-  cpu_ = me;
-}
-
-void MachineEnvironment::unlock(alloc::LockClass cls, std::uint64_t instance,
-                                alloc::LockMode mode) {
-  if (outside_) return;
-  const int me = cpu_;
-  // The critical section's work is done before the lock is released: hold and wait times in
-  // lock_stat include it.
-  flush();
-  if (trace_) trace_->lock_released(me, cls, instance, mode, clock_);
-  forget(me, cls, instance, mode);
-  lockdep_.release(me, cls, mode);
-  locks_.unlock(me, cls, instance, mode);
-  cpu_ = me;
-  refresh_clock();
+  // An atomic decrement in the kernel: unlike unlock(), the CPU's unpaid work (the store or show
+  // method's) is not paid first, so the reference's hold time leaves it out.
+  release(alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
+          /*pay_work_first=*/false);
 }
 
 void MachineEnvironment::wait_for_handler() {
-  const int me = cpu_;
-  while (taken_[me] > 0 && handler_actor_[me] != Simulation::actor_id()) {
-    Simulation::sleep_for(ipi_poll_ns);
-    cpu_ = me;
-    refresh_clock();
-  }
+  while (taken_[cpu_] > 0 && handler_actor_[cpu_] != Simulation::actor_id())
+    sleep_for(ipi_poll_ns);
 }
 
 void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
-  const int me = cpu_;
   if (outside_) {
-    cpu_ = target;
+    const RunningAs handler(*this, target);
     fn();
-    cpu_ = me;
     return;
   }
   flush();
   // The handler runs when the target takes the interrupt: not while it has interrupts off.
-  while (irq_off_[target] > 0) {
-    Simulation::sleep_for(ipi_poll_ns);
-    cpu_ = me;
-    refresh_clock();
-  }
-  pending_[me] += ipi_cost_ns;
+  while (irq_off_[target] > 0)
+    sleep_for(ipi_poll_ns);
+  const int sender = cpu_;
+  pending_[sender] += ipi_cost_ns;
   // The handler runs as the target CPU, with its interrupts off, and nothing else runs there
   // meanwhile (the runner holds the target's actor at its next operation boundary).
-  const std::int64_t target_pending = pending_[target];
-  pending_[target] = 0;
+  const std::int64_t target_pending = std::exchange(pending_[target], 0);
   ++irq_off_[target];
   ++taken_[target];
   handler_actor_[target] = Simulation::actor_id();
-  cpu_ = target;
-  fn();
-  refresh_clock();
+  {
+    const RunningAs handler(*this, target);
+    fn();
+  }
+  refresh_from_engine();
   --taken_[target];
   --irq_off_[target];
   // The sender waited for the handler (wait=1): its time is the sender's too.
-  const std::int64_t handler = pending_[target];
-  pending_[target] = target_pending;
-  cpu_ = me;
-  pending_[me] += handler;
+  pending_[sender] += std::exchange(pending_[target], target_pending);
 }
 
-}  // namespace slabsim::sim
-
-namespace slabsim::sim {
-
-void MachineEnvironment::forget(int cpu, alloc::LockClass cls, std::uint64_t instance,
-                                alloc::LockMode mode) {
-  for (auto it = held_.begin(); it != held_.end(); ++it) {
-    if (it->cpu == cpu && it->cls == cls && it->instance == instance && it->mode == mode) {
-      held_.erase(it);
-      return;
-    }
+MachineEnvironment::RunningAs::RunningAs(MachineEnvironment& env, int cpu)
+    : env_(env), previous_(env.cpu_) {
+  if (env.outside_) {
+    env.cpu_ = cpu;
+  } else {
+    engine_binding_.emplace(cpu);
+    env.refresh_from_engine();
   }
 }
 
-std::vector<LockUse> MachineEnvironment::awaited() const {
-  std::vector<LockUse> out;
-  for (const auto& a : awaiting_)
-    if (a) out.push_back(*a);
-  return out;
+MachineEnvironment::RunningAs::~RunningAs() {
+  // Outside the engine there is no actor to re-read: the code that called run_on_cpu() runs as
+  // its CPU again. Inside, the binding's destructor gives the actor its CPU back, and the
+  // environment re-reads it once the handler has returned.
+  if (!engine_binding_) env_.cpu_ = previous_;
 }
 
 }  // namespace slabsim::sim

@@ -1,33 +1,30 @@
 // The allocator's Environment on the SimGrid machine: time is the simulation's clock plus the
 // calling CPU's not yet paid local work (lax synchronisation), locks are the run's KernelLocks,
 // memory accesses cost the topology's latency, IPIs wait for the target CPU's interrupts.
+//
+// The current CPU is the running actor's (Simulation::current_cpu(): the CPU it was spawned on,
+// or the target of an IPI handler it runs). It is re-read with the clock in one place: when an
+// actor's body starts and after every call into the engine, since other actors run meanwhile.
+// The fast path (work on per-CPU state, which never enters the engine) reads the cached copy.
+//
+// Every lock operation goes through one acquire path and one release path, which emit the lock
+// signals (lock_signals.hpp) that lockdep, the held-locks registry and the trace observe.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <random>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "allocator/environment.hpp"
+#include "engine/simulation.hpp"
 #include "kernel/kernel_locks.hpp"
-#include "kernel/lockdep.hpp"
+#include "kernel/lock_signals.hpp"
 #include "topology/topology.hpp"
 
 namespace slabsim::sim {
-
-class TraceRecorder;
-
-// A lock some CPU holds or waits for: what a deadlock report shows.
-struct LockUse {
-  int cpu = 0;
-  alloc::LockClass cls = alloc::LockClass::slab_mutex;
-  std::uint64_t instance = 0;
-  alloc::LockMode mode = alloc::LockMode::exclusive;
-  const char* function = "";  // the kernel function that took or asked for it (a literal)
-};
 
 class MachineEnvironment final : public alloc::Environment {
  public:
@@ -41,91 +38,110 @@ class MachineEnvironment final : public alloc::Environment {
                      std::int64_t spinlock_acquire_ns);
 
   // Outside the engine (boot before the run, reports after it) there are no actors: time stands
-  // at `now_ns`, locks are uncontended and not recorded, nothing is paid.
+  // at `now_ns`, locks are uncontended and not recorded, nothing is paid, and the code runs as
+  // the CPU that ran last (0 before the run).
   void set_outside_engine(bool outside, std::int64_t now_ns = 0) {
     outside_ = outside;
     outside_now_ = now_ns;
   }
-  // A trylock from the current CPU (lock_device_hotplug_sysfs); true if taken.
-  bool try_lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                const char* function) override;
-  // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU.
+  // At the start of an actor's body: learns the CPU it runs as, and the time.
+  void actor_started() { refresh_from_engine(); }
+
+  [[nodiscard]] LockSignals& lock_signals() { return signals_; }
+
+  // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU:
+  // a trylock read of its kernfs_active lock, and the release.
   bool kernfs_get_active(std::uint64_t instance, const char* function);
   void kernfs_put_active(std::uint64_t instance);
 
-  // The CPU whose actor is about to call into the model. Every blocking call below restores it,
-  // because other actors run (and set it) while one blocks.
-  void set_cpu(int cpu) { cpu_ = cpu; }
+  // Waits of the runner's own (a parked CPU, an event task until its next event).
+  void sleep_for(std::int64_t ns);
+  void sleep_until(std::int64_t ns);
   // Pays the CPU's local work if it exceeds the quantum (called between operations).
   void maybe_flush() {
     if (pending_[cpu_] >= quantum_ns_) flush();
   }
   void flush();  // pays all of it now
-  // Re-reads the simulation clock: after any wait outside this class (the clock only moves
-  // while the actor waits, so a cached copy saves a call into the engine per operation).
-  void refresh_clock();
   // Simulation time as the current CPU sees it.
-  [[nodiscard]] std::int64_t local_now() const;
+  [[nodiscard]] std::int64_t local_now() const {
+    return outside_ ? outside_now_ : clock_ + pending_[cpu_];
+  }
 
   int current_cpu() override { return cpu_; }
   std::int64_t now_ns() override { return local_now(); }
   void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
   void touch_memory(int node) override { touch_memory(node, 1); }
-  void touch_memory(int node, int times);  // `times` accesses in a row
+  void touch_memory(int node, int times) {  // `times` accesses in a row
+    pending_[cpu_] += latency_[cpu_node_[cpu_]][node] * times;
+  }
   void sync() override { flush(); }
   void lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-            const char* function) override;
-  void unlock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode) override;
+            const char* function) override {
+    acquire(cls, instance, mode, function, /*trylock=*/false);
+  }
+  // A trylock from the current CPU (lock_device_hotplug_sysfs); true if taken.
+  bool try_lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+                const char* function) override {
+    return acquire(cls, instance, mode, function, /*trylock=*/true);
+  }
+  void unlock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode) override {
+    // The critical section's work is done before the lock is released: hold and wait times in
+    // lock_stat include it.
+    release(cls, instance, mode, /*pay_work_first=*/true);
+  }
   void irq_disable() override { ++irq_off_[cpu_]; }
   void irq_enable() override { --irq_off_[cpu_]; }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
   std::uint64_t random() override { return rng_(); }
 
-  // Records lock waits and holds from now on (nullptr: none; the only cost then is the test).
-  void set_trace(TraceRecorder* trace) { trace_ = trace; }
-
-  // Lock-order checking of every acquisition, as lockdep does.
-  [[nodiscard]] const Lockdep& lockdep() const { return lockdep_; }
-
-  // The locks held right now, in acquisition order, and the one each CPU waits for.
-  [[nodiscard]] const std::vector<LockUse>& held() const { return held_; }
-  [[nodiscard]] std::vector<LockUse> awaited() const;
-
-  // Memory accesses by (CPU node, memory node), for remote-access ratios.
-  [[nodiscard]] const std::vector<std::vector<std::uint64_t>>& touches() const { return touches_; }
-  [[nodiscard]] KernelLocks& locks() { return locks_; }
-  [[nodiscard]] int node_of_cpu(int cpu) const { return cpu_node_[cpu]; }
   // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
 
  private:
-  void forget(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode);
+  // While an IPI handler runs, the code runs as its target CPU.
+  class RunningAs {
+   public:
+    RunningAs(MachineEnvironment& env, int cpu);
+    ~RunningAs();
+    RunningAs(const RunningAs&) = delete;
+    RunningAs& operator=(const RunningAs&) = delete;
+
+   private:
+    MachineEnvironment& env_;
+    int previous_;
+    std::optional<Simulation::RunAsCpu> engine_binding_;  // none outside the engine
+  };
+
+  // The one place where the cached clock and current CPU are re-read.
+  void refresh_from_engine();
+  // The one lock path: lock(), try_lock(), kernfs_get_active().
+  bool acquire(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+               const char* function, bool trylock);
+  void release(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
+               bool pay_work_first);
+  void charge_acquisition(const LockEvent& acquired);
+  // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
+  // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
+  void wait_for_handler();
 
   KernelLocks& locks_;
+  LockSignals signals_;
   std::vector<int> cpu_node_;
   std::vector<std::vector<std::int64_t>> latency_;
   std::vector<std::int64_t> pending_;  // per CPU
   std::vector<int> irq_off_;           // per CPU: local_irq_save depth
   std::vector<int> taken_;             // per CPU: IPI handlers running as it
   std::vector<long> handler_actor_;    // per CPU: the actor running the latest such handler
-  // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
-  // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
-  void wait_for_handler();
-  std::vector<std::vector<std::uint64_t>> touches_;
   std::mt19937_64 rng_;
   std::int64_t quantum_ns_;
-  int cpu_ = 0;
+  int cpu_ = 0;  // the running actor's; outside the engine, the last one's (0 before the run)
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
-  Lockdep lockdep_;
-  std::vector<LockUse> held_;
   // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;
-  std::vector<std::optional<LockUse>> awaiting_;  // per CPU
-  std::int64_t clock_ = 0;  // the simulation clock when the current actor last woke
+  std::int64_t clock_ = 0;  // the running actor's clock when it last came back from the engine
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
-  TraceRecorder* trace_ = nullptr;
 };
 
 }  // namespace slabsim::sim

@@ -34,8 +34,29 @@ struct CacheMetrics {
   bool destroyed = false;
 };
 
+enum class HotplugType { memory_online, memory_offline, cpu_online, cpu_offline };
+
+// "memory_online", "memory_offline", "cpu_online", "cpu_offline": the names results show.
+constexpr const char* hotplug_type_name(HotplugType type) {
+  switch (type) {
+    case HotplugType::memory_online:
+      return "memory_online";
+    case HotplugType::memory_offline:
+      return "memory_offline";
+    case HotplugType::cpu_online:
+      return "cpu_online";
+    case HotplugType::cpu_offline:
+      return "cpu_offline";
+  }
+  return "?";
+}
+
+constexpr bool is_memory_hotplug(HotplugType type) {
+  return type == HotplugType::memory_online || type == HotplugType::memory_offline;
+}
+
 struct HotplugRecord {
-  std::string type;  // memory_online, memory_offline, cpu_online, cpu_offline
+  HotplugType type = HotplugType::memory_online;  // one memory block, or one CPU
   int node = -1, block = -1, cpu = -1;
   std::int64_t start_ns = 0;
   std::int64_t lock_wait_ns = 0;  // until mem_hotplug_lock / cpu_hotplug_lock was held

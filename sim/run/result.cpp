@@ -103,7 +103,7 @@ json lock_stat_json(const RunMetrics& m) {
 json hotplug_json(const RunMetrics& m) {
   json hotplug = json::array();
   for (const auto& h : m.hotplug) {
-    json op = {{"type", h.type},
+    json op = {{"type", hotplug_type_name(h.type)},
                {"node", h.node},
                {"block", h.block},
                {"cpu", h.cpu},
@@ -111,7 +111,7 @@ json hotplug_json(const RunMetrics& m) {
                {"lock_wait_ns", h.lock_wait_ns},
                {"duration_ns", h.duration_ns},
                {"result", h.result}};
-    if (h.type.starts_with("memory")) {
+    if (is_memory_hotplug(h.type)) {
       op["kmem_cache_node_structs"] = {{"allocated", h.node_structs_allocated},
                                        {"freed", h.node_structs_freed},
                                        {"reused", h.node_structs_reused}};
@@ -240,11 +240,12 @@ namespace {
 std::string hotplug_lines(const RunMetrics& m) {
   std::string out;
   for (const auto& h : m.hotplug) {
-    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}", h.type,
-                       h.type.starts_with("cpu") ? fmt::format("cpu {}", h.cpu)
-                                                 : fmt::format("node {} block {}", h.node, h.block),
+    out += fmt::format("{} {} at {} ns: lock wait {} ns, took {} ns, result {}",
+                       hotplug_type_name(h.type),
+                       is_memory_hotplug(h.type) ? fmt::format("node {} block {}", h.node, h.block)
+                                                 : fmt::format("cpu {}", h.cpu),
                        h.start_ns, h.lock_wait_ns, h.duration_ns, h.result);
-    if (h.type.starts_with("memory"))
+    if (is_memory_hotplug(h.type))
       out += fmt::format("; kmem_cache_node +{} -{} reused {}; usable nodes [{}]",
                          h.node_structs_allocated, h.node_structs_freed, h.node_structs_reused,
                          fmt::join(h.usable_nodes_after, ","));

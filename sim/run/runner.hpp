@@ -10,25 +10,23 @@
 #include "allocator/strategy.hpp"
 #include "kernel/kernel_locks.hpp"
 #include "run/metrics.hpp"
+#include "run/run_settings.hpp"
 #include "topology/topology.hpp"
 #include "workload/workload.hpp"
 
 namespace slabsim::sim {
 
+// The engine-level form of a run's settings (run_settings.hpp declares each one and its
+// default; run_request.cpp fills these from them), plus what only the engine needs.
 struct RunOptions {
   std::uint64_t seed = 1;
-  // Lax synchronisation: a CPU's local work is paid to the engine once it exceeds this, or
-  // before the CPU touches shared state.
-  std::int64_t sync_quantum_ns = 10000;
-  int time_buckets = 10;
-  // The engine's lookahead (Simulation::set_lookahead): sleeps nobody else could notice skip
-  // SimGrid. Same results either way; off only to check exactly that.
-  bool lookahead = true;
-  // Each timed event starts a pseudo-random 0..jitter_ns later, drawn from the seed.
-  std::int64_t jitter_ns = 0;
+  std::int64_t sync_quantum_ns = RunSettings{}.quantum_ns;
+  int time_buckets = RunSettings{}.time_buckets;
+  bool lookahead = RunSettings{}.lookahead;
+  std::int64_t jitter_ns = RunSettings{}.jitter_ns;
   // The allocator model and its parameters (a workload's "kernel" object sets SLAB's reap
   // interval).
-  alloc::AllocatorKind allocator = alloc::AllocatorKind::slub;
+  alloc::AllocatorKind allocator = RunSettings{}.allocator;
   alloc::AllocatorTuning tuning;
   // Where to write the run's timeline (trace.hpp), atomically at its end, even when it ends in
   // a deadlock; empty: none, and the run records nothing.

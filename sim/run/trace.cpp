@@ -25,6 +25,24 @@ nlohmann::json lock_args(const char* function, std::uint64_t instance) {
   return {{"function", function}, {"instance", instance}};
 }
 
+std::string_view hotplug_step_name(alloc::HotplugStep s) {
+  switch (s) {
+    case alloc::HotplugStep::locked:
+      return "locked";
+    case alloc::HotplugStep::going_online_notified:
+      return "going_online_notified";
+    case alloc::HotplugStep::node_states_set:
+      return "node_states_set";
+    case alloc::HotplugStep::isolated:
+      return "isolated";
+    case alloc::HotplugStep::going_offline_notified:
+      return "going_offline_notified";
+    case alloc::HotplugStep::node_states_cleared:
+      return "node_states_cleared";
+  }
+  return "?";
+}
+
 // Microseconds, the format's unit, written from the integer ns as an exact decimal: no
 // rounding through a double, and the same text on every host.
 std::string micros(std::int64_t ns) {
@@ -94,48 +112,69 @@ void TraceRecorder::end_phase(int tid, std::int64_t now_ns) {
   c.phase = no_slice;
 }
 
-void TraceRecorder::lock_requested(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                   alloc::LockMode mode, const char* function,
-                                   std::int64_t now_ns) {
-  cpu(cpu_id).requests.push_back({cls, instance, mode, function, now_ns});
+void TraceRecorder::observe(OperationSignals& signals) {
+  signals.begun.connect([this](const OperationBegun& e) {
+    cpu(e.cpu).operations.push_back(begin(e.cpu, e.now_ns, e.name, e.category));
+  });
+  signals.hotplug_step.connect([this](const HotplugStepReached& e) {
+    hotplug_step(e.cpu, hotplug_step_name(e.step), e.now_ns);
+  });
+  signals.ended.connect([this](const OperationEnded& e) {
+    auto& operations = cpu(e.cpu).operations;
+    if (operations.empty()) return;  // begun before the trace observed
+    end(operations.back(), e.now_ns, {{"result", e.result}});
+    operations.pop_back();
+  });
+  signals.error_injection.connect([this](const ErrorInjectionChanged& e) {
+    instant(e.cpu, e.now_ns, e.what, "hotplug", {{"error", e.error}});
+  });
 }
 
-void TraceRecorder::lock_acquired(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                  alloc::LockMode mode, const char* function, std::int64_t now_ns) {
-  PerCpu& c = cpu(cpu_id);
+void TraceRecorder::observe(LockSignals& signals) {
+  signals.requested.connect([this](const LockEvent& e) { lock_requested(e); });
+  signals.acquired.connect([this](const LockEvent& e) { lock_acquired(e); });
+  signals.released.connect([this](const LockEvent& e) { lock_released(e); });
+}
+
+void TraceRecorder::lock_requested(const LockEvent& e) {
+  cpu(e.cpu).requests.push_back({e.cls, e.instance, e.mode, e.function, e.now_ns});
+}
+
+void TraceRecorder::lock_acquired(const LockEvent& e) {
+  PerCpu& c = cpu(e.cpu);
   bool contended = false;
   for (auto it = c.requests.rbegin(); it != c.requests.rend(); ++it) {
-    if (it->cls != cls || it->instance != instance || it->mode != mode) continue;
-    contended = now_ns > it->since_ns;
+    if (it->cls != e.cls || it->instance != e.instance || it->mode != e.mode) continue;
+    contended = e.now_ns > it->since_ns;
     if (contended) {
-      events_.push_back({'X', cpu_id, it->since_ns, now_ns - it->since_ns,
-                         "wait " + lock_name(cls, mode), "lock", lock_args(function, instance)});
+      events_.push_back({'X', e.cpu, it->since_ns, e.now_ns - it->since_ns,
+                         "wait " + lock_name(e.cls, e.mode), "lock",
+                         lock_args(e.function, e.instance)});
     }
     c.requests.erase(std::next(it).base());
     break;
   }
   // Every slab allocation's slow path takes a list_lock (every SLOB allocation slob_lock): their
   // holds would make most of the file while saying little; a contended one is worth seeing.
-  const bool per_operation = cls == alloc::LockClass::list_lock ||
-                             cls == alloc::LockClass::alien_lock ||
-                             cls == alloc::LockClass::slob_lock;
+  const bool per_operation = e.cls == alloc::LockClass::list_lock ||
+                             e.cls == alloc::LockClass::alien_lock ||
+                             e.cls == alloc::LockClass::slob_lock;
   if (per_operation && !contended) return;
-  c.holds.push_back(
-      {cls, instance, mode,
-       begin(cpu_id, now_ns, lock_name(cls, mode), "lock", lock_args(function, instance))});
+  c.holds.push_back({e.cls, e.instance, e.mode,
+                     begin(e.cpu, e.now_ns, lock_name(e.cls, e.mode), "lock",
+                           lock_args(e.function, e.instance))});
 }
 
-void TraceRecorder::lock_released(int cpu_id, alloc::LockClass cls, std::uint64_t instance,
-                                  alloc::LockMode mode, std::int64_t now_ns) {
-  PerCpu& c = cpu(cpu_id);
+void TraceRecorder::lock_released(const LockEvent& e) {
+  PerCpu& c = cpu(e.cpu);
   for (auto it = c.holds.rbegin(); it != c.holds.rend(); ++it) {
-    if (it->cls != cls || it->instance != instance || it->mode != mode) continue;
-    end(it->slice, now_ns);
+    if (it->cls != e.cls || it->instance != e.instance || it->mode != e.mode) continue;
+    end(it->slice, e.now_ns);
     c.holds.erase(std::next(it).base());
     break;
   }
-  if (cls == alloc::LockClass::mem_hotplug_lock && mode == alloc::LockMode::write)
-    end_phase(cpu_id, now_ns);
+  if (e.cls == alloc::LockClass::mem_hotplug_lock && e.mode == alloc::LockMode::write)
+    end_phase(e.cpu, e.now_ns);
 }
 
 void TraceRecorder::finish(std::int64_t end_ns, bool deadlock) {

@@ -1,6 +1,7 @@
 // A run's timeline in Chrome's trace-event JSON format (what https://ui.perfetto.dev and
 // chrome://tracing open): one track per CPU with its lock waits and holds, and the event
-// tasks' hotplug operations (with their phases) and cache events.
+// tasks' hotplug operations (with their phases) and cache events. It is an observer: it
+// records what the lock signals and the event tasks' operation signals tell it.
 //
 // The viewers build a call tree per track, so slices on one track must nest: a slice that has
 // begun but not ended when the run stops (a deadlock) is ended at the end of the run, so that
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include "allocator/lock_class.hpp"
+#include "kernel/lock_signals.hpp"
+#include "run/operation_signals.hpp"
 
 namespace slabsim::sim {
 
@@ -45,21 +48,15 @@ class TraceRecorder {
   void instant(int tid, std::int64_t at_ns, std::string name, std::string_view category,
                nlohmann::json args = nlohmann::json::object());
 
-  // A hotplug step reached on `tid`: ends the phase of the previous step and begins the phase
-  // of this one. The phase also ends when the operation drops mem_hotplug_lock for write
-  // (mem_hotplug_done()), because a phase must nest inside the lock's hold.
-  void hotplug_step(int tid, std::string_view step, std::int64_t now_ns);
-  void end_phase(int tid, std::int64_t now_ns);
-
-  // Lock acquisitions, from the CPU that takes the lock. A lock() call may block: it begins a
-  // request, and the acquisition ends it (a wait slice when time passed). A trylock that
-  // succeeds is an acquisition with no request.
-  void lock_requested(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                      const char* function, std::int64_t now_ns);
-  void lock_acquired(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                     const char* function, std::int64_t now_ns);
-  void lock_released(int cpu, alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
-                     std::int64_t now_ns);
+  // Records the event tasks' operations from their signals: a slice per cache event and per
+  // hotplug operation, with its result; the phases of memory hotplug between its steps, on the
+  // same track; a mark for each change of the error injection.
+  void observe(OperationSignals& signals);
+  // Records lock waits and holds from the run's lock signals. A lock() call may block: its
+  // request begins a wait, which its acquisition ends (a wait slice when time passed). A trylock
+  // that succeeds is an acquisition with no request. `signals` must not be emitted once this
+  // object is gone.
+  void observe(LockSignals& signals);
 
   // Ends what is still open at `end_ns` (marked "deadlock": true when the run ended in one).
   void finish(std::int64_t end_ns, bool deadlock);
@@ -74,6 +71,15 @@ class TraceRecorder {
   [[nodiscard]] std::size_t event_count() const { return metadata_.size() + events_.size(); }
 
  private:
+  // A hotplug step reached on `tid`: ends the phase of the previous step and begins the phase
+  // of this one. The phase also ends when the operation drops mem_hotplug_lock for write
+  // (mem_hotplug_done()), because a phase must nest inside the lock's hold.
+  void hotplug_step(int tid, std::string_view step, std::int64_t now_ns);
+  void end_phase(int tid, std::int64_t now_ns);
+  void lock_requested(const LockEvent& e);
+  void lock_acquired(const LockEvent& e);
+  void lock_released(const LockEvent& e);
+
   struct Event {
     char phase = 'X';  // 'X' a complete slice, 'i' an instant
     int tid = 0;
@@ -101,6 +107,7 @@ class TraceRecorder {
     // while the CPU's own task waits.
     std::vector<Request> requests;
     std::vector<Hold> holds;
+    std::vector<SliceId> operations;  // begun, not yet ended
     SliceId phase = no_slice;
   };
   static constexpr SliceId no_slice = static_cast<SliceId>(-1);

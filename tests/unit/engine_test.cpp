@@ -456,5 +456,64 @@ TEST(Engine, LookaheadKeepsTimesAndOrder) {
   EXPECT_LT(with.engine_sleeps, without.engine_sleeps);
 }
 
+// The CPU an actor runs as comes from the actor, whoever ran in between: its spawn CPU, -1 for an
+// event actor, and a RunAsCpu's CPU while that lives, across blocking calls, with and without
+// lookahead.
+std::vector<std::string> cpu_binding_trace(bool lookahead) {
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(lookahead);
+  std::vector<std::string> trace;
+  auto log = [&trace](const std::string& who) {
+    trace.push_back(std::to_string(Simulation::now_ns()) + " " + who + " as cpu " +
+                    std::to_string(Simulation::current_cpu()));
+  };
+  Wakeup wakeup;
+  sim.spawn_on_cpu(1, "a", [&] {
+    log("a");
+    {
+      const Simulation::RunAsCpu handler(3);
+      log("a handler");
+      wakeup.park();  // blocked until d releases it, others run meanwhile
+      log("a handler woken");
+      Simulation::sleep_for(10);
+      log("a handler");
+    }
+    log("a");
+  });
+  sim.spawn_on_cpu(3, "b", [&] {
+    for (int i = 0; i < 3; ++i) {
+      Simulation::sleep_for(4);
+      log("b");
+    }
+  });
+  sim.spawn_event_actor("c", [&] {
+    Simulation::sleep_for(2);
+    log("c");
+  });
+  sim.spawn_on_cpu(0, "d", [&] {
+    Simulation::sleep_for(5);
+    log("d");
+    wakeup.release();
+    Simulation::sleep_for(1);
+    log("d");
+  });
+  sim.run();
+  return trace;
+}
+
+TEST(Engine, CurrentCpuIsTheActorsOrTheOneItRunsAs) {
+  const auto with = cpu_binding_trace(true);
+  EXPECT_EQ(with, cpu_binding_trace(false));
+  EXPECT_EQ(with, (std::vector<std::string>{
+                      "0 a as cpu 1", "0 a handler as cpu 3", "2 c as cpu -1", "4 b as cpu 3",
+                      "5 d as cpu 0", "5 a handler woken as cpu 3", "6 d as cpu 0", "8 b as cpu 3",
+                      "12 b as cpu 3", "15 a handler as cpu 3", "15 a as cpu 1"}));
+}
+
+TEST(Engine, CurrentCpuOnlyInsideAnActor) {
+  EXPECT_THROW(Simulation::current_cpu(), std::logic_error);
+  EXPECT_THROW(Simulation::RunAsCpu(2), std::logic_error);
+}
+
 }  // namespace
 }  // namespace slabsim::sim

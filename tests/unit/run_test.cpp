@@ -15,6 +15,7 @@
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
+#include "run/simulation_run.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/topology_loader.hpp"
 #include "workload/workload_loader.hpp"
@@ -221,7 +222,7 @@ TEST(Run, NodeOnlinedMidRunIsUsedAfterwards) {
     std::uint64_t before_fallbacks = 0, before_on2 = 0, after_on2 = 0;
     std::int64_t online_done = 0;
     for (const auto& h : m.hotplug)
-      if (h.type == "memory_online" && h.result == 0)
+      if (h.type == HotplugType::memory_online && h.result == 0)
         online_done = std::max(online_done, h.start_ns + h.duration_ns);
     const std::int64_t width = l.workload.duration_ns / static_cast<std::int64_t>(m.buckets.size());
     for (const auto& b : m.buckets) {
@@ -510,6 +511,50 @@ TEST(Trace, DeadlockedRunStillWritesItsWaits) {
     EXPECT_NEAR(end_us, static_cast<double>(m.simulated_ns) / 1000.0, 1e-6);
   }
   EXPECT_EQ(blocked_waits, static_cast<int>(m.deadlock->awaited.size()));
+}
+
+std::string without_host(const Loaded& l, const alloc::Strategy& st, const RunMetrics& m,
+                         alloc::AllocatorKind allocator) {
+  return result_of(l, st, m, allocator).dump();
+}
+
+// A whole run under SLAB (locks in every slow path, IPIs, hotplug): every acquisition the locks
+// recorded (lock_stat counts them at release) was seen once, in simulated-time order, each
+// release after its acquisition on the same CPU; and the observed run is the unobserved one.
+TEST(LockSignals, AnObserverSeesExactlyTheAcquisitionsOfARun) {
+  const Loaded l = load("node-online");
+  const auto st = strategy::load_strategy("hotplug_lock");
+  RunOptions o;
+  o.allocator = alloc::AllocatorKind::slab;
+  const std::string unobserved =
+      without_host(l, st, run_simulation(l.machine, l.workload, st, o), o.allocator);
+  SimulationRun run(l.machine, l.workload, st, o);
+  std::map<std::string, std::uint64_t> acquired, released;
+  std::map<std::pair<int, std::uint64_t>, int> held;  // by (CPU, class << 32 | instance)
+  std::int64_t last_acquired = 0;
+  bool ordered = true, balanced = true;
+  LockSignals& signals = run.machine().env().lock_signals();
+  signals.acquired.connect([&](const LockEvent& e) {
+    ++acquired[std::string(alloc::lock_class_name(e.cls))];
+    ++held[{e.cpu, static_cast<std::uint64_t>(e.cls) << 32 | e.instance}];
+    ordered = ordered && e.now_ns >= last_acquired;
+    last_acquired = e.now_ns;
+  });
+  signals.released.connect([&](const LockEvent& e) {
+    ++released[std::string(alloc::lock_class_name(e.cls))];
+    if (--held[{e.cpu, static_cast<std::uint64_t>(e.cls) << 32 | e.instance}] < 0) balanced = false;
+  });
+  const RunMetrics m = run.play();
+  ASSERT_FALSE(m.deadlock);
+  EXPECT_TRUE(ordered);
+  EXPECT_TRUE(balanced);
+  std::map<std::string, std::uint64_t> recorded;
+  for (const auto& c : m.lock_stat)
+    recorded[c.name] = c.read_holdtime.nr + c.write_holdtime.nr;
+  EXPECT_EQ(released, recorded);
+  EXPECT_EQ(acquired, released);  // the run ends with no lock held
+  EXPECT_GT(acquired["&n->list_lock"], 1000u);
+  EXPECT_EQ(without_host(l, st, m, o.allocator), unobserved);
 }
 
 }  // namespace

@@ -1,0 +1,306 @@
+#include "run/cpu_driver.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "run/model_call.hpp"
+
+namespace slabsim::sim {
+
+namespace {
+
+std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
+  switch (d.kind) {
+    case workload::Distribution::Kind::constant:
+      return d.a_ns;
+    case workload::Distribution::Kind::exponential: {
+      // Inverse transform with a 53-bit uniform: the same numbers on every standard library.
+      const double u = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
+      return static_cast<std::int64_t>(std::llround(-std::log(u) * static_cast<double>(d.a_ns)));
+    }
+    case workload::Distribution::Kind::uniform:
+      return d.a_ns +
+             static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.b_ns - d.a_ns + 1));
+  }
+  return 0;
+}
+
+double unit(std::mt19937_64& rng) {
+  return static_cast<double>(rng() >> 11) * 0x1.0p-53;
+}
+
+bool group_active(const workload::ThreadGroup& t, std::int64_t now) {
+  return t.start_ns <= now && (!t.stop_ns || now < *t.stop_ns);
+}
+
+}  // namespace
+
+CpuDriver::CpuDriver(Machine& machine, const workload::Workload& workload,
+                     const RunOptions& options, const EventQueue& events, WorkloadCaches& caches,
+                     QuiescentChecks& checks, MetricsRecorder& recorder, RunProgress& progress)
+    : machine_(machine),
+      env_(machine.env()),
+      allocator_(machine.allocator()),
+      workload_(workload),
+      quantum_ns_(options.sync_quantum_ns),
+      events_(events),
+      caches_(caches),
+      checks_(checks),
+      recorder_(recorder),
+      progress_(progress),
+      reap_ns_(allocator_.reap_interval_ns()) {
+  const topology::Topology& topology = machine.topology();
+  for (int cpu : topology.cpu_ids()) {
+    Cpu c;
+    c.cpu = cpu;
+    c.node = topology.node_of_cpu(cpu);
+    c.rng.seed(options.seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(cpu) + 1);
+    c.next_reap_at = first_reap(cpu);
+    c.live.assign(workload.threads.size(), 0);
+    for (std::size_t g = 0; g < workload.threads.size(); ++g)
+      if (std::binary_search(workload.threads[g].cpus.begin(), workload.threads[g].cpus.end(), cpu))
+        c.groups.push_back(static_cast<int>(g));
+    if (static_cast<int>(index_of_cpu_.size()) <= cpu) index_of_cpu_.resize(cpu + 1, -1);
+    index_of_cpu_[cpu] = static_cast<int>(cpus_.size());
+    cpus_.push_back(std::move(c));
+  }
+  for (auto& c : cpus_) {
+    std::vector<int> others, other_nodes;
+    for (const auto& o : cpus_) {
+      if (o.cpu == c.cpu) continue;
+      others.push_back(o.cpu);
+      if (o.node != c.node) other_nodes.push_back(o.cpu);
+    }
+    c.remote_free_pool = other_nodes.empty() ? others : other_nodes;
+  }
+}
+
+void CpuDriver::spawn() {
+  for (Cpu& c : cpus_)
+    machine_.spawn(c.cpu, fmt::format("cpu{}", c.cpu), [this, &c] { play(c); });
+}
+
+// start_cpu_timer(): the first reap about half an interval in (round_jiffies_relative(HZ) of a
+// 2*HZ interval), each CPU 3 jiffies of 500 later than the one before, so CPUs do not reap in
+// lockstep.
+std::int64_t CpuDriver::first_reap(int cpu) const {
+  return reap_ns_ / 2 + static_cast<std::int64_t>(cpu) * reap_ns_ * 3 / 500;
+}
+
+void CpuDriver::bring_online(int cpu, std::int64_t now) {
+  Cpu& c = state(cpu);
+  c.online = true;
+  c.next_reap_at = now + first_reap(cpu);
+}
+
+std::vector<bool> CpuDriver::online_cpus() const {
+  std::vector<bool> online(static_cast<std::size_t>(machine_.nr_cpu_ids()), true);
+  for (const auto& c : cpus_)
+    online[c.cpu] = c.online;
+  return online;
+}
+
+void CpuDriver::play(Cpu& c) {
+  for (;;) {
+    const std::int64_t now = env_.local_now();
+    if (now >= workload_.duration_ns) {
+      // Local work past the end is not simulated; the run ends at its duration. The CPU's work
+      // is done and it never comes back into the model: a plain wait for the end of the run
+      // (the end-of-run check runs as the CPU the environment saw last).
+      if (Simulation::now_ns() < workload_.duration_ns)
+        Simulation::sleep_until(workload_.duration_ns);
+      return;
+    }
+    if (env_.cpu_taken(c.cpu)) {  // an IPI handler runs as this CPU
+      env_.flush();
+      env_.sleep_for(Machine::poll_ns);
+      continue;
+    }
+    if (!c.online) {
+      park(c, now);
+      continue;
+    }
+    c.parked = false;
+    checks_.run_if_quiescent();
+    if (reap_ns_ > 0 && c.next_reap_at <= now) {
+      reap(c);
+    } else if (!c.to_free.empty() && c.to_free.top().at <= now) {
+      free_next(c, now);
+    } else if (const int g = due_group(c, now); g >= 0) {
+      allocate(c, g, now);
+      c.next_op_at =
+          now + std::max<std::int64_t>(1, sample(workload_.threads[g].think_time, c.rng));
+      env_.maybe_flush();
+    } else {
+      wait_for_work(c, now);
+    }
+  }
+}
+
+void CpuDriver::park(Cpu& c, std::int64_t now) {
+  c.parked = true;
+  env_.flush();
+  env_.sleep_until(
+      std::max(events_.first_after(now, workload_.duration_ns), now + Machine::poll_ns));
+}
+
+void CpuDriver::reap(Cpu& c) {
+  c.next_reap_at += reap_ns_;
+  {
+    const ModelCall call(checks_);
+    allocator_.reap();
+  }
+  env_.maybe_flush();
+}
+
+void CpuDriver::free_next(Cpu& c, std::int64_t now) {
+  FreeAt next = c.to_free.top();
+  c.to_free.pop();
+  if (caches_.destroying(pending_.at(next.slot).cache)) {
+    // A caller never frees into a cache while destroying it: hold the object until
+    // kmem_cache_destroy() has failed (it has objects, so it will).
+    next.at = now + Machine::poll_ns;
+    c.to_free.push(next);
+    env_.charge(Machine::poll_ns);
+    env_.maybe_flush();
+    return;
+  }
+  free_object(pending_.take(next.slot));
+}
+
+void CpuDriver::free_object(const PendingFree& f) {
+  progress_.step();
+  {
+    const ModelCall call(checks_, caches_, f.cache);
+    allocator_.kmem_cache_free(f.owner, f.object());
+  }
+  recorder_.freed(f.cache);
+  --state(f.owner_cpu).live[f.group];
+  progress_.operation_completed();
+}
+
+void CpuDriver::allocate(Cpu& c, int group, std::int64_t now) {
+  const auto& t = workload_.threads[group];
+  alloc::Cache* s = caches_.current_struct(t.cache);
+  progress_.step();
+  if (!s || c.live[group] >= t.max_live_per_cpu) {
+    recorder_.skipped(t.cache);
+    return;
+  }
+  const bool by_node = t.alloc_node_fraction > 0 && unit(c.rng) < t.alloc_node_fraction;
+  const int node = by_node ? target_node(t.node, c) : alloc::numa_no_node;
+  const std::uint64_t fallbacks_before = node >= 0 ? s->fallback_to_no_node[node] : 0;
+  alloc::ObjectRef o;
+  {
+    const ModelCall call(checks_, caches_, t.cache);
+    o = by_node ? allocator_.kmem_cache_alloc_node(s, alloc::gfp_kernel, node)
+                : allocator_.kmem_cache_alloc(s, alloc::gfp_kernel);
+  }
+  if (node >= 0 && s->fallback_to_no_node[node] != fallbacks_before) recorder_.fell_back(now);
+  if (!o) {
+    recorder_.failed(t.cache);
+    return;
+  }
+  recorder_.allocated(t.cache, c.node, o.node, t.accesses_per_object, now);
+  env_.touch_memory(o.node, t.accesses_per_object);
+  ++c.live[group];
+  const int target = freeing_cpu(c, t);
+  const std::uint32_t slot = pending_.add(
+      {o.slab, s, static_cast<std::uint16_t>(o.index), static_cast<std::uint16_t>(o.node),
+       static_cast<std::uint32_t>(t.cache), static_cast<std::uint32_t>(group), c.cpu});
+  state(target).to_free.push(
+      {now + std::max<std::int64_t>(0, sample(t.lifetime, c.rng)), free_seq_++, slot});
+  progress_.operation_completed();
+}
+
+// Nothing due: waits for the next thing this CPU may do.
+void CpuDriver::wait_for_work(Cpu& c, std::int64_t now) {
+  std::int64_t next =
+      std::min(events_.first_after(now, workload_.duration_ns), workload_.duration_ns);
+  if (!c.to_free.empty()) next = std::min(next, c.to_free.top().at);
+  if (reap_ns_ > 0) next = std::min(next, c.next_reap_at);
+  const bool active = has_active_group(c, now);
+  if (active) next = std::min(next, std::max(c.next_op_at, now + 1));
+  for (int g : c.groups)
+    if (workload_.threads[g].start_ns > now) next = std::min(next, workload_.threads[g].start_ns);
+  next = std::max(next, now + 1);
+  if (next - now < quantum_ns_ && active) {
+    env_.charge(next - now);  // a short think time: lax
+    env_.maybe_flush();
+  } else {
+    env_.flush();
+    env_.sleep_until(next);
+  }
+}
+
+bool CpuDriver::has_active_group(const Cpu& c, std::int64_t now) const {
+  for (int g : c.groups)
+    if (group_active(workload_.threads[g], now)) return true;
+  return false;
+}
+
+// The next thread group, round robin from the one after the last served, that is active now.
+int CpuDriver::due_group(Cpu& c, std::int64_t now) {
+  if (c.groups.empty() || c.next_op_at > now) return -1;
+  const std::size_t n = c.groups.size();
+  std::size_t i = c.next_group;
+  for (std::size_t k = 0; k < n; ++k) {
+    const int g = c.groups[i];
+    if (++i == n) i = 0;
+    if (group_active(workload_.threads[g], now)) {
+      c.next_group = i;
+      return g;
+    }
+  }
+  return -1;
+}
+
+int CpuDriver::target_node(const workload::NodeSelector& selector, Cpu& c) {
+  using K = workload::NodeSelector::Kind;
+  const topology::Topology& topology = machine_.topology();
+  const int nodes = topology.node_count();
+  // Other nodes with memory right now (N_MEMORY), nearest first by SLIT, then by id.
+  auto others = [&] {
+    std::vector<int> out;
+    for (int n = 0; n < nodes; ++n)
+      if (n != c.node && machine_.states().test(n, alloc::NodeState::memory)) out.push_back(n);
+    std::stable_sort(out.begin(), out.end(), [&](int x, int y) {
+      return topology.slit[c.node][x] < topology.slit[c.node][y];
+    });
+    return out;
+  };
+  switch (selector.kind) {
+    case K::local:
+      return c.node;
+    case K::node:
+      return selector.node;
+    case K::random:
+      return static_cast<int>(c.rng() % static_cast<std::uint64_t>(nodes));
+    case K::remote: {
+      auto o = others();
+      std::sort(o.begin(), o.end());
+      if (o.empty()) return c.node;
+      // Round robin by CPU over the other nodes with memory, starting after the CPU's node.
+      const auto after = std::upper_bound(o.begin(), o.end(), c.node) - o.begin();
+      return o[(static_cast<std::size_t>(after) + static_cast<std::size_t>(c.cpu)) % o.size()];
+    }
+    case K::nearest: {
+      const auto o = others();
+      return o.empty() ? c.node : o.front();
+    }
+  }
+  return c.node;
+}
+
+int CpuDriver::freeing_cpu(Cpu& c, const workload::ThreadGroup& group) {
+  if (group.remote_free_fraction <= 0 || unit(c.rng) >= group.remote_free_fraction) return c.cpu;
+  // Another CPU, preferably on another node (a remote free in the kernel's sense is any free
+  // not into the freeing CPU's own cpu slab).
+  const auto& pool = c.remote_free_pool;
+  if (pool.empty()) return c.cpu;
+  return pool[c.rng() % pool.size()];
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,210 @@
+#include "run/event_player.hpp"
+
+#include <fmt/format.h>
+
+#include "run/model_call.hpp"
+
+namespace slabsim::sim {
+
+namespace {
+
+using workload::Event;
+
+constexpr int enoent = 2;
+constexpr int eexist = 17;
+constexpr int enodev = 19;
+
+}  // namespace
+
+EventPlayer::EventPlayer(Machine& machine, const workload::Workload& workload, EventQueue& events,
+                         WorkloadCaches& caches, QuiescentChecks& checks, MetricsRecorder& recorder,
+                         RunProgress& progress, CpuDriver& cpus, HotplugOperations& hotplug,
+                         OperationSignals& signals)
+    : machine_(machine),
+      env_(machine.env()),
+      allocator_(machine.allocator()),
+      workload_(workload),
+      events_(events),
+      caches_(caches),
+      checks_(checks),
+      recorder_(recorder),
+      progress_(progress),
+      cpus_(cpus),
+      hotplug_(hotplug),
+      signals_(signals) {}
+
+void EventPlayer::spawn() {
+  const auto& cpus = machine_.event_cpus();
+  for (std::size_t k = 0; k < cpus.size(); ++k) {
+    const int cpu = cpus[k];
+    machine_.spawn(cpu, fmt::format("events{}", k), [this, cpu] { play_all(cpu); });
+  }
+}
+
+// An event task: plays the next due event, whoever's turn it is, then waits for the next one.
+void EventPlayer::play_all(int cpu) {
+  for (;;) {
+    checks_.run_if_quiescent();
+    if (events_.empty()) break;
+    if (events_.next_at() > env_.local_now()) {
+      env_.flush();
+      env_.sleep_until(events_.next_at());
+      continue;
+    }
+    const Event& e = events_.take();
+    EventRecord r;
+    {
+      const ModelCall call(checks_);
+      r = play(cpu, e);
+    }
+    checks_.request("after " + r.type);
+  }
+  env_.flush();
+  checks_.run_if_quiescent();
+}
+
+EventRecord EventPlayer::play(int cpu, const Event& e) {
+  progress_.step();
+  EventRecord r;
+  r.start_ns = env_.local_now();
+  std::string name = cache_operation_name(e);
+  const bool cache_operation = !name.empty();
+  if (cache_operation && signals_.begun.observed())
+    signals_.begun({cpu, r.start_ns, std::move(name), "cache"});
+  switch (e.type) {
+    case Event::Type::memory_online:
+    case Event::Type::memory_offline:
+    case Event::Type::cpu_online:
+    case Event::Type::cpu_offline:
+      play_hotplug(cpu, e, r);
+      break;
+    case Event::Type::cache_create:
+      r.type = "cache_create";
+      r.target = workload_.caches[e.cache].name;
+      r.result = create_cache(e);
+      break;
+    case Event::Type::cache_destroy:
+      r.type = "cache_destroy";
+      r.target = workload_.caches[e.cache].name;
+      r.result = destroy_cache(e);
+      break;
+    case Event::Type::shrink:
+      r.type = "shrink";
+      r.target = workload_.caches[e.cache].name;
+      r.result = access_sysfs(e);
+      break;
+    case Event::Type::sysfs_read:
+      r.type = "sysfs_read";
+      r.target = workload_.caches[e.cache].name + "/" + e.file;
+      r.result = access_sysfs(e);
+      break;
+    case Event::Type::inject_error:
+    case Event::Type::clear_error:
+      r.type = e.type == Event::Type::inject_error ? "inject_error" : "clear_error";
+      r.target = e.action;
+      set_error_injection(e);
+      if (signals_.error_injection.observed())
+        signals_.error_injection({cpu, r.start_ns, r.type + " " + r.target, e.error});
+      break;
+  }
+  r.duration_ns = env_.local_now() - r.start_ns;
+  if (cache_operation) signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
+  recorder_.event(r);
+  return r;
+}
+
+void EventPlayer::play_hotplug(int cpu, const Event& e, EventRecord& r) {
+  const bool online = e.type == Event::Type::memory_online || e.type == Event::Type::cpu_online;
+  if (e.type == Event::Type::memory_online || e.type == Event::Type::memory_offline) {
+    hotplug_.memory(cpu, e, online);
+    r.type = hotplug_type_name(online ? HotplugType::memory_online : HotplugType::memory_offline);
+    r.target = fmt::format("node {}", e.node);
+  } else {
+    hotplug_.cpu(cpu, e, online);
+    r.type = hotplug_type_name(online ? HotplugType::cpu_online : HotplugType::cpu_offline);
+    r.target = fmt::format("cpu {}", e.cpu);
+  }
+}
+
+std::string EventPlayer::cache_operation_name(const Event& e) const {
+  switch (e.type) {
+    case Event::Type::cache_create:
+      return "cache_create " + workload_.caches[e.cache].name;
+    case Event::Type::cache_destroy:
+      return "cache_destroy " + workload_.caches[e.cache].name;
+    case Event::Type::shrink:
+      return "shrink " + workload_.caches[e.cache].name;
+    case Event::Type::sysfs_read:
+      return "sysfs_read " + workload_.caches[e.cache].name + "/" + e.file;
+    default:
+      return {};
+  }
+}
+
+int EventPlayer::create_cache(const Event& e) {
+  // EEXIST: the workload's cache exists (or is being destroyed).
+  if (caches_.current_struct(e.cache) || caches_.destroying(e.cache)) return -eexist;
+  const auto& c = workload_.caches[e.cache];
+  alloc::Cache* s = allocator_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+  caches_.created(e.cache, s);
+  return s ? 0 : -alloc::enomem;
+}
+
+int EventPlayer::destroy_cache(const Event& e) {
+  if (!caches_.current_struct(e.cache)) return -enoent;
+  alloc::Cache* s = caches_.begin_destroy(e.cache);
+  while (caches_.in_flight(e.cache) > 0) {  // operations already inside the cache finish first
+    env_.flush();
+    env_.sleep_for(Machine::poll_ns);
+  }
+  const int result = allocator_.kmem_cache_destroy(s);
+  caches_.end_destroy(e.cache, s, result);
+  return result;
+}
+
+// A shrink (a write of "1" to the cache's shrink file) or a read of one of its sysfs files.
+int EventPlayer::access_sysfs(const Event& e) {
+  const bool write = e.type == Event::Type::shrink;
+  // The sysfs directory lives until kmem_cache_destroy() removes it, so a cache being destroyed
+  // is still reachable here (that is how the RFC 1/3 ABBA happens).
+  alloc::Cache* s = caches_.reachable_through_sysfs(e.cache);
+  // ENOENT: no such cache; no /sys/kernel/slab (SLAB, SLOB); or, for an in-kernel caller, a
+  // cache it is destroying.
+  if (!s || (!allocator_.has_sysfs() && (!write || caches_.destroying(e.cache)))) return -enoent;
+  if (!allocator_.has_sysfs()) {
+    // Without /sys/kernel/slab the shrink comes from inside the kernel (a driver's shrinker, as
+    // acpi_os_purge_cache() does): kmem_cache_shrink() with no kernfs reference around it, by a
+    // caller that never destroys the cache meanwhile (the destroy waits for it as for the
+    // cache's allocations and frees).
+    const ModelCall call(checks_, caches_, e.cache);
+    allocator_.kmem_cache_shrink(s);
+    return 0;
+  }
+  // kernfs_fop_write()/kernfs_fop_read(): the file's active reference around the store or show
+  // method (lockdep: a read acquisition of kn->count).
+  if (!env_.kernfs_get_active(s->id, write ? "kernfs_fop_write" : "kernfs_fop_read"))
+    return -enodev;  // the directory is being removed
+  if (write)
+    allocator_.kmem_cache_shrink(s);
+  else
+    show_sysfs_file(*s, e.file);
+  env_.kernfs_put_active(s->id);
+  return 0;
+}
+
+// A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
+void EventPlayer::show_sysfs_file(alloc::Cache& s, const std::string& file) {
+  const auto text = allocator_.sysfs_show(&s, file, cpus_.online_cpus());
+  env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
+}
+
+void EventPlayer::set_error_injection(const Event& e) {
+  const auto action = e.action == "going_offline" ? alloc::MemoryAction::going_offline
+                                                  : alloc::MemoryAction::going_online;
+  if (e.type == Event::Type::inject_error)
+    machine_.error_inject().inject(action, e.error);
+  else
+    machine_.error_inject().clear(action);
+}
+
+}  // namespace slabsim::sim

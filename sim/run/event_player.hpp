@@ -1,0 +1,61 @@
+// The workload's timed events, played by the event tasks: up to four actors ("events<k>"), each
+// on a CPU of its own. A free task takes the next due event whoever's turn it is, so events due
+// together race. Besides hotplug (HotplugOperations): kmem_cache_create() and
+// kmem_cache_destroy() of the workload's caches, shrinks and reads of their sysfs files, and the
+// notifier error injection. Each event is recorded (EventRecord), cache events are signalled as
+// operations (OperationSignals), and an invariant check after each waits for a quiescent moment.
+#pragma once
+
+#include <string>
+
+#include "run/cpu_driver.hpp"
+#include "run/event_queue.hpp"
+#include "run/hotplug_operations.hpp"
+#include "run/machine.hpp"
+#include "run/metrics_recorder.hpp"
+#include "run/operation_signals.hpp"
+#include "run/quiescent_checks.hpp"
+#include "run/run_progress.hpp"
+#include "run/workload_caches.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::sim {
+
+class EventPlayer {
+ public:
+  EventPlayer(Machine& machine, const workload::Workload& workload, EventQueue& events,
+              WorkloadCaches& caches, QuiescentChecks& checks, MetricsRecorder& recorder,
+              RunProgress& progress, CpuDriver& cpus, HotplugOperations& hotplug,
+              OperationSignals& signals);
+
+  // One actor per event task's CPU, named "events<k>".
+  void spawn();
+
+ private:
+  void play_all(int cpu);
+  EventRecord play(int cpu, const workload::Event& e);
+  void play_hotplug(int cpu, const workload::Event& e, EventRecord& r);
+  int create_cache(const workload::Event& e);
+  int destroy_cache(const workload::Event& e);
+  int access_sysfs(const workload::Event& e);
+  void show_sysfs_file(alloc::Cache& s, const std::string& file);
+  void set_error_injection(const workload::Event& e);
+  // The name of a cache event's operation, known before it runs (a deadlock may stop it halfway);
+  // empty for other events.
+  [[nodiscard]] std::string cache_operation_name(const workload::Event& e) const;
+
+  Machine& machine_;
+  MachineEnvironment& env_;
+  alloc::Allocator& allocator_;
+  const workload::Workload& workload_;
+  EventQueue& events_;
+  WorkloadCaches& caches_;
+  QuiescentChecks& checks_;
+  MetricsRecorder& recorder_;
+  RunProgress& progress_;
+  CpuDriver& cpus_;
+  HotplugOperations& hotplug_;
+  OperationSignals& signals_;
+};
+
+}  // namespace slabsim::sim

@@ -1,0 +1,145 @@
+#include "run/hotplug_operations.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace slabsim::sim {
+
+namespace {
+
+using alloc::BlockPresence;
+using alloc::LockClass;
+using alloc::LockMode;
+
+// restart_syscall() after -ERESTARTSYS: back to user space and into the write again (a model
+// choice of a few microseconds).
+constexpr std::int64_t syscall_restart_ns = 2000;
+constexpr int etimedout = 110;
+
+}  // namespace
+
+HotplugOperations::HotplugOperations(Machine& machine, const workload::Workload& workload,
+                                     CpuDriver& cpus, MetricsRecorder& recorder,
+                                     OperationSignals& signals)
+    : machine_(machine),
+      env_(machine.env()),
+      allocator_(machine.allocator()),
+      workload_(workload),
+      cpus_(cpus),
+      recorder_(recorder),
+      signals_(signals) {}
+
+std::vector<int> HotplugOperations::blocks_for(const workload::Event& e, bool online) const {
+  std::vector<int> out;
+  for (int b : machine_.topology().nodes[e.node].blocks) {
+    const auto state = machine_.pages().block_state(b);
+    const bool eligible = online ? state != BlockPresence::online : state == BlockPresence::online;
+    if (eligible) out.push_back(b);
+    if (e.blocks > 0 && static_cast<int>(out.size()) == e.blocks) break;
+  }
+  // Offline from the highest address down, as hot-remove scripts do.
+  if (!online) std::reverse(out.begin(), out.end());
+  return out;
+}
+
+void HotplugOperations::memory(int cpu, const workload::Event& e, bool online) {
+  for (int block : blocks_for(e, online)) {
+    HotplugRecord r;
+    r.type = online ? HotplugType::memory_online : HotplugType::memory_offline;
+    r.node = e.node;
+    r.block = block;
+    r.cpu = cpu;
+    r.start_ns = env_.local_now();
+    if (signals_.begun.observed())
+      signals_.begun({cpu, r.start_ns,
+                      fmt::format("{} node {} block {}", hotplug_type_name(r.type), e.node, block),
+                      "hotplug"});
+    // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns -ERESTARTSYS and
+    // the syscall is restarted a little later.
+    while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
+                          "lock_device_hotplug_sysfs")) {
+      env_.charge(syscall_restart_ns);
+      env_.flush();
+    }
+    const auto structs_before = allocator_.hotplug_node_structs();
+    memory_block(r, e, online);
+    env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
+    r.duration_ns = env_.local_now() - r.start_ns;
+    signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
+    after_memory_block(r, structs_before);
+    recorder_.hotplug(r);
+  }
+}
+
+void HotplugOperations::memory_block(HotplugRecord& r, const workload::Event& e, bool online) {
+  alloc::MemoryHotplug& hotplug = machine_.hotplug();
+  std::int64_t locked_at = -1;
+  hotplug.on_step = [&](alloc::HotplugStep step) {
+    if (step == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+    signals_.hotplug_step({r.cpu, step, env_.local_now()});
+  };
+  if (online) {
+    if (machine_.pages().block_state(r.block) == BlockPresence::absent) hotplug.add_memory(r.block);
+    const alloc::ZoneType zone =
+        e.movable ? (*e.movable ? alloc::ZoneType::movable : alloc::ZoneType::normal)
+                  : machine_.layout().blocks[r.block].zone;
+    r.result = hotplug.online_pages(r.block, zone);
+  } else {
+    r.result = hotplug.offline_pages(r.block);
+  }
+  hotplug.on_step = nullptr;
+  r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
+}
+
+// What the allocator's callbacks did to per-node cache structs, and the nodes it may use now.
+void HotplugOperations::after_memory_block(HotplugRecord& r,
+                                           const alloc::NodeStructCounts& before) {
+  const auto after = allocator_.hotplug_node_structs();
+  r.node_structs_allocated = after.allocated - before.allocated;
+  r.node_structs_freed = after.freed - before.freed;
+  r.node_structs_reused = after.reused - before.reused;
+  for (int n = 0; n < machine_.layout().nr_node_ids(); ++n) {
+    if (allocator_.node_usable(n)) r.usable_nodes_after.push_back(n);
+    if (machine_.states().test(n, alloc::NodeState::normal_memory))
+      r.normal_nodes_after.push_back(n);
+  }
+}
+
+void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
+  HotplugRecord r;
+  r.type = online ? HotplugType::cpu_online : HotplugType::cpu_offline;
+  r.cpu = e.cpu;
+  r.start_ns = env_.local_now();
+  if (signals_.begun.observed())
+    signals_.begun(
+        {cpu, r.start_ns, fmt::format("{} {}", hotplug_type_name(r.type), e.cpu), "hotplug"});
+  // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
+  env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::write, "cpus_write_lock");
+  r.lock_wait_ns = env_.local_now() - r.start_ns;
+  if (online) {
+    // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
+    if (!cpus_.online(e.cpu)) r.result = allocator_.cpu_up_prepare(e.cpu);
+    if (r.result == 0 && !cpus_.online(e.cpu)) cpus_.bring_online(e.cpu, env_.local_now());
+  } else if (cpus_.online(e.cpu)) {
+    r.result = cpu_down(e.cpu);
+  }
+  env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::write);
+  r.duration_ns = env_.local_now() - r.start_ns;
+  signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
+  recorder_.hotplug(r);
+}
+
+int HotplugOperations::cpu_down(int cpu) {
+  cpus_.take_offline(cpu);
+  // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
+  while (!cpus_.parked(cpu) && env_.local_now() < workload_.duration_ns) {
+    env_.flush();
+    env_.sleep_for(Machine::poll_ns);
+  }
+  if (!cpus_.parked(cpu)) return -etimedout;  // it never reached a boundary before the run ended
+  allocator_.cpu_dead(cpu);
+  return 0;
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,94 @@
+#include "run/metrics_recorder.hpp"
+
+#include <algorithm>
+
+#include "run/findings.hpp"
+
+namespace slabsim::sim {
+
+MetricsRecorder::MetricsRecorder(const workload::Workload& workload, alloc::AllocatorKind allocator,
+                                 int node_count, int time_buckets)
+    : duration_ns_(workload.duration_ns),
+      allocator_(allocator),
+      node_count_(node_count),
+      caches_(workload.caches.size()),
+      buckets_(static_cast<std::size_t>(std::max(1, time_buckets))),
+      remote_alloc_by_node_(static_cast<std::size_t>(node_count)) {
+  for (std::size_t i = 0; i < caches_.size(); ++i) {
+    caches_[i].name = workload.caches[i].name;
+    caches_[i].fallbacks_per_node.assign(node_count, 0);
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b) {
+    buckets_[b].start_ns =
+        duration_ns_ * static_cast<std::int64_t>(b) / static_cast<std::int64_t>(buckets_.size());
+    buckets_[b].allocations_by_node.assign(node_count, 0);
+  }
+}
+
+RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& caches,
+                                    const std::vector<bool>& online, const RunResult& end,
+                                    std::uint64_t steps) {
+  alloc::Allocator& allocator = machine.allocator();
+  machine.env().set_outside_engine(true, end.end_time_ns);
+  allocator.check_invariants("end of run");
+  RunMetrics m;
+  m.simulated_ns = end.end_time_ns;
+  m.buckets = buckets_;
+  m.remote_alloc_per_node = remote_alloc_by_node_;
+  add_caches(m, machine, caches, online);
+  for (int n = 0; n < node_count_; ++n)
+    m.numastat.push_back(machine.pages().numastat(n));
+  m.allocator = allocator_;
+  m.slab_pages_allocated = allocator.slabs_allocated();
+  m.lock_stat = machine.locks().lock_stat_classes();
+  m.lock_stat_text = machine.locks().lock_stat_text();
+  m.hotplug = hotplug_;
+  m.events = events_;
+  m.violations = allocator.violations();
+  for (const auto& r : machine.lockdep().reports()) {
+    m.lockdep_reports.push_back(format_report(r));
+    m.lockdep_cycles.push_back(lockdep_cycle_name(r));
+  }
+  m.lockdep_edges = machine.lockdep().edges();
+  m.kernel_log = allocator.kernel_log();
+  for (const auto& line : machine.hotplug().log())
+    m.kernel_log.push_back(line);
+  m.slabinfo = allocator.proc_slabinfo();
+  m.engine_steps = steps;
+  m.engine_sleeps = end.engine_sleeps;
+  m.skipped_sleeps = end.skipped_sleeps;
+  return m;
+}
+
+// Each cache's counters with the model's statistics of its last struct, and their sums.
+void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const WorkloadCaches& caches,
+                                 const std::vector<bool>& online) const {
+  m.fallbacks_per_node.assign(node_count_, 0);
+  for (std::size_t i = 0; i < caches_.size(); ++i) {
+    CacheMetrics c = caches_[i];
+    const alloc::Cache* s = caches.last_struct(i);
+    c.destroyed = caches.current_struct(i) == nullptr;
+    if (s) {
+      c.fallbacks_per_node = s->fallback_to_no_node;
+      alloc::CacheReport report = machine.allocator().cache_report(s, online);
+      c.counters = std::move(report.counters);
+      c.counters_text = std::move(report.counters_text);
+      c.objects_in_use = report.objects_in_use;
+      c.alloc_node_mismatch = report.alloc_node_mismatch;
+    }
+    for (int n = 0; n < node_count_; ++n)
+      m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
+    m.allocations += c.allocations;
+    m.frees += c.frees;
+    m.failed_allocations += c.failed_allocations;
+    m.remote_alloc.remote += c.remote_alloc.remote;
+    m.remote_alloc.total += c.remote_alloc.total;
+    m.remote_access.remote += c.remote_access.remote;
+    m.remote_access.total += c.remote_access.total;
+    if (c.alloc_node_mismatch)
+      m.alloc_node_mismatch = m.alloc_node_mismatch.value_or(0) + *c.alloc_node_mismatch;
+    m.caches.push_back(std::move(c));
+  }
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,78 @@
+// What the runner counts while the workload plays: per workload cache (allocations, frees,
+// failures, skips, remote allocations and accesses), per allocating CPU's node, per time bucket
+// (remote ratio, NUMA_NO_NODE fallbacks, allocations by the node the object landed on), and the
+// records of hotplug operations and timed events. collect() makes the run's RunMetrics of them
+// and of what the model, the locks and lockdep know at the end.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "engine/simulation.hpp"
+#include "run/machine.hpp"
+#include "run/metrics.hpp"
+#include "run/workload_caches.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::sim {
+
+class MetricsRecorder {
+ public:
+  MetricsRecorder(const workload::Workload& workload, alloc::AllocatorKind allocator,
+                  int node_count, int time_buckets);
+
+  // An allocation the thread group could not make: no cache, or its live objects at the limit.
+  void skipped(std::size_t cache) { ++caches_[cache].skipped; }
+  // kmem_cache_alloc_node() fell back to NUMA_NO_NODE (the cache's counter moved).
+  void fell_back(std::int64_t now) { ++buckets_[bucket_of(now)].fallbacks; }
+  void failed(std::size_t cache) { ++caches_[cache].failed_allocations; }
+  // An object of `cache` for a CPU of `cpu_node` landed on `object_node`; the workload touches
+  // it `accesses` times.
+  void allocated(std::size_t cache, int cpu_node, int object_node, int accesses, std::int64_t now) {
+    CacheMetrics& cm = caches_[cache];
+    BucketMetrics& bucket = buckets_[bucket_of(now)];
+    const bool remote = object_node != cpu_node;
+    ++cm.allocations;
+    cm.remote_alloc.total++;
+    cm.remote_alloc.remote += remote;
+    remote_alloc_by_node_[cpu_node].total++;
+    remote_alloc_by_node_[cpu_node].remote += remote;
+    bucket.remote_alloc.total++;
+    bucket.remote_alloc.remote += remote;
+    ++bucket.allocations_by_node[object_node];
+    cm.remote_access.total += static_cast<std::uint64_t>(accesses);
+    cm.remote_access.remote += remote ? static_cast<std::uint64_t>(accesses) : 0;
+  }
+  void freed(std::size_t cache) { ++caches_[cache].frees; }
+
+  void hotplug(const HotplugRecord& record) { hotplug_.push_back(record); }
+  void event(const EventRecord& record) { events_.push_back(record); }
+
+  // At the end of the run, outside the engine: runs the end-of-run invariant check (as the CPU
+  // that ran last) and gathers everything. `online`: online CPUs by id.
+  RunMetrics collect(Machine& machine, const WorkloadCaches& caches,
+                     const std::vector<bool>& online, const RunResult& end, std::uint64_t steps);
+
+ private:
+  [[nodiscard]] std::size_t bucket_of(std::int64_t now) const {
+    if (duration_ns_ <= 0) return 0;
+    const auto b =
+        static_cast<std::size_t>(now * static_cast<std::int64_t>(buckets_.size()) / duration_ns_);
+    return std::min(b, buckets_.size() - 1);
+  }
+  void add_caches(RunMetrics& m, Machine& machine, const WorkloadCaches& caches,
+                  const std::vector<bool>& online) const;
+
+  std::int64_t duration_ns_;
+  alloc::AllocatorKind allocator_;
+  int node_count_;
+  std::vector<CacheMetrics> caches_;
+  std::vector<BucketMetrics> buckets_;
+  std::vector<Ratio> remote_alloc_by_node_;  // by the allocating CPU's node
+  std::vector<HotplugRecord> hotplug_;
+  std::vector<EventRecord> events_;
+};
+
+}  // namespace slabsim::sim

@@ -1,0 +1,74 @@
+#include "run/simulation_run.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "run/deadlock_report.hpp"
+
+namespace slabsim::sim {
+
+namespace {
+
+int event_tasks(const workload::Workload& w) {
+  return static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(w.event_tasks), w.events.size()));
+}
+
+}  // namespace
+
+SimulationRun::SimulationRun(const topology::Topology& machine, const workload::Workload& workload,
+                             const alloc::Strategy& strategy, const RunOptions& options)
+    : workload_(workload),
+      options_(options),
+      machine_(machine, event_tasks(workload), workload.kernel, strategy, options),
+      events_(workload.events, options.seed, options.jitter_ns),
+      caches_(workload),
+      checks_(machine_.allocator()),
+      recorder_(workload, options.allocator, machine.node_count(), options.time_buckets),
+      progress_(options.progress),
+      cpus_(machine_, workload, options_, events_, caches_, checks_, recorder_, progress_),
+      hotplug_(machine_, workload, cpus_, recorder_, operation_signals_),
+      player_(machine_, workload, events_, caches_, checks_, recorder_, progress_, cpus_, hotplug_,
+              operation_signals_) {
+  if (!options.trace_path.empty()) start_trace(strategy);
+  machine_.env().set_outside_engine(true, 0);
+  caches_.create_boot_caches(machine_.allocator());
+  machine_.env().set_outside_engine(false);
+}
+
+// The trace's tracks: the machine's CPUs, then the event tasks' CPUs, as play() spawns them.
+void SimulationRun::start_trace(const alloc::Strategy& strategy) {
+  trace_ = std::make_unique<TraceRecorder>();
+  const topology::Topology& machine = machine_.topology();
+  const auto allocator = alloc::allocator_name(options_.allocator);
+  trace_->name_process(fmt::format("{} on {}, {}, strategy {}", workload_.name, machine.name,
+                                   allocator, strategy.name));
+  trace_->set_metadata({{"machine", machine.name},
+                        {"workload", workload_.name},
+                        {"allocator", allocator},
+                        {"strategy", strategy.name},
+                        {"seed", options_.seed}});
+  for (int cpu : machine.cpu_ids())
+    trace_->name_thread(cpu, fmt::format("CPU {} (node {})", cpu, machine.node_of_cpu(cpu)));
+  const auto& event_cpus = machine_.event_cpus();
+  for (std::size_t k = 0; k < event_cpus.size(); ++k)
+    trace_->name_thread(event_cpus[k], fmt::format("events {} (CPU {})", k, event_cpus[k]));
+  trace_->observe(machine_.env().lock_signals());
+  trace_->observe(operation_signals_);
+}
+
+RunMetrics SimulationRun::play() {
+  cpus_.spawn();
+  player_.spawn();
+  const RunResult end = machine_.run();
+  if (trace_) {
+    trace_->finish(end.end_time_ns, end.deadlock);
+    trace_->write(options_.trace_path);
+  }
+  RunMetrics m = recorder_.collect(machine_, caches_, cpus_.online_cpus(), end, progress_.steps());
+  if (end.deadlock) m.deadlock = describe_deadlock(end, machine_.held_locks());
+  return m;
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,46 @@
+#include "run/workload_caches.hpp"
+
+#include <stdexcept>
+
+namespace slabsim::sim {
+
+WorkloadCaches::WorkloadCaches(const workload::Workload& workload)
+    : workload_(workload),
+      current_struct_(workload.caches.size(), nullptr),
+      last_struct_(workload.caches.size(), nullptr),
+      in_flight_(workload.caches.size(), 0),
+      destroying_(workload.caches.size(), false) {}
+
+void WorkloadCaches::create_boot_caches(alloc::Allocator& allocator) {
+  for (std::size_t i = 0; i < workload_.caches.size(); ++i) {
+    const auto& c = workload_.caches[i];
+    if (!c.at_boot) continue;
+    current_struct_[i] = last_struct_[i] =
+        allocator.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+    if (!current_struct_[i]) throw std::runtime_error("cannot create boot cache " + c.name);
+  }
+}
+
+alloc::Cache* WorkloadCaches::reachable_through_sysfs(std::size_t cache) const {
+  if (current_struct_[cache]) return current_struct_[cache];
+  return destroying_[cache] ? last_struct_[cache] : nullptr;
+}
+
+void WorkloadCaches::created(std::size_t cache, alloc::Cache* s) {
+  current_struct_[cache] = s;
+  if (s) last_struct_[cache] = s;
+}
+
+alloc::Cache* WorkloadCaches::begin_destroy(std::size_t cache) {
+  alloc::Cache* s = current_struct_[cache];
+  current_struct_[cache] = nullptr;
+  destroying_[cache] = true;
+  return s;
+}
+
+void WorkloadCaches::end_destroy(std::size_t cache, alloc::Cache* s, int result) {
+  destroying_[cache] = false;
+  if (result != 0) current_struct_[cache] = s;
+}
+
+}  // namespace slabsim::sim

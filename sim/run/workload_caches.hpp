@@ -1,0 +1,56 @@
+// The workload's caches by index, as its CPUs and event tasks see them: the struct each has now
+// (none before its kmem_cache_create() or once its destruction started), the last struct it had
+// (a destroyed cache's struct stays in the model as a tombstone with its counters, and its sysfs
+// directory stays reachable while kmem_cache_destroy() runs), whether a destruction is under
+// way, and the operations under way in it, which a destruction waits for.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "allocator/allocator.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::sim {
+
+class WorkloadCaches {
+ public:
+  explicit WorkloadCaches(const workload::Workload& workload);
+
+  // kmem_cache_create() of the caches the workload has at boot, outside the engine. Throws
+  // std::runtime_error when one cannot be created.
+  void create_boot_caches(alloc::Allocator& allocator);
+
+  [[nodiscard]] alloc::Cache* current_struct(std::size_t cache) const {
+    return current_struct_[cache];
+  }
+  [[nodiscard]] const alloc::Cache* last_struct(std::size_t cache) const {
+    return last_struct_[cache];
+  }
+  [[nodiscard]] bool destroying(std::size_t cache) const { return destroying_[cache]; }
+  [[nodiscard]] int in_flight(std::size_t cache) const { return in_flight_[cache]; }
+  // The struct whose sysfs directory a path names: the current one or, while kmem_cache_destroy()
+  // runs (it removes the directory last), the one being destroyed.
+  [[nodiscard]] alloc::Cache* reachable_through_sysfs(std::size_t cache) const;
+
+  // kmem_cache_create() returned `s` (nullptr: it failed).
+  void created(std::size_t cache, alloc::Cache* s);
+  // The workload stops using the cache when its destruction starts (using a cache being
+  // destroyed is a caller bug in the kernel); the struct is returned for kmem_cache_destroy().
+  alloc::Cache* begin_destroy(std::size_t cache);
+  // The cache comes back if kmem_cache_destroy() failed (`result` != 0).
+  void end_destroy(std::size_t cache, alloc::Cache* s, int result);
+
+  // An allocation, free or shrink entering and leaving the cache (ModelCall).
+  void enter(std::size_t cache) { ++in_flight_[cache]; }
+  void leave(std::size_t cache) { --in_flight_[cache]; }
+
+ private:
+  const workload::Workload& workload_;
+  std::vector<alloc::Cache*> current_struct_;
+  std::vector<alloc::Cache*> last_struct_;
+  std::vector<int> in_flight_;
+  std::vector<char> destroying_;
+};
+
+}  // namespace slabsim::sim

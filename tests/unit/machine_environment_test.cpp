@@ -1,0 +1,169 @@
+// MachineEnvironment (sim/run/machine_environment): the current CPU comes from the running actor,
+// whoever ran while it blocked, and an IPI handler runs as its target CPU even when it blocks on
+// a lock inside run_on_cpu(). Every test runs with and without the engine's lookahead.
+#include "run/machine_environment.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/simulation.hpp"
+#include "kernel/kernel_locks.hpp"
+#include "topology/topology.hpp"
+
+namespace slabsim::sim {
+namespace {
+
+using alloc::LockClass;
+using alloc::LockMode;
+
+// Two sockets, one node each: cpu0-1 on node 0, cpu2-3 on node 1.
+topology::Topology two_node_machine() {
+  topology::Topology m;
+  m.name = "test-2node";
+  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
+  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
+  m.slit = {{10, 20}, {20, 10}};
+  m.latency_ns = {{80, 160}, {160, 80}};
+  return m;
+}
+
+// The runner's lock configuration: the environment charges the acquire costs.
+KernelLockConfig charged_by_environment() {
+  KernelLockConfig c;
+  c.mutex_acquire_ns = 0;
+  c.spinlock_acquire_ns = 0;
+  c.spinlock_cacheline_transfer = false;
+  return c;
+}
+
+class Machine {
+ public:
+  explicit Machine(bool lookahead)
+      : topology_(two_node_machine()),
+        sim_(topology_),
+        locks_(topology_, charged_by_environment()),
+        env_(topology_, locks_, 1, 10000, 5, 5) {
+    sim_.set_lookahead(lookahead);
+  }
+  MachineEnvironment& env() { return env_; }
+  // An actor on `cpu`, which learns where it runs as the runner's do.
+  void spawn(int cpu, std::function<void()> body) {
+    sim_.spawn_on_cpu(cpu, fmt::format("cpu{}", cpu), [this, body = std::move(body)] {
+      env_.actor_started();
+      body();
+    });
+  }
+  void run() { sim_.run(); }
+
+ private:
+  topology::Topology topology_;
+  Simulation sim_;
+  KernelLocks locks_;
+  MachineEnvironment env_;
+};
+
+class Environment : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Lookahead, Environment, ::testing::Bool());
+
+// "<time> <what> as cpu <n>", and a failure when the CPU is not the one expected.
+struct Log {
+  MachineEnvironment& env;
+  std::vector<std::string> lines;
+  void operator()(int expected_cpu, const std::string& what) {
+    EXPECT_EQ(env.current_cpu(), expected_cpu) << what;
+    lines.push_back(fmt::format("{} {} as cpu {}", env.local_now(), what, env.current_cpu()));
+  }
+};
+
+TEST_P(Environment, CurrentCpuIsTheRunningActorsAfterEveryBlockingCall) {
+  Machine m(GetParam());
+  MachineEnvironment& env = m.env();
+  Log log{env, {}};
+  for (int cpu : {0, 2}) {
+    m.spawn(cpu, [&, cpu] {
+      for (int i = 0; i < 3; ++i) {
+        env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "test");
+        log(cpu, "holds");
+        env.charge(100);
+        env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+        log(cpu, "released");
+        env.sleep_for(10);
+      }
+    });
+  }
+  m.run();
+  // The two CPUs take turns; the unlock hands the mutex over, and the CPU taking it runs first.
+  EXPECT_EQ(log.lines,
+            (std::vector<std::string>{
+                "5 holds as cpu 0", "110 holds as cpu 2", "105 released as cpu 0",
+                "215 holds as cpu 0", "210 released as cpu 2", "320 holds as cpu 2",
+                "315 released as cpu 0", "425 holds as cpu 0", "420 released as cpu 2",
+                "530 holds as cpu 2", "525 released as cpu 0", "630 released as cpu 2"}));
+}
+
+// CPU 0 sends an IPI to CPU 1 whose handler blocks on slab_mutex, which CPU 2 holds: while it
+// waits, CPU 2 and CPU 1's own task run and see their own CPUs; the handler resumes as CPU 1,
+// and the sender is CPU 0 again once it has returned. CPU 1's own task takes no lock until then.
+TEST_P(Environment, IpiHandlerBlockedOnALockStillRunsAsItsTarget) {
+  Machine m(GetParam());
+  MachineEnvironment& env = m.env();
+  Log log{env, {}};
+  std::vector<std::string> acquisitions;
+  env.lock_signals().acquired.connect([&](const LockEvent& e) {
+    acquisitions.push_back(
+        fmt::format("{} cpu {} {}", e.now_ns, e.cpu, alloc::lock_class_name(e.cls)));
+  });
+  m.spawn(2, [&] {
+    env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "holder");
+    env.charge(1000);
+    env.flush();
+    log(2, "holder done");
+    env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  });
+  m.spawn(0, [&] {
+    env.sleep_for(10);
+    env.run_on_cpu(1, [&] {
+      log(1, "handler");
+      env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "handler");
+      log(1, "handler holds");
+      env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+    });
+    log(0, "sender after the IPI");
+  });
+  m.spawn(1, [&] {
+    env.sleep_for(20);
+    EXPECT_TRUE(env.cpu_taken(1));
+    log(1, "own task");
+    env.lock(LockClass::list_lock, 7, LockMode::exclusive, "own task");  // waits for the handler
+    log(1, "own task holds");
+    env.unlock(LockClass::list_lock, 7, LockMode::exclusive);
+  });
+  m.run();
+  // The sender pays the IPI (500 ns) and the handler's time; CPU 1's own task polls every 100 ns
+  // until the handler has returned.
+  EXPECT_EQ(log.lines, (std::vector<std::string>{
+                           "10 handler as cpu 1", "20 own task as cpu 1",
+                           "1005 holder done as cpu 2", "1010 handler holds as cpu 1",
+                           "1510 sender after the IPI as cpu 0", "1025 own task holds as cpu 1"}));
+  EXPECT_EQ(acquisitions, (std::vector<std::string>{"0 cpu 2 slab_mutex", "1005 cpu 1 slab_mutex",
+                                                    "1020 cpu 1 &n->list_lock"}));
+}
+
+// Boot and reports run outside the engine: the code runs as CPU 0, and an IPI handler at once
+// as its target.
+TEST(Environment, OutsideTheEngineHandlersRunAsTheirTarget) {
+  Machine m(true);
+  MachineEnvironment& env = m.env();
+  env.set_outside_engine(true, 0);
+  EXPECT_EQ(env.current_cpu(), 0);
+  int seen = -1;
+  env.run_on_cpu(3, [&] { seen = env.current_cpu(); });
+  EXPECT_EQ(seen, 3);
+  EXPECT_EQ(env.current_cpu(), 0);
+}
+
+}  // namespace
+}  // namespace slabsim::sim
