@@ -4,14 +4,14 @@
 
 #include <vector>
 
-#include "machine.hpp"
+#include "slub_machine.hpp"
 
 namespace slabsim::alloc::testing {
 namespace {
 
 class SlubPaths : public ::testing::Test {
  protected:
-  Machine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/8)};
+  SlubMachine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/8)};
   KmemCache* s = m.slub.kmem_cache_create("test-256", 256);
   void SetUp() override { ASSERT_NE(s, nullptr); }
   void TearDown() override {

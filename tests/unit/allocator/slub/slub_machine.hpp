@@ -1,5 +1,5 @@
-// A whole allocator under test: layout, page allocator, node states, fake environment, SLUB
-// with a strategy, and memory hotplug with SLUB on its notifier chain.
+// SLUB under test on a whole machine: layout, page allocator, node states, fake environment, the
+// SLUB model with a strategy, and memory hotplug with SLUB's callback on its notifier chain.
 #pragma once
 
 #include <memory>
@@ -13,9 +13,9 @@
 
 namespace slabsim::alloc::testing {
 
-struct Machine {
-  explicit Machine(MachineLayout l, const std::string& strategy = "slab_nodes_nocpu",
-                   SlubBootParams params = {})
+struct SlubMachine {
+  explicit SlubMachine(MachineLayout l, const std::string& strategy = "slab_nodes_nocpu",
+                       SlubBootParams params = {})
       : layout(std::move(l)),
         pages(layout),
         states(boot_node_states(layout)),

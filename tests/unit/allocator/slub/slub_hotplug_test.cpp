@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "machine.hpp"
+#include "slub_machine.hpp"
 
 namespace slabsim::alloc::testing {
 namespace {
@@ -33,7 +33,7 @@ std::vector<std::string> without_list_locks(const std::vector<std::string>& v) {
 
 class PerStrategy : public ::testing::TestWithParam<std::string> {
  protected:
-  Machine m{hotplug_layout(), GetParam()};
+  SlubMachine m{hotplug_layout(), GetParam()};
   const int block2 = first_block(m.layout, 2);
   const int block3 = first_block(m.layout, 3);
   bool v512() const { return m.slub.strategy().usable_nodes == UsableNodes::slab_nodes; }
@@ -220,7 +220,7 @@ TEST_P(PerStrategy, CancelOnlineUndoesSlub) {
 
 // Mistake 3: slab_nodes is set after the per-cache loop, and not on its -ENOMEM path.
 TEST(SlabNodes, NotSetWhenAStructCannotBeAllocated) {
-  Machine m{hotplug_layout(), "slab_nodes"};
+  SlubMachine m{hotplug_layout(), "slab_nodes"};
   KmemCache* s = m.slub.kmem_cache_create("c", 64);
   ASSERT_NE(s, nullptr);
   // Exhaust memory and the kmem_cache_node cache's free objects.
@@ -277,7 +277,7 @@ TEST_P(PerStrategy, EntryPointLockNests) {
 // Mistake 4: get_online_mems() is not a recursive lock. SLUB's GOING_OFFLINE callback runs
 // under the hotplug write lock and must use the internal __kmem_cache_shrink.
 TEST(HotplugLock, GoingOfflineShrinksWithoutTheHotplugLock) {
-  Machine m{hotplug_layout(), "hotplug_lock"};
+  SlubMachine m{hotplug_layout(), "hotplug_lock"};
   KmemCache* s = m.slub.kmem_cache_create("c", 64);
   ASSERT_EQ(m.hotplug.online_pages(first_block(m.layout, 2), ZoneType::normal), 0);
   std::vector<Object> objs;
@@ -298,7 +298,7 @@ TEST(HotplugLock, GoingOfflineShrinksWithoutTheHotplugLock) {
 // Offlining a block that holds a slab page fails at isolation, before any notifier; even an
 // empty slab pins its pages until a shrink discards it.
 TEST(Offline, SlabPageInTheBlockFailsIsolation) {
-  Machine m{hotplug_layout(), "slab_nodes_nocpu"};
+  SlubMachine m{hotplug_layout(), "slab_nodes_nocpu"};
   const int block = first_block(m.layout, 2);
   // Created before the node comes online, so its kmem_cache_node for node 2 lives elsewhere.
   KmemCache* s = m.slub.kmem_cache_create("c", 64);
@@ -327,7 +327,7 @@ TEST(Offline, SlabPageInTheBlockFailsIsolation) {
 // A cache created while the node is online puts its kmem_cache_node for that node on the node
 // itself (kmem_cache_alloc_node), which then pins a block of it.
 TEST(Offline, NodeStructsCreatedOnTheNodePinIt) {
-  Machine m{hotplug_layout(), "slab_nodes_nocpu"};
+  SlubMachine m{hotplug_layout(), "slab_nodes_nocpu"};
   const int block = first_block(m.layout, 2);
   ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::normal), 0);
   KmemCache* s = m.slub.kmem_cache_create("c", 64);
@@ -337,7 +337,7 @@ TEST(Offline, NodeStructsCreatedOnTheNodePinIt) {
 }
 
 TEST(CpuHotplug, DeadCpuSlabsAreFlushed) {
-  Machine m{small_layout(2, 2, 8), "slab_nodes_nocpu"};
+  SlubMachine m{small_layout(2, 2, 8), "slab_nodes_nocpu"};
   KmemCache* s = m.slub.kmem_cache_create("c", 256);
   std::vector<Object> objs;
   for (unsigned i = 0; i < s->s.objects + 5; ++i)
