@@ -30,8 +30,8 @@ bool node_match(const Slab* page, int node) {
 // ---------------------------------------------------------------------------------------------
 // Boot: kmem_cache_init()
 
-Slub::Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
-           SlubBootParams params, SlubCosts costs)
+SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
+                             Strategy strategy, SlubBootParams params, SlubCosts costs)
     : env_(env),
       pages_(pages),
       states_(states),
@@ -49,9 +49,9 @@ Slub::Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy 
   slab_caches_ = {boot_node_cache_, boot_cache_cache_};
 }
 
-Slub::~Slub() = default;
+SlubAllocator::~SlubAllocator() = default;
 
-KmemCache* Slub::create_boot_cache(const std::string& name, unsigned size) {
+KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned size) {
   CacheFlags flags;
   flags.hwcache_align = true;
   std::string why;
@@ -72,8 +72,8 @@ KmemCache* Slub::create_boot_cache(const std::string& name, unsigned size) {
   return s;
 }
 
-KmemCache* Slub::new_cache(const std::string& name, CacheFlags flags,
-                           const CacheSettings& settings) {
+KmemCache* SlubAllocator::new_cache(const std::string& name, CacheFlags flags,
+                                    const CacheSettings& settings) {
   auto owned = std::make_unique<KmemCache>();
   KmemCache* s = owned.get();
   s->name = name;
@@ -92,31 +92,31 @@ KmemCache* Slub::new_cache(const std::string& name, CacheFlags flags,
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-bool Slub::node_usable(int nid) const {
+bool SlubAllocator::node_usable(int nid) const {
   if (strategy_.usable_nodes == UsableNodes::slab_nodes) return slab_nodes_[nid];
   return states_.test(nid, NodeState::normal_memory);
 }
 
-bool Slub::has_cpu_partial(const KmemCache* s) const {
+bool SlubAllocator::has_cpu_partial(const KmemCache* s) const {
   return params_.cpu_partial_enabled && !s->flags.debug();  // kmem_cache_has_cpu_partial()
 }
 
 // numa_mem_id(): x86_64 does not select CONFIG_HAVE_MEMORYLESS_NODES, so it is numa_node_id()
 // even on a memoryless node (whose kmem_cache_node is then missing and get_any_partial() runs).
-int Slub::numa_mem_id(int cpu) const {
+int SlubAllocator::numa_mem_id(int cpu) const {
   return layout_.cpu_node[cpu];
 }
 
-void Slub::list_lock(KmemCacheNode* n, const char* function) {
+void SlubAllocator::list_lock(KmemCacheNode* n, const char* function) {
   env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
 }
 
-void Slub::list_unlock(KmemCacheNode* n) {
+void SlubAllocator::list_unlock(KmemCacheNode* n) {
   env_.unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
 }
 
 // get_node(s, page_to_nid(page)), where the kernel would dereference NULL or freed memory.
-KmemCacheNode* Slub::node_of(KmemCache* s, const Slab* page, const char* function) {
+KmemCacheNode* SlubAllocator::node_of(KmemCache* s, const Slab* page, const char* function) {
   KmemCacheNode* n = s->node[page->pages.node];
   if (!n) {
     common_.violation(
@@ -136,11 +136,11 @@ KmemCacheNode* Slub::node_of(KmemCache* s, const Slab* page, const char* functio
   return n;
 }
 
-Slab* Slub::make_slab() {
+Slab* SlubAllocator::make_slab() {
   return slab_pool_.acquire();
 }
 
-void Slub::release_slab(Slab* page) {
+void SlubAllocator::release_slab(Slab* page) {
   page->cache = nullptr;
   page->where = Slab::Where::none;
   page->prev = page->next = nullptr;
@@ -151,7 +151,7 @@ void Slub::release_slab(Slab* page) {
 // ---------------------------------------------------------------------------------------------
 // Lists (add_partial, remove_partial, add_full, remove_full)
 
-void Slub::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
+void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
   ++n->nr_partial;
   if (tail)
     n->partial.push_back(page);
@@ -161,20 +161,20 @@ void Slub::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
   env_.charge(costs_.list_update);
 }
 
-void Slub::remove_partial(KmemCacheNode* n, Slab* page) {
+void SlubAllocator::remove_partial(KmemCacheNode* n, Slab* page) {
   n->partial.remove(page);
   --n->nr_partial;
   page->where = Slab::Where::none;
   env_.charge(costs_.list_update);
 }
 
-void Slub::add_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+void SlubAllocator::add_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
   page->where = Slab::Where::node_full;
   if (!s->flags.store_user) return;  // only SLAB_STORE_USER caches keep a full list
   n->full.push_back(page);
 }
 
-void Slub::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+void SlubAllocator::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
   if (s->flags.store_user && page->where == Slab::Where::node_full) n->full.remove(page);
   page->where = Slab::Where::none;
 }
@@ -182,7 +182,7 @@ void Slub::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
 // ---------------------------------------------------------------------------------------------
 // Slab allocation and freeing: allocate_slab, discard_slab
 
-Slab* Slub::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
+Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   const int cpu_node = layout_.cpu_node[cpu];
   // alloc_slab_page(): NUMA_NO_NODE uses the task's (default, local) policy; a node is the
   // preferred node of __alloc_pages_node(), with zonelist fallback unless __GFP_THISNODE.
@@ -224,7 +224,7 @@ Slab* Slub::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   return page;
 }
 
-void Slub::discard_slab(KmemCache* s, Slab* page) {
+void SlubAllocator::discard_slab(KmemCache* s, Slab* page) {
   // dec_slabs_node() then free_slab(); RCU-delayed freeing is not modelled as a delay.
   if (KmemCacheNode* n = s->node[page->pages.node]; n && !n->freed) {
     --n->nr_slabs;
@@ -238,7 +238,7 @@ void Slub::discard_slab(KmemCache* s, Slab* page) {
 // ---------------------------------------------------------------------------------------------
 // Partial slabs: acquire_slab, get_partial_node, get_any_partial, get_partial
 
-std::uint16_t Slub::acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects) {
+std::uint16_t SlubAllocator::acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects) {
   const std::uint16_t freelist = page->freelist;
   *objects = page->objects - page->inuse;
   if (mode) {
@@ -251,7 +251,7 @@ std::uint16_t Slub::acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* o
   return freelist;
 }
 
-std::uint16_t Slub::get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu) {
+std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu) {
   // The racy check without the lock.
   if (!n || !n->nr_partial) return no_object;
   list_lock(n, "get_partial_node");
@@ -289,7 +289,7 @@ std::uint16_t Slub::get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu) {
   return object;
 }
 
-std::uint16_t Slub::get_any_partial(KmemCache* s, Gfp gfp, int cpu) {
+std::uint16_t SlubAllocator::get_any_partial(KmemCache* s, Gfp gfp, int cpu) {
   // remote_node_defrag_ratio: skip when zero, and on get_cycles() % 1024 above it.
   if (!s->s.remote_node_defrag_ratio || env_.random() % 1024 > s->s.remote_node_defrag_ratio)
     return no_object;
@@ -307,7 +307,7 @@ std::uint16_t Slub::get_any_partial(KmemCache* s, Gfp gfp, int cpu) {
   return no_object;
 }
 
-std::uint16_t Slub::get_partial(KmemCache* s, Gfp gfp, int node, int cpu) {
+std::uint16_t SlubAllocator::get_partial(KmemCache* s, Gfp gfp, int node, int cpu) {
   const int searchnode = node == numa_no_node ? numa_mem_id(cpu) : node;
   std::uint16_t object = no_object;
   if (searchnode != numa_no_node) {
@@ -329,7 +329,7 @@ std::uint16_t Slub::get_partial(KmemCache* s, Gfp gfp, int node, int cpu) {
 // ---------------------------------------------------------------------------------------------
 // Per-CPU partial lists: put_cpu_partial, unfreeze_partials
 
-void Slub::unfreeze_partials(KmemCache* s, int cpu) {
+void SlubAllocator::unfreeze_partials(KmemCache* s, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   KmemCacheNode* n = nullptr;
   std::vector<Slab*> discard;
@@ -367,7 +367,7 @@ void Slub::unfreeze_partials(KmemCache* s, int cpu) {
   }
 }
 
-void Slub::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu) {
+void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   int pages = 0;
   int pobjects = 0;
@@ -401,7 +401,7 @@ void Slub::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu) {
 // ---------------------------------------------------------------------------------------------
 // deactivate_slab, flush_slab, __flush_cpu_slab, flush_all
 
-void Slub::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
+void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
   env_.sync();  // the slab goes back to shared lists
   enum Mode { none, partial, full, free };
   KmemCacheCpu& c = s->cpu_slab[cpu];
@@ -498,19 +498,19 @@ void Slub::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int
   }
 }
 
-void Slub::flush_slab(KmemCache* s, int cpu) {
+void SlubAllocator::flush_slab(KmemCache* s, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   stat(s, cpu, CPUSLAB_FLUSH);
   deactivate_slab(s, c.page, c.freelist, cpu);
   c.tid += tid_step;
 }
 
-void Slub::flush_cpu_slab(KmemCache* s, int cpu) {
+void SlubAllocator::flush_cpu_slab(KmemCache* s, int cpu) {
   if (s->cpu_slab[cpu].page) flush_slab(s, cpu);
   unfreeze_partials(s, cpu);
 }
 
-void Slub::flush_all(KmemCache* s) {
+void SlubAllocator::flush_all(KmemCache* s) {
   // on_each_cpu_cond(has_cpu_slab, flush_cpu_slab, s, 1)
   for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
@@ -521,7 +521,7 @@ void Slub::flush_all(KmemCache* s) {
 // ---------------------------------------------------------------------------------------------
 // The allocation path: slab_alloc_node, ___slab_alloc, new_slab_objects, get_freelist
 
-std::uint16_t Slub::get_freelist(Slab* page) {
+std::uint16_t SlubAllocator::get_freelist(Slab* page) {
   env_.sync();  // page->freelist is where other CPUs free to
   const std::uint16_t freelist = page->freelist;
   page->freelist = no_object;
@@ -531,7 +531,7 @@ std::uint16_t Slub::get_freelist(Slab* page) {
   return freelist;
 }
 
-std::uint16_t Slub::new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu) {
+std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu) {
   env_.sync();  // node partial lists and the page allocator are shared
   if (std::uint16_t freelist = get_partial(s, gfp, node, cpu); freelist != no_object)
     return freelist;
@@ -548,7 +548,7 @@ std::uint16_t Slub::new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu) {
   return freelist;
 }
 
-Object Slub::slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu) {
+Object SlubAllocator::slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   stat(s, cpu, ALLOC_SLOWPATH);
   env_.charge(costs_.slowpath_entry);
@@ -625,7 +625,7 @@ Object Slub::slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu) {
   return {page, freelist};
 }
 
-Object Slub::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
+Object SlubAllocator::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   const int cpu = env_.current_cpu();
   KmemCacheCpu& c = s->cpu_slab[cpu];
   Slab* page = c.page;
@@ -651,20 +651,20 @@ Object Slub::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   return result;
 }
 
-Object Slub::kmem_cache_alloc(KmemCache* s, Gfp gfp) {
-  return slab_alloc_node(s, gfp, numa_no_node);
+ObjectRef SlubAllocator::kmem_cache_alloc(Cache* s, Gfp gfp) {
+  return object_ref(slab_alloc_node(static_cast<KmemCache*>(s), gfp, numa_no_node));
 }
 
-Object Slub::kmem_cache_alloc_node(KmemCache* s, Gfp gfp, int node) {
+ObjectRef SlubAllocator::kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) {
   if (node != numa_no_node && (node < 0 || node >= layout_.nr_node_ids()))
     throw std::out_of_range(fmt::format("kmem_cache_alloc_node: no node {}", node));
-  return slab_alloc_node(s, gfp, node);
+  return object_ref(slab_alloc_node(static_cast<KmemCache*>(s), gfp, node));
 }
 
 // ---------------------------------------------------------------------------------------------
 // The free path: do_slab_free, __slab_free
 
-void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
+void SlubAllocator::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
   stat(s, cpu, FREE_SLOWPATH);
   env_.charge(costs_.free_slowpath);
   KmemCacheNode* n = nullptr;
@@ -745,7 +745,12 @@ void Slub::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, in
   env_.irq_enable();
 }
 
-void Slub::kmem_cache_free(KmemCache* s, Object x) {
+void SlubAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
+  slab_free(static_cast<KmemCache*>(s), slub_object(x));
+}
+
+// slab_free() -> do_slab_free(): the fast path into the cpu slab, else __slab_free().
+void SlubAllocator::slab_free(KmemCache* s, Object x) {
   if (!x) return;
   if (!s) throw std::invalid_argument("kmem_cache_free: NULL cache");
   if (x.slab->cache != s)
@@ -783,12 +788,10 @@ void Slub::kmem_cache_free(KmemCache* s, Object x) {
 // kmem_cache_node structures: init_kmem_cache_nodes, and their allocation from the
 // kmem_cache_node cache
 
-KmemCacheNode* Slub::alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node) {
+KmemCacheNode* SlubAllocator::alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node) {
   // kmem_cache_alloc_node(kmem_cache_node, GFP_KERNEL, node): the struct lives in an object
   // of the kmem_cache_node cache, on `alloc_node` if it can (or anywhere for NUMA_NO_NODE).
-  Object backing = alloc_node == numa_no_node
-                       ? kmem_cache_alloc(boot_node_cache_, gfp_kernel)
-                       : kmem_cache_alloc_node(boot_node_cache_, gfp_kernel, alloc_node);
+  Object backing = slab_alloc_node(boot_node_cache_, gfp_kernel, alloc_node);
   if (!backing) return nullptr;
   auto n = std::make_unique<KmemCacheNode>();
   n->node = nid;
@@ -800,15 +803,15 @@ KmemCacheNode* Slub::alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node
   return raw;
 }
 
-void Slub::free_kmem_cache_node(KmemCache* s, int nid) {
+void SlubAllocator::free_kmem_cache_node(KmemCache* s, int nid) {
   KmemCacheNode* n = s->node[nid];
   s->node[nid] = nullptr;
   n->freed = true;
-  if (n->backing) kmem_cache_free(boot_node_cache_, n->backing);
+  if (n->backing) slab_free(boot_node_cache_, n->backing);
   n->backing = {};
 }
 
-bool Slub::init_kmem_cache_nodes(KmemCache* s) {
+bool SlubAllocator::init_kmem_cache_nodes(KmemCache* s) {
   // v5.10 walks N_NORMAL_MEMORY, v5.12 walks slab_nodes: the strategy's usable mask.
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
     if (!node_usable(nid)) continue;
@@ -824,8 +827,8 @@ bool Slub::init_kmem_cache_nodes(KmemCache* s) {
 // ---------------------------------------------------------------------------------------------
 // mm/slab_common.c: kmem_cache_create, kmem_cache_destroy, kmem_cache_shrink
 
-KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                                   CacheFlags flags) {
+Cache* SlubAllocator::kmem_cache_create(const std::string& name, unsigned object_size,
+                                        unsigned align, CacheFlags flags) {
   env_.sync();
   common_.lock_steps(strategy_.create_locks, "kmem_cache_create");
   KmemCache* result = nullptr;
@@ -840,7 +843,8 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
     error = -17;
   }
   Object backing;
-  if (settings) backing = kmem_cache_alloc(boot_cache_cache_, gfp_kernel);  // kmem_cache_zalloc
+  // kmem_cache_zalloc(kmem_cache, GFP_KERNEL)
+  if (settings) backing = slab_alloc_node(boot_cache_cache_, gfp_kernel, numa_no_node);
   if (settings && backing) {
     KmemCache* s = new_cache(name, flags, *settings);
     s->backing = backing;
@@ -852,7 +856,7 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
       result = s;
     } else {
       s->destroyed = true;
-      kmem_cache_free(boot_cache_cache_, backing);
+      slab_free(boot_cache_cache_, backing);
       why = "out of memory for its kmem_cache_node structures";
       error = -enomem;
     }
@@ -866,7 +870,7 @@ KmemCache* Slub::kmem_cache_create(const std::string& name, unsigned object_size
   return result;
 }
 
-int Slub::kmem_cache_shutdown(KmemCache* s) {
+int SlubAllocator::kmem_cache_shutdown(KmemCache* s) {
   flush_all(s);
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
     KmemCacheNode* n = s->node[nid];
@@ -894,17 +898,18 @@ int Slub::kmem_cache_shutdown(KmemCache* s) {
   return 0;
 }
 
-void Slub::release_cache(KmemCache* s) {
+void SlubAllocator::release_cache(KmemCache* s) {
   // kmem_cache_release() -> __kmem_cache_release(): per-node structs, percpu, the struct.
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
     if (s->node[nid]) free_kmem_cache_node(s, nid);
-  if (s->backing) kmem_cache_free(boot_cache_cache_, s->backing);
+  if (s->backing) slab_free(boot_cache_cache_, s->backing);
   s->backing = {};
   s->destroyed = true;
 }
 
-int Slub::kmem_cache_destroy(KmemCache* s) {
-  if (!s) return 0;
+int SlubAllocator::kmem_cache_destroy(Cache* c) {
+  if (!c) return 0;
+  auto* s = static_cast<KmemCache*>(c);
   env_.sync();
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
@@ -921,7 +926,7 @@ int Slub::kmem_cache_destroy(KmemCache* s) {
       });
 }
 
-int Slub::kmem_cache_shrink_locked(KmemCache* s) {
+int SlubAllocator::kmem_cache_shrink_locked(KmemCache* s) {
   flush_all(s);
   int ret = 0;
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
@@ -967,20 +972,21 @@ int Slub::kmem_cache_shrink_locked(KmemCache* s) {
   return ret;
 }
 
-int Slub::kmem_cache_shrink(KmemCache* s) {
+int SlubAllocator::kmem_cache_shrink(Cache* s) {
   env_.sync();
   return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink",
-                            [&] { return kmem_cache_shrink_locked(s); });
+                            [&] { return kmem_cache_shrink_locked(static_cast<KmemCache*>(s)); });
 }
 
-KmemCache* Slub::find_cache(const std::string& name) const {
+KmemCache* SlubAllocator::find_cache(const std::string& name) const {
   for (KmemCache* s : slab_caches_)
     if (s->name == name) return s;
   return nullptr;
 }
 
-std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
-                                            const std::vector<bool>& online_cpus) {
+std::optional<std::string> SlubAllocator::sysfs_show(Cache* c, std::string_view file,
+                                                     const std::vector<bool>& online_cpus) {
+  auto* s = static_cast<KmemCache*>(c);
   static constexpr std::array<std::string_view, 6> object_files = {
       "slabs", "objects", "objects_partial", "partial", "total_objects", "cpu_slabs"};
   const bool objects_file =
@@ -1016,7 +1022,7 @@ std::optional<std::string> Slub::sysfs_show(KmemCache* s, std::string_view file,
 // ---------------------------------------------------------------------------------------------
 // Hotplug: slab_memory_callback, slub_cpu_dead
 
-int Slub::slab_mem_going_online_callback(const MemoryNotify& arg) {
+int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
   const int nid = arg.status_change_nid_normal;
   if (nid < 0) return 0;
   int ret = 0;
@@ -1039,7 +1045,7 @@ int Slub::slab_mem_going_online_callback(const MemoryNotify& arg) {
   return ret;
 }
 
-int Slub::slab_mem_going_offline_callback() {
+int SlubAllocator::slab_mem_going_offline_callback() {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_offline_callback");
   for (KmemCache* s : slab_caches_)
     kmem_cache_shrink_locked(s);
@@ -1047,7 +1053,7 @@ int Slub::slab_mem_going_offline_callback() {
   return 0;
 }
 
-void Slub::slab_mem_offline_callback(const MemoryNotify& arg) {
+void SlubAllocator::slab_mem_offline_callback(const MemoryNotify& arg) {
   const int nid = arg.status_change_nid_normal;
   if (nid < 0) return;
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_offline_callback");
@@ -1069,7 +1075,7 @@ void Slub::slab_mem_offline_callback(const MemoryNotify& arg) {
   env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
 }
 
-int Slub::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
+int SlubAllocator::memory_callback(MemoryAction action, const MemoryNotify& arg) {
   env_.sync();
   switch (action) {
     case MemoryAction::going_online:
@@ -1087,7 +1093,7 @@ int Slub::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
   return 0;
 }
 
-void Slub::slub_cpu_dead(int cpu) {
+void SlubAllocator::cpu_dead(int cpu) {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slub_cpu_dead");
   for (KmemCache* s : slab_caches_) {
     env_.irq_disable();
@@ -1100,14 +1106,14 @@ void Slub::slub_cpu_dead(int cpu) {
 // ---------------------------------------------------------------------------------------------
 // Introspection
 
-std::vector<const KmemCache*> Slub::all_caches() const {
+std::vector<const KmemCache*> SlubAllocator::all_caches() const {
   std::vector<const KmemCache*> out;
   for (const auto& c : caches_)
     out.push_back(c.get());
   return out;
 }
 
-std::vector<const Slab*> Slub::slabs_of(const KmemCache* s) const {
+std::vector<const Slab*> SlubAllocator::slabs_of(const KmemCache* s) const {
   std::vector<const Slab*> out;
   for (const auto& p : slab_pool_.all())
     if (p->cache == s) out.push_back(p.get());

@@ -2,7 +2,7 @@
 // model: every entry point and path names the kernel function it models; locks go through the
 // Environment; the strategy decides the lock nests and the usable-node test.
 //
-// Concurrency: simulated CPUs call into one Slub object cooperatively. Code between two
+// Concurrency: simulated CPUs call into one SlubAllocator cooperatively. Code between two
 // Environment::lock() calls runs atomically; the paths re-read shared state after each lock as
 // the kernel does after spinning, so a slab changed meanwhile is seen as a failed cmpxchg
 // (CMPXCHG_DOUBLE_FAIL) and retried.
@@ -34,41 +34,45 @@
 
 namespace slabsim::alloc {
 
-class Slub {
+class SlubAllocator final : public Allocator {
  public:
   // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
   // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
-  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the Slub.
-  Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
-       SlubBootParams params = {}, SlubCosts costs = {});
-  ~Slub();
-  Slub(const Slub&) = delete;
-  Slub& operator=(const Slub&) = delete;
+  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the allocator.
+  SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
+                SlubBootParams params = {}, SlubCosts costs = {});
+  ~SlubAllocator() override;
+  SlubAllocator(const SlubAllocator&) = delete;
+  SlubAllocator& operator=(const SlubAllocator&) = delete;
+
+  [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slub; }
 
   // mm/slab_common.c: kmem_cache_create_usercopy(). Takes the strategy's create locks. Returns
   // nullptr (and logs as the kernel does) when the settings are impossible or memory is out.
   // Caches are never merged (as with slub_nomerge).
-  KmemCache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align = 0,
-                               CacheFlags flags = {});
+  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                           CacheFlags flags) override;
   // kmem_cache_destroy(): 0 when the cache is released; -EBUSY when objects remain ("Slab
   // cache still has objects"; the cache stays on slab_caches with refcount 0, as in v5.10); 1
   // when a reference remains, so nothing happened (a second destroy after a failed one only
   // takes the refcount below zero: the cache can then never be destroyed).
-  int kmem_cache_destroy(KmemCache* s);
+  int kmem_cache_destroy(Cache* s) override;
   // kmem_cache_shrink(): the strategy's shrink locks around __kmem_cache_shrink().
-  int kmem_cache_shrink(KmemCache* s);
+  int kmem_cache_shrink(Cache* s) override;
 
   // kmem_cache_alloc() / kmem_cache_alloc_node(): slab_alloc_node() on the current CPU.
-  Object kmem_cache_alloc(KmemCache* s, Gfp gfp = gfp_kernel);
-  Object kmem_cache_alloc_node(KmemCache* s, Gfp gfp, int node);
+  ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
+  ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
-  void kmem_cache_free(KmemCache* s, Object x);
+  void kmem_cache_free(Cache* s, ObjectRef x) override;
 
   // slab_memory_callback(): SLUB's memory notifier (priority SLAB_CALLBACK_PRI). Returns 0 or
   // a negative errno (a veto for GOING_* actions).
-  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg);
+  [[nodiscard]] bool has_memory_callback() const override { return true; }
+  int memory_callback(MemoryAction action, const MemoryNotify& arg) override;
+  int cpu_up_prepare(int) override { return 0; }  // SLUB has no CPUHP prepare step
   // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
-  void slub_cpu_dead(int cpu);
+  void cpu_dead(int cpu) override;
   // __kmem_cache_shrink() without any lock: what the hotplug callback and sysfs paths call.
   int kmem_cache_shrink_locked(KmemCache* s);
   // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
@@ -79,11 +83,16 @@ class Slub {
   // list_lock (count_partial()) with no lock keeping the node structs alive, so a struct freed
   // meanwhile by MEM_OFFLINE is a use-after-free (666716fd267d). nullopt for a file the model
   // does not have. `online_cpus` is indexed by CPU id.
-  std::optional<std::string> sysfs_show(KmemCache* s, std::string_view file,
-                                        const std::vector<bool>& online_cpus);
+  [[nodiscard]] bool has_sysfs() const override { return true; }
+  std::optional<std::string> sysfs_show(Cache* s, std::string_view file,
+                                        const std::vector<bool>& online_cpus) override;
 
   // What the memory hotplug callbacks did to kmem_cache_node structs so far.
-  [[nodiscard]] const NodeStructCounts& hotplug_node_structs() const { return node_structs_; }
+  [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
+  [[nodiscard]] CacheReport cache_report(const Cache* s,
+                                         const std::vector<bool>& online_cpus) const override;
+  [[nodiscard]] std::uint64_t slabs_allocated() const override;
+  [[nodiscard]] std::string proc_slabinfo() const override;
 
   // State, for reports, tests and the invariant checker.
   [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
@@ -92,7 +101,7 @@ class Slub {
   [[nodiscard]] KmemCache* find_cache(const std::string& name) const;
   [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
   // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
-  [[nodiscard]] bool node_usable(int nid) const;
+  [[nodiscard]] bool node_usable(int nid) const override;
   [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
   [[nodiscard]] const SlubBootParams& params() const { return params_; }
   [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
@@ -106,10 +115,14 @@ class Slub {
 
   // Checks every invariant of every cache and records what is broken (each distinct problem
   // once). `function` names where the check runs. Returns the number of new violations.
-  int check_invariants(const char* function);
-  [[nodiscard]] const std::vector<Violation>& violations() const { return common_.violations(); }
+  int check_invariants(const char* function) override;
+  [[nodiscard]] const std::vector<Violation>& violations() const override {
+    return common_.violations();
+  }
   // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return common_.kernel_log(); }
+  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
+    return common_.kernel_log();
+  }
 
  private:
   // Allocation paths.
@@ -128,6 +141,7 @@ class Slub {
   void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
   void unfreeze_partials(KmemCache* s, int cpu);
   // Free paths.
+  void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
   void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
   void discard_slab(KmemCache* s, Slab* page);
   // Lists.
@@ -140,7 +154,7 @@ class Slub {
   void free_kmem_cache_node(KmemCache* s, int nid);
   bool init_kmem_cache_nodes(KmemCache* s);
   KmemCache* create_boot_cache(const std::string& name, unsigned size);
-  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the Slub.
+  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
   KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
   int kmem_cache_shutdown(KmemCache* s);  // __kmem_cache_shutdown
   void release_cache(KmemCache* s);       // sysfs_slab_release / kmem_cache_release

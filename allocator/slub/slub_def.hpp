@@ -49,6 +49,14 @@ struct Object {
   bool operator==(const Object&) const = default;
 };
 
+// The allocator interface's handle of an object (with page_to_nid()), and back.
+inline ObjectRef object_ref(Object o) {
+  return o ? ObjectRef{o.slab, o.index, o.slab->pages.node} : ObjectRef{};
+}
+inline Object slub_object(ObjectRef x) {
+  return {static_cast<Slab*>(x.slab), static_cast<std::uint16_t>(x.index)};
+}
+
 // An intrusive doubly linked list of slabs (struct list_head), head to tail.
 class SlabList {
  public:

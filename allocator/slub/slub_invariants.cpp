@@ -1,6 +1,6 @@
-// Slub::check_invariants(): the model's consistency checks, run after any operation. A broken
-// invariant is how the historical races show (a cache missing the kmem_cache_node of a usable
-// node; a struct used after it was freed); the checker records them, never stops the model.
+// SlubAllocator::check_invariants(): the model's consistency checks, run after any operation. A
+// broken invariant is how the historical races show (a cache missing the kmem_cache_node of a
+// usable node; a struct used after it was freed); the checker records them, never stops the model.
 #include <fmt/format.h>
 
 #include <vector>
@@ -24,7 +24,7 @@ int chain_length(const Slab& page, std::uint16_t head, std::vector<bool>& seen) 
 
 }  // namespace
 
-int Slub::check_invariants(const char* function) {
+int SlubAllocator::check_invariants(const char* function) {
   const std::size_t before = common_.violation_count();
   const int cpu = env_.current_cpu();
   auto report = [&](std::string what, ViolationKind kind = ViolationKind::other) {

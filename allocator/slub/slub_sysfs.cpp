@@ -120,7 +120,7 @@ std::string cache_show(const KmemCache& s) {
   return row;
 }
 
-std::string proc_slabinfo(const Slub& slub) {
+std::string proc_slabinfo(const SlubAllocator& slub) {
   std::string out;
   for (const KmemCache* s : slub.slab_caches()) {
     if (out.empty()) out = slabinfo_header();  // slab_show(): before the first cache

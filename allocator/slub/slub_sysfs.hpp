@@ -27,7 +27,7 @@
 
 namespace slabsim::alloc {
 
-class Slub;
+class SlubAllocator;
 
 // ---------------------------------------------------------------------------------------------
 // /proc/slabinfo, version 2.1
@@ -62,7 +62,7 @@ std::string cache_show(const KmemCache& s);
 // The whole file as a read of /proc/slabinfo returns it (slab_start/slab_next/slab_show): the
 // header (printed together with the first cache, so an empty cache list gives ""), then one row
 // per cache in slab_caches order, newest first.
-std::string proc_slabinfo(const Slub& slub);
+std::string proc_slabinfo(const SlubAllocator& slub);
 
 // ---------------------------------------------------------------------------------------------
 // /sys/kernel/slab/<cache>/<stat>: CONFIG_SLUB_STATS

@@ -64,17 +64,17 @@ struct Bench {
   PageAllocator pages{layout};
   NodeStates states = boot_node_states(layout);
   BenchEnvironment env{layout};
-  Slub slub{env, pages, states, *find_strategy_preset("slab_nodes_nocpu")};
-  KmemCache* cache = slub.kmem_cache_create("bench-256", 256);
+  SlubAllocator slub{env, pages, states, *find_strategy_preset("slab_nodes_nocpu")};
+  Cache* cache = slub.kmem_cache_create("bench-256", 256, 0, {});
 };
 
 // One object allocated and freed again: both fast paths.
 void BM_AllocFreePair(benchmark::State& state) {
   Bench b;
-  slabsim::alloc::Object warm = b.slub.kmem_cache_alloc(b.cache);
+  ObjectRef warm = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
   b.slub.kmem_cache_free(b.cache, warm);
   for (auto _ : state) {
-    slabsim::alloc::Object o = b.slub.kmem_cache_alloc(b.cache);
+    ObjectRef o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     benchmark::DoNotOptimize(o);
     b.slub.kmem_cache_free(b.cache, o);
   }
@@ -89,10 +89,10 @@ BENCHMARK(BM_AllocFreePair);
 void BM_AllocFreeBatch(benchmark::State& state) {
   Bench b;
   const auto batch = static_cast<std::size_t>(state.range(0));
-  std::vector<slabsim::alloc::Object> objs(batch);
+  std::vector<ObjectRef> objs(batch);
   for (auto _ : state) {
     for (auto& o : objs)
-      o = b.slub.kmem_cache_alloc(b.cache);
+      o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     for (auto& o : objs)
       b.slub.kmem_cache_free(b.cache, o);
   }
@@ -106,11 +106,11 @@ BENCHMARK(BM_AllocFreeBatch)->Arg(16)->Arg(256)->Arg(4096);
 // Objects freed by another CPU (remote frees into frozen slabs, refills).
 void BM_CrossCpuFree(benchmark::State& state) {
   Bench b;
-  std::vector<slabsim::alloc::Object> objs(64);
+  std::vector<ObjectRef> objs(64);
   for (auto _ : state) {
     b.env.cpu = 0;
     for (auto& o : objs)
-      o = b.slub.kmem_cache_alloc(b.cache);
+      o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     b.env.cpu = 5;
     for (auto& o : objs)
       b.slub.kmem_cache_free(b.cache, o);

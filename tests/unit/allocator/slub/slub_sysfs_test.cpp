@@ -47,7 +47,7 @@ class SlubSysfs : public ::testing::Test {
 
   KmemCache* create(const std::string& name, unsigned size, CacheFlags flags = {}) {
     m.env.cpu = 0;
-    KmemCache* s = m.slub.kmem_cache_create(name, size, 0, flags);
+    KmemCache* s = m.create(name, size, 0, flags);
     if (!s) throw std::runtime_error("kmem_cache_create failed");
     return s;
   }
