@@ -12,9 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "allocator/cache.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/memory_hotplug.hpp"
 #include "allocator/mm/memory_notify.hpp"
+#include "allocator/slab_common.hpp"
 #include "allocator/slab_flags.hpp"
 #include "allocator/violation.hpp"
 
@@ -28,25 +30,6 @@ std::string_view allocator_name(AllocatorKind kind);
 std::optional<AllocatorKind> find_allocator(std::string_view name);
 // Every kind, in the order above, with a one-line description each (for --help and listings).
 const std::vector<std::pair<AllocatorKind, std::string_view>>& allocator_kinds();
-
-// What every model's struct kmem_cache has in common, as far as the simulator reads it.
-struct Cache {
-  std::string name;
-  std::uint64_t id = 0;  // creation serial; the kernfs instance of SLUB's sysfs directory
-  // Allocations that asked for a node the allocator could not use there and went elsewhere,
-  // by requested node: SLUB's NUMA_NO_NODE fallback in ___slab_alloc(), SLAB's fallback_alloc()
-  // for a node without its kmem_cache_node. SLOB never redirects a request (all zero).
-  std::vector<std::uint64_t> fallback_to_no_node;
-};
-
-// An allocated object: the model's slab (or page) struct and the object's place in it.
-struct ObjectRef {
-  void* slab = nullptr;
-  std::uint32_t index = 0;
-  int node = 0;  // page_to_nid() of the object's page
-  explicit operator bool() const { return slab != nullptr; }
-  bool operator==(const ObjectRef&) const = default;
-};
 
 // What the memory hotplug callbacks did to per-node cache structs so far: allocated at
 // MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
@@ -69,19 +52,33 @@ struct CacheReport {
   std::optional<std::uint64_t> alloc_node_mismatch;
 };
 
+// What an allocator's __kmem_cache_create() made: the cache (its struct allocated and set up,
+// not yet on slab_caches), or nullptr with the errno and why, for the line the kernel logs.
+struct CreatedCache {
+  Cache* cache = nullptr;
+  int error = 0;
+  std::string why;
+};
+
 class Allocator {
  public:
   virtual ~Allocator() = default;
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
   [[nodiscard]] virtual AllocatorKind kind() const = 0;
 
-  // mm/slab_common.c: kmem_cache_create_usercopy(), kmem_cache_destroy(), kmem_cache_shrink(),
-  // each with the strategy's lock nest around the allocator's own part. create returns nullptr
-  // on failure (logged as the kernel does); destroy returns 0 when released, -EBUSY when
-  // objects remain, 1 when a reference remains.
-  virtual Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                                   CacheFlags flags) = 0;
-  virtual int kmem_cache_destroy(Cache* s) = 0;
-  virtual int kmem_cache_shrink(Cache* s) = 0;
+  // mm/slab_common.c, the same for every model (SlabCommon): kmem_cache_create_usercopy(),
+  // kmem_cache_destroy(), kmem_cache_shrink(), each with the strategy's lock nest around the
+  // allocator's hook. create returns nullptr on failure (logged as the kernel does); destroy
+  // returns 0 when released, -EBUSY when objects remain, 1 when a reference remains.
+  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                           CacheFlags flags) {
+    return common_.kmem_cache_create(name, object_size, align, flags);
+  }
+  int kmem_cache_destroy(Cache* s) { return common_.kmem_cache_destroy(s); }
+  int kmem_cache_shrink(Cache* s) { return common_.kmem_cache_shrink(s); }
+  // slab_caches, the kernel log, the violations the model caught.
+  [[nodiscard]] const SlabCommon& slab_common() const { return common_; }
 
   // kmem_cache_alloc(), kmem_cache_alloc_node(), kmem_cache_free() on the current CPU. A failed
   // allocation returns an empty ObjectRef.
@@ -127,6 +124,28 @@ class Allocator {
   [[nodiscard]] virtual const std::vector<Violation>& violations() const = 0;
   // Messages the kernel would print (pr_err/pr_warn), in order.
   [[nodiscard]] virtual const std::vector<std::string>& kernel_log() const = 0;
+
+ protected:
+  Allocator(Environment& env, Strategy strategy) : common_(*this, env, std::move(strategy)) {}
+
+  SlabCommon common_;
+
+ private:
+  friend class SlabCommon;
+
+  // The hooks mm/slab.h declares for mm/slab_common.c, which calls them inside the strategy's
+  // lock nests. __kmem_cache_create() is create_cache() and the allocator's part of it: the
+  // struct kmem_cache (each model's own type) from the "kmem_cache" cache, its layout and its
+  // per-CPU and per-node structures; slab_common puts it on slab_caches.
+  virtual CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size,
+                                           unsigned align, CacheFlags flags) = 0;
+  // Non-zero when objects remain (kmem_cache_destroy() then fails with -EBUSY).
+  virtual int __kmem_cache_shutdown(Cache* s) = 0;
+  // slab_kmem_cache_release(): the per-CPU and per-node structures, then the struct itself
+  // (kmem_cache_free(kmem_cache, s)), once the cache is off slab_caches.
+  virtual void __kmem_cache_release(Cache* s) = 0;
+  // Gives back what the cache can; non-zero when slabs remain.
+  virtual int __kmem_cache_shrink(Cache* s) = 0;
 };
 
 // hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as the allocator's

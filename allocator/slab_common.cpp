@@ -1,8 +1,12 @@
 #include "allocator/slab_common.hpp"
 
-#include <algorithm>
+#include <fmt/format.h>
 
-#include "allocator/slab_flags.hpp"
+#include <algorithm>
+#include <stdexcept>
+
+#include "allocator/allocator.hpp"
+#include "allocator/mm/memory_notify.hpp"
 
 namespace slabsim::alloc {
 
@@ -30,6 +34,64 @@ const char* violation_kind_name(ViolationKind kind) {
       break;
   }
   return "violation";
+}
+
+Cache* SlabCommon::kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                     CacheFlags flags) {
+  env_.sync();
+  lock_steps(strategy_.create_locks, "kmem_cache_create");
+  CreatedCache created = allocator_.__kmem_cache_create(name, object_size, align, flags);
+  if (created.cache)
+    list_add(created.cache);  // create_cache(): s->refcount = 1 (the struct's default)
+  else
+    log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, created.error,
+                    created.why));
+  unlock_steps(strategy_.create_locks);
+  return created.cache;
+}
+
+int SlabCommon::kmem_cache_destroy(Cache* s) {
+  if (!s) return 0;
+  env_.sync();
+  if (s->destroyed)
+    throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
+  lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
+  int err = 1;
+  if (--s->refcount == 0) {
+    err = shutdown_cache(s);
+    if (err) log("kmem_cache_destroy " + s->name + ": Slab cache still has objects");
+  }
+  unlock_steps(strategy_.destroy_locks);
+  return err;
+}
+
+int SlabCommon::shutdown_cache(Cache* s) {
+  if (allocator_.__kmem_cache_shutdown(s) != 0) return -ebusy;
+  s->listed = false;  // list_del(&s->list)
+  slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+  allocator_.__kmem_cache_release(s);
+  s->destroyed = true;
+  return 0;
+}
+
+int SlabCommon::kmem_cache_shrink(Cache* s) {
+  if (!s) throw std::invalid_argument("kmem_cache_shrink: NULL cache");
+  env_.sync();
+  lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
+  const int ret = allocator_.__kmem_cache_shrink(s);
+  unlock_steps(strategy_.shrink_locks);
+  return ret;
+}
+
+Cache* SlabCommon::find_cache(const std::string& name) const {
+  for (Cache* s : slab_caches_)
+    if (s->name == name) return s;
+  return nullptr;
+}
+
+void SlabCommon::list_add(Cache* s) {
+  s->listed = true;
+  slab_caches_.insert(slab_caches_.begin(), s);
 }
 
 void SlabCommon::lock_steps(const std::vector<LockStep>& steps, const char* function) {

@@ -78,12 +78,12 @@ class BootEnvironment final : public Environment {
 
 SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlabParams params, SlabCosts costs)
-    : boot_env_(std::make_unique<BootEnvironment>()),
+    : Allocator(env, std::move(strategy)),
+      boot_env_(std::make_unique<BootEnvironment>()),
       env_(boot_env_.get()),
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
-      common_(env, std::move(strategy)),
       params_(params),
       costs_(costs),
       cpu_online_(layout_.nr_cpu_ids(), true) {
@@ -129,7 +129,7 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
 
   // kmem_cache_init_late(): 6) resize the head arrays to their final sizes (boot is single
   // threaded, so the model does not take slab_mutex here).
-  for (SlabCache* c : slab_caches_)
+  for (SlabCache* c : slab_caches())
     if (enable_cpucache(c)) throw std::logic_error("enable_cpucache failed at boot for " + c->name);
   env_ = &env;  // the run starts
 }
@@ -160,8 +160,7 @@ SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned si
     c->node_store.push_back(std::move(n));
   }
   c->refcount = -1;  // create_boot_cache(): never merged
-  c->listed = true;
-  slab_caches_.insert(slab_caches_.begin(), c);  // list_add(&s->list, &slab_caches)
+  common_.list_add(c);
   return c;
 }
 
@@ -252,7 +251,7 @@ SlabCache* SlabAllocator::new_cache(const std::string& name, unsigned object_siz
   }
   c->colour = static_cast<unsigned>(left / c->colour_off);
   c->size = size;
-  c->id = next_cache_id_++;
+  c->id = common_.new_cache_id();
   c->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
   c->node.assign(layout_.nr_node_ids(), nullptr);
   c->cpu_cache.resize(layout_.nr_cpu_ids());
@@ -406,7 +405,7 @@ int SlabAllocator::init_cache_node(SlabCache* c, int node, bool from_hotplug) {
 }
 
 int SlabAllocator::init_cache_node_node(int node, bool from_hotplug) {
-  for (SlabCache* c : slab_caches_)
+  for (SlabCache* c : slab_caches())
     if (int ret = init_cache_node(c, node, from_hotplug); ret) return ret;
   return 0;
 }
@@ -1111,7 +1110,8 @@ void SlabAllocator::drain_cpu_caches(SlabCache* c) {
   }
 }
 
-int SlabAllocator::kmem_cache_shrink_locked(SlabCache* c) {
+int SlabAllocator::__kmem_cache_shrink(Cache* s) {
+  SlabCache* c = cache_of(s);
   env_->sync();
   drain_cpu_caches(c);
   int ret = 0;
@@ -1125,42 +1125,37 @@ int SlabAllocator::kmem_cache_shrink_locked(SlabCache* c) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// mm/slab_common.c entry points: kmem_cache_create(), kmem_cache_destroy(), kmem_cache_shrink()
+// The hooks of mm/slab_common.c: __kmem_cache_create(), __kmem_cache_shutdown(),
+// __kmem_cache_release() (and __kmem_cache_shrink() above)
 
-Cache* SlabAllocator::kmem_cache_create(const std::string& name, unsigned object_size,
-                                        unsigned align, CacheFlags flags) {
-  env_->sync();
-  common_.lock_steps(strategy_.create_locks, "kmem_cache_create");
+CreatedCache SlabAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
+                                                unsigned align, CacheFlags flags) {
   // SLAB has no sysfs, so two caches may share a name; caches are never merged here.
+  const ObjectRef backing = slab_alloc(kmem_cache_, gfp_kernel);  // kmem_cache_zalloc(kmem_cache)
+  if (!backing) return {nullptr, -enomem, "out of memory for struct kmem_cache"};
   std::string why;
   int error = -errno_inval;
-  SlabCache* result = nullptr;
-  ObjectRef backing = slab_alloc(kmem_cache_, gfp_kernel);  // kmem_cache_zalloc(kmem_cache)
-  if (!backing) {
-    why = "out of memory for struct kmem_cache";
-    error = -enomem;
-  } else if (SlabCache* c = new_cache(name, object_size, align, flags, &why, &error); !c) {
+  SlabCache* c = new_cache(name, object_size, align, flags, &why, &error);
+  if (!c) {
     kfree(backing);
-  } else {
-    c->backing = backing;
-    // setup_cpu_cache() -> enable_cpucache(): tunables, arrays and node structs.
-    if (int err = enable_cpucache(c); err) {
-      release_cache(c);
-      why = "out of memory for its per-node structures";
-      error = err;
-    } else {
-      c->listed = true;
-      slab_caches_.insert(slab_caches_.begin(), c);
-      result = c;
-    }
+    return {nullptr, error, why};
   }
-  if (!result)
-    common_.log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
-  common_.unlock_steps(strategy_.create_locks);
-  return result;
+  c->backing = backing;
+  // setup_cpu_cache() -> enable_cpucache(): tunables, arrays and node structs.
+  if (int err = enable_cpucache(c); err) {
+    __kmem_cache_release(c);
+    c->destroyed = true;
+    return {nullptr, err, "out of memory for its per-node structures"};
+  }
+  return {c, 0, {}};
 }
 
-void SlabAllocator::release_cache(SlabCache* c) {
+int SlabAllocator::__kmem_cache_shutdown(Cache* s) {
+  return __kmem_cache_shrink(s);
+}
+
+void SlabAllocator::__kmem_cache_release(Cache* s) {
+  SlabCache* c = cache_of(s);
   // __kmem_cache_release(): the percpu arrays, each node's shared array, alien caches and the
   // node struct; then the struct kmem_cache itself (kmem_cache_free(kmem_cache, s)).
   for (auto& ac : c->cpu_cache)
@@ -1176,42 +1171,13 @@ void SlabAllocator::release_cache(SlabCache* c) {
   }
   kfree(c->backing);
   c->backing = {};
-  c->destroyed = true;
-}
-
-int SlabAllocator::kmem_cache_destroy(Cache* s) {
-  if (!s) return 0;
-  SlabCache* c = cache_of(s);
-  env_->sync();
-  if (c->destroyed)
-    throw std::invalid_argument("kmem_cache_destroy: cache " + c->name + " was already destroyed");
-  return common_.destroy(
-      c->refcount, c->name, [&] { return kmem_cache_shrink_locked(c); },  // __kmem_cache_shutdown
-      [&] {
-        c->listed = false;
-        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
-        release_cache(c);
-      });
-}
-
-int SlabAllocator::kmem_cache_shrink(Cache* s) {
-  SlabCache* c = cache_of(s);
-  env_->sync();
-  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink",
-                            [&] { return kmem_cache_shrink_locked(c); });
-}
-
-SlabCache* SlabAllocator::find_cache(const std::string& name) const {
-  for (SlabCache* c : slab_caches_)
-    if (c->name == name) return c;
-  return nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Memory hotplug: slab_memory_callback(), drain_cache_node_node()
 
 int SlabAllocator::drain_cache_node_node(int node) {
-  for (SlabCache* c : slab_caches_) {
+  for (SlabCache* c : slab_caches()) {
     SlabCacheNode* n = c->node[node];
     if (!n) continue;
     drain_freelist(c, n, LONG_MAX);
@@ -1254,7 +1220,7 @@ int SlabAllocator::cpuup_prepare(int cpu) {
   // The node structs first: the array allocations below need them.
   int err = init_cache_node_node(node, false);
   if (!err)
-    for (SlabCache* c : slab_caches_)
+    for (SlabCache* c : slab_caches())
       if ((err = setup_kmem_cache_node(c, node, /*force_change=*/false))) break;
   if (!err) return 0;
   cpuup_canceled(cpu);
@@ -1274,7 +1240,7 @@ int SlabAllocator::cpu_up_prepare(int cpu) {
 void SlabAllocator::cpuup_canceled(int cpu) {
   const int node = numa_mem_id(cpu);
   const bool node_has_cpus = nr_cpus_node(node) > 0;  // !cpumask_empty(cpumask_of_node(node))
-  for (SlabCache* c : slab_caches_) {
+  for (SlabCache* c : slab_caches()) {
     SlabCacheNode* n = c->node[node];
     if (!n) continue;
     std::vector<SlabPage*> list;
@@ -1304,7 +1270,7 @@ void SlabAllocator::cpuup_canceled(int cpu) {
     slabs_destroy(c, list);
   }
   // Every object is back in its slab: now the node lists can shrink to nothing.
-  for (SlabCache* c : slab_caches_)
+  for (SlabCache* c : slab_caches())
     if (SlabCacheNode* n = c->node[node]) drain_freelist(c, n, LONG_MAX);
 }
 
@@ -1345,7 +1311,7 @@ void SlabAllocator::reap() {
     ++reap_skipped_;  // give up; the next round comes REAPTIMEOUT_AC later
     return;
   }
-  for (SlabCache* c : slab_caches_) {
+  for (SlabCache* c : slab_caches()) {
     env_->charge(costs_.reap_cache);
     SlabCacheNode* n = node_of(c, node, "cache_reap");
     if (!n) continue;

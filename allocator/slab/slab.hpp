@@ -68,11 +68,6 @@ class SlabAllocator final : public Allocator {
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slab; }
 
-  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                           CacheFlags flags) override;
-  int kmem_cache_destroy(Cache* s) override;
-  int kmem_cache_shrink(Cache* s) override;
-
   ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
@@ -107,8 +102,8 @@ class SlabAllocator final : public Allocator {
   }
 
   // Read-only state, for tests and reports.
-  [[nodiscard]] const std::vector<SlabCache*>& slab_caches() const { return slab_caches_; }
-  [[nodiscard]] SlabCache* find_cache(const std::string& name) const;
+  // slab_caches, newest first.
+  [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<SlabCache>(); }
   [[nodiscard]] SlabCache* kmem_cache_cache() const { return kmem_cache_; }
   // kmalloc_slab(): the smallest kmalloc cache of the model holding `size` bytes, or nullptr.
   [[nodiscard]] SlabCache* kmalloc_slab(std::size_t size) const;
@@ -122,6 +117,21 @@ class SlabAllocator final : public Allocator {
   [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
 
  private:
+  // The hooks of mm/slab.h (see Allocator).
+  // __kmem_cache_create(): the struct from the "kmem_cache" cache, the object layout
+  // (calculate_slab_order() and the freelist placement), then setup_cpu_cache() ->
+  // enable_cpucache(): tunables, per-CPU arrays and the node structs of every online node.
+  CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) override;
+  // SLAB's __kmem_cache_shutdown() is __kmem_cache_shrink(): non-zero while any node still has
+  // a full or partial slab.
+  int __kmem_cache_shutdown(Cache* s) override;
+  // __kmem_cache_release(): the arrays, alien caches and node structs; then the struct itself.
+  void __kmem_cache_release(Cache* s) override;
+  // drain_cpu_caches() (an IPI to every online CPU, the alien and shared arrays), then every
+  // node's free slabs back to the page allocator.
+  int __kmem_cache_shrink(Cache* s) override;
+
   // Creation (slab.c __kmem_cache_create and helpers).
   SlabCache* new_cache(const std::string& name, unsigned object_size, unsigned align,
                        CacheFlags flags, std::string* why, int* error);
@@ -137,8 +147,6 @@ class SlabAllocator final : public Allocator {
   void free_alien_cache(std::unique_ptr<AlienArray> alien);
   std::unique_ptr<ArrayCache> alloc_arraycache(int node, unsigned entries, unsigned batch);
   void kfree_array(std::unique_ptr<ArrayCache> ac);
-  void release_cache(SlabCache* c);            // __kmem_cache_release + the kmem_cache object
-  int kmem_cache_shrink_locked(SlabCache* c);  // __kmem_cache_shrink
 
   // kmalloc_node()/kfree() of SLAB's own structures.
   ObjectRef kmalloc_node(std::size_t size, int node);
@@ -208,7 +216,6 @@ class SlabAllocator final : public Allocator {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  SlabCommon common_;
   const Strategy& strategy_ = common_.strategy();
   SlabParams params_;
   SlabCosts costs_;
@@ -216,14 +223,12 @@ class SlabAllocator final : public Allocator {
   bool use_alien_caches_ = true;
   std::vector<bool> cpu_online_;
   std::vector<int> reap_node_;                      // per-CPU slab_reap_node
-  std::vector<SlabCache*> slab_caches_;             // newest first
   std::vector<std::unique_ptr<SlabCache>> caches_;  // every cache ever created
   std::vector<SlabCache*> kmalloc_caches_;          // ascending size
   SlabCache* kmem_cache_ = nullptr;
   StructPool<SlabPage> page_pool_;
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
-  std::uint64_t next_cache_id_ = 0;
   std::uint64_t reap_skipped_ = 0;
   NodeStructCounts node_structs_;
 };

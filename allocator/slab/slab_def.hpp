@@ -103,10 +103,7 @@ struct SlabCache : Cache {
   std::vector<ArrayCache> cpu_cache;  // every possible CPU
   std::vector<SlabCacheNode*> node;   // get_node(); nullptr where none
   std::vector<std::unique_ptr<SlabCacheNode>> node_store;
-  int refcount = 1;
   ObjectRef backing;  // the kmem_cache object holding the struct (none for "kmem_cache")
-  bool listed = false;
-  bool destroyed = false;
 
   // STATS (CONFIG_DEBUG_SLAB), kernel names.
   std::uint64_t num_active = 0;

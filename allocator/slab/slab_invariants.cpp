@@ -18,7 +18,7 @@ int SlabAllocator::check_invariants(const char* function) {
   };
   const int nodes = layout_.nr_node_ids();
 
-  for (SlabCache* c : slab_caches_) {
+  for (SlabCache* c : slab_caches()) {
     // A node struct wherever SLAB can be asked to use one: every N_ONLINE node that has memory
     // or an online CPU. (An N_ONLINE node that is neither, between hot-add and
     // MEM_GOING_ONLINE, is legitimately without: slab_alloc_node() falls back there.)

@@ -50,7 +50,7 @@ std::string cache_show(const SlabCache& c) {
 
 std::string SlabAllocator::proc_slabinfo() const {
   std::string out;
-  for (const SlabCache* c : slab_caches_) {
+  for (const SlabCache* c : slab_caches()) {
     if (out.empty()) out = slabinfo_header_debug();  // slab_show(): before the first cache
     out += cache_show(*c);
   }

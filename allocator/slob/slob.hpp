@@ -104,10 +104,7 @@ struct SlobCache : Cache {
   unsigned object_size = 0;  // as requested
   unsigned size = 0;         // c->size: plus struct slob_rcu for SLAB_TYPESAFE_BY_RCU
   unsigned align = 0;        // c->align: calculate_alignment()
-  int refcount = 1;
-  ObjectRef backing;       // the "kmem_cache" object holding this struct (none for the boot one)
-  bool listed = false;     // on slab_caches
-  bool destroyed = false;  // released by kmem_cache_destroy (kept so stale users are caught)
+  ObjectRef backing;         // the "kmem_cache" object holding this struct (none for the boot one)
   std::uint64_t live_objects = 0;  // model bookkeeping: allocated and not yet freed
 };
 
@@ -122,13 +119,6 @@ class SlobAllocator final : public Allocator {
   SlobAllocator& operator=(const SlobAllocator&) = delete;
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slob; }
-
-  // mm/slab_common.c around SLOB's __kmem_cache_create()/__kmem_cache_shutdown()/
-  // __kmem_cache_shrink(): see the .cpp for what each can return.
-  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                           CacheFlags flags) override;
-  int kmem_cache_destroy(Cache* s) override;
-  int kmem_cache_shrink(Cache* s) override;
 
   // slob_alloc_node(c, gfp, NUMA_NO_NODE / node); kmem_cache_free() -> __kmem_cache_free().
   ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
@@ -173,10 +163,18 @@ class SlobAllocator final : public Allocator {
   }
   // kmem_cache_boot: the static "kmem_cache" cache struct caches are allocated from.
   [[nodiscard]] const SlobCache* kmem_cache_cache() const { return &kmem_cache_boot_; }
-  [[nodiscard]] const std::vector<SlobCache*>& slab_caches() const { return slab_caches_; }
+  // slab_caches, newest first.
+  [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<SlobCache>(); }
   [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
 
  private:
+  // The hooks of mm/slab.h (see Allocator and the .cpp for what each can return).
+  CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) override;
+  int __kmem_cache_shutdown(Cache* s) override;
+  void __kmem_cache_release(Cache* s) override;
+  int __kmem_cache_shrink(Cache* s) override;
+
   static SlobCache* cache(Cache* s) { return static_cast<SlobCache*>(s); }
   std::list<SlobPage*>& list_head(SlobList list) { return lists_[static_cast<int>(list)]; }
 
@@ -201,17 +199,14 @@ class SlobAllocator final : public Allocator {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  SlabCommon common_;
   const Strategy& strategy_ = common_.strategy();
   SlobCosts costs_;
   std::array<std::list<SlobPage*>, slob_list_count> lists_;  // free_slob_small/medium/large
   SlobCache kmem_cache_boot_;
-  std::vector<SlobCache*> slab_caches_;             // newest first, like list_add()
   std::vector<std::unique_ptr<SlobCache>> caches_;  // every cache ever created (tombstones too)
   StructPool<SlobPage> page_pool_;
   std::map<std::uint64_t, SlobPage*> in_use_;  // live pages by serial
   std::uint64_t next_page_serial_ = 0;
-  std::uint64_t next_cache_id_ = 0;
   std::uint64_t pages_allocated_ = 0;
 };
 

@@ -15,6 +15,8 @@ namespace {
 // TID_STEP with CONFIG_PREEMPTION: roundup_pow_of_two(CONFIG_NR_CPUS), 8192 on Debian.
 constexpr std::uint64_t tid_step = 8192;
 constexpr unsigned shrink_promote_max = 32;  // SHRINK_PROMOTE_MAX
+constexpr int errno_inval = 22;              // EINVAL
+constexpr int errno_exist = 17;              // EEXIST
 
 // Size of struct kmem_cache_node and struct kmem_cache as the boot caches allocate them
 // (x86_64, CONFIG_SLUB_DEBUG, CONFIG_NUMA; kmem_cache trimmed to nr_node_ids pointers).
@@ -32,11 +34,11 @@ bool node_match(const Slab* page, int node) {
 
 SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlubBootParams params, SlubCosts costs)
-    : env_(env),
+    : Allocator(env, std::move(strategy)),
+      env_(env),
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
-      common_(env, std::move(strategy)),
       params_(params),
       costs_(costs),
       slab_nodes_(layout_.nr_node_ids(), false) {
@@ -46,7 +48,8 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
   boot_cache_cache_ = create_boot_cache(
       "kmem_cache", kmem_cache_base_size + 8 * static_cast<unsigned>(layout_.nr_node_ids()));
   // bootstrap() list_add()s kmem_cache first, then kmem_cache_node, at the head.
-  slab_caches_ = {boot_node_cache_, boot_cache_cache_};
+  common_.list_add(boot_cache_cache_);
+  common_.list_add(boot_node_cache_);
 }
 
 SlubAllocator::~SlubAllocator() = default;
@@ -67,7 +70,6 @@ KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned si
     s->node[nid] = n.get();
     s->node_store.push_back(std::move(n));
   }
-  s->listed = true;
   s->refcount = -1;  // create_boot_cache(): exempt from merging
   return s;
 }
@@ -79,7 +81,7 @@ KmemCache* SlubAllocator::new_cache(const std::string& name, CacheFlags flags,
   s->name = name;
   s->flags = flags;
   s->s = settings;
-  s->id = next_cache_id_++;
+  s->id = common_.new_cache_id();
   s->cpu_slab.resize(layout_.nr_cpu_ids());
   for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
     s->cpu_slab[cpu].tid = cpu;  // init_tid()
@@ -825,52 +827,35 @@ bool SlubAllocator::init_kmem_cache_nodes(KmemCache* s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// mm/slab_common.c: kmem_cache_create, kmem_cache_destroy, kmem_cache_shrink
+// The hooks of mm/slab_common.c: __kmem_cache_create, __kmem_cache_shutdown,
+// __kmem_cache_release, __kmem_cache_shrink
 
-Cache* SlubAllocator::kmem_cache_create(const std::string& name, unsigned object_size,
-                                        unsigned align, CacheFlags flags) {
-  env_.sync();
-  common_.lock_steps(strategy_.create_locks, "kmem_cache_create");
-  KmemCache* result = nullptr;
+CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
+                                                unsigned align, CacheFlags flags) {
   std::string why;
   auto settings =
       derive_cache_settings(object_size, align, flags, layout_.nr_cpu_ids(), params_, &why);
-  int error = -22;  // EINVAL
+  if (!settings) return {nullptr, -errno_inval, why};
   // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name> (caches are not merged).
-  if (settings && find_cache(name)) {
-    settings.reset();
-    why = "a cache of that name exists (sysfs: cannot create duplicate filename)";
-    error = -17;
-  }
-  Object backing;
+  if (common_.find_cache(name))
+    return {nullptr, -errno_exist,
+            "a cache of that name exists (sysfs: cannot create duplicate filename)"};
   // kmem_cache_zalloc(kmem_cache, GFP_KERNEL)
-  if (settings) backing = slab_alloc_node(boot_cache_cache_, gfp_kernel, numa_no_node);
-  if (settings && backing) {
-    KmemCache* s = new_cache(name, flags, *settings);
-    s->backing = backing;
-    if (init_kmem_cache_nodes(s)) {
-      // sysfs_slab_add() creates the kernfs directory here, inside slab_mutex; then
-      // list_add(&s->list, &slab_caches).
-      s->listed = true;
-      slab_caches_.insert(slab_caches_.begin(), s);
-      result = s;
-    } else {
-      s->destroyed = true;
-      slab_free(boot_cache_cache_, backing);
-      why = "out of memory for its kmem_cache_node structures";
-      error = -enomem;
-    }
-  } else if (settings) {
-    why = "out of memory for struct kmem_cache";
-    error = -enomem;
+  const Object backing = slab_alloc_node(boot_cache_cache_, gfp_kernel, numa_no_node);
+  if (!backing) return {nullptr, -enomem, "out of memory for struct kmem_cache"};
+  KmemCache* s = new_cache(name, flags, *settings);
+  s->backing = backing;
+  if (!init_kmem_cache_nodes(s)) {
+    s->destroyed = true;
+    slab_free(boot_cache_cache_, backing);
+    return {nullptr, -enomem, "out of memory for its kmem_cache_node structures"};
   }
-  if (!result)
-    common_.log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
-  common_.unlock_steps(strategy_.create_locks);
-  return result;
+  // sysfs_slab_add() creates the kernfs directory here, inside slab_mutex.
+  return {s, 0, {}};
 }
 
-int SlubAllocator::kmem_cache_shutdown(KmemCache* s) {
+int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
+  auto* s = static_cast<KmemCache*>(c);
   flush_all(s);
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
     KmemCacheNode* n = s->node[nid];
@@ -898,35 +883,22 @@ int SlubAllocator::kmem_cache_shutdown(KmemCache* s) {
   return 0;
 }
 
-void SlubAllocator::release_cache(KmemCache* s) {
-  // kmem_cache_release() -> __kmem_cache_release(): per-node structs, percpu, the struct.
+void SlubAllocator::__kmem_cache_release(Cache* c) {
+  auto* s = static_cast<KmemCache*>(c);
+  // sysfs_slab_unlink(): kernfs removal waits for the active references of the cache's files
+  // to drain, still inside slab_mutex in v5.10-v5.12.
+  env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
+  env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
+  // sysfs_slab_release() -> kmem_cache_release() -> __kmem_cache_release(): per-node structs,
+  // percpu, then the struct.
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
     if (s->node[nid]) free_kmem_cache_node(s, nid);
   if (s->backing) slab_free(boot_cache_cache_, s->backing);
   s->backing = {};
-  s->destroyed = true;
 }
 
-int SlubAllocator::kmem_cache_destroy(Cache* c) {
-  if (!c) return 0;
+int SlubAllocator::__kmem_cache_shrink(Cache* c) {
   auto* s = static_cast<KmemCache*>(c);
-  env_.sync();
-  if (s->destroyed)
-    throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
-  return common_.destroy(
-      s->refcount, s->name, [&] { return kmem_cache_shutdown(s); },
-      [&] {
-        s->listed = false;
-        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
-        // sysfs_slab_unlink(): kernfs removal waits for the active references of the cache's
-        // files to drain, still inside slab_mutex in v5.10-v5.12.
-        env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
-        env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
-        release_cache(s);
-      });
-}
-
-int SlubAllocator::kmem_cache_shrink_locked(KmemCache* s) {
   flush_all(s);
   int ret = 0;
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
@@ -972,18 +944,6 @@ int SlubAllocator::kmem_cache_shrink_locked(KmemCache* s) {
   return ret;
 }
 
-int SlubAllocator::kmem_cache_shrink(Cache* s) {
-  env_.sync();
-  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink",
-                            [&] { return kmem_cache_shrink_locked(static_cast<KmemCache*>(s)); });
-}
-
-KmemCache* SlubAllocator::find_cache(const std::string& name) const {
-  for (KmemCache* s : slab_caches_)
-    if (s->name == name) return s;
-  return nullptr;
-}
-
 std::optional<std::string> SlubAllocator::sysfs_show(Cache* c, std::string_view file,
                                                      const std::vector<bool>& online_cpus) {
   auto* s = static_cast<KmemCache*>(c);
@@ -1027,7 +987,7 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
   if (nid < 0) return 0;
   int ret = 0;
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_online_callback");
-  for (KmemCache* s : slab_caches_) {
+  for (KmemCache* s : slab_caches()) {
     if (strategy_.going_online_reuses_nodes && s->node[nid]) {
       ++node_structs_.reused;
       continue;
@@ -1047,8 +1007,8 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
 
 int SlubAllocator::slab_mem_going_offline_callback() {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_offline_callback");
-  for (KmemCache* s : slab_caches_)
-    kmem_cache_shrink_locked(s);
+  for (KmemCache* s : slab_caches())
+    __kmem_cache_shrink(s);
   env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   return 0;
 }
@@ -1058,7 +1018,7 @@ void SlubAllocator::slab_mem_offline_callback(const MemoryNotify& arg) {
   if (nid < 0) return;
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_offline_callback");
   if (strategy_.offline_frees_nodes) {
-    for (KmemCache* s : slab_caches_) {
+    for (KmemCache* s : slab_caches()) {
       KmemCacheNode* n = s->node[nid];
       if (!n) continue;
       if (n->nr_slabs) {
@@ -1095,7 +1055,7 @@ int SlubAllocator::memory_callback(MemoryAction action, const MemoryNotify& arg)
 
 void SlubAllocator::cpu_dead(int cpu) {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slub_cpu_dead");
-  for (KmemCache* s : slab_caches_) {
+  for (KmemCache* s : slab_caches()) {
     env_.irq_disable();
     flush_cpu_slab(s, cpu);
     env_.irq_enable();

@@ -47,19 +47,6 @@ class SlubAllocator final : public Allocator {
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slub; }
 
-  // mm/slab_common.c: kmem_cache_create_usercopy(). Takes the strategy's create locks. Returns
-  // nullptr (and logs as the kernel does) when the settings are impossible or memory is out.
-  // Caches are never merged (as with slub_nomerge).
-  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                           CacheFlags flags) override;
-  // kmem_cache_destroy(): 0 when the cache is released; -EBUSY when objects remain ("Slab
-  // cache still has objects"; the cache stays on slab_caches with refcount 0, as in v5.10); 1
-  // when a reference remains, so nothing happened (a second destroy after a failed one only
-  // takes the refcount below zero: the cache can then never be destroyed).
-  int kmem_cache_destroy(Cache* s) override;
-  // kmem_cache_shrink(): the strategy's shrink locks around __kmem_cache_shrink().
-  int kmem_cache_shrink(Cache* s) override;
-
   // kmem_cache_alloc() / kmem_cache_alloc_node(): slab_alloc_node() on the current CPU.
   ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
@@ -73,8 +60,6 @@ class SlubAllocator final : public Allocator {
   int cpu_up_prepare(int) override { return 0; }  // SLUB has no CPUHP prepare step
   // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
   void cpu_dead(int cpu) override;
-  // __kmem_cache_shrink() without any lock: what the hotplug callback and sysfs paths call.
-  int kmem_cache_shrink_locked(KmemCache* s);
   // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
   void flush_all(KmemCache* s);
   // A read of /sys/kernel/slab/<cache>/<file> (slab_attr_show()) by the current CPU, which
@@ -95,10 +80,10 @@ class SlubAllocator final : public Allocator {
   [[nodiscard]] std::string proc_slabinfo() const override;
 
   // State, for reports, tests and the invariant checker.
-  [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
+  // slab_caches, newest first.
+  [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<KmemCache>(); }
   // Every cache ever created, destroyed ones included (their structs stay as tombstones).
   [[nodiscard]] std::vector<const KmemCache*> all_caches() const;
-  [[nodiscard]] KmemCache* find_cache(const std::string& name) const;
   [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
   // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
   [[nodiscard]] bool node_usable(int nid) const override;
@@ -125,6 +110,23 @@ class SlubAllocator final : public Allocator {
   }
 
  private:
+  // The hooks of mm/slab.h (see Allocator).
+  // __kmem_cache_create() -> kmem_cache_open(): calculate_sizes() and the rest of the layout
+  // (derive_cache_settings()), the struct from the "kmem_cache" cache, init_kmem_cache_nodes(),
+  // and sysfs_slab_add()'s refusal of a second directory of the same name, checked before any
+  // allocation.
+  CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) override;
+  // flush_all(), then free_partial() on every node: empty partial slabs are discarded, others
+  // reported; non-zero when a node still has slabs.
+  int __kmem_cache_shutdown(Cache* s) override;
+  // sysfs_slab_unlink() (kernfs removal waits for the files' active references, inside
+  // slab_mutex in v5.10-v5.12), then kmem_cache_release(): the node structs and the struct.
+  void __kmem_cache_release(Cache* s) override;
+  // flush_all(), then every node's partial list sorted by free objects, empty slabs discarded;
+  // called without locks by the hotplug callback and sysfs too.
+  int __kmem_cache_shrink(Cache* s) override;
+
   // Allocation paths.
   Object slab_alloc_node(KmemCache* s, Gfp gfp, int node);
   Object slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu);  // ___slab_alloc
@@ -156,8 +158,6 @@ class SlubAllocator final : public Allocator {
   KmemCache* create_boot_cache(const std::string& name, unsigned size);
   // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
   KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
-  int kmem_cache_shutdown(KmemCache* s);  // __kmem_cache_shutdown
-  void release_cache(KmemCache* s);       // sysfs_slab_release / kmem_cache_release
   // Hotplug callbacks.
   int slab_mem_going_online_callback(const MemoryNotify& arg);
   int slab_mem_going_offline_callback();
@@ -177,19 +177,16 @@ class SlubAllocator final : public Allocator {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  SlabCommon common_;
   const Strategy& strategy_ = common_.strategy();
   SlubBootParams params_;
   SlubCosts costs_;
   std::vector<bool> slab_nodes_;
-  std::vector<KmemCache*> slab_caches_;             // newest first, like list_add() on slab_caches
   std::vector<std::unique_ptr<KmemCache>> caches_;  // every cache ever created (tombstones too)
   KmemCache* boot_node_cache_ = nullptr;
   KmemCache* boot_cache_cache_ = nullptr;
   StructPool<Slab> slab_pool_;
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
-  std::uint64_t next_cache_id_ = 0;
   NodeStructCounts node_structs_;
 };
 

@@ -101,13 +101,10 @@ struct KmemCacheNode {
 struct KmemCache : Cache {
   CacheFlags flags;
   CacheSettings s;
-  int refcount = 1;
   std::vector<KmemCacheCpu> cpu_slab;  // every possible CPU (never touched by CPU hotplug)
   std::vector<KmemCacheNode*> node;    // get_node(): nr_node_ids entries, nullptr when missing
   std::vector<std::unique_ptr<KmemCacheNode>> node_store;  // owns live and freed structs
-  Object backing;          // the kmem_cache object this struct lives in (none for boot caches)
-  bool listed = false;     // on slab_caches
-  bool destroyed = false;  // released by kmem_cache_destroy (kept so stale users are caught)
+  Object backing;  // the kmem_cache object this struct lives in (none for boot caches)
 
   // Model metrics beyond the kernel's counters.
   std::uint64_t remote_allocs = 0;  // object on another node than the allocating CPU's

@@ -31,7 +31,7 @@ int SlubAllocator::check_invariants(const char* function) {
     common_.invariant_violation(cpu, function, std::move(what), kind);
   };
 
-  for (KmemCache* s : slab_caches_) {
+  for (KmemCache* s : slab_caches()) {
     const int nodes = layout_.nr_node_ids();
     // Every node the strategy lets SLUB use must have this cache's struct.
     for (int nid = 0; nid < nodes; ++nid) {

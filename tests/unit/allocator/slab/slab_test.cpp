@@ -169,11 +169,11 @@ TEST(SlabTunables, UserCaches) {
   // (4096 / 201 = 20).
   expect_layout(m.create("ctor200", 200, ctor), {200, 20, 0, 120, 60, 8, SlabMgmt::on_slab});
   // The per-node limit: (1 + CPUs of the node) * batchcount + objects per slab.
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(1)->free_limit, 3u * 27 + 4);
+  EXPECT_EQ(m.find("k1000")->get_node(1)->free_limit, 3u * 27 + 4);
   // The shared array holds shared * batchcount objects; alien caches 12.
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(0)->shared->limit, 8u * 27);
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(0)->alien->caches[1]->ac.limit, 12u);
-  EXPECT_EQ(m.slab.find_cache("k5000")->get_node(0)->shared, nullptr);
+  EXPECT_EQ(m.find("k1000")->get_node(0)->shared->limit, 8u * 27);
+  EXPECT_EQ(m.find("k1000")->get_node(0)->alien->caches[1]->ac.limit, 12u);
+  EXPECT_EQ(m.find("k5000")->get_node(0)->shared, nullptr);
   EXPECT_EQ(m.new_violations(), 0);
 }
 
@@ -690,7 +690,7 @@ TEST(SlabShrinkDestroy, ShrinkDrainsEveryArrayAndDestroyFailsWithObjects) {
   EXPECT_EQ(m.slab.kmem_cache_destroy(c), -ebusy);
   ASSERT_FALSE(m.slab.kernel_log().empty());
   EXPECT_EQ(m.slab.kernel_log().back(), "kmem_cache_destroy c: Slab cache still has objects");
-  EXPECT_EQ(m.slab.find_cache("c"), c);  // stays listed
+  EXPECT_EQ(m.slab.slab_common().find_cache("c"), c);  // stays listed
   m.free(c, keep, 2);
   m.env.cpu = 0;
   EXPECT_EQ(m.slab.kmem_cache_shrink(c), 0);
@@ -704,7 +704,7 @@ TEST(SlabShrinkDestroy, ShrinkDrainsEveryArrayAndDestroyFailsWithObjects) {
   m.free(d, m.alloc(d, 0), 0);
   m.env.cpu = 0;
   EXPECT_EQ(m.slab.kmem_cache_destroy(d), 0);
-  EXPECT_EQ(m.slab.find_cache("d"), nullptr);
+  EXPECT_EQ(m.slab.slab_common().find_cache("d"), nullptr);
   EXPECT_EQ(m.slab.cache_report(m.slab.kmem_cache_cache(), {}).objects_in_use, kmem_in_use - 1);
   // Two node structs and two alien caches of 12 (120 bytes each) were kmalloc-128 objects.
   EXPECT_EQ(m.slab.cache_report(m.slab.kmalloc_slab(128), {}).objects_in_use, k128_in_use - 4);

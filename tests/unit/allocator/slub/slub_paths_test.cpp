@@ -187,7 +187,7 @@ TEST_F(SlubPaths, DestroyFailsWhileObjectsRemainAndKeepsTheCache) {
   Object o = m.alloc(s, 0);
   m.env.cpu = 0;
   EXPECT_EQ(m.slub.kmem_cache_destroy(s), -ebusy);
-  EXPECT_EQ(m.slub.find_cache("test-256"), s);
+  EXPECT_EQ(m.slub.slab_common().find_cache("test-256"), s);
   ASSERT_FALSE(m.slub.kernel_log().empty());
   EXPECT_EQ(m.slub.kernel_log().back(),
             "kmem_cache_destroy test-256: Slab cache still has objects");
@@ -206,7 +206,7 @@ TEST_F(SlubPaths, DestroyReleasesEverything) {
   const std::uint64_t free_slab = m.stat(s, FREE_SLAB);
   EXPECT_EQ(m.slub.kmem_cache_destroy(s), 0);
   EXPECT_EQ(m.stat(s, FREE_SLAB), free_slab) << "cache shutdown discards without FREE_SLAB";
-  EXPECT_EQ(m.slub.find_cache("test-256"), nullptr);
+  EXPECT_EQ(m.slub.slab_common().find_cache("test-256"), nullptr);
   EXPECT_TRUE(m.slub.slabs_of(s).empty());
   EXPECT_EQ(m.slub.kmem_cache_node_cache()->allocs - m.slub.kmem_cache_node_cache()->frees,
             node_objs - 2)
