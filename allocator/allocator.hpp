@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "allocator/allocator_parts.hpp"
 #include "allocator/cache.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/memory_hotplug.hpp"
@@ -101,6 +102,10 @@ class Allocator {
   [[nodiscard]] virtual std::int64_t reap_interval_ns() const { return 0; }
   virtual void reap() {}
 
+  // The allocator's half of /proc/slabinfo (get_slabinfo(), slabinfo_show_stats()); nullptr
+  // without /proc/slabinfo (SLOB).
+  [[nodiscard]] virtual const SlabinfoSource* slabinfo_source() const { return nullptr; }
+
   // /sys/kernel/slab/<cache>/ (SLUB only): whether the caches have sysfs directories, and a
   // read of one file by the current CPU, which holds the file's active reference (nullopt for
   // a file the model does not have). `online_cpus` is indexed by CPU id.
@@ -116,8 +121,6 @@ class Allocator {
                                                  const std::vector<bool>& online_cpus) const = 0;
   // Slabs (SLOB: pages) taken from the page allocator since boot, over every cache.
   [[nodiscard]] virtual std::uint64_t slabs_allocated() const = 0;
-  // /proc/slabinfo as the allocator prints it (SLOB has none: "").
-  [[nodiscard]] virtual std::string proc_slabinfo() const = 0;
   // Checks every invariant and records what is broken (each distinct problem once); returns
   // the number of new violations. `function` names where the check runs.
   virtual int check_invariants(const char* function) = 0;

@@ -16,6 +16,8 @@ struct Cache {
   // Creation serial (SlabCommon::new_cache_id()): where the kernel would use the struct's
   // address, e.g. the kernfs instance of SLUB's sysfs directory, or the spread of SLAB's reaps.
   std::uint64_t id = 0;
+  // s->size: the object with its metadata and alignment, what /proc/slabinfo shows as <objsize>.
+  unsigned size = 0;
   // kmem_cache_destroy() releases the cache when it drops to 0; boot caches hold -1
   // (create_boot_cache(): exempt from merging), so they are never released.
   int refcount = 1;

@@ -94,6 +94,46 @@ void SlabCommon::list_add(Cache* s) {
   slab_caches_.insert(slab_caches_.begin(), s);
 }
 
+std::string SlabCommon::proc_slabinfo() const {
+  const SlabinfoSource* source = allocator_.slabinfo_source();
+  if (!source) return "";
+  std::string out;
+  for (const Cache* s : slab_caches_) {
+    if (out.empty()) out = print_slabinfo_header(source->config_debug_slab());
+    out += cache_show(*s, *source);
+  }
+  return out;
+}
+
+std::string print_slabinfo_header(bool debug_slab) {
+  std::string out =
+      debug_slab ? "slabinfo - version: 2.1 (statistics)\n" : "slabinfo - version: 2.1\n";
+  out += "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>";
+  out += " : tunables <limit> <batchcount> <sharedfactor>";
+  out += " : slabdata <active_slabs> <num_slabs> <sharedavail>";
+  if (debug_slab) {
+    out +=
+        " : globalstat <listallocs> <maxobjs> <grown> <reaped> <error> <maxfreeable>"
+        " <nodeallocs> <remotefrees> <alienoverflow>";
+    out += " : cpustat <allochit> <allocmiss> <freehit> <freemiss>";
+  }
+  out += '\n';
+  return out;
+}
+
+std::string cache_show(const Cache& s, const SlabinfoSource& source) {
+  const SlabInfo info = source.get_slabinfo(s);
+  std::string row =
+      fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", s.name, info.active_objs, info.num_objs,
+                  s.size, info.objects_per_slab, 1 << info.cache_order);
+  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", info.limit, info.batchcount, info.shared);
+  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", info.active_slabs, info.num_slabs,
+                     info.shared_avail);
+  row += source.slabinfo_show_stats(s);
+  row += '\n';
+  return row;
+}
+
 void SlabCommon::lock_steps(const std::vector<LockStep>& steps, const char* function) {
   for (const auto& step : steps)
     env_.lock(step.cls, 0, step.mode, function);

@@ -1,7 +1,8 @@
 // mm/slab_common.c: what the kernel does the same whichever allocator it is built with. It owns
 // kmem_cache_create(), kmem_cache_destroy() and kmem_cache_shrink() (the strategy's lock nests,
 // the refcount, the list of caches) and calls the allocator's hooks of mm/slab.h inside them;
-// it also keeps the kernel log and the record of violations every model reports into.
+// it prints /proc/slabinfo from each allocator's get_slabinfo(), and keeps the kernel log and
+// the record of violations every model reports into.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator/allocator_parts.hpp"
 #include "allocator/cache.hpp"
 #include "allocator/environment.hpp"
 #include "allocator/slab_flags.hpp"
@@ -43,6 +45,12 @@ class SlabCommon {
   // kmem_cache_shrink(): the allocator's __kmem_cache_shrink() inside the strategy's shrink
   // locks; non-zero when slabs remain.
   int kmem_cache_shrink(Cache* s);
+
+  // /proc/slabinfo as a read returns it (slab_start()/slab_next()/slab_show()): the header,
+  // printed together with the first cache (so no cache gives ""), then cache_show() of every
+  // cache in slab_caches order. "" for an allocator without /proc/slabinfo (SLOB). A pure read:
+  // the model takes no lock for it.
+  [[nodiscard]] std::string proc_slabinfo() const;
 
   // slab_caches, newest first (list_add() at the head), as /proc/slabinfo walks it.
   [[nodiscard]] const std::vector<Cache*>& slab_caches() const { return slab_caches_; }
@@ -90,5 +98,15 @@ class SlabCommon {
   std::set<std::string> reported_;  // keys of violations already recorded
   std::vector<std::string> kernel_log_;
 };
+
+// print_slabinfo_header(): the version line and the column names, each line ending in '\n';
+// with CONFIG_DEBUG_SLAB (`debug_slab`) version "2.1 (statistics)" and SLAB's statistics columns.
+std::string print_slabinfo_header(bool debug_slab);
+
+// cache_show(): one row from the allocator's get_slabinfo(), "%-17s %6lu %6lu %6u %4u %4d :
+// tunables %4u %4u %4u : slabdata %6lu %6lu %6lu" (name, active_objs, num_objs, s->size,
+// objperslab, pagesperslab = 1 << order, ...), then slabinfo_show_stats() and '\n'. Names
+// longer than 17 characters are not cut.
+std::string cache_show(const Cache& s, const SlabinfoSource& source);
 
 }  // namespace slabsim::alloc

@@ -56,7 +56,7 @@ struct SlabCosts {
   std::int64_t reap_cache = 20;     // cache_reap() per cache visited
 };
 
-class SlabAllocator final : public Allocator {
+class SlabAllocator final : public Allocator, public SlabinfoSource {
  public:
   // kmem_cache_init() + kmem_cache_init_late(): the "kmem_cache" boot cache and the kmalloc
   // caches SLAB's own structures come from, each with a kmem_cache_node for every N_ONLINE node.
@@ -92,7 +92,13 @@ class SlabAllocator final : public Allocator {
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
   [[nodiscard]] std::uint64_t slabs_allocated() const override;
-  [[nodiscard]] std::string proc_slabinfo() const override;
+
+  // /proc/slabinfo "2.1 (statistics)": get_slabinfo() and slabinfo_show_stats() with
+  // CONFIG_DEBUG_SLAB (slab_slabinfo.cpp).
+  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
+  [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
+  [[nodiscard]] std::string slabinfo_show_stats(const Cache& s) const override;
+  [[nodiscard]] bool config_debug_slab() const override { return true; }
   int check_invariants(const char* function) override;
   [[nodiscard]] const std::vector<Violation>& violations() const override {
     return common_.violations();

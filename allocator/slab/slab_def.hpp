@@ -88,7 +88,6 @@ enum class SlabMgmt : std::uint8_t { objfreelist, off_slab, on_slab };
 struct SlabCache : Cache {
   CacheFlags flags;
   unsigned object_size = 0;  // as requested
-  unsigned size = 0;         // object plus alignment
   unsigned align = 0;
   unsigned num = 0;       // objects per slab
   unsigned gfporder = 0;  // pages per slab = 1 << gfporder

@@ -102,7 +102,6 @@ struct SlobPage {
 struct SlobCache : Cache {
   CacheFlags flags;
   unsigned object_size = 0;  // as requested
-  unsigned size = 0;         // c->size: plus struct slob_rcu for SLAB_TYPESAFE_BY_RCU
   unsigned align = 0;        // c->align: calculate_alignment()
   ObjectRef backing;         // the "kmem_cache" object holding this struct (none for the boot one)
   std::uint64_t live_objects = 0;  // model bookkeeping: allocated and not yet freed
@@ -144,7 +143,6 @@ class SlobAllocator final : public Allocator {
   // slob_new_pages() calls that succeeded since boot: SLOB pages and large objects, one each
   // (a large object of order > 0 counts once, as SLUB counts a slab of any order once).
   [[nodiscard]] std::uint64_t slabs_allocated() const override { return pages_allocated_; }
-  [[nodiscard]] std::string proc_slabinfo() const override { return ""; }
   int check_invariants(const char* function) override;
   [[nodiscard]] const std::vector<Violation>& violations() const override {
     return common_.violations();

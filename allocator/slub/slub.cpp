@@ -82,6 +82,7 @@ KmemCache* SlubAllocator::new_cache(const std::string& name, CacheFlags flags,
   s->flags = flags;
   s->s = settings;
   s->id = common_.new_cache_id();
+  s->size = settings.size;
   s->cpu_slab.resize(layout_.nr_cpu_ids());
   for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
     s->cpu_slab[cpu].tid = cpu;  // init_tid()

@@ -34,7 +34,7 @@
 
 namespace slabsim::alloc {
 
-class SlubAllocator final : public Allocator {
+class SlubAllocator final : public Allocator, public SlabinfoSource {
  public:
   // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
   // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
@@ -77,7 +77,13 @@ class SlubAllocator final : public Allocator {
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
   [[nodiscard]] std::uint64_t slabs_allocated() const override;
-  [[nodiscard]] std::string proc_slabinfo() const override;
+
+  // /proc/slabinfo: get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints
+  // nothing, and SLUB has no CONFIG_DEBUG_SLAB.
+  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
+  [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
+  [[nodiscard]] std::string slabinfo_show_stats(const Cache&) const override { return {}; }
+  [[nodiscard]] bool config_debug_slab() const override { return false; }
 
   // State, for reports, tests and the invariant checker.
   // slab_caches, newest first.

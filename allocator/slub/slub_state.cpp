@@ -37,8 +37,4 @@ std::uint64_t SlubAllocator::slabs_allocated() const {
   return total;
 }
 
-std::string SlubAllocator::proc_slabinfo() const {
-  return alloc::proc_slabinfo(*this);
-}
-
 }  // namespace slabsim::alloc

@@ -1,5 +1,5 @@
-// /proc/slabinfo and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slab_common.c and
-// mm/slub.c, v5.10-v5.12), read from the model's state.
+// SLUB's get_slabinfo() and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slub.c,
+// v5.10-v5.12), read from the model's state.
 #include "allocator/slub/slub_sysfs.hpp"
 
 #include <fmt/format.h>
@@ -82,7 +82,12 @@ int count_total(const Slab& page) {
 // ---------------------------------------------------------------------------------------------
 // /proc/slabinfo
 
-SlabInfo get_slabinfo(const KmemCache& s) {
+// mm/slub.c: get_slabinfo(). Walks the cache's kmem_cache_node structs (for_each_kmem_cache_node:
+// node ids 0..nr_node_ids-1, missing ones skipped) with the kernel's unsigned long arithmetic.
+// SLUB only knows the free objects on node partial lists, so active_slabs = num_slabs; the
+// tunables and shared_avail, SLAB's, stay 0; objperslab and order come from s->oo.
+SlabInfo SlubAllocator::get_slabinfo(const Cache& c) const {
+  const auto& s = static_cast<const KmemCache&>(c);
   std::uint64_t nr_slabs = 0;
   std::uint64_t nr_objs = 0;
   std::uint64_t nr_free = 0;
@@ -99,34 +104,6 @@ SlabInfo get_slabinfo(const KmemCache& s) {
   info.objects_per_slab = s.s.objects;
   info.cache_order = s.s.order;
   return info;
-}
-
-std::string slabinfo_header() {
-  return "slabinfo - version: 2.1\n"
-         "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-         " : tunables <limit> <batchcount> <sharedfactor>"
-         " : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
-}
-
-std::string cache_show(const KmemCache& s) {
-  const SlabInfo info = get_slabinfo(s);
-  std::string row =
-      fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", s.name, info.active_objs, info.num_objs,
-                  s.s.size, info.objects_per_slab, 1 << info.cache_order);
-  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", info.limit, info.batchcount, info.shared);
-  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", info.active_slabs, info.num_slabs,
-                     info.shared_avail);
-  row += '\n';  // slabinfo_show_stats() prints nothing for SLUB
-  return row;
-}
-
-std::string proc_slabinfo(const SlubAllocator& slub) {
-  std::string out;
-  for (const KmemCache* s : slub.slab_caches()) {
-    if (out.empty()) out = slabinfo_header();  // slab_show(): before the first cache
-    out += cache_show(*s);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -936,7 +936,7 @@ class Run {
     m.kernel_log = allocator_->kernel_log();
     for (const auto& line : hotplug_.log())
       m.kernel_log.push_back(line);
-    m.slabinfo = allocator_->proc_slabinfo();
+    m.slabinfo = allocator_->slab_common().proc_slabinfo();
     m.engine_steps = steps_;
     m.engine_sleeps = end.engine_sleeps;
     m.skipped_sleeps = end.skipped_sleeps;

@@ -436,7 +436,7 @@ TEST_F(Slob, NoSysfsNoSlabinfoNoCounters) {
   EXPECT_FALSE(slob.has_memory_callback());
   EXPECT_FALSE(slob.has_sysfs());
   EXPECT_EQ(slob.sysfs_show(c, "objects", {true, true, true, true}), std::nullopt);
-  EXPECT_EQ(slob.proc_slabinfo(), "");
+  EXPECT_EQ(slob.slab_common().proc_slabinfo(), "");
   EXPECT_EQ(slob.cpu_up_prepare(1), 0);
   const CacheReport r = slob.cache_report(c, {true, true, true, true});
   EXPECT_TRUE(r.counters.empty());

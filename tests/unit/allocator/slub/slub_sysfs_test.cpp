@@ -67,7 +67,7 @@ class SlubSysfs : public ::testing::Test {
     return out;
   }
   std::string row(KmemCache* s) {
-    for (const auto& line : lines_of(proc_slabinfo(m.slub)))
+    for (const auto& line : lines_of(m.slub.slab_common().proc_slabinfo()))
       if (name_of_row(line) == s->name) return line + "\n";
     return "";
   }
@@ -81,8 +81,8 @@ TEST_F(SlubSysfs, HeaderLinesAreByteExact) {
       "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
       "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
       "<sharedavail>\n";
-  EXPECT_EQ(slabinfo_header(), header);
-  const std::string text = proc_slabinfo(m.slub);
+  EXPECT_EQ(print_slabinfo_header(/*debug_slab=*/false), header);
+  const std::string text = m.slub.slab_common().proc_slabinfo();
   EXPECT_EQ(text.substr(0, header.size()), header);
   // Boot caches only: the header and one row each.
   EXPECT_EQ(lines_of(text).size(), 2u + 2u);
@@ -100,7 +100,7 @@ TEST_F(SlubSysfs, RowOfAKnownCacheState) {
   EXPECT_EQ(row(s),
             "row-256               32     32    256   16    1 : tunables    0    0    0 : "
             "slabdata      2      2      0\n");
-  const SlabInfo info = get_slabinfo(*s);
+  const SlabInfo info = m.slub.get_slabinfo(*s);
   EXPECT_EQ(info.num_objs, 32u);
   EXPECT_EQ(info.active_objs, 32u);
   EXPECT_EQ(info.num_slabs, 2u);
@@ -111,7 +111,7 @@ TEST_F(SlubSysfs, RowOfAKnownCacheState) {
 TEST_F(SlubSysfs, LongNamesAndHigherOrders) {
   KmemCache* s = create("a-very-long-cache-name", 1024);
   ASSERT_EQ(s->s.order, 2u);  // 16 objects of 1024 bytes need 16 KiB
-  EXPECT_EQ(cache_show(*s),
+  EXPECT_EQ(cache_show(*s, m.slub),
             "a-very-long-cache-name      0      0   1024   16    4 : tunables    0    0    0 : "
             "slabdata      0      0      0\n");
 }
@@ -193,7 +193,7 @@ TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
   create("first", 256);
   create("second", 256);
   create("third", 256);
-  const auto lines = lines_of(proc_slabinfo(m.slub));
+  const auto lines = lines_of(m.slub.slab_common().proc_slabinfo());
   ASSERT_EQ(lines.size(), 2u + 5u);
   std::vector<std::string> names;
   for (std::size_t i = 2; i < lines.size(); ++i)
@@ -235,7 +235,7 @@ TEST_F(SlubSysfs, FailedDestroyKeepsTheRowAndShowsMinusOneAliases) {
   EXPECT_EQ(row(s),
             "busy-256               1     16    256   16    1 : tunables    0    0    0 : "
             "slabdata      1      1      0\n");
-  EXPECT_EQ(name_of_row(lines_of(proc_slabinfo(m.slub))[2]), "busy-256");
+  EXPECT_EQ(name_of_row(lines_of(m.slub.slab_common().proc_slabinfo())[2]), "busy-256");
   m.free(s, o, 0);
 }
 
