@@ -87,31 +87,14 @@ class Allocator {
   virtual ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) = 0;
   virtual void kmem_cache_free(Cache* s, ObjectRef x) = 0;
 
-  // The allocator's memory notifier at SLAB_CALLBACK_PRI (slab_memory_callback() of SLUB or
-  // SLAB); false when it registers none (SLOB). The callback returns 0 or a negative errno,
-  // which vetoes a GOING_* action.
-  [[nodiscard]] virtual bool has_memory_callback() const = 0;
-  virtual int memory_callback(MemoryAction action, const MemoryNotify& arg) = 0;
-  // CPU hotplug: the prepare step before `cpu` comes up (SLAB's slab_prepare_cpu(); 0 or a
-  // negative errno that fails the online) and the teardown once it is dead (slub_cpu_dead(),
-  // slab_dead_cpu()). Called by the CPU running the hotplug operation.
-  virtual int cpu_up_prepare(int cpu) = 0;
-  virtual void cpu_dead(int cpu) = 0;
-  // Periodic per-CPU work (SLAB's cache_reap() every REAPTIMEOUT_AC): the interval, 0 when the
-  // allocator has none, and one round of it on the current CPU.
-  [[nodiscard]] virtual std::int64_t reap_interval_ns() const { return 0; }
-  virtual void reap() {}
-
-  // The allocator's half of /proc/slabinfo (get_slabinfo(), slabinfo_show_stats()); nullptr
-  // without /proc/slabinfo (SLOB).
+  // The optional parts (allocator_parts.hpp): what the model registers with the rest of the
+  // kernel or shows user space, nullptr when it has no such part.
+  virtual MemoryCallback* memory_callback() { return nullptr; }
+  virtual CpuhpPrepare* cpuhp_prepare() { return nullptr; }
+  virtual CpuhpDead* cpuhp_dead() { return nullptr; }
+  virtual CacheReaper* cache_reaper() { return nullptr; }
+  virtual SlabSysfs* sysfs() { return nullptr; }
   [[nodiscard]] virtual const SlabinfoSource* slabinfo_source() const { return nullptr; }
-
-  // /sys/kernel/slab/<cache>/ (SLUB only): whether the caches have sysfs directories, and a
-  // read of one file by the current CPU, which holds the file's active reference (nullopt for
-  // a file the model does not have). `online_cpus` is indexed by CPU id.
-  [[nodiscard]] virtual bool has_sysfs() const = 0;
-  virtual std::optional<std::string> sysfs_show(Cache* s, std::string_view file,
-                                                const std::vector<bool>& online_cpus) = 0;
 
   // State, for reports and the invariant checks.
   // Whether a cache created now could use `nid` for node-specific allocations.

@@ -3,7 +3,7 @@
 // or nullptr when the model has none; a caller tests for the part instead of a flag.
 //
 //                      SLUB                 SLAB                     SLOB
-//   memory notifier    slab_memory_callback slab_memory_callback     -
+//   memory callback    slab_memory_callback slab_memory_callback     -
 //   CPU hotplug        CPUHP_SLUB_DEAD      CPUHP_SLAB_PREPARE       -
 //   periodic work      -                    cache_reap()             -
 //   sysfs              /sys/kernel/slab     -                        -
@@ -11,11 +11,74 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "allocator/cache.hpp"
+#include "allocator/mm/memory_notify.hpp"
 
 namespace slabsim::alloc {
+
+// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), which SLUB's kmem_cache_init()
+// and SLAB's kmem_cache_init_late() register. Called on the memory notifier chain by the CPU
+// running the hotplug operation; returns 0 or a negative errno, which vetoes a GOING_* action.
+class MemoryCallback {
+ public:
+  virtual int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) = 0;
+
+ protected:
+  ~MemoryCallback() = default;
+};
+
+// The startup callback of the allocator's CPU hotplug state (kernel/cpu.c cpuhp_hp_states[]):
+// SLAB's slab_prepare_cpu() of CPUHP_SLAB_PREPARE, run by the CPU bringing `cpu` up, before it
+// starts; 0 or a negative errno, which fails the online. SLUB's CPUHP_SLUB_DEAD has none.
+class CpuhpPrepare {
+ public:
+  virtual int prepare_cpu(int cpu) = 0;
+
+ protected:
+  ~CpuhpPrepare() = default;
+};
+
+// The teardown callback once `cpu` is dead, run by the CPU taking it down: SLUB's
+// slub_cpu_dead() (CPUHP_SLUB_DEAD), SLAB's slab_dead_cpu() (CPUHP_SLAB_PREPARE).
+class CpuhpDead {
+ public:
+  virtual void dead_cpu(int cpu) = 0;
+
+ protected:
+  ~CpuhpDead() = default;
+};
+
+// SLAB's per-CPU delayed work, which start_cpu_timer() arms on every online CPU: cache_reap().
+class CacheReaper {
+ public:
+  // REAPTIMEOUT_AC: the interval between two rounds on one CPU.
+  [[nodiscard]] virtual std::int64_t reap_interval_ns() const = 0;
+  // One round on the current CPU.
+  virtual void cache_reap() = 0;
+
+ protected:
+  ~CacheReaper() = default;
+};
+
+// /sys/kernel/slab/<cache>/, which only SLUB has (SLAB_SUPPORTS_SYSFS).
+class SlabSysfs {
+ public:
+  // slab_attr_show(): a read of one file by the current CPU, which holds the file's active
+  // reference; nullopt for a file the model does not have. `online_cpus` is indexed by CPU id.
+  virtual std::optional<std::string> slab_attr_show(Cache* s, std::string_view file,
+                                                    const std::vector<bool>& online_cpus) = 0;
+  // sysfs_slab_unlink(), from shutdown_cache(): the cache's directory goes, and kernfs removal
+  // waits for the active references of its files to drain.
+  virtual void sysfs_slab_unlink(Cache* s) = 0;
+
+ protected:
+  ~SlabSysfs() = default;
+};
 
 // struct slabinfo (mm/slab.h): one cache's row of /proc/slabinfo as the allocator's
 // get_slabinfo() fills it; fields the allocator has no notion of stay 0.

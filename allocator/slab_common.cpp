@@ -69,6 +69,8 @@ int SlabCommon::shutdown_cache(Cache* s) {
   if (allocator_.__kmem_cache_shutdown(s) != 0) return -ebusy;
   s->listed = false;  // list_del(&s->list)
   slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+  if (SlabSysfs* sysfs = allocator_.sysfs()) sysfs->sysfs_slab_unlink(s);
+  // SLUB's sysfs_slab_release(), everyone else's slab_kmem_cache_release().
   allocator_.__kmem_cache_release(s);
   s->destroyed = true;
   return 0;

@@ -1186,7 +1186,7 @@ int SlabAllocator::drain_cache_node_node(int node) {
   return 0;
 }
 
-int SlabAllocator::memory_callback(MemoryAction action, const MemoryNotify& arg) {
+int SlabAllocator::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
   // SLAB keys on N_MEMORY changes (status_change_nid), not N_NORMAL_MEMORY like SLUB.
   const int nid = arg.status_change_nid;
   if (nid < 0) return 0;
@@ -1227,7 +1227,7 @@ int SlabAllocator::cpuup_prepare(int cpu) {
   return -enomem;
 }
 
-int SlabAllocator::cpu_up_prepare(int cpu) {
+int SlabAllocator::prepare_cpu(int cpu) {
   env_->sync();
   env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_prepare_cpu");
   const int err = cpuup_prepare(cpu);
@@ -1274,7 +1274,7 @@ void SlabAllocator::cpuup_canceled(int cpu) {
     if (SlabCacheNode* n = c->node[node]) drain_freelist(c, n, LONG_MAX);
 }
 
-void SlabAllocator::cpu_dead(int cpu) {
+void SlabAllocator::dead_cpu(int cpu) {
   env_->sync();
   cpu_online_[cpu] = false;  // already out of cpumask_of_node() when CPUHP_SLAB_PREPARE tears down
   env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_dead_cpu");
@@ -1303,7 +1303,7 @@ void SlabAllocator::reap_alien(SlabCache* c, SlabCacheNode* n, int cpu) {
   env_->irq_enable();
 }
 
-void SlabAllocator::reap() {
+void SlabAllocator::cache_reap() {
   const int cpu = env_->current_cpu();
   const int node = numa_mem_id(cpu);
   env_->sync();

@@ -56,7 +56,12 @@ struct SlabCosts {
   std::int64_t reap_cache = 20;     // cache_reap() per cache visited
 };
 
-class SlabAllocator final : public Allocator, public SlabinfoSource {
+class SlabAllocator final : public Allocator,
+                            public MemoryCallback,
+                            public CpuhpPrepare,
+                            public CpuhpDead,
+                            public CacheReaper,
+                            public SlabinfoSource {
  public:
   // kmem_cache_init() + kmem_cache_init_late(): the "kmem_cache" boot cache and the kmalloc
   // caches SLAB's own structures come from, each with a kmem_cache_node for every N_ONLINE node.
@@ -72,18 +77,26 @@ class SlabAllocator final : public Allocator, public SlabinfoSource {
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  [[nodiscard]] bool has_memory_callback() const override { return true; }
-  int memory_callback(MemoryAction action, const MemoryNotify& arg) override;
-  int cpu_up_prepare(int cpu) override;
-  void cpu_dead(int cpu) override;
-  [[nodiscard]] std::int64_t reap_interval_ns() const override { return params_.reap_interval_ns; }
-  void reap() override;
+  // The optional parts SLAB has: a memory notifier, CPUHP_SLAB_PREPARE, cache_reap(),
+  // /proc/slabinfo; no sysfs.
+  MemoryCallback* memory_callback() override { return this; }
+  CpuhpPrepare* cpuhp_prepare() override { return this; }
+  CpuhpDead* cpuhp_dead() override { return this; }
+  CacheReaper* cache_reaper() override { return this; }
+  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
 
-  [[nodiscard]] bool has_sysfs() const override { return false; }
-  std::optional<std::string> sysfs_show(Cache*, std::string_view,
-                                        const std::vector<bool>&) override {
-    return std::nullopt;
-  }
+  // slab_memory_callback(): SLAB's memory notifier (registered by kmem_cache_init_late()),
+  // keyed on N_MEMORY changes: GOING_ONLINE sets up the node's structs, GOING_OFFLINE drains
+  // its free slabs and vetoes (-EBUSY) while others remain.
+  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) override;
+  // slab_prepare_cpu() -> cpuup_prepare(), under slab_mutex.
+  int prepare_cpu(int cpu) override;
+  // slab_dead_cpu() -> cpuup_canceled(), under slab_mutex.
+  void dead_cpu(int cpu) override;
+  // REAPTIMEOUT_AC.
+  [[nodiscard]] std::int64_t reap_interval_ns() const override { return params_.reap_interval_ns; }
+  // cache_reap(): one round on the current CPU, given up when slab_mutex is taken.
+  void cache_reap() override;
 
   [[nodiscard]] bool node_usable(int nid) const override {
     return states_.test(nid, NodeState::online);
@@ -95,7 +108,6 @@ class SlabAllocator final : public Allocator, public SlabinfoSource {
 
   // /proc/slabinfo "2.1 (statistics)": get_slabinfo() and slabinfo_show_stats() with
   // CONFIG_DEBUG_SLAB (slab_slabinfo.cpp).
-  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
   [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
   [[nodiscard]] std::string slabinfo_show_stats(const Cache& s) const override;
   [[nodiscard]] bool config_debug_slab() const override { return true; }

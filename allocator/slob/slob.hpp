@@ -124,16 +124,8 @@ class SlobAllocator final : public Allocator {
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  // No memory notifier, no CPU hotplug steps, no periodic work, no sysfs.
-  [[nodiscard]] bool has_memory_callback() const override { return false; }
-  int memory_callback(MemoryAction, const MemoryNotify&) override { return 0; }
-  int cpu_up_prepare(int) override { return 0; }
-  void cpu_dead(int) override {}
-  [[nodiscard]] bool has_sysfs() const override { return false; }
-  std::optional<std::string> sysfs_show(Cache*, std::string_view,
-                                        const std::vector<bool>&) override {
-    return std::nullopt;
-  }
+  // No optional part: no memory notifier, no CPU hotplug state, no periodic work, no sysfs,
+  // no /proc/slabinfo.
 
   // N_NORMAL_MEMORY: slob_new_pages() can get a GFP_KERNEL page there.
   [[nodiscard]] bool node_usable(int nid) const override;

@@ -886,10 +886,6 @@ int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
 
 void SlubAllocator::__kmem_cache_release(Cache* c) {
   auto* s = static_cast<KmemCache*>(c);
-  // sysfs_slab_unlink(): kernfs removal waits for the active references of the cache's files
-  // to drain, still inside slab_mutex in v5.10-v5.12.
-  env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
-  env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
   // sysfs_slab_release() -> kmem_cache_release() -> __kmem_cache_release(): per-node structs,
   // percpu, then the struct.
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
@@ -945,8 +941,13 @@ int SlubAllocator::__kmem_cache_shrink(Cache* c) {
   return ret;
 }
 
-std::optional<std::string> SlubAllocator::sysfs_show(Cache* c, std::string_view file,
-                                                     const std::vector<bool>& online_cpus) {
+void SlubAllocator::sysfs_slab_unlink(Cache* s) {
+  env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
+  env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
+}
+
+std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_view file,
+                                                         const std::vector<bool>& online_cpus) {
   auto* s = static_cast<KmemCache*>(c);
   static constexpr std::array<std::string_view, 6> object_files = {
       "slabs", "objects", "objects_partial", "partial", "total_objects", "cpu_slabs"};
@@ -1036,7 +1037,7 @@ void SlubAllocator::slab_mem_offline_callback(const MemoryNotify& arg) {
   env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
 }
 
-int SlubAllocator::memory_callback(MemoryAction action, const MemoryNotify& arg) {
+int SlubAllocator::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
   env_.sync();
   switch (action) {
     case MemoryAction::going_online:
@@ -1054,7 +1055,7 @@ int SlubAllocator::memory_callback(MemoryAction action, const MemoryNotify& arg)
   return 0;
 }
 
-void SlubAllocator::cpu_dead(int cpu) {
+void SlubAllocator::dead_cpu(int cpu) {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slub_cpu_dead");
   for (KmemCache* s : slab_caches()) {
     env_.irq_disable();

@@ -34,7 +34,11 @@
 
 namespace slabsim::alloc {
 
-class SlubAllocator final : public Allocator, public SlabinfoSource {
+class SlubAllocator final : public Allocator,
+                            public MemoryCallback,
+                            public CpuhpDead,
+                            public SlabSysfs,
+                            public SlabinfoSource {
  public:
   // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
   // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
@@ -53,24 +57,27 @@ class SlubAllocator final : public Allocator, public SlabinfoSource {
   // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  // slab_memory_callback(): SLUB's memory notifier (priority SLAB_CALLBACK_PRI). Returns 0 or
-  // a negative errno (a veto for GOING_* actions).
-  [[nodiscard]] bool has_memory_callback() const override { return true; }
-  int memory_callback(MemoryAction action, const MemoryNotify& arg) override;
-  int cpu_up_prepare(int) override { return 0; }  // SLUB has no CPUHP prepare step
+  // The optional parts SLUB has: a memory notifier, CPUHP_SLUB_DEAD, sysfs, /proc/slabinfo.
+  MemoryCallback* memory_callback() override { return this; }
+  CpuhpDead* cpuhp_dead() override { return this; }
+  SlabSysfs* sysfs() override { return this; }
+  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
+
+  // slab_memory_callback(): SLUB's memory notifier (slub_hotplug.cpp).
+  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) override;
   // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
-  void cpu_dead(int cpu) override;
+  void dead_cpu(int cpu) override;
   // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
   void flush_all(KmemCache* s);
-  // A read of /sys/kernel/slab/<cache>/<file> (slab_attr_show()) by the current CPU, which
-  // holds the file's active reference. The files of show_slab_objects() take the strategy's
-  // show locks; "objects" and "objects_partial" walk every node's partial list under its
-  // list_lock (count_partial()) with no lock keeping the node structs alive, so a struct freed
-  // meanwhile by MEM_OFFLINE is a use-after-free (666716fd267d). nullopt for a file the model
-  // does not have. `online_cpus` is indexed by CPU id.
-  [[nodiscard]] bool has_sysfs() const override { return true; }
-  std::optional<std::string> sysfs_show(Cache* s, std::string_view file,
-                                        const std::vector<bool>& online_cpus) override;
+  // slab_attr_show(): the files of show_slab_objects() take the strategy's show locks;
+  // "objects" and "objects_partial" walk every node's partial list under its list_lock
+  // (count_partial()) with no lock keeping the node structs alive, so a struct freed meanwhile
+  // by MEM_OFFLINE is a use-after-free (666716fd267d).
+  std::optional<std::string> slab_attr_show(Cache* s, std::string_view file,
+                                            const std::vector<bool>& online_cpus) override;
+  // sysfs_slab_unlink(): kernfs removal waits for the files' active references to drain, still
+  // inside slab_mutex in v5.10-v5.12.
+  void sysfs_slab_unlink(Cache* s) override;
 
   // What the memory hotplug callbacks did to kmem_cache_node structs so far.
   [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
@@ -80,7 +87,6 @@ class SlubAllocator final : public Allocator, public SlabinfoSource {
 
   // /proc/slabinfo: get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints
   // nothing, and SLUB has no CONFIG_DEBUG_SLAB.
-  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
   [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
   [[nodiscard]] std::string slabinfo_show_stats(const Cache&) const override { return {}; }
   [[nodiscard]] bool config_debug_slab() const override { return false; }
@@ -126,8 +132,7 @@ class SlubAllocator final : public Allocator, public SlabinfoSource {
   // flush_all(), then free_partial() on every node: empty partial slabs are discarded, others
   // reported; non-zero when a node still has slabs.
   int __kmem_cache_shutdown(Cache* s) override;
-  // sysfs_slab_unlink() (kernfs removal waits for the files' active references, inside
-  // slab_mutex in v5.10-v5.12), then kmem_cache_release(): the node structs and the struct.
+  // sysfs_slab_release() -> kmem_cache_release(): the node structs and the struct.
   void __kmem_cache_release(Cache* s) override;
   // flush_all(), then every node's partial list sorted by free objects, empty slabs discarded;
   // called without locks by the hotplug callback and sysfs too.

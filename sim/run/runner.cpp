@@ -182,7 +182,7 @@ class Run {
         pages_(layout_),
         states_(alloc::boot_node_states(layout_)),
         allocator_(alloc::make_allocator(o.allocator, env_, pages_, states_, st, o.tuning)),
-        reap_ns_(allocator_->reap_interval_ns()),
+        reap_ns_(allocator_->cache_reaper() ? allocator_->cache_reaper()->reap_interval_ns() : 0),
         hotplug_(env_, pages_, states_, hotplug_costs(w.kernel)) {
     sim_.set_lookahead(o.lookahead);
     if (!o.trace_path.empty()) start_trace(st);
@@ -417,7 +417,7 @@ class Run {
       if (reap_ns_ > 0 && a.next_reap_at <= now) {
         a.next_reap_at += reap_ns_;
         ++in_model_;
-        allocator_->reap();
+        allocator_->cache_reaper()->cache_reap();
         --in_model_;
         env_.maybe_flush();
         continue;
@@ -704,7 +704,8 @@ class Run {
     CpuActor& target = actor(e.cpu);
     if (online_op) {
       // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
-      if (!target.online) r.result = allocator_->cpu_up_prepare(e.cpu);
+      if (!target.online && allocator_->cpuhp_prepare())
+        r.result = allocator_->cpuhp_prepare()->prepare_cpu(e.cpu);
       env_.set_cpu(cpu);
       if (r.result == 0 && !target.online) {
         target.online = true;
@@ -720,7 +721,7 @@ class Run {
         env_.set_cpu(cpu);
       }
       if (target.parked) {
-        allocator_->cpu_dead(e.cpu);
+        if (auto* dead = allocator_->cpuhp_dead()) dead->dead_cpu(e.cpu);
       } else {
         r.result = -110;  // ETIMEDOUT: the CPU never reached a boundary before the run ended
       }
@@ -751,7 +752,7 @@ class Run {
 
   // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
   void show_sysfs_file(int cpu, alloc::Cache& s, const std::string& file) {
-    const auto text = allocator_->sysfs_show(&s, file, online_cpus());
+    const auto text = allocator_->sysfs()->slab_attr_show(&s, file, online_cpus());
     env_.set_cpu(cpu);
     env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
   }
@@ -828,13 +829,13 @@ class Run {
         alloc::Cache* s = caches_[e.cache]       ? caches_[e.cache]
                           : destroying_[e.cache] ? last_[e.cache]
                                                  : nullptr;
-        if (!s || (!allocator_->has_sysfs() && (!write || destroying_[e.cache]))) {
+        if (!s || (!allocator_->sysfs() && (!write || destroying_[e.cache]))) {
           // ENOENT: no such cache; no /sys/kernel/slab (SLAB, SLOB); or, for an in-kernel
           // caller, a cache it is destroying.
           r.result = -2;
           break;
         }
-        if (!allocator_->has_sysfs()) {
+        if (!allocator_->sysfs()) {
           // Without /sys/kernel/slab the shrink comes from inside the kernel (a driver's
           // shrinker, as acpi_os_purge_cache() does): kmem_cache_shrink() with no kernfs
           // reference around it, by a caller that never destroys the cache meanwhile (the

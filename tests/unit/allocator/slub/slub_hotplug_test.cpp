@@ -347,7 +347,7 @@ TEST(CpuHotplug, DeadCpuSlabsAreFlushed) {
   ASSERT_NE(s->cpu_slab[1].page, nullptr);
   ASSERT_NE(s->cpu_slab[1].partial, nullptr);
   m.env.cpu = 0;
-  m.slub.cpu_dead(1);
+  m.slub.dead_cpu(1);
   EXPECT_EQ(s->cpu_slab[1].page, nullptr);
   EXPECT_EQ(s->cpu_slab[1].partial, nullptr);
   EXPECT_EQ(m.stat(s, CPUSLAB_FLUSH), 1u);
