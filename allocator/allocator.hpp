@@ -1,11 +1,15 @@
-// The slab allocator as the simulator drives it: one interface, three models chosen by name as
-// the kernel chooses one at build time (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB). Each model
-// names the kernel functions it follows; this interface is the part of include/linux/slab.h,
-// mm/slab_common.c and the hotplug callbacks that the simulator calls, plus read-only state for
-// reports.
+// The contract between the simulator, mm/slab_common.c and one slab allocator, as the kernel
+// has it between include/linux/slab.h, mm/slab_common.c and the allocator chosen at build time
+// (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB); here the model is chosen by name at run time.
+//
+// - kmem_cache_create/destroy/shrink are mm/slab_common.c's, the same for every model
+//   (SlabCommon): the strategy's lock nests, the refcount, slab_caches, /proc/slabinfo.
+// - Each model supplies the hooks mm/slab.h declares (__kmem_cache_create, _shutdown, _release,
+//   _shrink) and its own kmem_cache_alloc, kmem_cache_alloc_node and kmem_cache_free.
+// - What only some allocators have is an optional part (allocator_parts.hpp), null when absent.
+// - What the model shows of itself to reports and checks is its state (allocator_state.hpp).
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,13 +17,14 @@
 #include <vector>
 
 #include "allocator/allocator_parts.hpp"
+#include "allocator/allocator_state.hpp"
 #include "allocator/cache.hpp"
+#include "allocator/environment.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/memory_hotplug.hpp"
-#include "allocator/mm/memory_notify.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/slab_flags.hpp"
-#include "allocator/violation.hpp"
+#include "allocator/strategy.hpp"
 
 namespace slabsim::alloc {
 
@@ -31,27 +36,6 @@ std::string_view allocator_name(AllocatorKind kind);
 std::optional<AllocatorKind> find_allocator(std::string_view name);
 // Every kind, in the order above, with a one-line description each (for --help and listings).
 const std::vector<std::pair<AllocatorKind, std::string_view>>& allocator_kinds();
-
-// What the memory hotplug callbacks did to per-node cache structs so far: allocated at
-// MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
-// MEM_GOING_ONLINE and reused.
-struct NodeStructCounts {
-  std::uint64_t allocated = 0;
-  std::uint64_t freed = 0;
-  std::uint64_t reused = 0;
-};
-
-// One cache at the end of a run.
-struct CacheReport {
-  // The allocator's own statistics, in kernel order and with kernel names: SLUB's enum
-  // stat_item totals (CONFIG_SLUB_STATS), SLAB's CONFIG_DEBUG_SLAB counters; none for SLOB.
-  std::vector<std::pair<std::string, std::uint64_t>> counters;
-  // The same as the kernel shows them per cache (SLUB: the sysfs stat files); may be empty.
-  std::string counters_text;
-  std::uint64_t objects_in_use = 0;  // allocated and not yet freed, counted in the slabs
-  // SLUB's ALLOC_NODE_MISMATCH; nullopt for allocators without the notion.
-  std::optional<std::uint64_t> alloc_node_mismatch;
-};
 
 // What an allocator's __kmem_cache_create() made: the cache (its struct allocated and set up,
 // not yet on slab_caches), or nullptr with the errno and why, for the line the kernel logs.
@@ -78,7 +62,7 @@ class Allocator {
   }
   int kmem_cache_destroy(Cache* s) { return common_.kmem_cache_destroy(s); }
   int kmem_cache_shrink(Cache* s) { return common_.kmem_cache_shrink(s); }
-  // slab_caches, the kernel log, the violations the model caught.
+  // The state of mm/slab_common.c: slab_caches, find_cache(), the strategy.
   [[nodiscard]] const SlabCommon& slab_common() const { return common_; }
 
   // kmem_cache_alloc(), kmem_cache_alloc_node(), kmem_cache_free() on the current CPU. A failed
@@ -96,20 +80,9 @@ class Allocator {
   virtual SlabSysfs* sysfs() { return nullptr; }
   [[nodiscard]] virtual const SlabinfoSource* slabinfo_source() const { return nullptr; }
 
-  // State, for reports and the invariant checks.
-  // Whether a cache created now could use `nid` for node-specific allocations.
-  [[nodiscard]] virtual bool node_usable(int nid) const = 0;
-  [[nodiscard]] virtual NodeStructCounts hotplug_node_structs() const = 0;
-  [[nodiscard]] virtual CacheReport cache_report(const Cache* s,
-                                                 const std::vector<bool>& online_cpus) const = 0;
-  // Slabs (SLOB: pages) taken from the page allocator since boot, over every cache.
-  [[nodiscard]] virtual std::uint64_t slabs_allocated() const = 0;
-  // Checks every invariant and records what is broken (each distinct problem once); returns
-  // the number of new violations. `function` names where the check runs.
-  virtual int check_invariants(const char* function) = 0;
-  [[nodiscard]] virtual const std::vector<Violation>& violations() const = 0;
-  // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] virtual const std::vector<std::string>& kernel_log() const = 0;
+  // What the model shows of itself to reports and checks (allocator_state.hpp), apart from the
+  // operations above.
+  virtual AllocatorState& state() = 0;
 
  protected:
   Allocator(Environment& env, Strategy strategy) : common_(*this, env, std::move(strategy)) {}
@@ -134,8 +107,9 @@ class Allocator {
   virtual int __kmem_cache_shrink(Cache* s) = 0;
 };
 
-// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as the allocator's
-// kmem_cache_init() does: its memory callback on `hotplug`'s chain, if it has one (SLOB has none).
+// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as SLUB's kmem_cache_init()
+// and SLAB's kmem_cache_init_late() do: the allocator's memory callback on `hotplug`'s chain, if
+// it has one (SLOB has none).
 void register_memory_callback(MemoryHotplug& hotplug, Allocator& allocator);
 
 }  // namespace slabsim::alloc

@@ -79,6 +79,7 @@ class BootEnvironment final : public Environment {
 SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlabParams params, SlabCosts costs)
     : Allocator(env, std::move(strategy)),
+      AllocatorState(common_),
       boot_env_(std::make_unique<BootEnvironment>()),
       env_(boot_env_.get()),
       pages_(pages),

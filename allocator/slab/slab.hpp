@@ -57,6 +57,7 @@ struct SlabCosts {
 };
 
 class SlabAllocator final : public Allocator,
+                            public AllocatorState,
                             public MemoryCallback,
                             public CpuhpPrepare,
                             public CpuhpDead,
@@ -73,11 +74,13 @@ class SlabAllocator final : public Allocator,
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slab; }
 
+  // kmem_cache_alloc() / kmem_cache_alloc_node(): slab_alloc() / slab_alloc_node() with
+  // interrupts off; kmem_cache_free(): ___cache_free() (or an alien free).
   ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  // The optional parts SLAB has: a memory notifier, CPUHP_SLAB_PREPARE, cache_reap(),
+  // The optional parts SLAB has: a memory callback, CPUHP_SLAB_PREPARE, cache_reap(),
   // /proc/slabinfo; no sysfs.
   MemoryCallback* memory_callback() override { return this; }
   CpuhpPrepare* cpuhp_prepare() override { return this; }
@@ -85,9 +88,9 @@ class SlabAllocator final : public Allocator,
   CacheReaper* cache_reaper() override { return this; }
   [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
 
-  // slab_memory_callback(): SLAB's memory notifier (registered by kmem_cache_init_late()),
-  // keyed on N_MEMORY changes: GOING_ONLINE sets up the node's structs, GOING_OFFLINE drains
-  // its free slabs and vetoes (-EBUSY) while others remain.
+  // slab_memory_callback() (slab_hotplug.cpp), keyed on N_MEMORY changes: GOING_ONLINE sets up
+  // the node's structs, GOING_OFFLINE drains its free slabs and vetoes (-EBUSY) while others
+  // remain; node structs are never freed.
   int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) override;
   // slab_prepare_cpu() -> cpuup_prepare(), under slab_mutex.
   int prepare_cpu(int cpu) override;
@@ -95,32 +98,31 @@ class SlabAllocator final : public Allocator,
   void dead_cpu(int cpu) override;
   // REAPTIMEOUT_AC.
   [[nodiscard]] std::int64_t reap_interval_ns() const override { return params_.reap_interval_ns; }
-  // cache_reap(): one round on the current CPU, given up when slab_mutex is taken.
+  // cache_reap() (slab_reap.cpp): one round on the current CPU, given up when slab_mutex is
+  // taken.
   void cache_reap() override;
+  // get_slabinfo() and slabinfo_show_stats() with CONFIG_DEBUG_SLAB (slab_slabinfo.cpp).
+  [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
+  [[nodiscard]] std::string slabinfo_show_stats(const Cache& s) const override;
+  [[nodiscard]] bool config_debug_slab() const override { return true; }
 
+  // The model's state (slab_state.cpp, slab_invariants.cpp).
+  AllocatorState& state() override { return *this; }
+  // setup_kmem_cache_nodes() walks N_ONLINE: every online node gets a struct.
   [[nodiscard]] bool node_usable(int nid) const override {
     return states_.test(nid, NodeState::online);
   }
   [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
+  // The CONFIG_DEBUG_SLAB counters and the objects in use.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
+  // cache_grow_end() count (grown) over every cache ever created.
   [[nodiscard]] std::uint64_t slabs_allocated() const override;
-
-  // /proc/slabinfo "2.1 (statistics)": get_slabinfo() and slabinfo_show_stats() with
-  // CONFIG_DEBUG_SLAB (slab_slabinfo.cpp).
-  [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
-  [[nodiscard]] std::string slabinfo_show_stats(const Cache& s) const override;
-  [[nodiscard]] bool config_debug_slab() const override { return true; }
+  // Objects conserved across arrays and slabs, list and counter consistency, a node struct for
+  // every online node with memory or CPUs.
   int check_invariants(const char* function) override;
-  [[nodiscard]] const std::vector<Violation>& violations() const override {
-    return common_.violations();
-  }
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
-    return common_.kernel_log();
-  }
 
-  // Read-only state, for tests and reports.
-  // slab_caches, newest first.
+  // For tests and the checks: slab_caches, newest first.
   [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<SlabCache>(); }
   [[nodiscard]] SlabCache* kmem_cache_cache() const { return kmem_cache_; }
   // kmalloc_slab(): the smallest kmalloc cache of the model holding `size` bytes, or nullptr.
@@ -234,7 +236,6 @@ class SlabAllocator final : public Allocator,
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  const Strategy& strategy_ = common_.strategy();
   SlabParams params_;
   SlabCosts costs_;
   int slab_max_order_ = 0;

@@ -49,6 +49,7 @@ const char* slob_list_name(SlobList list) {
 SlobAllocator::SlobAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlobCosts costs)
     : Allocator(env, std::move(strategy)),
+      AllocatorState(common_),
       env_(env),
       pages_(pages),
       states_(states),

@@ -107,7 +107,7 @@ struct SlobCache : Cache {
   std::uint64_t live_objects = 0;  // model bookkeeping: allocated and not yet freed
 };
 
-class SlobAllocator final : public Allocator {
+class SlobAllocator final : public Allocator, public AllocatorState {
  public:
   // kmem_cache_init(): only points kmem_cache at the static kmem_cache_boot. `pages` and
   // `states` belong to the caller and outlive the allocator.
@@ -124,26 +124,25 @@ class SlobAllocator final : public Allocator {
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  // No optional part: no memory notifier, no CPU hotplug state, no periodic work, no sysfs,
+  // No optional part: no memory callback, no CPU hotplug state, no periodic work, no sysfs,
   // no /proc/slabinfo.
 
+  // The model's state (slob.cpp, slob_invariants.cpp).
+  AllocatorState& state() override { return *this; }
   // N_NORMAL_MEMORY: slob_new_pages() can get a GFP_KERNEL page there.
   [[nodiscard]] bool node_usable(int nid) const override;
+  // SLOB has no per-node structs.
   [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return {}; }
+  // No counters; the objects in use, which only the model can tell per cache.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
   // slob_new_pages() calls that succeeded since boot: SLOB pages and large objects, one each
   // (a large object of order > 0 counts once, as SLUB counts a slab of any order once).
   [[nodiscard]] std::uint64_t slabs_allocated() const override { return pages_allocated_; }
+  // Units per page, sorted and merged free blocks, list membership, per-cache counts.
   int check_invariants(const char* function) override;
-  [[nodiscard]] const std::vector<Violation>& violations() const override {
-    return common_.violations();
-  }
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
-    return common_.kernel_log();
-  }
 
-  // Read-only state for tests and reports.
+  // For tests and the checks.
   // The pages on `list`, head first (the order the next slob_alloc() searches them in).
   [[nodiscard]] std::vector<const SlobPage*> free_list(SlobList list) const;
   // Pages currently taken from the page allocator (SLOB pages and large objects), oldest first.
@@ -153,9 +152,6 @@ class SlobAllocator final : public Allocator {
   }
   // kmem_cache_boot: the static "kmem_cache" cache struct caches are allocated from.
   [[nodiscard]] const SlobCache* kmem_cache_cache() const { return &kmem_cache_boot_; }
-  // slab_caches, newest first.
-  [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<SlobCache>(); }
-  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
 
  private:
   // The hooks of mm/slab.h (see Allocator and the .cpp for what each can return).
@@ -189,7 +185,6 @@ class SlobAllocator final : public Allocator {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  const Strategy& strategy_ = common_.strategy();
   SlobCosts costs_;
   std::array<std::list<SlobPage*>, slob_list_count> lists_;  // free_slob_small/medium/large
   SlobCache kmem_cache_boot_;

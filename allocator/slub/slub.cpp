@@ -35,6 +35,7 @@ bool node_match(const Slab* page, int node) {
 SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlubBootParams params, SlubCosts costs)
     : Allocator(env, std::move(strategy)),
+      AllocatorState(common_),
       env_(env),
       pages_(pages),
       states_(states),

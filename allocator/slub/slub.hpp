@@ -35,6 +35,7 @@
 namespace slabsim::alloc {
 
 class SlubAllocator final : public Allocator,
+                            public AllocatorState,
                             public MemoryCallback,
                             public CpuhpDead,
                             public SlabSysfs,
@@ -56,19 +57,22 @@ class SlubAllocator final : public Allocator,
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
   void kmem_cache_free(Cache* s, ObjectRef x) override;
+  // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
+  void flush_all(KmemCache* s);
 
-  // The optional parts SLUB has: a memory notifier, CPUHP_SLUB_DEAD, sysfs, /proc/slabinfo.
+  // The optional parts SLUB has: a memory callback, CPUHP_SLUB_DEAD, sysfs, /proc/slabinfo.
   MemoryCallback* memory_callback() override { return this; }
   CpuhpDead* cpuhp_dead() override { return this; }
   SlabSysfs* sysfs() override { return this; }
   [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
 
-  // slab_memory_callback(): SLUB's memory notifier (slub_hotplug.cpp).
+  // slab_memory_callback() (slub_hotplug.cpp): GOING_ONLINE allocates the node's
+  // kmem_cache_node of every cache (or, with the strategy, reuses one still there),
+  // GOING_OFFLINE shrinks every cache, OFFLINE and CANCEL_ONLINE free the node's structs (or,
+  // with the strategy, keep them); slab_nodes follows when the strategy uses it.
   int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) override;
-  // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
+  // slub_cpu_dead(): flushes the dead CPU's cpu slab and cpu partial slabs of every cache.
   void dead_cpu(int cpu) override;
-  // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
-  void flush_all(KmemCache* s);
   // slab_attr_show(): the files of show_slab_objects() take the strategy's show locks;
   // "objects" and "objects_partial" walk every node's partial list under its list_lock
   // (count_partial()) with no lock keeping the node structs alive, so a struct freed meanwhile
@@ -78,48 +82,37 @@ class SlubAllocator final : public Allocator,
   // sysfs_slab_unlink(): kernfs removal waits for the files' active references to drain, still
   // inside slab_mutex in v5.10-v5.12.
   void sysfs_slab_unlink(Cache* s) override;
-
-  // What the memory hotplug callbacks did to kmem_cache_node structs so far.
-  [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
-  [[nodiscard]] CacheReport cache_report(const Cache* s,
-                                         const std::vector<bool>& online_cpus) const override;
-  [[nodiscard]] std::uint64_t slabs_allocated() const override;
-
-  // /proc/slabinfo: get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints
-  // nothing, and SLUB has no CONFIG_DEBUG_SLAB.
+  // get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints nothing, and SLUB has
+  // no CONFIG_DEBUG_SLAB.
   [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
   [[nodiscard]] std::string slabinfo_show_stats(const Cache&) const override { return {}; }
   [[nodiscard]] bool config_debug_slab() const override { return false; }
 
-  // State, for reports, tests and the invariant checker.
-  // slab_caches, newest first.
+  // The model's state (slub_state.cpp, slub_invariants.cpp).
+  AllocatorState& state() override { return *this; }
+  // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
+  [[nodiscard]] bool node_usable(int nid) const override;
+  // What the memory hotplug callbacks did to kmem_cache_node structs so far.
+  [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
+  // The stat_item totals, the sysfs stat files, and the objects in use.
+  [[nodiscard]] CacheReport cache_report(const Cache* s,
+                                         const std::vector<bool>& online_cpus) const override;
+  // ALLOC_SLAB over every cache ever created.
+  [[nodiscard]] std::uint64_t slabs_allocated() const override;
+  // Object conservation, list membership and counts, frozen slabs on no node list, per-node
+  // accounting, a kmem_cache_node for every usable node.
+  int check_invariants(const char* function) override;
+
+  // For tests and the checks: slab_caches, newest first.
   [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<KmemCache>(); }
   // Every cache ever created, destroyed ones included (their structs stay as tombstones).
   [[nodiscard]] std::vector<const KmemCache*> all_caches() const;
-  [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
-  // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
-  [[nodiscard]] bool node_usable(int nid) const override;
-  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
-  [[nodiscard]] const SlubBootParams& params() const { return params_; }
-  [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
-  [[nodiscard]] int nr_node_ids() const { return layout_.nr_node_ids(); }
-  [[nodiscard]] KmemCache* kmem_cache_node_cache() const { return boot_node_cache_; }
-  [[nodiscard]] KmemCache* kmem_cache_cache() const { return boot_cache_cache_; }
-  [[nodiscard]] NodeStates& node_states() { return states_; }
-  [[nodiscard]] PageAllocator& page_allocator() { return pages_; }
   // Every slab of `s` that is allocated now (cpu, partial, full or lost), oldest first.
   [[nodiscard]] std::vector<const Slab*> slabs_of(const KmemCache* s) const;
-
-  // Checks every invariant of every cache and records what is broken (each distinct problem
-  // once). `function` names where the check runs. Returns the number of new violations.
-  int check_invariants(const char* function) override;
-  [[nodiscard]] const std::vector<Violation>& violations() const override {
-    return common_.violations();
-  }
-  // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
-    return common_.kernel_log();
-  }
+  [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
+  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
+  [[nodiscard]] KmemCache* kmem_cache_node_cache() const { return boot_node_cache_; }
+  [[nodiscard]] KmemCache* kmem_cache_cache() const { return boot_cache_cache_; }
 
  private:
   // The hooks of mm/slab.h (see Allocator).

@@ -352,7 +352,7 @@ class Run {
   }
   void maybe_check() {
     if (check_due_ && in_model_ == 0) {
-      allocator_->check_invariants(check_due_);
+      allocator_->state().check_invariants(check_due_);
       check_due_ = nullptr;
     }
   }
@@ -658,7 +658,7 @@ class Run {
         env_.set_cpu(cpu);
       }
       std::int64_t locked_at = -1;
-      const auto structs_before = allocator_->hotplug_node_structs();
+      const auto structs_before = allocator_->state().hotplug_node_structs();
       hotplug_.on_step = [&](alloc::HotplugStep s) {
         if (s == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
         if (trace_) trace_->hotplug_step(cpu, hotplug_step_name(s), env_.local_now());
@@ -677,12 +677,12 @@ class Run {
       r.lock_wait_ns = locked_at >= 0 ? locked_at - r.start_ns : 0;
       r.duration_ns = env_.local_now() - r.start_ns;
       if (slice) trace_->end(*slice, r.start_ns + r.duration_ns, {{"result", r.result}});
-      const auto structs_after = allocator_->hotplug_node_structs();
+      const auto structs_after = allocator_->state().hotplug_node_structs();
       r.node_structs_allocated = structs_after.allocated - structs_before.allocated;
       r.node_structs_freed = structs_after.freed - structs_before.freed;
       r.node_structs_reused = structs_after.reused - structs_before.reused;
       for (int n = 0; n < layout_.nr_node_ids(); ++n) {
-        if (allocator_->node_usable(n)) r.usable_nodes_after.push_back(n);
+        if (allocator_->state().node_usable(n)) r.usable_nodes_after.push_back(n);
         if (states_.test(n, alloc::NodeState::normal_memory)) r.normal_nodes_after.push_back(n);
       }
       hotplug_records_.push_back(r);
@@ -887,7 +887,7 @@ class Run {
   RunMetrics collect(const RunResult& end) {
     const std::int64_t end_ns = end.end_time_ns;
     env_.set_outside_engine(true, end_ns);
-    allocator_->check_invariants("end of run");
+    allocator_->state().check_invariants("end of run");
     RunMetrics m;
     m.simulated_ns = end_ns;
     m.buckets = buckets_;
@@ -901,7 +901,7 @@ class Run {
       c.destroyed = caches_[i] == nullptr;
       if (s) {
         c.fallbacks_per_node = s->fallback_to_no_node;
-        alloc::CacheReport report = allocator_->cache_report(s, online);
+        alloc::CacheReport report = allocator_->state().cache_report(s, online);
         c.counters = std::move(report.counters);
         c.counters_text = std::move(report.counters_text);
         c.objects_in_use = report.objects_in_use;
@@ -923,21 +923,21 @@ class Run {
     for (int n = 0; n < machine_.node_count(); ++n)
       m.numastat.push_back(pages_.numastat(n));
     m.allocator = options_.allocator;
-    m.slab_pages_allocated = allocator_->slabs_allocated();
+    m.slab_pages_allocated = allocator_->state().slabs_allocated();
     m.lock_stat = locks_.lock_stat_classes();
     m.lock_stat_text = locks_.lock_stat_text();
     m.hotplug = hotplug_records_;
     m.events = event_records_;
-    m.violations = allocator_->violations();
+    m.violations = allocator_->state().violations();
     for (const auto& r : env_.lockdep().reports()) {
       m.lockdep_reports.push_back(format_report(r));
       m.lockdep_cycles.push_back(lockdep_cycle_name(r));
     }
     m.lockdep_edges = env_.lockdep().edges();
-    m.kernel_log = allocator_->kernel_log();
+    m.kernel_log = allocator_->state().kernel_log();
     for (const auto& line : hotplug_.log())
       m.kernel_log.push_back(line);
-    m.slabinfo = allocator_->slab_common().proc_slabinfo();
+    m.slabinfo = allocator_->state().proc_slabinfo();
     m.engine_steps = steps_;
     m.engine_sleeps = end.engine_sleeps;
     m.skipped_sleeps = end.skipped_sleeps;
