@@ -1,5 +1,5 @@
 // The SLAB allocator (mm/slab.c, v5.10, CONFIG_NUMA, CONFIG_SMP, CONFIG_MEMORY_HOTPLUG) as a
-// model behind the Allocator interface: per-CPU array caches, per-node shared arrays and alien
+// model of the Allocator contract: per-CPU array caches, per-node shared arrays and alien
 // caches, three slab lists per node, cache_reap(), and SLAB's memory and CPU hotplug callbacks.
 // Statistics are the CONFIG_DEBUG_SLAB ones (/proc/slabinfo "2.1 (statistics)"); everything
 // else behaves as a non-debug kernel (no red zones, no poisoning, no limit cap of 32).
@@ -152,11 +152,10 @@ class SlabAllocator final : public Allocator,
   // node's free slabs back to the page allocator.
   int __kmem_cache_shrink(Cache* s) override;
 
-  // Creation (slab.c __kmem_cache_create and helpers).
+  // Creation and tuning (slab_create.cpp).
   SlabCache* new_cache(const std::string& name, unsigned object_size, unsigned align,
                        CacheFlags flags, std::string* why, int* error);
   bool calculate_slab_order(SlabCache* c, unsigned size, SlabMgmt mgmt, std::size_t* left);
-  SlabCache* create_boot_cache(const std::string& name, unsigned size);
   int enable_cpucache(SlabCache* c);
   int do_tune_cpucache(SlabCache* c, unsigned limit, unsigned batchcount, unsigned shared);
   int setup_kmem_cache_nodes(SlabCache* c);
@@ -168,11 +167,7 @@ class SlabAllocator final : public Allocator,
   std::unique_ptr<ArrayCache> alloc_arraycache(int node, unsigned entries, unsigned batch);
   void kfree_array(std::unique_ptr<ArrayCache> ac);
 
-  // kmalloc_node()/kfree() of SLAB's own structures.
-  ObjectRef kmalloc_node(std::size_t size, int node);
-  void kfree(ObjectRef obj);
-
-  // Allocation.
+  // The allocation path (slab_alloc.cpp).
   ObjectRef slab_alloc(SlabCache* c, Gfp gfp);
   ObjectRef slab_alloc_node(SlabCache* c, Gfp gfp, int nodeid);
   SlabObject cache_alloc(SlabCache* c, Gfp gfp, int cpu);  // ____cache_alloc
@@ -182,13 +177,12 @@ class SlabAllocator final : public Allocator,
   SlabPage* cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid);
   void cache_grow_end(SlabCache* c, SlabPage* page);
   SlabPage* get_first_slab(SlabCacheNode* n);
-  void list_del(SlabCacheNode* n, SlabPage* page);
   void fixup_slab_list(SlabCacheNode* n, SlabPage* page);
   int alloc_block(SlabCache* c, ArrayCache& ac, SlabPage* page, int batchcount);
   SlabObject slab_get_obj(SlabPage* page);
   ObjectRef finish_alloc(SlabCache* c, SlabObject obj);
 
-  // Freeing.
+  // The free path (slab_free.cpp).
   void cache_free(SlabCache* c, SlabObject obj, int cpu);  // ___cache_free
   bool cache_free_alien(SlabCache* c, SlabObject obj, int cpu);
   void cache_flusharray(SlabCache* c, ArrayCache& ac, int cpu);
@@ -196,24 +190,30 @@ class SlabAllocator final : public Allocator,
                   std::vector<SlabPage*>& list);
   void slabs_destroy(SlabCache* c, std::vector<SlabPage*>& list);
   void slab_destroy(SlabCache* c, SlabPage* page);
-  int drain_freelist(SlabCache* c, SlabCacheNode* n, long tofree);
   void drain_alien_cache_one(SlabCache* c, ArrayCache& ac, int node,
                              std::vector<SlabPage*>& list);  // __drain_alien_cache
   void drain_alien_cache(SlabCache* c, AlienArray& alien);
-  void reap_alien(SlabCache* c, SlabCacheNode* n, int cpu);
+
+  // Draining and reaping (slab_reap.cpp).
+  int drain_freelist(SlabCache* c, SlabCacheNode* n, long tofree);
   void drain_array(SlabCache* c, SlabCacheNode* n, ArrayCache* ac, int node);
   void drain_array_locked(SlabCache* c, ArrayCache* ac, int node, bool free_all,
                           std::vector<SlabPage*>& list);
   void do_drain(SlabCache* c, int cpu);
   void drain_cpu_caches(SlabCache* c);
-  static unsigned transfer_objects(ArrayCache& to, ArrayCache& from, unsigned max);
+  void reap_alien(SlabCache* c, SlabCacheNode* n, int cpu);
 
-  // Hotplug.
+  // Hotplug (slab_hotplug.cpp).
   int drain_cache_node_node(int node);
   int cpuup_prepare(int cpu);
   void cpuup_canceled(int cpu);
 
-  // Helpers.
+  // Boot, kmalloc_node()/kfree() of SLAB's own structures, and helpers (slab.cpp).
+  SlabCache* create_boot_cache(const std::string& name, unsigned size);
+  ObjectRef kmalloc_node(std::size_t size, int node);
+  void kfree(ObjectRef obj);
+  void list_del(SlabCacheNode* n, SlabPage* page);
+  static unsigned transfer_objects(ArrayCache& to, ArrayCache& from, unsigned max);
   int numa_mem_id(int cpu) const { return layout_.cpu_node[cpu]; }
   int nr_cpus_node(int node) const;
   int nr_online_nodes() const;

@@ -65,6 +65,10 @@ struct AlienArray {
 
 // struct kmem_cache_node, SLAB's fields.
 struct SlabCacheNode {
+  // sizeof(struct kmem_cache_node) on x86_64: a spinlock, three list heads, five counters, the
+  // shared and alien pointers, next_reap, free_touched.
+  static constexpr std::size_t kernel_size = 120;
+
   int node = 0;
   std::uint64_t lock_instance = 0;  // n->list_lock
   std::list<SlabPage*> slabs_partial, slabs_full, slabs_free;

@@ -1,6 +1,6 @@
-// The SLUB allocator core (mm/slub.c and the SLUB parts of mm/slab_common.c, v5.10–v5.12) as a
-// model: every entry point and path names the kernel function it models; locks go through the
-// Environment; the strategy decides the lock nests and the usable-node test.
+// The SLUB allocator (mm/slub.c, v5.10–v5.12) as a model of the Allocator contract: every entry
+// point and path names the kernel function it models; locks go through the Environment; the
+// strategy decides the usable-node test and what the hotplug callbacks do with node structs.
 //
 // Concurrency: simulated CPUs call into one SlubAllocator cooperatively. Code between two
 // Environment::lock() calls runs atomically; the paths re-read shared state after each lock as
@@ -131,7 +131,19 @@ class SlubAllocator final : public Allocator,
   // called without locks by the hotplug callback and sysfs too.
   int __kmem_cache_shrink(Cache* s) override;
 
-  // Allocation paths.
+  // Boot and structs (slub.cpp).
+  KmemCache* create_boot_cache(const std::string& name, unsigned size);
+  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
+  KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
+  KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
+  void free_kmem_cache_node(KmemCache* s, int nid);
+  bool init_kmem_cache_nodes(KmemCache* s);
+  // Node lists (slub.cpp).
+  void add_partial(KmemCacheNode* n, Slab* page, bool tail);
+  void remove_partial(KmemCacheNode* n, Slab* page);
+  void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  // The allocation path (slub_alloc.cpp).
   Object slab_alloc_node(KmemCache* s, Gfp gfp, int node);
   Object slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu);  // ___slab_alloc
   std::uint16_t new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu);
@@ -141,33 +153,22 @@ class SlubAllocator final : public Allocator,
   std::uint16_t acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects);
   std::uint16_t get_freelist(Slab* page);
   Slab* new_slab(KmemCache* s, Gfp gfp, int node, int cpu);  // allocate_slab
+  void discard_slab(KmemCache* s, Slab* page);
+  // The free path (slub_free.cpp).
+  void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
+  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
+  void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
+  void unfreeze_partials(KmemCache* s, int cpu);
+  // Back to the node lists (slub_deactivate.cpp).
   void deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
   void flush_slab(KmemCache* s, int cpu);
   void flush_cpu_slab(KmemCache* s, int cpu);  // __flush_cpu_slab
-  void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
-  void unfreeze_partials(KmemCache* s, int cpu);
-  // Free paths.
-  void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
-  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
-  void discard_slab(KmemCache* s, Slab* page);
-  // Lists.
-  void add_partial(KmemCacheNode* n, Slab* page, bool tail);
-  void remove_partial(KmemCacheNode* n, Slab* page);
-  void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
-  void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
-  // Node structures.
-  KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
-  void free_kmem_cache_node(KmemCache* s, int nid);
-  bool init_kmem_cache_nodes(KmemCache* s);
-  KmemCache* create_boot_cache(const std::string& name, unsigned size);
-  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
-  KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
-  // Hotplug callbacks.
+  // slab_memory_callback()'s actions (slub_hotplug.cpp).
   int slab_mem_going_online_callback(const MemoryNotify& arg);
   int slab_mem_going_offline_callback();
   void slab_mem_offline_callback(const MemoryNotify& arg);
 
-  // Helpers.
+  // Helpers (slub.cpp).
   void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
   void list_lock(KmemCacheNode* n, const char* function);

@@ -18,6 +18,8 @@ namespace slabsim::alloc {
 
 struct KmemCache;
 inline constexpr std::uint16_t no_object = 0xFFFF;  // a NULL free pointer
+// TID_STEP with CONFIG_PREEMPTION: roundup_pow_of_two(CONFIG_NR_CPUS), 8192 on Debian.
+inline constexpr std::uint64_t tid_step = 8192;
 
 // The slab fields of struct page.
 struct Slab {

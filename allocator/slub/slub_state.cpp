@@ -2,6 +2,8 @@
 // and the slabs it took from the page allocator.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "allocator/slub/slub.hpp"
 #include "allocator/slub/slub_sysfs.hpp"
 
@@ -35,6 +37,22 @@ std::uint64_t SlubAllocator::slabs_allocated() const {
   for (const KmemCache* s : all_caches())
     total += s->stat_total(ALLOC_SLAB);
   return total;
+}
+
+std::vector<const KmemCache*> SlubAllocator::all_caches() const {
+  std::vector<const KmemCache*> out;
+  for (const auto& c : caches_)
+    out.push_back(c.get());
+  return out;
+}
+
+std::vector<const Slab*> SlubAllocator::slabs_of(const KmemCache* s) const {
+  std::vector<const Slab*> out;
+  for (const auto& p : slab_pool_.all())
+    if (p->cache == s) out.push_back(p.get());
+  std::sort(out.begin(), out.end(),
+            [](const Slab* a, const Slab* b) { return a->serial < b->serial; });
+  return out;
 }
 
 }  // namespace slabsim::alloc

@@ -1,9 +1,9 @@
-// What SLUB shows user space about its caches, computed straight from model state:
-// get_slabinfo() for /proc/slabinfo (SlubAllocator, printed by slab_common) and the numeric files
-// of /sys/kernel/slab/<cache>/ (the SLAB_ATTR show functions of mm/slub.c), as v5.10-v5.12 print
-// them on x86_64 with CONFIG_SLUB_DEBUG, CONFIG_SLUB_STATS, CONFIG_NUMA, CONFIG_SMP and
-// CONFIG_SYSFS. Every function is a pure read of the model: no locks are taken, nothing changes,
-// and the same state always gives the same bytes.
+// The numeric files of /sys/kernel/slab/<cache>/ (the SLAB_ATTR show functions of mm/slub.c),
+// computed straight from model state as v5.10-v5.12 print them on x86_64 with CONFIG_SLUB_DEBUG,
+// CONFIG_SLUB_STATS, CONFIG_NUMA, CONFIG_SMP and CONFIG_SYSFS; SlubAllocator::get_slabinfo()
+// counts /proc/slabinfo's the same way. Every function is a pure read of the model: no locks are
+// taken (SlubAllocator::slab_attr_show() takes them), nothing changes, and the same state always
+// gives the same bytes.
 //
 // Counting rules worth knowing (reference/slub-hotplug.md 8.5, 8.6 and mistake 1 of 11):
 // - SLUB only knows the free objects of slabs on the NODE partial lists (count_partial()). The
