@@ -99,6 +99,27 @@ class SlabCommon {
   std::vector<std::string> kernel_log_;
 };
 
+// Where a model's invariant check records what it finds: SlabCommon::invariant_violation() at
+// one check point (the CPU it runs on and where it runs), each distinct problem once.
+class InvariantReport {
+ public:
+  InvariantReport(SlabCommon& common, int cpu, const char* function)
+      : common_(common), cpu_(cpu), function_(function), before_(common.violation_count()) {}
+  void operator()(std::string what, ViolationKind kind = ViolationKind::other) const {
+    common_.invariant_violation(cpu_, function_, std::move(what), kind);
+  }
+  // The violations recorded since this report was made.
+  [[nodiscard]] int recorded() const {
+    return static_cast<int>(common_.violation_count() - before_);
+  }
+
+ private:
+  SlabCommon& common_;
+  int cpu_;
+  const char* function_;
+  std::size_t before_;
+};
+
 // print_slabinfo_header(): the version line and the column names, each line ending in '\n';
 // with CONFIG_DEBUG_SLAB (`debug_slab`) version "2.1 (statistics)" and SLAB's statistics columns.
 std::string print_slabinfo_header(bool debug_slab);

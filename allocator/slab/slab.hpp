@@ -27,6 +27,7 @@
 namespace slabsim::alloc {
 
 class BootEnvironment;
+class SlabInvariants;
 
 struct SlabParams {
   // REAPTIMEOUT_AC (2*HZ): the period of each CPU's cache_reap(). The per-node part runs every
@@ -227,6 +228,8 @@ class SlabAllocator final : public Allocator,
     if (c->num_active > c->high_mark) c->high_mark = c->num_active;
   }
   static SlabCache* cache_of(Cache* s) { return static_cast<SlabCache*>(s); }
+
+  friend class SlabInvariants;  // slab_invariants.cpp: reads the node states and online CPUs
 
   // kmem_cache_init() runs before the simulation (and before SMP in the kernel): during the
   // constructor env_ points at a boot environment where time stands still and locks are free;

@@ -76,6 +76,7 @@ struct SlobBlock {
 };
 
 struct SlobCache;
+class SlobInvariants;
 
 // The SLOB fields of struct page (sp->units, sp->freelist, PageSlobFree and sp->slab_list), or a
 // large object's pages (kmem_cache objects of PAGE_SIZE or more, which are no SLOB page).
@@ -180,6 +181,8 @@ class SlobAllocator final : public Allocator, public AllocatorState {
   void unlock_slob();                    // spin_unlock_irqrestore(&slob_lock)
   SlobPage* make_page();
   void release_page(SlobPage* sp);
+
+  friend class SlobInvariants;  // slob_invariants.cpp: walks the lists and pages
 
   Environment& env_;
   PageAllocator& pages_;
