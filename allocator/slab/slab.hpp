@@ -69,9 +69,7 @@ class SlabAllocator final : public Allocator,
   // caches SLAB's own structures come from, each with a kmem_cache_node for every N_ONLINE node.
   SlabAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlabParams params = {}, SlabCosts costs = {});
-  ~SlabAllocator() override;
-  SlabAllocator(const SlabAllocator&) = delete;
-  SlabAllocator& operator=(const SlabAllocator&) = delete;
+  ~SlabAllocator() override;  // out of line: BootEnvironment is complete only in slab.cpp
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slab; }
 

@@ -63,8 +63,6 @@ SlobAllocator::SlobAllocator(Environment& env, PageAllocator& pages, NodeStates&
   kmem_cache_boot_.refcount = -1;  // static: never destroyed
 }
 
-SlobAllocator::~SlobAllocator() = default;
-
 bool SlobAllocator::node_usable(int nid) const {
   return states_.test(nid, NodeState::normal_memory);
 }

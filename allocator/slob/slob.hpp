@@ -114,9 +114,6 @@ class SlobAllocator final : public Allocator, public AllocatorState {
   // `states` belong to the caller and outlive the allocator.
   SlobAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlobCosts costs = {});
-  ~SlobAllocator() override;
-  SlobAllocator(const SlobAllocator&) = delete;
-  SlobAllocator& operator=(const SlobAllocator&) = delete;
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slob; }
 

@@ -48,8 +48,6 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
   common_.list_add(boot_node_cache_);
 }
 
-SlubAllocator::~SlubAllocator() = default;
-
 KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned size) {
   CacheFlags flags;
   flags.hwcache_align = true;

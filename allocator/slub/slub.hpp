@@ -46,9 +46,6 @@ class SlubAllocator final : public Allocator,
   // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the allocator.
   SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlubBootParams params = {}, SlubCosts costs = {});
-  ~SlubAllocator() override;
-  SlubAllocator(const SlubAllocator&) = delete;
-  SlubAllocator& operator=(const SlubAllocator&) = delete;
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slub; }
 
