@@ -740,7 +740,7 @@ TEST(SlabSlabinfo, ExactText) {
       "idle                   0      0     64   64    1 : tunables  120   60    8 : slabdata"
       "      0      0      0 : globalstat       0      0     0    0    0    0    0    0    0"
       " : cpustat      0      0      0      0\n";
-  const std::string text = m.slab.slab_common().proc_slabinfo();
+  const std::string text = m.slab.state().proc_slabinfo();
   ASSERT_EQ(text.substr(0, header.size() + test_row.size() + idle_row.size()),
             header + test_row + idle_row);
   // Then the boot caches, newest first.
@@ -757,7 +757,7 @@ TEST(SlabSlabinfo, ExactText) {
   SlabMachine m2(two_nodes());
   SlabCache* r = m2.create("r", 1000);
   m2.free(r, m2.alloc(r, 0), 2);
-  const std::string text2 = m2.slab.slab_common().proc_slabinfo();
+  const std::string text2 = m2.slab.state().proc_slabinfo();
   const std::string row2 =
       text2.substr(header.size(), text2.find('\n', header.size()) + 1 - header.size());
   EXPECT_EQ(row2,

@@ -440,7 +440,7 @@ TEST_F(Slob, NoSysfsNoSlabinfoNoCounters) {
   EXPECT_EQ(a.cache_reaper(), nullptr);
   EXPECT_EQ(a.sysfs(), nullptr);
   EXPECT_EQ(a.slabinfo_source(), nullptr);
-  EXPECT_EQ(slob.slab_common().proc_slabinfo(), "");
+  EXPECT_EQ(slob.state().proc_slabinfo(), "");
   const CacheReport r = slob.cache_report(c, {true, true, true, true});
   EXPECT_TRUE(r.counters.empty());
   EXPECT_EQ(r.counters_text, "");
