@@ -50,7 +50,7 @@ SlobList slob_list_for(unsigned long size);
 const char* slob_list_name(SlobList list);  // "free_slob_small", ...
 
 // Simulated CPU time of SLOB's own work, in ns, on top of memory accesses (touch_memory) and lock
-// waits. Order-of-magnitude choices of this model in the spirit of SlubCosts (allocator/costs.hpp):
+// waits. Order-of-magnitude choices of this model in the spirit of SlubCosts (slub/slub_costs.hpp):
 // the lock pairs follow local_irq_save/restore at ~9.4 ns plus an uncontended spinlock, page
 // allocator calls match SLUB's new_slab/discard_slab figures, list and block steps are a few
 // dependent loads or stores each.
