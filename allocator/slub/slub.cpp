@@ -94,26 +94,9 @@ bool SlubAllocator::node_usable(int nid) const {
   return states_.test(nid, NodeState::normal_memory);
 }
 
-bool SlubAllocator::has_cpu_partial(const KmemCache* s) const {
-  return params_.cpu_partial_enabled && !s->flags.debug();  // kmem_cache_has_cpu_partial()
-}
-
-// numa_mem_id(): x86_64 does not select CONFIG_HAVE_MEMORYLESS_NODES, so it is numa_node_id()
-// even on a memoryless node (whose kmem_cache_node is then missing and get_any_partial() runs).
-int SlubAllocator::numa_mem_id(int cpu) const {
-  return layout_.cpu_node[cpu];
-}
-
-void SlubAllocator::list_lock(KmemCacheNode* n, const char* function) {
-  env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
-}
-
-void SlubAllocator::list_unlock(KmemCacheNode* n) {
-  env_.unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
-}
-
-// get_node(s, page_to_nid(page)), where the kernel would dereference NULL or freed memory.
-KmemCacheNode* SlubAllocator::node_of(KmemCache* s, const Slab* page, const char* function) {
+// node_of() found no struct, or a freed one: where the kernel would dereference NULL or freed
+// memory. The model records it and answers nullptr.
+KmemCacheNode* SlubAllocator::bad_node(KmemCache* s, const Slab* page, const char* function) {
   KmemCacheNode* n = s->node[page->pages.node];
   if (!n) {
     common_.violation(
@@ -143,37 +126,6 @@ void SlubAllocator::release_slab(Slab* page) {
   page->prev = page->next = nullptr;
   page->free_pointer.clear();
   slab_pool_.release(page);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lists (add_partial, remove_partial, add_full, remove_full)
-
-void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
-  ++n->nr_partial;
-  if (tail)
-    n->partial.push_back(page);
-  else
-    n->partial.push_front(page);
-  page->where = Slab::Where::node_partial;
-  env_.charge(costs_.list_update);
-}
-
-void SlubAllocator::remove_partial(KmemCacheNode* n, Slab* page) {
-  n->partial.remove(page);
-  --n->nr_partial;
-  page->where = Slab::Where::none;
-  env_.charge(costs_.list_update);
-}
-
-void SlubAllocator::add_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
-  page->where = Slab::Where::node_full;
-  if (!s->flags.store_user) return;  // only SLAB_STORE_USER caches keep a full list
-  n->full.push_back(page);
-}
-
-void SlubAllocator::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
-  if (s->flags.store_user && page->where == Slab::Where::node_full) n->full.remove(page);
-  page->where = Slab::Where::none;
 }
 
 // ---------------------------------------------------------------------------------------------

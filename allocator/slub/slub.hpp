@@ -135,7 +135,7 @@ class SlubAllocator final : public Allocator,
   KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
   void free_kmem_cache_node(KmemCache* s, int nid);
   bool init_kmem_cache_nodes(KmemCache* s);
-  // Node lists (slub.cpp).
+  // Node lists (below).
   void add_partial(KmemCacheNode* n, Slab* page, bool tail);
   void remove_partial(KmemCacheNode* n, Slab* page);
   void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
@@ -165,9 +165,12 @@ class SlubAllocator final : public Allocator,
   int slab_mem_going_offline_callback();
   void slab_mem_offline_callback(const MemoryNotify& arg);
 
-  // Helpers (slub.cpp).
+  // Helpers (below, and slub.cpp).
   void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
+  // get_node(s, page_to_nid(page)); nullptr (recorded as a violation) where the kernel would
+  // dereference NULL or freed memory.
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
+  KmemCacheNode* bad_node(KmemCache* s, const Slab* page, const char* function);
   void list_lock(KmemCacheNode* n, const char* function);
   void list_unlock(KmemCacheNode* n);
   Slab* make_slab();
@@ -191,5 +194,62 @@ class SlubAllocator final : public Allocator,
   std::uint64_t next_lock_instance_ = 0;
   NodeStructCounts node_structs_;
 };
+
+// The node lists and the helpers every path uses, inline so that the paths, each in a file of its
+// own, keep them inline.
+
+// get_node(s, page_to_nid(page)), the struct checked as the model checks it.
+inline KmemCacheNode* SlubAllocator::node_of(KmemCache* s, const Slab* page, const char* function) {
+  KmemCacheNode* n = s->node[page->pages.node];
+  return n && !n->freed ? n : bad_node(s, page, function);
+}
+
+// kmem_cache_has_cpu_partial().
+inline bool SlubAllocator::has_cpu_partial(const KmemCache* s) const {
+  return params_.cpu_partial_enabled && !s->flags.debug();
+}
+
+// numa_mem_id(): x86_64 does not select CONFIG_HAVE_MEMORYLESS_NODES, so it is numa_node_id()
+// even on a memoryless node (whose kmem_cache_node is then missing and get_any_partial() runs).
+inline int SlubAllocator::numa_mem_id(int cpu) const {
+  return layout_.cpu_node[cpu];
+}
+
+inline void SlubAllocator::list_lock(KmemCacheNode* n, const char* function) {
+  env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
+}
+
+inline void SlubAllocator::list_unlock(KmemCacheNode* n) {
+  env_.unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
+}
+
+inline void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
+  ++n->nr_partial;
+  if (tail)
+    n->partial.push_back(page);
+  else
+    n->partial.push_front(page);
+  page->where = Slab::Where::node_partial;
+  env_.charge(costs_.list_update);
+}
+
+inline void SlubAllocator::remove_partial(KmemCacheNode* n, Slab* page) {
+  n->partial.remove(page);
+  --n->nr_partial;
+  page->where = Slab::Where::none;
+  env_.charge(costs_.list_update);
+}
+
+// Only SLAB_STORE_USER caches keep a full list.
+inline void SlubAllocator::add_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+  page->where = Slab::Where::node_full;
+  if (!s->flags.store_user) return;
+  n->full.push_back(page);
+}
+
+inline void SlubAllocator::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+  if (s->flags.store_user && page->where == Slab::Where::node_full) n->full.remove(page);
+  page->where = Slab::Where::none;
+}
 
 }  // namespace slabsim::alloc

@@ -84,6 +84,24 @@ void BM_AllocFreePair(benchmark::State& state) {
 }
 BENCHMARK(BM_AllocFreePair);
 
+// The same pair as the simulator makes it: through the Allocator interface, one virtual call
+// per operation.
+void BM_AllocFreePairThroughInterface(benchmark::State& state) {
+  Bench b;
+  Allocator& a = b.slub;
+  ObjectRef warm = a.kmem_cache_alloc(b.cache, gfp_kernel);
+  a.kmem_cache_free(b.cache, warm);
+  for (auto _ : state) {
+    ObjectRef o = a.kmem_cache_alloc(b.cache, gfp_kernel);
+    benchmark::DoNotOptimize(o);
+    a.kmem_cache_free(b.cache, o);
+  }
+  state.counters["ns_per_pair"] =
+      benchmark::Counter(static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_AllocFreePairThroughInterface);
+
 // Batches larger than a slab: the slow paths (new slabs, cpu partial lists, deactivation)
 // amortised over `batch` pairs.
 void BM_AllocFreeBatch(benchmark::State& state) {
