@@ -161,6 +161,7 @@ class SlabAllocator final : public Allocator,
   int setup_kmem_cache_node(SlabCache* c, int node, bool force_change);
   int init_cache_node(SlabCache* c, int node, bool from_hotplug);
   int init_cache_node_node(int node, bool from_hotplug);
+  void free_cache_node(SlabCache* c, int nid);
   std::unique_ptr<AlienArray> alloc_alien_cache(int node, unsigned limit);
   void free_alien_cache(std::unique_ptr<AlienArray> alien);
   std::unique_ptr<ArrayCache> alloc_arraycache(int node, unsigned entries, unsigned batch);

@@ -69,15 +69,8 @@ void SlabAllocator::__kmem_cache_release(Cache* s) {
   // node struct; then the struct kmem_cache itself (kmem_cache_free(kmem_cache, s)).
   for (auto& ac : c->cpu_cache)
     ac.entry.clear();
-  for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
-    SlabCacheNode* n = c->node[nid];
-    if (!n) continue;
-    kfree_array(std::move(n->shared));
-    free_alien_cache(std::move(n->alien));
-    kfree(n->backing);
-    n->backing = {};
-    c->node[nid] = nullptr;
-  }
+  for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
+    if (c->node[nid]) free_cache_node(c, nid);
   kfree(c->backing);
   c->backing = {};
 }
@@ -235,14 +228,8 @@ int SlabAllocator::setup_kmem_cache_nodes(SlabCache* c) {
     if (int ret = setup_kmem_cache_node(c, nid, /*force_change=*/true); ret) {
       if (!c->listed) {
         // The cache is not active yet: roll back what was done.
-        for (int k = 0; k < layout_.nr_node_ids(); ++k) {
-          SlabCacheNode* n = c->node[k];
-          if (!n) continue;
-          kfree_array(std::move(n->shared));
-          free_alien_cache(std::move(n->alien));
-          kfree(n->backing);
-          c->node[k] = nullptr;
-        }
+        for (int k = 0; k < layout_.nr_node_ids(); ++k)
+          if (c->node[k]) free_cache_node(c, k);
       }
       return -enomem;
     }
@@ -325,6 +312,17 @@ int SlabAllocator::init_cache_node_node(int node, bool from_hotplug) {
   for (SlabCache* c : slab_caches())
     if (int ret = init_cache_node(c, node, from_hotplug); ret) return ret;
   return 0;
+}
+
+// kfree(n->shared), free_alien_cache(n->alien), kfree(n), node[nid] = NULL: what both
+// __kmem_cache_release() and setup_kmem_cache_nodes()'s roll-back do with a node's structs.
+void SlabAllocator::free_cache_node(SlabCache* c, int nid) {
+  SlabCacheNode* n = c->node[nid];
+  kfree_array(std::move(n->shared));
+  free_alien_cache(std::move(n->alien));
+  kfree(n->backing);
+  n->backing = {};
+  c->node[nid] = nullptr;
 }
 
 std::unique_ptr<ArrayCache> SlabAllocator::alloc_arraycache(int node, unsigned entries,
