@@ -195,8 +195,17 @@ class SlubAllocator final : public Allocator,
   NodeStructCounts node_structs_;
 };
 
-// The node lists and the helpers every path uses, inline so that the paths, each in a file of its
-// own, keep them inline.
+// The entry points of the fast paths, inline so that a caller holding a SlubAllocator calls
+// slab_alloc_node() and slab_free() directly; and the node lists and the helpers every path uses,
+// inline so that the paths, each in a file of its own, keep them inline.
+
+inline ObjectRef SlubAllocator::kmem_cache_alloc(Cache* s, Gfp gfp) {
+  return object_ref(slab_alloc_node(static_cast<KmemCache*>(s), gfp, numa_no_node));
+}
+
+inline void SlubAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
+  slab_free(static_cast<KmemCache*>(s), slub_object(x));
+}
 
 // get_node(s, page_to_nid(page)), the struct checked as the model checks it.
 inline KmemCacheNode* SlubAllocator::node_of(KmemCache* s, const Slab* page, const char* function) {

@@ -298,10 +298,6 @@ Object SlubAllocator::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   return result;
 }
 
-ObjectRef SlubAllocator::kmem_cache_alloc(Cache* s, Gfp gfp) {
-  return object_ref(slab_alloc_node(static_cast<KmemCache*>(s), gfp, numa_no_node));
-}
-
 ObjectRef SlubAllocator::kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) {
   if (node != numa_no_node && (node < 0 || node >= layout_.nr_node_ids()))
     throw std::out_of_range(fmt::format("kmem_cache_alloc_node: no node {}", node));

@@ -11,11 +11,7 @@
 namespace slabsim::alloc {
 
 // ---------------------------------------------------------------------------------------------
-// The free path: kmem_cache_free(), slab_free() -> do_slab_free(), __slab_free()
-
-void SlubAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
-  slab_free(static_cast<KmemCache*>(s), slub_object(x));
-}
+// The free path: slab_free() -> do_slab_free(), __slab_free()
 
 // slab_free() -> do_slab_free(): the fast path into the cpu slab, else __slab_free().
 void SlubAllocator::slab_free(KmemCache* s, Object x) {
