@@ -32,10 +32,11 @@ std::optional<AllocatorKind> find_allocator(std::string_view name) {
 }
 
 void register_memory_callback(MemoryHotplug& hotplug, Allocator& allocator) {
-  if (!allocator.has_memory_callback()) return;
+  MemoryCallback* callback = allocator.memory_callback();
+  if (!callback) return;
   hotplug.register_notifier({"slab_memory_callback", slab_callback_pri,
-                             [&allocator](MemoryAction a, const MemoryNotify& arg) {
-                               return allocator.memory_callback(a, arg);
+                             [callback](MemoryAction a, const MemoryNotify& arg) {
+                               return callback->slab_memory_callback(a, arg);
                              }});
 }
 

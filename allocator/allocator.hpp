@@ -1,22 +1,30 @@
-// The slab allocator as the simulator drives it: one interface, three models chosen by name as
-// the kernel chooses one at build time (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB). Each model
-// names the kernel functions it follows; this interface is the part of include/linux/slab.h,
-// mm/slab_common.c and the hotplug callbacks that the simulator calls, plus read-only state for
-// reports.
+// The contract between the simulator, mm/slab_common.c and one slab allocator, as the kernel
+// has it between include/linux/slab.h, mm/slab_common.c and the allocator chosen at build time
+// (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB); here the model is chosen by name at run time.
+//
+// - kmem_cache_create/destroy/shrink are mm/slab_common.c's, the same for every model
+//   (SlabCommon): the strategy's lock nests, the refcount, slab_caches, /proc/slabinfo.
+// - Each model supplies the hooks mm/slab.h declares (__kmem_cache_create, _shutdown, _release,
+//   _shrink) and its own kmem_cache_alloc, kmem_cache_alloc_node and kmem_cache_free.
+// - What only some allocators have is an optional part (allocator_parts.hpp), null when absent.
+// - What the model shows of itself to reports and checks is its state (allocator_state.hpp).
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "allocator/allocator_parts.hpp"
+#include "allocator/allocator_state.hpp"
+#include "allocator/cache.hpp"
+#include "allocator/environment.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/memory_hotplug.hpp"
-#include "allocator/mm/memory_notify.hpp"
+#include "allocator/slab_common.hpp"
 #include "allocator/slab_flags.hpp"
-#include "allocator/violation.hpp"
+#include "allocator/strategy.hpp"
 
 namespace slabsim::alloc {
 
@@ -29,59 +37,33 @@ std::optional<AllocatorKind> find_allocator(std::string_view name);
 // Every kind, in the order above, with a one-line description each (for --help and listings).
 const std::vector<std::pair<AllocatorKind, std::string_view>>& allocator_kinds();
 
-// What every model's struct kmem_cache has in common, as far as the simulator reads it.
-struct Cache {
-  std::string name;
-  std::uint64_t id = 0;  // creation serial; the kernfs instance of SLUB's sysfs directory
-  // Allocations that asked for a node the allocator could not use there and went elsewhere,
-  // by requested node: SLUB's NUMA_NO_NODE fallback in ___slab_alloc(), SLAB's fallback_alloc()
-  // for a node without its kmem_cache_node. SLOB never redirects a request (all zero).
-  std::vector<std::uint64_t> fallback_to_no_node;
-};
-
-// An allocated object: the model's slab (or page) struct and the object's place in it.
-struct ObjectRef {
-  void* slab = nullptr;
-  std::uint32_t index = 0;
-  int node = 0;  // page_to_nid() of the object's page
-  explicit operator bool() const { return slab != nullptr; }
-  bool operator==(const ObjectRef&) const = default;
-};
-
-// What the memory hotplug callbacks did to per-node cache structs so far: allocated at
-// MEM_GOING_ONLINE, freed at MEM_OFFLINE/MEM_CANCEL_ONLINE, or found still there at
-// MEM_GOING_ONLINE and reused.
-struct NodeStructCounts {
-  std::uint64_t allocated = 0;
-  std::uint64_t freed = 0;
-  std::uint64_t reused = 0;
-};
-
-// One cache at the end of a run.
-struct CacheReport {
-  // The allocator's own statistics, in kernel order and with kernel names: SLUB's enum
-  // stat_item totals (CONFIG_SLUB_STATS), SLAB's CONFIG_DEBUG_SLAB counters; none for SLOB.
-  std::vector<std::pair<std::string, std::uint64_t>> counters;
-  // The same as the kernel shows them per cache (SLUB: the sysfs stat files); may be empty.
-  std::string counters_text;
-  std::uint64_t objects_in_use = 0;  // allocated and not yet freed, counted in the slabs
-  // SLUB's ALLOC_NODE_MISMATCH; nullopt for allocators without the notion.
-  std::optional<std::uint64_t> alloc_node_mismatch;
+// What an allocator's __kmem_cache_create() made: the cache (its struct allocated and set up,
+// not yet on slab_caches), or nullptr with the errno and why, for the line the kernel logs.
+struct CreatedCache {
+  Cache* cache = nullptr;
+  int error = 0;
+  std::string why;
 };
 
 class Allocator {
  public:
   virtual ~Allocator() = default;
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
   [[nodiscard]] virtual AllocatorKind kind() const = 0;
 
-  // mm/slab_common.c: kmem_cache_create_usercopy(), kmem_cache_destroy(), kmem_cache_shrink(),
-  // each with the strategy's lock nest around the allocator's own part. create returns nullptr
-  // on failure (logged as the kernel does); destroy returns 0 when released, -EBUSY when
-  // objects remain, 1 when a reference remains.
-  virtual Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                                   CacheFlags flags) = 0;
-  virtual int kmem_cache_destroy(Cache* s) = 0;
-  virtual int kmem_cache_shrink(Cache* s) = 0;
+  // mm/slab_common.c, the same for every model (SlabCommon): kmem_cache_create_usercopy(),
+  // kmem_cache_destroy(), kmem_cache_shrink(), each with the strategy's lock nest around the
+  // allocator's hook. create returns nullptr on failure (logged as the kernel does); destroy
+  // returns 0 when released, -EBUSY when objects remain, 1 when a reference remains.
+  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                           CacheFlags flags) {
+    return common_.kmem_cache_create(name, object_size, align, flags);
+  }
+  int kmem_cache_destroy(Cache* s) { return common_.kmem_cache_destroy(s); }
+  int kmem_cache_shrink(Cache* s) { return common_.kmem_cache_shrink(s); }
+  // The state of mm/slab_common.c: slab_caches, find_cache(), the strategy.
+  [[nodiscard]] const SlabCommon& slab_common() const { return common_; }
 
   // kmem_cache_alloc(), kmem_cache_alloc_node(), kmem_cache_free() on the current CPU. A failed
   // allocation returns an empty ObjectRef.
@@ -89,48 +71,45 @@ class Allocator {
   virtual ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) = 0;
   virtual void kmem_cache_free(Cache* s, ObjectRef x) = 0;
 
-  // The allocator's memory notifier at SLAB_CALLBACK_PRI (slab_memory_callback() of SLUB or
-  // SLAB); false when it registers none (SLOB). The callback returns 0 or a negative errno,
-  // which vetoes a GOING_* action.
-  [[nodiscard]] virtual bool has_memory_callback() const = 0;
-  virtual int memory_callback(MemoryAction action, const MemoryNotify& arg) = 0;
-  // CPU hotplug: the prepare step before `cpu` comes up (SLAB's slab_prepare_cpu(); 0 or a
-  // negative errno that fails the online) and the teardown once it is dead (slub_cpu_dead(),
-  // slab_dead_cpu()). Called by the CPU running the hotplug operation.
-  virtual int cpu_up_prepare(int cpu) = 0;
-  virtual void cpu_dead(int cpu) = 0;
-  // Periodic per-CPU work (SLAB's cache_reap() every REAPTIMEOUT_AC): the interval, 0 when the
-  // allocator has none, and one round of it on the current CPU.
-  [[nodiscard]] virtual std::int64_t reap_interval_ns() const { return 0; }
-  virtual void reap() {}
+  // The optional parts (allocator_parts.hpp): what the model registers with the rest of the
+  // kernel or shows user space, nullptr when it has no such part.
+  virtual MemoryCallback* memory_callback() { return nullptr; }
+  virtual CpuhpPrepare* cpuhp_prepare() { return nullptr; }
+  virtual CpuhpDead* cpuhp_dead() { return nullptr; }
+  virtual CacheReaper* cache_reaper() { return nullptr; }
+  virtual SlabSysfs* sysfs() { return nullptr; }
+  [[nodiscard]] virtual const SlabinfoSource* slabinfo_source() const { return nullptr; }
 
-  // /sys/kernel/slab/<cache>/ (SLUB only): whether the caches have sysfs directories, and a
-  // read of one file by the current CPU, which holds the file's active reference (nullopt for
-  // a file the model does not have). `online_cpus` is indexed by CPU id.
-  [[nodiscard]] virtual bool has_sysfs() const = 0;
-  virtual std::optional<std::string> sysfs_show(Cache* s, std::string_view file,
-                                                const std::vector<bool>& online_cpus) = 0;
+  // What the model shows of itself to reports and checks (allocator_state.hpp), apart from the
+  // operations above.
+  virtual AllocatorState& state() = 0;
 
-  // State, for reports and the invariant checks.
-  // Whether a cache created now could use `nid` for node-specific allocations.
-  [[nodiscard]] virtual bool node_usable(int nid) const = 0;
-  [[nodiscard]] virtual NodeStructCounts hotplug_node_structs() const = 0;
-  [[nodiscard]] virtual CacheReport cache_report(const Cache* s,
-                                                 const std::vector<bool>& online_cpus) const = 0;
-  // Slabs (SLOB: pages) taken from the page allocator since boot, over every cache.
-  [[nodiscard]] virtual std::uint64_t slabs_allocated() const = 0;
-  // /proc/slabinfo as the allocator prints it (SLOB has none: "").
-  [[nodiscard]] virtual std::string proc_slabinfo() const = 0;
-  // Checks every invariant and records what is broken (each distinct problem once); returns
-  // the number of new violations. `function` names where the check runs.
-  virtual int check_invariants(const char* function) = 0;
-  [[nodiscard]] virtual const std::vector<Violation>& violations() const = 0;
-  // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] virtual const std::vector<std::string>& kernel_log() const = 0;
+ protected:
+  Allocator(Environment& env, Strategy strategy) : common_(*this, env, std::move(strategy)) {}
+
+  SlabCommon common_;
+
+ private:
+  friend class SlabCommon;
+
+  // The hooks mm/slab.h declares for mm/slab_common.c, which calls them inside the strategy's
+  // lock nests. __kmem_cache_create() is create_cache() and the allocator's part of it: the
+  // struct kmem_cache (each model's own type) from the "kmem_cache" cache, its layout and its
+  // per-CPU and per-node structures; slab_common puts it on slab_caches.
+  virtual CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size,
+                                           unsigned align, CacheFlags flags) = 0;
+  // Non-zero when objects remain (kmem_cache_destroy() then fails with -EBUSY).
+  virtual int __kmem_cache_shutdown(Cache* s) = 0;
+  // slab_kmem_cache_release(): the per-CPU and per-node structures, then the struct itself
+  // (kmem_cache_free(kmem_cache, s)), once the cache is off slab_caches.
+  virtual void __kmem_cache_release(Cache* s) = 0;
+  // Gives back what the cache can; non-zero when slabs remain.
+  virtual int __kmem_cache_shrink(Cache* s) = 0;
 };
 
-// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as the allocator's
-// kmem_cache_init() does: its memory callback on `hotplug`'s chain, if it has one (SLOB has none).
+// hotplug_memory_notifier(slab_memory_callback, SLAB_CALLBACK_PRI), as SLUB's kmem_cache_init()
+// and SLAB's kmem_cache_init_late() do: the allocator's memory callback on `hotplug`'s chain, if
+// it has one (SLOB has none).
 void register_memory_callback(MemoryHotplug& hotplug, Allocator& allocator);
 
 }  // namespace slabsim::alloc

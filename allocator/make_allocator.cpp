@@ -1,6 +1,6 @@
 #include "allocator/make_allocator.hpp"
 
-#include "allocator/slub/slub_allocator.hpp"
+#include "allocator/slub/slub.hpp"
 
 namespace slabsim::alloc {
 

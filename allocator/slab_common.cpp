@@ -1,8 +1,12 @@
 #include "allocator/slab_common.hpp"
 
-#include <algorithm>
+#include <fmt/format.h>
 
-#include "allocator/slab_flags.hpp"
+#include <algorithm>
+#include <stdexcept>
+
+#include "allocator/allocator.hpp"
+#include "allocator/mm/memory_notify.hpp"
 
 namespace slabsim::alloc {
 
@@ -30,6 +34,106 @@ const char* violation_kind_name(ViolationKind kind) {
       break;
   }
   return "violation";
+}
+
+Cache* SlabCommon::kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                     CacheFlags flags) {
+  env_.sync();
+  lock_steps(strategy_.create_locks, "kmem_cache_create");
+  CreatedCache created = allocator_.__kmem_cache_create(name, object_size, align, flags);
+  if (created.cache)
+    list_add(created.cache);  // create_cache(): s->refcount = 1 (the struct's default)
+  else
+    log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, created.error,
+                    created.why));
+  unlock_steps(strategy_.create_locks);
+  return created.cache;
+}
+
+int SlabCommon::kmem_cache_destroy(Cache* s) {
+  if (!s) return 0;
+  env_.sync();
+  if (s->destroyed)
+    throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
+  lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
+  int err = 1;
+  if (--s->refcount == 0) {
+    err = shutdown_cache(s);
+    if (err) log("kmem_cache_destroy " + s->name + ": Slab cache still has objects");
+  }
+  unlock_steps(strategy_.destroy_locks);
+  return err;
+}
+
+int SlabCommon::shutdown_cache(Cache* s) {
+  if (allocator_.__kmem_cache_shutdown(s) != 0) return -ebusy;
+  s->listed = false;  // list_del(&s->list)
+  slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+  if (SlabSysfs* sysfs = allocator_.sysfs()) sysfs->sysfs_slab_unlink(s);
+  // SLUB's sysfs_slab_release(), everyone else's slab_kmem_cache_release().
+  allocator_.__kmem_cache_release(s);
+  s->destroyed = true;
+  return 0;
+}
+
+int SlabCommon::kmem_cache_shrink(Cache* s) {
+  if (!s) throw std::invalid_argument("kmem_cache_shrink: NULL cache");
+  env_.sync();
+  lock_steps(strategy_.shrink_locks, "kmem_cache_shrink");
+  const int ret = allocator_.__kmem_cache_shrink(s);
+  unlock_steps(strategy_.shrink_locks);
+  return ret;
+}
+
+Cache* SlabCommon::find_cache(const std::string& name) const {
+  for (Cache* s : slab_caches_)
+    if (s->name == name) return s;
+  return nullptr;
+}
+
+void SlabCommon::list_add(Cache* s) {
+  s->listed = true;
+  slab_caches_.insert(slab_caches_.begin(), s);
+}
+
+std::string SlabCommon::proc_slabinfo() const {
+  const SlabinfoSource* source = allocator_.slabinfo_source();
+  if (!source) return "";
+  std::string out;
+  for (const Cache* s : slab_caches_) {
+    if (out.empty()) out = print_slabinfo_header(source->config_debug_slab());
+    out += cache_show(*s, *source);
+  }
+  return out;
+}
+
+std::string print_slabinfo_header(bool debug_slab) {
+  std::string out =
+      debug_slab ? "slabinfo - version: 2.1 (statistics)\n" : "slabinfo - version: 2.1\n";
+  out += "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>";
+  out += " : tunables <limit> <batchcount> <sharedfactor>";
+  out += " : slabdata <active_slabs> <num_slabs> <sharedavail>";
+  if (debug_slab) {
+    out +=
+        " : globalstat <listallocs> <maxobjs> <grown> <reaped> <error> <maxfreeable>"
+        " <nodeallocs> <remotefrees> <alienoverflow>";
+    out += " : cpustat <allochit> <allocmiss> <freehit> <freemiss>";
+  }
+  out += '\n';
+  return out;
+}
+
+std::string cache_show(const Cache& s, const SlabinfoSource& source) {
+  const SlabInfo info = source.get_slabinfo(s);
+  std::string row =
+      fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", s.name, info.active_objs, info.num_objs,
+                  s.size, info.objects_per_slab, 1 << info.cache_order);
+  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", info.limit, info.batchcount, info.shared);
+  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", info.active_slabs, info.num_slabs,
+                     info.shared_avail);
+  row += source.slabinfo_show_stats(s);
+  row += '\n';
+  return row;
 }
 
 void SlabCommon::lock_steps(const std::vector<LockStep>& steps, const char* function) {

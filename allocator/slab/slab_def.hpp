@@ -65,6 +65,10 @@ struct AlienArray {
 
 // struct kmem_cache_node, SLAB's fields.
 struct SlabCacheNode {
+  // sizeof(struct kmem_cache_node) on x86_64: a spinlock, three list heads, five counters, the
+  // shared and alien pointers, next_reap, free_touched.
+  static constexpr std::size_t kernel_size = 120;
+
   int node = 0;
   std::uint64_t lock_instance = 0;  // n->list_lock
   std::list<SlabPage*> slabs_partial, slabs_full, slabs_free;
@@ -88,7 +92,6 @@ enum class SlabMgmt : std::uint8_t { objfreelist, off_slab, on_slab };
 struct SlabCache : Cache {
   CacheFlags flags;
   unsigned object_size = 0;  // as requested
-  unsigned size = 0;         // object plus alignment
   unsigned align = 0;
   unsigned num = 0;       // objects per slab
   unsigned gfporder = 0;  // pages per slab = 1 << gfporder
@@ -103,10 +106,7 @@ struct SlabCache : Cache {
   std::vector<ArrayCache> cpu_cache;  // every possible CPU
   std::vector<SlabCacheNode*> node;   // get_node(); nullptr where none
   std::vector<std::unique_ptr<SlabCacheNode>> node_store;
-  int refcount = 1;
   ObjectRef backing;  // the kmem_cache object holding the struct (none for "kmem_cache")
-  bool listed = false;
-  bool destroyed = false;
 
   // STATS (CONFIG_DEBUG_SLAB), kernel names.
   std::uint64_t num_active = 0;

@@ -1,27 +1,16 @@
-// SlabAllocator::proc_slabinfo(): /proc/slabinfo as SLAB prints it with CONFIG_DEBUG_SLAB
-// (mm/slab_common.c print_slabinfo_header() and cache_show(), mm/slab.c get_slabinfo() and
-// slabinfo_show_stats(), v5.10). A pure read of the model: no locks, nothing changes.
+// SLAB's half of /proc/slabinfo "2.1 (statistics)" (mm/slab.c get_slabinfo() and
+// slabinfo_show_stats() with CONFIG_DEBUG_SLAB, v5.10; slab_common prints the rows). A pure read
+// of the model: no locks, nothing changes.
 #include <fmt/format.h>
 
 #include "allocator/slab/slab.hpp"
 
 namespace slabsim::alloc {
 
-namespace {
-
-std::string slabinfo_header_debug() {
-  return "slabinfo - version: 2.1 (statistics)\n"
-         "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-         " : tunables <limit> <batchcount> <sharedfactor>"
-         " : slabdata <active_slabs> <num_slabs> <sharedavail>"
-         " : globalstat <listallocs> <maxobjs> <grown> <reaped> <error> <maxfreeable>"
-         " <nodeallocs> <remotefrees> <alienoverflow>"
-         " : cpustat <allochit> <allocmiss> <freehit> <freemiss>\n";
-}
-
 // get_slabinfo(): SLAB knows its free objects exactly (n->free_objects), so objects in array
 // caches count as active; active_slabs leaves out the free slabs.
-std::string cache_show(const SlabCache& c) {
+SlabInfo SlabAllocator::get_slabinfo(const Cache& s) const {
+  const auto& c = static_cast<const SlabCache&>(s);
   unsigned long total_slabs = 0, free_slabs = 0, free_objs = 0, shared_avail = 0;
   for (const SlabCacheNode* n : c.node) {  // for_each_kmem_cache_node()
     if (!n) continue;
@@ -31,29 +20,29 @@ std::string cache_show(const SlabCache& c) {
     if (n->shared) shared_avail += n->shared->avail();
   }
   const unsigned long num_objs = total_slabs * c.num;
-  std::string row = fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", c.name,
-                                num_objs - free_objs, num_objs, c.size, c.num, 1 << c.gfporder);
-  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", c.limit, c.batchcount, c.shared);
-  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", total_slabs - free_slabs, total_slabs,
-                     shared_avail);
-  // slabinfo_show_stats()
-  row += fmt::format(" : globalstat {:>7} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
-                     c.num_allocations, c.high_mark, c.grown, c.reaped, c.errors, c.max_freeable,
-                     c.node_allocs, c.node_frees, c.node_overflow);
-  row += fmt::format(" : cpustat {:>6} {:>6} {:>6} {:>6}", c.allochit, c.allocmiss, c.freehit,
-                     c.freemiss);
-  row += '\n';
-  return row;
+  SlabInfo info;
+  info.active_objs = num_objs - free_objs;
+  info.num_objs = num_objs;
+  info.active_slabs = total_slabs - free_slabs;
+  info.num_slabs = total_slabs;
+  info.shared_avail = shared_avail;
+  info.limit = c.limit;
+  info.batchcount = c.batchcount;
+  info.shared = c.shared;
+  info.objects_per_slab = c.num;
+  info.cache_order = c.gfporder;
+  return info;
 }
 
-}  // namespace
-
-std::string SlabAllocator::proc_slabinfo() const {
-  std::string out;
-  for (const SlabCache* c : slab_caches_) {
-    if (out.empty()) out = slabinfo_header_debug();  // slab_show(): before the first cache
-    out += cache_show(*c);
-  }
+// slabinfo_show_stats(): the STATS counters, " : globalstat ..." and " : cpustat ...".
+std::string SlabAllocator::slabinfo_show_stats(const Cache& s) const {
+  const auto& c = static_cast<const SlabCache&>(s);
+  std::string out =
+      fmt::format(" : globalstat {:>7} {:>6} {:>5} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}",
+                  c.num_allocations, c.high_mark, c.grown, c.reaped, c.errors, c.max_freeable,
+                  c.node_allocs, c.node_frees, c.node_overflow);
+  out += fmt::format(" : cpustat {:>6} {:>6} {:>6} {:>6}", c.allochit, c.allocmiss, c.freehit,
+                     c.freemiss);
   return out;
 }
 

@@ -48,21 +48,20 @@ const char* slob_list_name(SlobList list) {
 
 SlobAllocator::SlobAllocator(Environment& env, PageAllocator& pages, NodeStates& states,
                              Strategy strategy, SlobCosts costs)
-    : env_(env),
+    : Allocator(env, std::move(strategy)),
+      AllocatorState(common_),
+      env_(env),
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
-      common_(env, std::move(strategy)),
       costs_(costs) {
   kmem_cache_boot_.name = "kmem_cache";
-  kmem_cache_boot_.id = next_cache_id_++;
+  kmem_cache_boot_.id = common_.new_cache_id();
   kmem_cache_boot_.fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
   kmem_cache_boot_.object_size = kmem_cache_boot_.size = slob_kmem_cache_size;
   kmem_cache_boot_.align = arch_kmalloc_minalign;
   kmem_cache_boot_.refcount = -1;  // static: never destroyed
 }
-
-SlobAllocator::~SlobAllocator() = default;
 
 bool SlobAllocator::node_usable(int nid) const {
   return states_.test(nid, NodeState::normal_memory);
@@ -387,89 +386,61 @@ void SlobAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// mm/slab_common.c: kmem_cache_create, kmem_cache_destroy, kmem_cache_shrink
+// The hooks of mm/slab_common.c: __kmem_cache_create, __kmem_cache_shutdown,
+// __kmem_cache_release, __kmem_cache_shrink
 
-// kmem_cache_create_usercopy() -> create_cache() -> SLOB's __kmem_cache_create(). SLOB never
-// merges caches (__kmem_cache_alias() is NULL for it) and has no sysfs, so duplicate names are
-// fine. Returns nullptr (and logs) for an object size of 0 or above KMALLOC_MAX_SIZE (the checks
-// of kmem_cache_sanity_check(); without them the kernel would fail every allocation), an
-// alignment that is not a power of two, or no memory for the struct.
-Cache* SlobAllocator::kmem_cache_create(const std::string& name, unsigned object_size,
-                                        unsigned align, CacheFlags flags) {
-  env_.sync();
-  common_.lock_steps(strategy_.create_locks, "kmem_cache_create");
-  Cache* result = nullptr;
-  std::string why;
-  int error = -einval_errno;
-  if (object_size == 0) {
-    why = "object_size is 0";
-  } else if (object_size > kmalloc_max_size) {
-    why =
-        fmt::format("object_size {} is above KMALLOC_MAX_SIZE ({})", object_size, kmalloc_max_size);
-  } else if (align != 0 && !std::has_single_bit(align)) {
-    why = fmt::format("align {} is not a power of two", align);
-  } else {
-    // kmem_cache_zalloc(kmem_cache, GFP_KERNEL): the struct is a SLOB object itself.
-    const ObjectRef backing = slob_alloc_node(&kmem_cache_boot_, gfp_kernel, numa_no_node);
-    if (!backing) {
-      why = "out of memory for struct kmem_cache";
-      error = -enomem;
-    } else {
-      auto owned = std::make_unique<SlobCache>();
-      SlobCache* c = owned.get();
-      c->name = name;
-      c->id = next_cache_id_++;
-      c->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
-      c->flags = flags;
-      c->object_size = object_size;
-      // create_cache() stores calculate_alignment() as c->align.
-      c->align = static_cast<unsigned>(calculate_alignment(flags, align, object_size));
-      // __kmem_cache_create(): room for the RCU footer at the end of each object.
-      c->size = object_size + (flags.typesafe_by_rcu ? slob_rcu_size : 0);
-      c->backing = backing;
-      c->listed = true;
-      caches_.push_back(std::move(owned));
-      slab_caches_.insert(slab_caches_.begin(), c);  // list_add(&s->list, &slab_caches)
-      result = c;
-    }
-  }
-  if (!result)
-    common_.log(fmt::format("kmem_cache_create({}) failed with error {}: {}", name, error, why));
-  common_.unlock_steps(strategy_.create_locks);
-  return result;
+// create_cache() -> SLOB's __kmem_cache_create(). SLOB never merges caches (__kmem_cache_alias()
+// is NULL for it) and has no sysfs, so duplicate names are fine. Fails (-EINVAL) for an object
+// size of 0 or above KMALLOC_MAX_SIZE (the checks of kmem_cache_sanity_check(); without them the
+// kernel would fail every allocation) or an alignment that is not a power of two, before any
+// allocation; -ENOMEM without memory for the struct.
+CreatedCache SlobAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
+                                                unsigned align, CacheFlags flags) {
+  if (object_size == 0) return {nullptr, -einval_errno, "object_size is 0"};
+  if (object_size > kmalloc_max_size)
+    return {nullptr, -einval_errno,
+            fmt::format("object_size {} is above KMALLOC_MAX_SIZE ({})", object_size,
+                        kmalloc_max_size)};
+  if (align != 0 && !std::has_single_bit(align))
+    return {nullptr, -einval_errno, fmt::format("align {} is not a power of two", align)};
+  // kmem_cache_zalloc(kmem_cache, GFP_KERNEL): the struct is a SLOB object itself.
+  const ObjectRef backing = slob_alloc_node(&kmem_cache_boot_, gfp_kernel, numa_no_node);
+  if (!backing) return {nullptr, -enomem, "out of memory for struct kmem_cache"};
+  auto owned = std::make_unique<SlobCache>();
+  SlobCache* c = owned.get();
+  c->name = name;
+  c->id = common_.new_cache_id();
+  c->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
+  c->flags = flags;
+  c->object_size = object_size;
+  // create_cache() stores calculate_alignment() as c->align.
+  c->align = static_cast<unsigned>(calculate_alignment(flags, align, object_size));
+  // __kmem_cache_create(): room for the RCU footer at the end of each object.
+  c->size = object_size + (flags.typesafe_by_rcu ? slob_rcu_size : 0);
+  c->backing = backing;
+  caches_.push_back(std::move(owned));
+  return {c, 0, {}};
 }
 
-// kmem_cache_destroy(): 0 when released, 1 when a reference remains. SLOB's
-// __kmem_cache_shutdown() has no way to see remaining objects and returns 0, so -EBUSY never
-// happens: the struct is freed even with live objects, whose later frees then use it.
-// SLAB_TYPESAFE_BY_RCU caches are released at once (the kernel defers it past rcu_barrier()).
-int SlobAllocator::kmem_cache_destroy(Cache* s) {
-  if (!s) return 0;
+// SLOB's __kmem_cache_shutdown() has no way to see remaining objects and returns 0, so
+// kmem_cache_destroy() never fails with -EBUSY: the struct is freed even with live objects,
+// whose later frees then use it.
+int SlobAllocator::__kmem_cache_shutdown(Cache*) {
+  return 0;
+}
+
+// slab_kmem_cache_release(): __kmem_cache_release() does nothing for SLOB, then
+// kmem_cache_free(kmem_cache, s). SLAB_TYPESAFE_BY_RCU caches are released at once (the kernel
+// defers it past rcu_barrier()).
+void SlobAllocator::__kmem_cache_release(Cache* s) {
   SlobCache* c = cache(s);
-  env_.sync();
-  if (c->destroyed)
-    throw std::invalid_argument("kmem_cache_destroy: cache " + c->name + " was already destroyed");
-  // shutdown_cache(): __kmem_cache_shutdown() cannot see SLOB's objects and returns 0.
-  return common_.destroy(
-      c->refcount, c->name, [] { return 0; },
-      [&] {
-        c->listed = false;
-        slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), c));
-        // slab_kmem_cache_release(): __kmem_cache_release() does nothing for SLOB, then
-        // kmem_cache_free(kmem_cache, s).
-        kmem_cache_free_block(&kmem_cache_boot_, c->backing);
-        c->backing = {};
-        c->destroyed = true;
-      });
+  kmem_cache_free_block(&kmem_cache_boot_, c->backing);
+  c->backing = {};
 }
 
-// kmem_cache_shrink(): the strategy's shrink locks around SLOB's __kmem_cache_shrink(), which
-// has nothing to shrink (free pages already went back) and returns 0.
-int SlobAllocator::kmem_cache_shrink(Cache* s) {
-  if (!s) throw std::invalid_argument("kmem_cache_shrink: NULL cache");
-  env_.sync();
-  // __kmem_cache_shrink(): SLOB has nothing to give back.
-  return common_.with_locks(strategy_.shrink_locks, "kmem_cache_shrink", [] { return 0; });
+// SLOB has nothing to shrink: wholly free pages already went back to the page allocator.
+int SlobAllocator::__kmem_cache_shrink(Cache*) {
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ SlobList slob_list_for(unsigned long size);
 const char* slob_list_name(SlobList list);  // "free_slob_small", ...
 
 // Simulated CPU time of SLOB's own work, in ns, on top of memory accesses (touch_memory) and lock
-// waits. Order-of-magnitude choices of this model in the spirit of SlubCosts (allocator/costs.hpp):
+// waits. Order-of-magnitude choices of this model in the spirit of SlubCosts (slub/slub_costs.hpp):
 // the lock pairs follow local_irq_save/restore at ~9.4 ns plus an uncontended spinlock, page
 // allocator calls match SLUB's new_slab/discard_slab figures, list and block steps are a few
 // dependent loads or stores each.
@@ -76,6 +76,7 @@ struct SlobBlock {
 };
 
 struct SlobCache;
+class SlobInvariants;
 
 // The SLOB fields of struct page (sp->units, sp->freelist, PageSlobFree and sp->slab_list), or a
 // large object's pages (kmem_cache objects of PAGE_SIZE or more, which are no SLOB page).
@@ -102,68 +103,44 @@ struct SlobPage {
 struct SlobCache : Cache {
   CacheFlags flags;
   unsigned object_size = 0;  // as requested
-  unsigned size = 0;         // c->size: plus struct slob_rcu for SLAB_TYPESAFE_BY_RCU
   unsigned align = 0;        // c->align: calculate_alignment()
-  int refcount = 1;
-  ObjectRef backing;       // the "kmem_cache" object holding this struct (none for the boot one)
-  bool listed = false;     // on slab_caches
-  bool destroyed = false;  // released by kmem_cache_destroy (kept so stale users are caught)
+  ObjectRef backing;         // the "kmem_cache" object holding this struct (none for the boot one)
   std::uint64_t live_objects = 0;  // model bookkeeping: allocated and not yet freed
 };
 
-class SlobAllocator final : public Allocator {
+class SlobAllocator final : public Allocator, public AllocatorState {
  public:
   // kmem_cache_init(): only points kmem_cache at the static kmem_cache_boot. `pages` and
   // `states` belong to the caller and outlive the allocator.
   SlobAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlobCosts costs = {});
-  ~SlobAllocator() override;
-  SlobAllocator(const SlobAllocator&) = delete;
-  SlobAllocator& operator=(const SlobAllocator&) = delete;
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slob; }
-
-  // mm/slab_common.c around SLOB's __kmem_cache_create()/__kmem_cache_shutdown()/
-  // __kmem_cache_shrink(): see the .cpp for what each can return.
-  Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
-                           CacheFlags flags) override;
-  int kmem_cache_destroy(Cache* s) override;
-  int kmem_cache_shrink(Cache* s) override;
 
   // slob_alloc_node(c, gfp, NUMA_NO_NODE / node); kmem_cache_free() -> __kmem_cache_free().
   ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   void kmem_cache_free(Cache* s, ObjectRef x) override;
 
-  // No memory notifier, no CPU hotplug steps, no periodic work, no sysfs.
-  [[nodiscard]] bool has_memory_callback() const override { return false; }
-  int memory_callback(MemoryAction, const MemoryNotify&) override { return 0; }
-  int cpu_up_prepare(int) override { return 0; }
-  void cpu_dead(int) override {}
-  [[nodiscard]] bool has_sysfs() const override { return false; }
-  std::optional<std::string> sysfs_show(Cache*, std::string_view,
-                                        const std::vector<bool>&) override {
-    return std::nullopt;
-  }
+  // No optional part: no memory callback, no CPU hotplug state, no periodic work, no sysfs,
+  // no /proc/slabinfo.
 
+  // The model's state (slob.cpp, slob_invariants.cpp).
+  AllocatorState& state() override { return *this; }
   // N_NORMAL_MEMORY: slob_new_pages() can get a GFP_KERNEL page there.
   [[nodiscard]] bool node_usable(int nid) const override;
+  // SLOB has no per-node structs.
   [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return {}; }
+  // No counters; the objects in use, which only the model can tell per cache.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
   // slob_new_pages() calls that succeeded since boot: SLOB pages and large objects, one each
   // (a large object of order > 0 counts once, as SLUB counts a slab of any order once).
   [[nodiscard]] std::uint64_t slabs_allocated() const override { return pages_allocated_; }
-  [[nodiscard]] std::string proc_slabinfo() const override { return ""; }
+  // Units per page, sorted and merged free blocks, list membership, per-cache counts.
   int check_invariants(const char* function) override;
-  [[nodiscard]] const std::vector<Violation>& violations() const override {
-    return common_.violations();
-  }
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const override {
-    return common_.kernel_log();
-  }
 
-  // Read-only state for tests and reports.
+  // For tests and the checks.
   // The pages on `list`, head first (the order the next slob_alloc() searches them in).
   [[nodiscard]] std::vector<const SlobPage*> free_list(SlobList list) const;
   // Pages currently taken from the page allocator (SLOB pages and large objects), oldest first.
@@ -173,10 +150,15 @@ class SlobAllocator final : public Allocator {
   }
   // kmem_cache_boot: the static "kmem_cache" cache struct caches are allocated from.
   [[nodiscard]] const SlobCache* kmem_cache_cache() const { return &kmem_cache_boot_; }
-  [[nodiscard]] const std::vector<SlobCache*>& slab_caches() const { return slab_caches_; }
-  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
 
  private:
+  // The hooks of mm/slab.h (see Allocator and the .cpp for what each can return).
+  CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) override;
+  int __kmem_cache_shutdown(Cache* s) override;
+  void __kmem_cache_release(Cache* s) override;
+  int __kmem_cache_shrink(Cache* s) override;
+
   static SlobCache* cache(Cache* s) { return static_cast<SlobCache*>(s); }
   std::list<SlobPage*>& list_head(SlobList list) { return lists_[static_cast<int>(list)]; }
 
@@ -197,21 +179,19 @@ class SlobAllocator final : public Allocator {
   SlobPage* make_page();
   void release_page(SlobPage* sp);
 
+  friend class SlobInvariants;  // slob_invariants.cpp: walks the lists and pages
+
   Environment& env_;
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  SlabCommon common_;
-  const Strategy& strategy_ = common_.strategy();
   SlobCosts costs_;
   std::array<std::list<SlobPage*>, slob_list_count> lists_;  // free_slob_small/medium/large
   SlobCache kmem_cache_boot_;
-  std::vector<SlobCache*> slab_caches_;             // newest first, like list_add()
   std::vector<std::unique_ptr<SlobCache>> caches_;  // every cache ever created (tombstones too)
   StructPool<SlobPage> page_pool_;
   std::map<std::uint64_t, SlobPage*> in_use_;  // live pages by serial
   std::uint64_t next_page_serial_ = 0;
-  std::uint64_t next_cache_id_ = 0;
   std::uint64_t pages_allocated_ = 0;
 };
 

@@ -1,8 +1,8 @@
-// The SLUB allocator core (mm/slub.c and the SLUB parts of mm/slab_common.c, v5.10–v5.12) as a
-// model: every entry point and path names the kernel function it models; locks go through the
-// Environment; the strategy decides the lock nests and the usable-node test.
+// The SLUB allocator (mm/slub.c, v5.10–v5.12) as a model of the Allocator contract: every entry
+// point and path names the kernel function it models; locks go through the Environment; the
+// strategy decides the usable-node test and what the hotplug callbacks do with node structs.
 //
-// Concurrency: simulated CPUs call into one Slub object cooperatively. Code between two
+// Concurrency: simulated CPUs call into one SlubAllocator cooperatively. Code between two
 // Environment::lock() calls runs atomically; the paths re-read shared state after each lock as
 // the kernel does after spinning, so a slab changed meanwhile is seen as a failed cmpxchg
 // (CMPXCHG_DOUBLE_FAIL) and retried.
@@ -34,85 +34,113 @@
 
 namespace slabsim::alloc {
 
-class Slub {
+class SlubAllocator final : public Allocator,
+                            public AllocatorState,
+                            public MemoryCallback,
+                            public CpuhpDead,
+                            public SlabSysfs,
+                            public SlabinfoSource {
  public:
   // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
   // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
-  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the Slub.
-  Slub(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
-       SlubBootParams params = {}, SlubCosts costs = {});
-  ~Slub();
-  Slub(const Slub&) = delete;
-  Slub& operator=(const Slub&) = delete;
+  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the allocator.
+  SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
+                SlubBootParams params = {}, SlubCosts costs = {});
 
-  // mm/slab_common.c: kmem_cache_create_usercopy(). Takes the strategy's create locks. Returns
-  // nullptr (and logs as the kernel does) when the settings are impossible or memory is out.
-  // Caches are never merged (as with slub_nomerge).
-  KmemCache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align = 0,
-                               CacheFlags flags = {});
-  // kmem_cache_destroy(): 0 when the cache is released; -EBUSY when objects remain ("Slab
-  // cache still has objects"; the cache stays on slab_caches with refcount 0, as in v5.10); 1
-  // when a reference remains, so nothing happened (a second destroy after a failed one only
-  // takes the refcount below zero: the cache can then never be destroyed).
-  int kmem_cache_destroy(KmemCache* s);
-  // kmem_cache_shrink(): the strategy's shrink locks around __kmem_cache_shrink().
-  int kmem_cache_shrink(KmemCache* s);
+  [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slub; }
 
   // kmem_cache_alloc() / kmem_cache_alloc_node(): slab_alloc_node() on the current CPU.
-  Object kmem_cache_alloc(KmemCache* s, Gfp gfp = gfp_kernel);
-  Object kmem_cache_alloc_node(KmemCache* s, Gfp gfp, int node);
+  ObjectRef kmem_cache_alloc(Cache* s, Gfp gfp) override;
+  ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
-  void kmem_cache_free(KmemCache* s, Object x);
-
-  // slab_memory_callback(): SLUB's memory notifier (priority SLAB_CALLBACK_PRI). Returns 0 or
-  // a negative errno (a veto for GOING_* actions).
-  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg);
-  // slub_cpu_dead(): CPUHP_SLUB_DEAD, flushes the dead CPU's slabs of every cache.
-  void slub_cpu_dead(int cpu);
-  // __kmem_cache_shrink() without any lock: what the hotplug callback and sysfs paths call.
-  int kmem_cache_shrink_locked(KmemCache* s);
+  void kmem_cache_free(Cache* s, ObjectRef x) override;
   // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
   void flush_all(KmemCache* s);
-  // A read of /sys/kernel/slab/<cache>/<file> (slab_attr_show()) by the current CPU, which
-  // holds the file's active reference. The files of show_slab_objects() take the strategy's
-  // show locks; "objects" and "objects_partial" walk every node's partial list under its
-  // list_lock (count_partial()) with no lock keeping the node structs alive, so a struct freed
-  // meanwhile by MEM_OFFLINE is a use-after-free (666716fd267d). nullopt for a file the model
-  // does not have. `online_cpus` is indexed by CPU id.
-  std::optional<std::string> sysfs_show(KmemCache* s, std::string_view file,
-                                        const std::vector<bool>& online_cpus);
 
+  // The optional parts SLUB has: a memory callback, CPUHP_SLUB_DEAD, sysfs, /proc/slabinfo.
+  MemoryCallback* memory_callback() override { return this; }
+  CpuhpDead* cpuhp_dead() override { return this; }
+  SlabSysfs* sysfs() override { return this; }
+  [[nodiscard]] const SlabinfoSource* slabinfo_source() const override { return this; }
+
+  // slab_memory_callback() (slub_hotplug.cpp): GOING_ONLINE allocates the node's
+  // kmem_cache_node of every cache (or, with the strategy, reuses one still there),
+  // GOING_OFFLINE shrinks every cache, OFFLINE and CANCEL_ONLINE free the node's structs (or,
+  // with the strategy, keep them); slab_nodes follows when the strategy uses it.
+  int slab_memory_callback(MemoryAction action, const MemoryNotify& arg) override;
+  // slub_cpu_dead(): flushes the dead CPU's cpu slab and cpu partial slabs of every cache.
+  void dead_cpu(int cpu) override;
+  // slab_attr_show(): the files of show_slab_objects() take the strategy's show locks;
+  // "objects" and "objects_partial" walk every node's partial list under its list_lock
+  // (count_partial()) with no lock keeping the node structs alive, so a struct freed meanwhile
+  // by MEM_OFFLINE is a use-after-free (666716fd267d).
+  std::optional<std::string> slab_attr_show(Cache* s, std::string_view file,
+                                            const std::vector<bool>& online_cpus) override;
+  // sysfs_slab_unlink(): kernfs removal waits for the files' active references to drain, still
+  // inside slab_mutex in v5.10-v5.12.
+  void sysfs_slab_unlink(Cache* s) override;
+  // get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints nothing, and SLUB has
+  // no CONFIG_DEBUG_SLAB.
+  [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
+  [[nodiscard]] std::string slabinfo_show_stats(const Cache&) const override { return {}; }
+  [[nodiscard]] bool config_debug_slab() const override { return false; }
+
+  // The model's state (slub_state.cpp, slub_invariants.cpp).
+  AllocatorState& state() override { return *this; }
+  // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
+  [[nodiscard]] bool node_usable(int nid) const override;
   // What the memory hotplug callbacks did to kmem_cache_node structs so far.
-  [[nodiscard]] const NodeStructCounts& hotplug_node_structs() const { return node_structs_; }
+  [[nodiscard]] NodeStructCounts hotplug_node_structs() const override { return node_structs_; }
+  // The stat_item totals, the sysfs stat files, and the objects in use.
+  [[nodiscard]] CacheReport cache_report(const Cache* s,
+                                         const std::vector<bool>& online_cpus) const override;
+  // ALLOC_SLAB over every cache ever created.
+  [[nodiscard]] std::uint64_t slabs_allocated() const override;
+  // Object conservation, list membership and counts, frozen slabs on no node list, per-node
+  // accounting, a kmem_cache_node for every usable node.
+  int check_invariants(const char* function) override;
 
-  // State, for reports, tests and the invariant checker.
-  [[nodiscard]] const std::vector<KmemCache*>& slab_caches() const { return slab_caches_; }
+  // For tests and the checks: slab_caches, newest first.
+  [[nodiscard]] auto slab_caches() const { return common_.slab_caches_as<KmemCache>(); }
   // Every cache ever created, destroyed ones included (their structs stay as tombstones).
   [[nodiscard]] std::vector<const KmemCache*> all_caches() const;
-  [[nodiscard]] KmemCache* find_cache(const std::string& name) const;
-  [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
-  // The strategy's usable-node test of ___slab_alloc() and init_kmem_cache_nodes().
-  [[nodiscard]] bool node_usable(int nid) const;
-  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
-  [[nodiscard]] const SlubBootParams& params() const { return params_; }
-  [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
-  [[nodiscard]] int nr_node_ids() const { return layout_.nr_node_ids(); }
-  [[nodiscard]] KmemCache* kmem_cache_node_cache() const { return boot_node_cache_; }
-  [[nodiscard]] KmemCache* kmem_cache_cache() const { return boot_cache_cache_; }
-  [[nodiscard]] NodeStates& node_states() { return states_; }
-  [[nodiscard]] PageAllocator& page_allocator() { return pages_; }
   // Every slab of `s` that is allocated now (cpu, partial, full or lost), oldest first.
   [[nodiscard]] std::vector<const Slab*> slabs_of(const KmemCache* s) const;
-
-  // Checks every invariant of every cache and records what is broken (each distinct problem
-  // once). `function` names where the check runs. Returns the number of new violations.
-  int check_invariants(const char* function);
-  [[nodiscard]] const std::vector<Violation>& violations() const { return common_.violations(); }
-  // Messages the kernel would print (pr_err/pr_warn), in order.
-  [[nodiscard]] const std::vector<std::string>& kernel_log() const { return common_.kernel_log(); }
+  [[nodiscard]] bool slab_nodes_test(int nid) const { return slab_nodes_[nid]; }
+  [[nodiscard]] const Strategy& strategy() const { return common_.strategy(); }
+  [[nodiscard]] KmemCache* kmem_cache_node_cache() const { return boot_node_cache_; }
+  [[nodiscard]] KmemCache* kmem_cache_cache() const { return boot_cache_cache_; }
 
  private:
-  // Allocation paths.
+  // The hooks of mm/slab.h (see Allocator).
+  // __kmem_cache_create() -> kmem_cache_open(): calculate_sizes() and the rest of the layout
+  // (derive_cache_settings()), the struct from the "kmem_cache" cache, init_kmem_cache_nodes(),
+  // and sysfs_slab_add()'s refusal of a second directory of the same name, checked before any
+  // allocation.
+  CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
+                                   CacheFlags flags) override;
+  // flush_all(), then free_partial() on every node: empty partial slabs are discarded, others
+  // reported; non-zero when a node still has slabs.
+  int __kmem_cache_shutdown(Cache* s) override;
+  // sysfs_slab_release() -> kmem_cache_release(): the node structs and the struct.
+  void __kmem_cache_release(Cache* s) override;
+  // flush_all(), then every node's partial list sorted by free objects, empty slabs discarded;
+  // called without locks by the hotplug callback and sysfs too.
+  int __kmem_cache_shrink(Cache* s) override;
+
+  // Boot and structs (slub.cpp).
+  KmemCache* create_boot_cache(const std::string& name, unsigned size);
+  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
+  KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
+  KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
+  void free_kmem_cache_node(KmemCache* s, int nid);
+  bool init_kmem_cache_nodes(KmemCache* s);
+  // Node lists (below).
+  void add_partial(KmemCacheNode* n, Slab* page, bool tail);
+  void remove_partial(KmemCacheNode* n, Slab* page);
+  void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
+  // The allocation path (slub_alloc.cpp).
   Object slab_alloc_node(KmemCache* s, Gfp gfp, int node);
   Object slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu);  // ___slab_alloc
   std::uint16_t new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu);
@@ -122,36 +150,27 @@ class Slub {
   std::uint16_t acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects);
   std::uint16_t get_freelist(Slab* page);
   Slab* new_slab(KmemCache* s, Gfp gfp, int node, int cpu);  // allocate_slab
+  void discard_slab(KmemCache* s, Slab* page);
+  // The free path (slub_free.cpp).
+  void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
+  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
+  void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
+  void unfreeze_partials(KmemCache* s, int cpu);
+  // Back to the node lists (slub_deactivate.cpp).
   void deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
   void flush_slab(KmemCache* s, int cpu);
   void flush_cpu_slab(KmemCache* s, int cpu);  // __flush_cpu_slab
-  void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
-  void unfreeze_partials(KmemCache* s, int cpu);
-  // Free paths.
-  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
-  void discard_slab(KmemCache* s, Slab* page);
-  // Lists.
-  void add_partial(KmemCacheNode* n, Slab* page, bool tail);
-  void remove_partial(KmemCacheNode* n, Slab* page);
-  void add_full(KmemCache* s, KmemCacheNode* n, Slab* page);
-  void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
-  // Node structures.
-  KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);
-  void free_kmem_cache_node(KmemCache* s, int nid);
-  bool init_kmem_cache_nodes(KmemCache* s);
-  KmemCache* create_boot_cache(const std::string& name, unsigned size);
-  // struct kmem_cache with its per-CPU data, no node structs yet; owned by the Slub.
-  KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
-  int kmem_cache_shutdown(KmemCache* s);  // __kmem_cache_shutdown
-  void release_cache(KmemCache* s);       // sysfs_slab_release / kmem_cache_release
-  // Hotplug callbacks.
+  // slab_memory_callback()'s actions (slub_hotplug.cpp).
   int slab_mem_going_online_callback(const MemoryNotify& arg);
   int slab_mem_going_offline_callback();
   void slab_mem_offline_callback(const MemoryNotify& arg);
 
-  // Helpers.
+  // Helpers (below, and slub.cpp).
   void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
+  // get_node(s, page_to_nid(page)); nullptr (recorded as a violation) where the kernel would
+  // dereference NULL or freed memory.
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
+  KmemCacheNode* bad_node(KmemCache* s, const Slab* page, const char* function);
   void list_lock(KmemCacheNode* n, const char* function);
   void list_unlock(KmemCacheNode* n);
   Slab* make_slab();
@@ -163,20 +182,83 @@ class Slub {
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
-  SlabCommon common_;
   const Strategy& strategy_ = common_.strategy();
   SlubBootParams params_;
   SlubCosts costs_;
   std::vector<bool> slab_nodes_;
-  std::vector<KmemCache*> slab_caches_;             // newest first, like list_add() on slab_caches
   std::vector<std::unique_ptr<KmemCache>> caches_;  // every cache ever created (tombstones too)
   KmemCache* boot_node_cache_ = nullptr;
   KmemCache* boot_cache_cache_ = nullptr;
   StructPool<Slab> slab_pool_;
   std::uint64_t next_slab_serial_ = 0;
   std::uint64_t next_lock_instance_ = 0;
-  std::uint64_t next_cache_id_ = 0;
   NodeStructCounts node_structs_;
 };
+
+// The entry points of the fast paths, inline so that a caller holding a SlubAllocator calls
+// slab_alloc_node() and slab_free() directly; and the node lists and the helpers every path uses,
+// inline so that the paths, each in a file of its own, keep them inline.
+
+inline ObjectRef SlubAllocator::kmem_cache_alloc(Cache* s, Gfp gfp) {
+  return object_ref(slab_alloc_node(static_cast<KmemCache*>(s), gfp, numa_no_node));
+}
+
+inline void SlubAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
+  slab_free(static_cast<KmemCache*>(s), slub_object(x));
+}
+
+// get_node(s, page_to_nid(page)), the struct checked as the model checks it.
+inline KmemCacheNode* SlubAllocator::node_of(KmemCache* s, const Slab* page, const char* function) {
+  KmemCacheNode* n = s->node[page->pages.node];
+  return n && !n->freed ? n : bad_node(s, page, function);
+}
+
+// kmem_cache_has_cpu_partial().
+inline bool SlubAllocator::has_cpu_partial(const KmemCache* s) const {
+  return params_.cpu_partial_enabled && !s->flags.debug();
+}
+
+// numa_mem_id(): x86_64 does not select CONFIG_HAVE_MEMORYLESS_NODES, so it is numa_node_id()
+// even on a memoryless node (whose kmem_cache_node is then missing and get_any_partial() runs).
+inline int SlubAllocator::numa_mem_id(int cpu) const {
+  return layout_.cpu_node[cpu];
+}
+
+inline void SlubAllocator::list_lock(KmemCacheNode* n, const char* function) {
+  env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
+}
+
+inline void SlubAllocator::list_unlock(KmemCacheNode* n) {
+  env_.unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
+}
+
+inline void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
+  ++n->nr_partial;
+  if (tail)
+    n->partial.push_back(page);
+  else
+    n->partial.push_front(page);
+  page->where = Slab::Where::node_partial;
+  env_.charge(costs_.list_update);
+}
+
+inline void SlubAllocator::remove_partial(KmemCacheNode* n, Slab* page) {
+  n->partial.remove(page);
+  --n->nr_partial;
+  page->where = Slab::Where::none;
+  env_.charge(costs_.list_update);
+}
+
+// Only SLAB_STORE_USER caches keep a full list.
+inline void SlubAllocator::add_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+  page->where = Slab::Where::node_full;
+  if (!s->flags.store_user) return;
+  n->full.push_back(page);
+}
+
+inline void SlubAllocator::remove_full(KmemCache* s, KmemCacheNode* n, Slab* page) {
+  if (s->flags.store_user && page->where == Slab::Where::node_full) n->full.remove(page);
+  page->where = Slab::Where::none;
+}
 
 }  // namespace slabsim::alloc

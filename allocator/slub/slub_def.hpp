@@ -18,6 +18,8 @@ namespace slabsim::alloc {
 
 struct KmemCache;
 inline constexpr std::uint16_t no_object = 0xFFFF;  // a NULL free pointer
+// TID_STEP with CONFIG_PREEMPTION: roundup_pow_of_two(CONFIG_NR_CPUS), 8192 on Debian.
+inline constexpr std::uint64_t tid_step = 8192;
 
 // The slab fields of struct page.
 struct Slab {
@@ -48,6 +50,14 @@ struct Object {
   explicit operator bool() const { return slab != nullptr; }
   bool operator==(const Object&) const = default;
 };
+
+// The allocator interface's handle of an object (with page_to_nid()), and back.
+inline ObjectRef object_ref(Object o) {
+  return o ? ObjectRef{o.slab, o.index, o.slab->pages.node} : ObjectRef{};
+}
+inline Object slub_object(ObjectRef x) {
+  return {static_cast<Slab*>(x.slab), static_cast<std::uint16_t>(x.index)};
+}
 
 // An intrusive doubly linked list of slabs (struct list_head), head to tail.
 class SlabList {
@@ -93,13 +103,10 @@ struct KmemCacheNode {
 struct KmemCache : Cache {
   CacheFlags flags;
   CacheSettings s;
-  int refcount = 1;
   std::vector<KmemCacheCpu> cpu_slab;  // every possible CPU (never touched by CPU hotplug)
   std::vector<KmemCacheNode*> node;    // get_node(): nr_node_ids entries, nullptr when missing
   std::vector<std::unique_ptr<KmemCacheNode>> node_store;  // owns live and freed structs
-  Object backing;          // the kmem_cache object this struct lives in (none for boot caches)
-  bool listed = false;     // on slab_caches
-  bool destroyed = false;  // released by kmem_cache_destroy (kept so stale users are caught)
+  Object backing;  // the kmem_cache object this struct lives in (none for boot caches)
 
   // Model metrics beyond the kernel's counters.
   std::uint64_t remote_allocs = 0;  // object on another node than the allocating CPU's

@@ -1,9 +1,11 @@
-// /proc/slabinfo and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slab_common.c and
-// mm/slub.c, v5.10-v5.12), read from the model's state.
+// SLUB's get_slabinfo() and /sys/kernel/slab/<cache>/ as SLUB prints them (mm/slub.c,
+// v5.10-v5.12), read from the model's state; and the sysfs part of the allocator:
+// slab_attr_show() with the locks a read takes, sysfs_slab_unlink().
 #include "allocator/slub/slub_sysfs.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -82,7 +84,12 @@ int count_total(const Slab& page) {
 // ---------------------------------------------------------------------------------------------
 // /proc/slabinfo
 
-SlabInfo get_slabinfo(const KmemCache& s) {
+// mm/slub.c: get_slabinfo(). Walks the cache's kmem_cache_node structs (for_each_kmem_cache_node:
+// node ids 0..nr_node_ids-1, missing ones skipped) with the kernel's unsigned long arithmetic.
+// SLUB only knows the free objects on node partial lists, so active_slabs = num_slabs; the
+// tunables and shared_avail, SLAB's, stay 0; objperslab and order come from s->oo.
+SlabInfo SlubAllocator::get_slabinfo(const Cache& c) const {
+  const auto& s = static_cast<const KmemCache&>(c);
   std::uint64_t nr_slabs = 0;
   std::uint64_t nr_objs = 0;
   std::uint64_t nr_free = 0;
@@ -99,34 +106,6 @@ SlabInfo get_slabinfo(const KmemCache& s) {
   info.objects_per_slab = s.s.objects;
   info.cache_order = s.s.order;
   return info;
-}
-
-std::string slabinfo_header() {
-  return "slabinfo - version: 2.1\n"
-         "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-         " : tunables <limit> <batchcount> <sharedfactor>"
-         " : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
-}
-
-std::string cache_show(const KmemCache& s) {
-  const SlabInfo info = get_slabinfo(s);
-  std::string row =
-      fmt::format("{:<17} {:>6} {:>6} {:>6} {:>4} {:>4}", s.name, info.active_objs, info.num_objs,
-                  s.s.size, info.objects_per_slab, 1 << info.cache_order);
-  row += fmt::format(" : tunables {:>4} {:>4} {:>4}", info.limit, info.batchcount, info.shared);
-  row += fmt::format(" : slabdata {:>6} {:>6} {:>6}", info.active_slabs, info.num_slabs,
-                     info.shared_avail);
-  row += '\n';  // slabinfo_show_stats() prints nothing for SLUB
-  return row;
-}
-
-std::string proc_slabinfo(const Slub& slub) {
-  std::string out;
-  for (const KmemCache* s : slub.slab_caches()) {
-    if (out.empty()) out = slabinfo_header();  // slab_show(): before the first cache
-    out += cache_show(*s);
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +335,49 @@ std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
   for (const auto& [name, text] : scalars)
     if (file == name) return text;
   return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sysfs part: a read of a file with the files' locks, the directory's removal
+
+void SlubAllocator::sysfs_slab_unlink(Cache* s) {
+  env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
+  env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
+}
+
+std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_view file,
+                                                         const std::vector<bool>& online_cpus) {
+  auto* s = static_cast<KmemCache*>(c);
+  static constexpr std::array<std::string_view, 6> object_files = {
+      "slabs", "objects", "objects_partial", "partial", "total_objects", "cpu_slabs"};
+  const bool objects_file =
+      std::find(object_files.begin(), object_files.end(), file) != object_files.end();
+  env_.sync();
+  if (objects_file) common_.lock_steps(strategy_.show_locks, "show_slab_objects");
+  if (file == "objects" || file == "objects_partial") {
+    for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
+      KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it
+      if (!n) continue;
+      // count_partial(): the struct's first cache line comes from the node it was allocated on.
+      env_.touch_memory(n->backing ? n->backing.slab->pages.node : nid);
+      env_.irq_disable();
+      list_lock(n, "count_partial");
+      if (n->freed)
+        common_.violation(
+            env_.current_cpu(), "show_slab_objects",
+            fmt::format("cache {} counts the partial slabs of node {} through a freed "
+                        "kmem_cache_node (use-after-free)",
+                        s->name, nid),
+            ViolationKind::use_after_free);
+      else
+        env_.charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
+      list_unlock(n);
+      env_.irq_enable();
+    }
+  }
+  auto text = sysfs_file(*s, file, online_cpus);
+  if (objects_file) common_.unlock_steps(strategy_.show_locks);
+  return text;
 }
 
 }  // namespace slabsim::alloc

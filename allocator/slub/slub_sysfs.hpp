@@ -1,9 +1,9 @@
-// What SLUB shows user space about its caches, computed straight from model state:
-// /proc/slabinfo (mm/slab_common.c + get_slabinfo() in mm/slub.c) and the numeric files of
-// /sys/kernel/slab/<cache>/ (the SLAB_ATTR show functions of mm/slub.c), as v5.10-v5.12 print
-// them on x86_64 with CONFIG_SLUB_DEBUG, CONFIG_SLUB_STATS, CONFIG_NUMA, CONFIG_SMP and
-// CONFIG_SYSFS. Every function is a pure read of the model: no locks are taken, nothing changes,
-// and the same state always gives the same bytes.
+// The numeric files of /sys/kernel/slab/<cache>/ (the SLAB_ATTR show functions of mm/slub.c),
+// computed straight from model state as v5.10-v5.12 print them on x86_64 with CONFIG_SLUB_DEBUG,
+// CONFIG_SLUB_STATS, CONFIG_NUMA, CONFIG_SMP and CONFIG_SYSFS; SlubAllocator::get_slabinfo()
+// counts /proc/slabinfo's the same way. Every function is a pure read of the model: no locks are
+// taken (SlubAllocator::slab_attr_show() takes them), nothing changes, and the same state always
+// gives the same bytes.
 //
 // Counting rules worth knowing (reference/slub-hotplug.md 8.5, 8.6 and mistake 1 of 11):
 // - SLUB only knows the free objects of slabs on the NODE partial lists (count_partial()). The
@@ -26,43 +26,6 @@
 #include "allocator/slub/stat_item.hpp"
 
 namespace slabsim::alloc {
-
-class Slub;
-
-// ---------------------------------------------------------------------------------------------
-// /proc/slabinfo, version 2.1
-
-// struct slabinfo (mm/slab.h) as SLUB's get_slabinfo() fills it; SLAB-only fields stay 0.
-struct SlabInfo {
-  std::uint64_t active_objs = 0;   // num_objs minus the free objects on node partial lists
-  std::uint64_t num_objs = 0;      // sum of the nodes' total_objects
-  std::uint64_t active_slabs = 0;  // = num_slabs: SLUB does not know which slabs are empty
-  std::uint64_t num_slabs = 0;     // sum of the nodes' nr_slabs
-  std::uint64_t shared_avail = 0;  // 0 for SLUB
-  unsigned limit = 0;              // tunables: 0 for SLUB
-  unsigned batchcount = 0;
-  unsigned shared = 0;
-  unsigned objects_per_slab = 0;  // oo_objects(s->oo)
-  unsigned cache_order = 0;       // oo_order(s->oo)
-};
-
-// mm/slub.c: get_slabinfo(). Walks the cache's kmem_cache_node structs (for_each_kmem_cache_node:
-// node ids 0..nr_node_ids-1, missing ones skipped) with the kernel's unsigned long arithmetic.
-SlabInfo get_slabinfo(const KmemCache& s);
-
-// mm/slab_common.c: print_slabinfo_header() without CONFIG_DEBUG_SLAB: the two header lines,
-// each ending in '\n'.
-std::string slabinfo_header();
-
-// mm/slab_common.c: cache_show(): one row, "%-17s %6lu %6lu %6u %4u %4d : tunables %4u %4u %4u
-// : slabdata %6lu %6lu %6lu\n" (name, active_objs, num_objs, s->size, objperslab,
-// pagesperslab = 1 << order, ...). Names longer than 17 characters are not cut.
-std::string cache_show(const KmemCache& s);
-
-// The whole file as a read of /proc/slabinfo returns it (slab_start/slab_next/slab_show): the
-// header (printed together with the first cache, so an empty cache list gives ""), then one row
-// per cache in slab_caches order, newest first.
-std::string proc_slabinfo(const Slub& slub);
 
 // ---------------------------------------------------------------------------------------------
 // /sys/kernel/slab/<cache>/<stat>: CONFIG_SLUB_STATS

@@ -50,7 +50,7 @@ CpuDriver::CpuDriver(Machine& machine, const workload::Workload& workload,
       checks_(checks),
       recorder_(recorder),
       progress_(progress),
-      reap_ns_(allocator_.reap_interval_ns()) {
+      reap_ns_(allocator_.cache_reaper() ? allocator_.cache_reaper()->reap_interval_ns() : 0) {
   const topology::Topology& topology = machine.topology();
   for (int cpu : topology.cpu_ids()) {
     Cpu c;
@@ -150,7 +150,7 @@ void CpuDriver::reap(Cpu& c) {
   c.next_reap_at += reap_ns_;
   {
     const ModelCall call(checks_);
-    allocator_.reap();
+    allocator_.cache_reaper()->cache_reap();
   }
   env_.maybe_flush();
 }

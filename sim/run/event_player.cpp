@@ -170,8 +170,8 @@ int EventPlayer::access_sysfs(const Event& e) {
   alloc::Cache* s = caches_.reachable_through_sysfs(e.cache);
   // ENOENT: no such cache; no /sys/kernel/slab (SLAB, SLOB); or, for an in-kernel caller, a
   // cache it is destroying.
-  if (!s || (!allocator_.has_sysfs() && (!write || caches_.destroying(e.cache)))) return -enoent;
-  if (!allocator_.has_sysfs()) {
+  if (!s || (!allocator_.sysfs() && (!write || caches_.destroying(e.cache)))) return -enoent;
+  if (!allocator_.sysfs()) {
     // Without /sys/kernel/slab the shrink comes from inside the kernel (a driver's shrinker, as
     // acpi_os_purge_cache() does): kmem_cache_shrink() with no kernfs reference around it, by a
     // caller that never destroys the cache meanwhile (the destroy waits for it as for the
@@ -194,7 +194,7 @@ int EventPlayer::access_sysfs(const Event& e) {
 
 // A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
 void EventPlayer::show_sysfs_file(alloc::Cache& s, const std::string& file) {
-  const auto text = allocator_.sysfs_show(&s, file, cpus_.online_cpus());
+  const auto text = allocator_.sysfs()->slab_attr_show(&s, file, cpus_.online_cpus());
   env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
 }
 

@@ -62,7 +62,7 @@ void HotplugOperations::memory(int cpu, const workload::Event& e, bool online) {
       env_.charge(syscall_restart_ns);
       env_.flush();
     }
-    const auto structs_before = allocator_.hotplug_node_structs();
+    const auto structs_before = allocator_.state().hotplug_node_structs();
     memory_block(r, e, online);
     env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
     r.duration_ns = env_.local_now() - r.start_ns;
@@ -95,12 +95,12 @@ void HotplugOperations::memory_block(HotplugRecord& r, const workload::Event& e,
 // What the allocator's callbacks did to per-node cache structs, and the nodes it may use now.
 void HotplugOperations::after_memory_block(HotplugRecord& r,
                                            const alloc::NodeStructCounts& before) {
-  const auto after = allocator_.hotplug_node_structs();
+  const auto after = allocator_.state().hotplug_node_structs();
   r.node_structs_allocated = after.allocated - before.allocated;
   r.node_structs_freed = after.freed - before.freed;
   r.node_structs_reused = after.reused - before.reused;
   for (int n = 0; n < machine_.layout().nr_node_ids(); ++n) {
-    if (allocator_.node_usable(n)) r.usable_nodes_after.push_back(n);
+    if (allocator_.state().node_usable(n)) r.usable_nodes_after.push_back(n);
     if (machine_.states().test(n, alloc::NodeState::normal_memory))
       r.normal_nodes_after.push_back(n);
   }
@@ -119,7 +119,8 @@ void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
   r.lock_wait_ns = env_.local_now() - r.start_ns;
   if (online) {
     // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
-    if (!cpus_.online(e.cpu)) r.result = allocator_.cpu_up_prepare(e.cpu);
+    if (auto* prepare = allocator_.cpuhp_prepare(); prepare && !cpus_.online(e.cpu))
+      r.result = prepare->prepare_cpu(e.cpu);
     if (r.result == 0 && !cpus_.online(e.cpu)) cpus_.bring_online(e.cpu, env_.local_now());
   } else if (cpus_.online(e.cpu)) {
     r.result = cpu_down(e.cpu);
@@ -138,7 +139,7 @@ int HotplugOperations::cpu_down(int cpu) {
     env_.sleep_for(Machine::poll_ns);
   }
   if (!cpus_.parked(cpu)) return -etimedout;  // it never reached a boundary before the run ended
-  allocator_.cpu_dead(cpu);
+  if (auto* dead = allocator_.cpuhp_dead()) dead->dead_cpu(cpu);
   return 0;
 }
 

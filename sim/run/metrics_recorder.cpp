@@ -30,7 +30,7 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
                                     std::uint64_t steps) {
   alloc::Allocator& allocator = machine.allocator();
   machine.env().set_outside_engine(true, end.end_time_ns);
-  allocator.check_invariants("end of run");
+  allocator.state().check_invariants("end of run");
   RunMetrics m;
   m.simulated_ns = end.end_time_ns;
   m.buckets = buckets_;
@@ -39,21 +39,21 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
   for (int n = 0; n < node_count_; ++n)
     m.numastat.push_back(machine.pages().numastat(n));
   m.allocator = allocator_;
-  m.slab_pages_allocated = allocator.slabs_allocated();
+  m.slab_pages_allocated = allocator.state().slabs_allocated();
   m.lock_stat = machine.locks().lock_stat_classes();
   m.lock_stat_text = machine.locks().lock_stat_text();
   m.hotplug = hotplug_;
   m.events = events_;
-  m.violations = allocator.violations();
+  m.violations = allocator.state().violations();
   for (const auto& r : machine.lockdep().reports()) {
     m.lockdep_reports.push_back(format_report(r));
     m.lockdep_cycles.push_back(lockdep_cycle_name(r));
   }
   m.lockdep_edges = machine.lockdep().edges();
-  m.kernel_log = allocator.kernel_log();
+  m.kernel_log = allocator.state().kernel_log();
   for (const auto& line : machine.hotplug().log())
     m.kernel_log.push_back(line);
-  m.slabinfo = allocator.proc_slabinfo();
+  m.slabinfo = allocator.state().proc_slabinfo();
   m.engine_steps = steps;
   m.engine_sleeps = end.engine_sleeps;
   m.skipped_sleeps = end.skipped_sleeps;
@@ -70,7 +70,7 @@ void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const Workload
     c.destroyed = caches.current_struct(i) == nullptr;
     if (s) {
       c.fallbacks_per_node = s->fallback_to_no_node;
-      alloc::CacheReport report = machine.allocator().cache_report(s, online);
+      alloc::CacheReport report = machine.allocator().state().cache_report(s, online);
       c.counters = std::move(report.counters);
       c.counters_text = std::move(report.counters_text);
       c.objects_in_use = report.objects_in_use;

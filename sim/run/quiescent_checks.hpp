@@ -23,7 +23,7 @@ class QuiescentChecks {
   // Runs the check asked for if nothing is inside the model: at operation boundaries.
   void run_if_quiescent() {
     if (!due_ || inside_ > 0) return;
-    allocator_.check_invariants(due_->c_str());
+    allocator_.state().check_invariants(due_->c_str());
     due_.reset();
   }
 

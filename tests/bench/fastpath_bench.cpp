@@ -2,8 +2,10 @@
 // an alloc+free pair is 15 ns (native SLUB: ~11 ns, reference/hardware-numbers.md 3.4).
 #include <benchmark/benchmark.h>
 
+#include <memory>
 #include <vector>
 
+#include "allocator/make_allocator.hpp"
 #include "allocator/mm/page_alloc.hpp"
 #include "allocator/slub/slub.hpp"
 #include "allocator/strategy.hpp"
@@ -64,17 +66,17 @@ struct Bench {
   PageAllocator pages{layout};
   NodeStates states = boot_node_states(layout);
   BenchEnvironment env{layout};
-  Slub slub{env, pages, states, *find_strategy_preset("slab_nodes_nocpu")};
-  KmemCache* cache = slub.kmem_cache_create("bench-256", 256);
+  SlubAllocator slub{env, pages, states, *find_strategy_preset("slab_nodes_nocpu")};
+  Cache* cache = slub.kmem_cache_create("bench-256", 256, 0, {});
 };
 
 // One object allocated and freed again: both fast paths.
 void BM_AllocFreePair(benchmark::State& state) {
   Bench b;
-  slabsim::alloc::Object warm = b.slub.kmem_cache_alloc(b.cache);
+  ObjectRef warm = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
   b.slub.kmem_cache_free(b.cache, warm);
   for (auto _ : state) {
-    slabsim::alloc::Object o = b.slub.kmem_cache_alloc(b.cache);
+    ObjectRef o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     benchmark::DoNotOptimize(o);
     b.slub.kmem_cache_free(b.cache, o);
   }
@@ -84,15 +86,38 @@ void BM_AllocFreePair(benchmark::State& state) {
 }
 BENCHMARK(BM_AllocFreePair);
 
+// The same pair as the simulator makes it: through the Allocator interface of an allocator
+// from make_allocator(), whose type the call site does not know (one virtual call per operation).
+void BM_AllocFreePairThroughInterface(benchmark::State& state) {
+  const MachineLayout layout = bench_layout();
+  PageAllocator pages{layout};
+  NodeStates states = boot_node_states(layout);
+  BenchEnvironment env{layout};
+  const std::unique_ptr<Allocator> a = make_allocator(AllocatorKind::slub, env, pages, states,
+                                                      *find_strategy_preset("slab_nodes_nocpu"));
+  Cache* cache = a->kmem_cache_create("bench-256", 256, 0, {});
+  ObjectRef warm = a->kmem_cache_alloc(cache, gfp_kernel);
+  a->kmem_cache_free(cache, warm);
+  for (auto _ : state) {
+    ObjectRef o = a->kmem_cache_alloc(cache, gfp_kernel);
+    benchmark::DoNotOptimize(o);
+    a->kmem_cache_free(cache, o);
+  }
+  state.counters["ns_per_pair"] =
+      benchmark::Counter(static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_AllocFreePairThroughInterface);
+
 // Batches larger than a slab: the slow paths (new slabs, cpu partial lists, deactivation)
 // amortised over `batch` pairs.
 void BM_AllocFreeBatch(benchmark::State& state) {
   Bench b;
   const auto batch = static_cast<std::size_t>(state.range(0));
-  std::vector<slabsim::alloc::Object> objs(batch);
+  std::vector<ObjectRef> objs(batch);
   for (auto _ : state) {
     for (auto& o : objs)
-      o = b.slub.kmem_cache_alloc(b.cache);
+      o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     for (auto& o : objs)
       b.slub.kmem_cache_free(b.cache, o);
   }
@@ -106,11 +131,11 @@ BENCHMARK(BM_AllocFreeBatch)->Arg(16)->Arg(256)->Arg(4096);
 // Objects freed by another CPU (remote frees into frozen slabs, refills).
 void BM_CrossCpuFree(benchmark::State& state) {
   Bench b;
-  std::vector<slabsim::alloc::Object> objs(64);
+  std::vector<ObjectRef> objs(64);
   for (auto _ : state) {
     b.env.cpu = 0;
     for (auto& o : objs)
-      o = b.slub.kmem_cache_alloc(b.cache);
+      o = b.slub.kmem_cache_alloc(b.cache, gfp_kernel);
     b.env.cpu = 5;
     for (auto& o : objs)
       b.slub.kmem_cache_free(b.cache, o);

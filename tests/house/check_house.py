@@ -30,7 +30,7 @@ ALLOWED = {
     "sim/topology/topology_format.cpp:make_spec": "declarative table: the topology format",
     "allocator/strategy.cpp:make_presets": "declarative table: the strategy presets",
     "sim/run/headline_metrics.cpp:make_metrics": "declarative table: the headline metrics",
-    "allocator/slub/slub.cpp:deactivate_slab": "mirrors mm/slub.c deactivate_slab() (v5.10)",
+    "allocator/slub/slub_deactivate.cpp:deactivate_slab": "mirrors mm/slub.c deactivate_slab() (v5.10)",
 }
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()

@@ -89,9 +89,11 @@ TEST(RunRequest, TheConfigBlockRecordsEverySettingThatChangesTheOutcome) {
   // Every kernel time, the workload's where it gives one and the model's default elsewhere.
   ASSERT_EQ(config["kernel"].size(), workload::kernel_time_params().size());
   EXPECT_EQ(config["kernel"]["rcu_grace_period_ns"], 200'000);
-  for (const auto& k : workload::kernel_time_params())
-    if (k.key != "rcu_grace_period")
+  for (const auto& k : workload::kernel_time_params()) {
+    if (k.key != "rcu_grace_period") {
       EXPECT_EQ(config["kernel"][std::string(k.key) + "_ns"], k.default_ns) << k.key;
+    }
+  }
 }
 
 TEST(RunRequest, APreparedRunRunsAgainToTheSameBytes) {

@@ -146,10 +146,12 @@ TEST(HeadlineMetrics, TheWriterRecordsTheDeclaredScalarsAndTheyReadBack) {
   EXPECT_EQ(recorded_metrics(m)["alloc_node_mismatch"], 3);
   // Each recorded metric's value, read back from a result holding it, is what was recorded.
   const json result = {{"metrics", recorded_metrics(m)}};
-  for (const auto& metric : headline_metrics())
-    if (metric.record)
+  for (const auto& metric : headline_metrics()) {
+    if (metric.record) {
       EXPECT_EQ(metric.value(result, {}), result["metrics"][std::string(metric.column)])
           << metric.column;
+    }
+  }
 }
 
 }  // namespace

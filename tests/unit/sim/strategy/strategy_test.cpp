@@ -1,8 +1,11 @@
 // Locking strategies from JSON: a preset as base, knobs overridden, errors with JSON paths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "config/diagnostics.hpp"
 #include "strategy/strategy_format.hpp"
@@ -36,6 +39,88 @@ TEST(Strategies, PresetsLoadByNameAndRoundTrip) {
     alloc::Strategy copy = from_text(j.dump());
     copy.name = preset.name;
     EXPECT_EQ(copy, preset) << "the JSON form carries every knob of " << preset.name;
+  }
+}
+
+// What each preset claims, checked against the kernel it names, as read from the sources the
+// team's reference cites (shared/reference/slub-hotplug.md section 0 and the lock table of 4.1):
+// mm/slab_common.c of that version for create and destroy, and kmem_cache_shrink() wherever that
+// version has it (mm/slub.c before 03afc0e25f7f moved it to mm/slab_common.c). A preset whose
+// locks or provenance change must change here too, with its source.
+struct KernelNests {
+  const char* preset;
+  const char* kernel;
+  const char* commit;  // the documented commit (or patch) the preset reproduces
+  std::vector<alloc::LockStep> create, destroy, shrink;
+};
+
+const std::vector<KernelNests>& kernel_nests() {
+  using alloc::LockClass;
+  using alloc::LockMode;
+  const alloc::LockStep cpus{LockClass::cpu_hotplug_lock, LockMode::read};  // get_online_cpus()
+  const alloc::LockStep mems{LockClass::mem_hotplug_lock, LockMode::read};  // get_online_mems()
+  const alloc::LockStep mutex{LockClass::slab_mutex, LockMode::exclusive};
+  static const std::vector<KernelNests> nests = {
+      // v3.14 kmem_cache_create()/_destroy(): get_online_cpus(), slab_mutex; SLUB's own
+      // kmem_cache_shrink() took no lock (03afc0e25f7f's diff adds get_online_mems() to the
+      // first two and moves shrink to slab_common.c).
+      {"mutex_only", "v3.14", "03afc0e25f7f", {cpus, mutex}, {cpus, mutex}, {}},
+      // v5.3: 03afc0e25f7f's nests, still with get_online_mems() in show_slab_objects(), which
+      // e4f8e513c3d3 removed.
+      {"hotplug_lock_sysfs",
+       "v5.3",
+       "e4f8e513c3d3",
+       {cpus, mems, mutex},
+       {cpus, mems, mutex},
+       {cpus, mems}},
+      // v5.10 (SC-pre): get_online_cpus, get_online_mems, slab_mutex; shrink cpus, mems.
+      {"hotplug_lock",
+       "v5.10",
+       "03afc0e25f7f",
+       {cpus, mems, mutex},
+       {cpus, mems, mutex},
+       {cpus, mems}},
+      // [RFC 1/3] (P-RFC1): no memory hotplug lock, slab_mutex re-added to shrink.
+      {"shrink_slab_mutex", "RFC", "[RFC 1/3]", {cpus, mutex}, {cpus, mutex}, {cpus, mutex}},
+      // 7e1fa93deff4 (P2), v5.12-rc1 before 59450bbc12be: cpus, slab_mutex; shrink cpus.
+      {"slab_nodes", "v5.12-rc1", "7e1fa93deff4", {cpus, mutex}, {cpus, mutex}, {cpus}},
+      // v5.12 (SC-post, 59450bbc12be, P3): slab_mutex only; shrink takes no lock at all.
+      {"slab_nodes_nocpu", "v5.12", "59450bbc12be", {mutex}, {mutex}, {}},
+  };
+  return nests;
+}
+
+TEST(Strategies, EachPresetMatchesTheKernelItNames) {
+  const auto& nests = kernel_nests();
+  ASSERT_EQ(alloc::strategy_presets().size(), nests.size())
+      << "a preset without its kernel's lock nests here, or the other way round";
+  for (const auto& preset : alloc::strategy_presets()) {
+    SCOPED_TRACE(preset.name);
+    const auto it = std::find_if(nests.begin(), nests.end(),
+                                 [&](const KernelNests& k) { return preset.name == k.preset; });
+    ASSERT_NE(it, nests.end()) << "no kernel source recorded for this preset";
+    EXPECT_TRUE(preset.kernel.starts_with(it->kernel)) << preset.kernel;
+    EXPECT_NE(preset.commit.find(it->commit), std::string::npos) << preset.commit;
+    EXPECT_EQ(preset.create_locks, it->create) << describe_steps(preset.create_locks);
+    EXPECT_EQ(preset.destroy_locks, it->destroy) << describe_steps(preset.destroy_locks);
+    EXPECT_EQ(preset.shrink_locks, it->shrink) << describe_steps(preset.shrink_locks);
+  }
+}
+
+// The knobs that follow from the kernel version: the usable-node mask is slab_nodes from
+// 7e1fa93deff4 on (and in the RFC that led to it), N_NORMAL_MEMORY before; node structs are kept
+// and reused from 666716fd267d on; the sysfs object files take get_online_mems() only before
+// e4f8e513c3d3 (v5.4).
+TEST(Strategies, EachPresetsNodeKnobsFollowItsKernel) {
+  for (const auto& preset : alloc::strategy_presets()) {
+    SCOPED_TRACE(preset.name);
+    const bool slab_nodes_era = preset.name.starts_with("slab_nodes");
+    const bool rfc = preset.kernel.starts_with("RFC");
+    EXPECT_EQ(preset.usable_nodes == alloc::UsableNodes::slab_nodes, slab_nodes_era || rfc);
+    EXPECT_EQ(preset.going_online_reuses_nodes, slab_nodes_era);
+    EXPECT_EQ(preset.offline_frees_nodes, !slab_nodes_era);
+    const bool before_e4f8e513c3d3 = preset.name == "hotplug_lock_sysfs";
+    EXPECT_EQ(!preset.show_locks.empty(), before_e4f8e513c3d3) << describe_steps(preset.show_locks);
   }
 }
 

@@ -4,15 +4,15 @@
 
 #include <vector>
 
-#include "machine.hpp"
+#include "slub_machine.hpp"
 
 namespace slabsim::alloc::testing {
 namespace {
 
 class SlubPaths : public ::testing::Test {
  protected:
-  Machine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/8)};
-  KmemCache* s = m.slub.kmem_cache_create("test-256", 256);
+  SlubMachine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/8)};
+  KmemCache* s = m.create("test-256", 256);
   void SetUp() override { ASSERT_NE(s, nullptr); }
   void TearDown() override {
     EXPECT_EQ(m.new_violations(), 0);
@@ -187,7 +187,7 @@ TEST_F(SlubPaths, DestroyFailsWhileObjectsRemainAndKeepsTheCache) {
   Object o = m.alloc(s, 0);
   m.env.cpu = 0;
   EXPECT_EQ(m.slub.kmem_cache_destroy(s), -ebusy);
-  EXPECT_EQ(m.slub.find_cache("test-256"), s);
+  EXPECT_EQ(m.slub.slab_common().find_cache("test-256"), s);
   ASSERT_FALSE(m.slub.kernel_log().empty());
   EXPECT_EQ(m.slub.kernel_log().back(),
             "kmem_cache_destroy test-256: Slab cache still has objects");
@@ -206,12 +206,12 @@ TEST_F(SlubPaths, DestroyReleasesEverything) {
   const std::uint64_t free_slab = m.stat(s, FREE_SLAB);
   EXPECT_EQ(m.slub.kmem_cache_destroy(s), 0);
   EXPECT_EQ(m.stat(s, FREE_SLAB), free_slab) << "cache shutdown discards without FREE_SLAB";
-  EXPECT_EQ(m.slub.find_cache("test-256"), nullptr);
+  EXPECT_EQ(m.slub.slab_common().find_cache("test-256"), nullptr);
   EXPECT_TRUE(m.slub.slabs_of(s).empty());
   EXPECT_EQ(m.slub.kmem_cache_node_cache()->allocs - m.slub.kmem_cache_node_cache()->frees,
             node_objs - 2)
       << "the two kmem_cache_node structs went back to their cache";
-  s = m.slub.kmem_cache_create("test-256", 256);  // for TearDown's checks
+  s = m.create("test-256", 256);  // for TearDown's checks
 }
 
 // A remote free landing while deactivate_slab() waits for the list_lock makes its cmpxchg
@@ -225,7 +225,7 @@ TEST_F(SlubPaths, ConcurrentFreeDuringDeactivateIsACmpxchgFailure) {
     injected = true;
     const int saved = m.env.cpu;
     m.env.cpu = 3;  // another CPU frees into the still-frozen slab meanwhile
-    m.slub.kmem_cache_free(s, objs[0]);
+    m.slub.kmem_cache_free(s, object_ref(objs[0]));
     m.env.cpu = saved;
   };
   m.env.cpu = 0;
@@ -241,7 +241,7 @@ TEST_F(SlubPaths, ConcurrentFreeDuringDeactivateIsACmpxchgFailure) {
 TEST_F(SlubPaths, DebugCachesDeactivateAfterEveryAllocation) {
   CacheFlags debug;
   debug.store_user = true;
-  KmemCache* d = m.slub.kmem_cache_create("debug-64", 64, 0, debug);
+  KmemCache* d = m.create("debug-64", 64, 0, debug);
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->s.cpu_partial, 0u);
   std::vector<Object> objs;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "machine.hpp"
+#include "slub_machine.hpp"
 
 namespace slabsim::alloc::testing {
 namespace {
@@ -33,7 +33,7 @@ std::vector<std::string> without_list_locks(const std::vector<std::string>& v) {
 
 class PerStrategy : public ::testing::TestWithParam<std::string> {
  protected:
-  Machine m{hotplug_layout(), GetParam()};
+  SlubMachine m{hotplug_layout(), GetParam()};
   const int block2 = first_block(m.layout, 2);
   const int block3 = first_block(m.layout, 3);
   bool v512() const { return m.slub.strategy().usable_nodes == UsableNodes::slab_nodes; }
@@ -54,7 +54,7 @@ TEST_P(PerStrategy, CacheCreatedWhileANodeGoesOnline) {
     if (step != HotplugStep::going_online_notified) return;
     m.env.cpu = 1;  // another CPU creates a cache right now
     try {
-      late = m.slub.kmem_cache_create("late", 128);
+      late = m.create("late", 128);
     } catch (const WouldBlock&) {
       blocked = true;
       m.env.release(1, LockClass::cpu_hotplug_lock, LockMode::read);
@@ -104,7 +104,7 @@ TEST_P(PerStrategy, CacheCreatedWhileANodeGoesOnline) {
 // Behaviour 6: an unusable node becomes NUMA_NO_NODE; N_NORMAL_MEMORY and slab_nodes differ
 // inside the hotplug window.
 TEST_P(PerStrategy, UsableNodeTestDiffersInsideTheOnlineWindow) {
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   ASSERT_NE(s, nullptr);
   m.alloc(s, 0, 2);  // node 2 has no memory yet: unusable under every strategy
   EXPECT_EQ(s->fallback_to_no_node[2], 1u);
@@ -167,7 +167,7 @@ TEST_P(PerStrategy, HotplugOrderingAndLockNesting) {
 // Behaviour 8 and mistake 3: SLUB keys on status_change_nid_normal only; v5.10 frees the
 // node structs at OFFLINE, v5.12 keeps them and reuses them, and only flips slab_nodes.
 TEST_P(PerStrategy, NodeStructsAcrossOfflineAndReonline) {
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   ASSERT_EQ(m.hotplug.online_pages(block3, ZoneType::movable), 0);
   EXPECT_EQ(s->node[3], nullptr) << "movable-only memory: no status_change_nid_normal";
   EXPECT_FALSE(m.slub.slab_nodes_test(3));
@@ -203,7 +203,7 @@ TEST_P(PerStrategy, NodeStructsAcrossOfflineAndReonline) {
 // A notifier after SLUB (priority 0, as mem-on-off-test.sh's error injector) vetoes
 // GOING_ONLINE: SLUB sees CANCEL_ONLINE and must undo.
 TEST_P(PerStrategy, CancelOnlineUndoesSlub) {
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   m.hotplug.register_notifier({"notifier-error-inject", 0, [](MemoryAction a, const MemoryNotify&) {
                                  return a == MemoryAction::going_online ? -enomem : 0;
                                }});
@@ -220,8 +220,8 @@ TEST_P(PerStrategy, CancelOnlineUndoesSlub) {
 
 // Mistake 3: slab_nodes is set after the per-cache loop, and not on its -ENOMEM path.
 TEST(SlabNodes, NotSetWhenAStructCannotBeAllocated) {
-  Machine m{hotplug_layout(), "slab_nodes"};
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  SlubMachine m{hotplug_layout(), "slab_nodes"};
+  KmemCache* s = m.create("c", 64);
   ASSERT_NE(s, nullptr);
   // Exhaust memory and the kmem_cache_node cache's free objects.
   std::vector<PageBlockRef> hog;
@@ -230,12 +230,13 @@ TEST(SlabNodes, NotSetWhenAStructCannotBeAllocated) {
       hog.push_back(*p);
   std::vector<Object> structs;
   m.env.cpu = 0;
-  while (Object o = m.slub.kmem_cache_alloc(m.slub.kmem_cache_node_cache()))
+  while (Object o =
+             slub_object(m.slub.kmem_cache_alloc(m.slub.kmem_cache_node_cache(), gfp_kernel)))
     structs.push_back(o);
   EXPECT_EQ(m.hotplug.online_pages(first_block(m.layout, 2), ZoneType::normal), -enomem);
   EXPECT_FALSE(m.slub.slab_nodes_test(2));
   for (auto o : structs)
-    m.slub.kmem_cache_free(m.slub.kmem_cache_node_cache(), o);
+    m.slub.kmem_cache_free(m.slub.kmem_cache_node_cache(), object_ref(o));
   for (auto p : hog)
     m.pages.free_pages(p);
   EXPECT_EQ(m.new_violations(), 0);
@@ -256,7 +257,7 @@ TEST_P(PerStrategy, EntryPointLockNests) {
     EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + names.size()), names) << what;
   };
   std::size_t from = m.env.events.size();
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   expect_steps(without_list_locks(m.env.acquisitions(from)), st.create_locks, "create");
   from = m.env.events.size();
   m.slub.kmem_cache_shrink(s);
@@ -277,8 +278,8 @@ TEST_P(PerStrategy, EntryPointLockNests) {
 // Mistake 4: get_online_mems() is not a recursive lock. SLUB's GOING_OFFLINE callback runs
 // under the hotplug write lock and must use the internal __kmem_cache_shrink.
 TEST(HotplugLock, GoingOfflineShrinksWithoutTheHotplugLock) {
-  Machine m{hotplug_layout(), "hotplug_lock"};
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  SlubMachine m{hotplug_layout(), "hotplug_lock"};
+  KmemCache* s = m.create("c", 64);
   ASSERT_EQ(m.hotplug.online_pages(first_block(m.layout, 2), ZoneType::normal), 0);
   std::vector<Object> objs;
   for (int i = 0; i < 100; ++i)
@@ -298,10 +299,10 @@ TEST(HotplugLock, GoingOfflineShrinksWithoutTheHotplugLock) {
 // Offlining a block that holds a slab page fails at isolation, before any notifier; even an
 // empty slab pins its pages until a shrink discards it.
 TEST(Offline, SlabPageInTheBlockFailsIsolation) {
-  Machine m{hotplug_layout(), "slab_nodes_nocpu"};
+  SlubMachine m{hotplug_layout(), "slab_nodes_nocpu"};
   const int block = first_block(m.layout, 2);
   // Created before the node comes online, so its kmem_cache_node for node 2 lives elsewhere.
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::normal), 0);
   Object o = m.alloc(s, 0, 2);
   ASSERT_EQ(o.slab->pages.block, block);
@@ -327,18 +328,18 @@ TEST(Offline, SlabPageInTheBlockFailsIsolation) {
 // A cache created while the node is online puts its kmem_cache_node for that node on the node
 // itself (kmem_cache_alloc_node), which then pins a block of it.
 TEST(Offline, NodeStructsCreatedOnTheNodePinIt) {
-  Machine m{hotplug_layout(), "slab_nodes_nocpu"};
+  SlubMachine m{hotplug_layout(), "slab_nodes_nocpu"};
   const int block = first_block(m.layout, 2);
   ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::normal), 0);
-  KmemCache* s = m.slub.kmem_cache_create("c", 64);
+  KmemCache* s = m.create("c", 64);
   ASSERT_NE(s->node[2], nullptr);
   EXPECT_EQ(s->node[2]->backing.slab->pages.node, 2);
   EXPECT_EQ(m.hotplug.offline_pages(block), -ebusy);
 }
 
 TEST(CpuHotplug, DeadCpuSlabsAreFlushed) {
-  Machine m{small_layout(2, 2, 8), "slab_nodes_nocpu"};
-  KmemCache* s = m.slub.kmem_cache_create("c", 256);
+  SlubMachine m{small_layout(2, 2, 8), "slab_nodes_nocpu"};
+  KmemCache* s = m.create("c", 256);
   std::vector<Object> objs;
   for (unsigned i = 0; i < s->s.objects + 5; ++i)
     objs.push_back(m.alloc(s, 1));
@@ -346,7 +347,7 @@ TEST(CpuHotplug, DeadCpuSlabsAreFlushed) {
   ASSERT_NE(s->cpu_slab[1].page, nullptr);
   ASSERT_NE(s->cpu_slab[1].partial, nullptr);
   m.env.cpu = 0;
-  m.slub.slub_cpu_dead(1);
+  m.slub.dead_cpu(1);
   EXPECT_EQ(s->cpu_slab[1].page, nullptr);
   EXPECT_EQ(s->cpu_slab[1].partial, nullptr);
   EXPECT_EQ(m.stat(s, CPUSLAB_FLUSH), 1u);

@@ -1,4 +1,5 @@
-// /proc/slabinfo and /sys/kernel/slab/<cache>/ as SLUB prints them (reference/slub-hotplug.md
+// SLUB's /proc/slabinfo counts (get_slabinfo(); slab_common_test.cpp checks the row layout) and
+// /sys/kernel/slab/<cache>/ as SLUB prints them (reference/slub-hotplug.md
 // 2.7, 8.5, 8.6 and mistake 1 of 11). Every expected number is worked out by hand from the
 // scenario in the comments; the geometry used throughout:
 //   2 nodes x 2 CPUs (CPUs 0, 1 on node 0; CPUs 2, 3 on node 1), so calculate_order() starts
@@ -16,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "machine.hpp"
+#include "slub_machine.hpp"
 
 namespace slabsim::alloc::testing {
 namespace {
@@ -33,9 +34,9 @@ std::string name_of_row(const std::string& row) {
   return row.substr(0, row.find(' '));
 }
 
-class SlabReports : public ::testing::Test {
+class SlubSysfs : public ::testing::Test {
  protected:
-  Machine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/4)};
+  SlubMachine m{small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/4)};
   const std::vector<bool> all_online = std::vector<bool>(4, true);
 
   void TearDown() override {
@@ -47,7 +48,7 @@ class SlabReports : public ::testing::Test {
 
   KmemCache* create(const std::string& name, unsigned size, CacheFlags flags = {}) {
     m.env.cpu = 0;
-    KmemCache* s = m.slub.kmem_cache_create(name, size, 0, flags);
+    KmemCache* s = m.create(name, size, 0, flags);
     if (!s) throw std::runtime_error("kmem_cache_create failed");
     return s;
   }
@@ -67,31 +68,25 @@ class SlabReports : public ::testing::Test {
     return out;
   }
   std::string row(KmemCache* s) {
-    for (const auto& line : lines_of(proc_slabinfo(m.slub)))
+    for (const auto& line : lines_of(m.slub.state().proc_slabinfo()))
       if (name_of_row(line) == s->name) return line + "\n";
     return "";
   }
   std::string file(KmemCache* s, SlabObjectsFile what) { return show_slab_objects(*s, what); }
 };
 
-// print_slabinfo_header(), byte for byte.
-TEST_F(SlabReports, HeaderLinesAreByteExact) {
-  const std::string header =
-      "slabinfo - version: 2.1\n"
-      "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
-      "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
-      "<sharedavail>\n";
-  EXPECT_EQ(slabinfo_header(), header);
-  const std::string text = proc_slabinfo(m.slub);
+// After boot: SLUB's header (no CONFIG_DEBUG_SLAB) and one row for each boot cache.
+TEST_F(SlubSysfs, SlabinfoAfterBootHoldsTheBootCaches) {
+  const std::string text = m.slub.state().proc_slabinfo();
+  const std::string header = print_slabinfo_header(/*debug_slab=*/false);
   EXPECT_EQ(text.substr(0, header.size()), header);
-  // Boot caches only: the header and one row each.
   EXPECT_EQ(lines_of(text).size(), 2u + 2u);
 }
 
 // CPU 0 takes 20 objects: the first slab is handed out entirely and dropped (full, on no list)
 // when the 17th allocation finds its freelist empty; the second slab has 4 objects out. No
 // slab is on a node partial list, so all 32 objects count as active.
-TEST_F(SlabReports, RowOfAKnownCacheState) {
+TEST_F(SlubSysfs, RowOfAKnownCacheState) {
   KmemCache* s = create256("row-256");
   EXPECT_EQ(row(s),
             "row-256                0      0    256   16    1 : tunables    0    0    0 : "
@@ -100,20 +95,11 @@ TEST_F(SlabReports, RowOfAKnownCacheState) {
   EXPECT_EQ(row(s),
             "row-256               32     32    256   16    1 : tunables    0    0    0 : "
             "slabdata      2      2      0\n");
-  const SlabInfo info = get_slabinfo(*s);
+  const SlabInfo info = m.slub.get_slabinfo(*s);
   EXPECT_EQ(info.num_objs, 32u);
   EXPECT_EQ(info.active_objs, 32u);
   EXPECT_EQ(info.num_slabs, 2u);
   EXPECT_EQ(info.active_slabs, 2u);
-}
-
-// Names are padded to 17 columns but never cut; order-2 slabs print 4 pages per slab.
-TEST_F(SlabReports, LongNamesAndHigherOrders) {
-  KmemCache* s = create("a-very-long-cache-name", 1024);
-  ASSERT_EQ(s->s.order, 2u);  // 16 objects of 1024 bytes need 16 KiB
-  EXPECT_EQ(cache_show(*s),
-            "a-very-long-cache-name      0      0   1024   16    4 : tunables    0    0    0 : "
-            "slabdata      0      0      0\n");
 }
 
 // Mistake 1. Scenario (256-byte cache "m1-256"):
@@ -122,7 +108,7 @@ TEST_F(SlabReports, LongNamesAndHigherOrders) {
 //   CPU 2 then asks for node 1: B no longer matches and is deactivated onto node 0's partial
 //   list with 4 free objects; slab C (node 1) becomes CPU 2's cpu slab with 1 object out.
 // Objects in use: 8 + 12 + 1 = 21. SLUB only subtracts B's 4 free objects: active = 48 - 4 = 44.
-TEST_F(SlabReports, CpuSlabFreeObjectsCountAsActiveButNodePartialOnesDoNot) {
+TEST_F(SlubSysfs, CpuSlabFreeObjectsCountAsActiveButNodePartialOnesDoNot) {
   KmemCache* s = create256("m1-256");
   fill(s, 0, 8);
   fill(s, 2, 12, /*node=*/0);
@@ -157,7 +143,7 @@ TEST_F(SlabReports, CpuSlabFreeObjectsCountAsActiveButNodePartialOnesDoNot) {
 // objperslab and pagesperslab come from s->oo even when the slab was allocated with the
 // fallback order. A 512-byte cache prefers order 1 (16 objects); with every page taken but one
 // order-0 page, its first slab falls back to order 0 (8 objects).
-TEST_F(SlabReports, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
+TEST_F(SlubSysfs, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
   KmemCache* s = create("fb-512", 512);
   ASSERT_EQ(s->s.order, 1u);
   ASSERT_EQ(s->s.objects, 16u);
@@ -189,11 +175,11 @@ TEST_F(SlabReports, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
 //   kmem_cache_node: slab N1 (node 0) and N2 (node 1) take turns as CPU 0's cpu slab, each
 //   node request deactivating the other; after three caches N1 sits on node 0's partial list
 //   with 3 objects out (61 free) and N2 is the cpu slab: active = 128 - 61 = 67.
-TEST_F(SlabReports, CachesAreListedNewestFirstWithBootCachesLast) {
+TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
   create("first", 256);
   create("second", 256);
   create("third", 256);
-  const auto lines = lines_of(proc_slabinfo(m.slub));
+  const auto lines = lines_of(m.slub.state().proc_slabinfo());
   ASSERT_EQ(lines.size(), 2u + 5u);
   std::vector<std::string> names;
   for (std::size_t i = 2; i < lines.size(); ++i)
@@ -224,7 +210,7 @@ TEST_F(SlabReports, CachesAreListedNewestFirstWithBootCachesLast) {
 
 // A cache whose destroy failed stays on slab_caches (refcount 0) and keeps its row; aliases_show
 // prints refcount - 1 = -1 for it (only a negative refcount is shown as 0).
-TEST_F(SlabReports, FailedDestroyKeepsTheRowAndShowsMinusOneAliases) {
+TEST_F(SlubSysfs, FailedDestroyKeepsTheRowAndShowsMinusOneAliases) {
   KmemCache* s = create256("busy-256");
   EXPECT_EQ(sysfs_file(*s, "aliases", all_online), "0\n");
   Object o = m.alloc(s, 0);
@@ -235,13 +221,13 @@ TEST_F(SlabReports, FailedDestroyKeepsTheRowAndShowsMinusOneAliases) {
   EXPECT_EQ(row(s),
             "busy-256               1     16    256   16    1 : tunables    0    0    0 : "
             "slabdata      1      1      0\n");
-  EXPECT_EQ(name_of_row(lines_of(proc_slabinfo(m.slub))[2]), "busy-256");
+  EXPECT_EQ(name_of_row(lines_of(m.slub.state().proc_slabinfo())[2]), "busy-256");
   m.free(s, o, 0);
 }
 
 // show_stat(): the sum, then " C<cpu>=<n>" for each online CPU with a non-zero count.
 // CPU 0 takes and frees 3 objects, CPU 2 takes and frees 2: every free hits its own cpu slab.
-TEST_F(SlabReports, StatFileLayout) {
+TEST_F(SlubSysfs, StatFileLayout) {
   KmemCache* s = create256("st-256");
   auto a = fill(s, 0, 3);
   auto b = fill(s, 2, 2);
@@ -265,7 +251,7 @@ TEST_F(SlabReports, StatFileLayout) {
 }
 
 // show_stat() reads each CPU's counter into an unsigned int.
-TEST_F(SlabReports, StatFileReadsEachCpuCounterAsUnsignedInt) {
+TEST_F(SlubSysfs, StatFileReadsEachCpuCounterAsUnsignedInt) {
   KmemCache* s = create256("wrap-256");
   s->cpu_slab[1].stat[DEACTIVATE_BYPASS] = (std::uint64_t{1} << 32) + 7;
   s->cpu_slab[3].stat[DEACTIVATE_BYPASS] = 0xFFFFFFFFu;
@@ -276,7 +262,7 @@ TEST_F(SlabReports, StatFileReadsEachCpuCounterAsUnsignedInt) {
 
 // show_stat() and slabs_cpu_partial_show() stop appending per-CPU entries once the text reaches
 // PAGE_SIZE - 20 = 4076 bytes; the sum still covers every online CPU.
-TEST_F(SlabReports, PerCpuEntriesStopNearPageSize) {
+TEST_F(SlubSysfs, PerCpuEntriesStopNearPageSize) {
   KmemCache s;
   s.cpu_slab.resize(1000);
   for (auto& c : s.cpu_slab)
@@ -297,7 +283,7 @@ TEST_F(SlabReports, PerCpuEntriesStopNearPageSize) {
 //   CPU 1, which has no cpu slab, frees one object of A1 and one of A2: each free into a full
 //   slab freezes it onto CPU 1's partial list: chain A2 -> A1, pages 2, pobjects 2.
 // show_slab_objects(SO_CPU) skips CPU 1 entirely because c->page is NULL.
-TEST_F(SlabReports, CpuSlabsSkipsACpuThatOnlyHasCpuPartialSlabs) {
+TEST_F(SlubSysfs, CpuSlabsSkipsACpuThatOnlyHasCpuPartialSlabs) {
   KmemCache* s = create256("q-256");
   auto objs = fill(s, 0, 33);
   m.free(s, objs[0], 1);
@@ -319,7 +305,7 @@ TEST_F(SlabReports, CpuSlabsSkipsACpuThatOnlyHasCpuPartialSlabs) {
 
 // The same with CPU 1 holding a cpu slab D on node 1 first: CPU 1 now counts 1 for D (N1) plus
 // the chain head's page->pages = 2, all charged to the head's node (A2, node 0).
-TEST_F(SlabReports, CpuSlabsCountsTheWholeChainOnTheHeadsNode) {
+TEST_F(SlubSysfs, CpuSlabsCountsTheWholeChainOnTheHeadsNode) {
   KmemCache* s = create256("q2-256");
   auto objs = fill(s, 0, 33);
   Object d = m.alloc(s, 1, /*node=*/1);
@@ -335,7 +321,7 @@ TEST_F(SlabReports, CpuSlabsCountsTheWholeChainOnTheHeadsNode) {
 
 // The N<node>= suffixes list only nodes with a non-zero count; a cache whose slabs all live on
 // node 1 prints no N0 entry.
-TEST_F(SlabReports, NodeSuffixesOnlyForNonZeroNodes) {
+TEST_F(SlubSysfs, NodeSuffixesOnlyForNonZeroNodes) {
   KmemCache* s = create256("n1-256");
   EXPECT_EQ(file(s, SlabObjectsFile::slabs), "0\n");
   EXPECT_EQ(file(s, SlabObjectsFile::objects), "0\n");
@@ -350,7 +336,7 @@ TEST_F(SlabReports, NodeSuffixesOnlyForNonZeroNodes) {
 // The scalar files. A 200-byte cache-line aligned cache: align 64, size 256, order 0,
 // 16 objects, min_partial clamp(ilog2(256) / 2 = 4) = 5, cpu_partial 13 (size >= 256),
 // remote_node_defrag_ratio 1000 / 10.
-TEST_F(SlabReports, ScalarFiles) {
+TEST_F(SlubSysfs, ScalarFiles) {
   CacheFlags flags;
   flags.hwcache_align = true;
   KmemCache* s = create("attr-200", 200, flags);
@@ -391,7 +377,7 @@ TEST_F(SlabReports, ScalarFiles) {
 }
 
 // Every listed file reads; unknown names do not; the attribute order follows slab_attrs[].
-TEST_F(SlabReports, SysfsFileNames) {
+TEST_F(SlubSysfs, SysfsFileNames) {
   KmemCache* s = create256("names-256");
   const auto& names = sysfs_file_names();
   for (std::string_view name : names)

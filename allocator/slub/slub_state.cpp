@@ -1,7 +1,10 @@
-#include "allocator/slub/slub_allocator.hpp"
-
+// What SLUB shows of itself to the simulator's reports: per-cache statistics and object counts,
+// and the slabs it took from the page allocator.
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "allocator/slub/slub.hpp"
 #include "allocator/slub/slub_sysfs.hpp"
 
 namespace slabsim::alloc {
@@ -18,7 +21,7 @@ CacheReport SlubAllocator::cache_report(const Cache* c,
   for (StatItem item : sysfs_stat_order())
     r.counters_text +=
         fmt::format("{} {}", stat_item_sysfs_name(item), sysfs_stat_file(s, item, online_cpus));
-  for (const Slab* slab : slub_.slabs_of(&s)) {
+  for (const Slab* slab : slabs_of(&s)) {
     r.objects_in_use += slab->inuse;
     // Objects on a cpu freelist are counted in inuse but are free.
     for (const auto& pc : s.cpu_slab)
@@ -31,13 +34,25 @@ CacheReport SlubAllocator::cache_report(const Cache* c,
 
 std::uint64_t SlubAllocator::slabs_allocated() const {
   std::uint64_t total = 0;
-  for (const KmemCache* s : slub_.all_caches())
+  for (const KmemCache* s : all_caches())
     total += s->stat_total(ALLOC_SLAB);
   return total;
 }
 
-std::string SlubAllocator::proc_slabinfo() const {
-  return alloc::proc_slabinfo(slub_);
+std::vector<const KmemCache*> SlubAllocator::all_caches() const {
+  std::vector<const KmemCache*> out;
+  for (const auto& c : caches_)
+    out.push_back(c.get());
+  return out;
+}
+
+std::vector<const Slab*> SlubAllocator::slabs_of(const KmemCache* s) const {
+  std::vector<const Slab*> out;
+  for (const auto& p : slab_pool_.all())
+    if (p->cache == s) out.push_back(p.get());
+  std::sort(out.begin(), out.end(),
+            [](const Slab* a, const Slab* b) { return a->serial < b->serial; });
+  return out;
 }
 
 }  // namespace slabsim::alloc

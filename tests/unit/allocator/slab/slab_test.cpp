@@ -169,11 +169,11 @@ TEST(SlabTunables, UserCaches) {
   // (4096 / 201 = 20).
   expect_layout(m.create("ctor200", 200, ctor), {200, 20, 0, 120, 60, 8, SlabMgmt::on_slab});
   // The per-node limit: (1 + CPUs of the node) * batchcount + objects per slab.
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(1)->free_limit, 3u * 27 + 4);
+  EXPECT_EQ(m.find("k1000")->get_node(1)->free_limit, 3u * 27 + 4);
   // The shared array holds shared * batchcount objects; alien caches 12.
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(0)->shared->limit, 8u * 27);
-  EXPECT_EQ(m.slab.find_cache("k1000")->get_node(0)->alien->caches[1]->ac.limit, 12u);
-  EXPECT_EQ(m.slab.find_cache("k5000")->get_node(0)->shared, nullptr);
+  EXPECT_EQ(m.find("k1000")->get_node(0)->shared->limit, 8u * 27);
+  EXPECT_EQ(m.find("k1000")->get_node(0)->alien->caches[1]->ac.limit, 12u);
+  EXPECT_EQ(m.find("k5000")->get_node(0)->shared, nullptr);
   EXPECT_EQ(m.new_violations(), 0);
 }
 
@@ -327,7 +327,7 @@ TEST(SlabFree, RemoteObjectGoesToTheAlienCacheAndOverflowDrainsItToTheSharedArra
   // cache_reap() on CPU 2 drains the alien cache of its slab_reap_node (node 0) round robin.
   EXPECT_EQ(m.slab.reap_node(2), 0);
   m.env.cpu = 2;
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(alc->ac.avail(), 0u);
   EXPECT_EQ(c->get_node(0)->shared->avail(), 13u);
   EXPECT_EQ(m.slab.reap_node(2), 1);
@@ -463,9 +463,9 @@ TEST(SlabMemoryHotplug, GoingOfflineVetoesWhileSlabsAreInUseAndDrainsFreeSlabs) 
   MemoryNotify arg;
   arg.status_change_nid = 2;
   m.env.cpu = 0;
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, arg), -ebusy);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, arg), -ebusy);
   // Other actions do nothing; the structs survive MEM_OFFLINE.
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::offline, arg), 0);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::offline, arg), 0);
   EXPECT_NE(early->get_node(2), nullptr);
   // Freed on CPU 0: node 0's alien array of "early" predates node 2, so its objects go
   // straight back to their slab, which becomes free (free_limit 31 keeps it).
@@ -477,23 +477,23 @@ TEST(SlabMemoryHotplug, GoingOfflineVetoesWhileSlabsAreInUseAndDrainsFreeSlabs) 
   m.free(late, x, 0);
   m.free(late, y, 0);
   EXPECT_EQ(late->get_node(0)->alien->caches[2]->ac.avail(), 2u);
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, arg), -ebusy);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, arg), -ebusy);
   // cache_reap() on CPU 0 drains alien caches round robin: node 1 first, then node 2, into
   // node 2's shared array (no CPU of node 2 ever reaps it): still pinned.
   m.env.cpu = 0;
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(late->get_node(0)->alien->caches[2]->ac.avail(), 2u);
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(late->get_node(0)->alien->caches[2]->ac.avail(), 0u);
   EXPECT_EQ(late->get_node(2)->shared->avail(), 2u);
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, arg), -ebusy);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, arg), -ebusy);
   // kmem_cache_shrink() empties every array, but "late" was set up with node 2 online, so its
   // node struct, shared array and alien caches for node 2 are kmalloc objects ON node 2: they
   // pin kmalloc slabs there.
   EXPECT_EQ(m.slab.kmem_cache_shrink(late), 0);
   EXPECT_EQ(late->get_node(2)->backing.node, 2);
   const std::uint64_t free_before = m.pages.free_pages(2);
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, arg), -ebusy);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, arg), -ebusy);
   // The vetoing call still drained the free lists of the caches it walked before the busy
   // one (newest first: "late", then "early", then the kmalloc caches): early's slab is gone.
   EXPECT_EQ(early->get_node(2)->total_slabs, 0u);
@@ -502,10 +502,10 @@ TEST(SlabMemoryHotplug, GoingOfflineVetoesWhileSlabsAreInUseAndDrainsFreeSlabs) 
   // predate node 2 and have no alien caches for it); the callback then frees those slabs and
   // node 2 is all free again.
   EXPECT_EQ(m.slab.kmem_cache_destroy(late), 0);
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, arg), 0);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, arg), 0);
   EXPECT_EQ(m.pages.free_pages(2), m.pages.managed_pages(2, ZoneType::normal));
   // status_change_nid -1 (the node keeps memory): nothing at all.
-  EXPECT_EQ(m.slab.memory_callback(MemoryAction::going_offline, MemoryNotify{}), 0);
+  EXPECT_EQ(m.slab.slab_memory_callback(MemoryAction::going_offline, MemoryNotify{}), 0);
   EXPECT_EQ(m.new_violations(), 0);
   EXPECT_FALSE(m.env.anything_held());
 }
@@ -569,7 +569,7 @@ TEST(SlabCpuHotplug, DeadCpuEmptiesItsArrayAndTheLastOneOfANodeDropsSharedAndAli
   m.alloc(c, 3);                  // leaves 3 objects in CPU 3's array
   ASSERT_EQ(c->cpu_cache[3].avail(), 3u);
   m.env.cpu = 0;  // the CPU running the hotplug operation
-  m.slab.cpu_dead(3);
+  m.slab.dead_cpu(3);
   EXPECT_FALSE(m.slab.cpu_online(3));
   EXPECT_EQ(c->cpu_cache[3].avail(), 0u);
   EXPECT_EQ(n->free_limit, 58u);
@@ -577,7 +577,7 @@ TEST(SlabCpuHotplug, DeadCpuEmptiesItsArrayAndTheLastOneOfANodeDropsSharedAndAli
   // The dead CPU's 3 objects went back and the free slab was then drained.
   EXPECT_EQ(n->total_slabs, 1u);
   EXPECT_EQ(n->free_objects, 3u);
-  m.slab.cpu_dead(2);
+  m.slab.dead_cpu(2);
   EXPECT_EQ(n->free_limit, 31u);
   EXPECT_EQ(n->shared, nullptr);
   EXPECT_EQ(n->alien, nullptr);
@@ -585,13 +585,13 @@ TEST(SlabCpuHotplug, DeadCpuEmptiesItsArrayAndTheLastOneOfANodeDropsSharedAndAli
   EXPECT_EQ(m.new_violations(), 0);
   // Coming back: cpuup_prepare() recreates the shared array and alien caches; free_limit is
   // computed before the CPU joins its node mask.
-  EXPECT_EQ(m.slab.cpu_up_prepare(2), 0);
+  EXPECT_EQ(m.slab.prepare_cpu(2), 0);
   EXPECT_TRUE(m.slab.cpu_online(2));
   EXPECT_NE(n->shared, nullptr);
   ASSERT_NE(n->alien, nullptr);
   EXPECT_NE(n->alien->caches[0], nullptr);
   EXPECT_EQ(n->free_limit, 31u);
-  EXPECT_EQ(m.slab.cpu_up_prepare(3), 0);
+  EXPECT_EQ(m.slab.prepare_cpu(3), 0);
   EXPECT_EQ(n->free_limit, 58u);
   const auto seq = m.env.acquisitions();
   EXPECT_NE(std::find(seq.begin(), seq.end(), "slab_mutex"), seq.end());
@@ -609,11 +609,11 @@ TEST(SlabReap, SkipsTheRoundWhenSlabMutexIsHeld) {
   c->cpu_cache[0].touched = false;
   m.env.hold(1, LockClass::slab_mutex, LockMode::exclusive);
   m.env.cpu = 0;
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(m.slab.reap_rounds_skipped(), 1u);
   EXPECT_EQ(c->cpu_cache[0].avail(), 3u);  // untouched: nothing drained
   m.env.release(1, LockClass::slab_mutex, LockMode::exclusive);
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(m.slab.reap_rounds_skipped(), 1u);
   EXPECT_EQ(c->cpu_cache[0].avail(), 1u);  // (3 + 1) / 2 freed: (limit + 4) / 5 = 11 > 3
   EXPECT_EQ(m.slab.reap_interval_ns(), 2'000'000'000);
@@ -637,7 +637,7 @@ TEST(SlabReap, TouchedArraysAreSkippedOnceAndFreeSlabsReapedByTheKernelCount) {
   m.env.cpu = 0;
   m.env.time = n->next_reap;  // the node's REAPTIMEOUT_NODE is due
   const std::int64_t start = m.env.time;
-  m.slab.reap();
+  m.slab.cache_reap();
   // Touched: left alone this round, flag cleared. Node part: (13 + 5 - 1) / 5 = 3 free slabs.
   EXPECT_EQ(c->cpu_cache[0].avail(), 8u);
   EXPECT_FALSE(c->cpu_cache[0].touched);
@@ -647,20 +647,20 @@ TEST(SlabReap, TouchedArraysAreSkippedOnceAndFreeSlabsReapedByTheKernelCount) {
   EXPECT_LE(n->next_reap, m.env.time + m.slab.reap_node_interval_ns());
   // One REAPTIMEOUT_AC later: the array gives (8 + 4) / 5 = 2; the node part is not due.
   m.env.time += m.slab.reap_interval_ns();
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(c->cpu_cache[0].avail(), 6u);
   EXPECT_EQ(n->slabs_free.size(), 11u);
   EXPECT_EQ(c->reaped, 3u);
   // Another one: 2 more from the array, and the node part again.
   m.env.time += m.slab.reap_interval_ns();
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(c->cpu_cache[0].avail(), 4u);
   EXPECT_EQ(c->reaped, 6u);
   EXPECT_EQ(n->slabs_free.size(), 10u);
   // A node whose free list was looked at since is skipped once.
   n->free_touched = true;
   m.env.time += m.slab.reap_node_interval_ns();
-  m.slab.reap();
+  m.slab.cache_reap();
   EXPECT_EQ(c->reaped, 6u);
   EXPECT_FALSE(n->free_touched);
   EXPECT_EQ(m.new_violations(), 0);
@@ -690,7 +690,7 @@ TEST(SlabShrinkDestroy, ShrinkDrainsEveryArrayAndDestroyFailsWithObjects) {
   EXPECT_EQ(m.slab.kmem_cache_destroy(c), -ebusy);
   ASSERT_FALSE(m.slab.kernel_log().empty());
   EXPECT_EQ(m.slab.kernel_log().back(), "kmem_cache_destroy c: Slab cache still has objects");
-  EXPECT_EQ(m.slab.find_cache("c"), c);  // stays listed
+  EXPECT_EQ(m.slab.slab_common().find_cache("c"), c);  // stays listed
   m.free(c, keep, 2);
   m.env.cpu = 0;
   EXPECT_EQ(m.slab.kmem_cache_shrink(c), 0);
@@ -704,7 +704,7 @@ TEST(SlabShrinkDestroy, ShrinkDrainsEveryArrayAndDestroyFailsWithObjects) {
   m.free(d, m.alloc(d, 0), 0);
   m.env.cpu = 0;
   EXPECT_EQ(m.slab.kmem_cache_destroy(d), 0);
-  EXPECT_EQ(m.slab.find_cache("d"), nullptr);
+  EXPECT_EQ(m.slab.slab_common().find_cache("d"), nullptr);
   EXPECT_EQ(m.slab.cache_report(m.slab.kmem_cache_cache(), {}).objects_in_use, kmem_in_use - 1);
   // Two node structs and two alien caches of 12 (120 bytes each) were kmalloc-128 objects.
   EXPECT_EQ(m.slab.cache_report(m.slab.kmalloc_slab(128), {}).objects_in_use, k128_in_use - 4);
@@ -740,7 +740,7 @@ TEST(SlabSlabinfo, ExactText) {
       "idle                   0      0     64   64    1 : tunables  120   60    8 : slabdata"
       "      0      0      0 : globalstat       0      0     0    0    0    0    0    0    0"
       " : cpustat      0      0      0      0\n";
-  const std::string text = m.slab.proc_slabinfo();
+  const std::string text = m.slab.state().proc_slabinfo();
   ASSERT_EQ(text.substr(0, header.size() + test_row.size() + idle_row.size()),
             header + test_row + idle_row);
   // Then the boot caches, newest first.
@@ -757,7 +757,7 @@ TEST(SlabSlabinfo, ExactText) {
   SlabMachine m2(two_nodes());
   SlabCache* r = m2.create("r", 1000);
   m2.free(r, m2.alloc(r, 0), 2);
-  const std::string text2 = m2.slab.proc_slabinfo();
+  const std::string text2 = m2.slab.state().proc_slabinfo();
   const std::string row2 =
       text2.substr(header.size(), text2.find('\n', header.size()) + 1 - header.size());
   EXPECT_EQ(row2,
@@ -791,8 +791,7 @@ TEST(SlabInvariants, CatchAMissingNodeStructWhenTheCallbackIsNotRegistered) {
   ASSERT_FALSE(m.slab.violations().empty());
   EXPECT_EQ(m.slab.violations()[0].kind, ViolationKind::missing_node);
   EXPECT_NE(m.slab.violations()[0].what.find("no kmem_cache_node for node 2"), std::string::npos);
-  EXPECT_FALSE(m.slab.has_sysfs());
-  EXPECT_FALSE(m.slab.sysfs_show(m.slab.kmem_cache_cache(), "objects", {}).has_value());
+  EXPECT_EQ(static_cast<Allocator&>(m.slab).sysfs(), nullptr);
 }
 
 }  // namespace

@@ -37,6 +37,12 @@ struct SlabMachine {
     if (!c) throw std::runtime_error("kmem_cache_create failed");
     return c;
   }
+  // The listed cache of that name (throws when there is none).
+  SlabCache* find(const std::string& name) const {
+    auto* c = static_cast<SlabCache*>(slab.slab_common().find_cache(name));
+    if (!c) throw std::runtime_error("no cache " + name);
+    return c;
+  }
   // Allocates on `cpu` and returns the object (throws on NULL).
   ObjectRef alloc(SlabCache* c, int cpu, int node = numa_no_node) {
     env.cpu = cpu;

@@ -399,7 +399,7 @@ TEST_F(Slob, DestroyWithLiveObjectsSucceedsAndALaterFreeIsAUseAfterFree) {
   ObjectRef x = alloc(c);
   EXPECT_EQ(slob.kmem_cache_destroy(c), 0);
   EXPECT_TRUE(slob.kernel_log().empty()) << "SLOB cannot tell objects remain";
-  EXPECT_EQ(slob.slab_caches(), (std::vector<SlobCache*>{static_cast<SlobCache*>(keep)}));
+  EXPECT_EQ(slob.slab_common().slab_caches(), std::vector<Cache*>{keep});
   EXPECT_EQ(slob.kmem_cache_cache()->live_objects, 1u);
   EXPECT_TRUE(slob.violations().empty());
   expect_violations = true;
@@ -433,11 +433,14 @@ TEST_F(Slob, MemoryHotplugNeedsNoCallback) {
 TEST_F(Slob, NoSysfsNoSlabinfoNoCounters) {
   Cache* c = create("c", 64);
   ObjectRef x = alloc(c);
-  EXPECT_FALSE(slob.has_memory_callback());
-  EXPECT_FALSE(slob.has_sysfs());
-  EXPECT_EQ(slob.sysfs_show(c, "objects", {true, true, true, true}), std::nullopt);
-  EXPECT_EQ(slob.proc_slabinfo(), "");
-  EXPECT_EQ(slob.cpu_up_prepare(1), 0);
+  Allocator& a = slob;
+  EXPECT_EQ(a.memory_callback(), nullptr);
+  EXPECT_EQ(a.cpuhp_prepare(), nullptr);
+  EXPECT_EQ(a.cpuhp_dead(), nullptr);
+  EXPECT_EQ(a.cache_reaper(), nullptr);
+  EXPECT_EQ(a.sysfs(), nullptr);
+  EXPECT_EQ(a.slabinfo_source(), nullptr);
+  EXPECT_EQ(slob.state().proc_slabinfo(), "");
   const CacheReport r = slob.cache_report(c, {true, true, true, true});
   EXPECT_TRUE(r.counters.empty());
   EXPECT_EQ(r.counters_text, "");

@@ -1,0 +1,124 @@
+// Where a cpu slab goes back to its node (mm/slub.c, v5.10-v5.12): deactivate_slab() and the
+// flushes built on it, flush_slab(), __flush_cpu_slab() and flush_all()'s IPIs.
+#include "allocator/slub/slub.hpp"
+
+namespace slabsim::alloc {
+
+void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
+  env_.sync();  // the slab goes back to shared lists
+  enum Mode { none, partial, full, free };
+  KmemCacheCpu& c = s->cpu_slab[cpu];
+  KmemCacheNode* n = node_of(s, page, "deactivate_slab");
+  bool tail = false;
+  if (page->freelist != no_object) {
+    stat(s, cpu, DEACTIVATE_REMOTE_FREES);
+    tail = true;
+  }
+  // Stage one: give the per-CPU objects back to page->freelist one by one, keeping the last.
+  while (freelist != no_object && page->free_pointer[freelist] != no_object) {
+    const std::uint16_t nextfree = page->free_pointer[freelist];
+    page->free_pointer[freelist] = page->freelist;
+    page->freelist = freelist;
+    --page->inuse;
+    ++page->version;
+    env_.charge(costs_.object_move);
+    freelist = nextfree;
+  }
+  c.page = nullptr;
+  c.freelist = no_object;
+  if (!n) {  // crash averted: the slab is left unfrozen on no list
+    if (freelist != no_object) {
+      page->free_pointer[freelist] = page->freelist;
+      page->freelist = freelist;
+      --page->inuse;
+    }
+    page->frozen = false;
+    page->where = Slab::Where::none;
+    ++page->version;
+    return;
+  }
+
+  // Stage two: unfreeze, with the list membership matching the object count.
+  bool locked = false;
+  Mode l = none, m = none;
+  for (;;) {
+    const std::uint32_t old_version = page->version;
+    std::uint16_t new_freelist = page->freelist;
+    int new_inuse = page->inuse;
+    if (freelist != no_object) {
+      --new_inuse;
+      new_freelist = freelist;
+    }
+    if (!new_inuse && n->nr_partial >= s->s.min_partial) {
+      m = free;
+    } else if (new_freelist != no_object) {
+      m = partial;
+      if (!locked) {
+        locked = true;
+        // Taking the lock keeps acquire_slab() from seeing a frozen slab; while waiting,
+        // remote frees may change the slab, which the cmpxchg below then notices.
+        list_lock(n, "deactivate_slab");
+      }
+    } else {
+      m = full;
+      if (s->flags.store_user && !locked) {
+        locked = true;
+        list_lock(n, "deactivate_slab");
+      }
+    }
+    if (l != m) {
+      if (l == partial)
+        remove_partial(n, page);
+      else if (l == full)
+        remove_full(s, n, page);
+      if (m == partial)
+        add_partial(n, page, tail);
+      else if (m == full)
+        add_full(s, n, page);
+    }
+    l = m;
+    if (page->version != old_version) {  // __cmpxchg_double_slab() failed
+      stat(s, cpu, CMPXCHG_DOUBLE_FAIL);
+      continue;
+    }
+    if (freelist != no_object) page->free_pointer[freelist] = page->freelist;
+    page->freelist = new_freelist;
+    page->inuse = static_cast<std::uint16_t>(new_inuse);
+    page->frozen = false;
+    ++page->version;
+    break;
+  }
+  if (locked) list_unlock(n);
+  if (m == partial) {
+    stat(s, cpu, tail ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
+  } else if (m == full) {
+    stat(s, cpu, DEACTIVATE_FULL);
+  } else if (m == free) {
+    page->where = Slab::Where::none;
+    stat(s, cpu, DEACTIVATE_EMPTY);
+    discard_slab(s, page);
+    stat(s, cpu, FREE_SLAB);
+  }
+}
+
+void SlubAllocator::flush_slab(KmemCache* s, int cpu) {
+  KmemCacheCpu& c = s->cpu_slab[cpu];
+  stat(s, cpu, CPUSLAB_FLUSH);
+  deactivate_slab(s, c.page, c.freelist, cpu);
+  c.tid += tid_step;
+}
+
+void SlubAllocator::flush_cpu_slab(KmemCache* s, int cpu) {
+  if (s->cpu_slab[cpu].page) flush_slab(s, cpu);
+  unfreeze_partials(s, cpu);
+}
+
+void SlubAllocator::flush_all(KmemCache* s) {
+  // on_each_cpu_cond(has_cpu_slab, flush_cpu_slab, s, 1)
+  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
+    const KmemCacheCpu& c = s->cpu_slab[cpu];
+    if (c.page || c.partial) env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
+  }
+}
+
+}  // namespace slabsim::alloc
