@@ -126,7 +126,7 @@ class KernelLock {
   [[noreturn]] void misuse(const std::string& what) const;
   [[noreturn]] void bad_mode(LockMode mode) const;
 
-  int last_cpu_ = -1;          // lockdep's lock->cpu; -1: never acquired
+  int last_cpu_ = -1;  // lockdep's lock->cpu; -1: never acquired
   // lockdep's lock->ip. Function names are string literals of the model: kept as pointers, as
   // lockdep keeps return addresses.
   const char* last_function_ = "";
