@@ -9,21 +9,12 @@
 #include <vector>
 
 #include "engine/simulation.hpp"
-#include "topology/topology.hpp"
+#include "two_node_machine.hpp"
 
 namespace slabsim::sim {
 namespace {
 
-// Two sockets, one node each, two CPUs per node: cpu0-1 on node 0, cpu2-3 on node 1.
-topology::Topology two_node_machine() {
-  topology::Topology m;
-  m.name = "test-2node";
-  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
-  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
-  m.slit = {{10, 20}, {20, 10}};
-  m.latency_ns = {{80, 160}, {160, 80}};
-  return m;
-}
+using test_support::two_node_machine;
 
 volatile std::sig_atomic_t sigint_seen = 0;
 void test_sigint_handler(int) {

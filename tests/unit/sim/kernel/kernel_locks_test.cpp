@@ -17,7 +17,7 @@
 #include "engine/simulation.hpp"
 #include "kernel/kernel_lock.hpp"
 #include "kernel/lock_stat.hpp"
-#include "topology/topology.hpp"
+#include "two_node_machine.hpp"
 
 namespace slabsim::sim {
 namespace {
@@ -34,17 +34,7 @@ constexpr auto R = LockMode::read;
 constexpr auto W = LockMode::write;
 constexpr auto X = LockMode::exclusive;
 
-// Two sockets, one node each: cpu0-1 on node 0, cpu2-3 on node 1.
-topology::Topology two_node_machine(topology::Matrix<std::int64_t> latency = {{80, 160},
-                                                                              {160, 80}}) {
-  topology::Topology m;
-  m.name = "test-2node";
-  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
-  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
-  m.slit = {{10, 20}, {20, 10}};
-  m.latency_ns = std::move(latency);
-  return m;
-}
+using test_support::two_node_machine;
 
 // Free lock operations, so that timestamps show waiting only.
 KernelLockConfig free_ops(std::int64_t grace_ns) {

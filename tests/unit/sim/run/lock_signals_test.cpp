@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/simulation.hpp"
-#include "kernel/kernel_locks.hpp"
-#include "run/machine_environment.hpp"
+#include "environment_machine.hpp"
 
 namespace slabsim::sim {
 namespace {
@@ -19,23 +17,7 @@ namespace {
 using alloc::LockClass;
 using alloc::LockMode;
 
-topology::Topology two_node_machine() {
-  topology::Topology m;
-  m.name = "test-2node";
-  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
-  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
-  m.slit = {{10, 20}, {20, 10}};
-  m.latency_ns = {{80, 160}, {160, 80}};
-  return m;
-}
-
-KernelLockConfig charged_by_environment() {
-  KernelLockConfig c;
-  c.mutex_acquire_ns = 0;
-  c.spinlock_acquire_ns = 0;
-  c.spinlock_cacheline_transfer = false;
-  return c;
-}
+using test_support::EnvironmentMachine;
 
 // "<time> cpu<n> <signal> <class> <mode>[ trylock]" for every signal.
 struct Recorder {
@@ -64,22 +46,18 @@ struct Recorder {
 // trylock, and a lock() is seen when it is asked for and when it is taken. (CPU 0's unlock hands
 // the mutex over to CPU 2, which runs first.)
 TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
-  const topology::Topology machine = two_node_machine();
-  Simulation sim(machine);
-  KernelLocks locks(machine, charged_by_environment());
-  MachineEnvironment env(machine, locks, 1, 10000, 5, 5);
+  EnvironmentMachine m;
+  MachineEnvironment& env = m.env();
   Recorder seen;
   seen.observe(env.lock_signals());
-  sim.spawn_on_cpu(0, "cpu0", [&] {
-    env.actor_started();
+  m.spawn(0, [&] {
     env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "a");
     env.charge(100);
     env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
     EXPECT_TRUE(env.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "b"));
     env.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
   });
-  sim.spawn_on_cpu(2, "cpu2", [&] {
-    env.actor_started();
+  m.spawn(2, [&] {
     env.sleep_for(10);
     EXPECT_FALSE(env.try_lock(LockClass::slab_mutex, 0, LockMode::exclusive, "c"));
     env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "d");
@@ -87,7 +65,7 @@ TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
     env.kernfs_put_active(7);
     env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   });
-  sim.run();
+  m.run();
   EXPECT_EQ(seen.lines, (std::vector<std::string>{
                             "0 cpu0 requested slab_mutex exclusive",
                             "0 cpu0 acquired slab_mutex exclusive",
@@ -103,20 +81,17 @@ TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
 }
 
 TEST(LockSignals, ADetachedObserverSeesNothingMore) {
-  const topology::Topology machine = two_node_machine();
-  Simulation sim(machine);
-  KernelLocks locks(machine, charged_by_environment());
-  MachineEnvironment env(machine, locks, 1, 10000, 5, 5);
+  EnvironmentMachine m;
+  MachineEnvironment& env = m.env();
   Recorder seen, stays;
   seen.observe(env.lock_signals());
   stays.observe(env.lock_signals());
-  sim.spawn_on_cpu(1, "cpu1", [&] {
-    env.actor_started();
+  m.spawn(1, [&] {
     env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "a");
     seen.detach(env.lock_signals());
     env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   });
-  sim.run();
+  m.run();
   EXPECT_EQ(seen.lines, (std::vector<std::string>{"0 cpu1 requested slab_mutex exclusive",
                                                   "0 cpu1 acquired slab_mutex exclusive"}));
   EXPECT_EQ(stays.lines.size(), 3u);

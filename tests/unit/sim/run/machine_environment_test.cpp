@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/simulation.hpp"
-#include "kernel/kernel_locks.hpp"
-#include "topology/topology.hpp"
+#include "environment_machine.hpp"
 
 namespace slabsim::sim {
 namespace {
@@ -19,51 +17,7 @@ namespace {
 using alloc::LockClass;
 using alloc::LockMode;
 
-// Two sockets, one node each: cpu0-1 on node 0, cpu2-3 on node 1.
-topology::Topology two_node_machine() {
-  topology::Topology m;
-  m.name = "test-2node";
-  m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
-  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
-  m.slit = {{10, 20}, {20, 10}};
-  m.latency_ns = {{80, 160}, {160, 80}};
-  return m;
-}
-
-// The runner's lock configuration: the environment charges the acquire costs.
-KernelLockConfig charged_by_environment() {
-  KernelLockConfig c;
-  c.mutex_acquire_ns = 0;
-  c.spinlock_acquire_ns = 0;
-  c.spinlock_cacheline_transfer = false;
-  return c;
-}
-
-class Machine {
- public:
-  explicit Machine(bool lookahead)
-      : topology_(two_node_machine()),
-        sim_(topology_),
-        locks_(topology_, charged_by_environment()),
-        env_(topology_, locks_, 1, 10000, 5, 5) {
-    sim_.set_lookahead(lookahead);
-  }
-  MachineEnvironment& env() { return env_; }
-  // An actor on `cpu`, which learns where it runs as the runner's do.
-  void spawn(int cpu, std::function<void()> body) {
-    sim_.spawn_on_cpu(cpu, fmt::format("cpu{}", cpu), [this, body = std::move(body)] {
-      env_.actor_started();
-      body();
-    });
-  }
-  void run() { sim_.run(); }
-
- private:
-  topology::Topology topology_;
-  Simulation sim_;
-  KernelLocks locks_;
-  MachineEnvironment env_;
-};
+using test_support::EnvironmentMachine;
 
 class Environment : public ::testing::TestWithParam<bool> {};
 INSTANTIATE_TEST_SUITE_P(Lookahead, Environment, ::testing::Bool());
@@ -79,7 +33,7 @@ struct Log {
 };
 
 TEST_P(Environment, CurrentCpuIsTheRunningActorsAfterEveryBlockingCall) {
-  Machine m(GetParam());
+  EnvironmentMachine m(GetParam());
   MachineEnvironment& env = m.env();
   Log log{env, {}};
   for (int cpu : {0, 2}) {
@@ -108,7 +62,7 @@ TEST_P(Environment, CurrentCpuIsTheRunningActorsAfterEveryBlockingCall) {
 // waits, CPU 2 and CPU 1's own task run and see their own CPUs; the handler resumes as CPU 1,
 // and the sender is CPU 0 again once it has returned. CPU 1's own task takes no lock until then.
 TEST_P(Environment, IpiHandlerBlockedOnALockStillRunsAsItsTarget) {
-  Machine m(GetParam());
+  EnvironmentMachine m(GetParam());
   MachineEnvironment& env = m.env();
   Log log{env, {}};
   std::vector<std::string> acquisitions;
@@ -155,7 +109,7 @@ TEST_P(Environment, IpiHandlerBlockedOnALockStillRunsAsItsTarget) {
 // Boot and reports run outside the engine: the code runs as CPU 0, and an IPI handler at once
 // as its target.
 TEST(Environment, OutsideTheEngineHandlersRunAsTheirTarget) {
-  Machine m(true);
+  EnvironmentMachine m(true);
   MachineEnvironment& env = m.env();
   env.set_outside_engine(true, 0);
   EXPECT_EQ(env.current_cpu(), 0);
