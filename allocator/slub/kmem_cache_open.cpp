@@ -19,7 +19,7 @@ constexpr std::uint64_t word = 8;  // sizeof(void *)
 // sizeof(struct track) in mm/slub.c with CONFIG_STACKTRACE=y (Debian, Ubuntu, Fedora, RHEL):
 // addr (8) + addrs[TRACK_ADDRS_COUNT = 16] (128) + cpu (4) + pid (4) + when (8).
 constexpr std::uint64_t track_size = 8 + 16 * 8 + 4 + 4 + 8;
-// MAX_ORDER on x86_64 (orders 0..10); page_allocator.hpp's max_order is the same.
+// MAX_ORDER on x86_64 (orders 0..10); page_alloc.hpp's max_order is the same.
 constexpr unsigned kernel_max_order = 11;
 constexpr unsigned max_objs_per_page = 32767;   // MAX_OBJS_PER_PAGE: page->objects is 15 bits
 constexpr unsigned long min_partial_floor = 5;  // MIN_PARTIAL
