@@ -142,7 +142,7 @@ class SlubAllocator final : public Allocator,
   void remove_full(KmemCache* s, KmemCacheNode* n, Slab* page);
   // The allocation path (slub_alloc.cpp).
   Object slab_alloc_node(KmemCache* s, Gfp gfp, int node);
-  Object slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu);  // ___slab_alloc
+  Object ___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu);
   std::uint16_t new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu);
   std::uint16_t get_partial(KmemCache* s, Gfp gfp, int node, int cpu);
   std::uint16_t get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu);
@@ -153,7 +153,7 @@ class SlubAllocator final : public Allocator,
   void discard_slab(KmemCache* s, Slab* page);
   // The free path (slub_free.cpp).
   void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
-  void slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu);  // __slab_free
+  void __slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu);
   void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
   void unfreeze_partials(KmemCache* s, int cpu);
   // Back to the node lists (slub_deactivate.cpp).

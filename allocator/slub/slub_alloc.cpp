@@ -195,7 +195,7 @@ std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, i
   return freelist;
 }
 
-Object SlubAllocator::slab_alloc_slowpath(KmemCache* s, Gfp gfp, int node, int cpu) {
+Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   stat(s, cpu, ALLOC_SLOWPATH);
   env_.charge(costs_.slowpath_entry);
@@ -280,7 +280,7 @@ Object SlubAllocator::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
   Object result;
   if (object == no_object || !page || !node_match(page, node)) {
     env_.irq_disable();
-    result = slab_alloc_slowpath(s, gfp, node, cpu);
+    result = ___slab_alloc(s, gfp, node, cpu);
     env_.irq_enable();
   } else {
     c.freelist = page->free_pointer[object];

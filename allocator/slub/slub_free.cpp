@@ -45,10 +45,10 @@ void SlubAllocator::slab_free(KmemCache* s, Object x) {
     return;
   }
   env_.sync();
-  slab_free_slowpath(s, page, x.index, cpu);
+  __slab_free(s, page, x.index, cpu);
 }
 
-void SlubAllocator::slab_free_slowpath(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
+void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
   stat(s, cpu, FREE_SLOWPATH);
   env_.charge(costs_.free_slowpath);
   KmemCacheNode* n = nullptr;
