@@ -162,4 +162,12 @@ std::string format_cpulist(const std::vector<int>& ids) {
   return out;
 }
 
+std::int64_t validated_duration_ns(const nlohmann::json& value) {
+  return std::get<std::int64_t>(parse_duration_ns(value));
+}
+
+std::uint64_t validated_size_bytes(const nlohmann::json& value) {
+  return std::get<std::uint64_t>(parse_size_bytes(value));
+}
+
 }  // namespace slabsim::config

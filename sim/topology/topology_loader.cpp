@@ -23,13 +23,8 @@ using nlohmann::json;
 namespace {
 
 using config::at;
-
-std::int64_t duration_of(const json& v) {
-  return std::get<std::int64_t>(config::parse_duration_ns(v));
-}
-std::uint64_t size_of(const json& v) {
-  return std::get<std::uint64_t>(config::parse_size_bytes(v));
-}
+using config::validated_duration_ns;
+using config::validated_size_bytes;
 
 // The checks and resolution of one document, sharing its diagnostics.
 class Loader {
@@ -50,7 +45,7 @@ class Loader {
 
  private:
   void load_block_size() {
-    t_.block_size = size_of(j_["memory_block_size"]);
+    t_.block_size = validated_size_bytes(j_["memory_block_size"]);
     if (!std::has_single_bit(t_.block_size))
       diag_.error("/memory_block_size",
                   fmt::format("expected a power of two (memory_block_size_bytes() always is), got "
@@ -151,7 +146,7 @@ class Loader {
       if (run.contains("count")) {
         count = run["count"].get<std::uint64_t>();
       } else {
-        const std::uint64_t bytes = size_of(run["size"]);
+        const std::uint64_t bytes = validated_size_bytes(run["size"]);
         if (bytes % t_.block_size != 0 || bytes == 0) {
           diag_.error(at(at(at(at(p, "memory"), "blocks"), r), "size"),
                       fmt::format("expected a multiple of memory_block_size ({} MiB), got {} bytes",
@@ -217,7 +212,8 @@ class Loader {
 
   void load_distances() {
     const auto& d = j_["distance"];
-    if (d.contains("local_latency")) t_.local_latency_ns = duration_of(d["local_latency"]);
+    if (d.contains("local_latency"))
+      t_.local_latency_ns = validated_duration_ns(d["local_latency"]);
     if (d.contains("slit"))
       load_slit_form(d);
     else
@@ -248,7 +244,7 @@ class Loader {
       t_.latency_ns.assign(n, std::vector<std::int64_t>(n));
       for (int i = 0; i < n; ++i)
         for (int k = 0; k < n; ++k)
-          t_.latency_ns[i][k] = duration_of(d["latency"][i][k]);
+          t_.latency_ns[i][k] = validated_duration_ns(d["latency"][i][k]);
       for (int i = 0; i < n; ++i)
         for (int k = 0; k < n; ++k)
           if (k != i && t_.latency_ns[i][k] <= t_.latency_ns[i][i])
@@ -269,7 +265,7 @@ class Loader {
     for (std::size_t i = 0; i < links.size(); ++i) {
       const std::string p = at("/distance/links", i);
       Link l{links[i]["between"][0].get<int>(), links[i]["between"][1].get<int>(),
-             duration_of(links[i]["latency"])};
+             validated_duration_ns(links[i]["latency"])};
       bool ok = true;
       for (int e = 0; e < 2; ++e) {
         const int node = e == 0 ? l.a : l.b;

@@ -27,10 +27,7 @@ using nlohmann::json;
 namespace {
 
 using config::at;
-
-std::int64_t ns_of(const json& v) {
-  return std::get<std::int64_t>(config::parse_duration_ns(v));
-}
+using config::validated_duration_ns;
 
 const char* plural(std::size_t n) {
   return n == 1 ? "" : "s";
@@ -70,12 +67,12 @@ class Loader {
     w_.name = j_["name"].get<std::string>();
     w_.description = j_["description"].get<std::string>();
     if (j_.contains("topology")) w_.topology = j_["topology"].get<std::string>();
-    w_.duration_ns = ns_of(j_["duration"]);
+    w_.duration_ns = validated_duration_ns(j_["duration"]);
     w_.seed = j_["seed"].get<std::uint64_t>();
     w_.event_tasks = j_["event_tasks"].get<int>();
     const auto& k = j_["kernel"];
     for (const auto& p : kernel_time_params())
-      w_.kernel.*p.field = std::get<std::int64_t>(config::parse_duration_ns(k[std::string(p.key)]));
+      w_.kernel.*p.field = validated_duration_ns(k[std::string(p.key)]);
     load_caches();
     load_threads();
     load_events();
@@ -229,14 +226,14 @@ class Loader {
     Distribution out;
     if (d.contains("constant")) {
       out.kind = Distribution::Kind::constant;
-      out.a_ns = ns_of(d["constant"]);
+      out.a_ns = validated_duration_ns(d["constant"]);
     } else if (d.contains("exponential")) {
       out.kind = Distribution::Kind::exponential;
-      out.a_ns = ns_of(d["exponential"]);
+      out.a_ns = validated_duration_ns(d["exponential"]);
     } else {
       out.kind = Distribution::Kind::uniform;
-      out.a_ns = ns_of(d["uniform"][0]);
-      out.b_ns = ns_of(d["uniform"][1]);
+      out.a_ns = validated_duration_ns(d["uniform"][0]);
+      out.b_ns = validated_duration_ns(d["uniform"][1]);
       if (out.a_ns > out.b_ns)
         diag_.error(at(p, "uniform"),
                     fmt::format("expected [low, high] with low <= high, got {} then {}",
@@ -273,10 +270,10 @@ class Loader {
       g.lifetime = distribution(th["lifetime"], at(p, "lifetime"));
       g.accesses_per_object = th["accesses_per_object"].get<int>();
       g.max_live_per_cpu = th["max_live_per_cpu"].get<int>();
-      g.start_ns = ns_of(th["start"]);
+      g.start_ns = validated_duration_ns(th["start"]);
       const bool start_ok = check_time(g.start_ns, at(p, "start"));
       if (th.contains("stop")) {
-        g.stop_ns = ns_of(th["stop"]);
+        g.stop_ns = validated_duration_ns(th["stop"]);
         if (check_time(*g.stop_ns, at(p, "stop")) && start_ok && *g.stop_ns <= g.start_ns)
           diag_.error(at(p, "stop"),
                       fmt::format("expected a stop time after start ({}), got {}",
@@ -339,7 +336,7 @@ class Loader {
       const json& ev = events[i];
       Event e;
       e.source = p;
-      e.at_ns = ns_of(ev["at"]);
+      e.at_ns = validated_duration_ns(ev["at"]);
       bool ok = check_time(e.at_ns, at(p, "at"));
       auto type = std::find_if(event_types().begin(), event_types().end(),
                                [&](const auto& kv) { return ev.contains(kv.first); });
@@ -347,7 +344,7 @@ class Loader {
       load_event_body(ev[type->first], at(p, type->first), e);
       std::int64_t count = 1, every = 0;
       if (ev.contains("repeat")) {
-        every = ns_of(ev["repeat"]["every"]);
+        every = validated_duration_ns(ev["repeat"]["every"]);
         count = ev["repeat"]["count"].get<std::int64_t>();
         ok = ok && check_repeat_count(e.at_ns, every, count, at(at(p, "repeat"), "count"));
       }
