@@ -1,0 +1,141 @@
+"""scripts/kernel-check: build the probe and initramfs, boot the real kernel
+for a machine, play a plan, write DIR/guest.json and DIR/serial.log."""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from . import build
+from .guest import Guest, GuestError
+from .plan import PlanError, load_json, resolve_machine, validate_plan
+from .runner import DEFAULT_TIMEOUTS, FORMAT, UNITS, Runner, StepError
+
+
+def _write_json(path, doc):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _raise_on_signal(signum, frame):
+    # SIGTERM/SIGHUP -> the same cleanup path as Ctrl-C (QEMU is killed in
+    # the finally below).
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="kernel-check",
+        description="Boot the real Linux kernel under QEMU for a machine and "
+                    "play a plan of hotplug/probe/dump steps in it.")
+    ap.add_argument("--plan", required=True, help="plan JSON (see "
+                    "kernel-check/README.md)")
+    ap.add_argument("--machine", help="machine JSON as printed by `slabsim "
+                    "topology qemu PRESET --json` ('-' for stdin); overrides "
+                    "the plan's \"machine\"")
+    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--validate-only", action="store_true",
+                    help="check the plan and machine, boot nothing")
+    args = ap.parse_args(argv)
+
+    t_start = time.monotonic()
+    say = lambda msg: print(msg, file=sys.stderr, flush=True)
+    try:
+        plan = load_json(args.plan, "--plan")
+        if args.machine == "-":
+            machine_doc = json.load(sys.stdin)
+            from .plan import validate_machine
+            machine = validate_machine(machine_doc, "machine")
+        else:
+            machine = resolve_machine(plan, args.plan, args.machine)
+        steps = validate_plan(plan, {d["id"] for d in
+                                     machine.get("hotplug_dimms", [])})
+    except (PlanError, json.JSONDecodeError) as e:
+        say(f"kernel-check: invalid input: {e}")
+        return 2
+    if args.validate_only:
+        say(f"kernel-check: plan OK ({len(steps)} steps)")
+        return 0
+    timeouts = {**DEFAULT_TIMEOUTS, **plan.get("timeouts", {})}
+
+    os.makedirs(args.out, exist_ok=True)
+    timings = {}
+    try:
+        missing = build.missing_prerequisites()
+        if missing:
+            say("kernel-check: missing " + "; ".join(missing) +
+                f"\n  {build.HINT}")
+            return 3
+        abi = build.kernel_abi()
+        t = time.monotonic()
+        vmlinuz = build.ensure_vmlinuz(abi)
+        ko, built_ko = build.build_probe(abi, os.path.join(args.out,
+                                                           "probe-build.log"))
+        initrd, built_rd = build.build_initramfs(ko)
+        timings["build_s"] = round(time.monotonic() - t, 3)
+        say(f"kernel-check: kernel {abi}; probe "
+            f"{'built' if built_ko else 'cached'}, initramfs "
+            f"{'built' if built_rd else 'cached'} "
+            f"({timings['build_s']:.1f} s)")
+    except build.BuildError as e:
+        say(f"kernel-check: build: {e}")
+        return 3
+
+    old = {s: signal.signal(s, _raise_on_signal)
+           for s in (signal.SIGTERM, signal.SIGHUP)}
+    deadline = time.monotonic() + timeouts["total_s"]
+    guest = Guest(machine, vmlinuz, initrd,
+                  os.path.join(args.out, "serial.log"), deadline,
+                  os.path.join(args.out, "qemu.stderr"))
+    doc = {"format": FORMAT, "kernel": {"abi": abi}, "machine": machine,
+           "units": UNITS}
+    runner = None
+    rc = 0
+    try:
+        t = time.monotonic()
+        guest.start()
+        ready = guest.wait_ready(timeouts["boot_s"])
+        timings["boot_s"] = round(time.monotonic() - t, 3)
+        doc["kernel"]["release"] = ready.get("release")
+        doc["kernel"]["cmdline"] = guest.cmdline
+        say(f"kernel-check: guest ready in {timings['boot_s']:.1f} s "
+            f"(release {ready.get('release')})")
+        if ready.get("probe_rc") != 0:
+            raise StepError(f"boot: insmod slabsim_probe.ko failed: "
+                            f"{ready.get('probe_error', '')}")
+        runner = Runner(guest, machine, timeouts)
+        t = time.monotonic()
+        runner.run(steps, progress=say)
+        timings["steps_s"] = round(time.monotonic() - t, 3)
+    except (GuestError, StepError) as e:
+        say(f"kernel-check: FAILED: {e}\n  serial log: "
+            f"{os.path.join(args.out, 'serial.log')}")
+        doc["error"] = str(e)
+        rc = 1
+    except KeyboardInterrupt as e:
+        say(f"kernel-check: interrupted ({e or 'Ctrl-C'})")
+        doc["error"] = "interrupted"
+        rc = 130
+    finally:
+        guest.close()
+        for s, h in old.items():
+            signal.signal(s, h)
+    timings["total_s"] = round(time.monotonic() - t_start, 3)
+    doc["steps"] = runner.results if runner is not None else []
+    if runner is not None:
+        timings["per_step"] = runner.timings
+    _write_json(os.path.join(args.out, "guest.json"), doc)
+    _write_json(os.path.join(args.out, "timings.json"), timings)
+    say(f"kernel-check: boot {timings.get('boot_s', '-')} s, steps "
+        f"{timings.get('steps_s', '-')} s, total {timings['total_s']} s; "
+        f"wrote {os.path.join(args.out, 'guest.json')}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Plays a plan's steps in a booted guest and builds the output document."""
+
+import errno
+import json
+import time
+
+from .guest import GuestError
+from .protocol import errno_from_text, errno_name, parse_dump, parse_kv
+from .qmp import QMPError
+
+FORMAT = "slabsim-kernel-check/1"
+
+UNITS = {
+    "size_bytes": "bytes",
+    "addr": "guest physical address, bytes",
+    "meminfo *_kB": "KiB (the kernel's kB)",
+    "numastat": "pages (4 KiB), counters since boot",
+    "/sys/kernel/slab/*/{slabs,partial,cpu_slabs}": "slabs; N<n>= per node",
+    "/sys/kernel/slab/*/{objects,objects_partial,total_objects}":
+        "objects; N<n>= per node",
+    "/sys/kernel/slab/*/{object_size,slab_size,align}": "bytes",
+    "/sys/kernel/slab/*/order": "page order of a slab",
+    "/proc/slabinfo": "version 2.1 columns by name",
+    "block_size_bytes": "bytes (the file is hex; converted)",
+    "rc": "0 or -errno; rc_name is its symbolic form",
+    "probe per_node": "objects (or pages) of the burst by "
+                      "page_to_nid(virt_to_page(obj))",
+    "probe runs": "node*count runs in allocation order",
+}
+
+DEFAULT_TIMEOUTS = {"boot_s": 90, "step_s": 60, "unplug_s": 30,
+                    "total_s": 900}
+
+
+class StepError(Exception):
+    pass
+
+
+def _named(rc):
+    return {"rc": rc, "rc_name": errno_name(rc)}
+
+
+class Runner:
+    def __init__(self, guest, machine, timeouts):
+        self.g = guest
+        self.machine = machine
+        self.dimms = {d["id"]: d for d in machine.get("hotplug_dimms", [])}
+        self.t = timeouts
+        self.blocks = {}  # dimm id -> [block ids], set by hotplug_add
+        self.block_size = None
+        self.timings = []
+        self.results = []  # kept on failure: the steps done so far
+
+    def _cmd(self, verb, args, what, timeout=None):
+        return self.g.command(verb, args, timeout or self.t["step_s"], what)
+
+    def _block_size(self, what):
+        if self.block_size is None:
+            r = self._cmd("shell", "cat /sys/devices/system/memory/"
+                          "block_size_bytes", what)
+            try:
+                self.block_size = int(r.body[0].strip(), 16)
+            except (IndexError, ValueError):
+                raise StepError(f"{what}: cannot read block_size_bytes: "
+                                f"{r.body!r}") from None
+        return self.block_size
+
+    # -- steps ---------------------------------------------------------------
+    def hotplug_add(self, dimm_id, what):
+        d = self.dimms[dimm_id]
+        q = self.g.qmp
+        q.drain_events()
+        # memory-backend-ram + pc-dimm: QEMU signals the guest over ACPI
+        # (GPE), whose handler (acpi_memory_device_add() -> add_memory())
+        # creates the memoryN blocks, offline (memhp_default_state=offline).
+        q.execute("object-add", {"qom-type": "memory-backend-ram",
+                                 "id": d["memdev"], "size": d["size_bytes"]})
+        q.execute("device_add", {"driver": "pc-dimm", "id": d["id"],
+                                 "memdev": d["memdev"], "node": d["node"]})
+        addr = size = None
+        for dev in q.execute("query-memory-devices"):
+            data = dev.get("data", {})
+            if data.get("id") == dimm_id:
+                addr, size = data.get("addr"), data.get("size")
+        if addr is None:
+            raise StepError(f"{what}: {dimm_id} not in query-memory-devices")
+        bs = self._block_size(what)
+        first, last = addr // bs, (addr + size - 1) // bs
+        self.blocks[dimm_id] = list(range(first, last + 1))
+        r = self._cmd("wait_blocks", f"{first} {last} "
+                      f"{int(self.t['step_s'] // 2)}", what)
+        rc = 0 if r.rc == 0 else -errno.ETIMEDOUT
+        return {**_named(rc), "dimm": dimm_id, "node": d["node"],
+                "addr": addr, "size_bytes": size,
+                "blocks": [f"memory{b}" for b in self.blocks[dimm_id]],
+                "guest": parse_kv(" ".join(r.body)),
+                "kernel_log": r.kernel_log,
+                "qmp_events": _events(q.drain_events())}
+
+    def online(self, spec, what):
+        dimm_id, state = spec["dimm"], spec["as"]
+        if dimm_id not in self.blocks:
+            raise StepError(f"{what}: {dimm_id} was not hot-added by an "
+                            "earlier step")
+        blocks = self.blocks[dimm_id]
+        # Online from the lowest block up, offline from the highest down (as
+        # udev rules and the kernel's own offline_and_remove_memory() go).
+        if state == "offline":
+            blocks = list(reversed(blocks))
+        paths = [f"/sys/devices/system/memory/memory{b}/state" for b in blocks]
+        r = self._cmd("writeall", f"{state} " + " ".join(paths), what)
+        results = {}
+        first_rc = 0
+        for line in r.body:
+            kv = parse_kv(line)
+            if "path" not in kv:
+                continue
+            rc = 0 if kv.get("status") == 0 else errno_from_text(
+                str(kv.get("error", "")))
+            results[kv["path"]] = _named(rc)
+            if rc and not first_rc:
+                first_rc = rc
+        return {**_named(first_rc), "dimm": dimm_id, "as": state,
+                "writes": results, "kernel_log": r.kernel_log}
+
+    def unplug(self, dimm_id, what):
+        d = self.dimms[dimm_id]
+        q = self.g.qmp
+        q.drain_events()
+        # device_del only asks: the guest ejects over ACPI after
+        # acpi_memory_device_remove() -> remove_memory(), which fails while
+        # a block is online; QEMU then reports ACPI_DEVICE_OST with the
+        # _OST status and never sends DEVICE_DELETED.
+        q.execute("device_del", {"id": dimm_id})
+        ev = q.wait_event("DEVICE_DELETED",
+                          time.monotonic() + self.t["unplug_s"],
+                          lambda data: data.get("device") == dimm_id)
+        deleted = ev is not None
+        backend_deleted = False
+        if deleted:
+            try:
+                q.execute("object-del", {"id": d["memdev"]})
+                backend_deleted = True
+            except QMPError:
+                pass
+            self.blocks.pop(dimm_id, None)
+        r = self._cmd("nop", "", what)
+        rc = 0 if deleted else -errno.ETIMEDOUT
+        return {**_named(rc), "dimm": dimm_id, "deleted": deleted,
+                "backend_deleted": backend_deleted,
+                "timeout_s": self.t["unplug_s"],
+                "kernel_log": r.kernel_log,
+                "qmp_events": _events(q.drain_events())}
+
+    def probe(self, command, what):
+        r = self._cmd("probe", command, what)
+        kv = parse_kv(r.body[0]) if r.body else {}
+        if "rc" not in kv:
+            raise StepError(f"{what}: no result from the probe: {r.body!r}")
+        for key in ("per_node",):
+            if isinstance(kv.get(key), str):
+                kv[key] = {p.split(":")[0]: int(p.split(":")[1])
+                           for p in kv[key].split(",") if ":" in p}
+            elif key in kv:
+                kv[key] = {}
+        if "runs" in kv:
+            runs = str(kv["runs"])
+            kv["runs"] = [[int(n), int(c)] for n, c in
+                          (x.split("*") for x in runs.split(",") if "*" in x)]
+        rc = kv.pop("rc")
+        return {**_named(rc), "command": command, "result": kv,
+                "kernel_log": r.kernel_log}
+
+    def write(self, spec, what):
+        r = self._cmd("write", f"{spec['path']} {spec['value']}", what)
+        kv = parse_kv(r.body[0]) if r.body else {}
+        rc = 0 if kv.get("status") == 0 else errno_from_text(
+            str(kv.get("error", "")))
+        return {**_named(rc), "path": spec["path"], "value": spec["value"],
+                "kernel_log": r.kernel_log}
+
+    def dump(self, items, what):
+        r = self._cmd("dump", " ".join(items), what)
+        if r.rc != 0:
+            raise StepError(f"{what}: dump failed: {r.body[-3:]!r}")
+        return {**_named(0), "dump": parse_dump(r.body, items),
+                "kernel_log": r.kernel_log}
+
+    def shell(self, command, what):
+        r = self._cmd("shell", command, what)
+        return {**_named(0 if r.rc == 0 else -errno.EIO), "output": r.body,
+                "kernel_log": r.kernel_log}
+
+    def run(self, steps, progress=None):
+        out = self.results
+        for i, step in enumerate(steps):
+            kind, value = next(iter(step.items()))
+            what = f"steps[{i}] ({kind}: {json.dumps(value)})"
+            t0 = time.monotonic()
+            try:
+                result = getattr(self, kind)(value, what)
+            except QMPError as e:
+                raise StepError(f"{what}: QMP: {e}") from None
+            except GuestError as e:
+                raise StepError(str(e) if str(e).startswith(what)
+                                else f"{what}: {e}") from None
+            dt = time.monotonic() - t0
+            self.timings.append({"step": i, "kind": kind, "seconds": round(dt, 3)})
+            if progress:
+                progress(f"  {what}: {result['rc_name']} ({dt:.1f} s)")
+            out.append({"index": i, "step": step, **result})
+        return out
+
+
+def _events(events):
+    """QMP events without their host timestamps (not comparable)."""
+    return [{"event": e.get("event"), "data": e.get("data", {})}
+            for e in events]
