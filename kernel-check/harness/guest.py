@@ -42,12 +42,15 @@ class Guest:
         self._reader = None
         self.argv = None
         self.cmdline = None
+        # SLABSIM_QEMU: another binary speaking the same serial/QMP protocol
+        # (the tests' stub guest).
+        self.qemu = os.environ.get("SLABSIM_QEMU", "qemu-system-x86_64")
 
     # -- lifecycle ---------------------------------------------------------
     def start(self):
         self.cmdline = " ".join(list(self.machine.get("kernel_cmdline", [])) +
                                 BASE_CMDLINE)
-        self.argv = (["qemu-system-x86_64"] + list(self.machine["machine_args"])
+        self.argv = ([self.qemu] + list(self.machine["machine_args"])
                      + ["-kernel", self.vmlinuz, "-initrd", self.initrd,
                         "-append", self.cmdline,
                         # No default NIC/VGA/etc. to probe; serial on stdio
