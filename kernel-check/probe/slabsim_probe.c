@@ -525,16 +525,18 @@ static ssize_t cmd_write(struct file *file, const char __user *buf,
 	char line[PROBE_CMD_LEN];
 	int rc;
 
-	if (count >= sizeof(line))
-		return -E2BIG;
-	if (copy_from_user(line, buf, count))
-		return -EFAULT;
-	line[count] = '\0';
-
 	mutex_lock(&probe_mutex);
 	out_len = 0;
 	out[0] = '\0';
-	rc = run_command(line);
+	/* A rejected write still replaces the result: no stale "rc=0". */
+	if (count >= sizeof(line)) {
+		rc = -E2BIG;
+	} else if (copy_from_user(line, buf, count)) {
+		rc = -EFAULT;
+	} else {
+		line[count] = '\0';
+		rc = run_command(line);
+	}
 	/* Put rc= first: the result line always starts with it. */
 	strscpy(body, out, sizeof(body));
 	out_len = 0;
