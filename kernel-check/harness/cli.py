@@ -1,5 +1,10 @@
 """scripts/kernel-check: build the probe and initramfs, boot the real kernel
-for a machine, play a plan, write DIR/guest.json and DIR/serial.log."""
+for a machine, play a plan, write DIR/guest.json and DIR/serial.log.
+
+Exit status: 0 done (steps may have observed errors: see their rc), 1 the
+run failed (QEMU exited, the guest never got ready, a QMP error, a step
+timed out), 2 invalid plan or machine, 3 missing prerequisites or a failed
+build, 130 interrupted."""
 
 import argparse
 import json
@@ -10,25 +15,30 @@ import time
 
 from . import build
 from .guest import Guest, GuestError
-from .plan import PlanError, load_json, resolve_machine, validate_plan
+from .plan import (PlanError, load_json, resolve_machine, validate_machine,
+                   validate_plan)
 from .runner import DEFAULT_TIMEOUTS, FORMAT, UNITS, Runner, StepError
+
+
+def say(msg):
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _write_json(path, doc):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2, sort_keys=False)
+        json.dump(doc, f, indent=2)
         f.write("\n")
     os.replace(tmp, path)
 
 
 def _raise_on_signal(signum, frame):
-    # SIGTERM/SIGHUP -> the same cleanup path as Ctrl-C (QEMU is killed in
-    # the finally below).
+    # SIGTERM/SIGHUP take the same path as Ctrl-C: QEMU is killed in
+    # play()'s finally.
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv=None):
+def _parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="kernel-check",
         description="Boot the real Linux kernel under QEMU for a machine and "
@@ -41,61 +51,49 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--validate-only", action="store_true",
                     help="check the plan and machine, boot nothing")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    t_start = time.monotonic()
-    say = lambda msg: print(msg, file=sys.stderr, flush=True)
-    try:
-        plan = load_json(args.plan, "--plan")
-        if args.machine == "-":
-            machine_doc = json.load(sys.stdin)
-            from .plan import validate_machine
-            machine = validate_machine(machine_doc, "machine")
-        else:
-            machine = resolve_machine(plan, args.plan, args.machine)
-        steps = validate_plan(plan, {d["id"] for d in
-                                     machine.get("hotplug_dimms", [])})
-    except (PlanError, json.JSONDecodeError) as e:
-        say(f"kernel-check: invalid input: {e}")
-        return 2
-    if args.validate_only:
-        say(f"kernel-check: plan OK ({len(steps)} steps)")
-        return 0
-    timeouts = {**DEFAULT_TIMEOUTS, **plan.get("timeouts", {})}
 
-    os.makedirs(args.out, exist_ok=True)
-    timings = {}
-    try:
-        missing = build.missing_prerequisites()
-        if missing:
-            say("kernel-check: missing " + "; ".join(missing) +
-                f"\n  {build.HINT}")
-            return 3
-        abi = build.kernel_abi()
-        t = time.monotonic()
-        vmlinuz = build.ensure_vmlinuz(abi)
-        ko, built_ko = build.build_probe(abi, os.path.join(args.out,
-                                                           "probe-build.log"))
-        initrd, built_rd = build.build_initramfs(ko)
-        timings["build_s"] = round(time.monotonic() - t, 3)
-        say(f"kernel-check: kernel {abi}; probe "
-            f"{'built' if built_ko else 'cached'}, initramfs "
-            f"{'built' if built_rd else 'cached'} "
-            f"({timings['build_s']:.1f} s)")
-    except build.BuildError as e:
-        say(f"kernel-check: build: {e}")
-        return 3
+def _load_inputs(args):
+    """(plan, machine, steps); raises PlanError."""
+    plan = load_json(args.plan, "--plan")
+    if args.machine == "-":
+        try:
+            machine = validate_machine(json.load(sys.stdin), "machine")
+        except json.JSONDecodeError as e:
+            raise PlanError("--machine -", f"stdin is not JSON: {e}") from None
+    else:
+        machine = resolve_machine(plan, args.plan, args.machine)
+    steps = validate_plan(plan, {d["id"] for d in
+                                 machine.get("hotplug_dimms", [])})
+    return plan, machine, steps
 
-    old = {s: signal.signal(s, _raise_on_signal)
-           for s in (signal.SIGTERM, signal.SIGHUP)}
-    deadline = time.monotonic() + timeouts["total_s"]
-    guest = Guest(machine, vmlinuz, initrd,
-                  os.path.join(args.out, "serial.log"), deadline,
-                  os.path.join(args.out, "qemu.stderr"))
-    doc = {"format": FORMAT, "kernel": {"abi": abi}, "machine": machine,
-           "units": UNITS}
+
+def _build(out, timings):
+    """(abi, vmlinuz, initrd); raises build.BuildError."""
+    missing = build.missing_prerequisites()
+    if missing:
+        raise build.BuildError("missing " + "; ".join(missing))
+    abi = build.kernel_abi()
+    t = time.monotonic()
+    vmlinuz = build.ensure_vmlinuz(abi)
+    ko, built_ko = build.build_probe(abi, os.path.join(out,
+                                                       "probe-build.log"))
+    initrd, built_rd = build.build_initramfs(ko)
+    timings["build_s"] = round(time.monotonic() - t, 3)
+    say(f"kernel-check: kernel {abi}; probe "
+        f"{'built' if built_ko else 'cached'}, initramfs "
+        f"{'built' if built_rd else 'cached'} ({timings['build_s']:.1f} s)")
+    return abi, vmlinuz, initrd
+
+
+def _play(guest, machine, steps, timeouts, doc, timings):
+    """Boots, plays the steps; fills doc and timings. Returns the exit
+    status. QEMU is killed on every path."""
     runner = None
     rc = 0
+    old = {s: signal.signal(s, _raise_on_signal)
+           for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         t = time.monotonic()
         guest.start()
@@ -114,7 +112,7 @@ def main(argv=None):
         timings["steps_s"] = round(time.monotonic() - t, 3)
     except (GuestError, StepError) as e:
         say(f"kernel-check: FAILED: {e}\n  serial log: "
-            f"{os.path.join(args.out, 'serial.log')}")
+            f"{guest.serial_log_path}")
         doc["error"] = str(e)
         rc = 1
     except KeyboardInterrupt as e:
@@ -125,10 +123,41 @@ def main(argv=None):
         guest.close()
         for s, h in old.items():
             signal.signal(s, h)
-    timings["total_s"] = round(time.monotonic() - t_start, 3)
     doc["steps"] = runner.results if runner is not None else []
     if runner is not None:
         timings["per_step"] = runner.timings
+    return rc
+
+
+def main(argv=None):
+    args = _parse_args(argv)
+    t_start = time.monotonic()
+    try:
+        plan, machine, steps = _load_inputs(args)
+    except PlanError as e:
+        say(f"kernel-check: invalid input: {e}")
+        return 2
+    if args.validate_only:
+        say(f"kernel-check: plan OK ({len(steps)} steps)")
+        return 0
+    timeouts = {**DEFAULT_TIMEOUTS, **plan.get("timeouts", {})}
+    os.makedirs(args.out, exist_ok=True)
+    timings = {}
+    try:
+        abi, vmlinuz, initrd = _build(args.out, timings)
+    except build.BuildError as e:
+        say(f"kernel-check: {e}\n  {build.HINT}")
+        return 3
+
+    guest = Guest(machine, vmlinuz, initrd,
+                  os.path.join(args.out, "serial.log"),
+                  time.monotonic() + timeouts["total_s"],
+                  os.path.join(args.out, "qemu.stderr"),
+                  os.path.join(args.out, "commands.log"))
+    doc = {"format": FORMAT, "kernel": {"abi": abi}, "machine": machine,
+           "units": UNITS}
+    rc = _play(guest, machine, steps, timeouts, doc, timings)
+    timings["total_s"] = round(time.monotonic() - t_start, 3)
     _write_json(os.path.join(args.out, "guest.json"), doc)
     _write_json(os.path.join(args.out, "timings.json"), timings)
     say(f"kernel-check: boot {timings.get('boot_s', '-')} s, steps "

@@ -24,7 +24,7 @@ BASE_CMDLINE = ["console=ttyS0", "panic=-1"]
 
 class Guest:
     def __init__(self, machine, vmlinuz, initrd, serial_log, deadline,
-                 stderr_log):
+                 stderr_log, commands_log=None):
         self.machine = machine
         self.vmlinuz = vmlinuz
         self.initrd = initrd
@@ -39,6 +39,8 @@ class Guest:
         self.seq = 0
         self.ready = None
         self.stderr_path = stderr_log
+        # What the host sent, one line per command (the guest does not echo).
+        self.commands_log = open(commands_log, "w") if commands_log else None
         self._reader = None
         self.argv = None
         self.cmdline = None
@@ -95,7 +97,11 @@ class Guest:
             return ""
 
     def _exited(self, what):
-        rc = self.proc.poll()
+        # The serial pipe's EOF can come before QEMU is reaped.
+        try:
+            rc = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
         msg = f"{what}: QEMU exited (status {rc})"
         err = self.qemu_stderr()
         if err:
@@ -142,6 +148,9 @@ class Guest:
         # The guest tty is canonical: keep a line well under 4095 bytes.
         if len(line) > 3000:
             raise GuestError(f"{what}: command line too long")
+        if self.commands_log:
+            self.commands_log.write(line)
+            self.commands_log.flush()
         try:
             self.proc.stdin.write(line.encode())
             self.proc.stdin.flush()
@@ -183,6 +192,9 @@ class Guest:
             self._stderr.close()
         except AttributeError:
             pass
+        if self.commands_log:
+            self.commands_log.close()
+            self.commands_log = None
         for n in ("qmp.sock",):
             try:
                 os.unlink(os.path.join(self.tmpdir, n))
