@@ -42,6 +42,15 @@ def kernel_abi():
     env = os.environ.get("SLABSIM_KERNEL_ABI")
     if env:
         return env
+    # The ABI install-deps --kernel-check chose (apt-cache takes 2-3 s on a
+    # loaded 2-core machine; this is one small file).
+    try:
+        with open(os.path.join(kernel_cache_root(), "current")) as f:
+            abi = f.read().strip()
+        if abi:
+            return abi
+    except OSError:
+        pass
     try:
         out = subprocess.run(["apt-cache", "depends", "linux-image-amd64"],
                              capture_output=True, text=True, timeout=60).stdout
@@ -52,7 +61,8 @@ def kernel_abi():
         if line.startswith("Depends: linux-image-"):
             return line.split("linux-image-", 1)[1].strip()
     # No apt lists: take the one kernel already in the cache, if any.
-    found = sorted(os.listdir(kernel_cache_root())) if os.path.isdir(
+    found = sorted(d for d in os.listdir(kernel_cache_root()) if os.path.isdir(
+        os.path.join(kernel_cache_root(), d))) if os.path.isdir(
         kernel_cache_root()) else []
     if len(found) == 1:
         return found[0]

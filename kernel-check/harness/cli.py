@@ -49,6 +49,10 @@ def _parse_args(argv):
                     "topology qemu PRESET --json` ('-' for stdin); overrides "
                     "the plan's \"machine\"")
     ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--verbose-boot", action="store_true",
+                    help="let the kernel print its whole boot log on the "
+                    "console (serial.log; about 7 s slower under TCG) instead "
+                    "of `quiet` (warnings and errors only)")
     ap.add_argument("--validate-only", action="store_true",
                     help="check the plan and machine, boot nothing")
     return ap.parse_args(argv)
@@ -71,10 +75,10 @@ def _load_inputs(args):
 
 def _build(out, timings):
     """(abi, vmlinuz, initrd); raises build.BuildError."""
-    missing = build.missing_prerequisites()
+    abi = build.kernel_abi()
+    missing = build.missing_prerequisites(abi)
     if missing:
         raise build.BuildError("missing " + "; ".join(missing))
-    abi = build.kernel_abi()
     t = time.monotonic()
     vmlinuz = build.ensure_vmlinuz(abi)
     ko, built_ko = build.build_probe(abi, os.path.join(out,
@@ -153,7 +157,8 @@ def main(argv=None):
                   os.path.join(args.out, "serial.log"),
                   time.monotonic() + timeouts["total_s"],
                   os.path.join(args.out, "qemu.stderr"),
-                  os.path.join(args.out, "commands.log"))
+                  os.path.join(args.out, "commands.log"),
+                  quiet=not args.verbose_boot)
     doc = {"format": FORMAT, "kernel": {"abi": abi}, "machine": machine,
            "units": UNITS}
     rc = _play(guest, machine, steps, timeouts, doc, timings)

@@ -8,7 +8,7 @@ import re
 from .protocol import CACHE_NAME_RE
 
 ONLINE_AS = ("online", "online_kernel", "online_movable", "offline")
-DUMP_ITEMS = ("nodes", "blocks", "slabinfo")
+DUMP_ITEMS = ("nodes", "blocks", "slabinfo", "boot_log")
 PROBE_VERBS = {
     # verb: (min args, max args) after the verb
     "create": (4, 4), "destroy": (1, 1), "alloc": (4, 4), "free": (2, 3),
@@ -151,8 +151,8 @@ def validate_plan(doc, dimm_ids=None):
                 ok = isinstance(item, str) and (
                     item in DUMP_ITEMS or (item.startswith("slab:") and
                                            CACHE_NAME_RE.fullmatch(item[5:])))
-                _need(ok, f"{p}[{j}]", "must be nodes, blocks, slabinfo or "
-                      "slab:<cache name>")
+                _need(ok, f"{p}[{j}]", "must be nodes, blocks, slabinfo, boot_log "
+                      "or slab:<cache name>")
         elif kind == "shell":
             _need(isinstance(value, str) and "\n" not in value, p,
                   "must be a one-line busybox sh command")

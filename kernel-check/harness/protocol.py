@@ -258,6 +258,9 @@ def parse_dump(lines, items):
                 if row_name == name:
                     section["/proc/slabinfo"] = parsed
             out[item] = section
+        elif item == "boot_log":
+            out["boot_log"] = [DMESG_TIME_RE.sub("", line) for line in
+                               files.get("/tmp/boot.log", [])]
         elif item == "slabinfo":
             rows = {}
             for row in files.get("/proc/slabinfo", []):
