@@ -340,6 +340,8 @@ def test_real_kernel_smoke_plan(tmp_path):
     nodes = s[3]["dump"]["nodes"]
     assert nodes["/sys/devices/system/node/possible"] == [0, 1, 2]
     assert nodes["/sys/devices/system/node/has_memory"] == [0, 1]
+    # QEMU's SRAT gives node 2 the hotplug window: possible, memoryless.
+    assert any("node 2 as memoryless" in line for line in s[3]["dump"]["boot_log"])
     slab = s[3]["dump"]["slab:kc_smoke"]
     assert slab["/sys/kernel/slab/kc_smoke/objects"] == {"total": 64, "N0": 32, "N1": 32}
     assert slab["/sys/kernel/slab/kc_smoke/align"] == 64  # SLAB_HWCACHE_ALIGN
