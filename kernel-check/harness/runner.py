@@ -51,6 +51,11 @@ class Runner:
         self.timings = []
         self.results = []  # kept on failure: the steps done so far
 
+    def _qmp(self, command, arguments=None):
+        """One QMP command, bounded by the step and the overall timeouts."""
+        return self.g.qmp.execute(command, arguments, deadline=min(
+            time.monotonic() + self.t["step_s"], self.g.deadline))
+
     def _cmd(self, verb, args, what, timeout=None):
         return self.g.command(verb, args, timeout or self.t["step_s"], what)
 
@@ -73,12 +78,12 @@ class Runner:
         # memory-backend-ram + pc-dimm: QEMU signals the guest over ACPI
         # (GPE), whose handler (acpi_memory_device_add() -> add_memory())
         # creates the memoryN blocks, offline (memhp_default_state=offline).
-        q.execute("object-add", {"qom-type": "memory-backend-ram",
+        self._qmp("object-add", {"qom-type": "memory-backend-ram",
                                  "id": d["memdev"], "size": d["size_bytes"]})
-        q.execute("device_add", {"driver": "pc-dimm", "id": d["id"],
+        self._qmp("device_add", {"driver": "pc-dimm", "id": d["id"],
                                  "memdev": d["memdev"], "node": d["node"]})
         addr = size = None
-        for dev in q.execute("query-memory-devices"):
+        for dev in self._qmp("query-memory-devices"):
             data = dev.get("data", {})
             if data.get("id") == dimm_id:
                 addr, size = data.get("addr"), data.get("size")
@@ -131,15 +136,19 @@ class Runner:
         # acpi_memory_device_remove() -> remove_memory(), which fails while
         # a block is online; QEMU then reports ACPI_DEVICE_OST with the
         # _OST status and never sends DEVICE_DELETED.
-        q.execute("device_del", {"id": dimm_id})
+        self._qmp("device_del", {"id": dimm_id})
         ev = q.wait_event("DEVICE_DELETED",
-                          time.monotonic() + self.t["unplug_s"],
+                          min(time.monotonic() + self.t["unplug_s"],
+                              self.g.deadline),
                           lambda data: data.get("device") == dimm_id)
+        if ev is None and time.monotonic() >= self.g.deadline:
+            raise StepError(f"{what}: timed out (overall timeout) waiting "
+                            "for DEVICE_DELETED")
         deleted = ev is not None
         backend_deleted = False
         if deleted:
             try:
-                q.execute("object-del", {"id": d["memdev"]})
+                self._qmp("object-del", {"id": d["memdev"]})
                 backend_deleted = True
             except QMPError:
                 pass

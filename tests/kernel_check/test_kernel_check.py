@@ -303,6 +303,15 @@ def test_driver_names_the_step_when_the_guest_dies_or_hangs(stub):
     assert "timed out" in g["error"] and elapsed < 15
 
 
+def test_driver_names_the_step_of_a_qmp_error(stub):
+    rc, g, _, _ = stub([{"hotplug_add": "dimm0"}, {"hotplug_add": "dimm0"}])
+    assert rc == 1
+    assert g["error"] == ('steps[1] (hotplug_add: "dimm0"): QMP: device_add: '
+                          'GenericError: Duplicate device ID')
+    # The steps done before the failure are kept.
+    assert [s["index"] for s in g["steps"]] == [0]
+
+
 def test_guest_close_kills_qemu(tmp_path, monkeypatch):
     monkeypatch.setenv("SLABSIM_QEMU", str(STUB))
     monkeypatch.setenv("STUB_MODE", "silent")
