@@ -107,6 +107,31 @@ class QMP:
                     return None
                 raise
 
+    def _poll(self):
+        """Reads whatever QEMU has already sent, without waiting."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    chunk = self.sock.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    break
+                if not chunk:
+                    break
+                self.buf += chunk
+        finally:
+            self.sock.setblocking(True)
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.strip():
+                try:
+                    self.events.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise QMPError(f"bad QMP message {line[:200]!r}: {e}") from None
+
     def drain_events(self):
+        """The events received so far (those QEMU sent but the client had
+        not read yet included), forgetting them."""
+        self._poll()
         events, self.events = self.events, []
         return events

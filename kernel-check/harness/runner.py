@@ -89,12 +89,20 @@ class Runner:
                 addr, size = data.get("addr"), data.get("size")
         if addr is None:
             raise StepError(f"{what}: {dimm_id} not in query-memory-devices")
+        # The guest answers the insertion (ACPI device check, _OST source 1)
+        # once acpi_memory_device_add() is done, blocks and kernel log
+        # included; waiting for it keeps late log lines out of the next step.
+        ost = q.wait_event(
+            "ACPI_DEVICE_OST", min(time.monotonic() + self.t["step_s"] / 2,
+                                   self.g.deadline),
+            lambda data: data.get("info", {}).get("device") == dimm_id and
+            data["info"].get("source") == 1)
         bs = self._block_size(what)
         first, last = addr // bs, (addr + size - 1) // bs
         self.blocks[dimm_id] = list(range(first, last + 1))
         r = self._cmd("wait_blocks", f"{first} {last} "
                       f"{int(self.t['step_s'] // 2)}", what)
-        rc = 0 if r.rc == 0 else -errno.ETIMEDOUT
+        rc = 0 if r.rc == 0 and ost is not None else -errno.ETIMEDOUT
         return {**_named(rc), "dimm": dimm_id, "node": d["node"],
                 "addr": addr, "size_bytes": size,
                 "blocks": [f"memory{b}" for b in self.blocks[dimm_id]],
@@ -153,6 +161,13 @@ class Runner:
             except QMPError:
                 pass
             self.blocks.pop(dimm_id, None)
+            # QEMU's last word on the eject (_OST source 3, status 0, the
+            # device already gone from it): wait so it lands in this step.
+            q.wait_event("ACPI_DEVICE_OST",
+                         min(time.monotonic() + 5, self.g.deadline),
+                         lambda data: data.get("info", {}).get("source") == 3
+                         and data["info"].get("status") == 0
+                         and "device" not in data["info"])
         r = self._cmd("nop", "", what)
         rc = 0 if deleted else -errno.ETIMEDOUT
         return {**_named(rc), "dimm": dimm_id, "deleted": deleted,

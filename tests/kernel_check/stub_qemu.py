@@ -51,6 +51,10 @@ def qmp_server(path):
                 continue
             dimms[args["id"]] = sizes[args["memdev"]]
             send({"return": {}})
+            # The guest's _OST for the insertion, as QEMU reports it.
+            send({"event": "ACPI_DEVICE_OST", "timestamp": {}, "data": {"info": {
+                "device": args["id"], "source": 1, "status": 0,
+                "slot": "0", "slot-type": "DIMM"}}})
         elif cmd == "query-memory-devices":
             addr = 4 << 30
             devs = []
@@ -64,6 +68,8 @@ def qmp_server(path):
             # An event between replies, as QEMU sends them.
             send({"event": "DEVICE_DELETED", "timestamp": {},
                   "data": {"device": args["id"]}})
+            send({"event": "ACPI_DEVICE_OST", "timestamp": {}, "data": {"info": {
+                "source": 3, "status": 0, "slot": "0", "slot-type": "DIMM"}}})
             dimms.pop(args["id"], None)
         else:
             send({"return": {}})
