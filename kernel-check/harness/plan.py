@@ -97,6 +97,29 @@ def _probe_step(value, p):
     return value
 
 
+def _check_dimm_order(steps):
+    """A dimm is hot-added before it is onlined or unplugged, and not added
+    again before an unplug. An unplug may leave it plugged (the guest could
+    not offline it): a retry is allowed, and a re-add then fails at run time
+    with QEMU's error."""
+    added, plugged = set(), set()
+    for i, step in enumerate(steps):
+        kind, value = next(iter(step.items()))
+        if kind == "hotplug_add":
+            _need(value not in plugged, f"steps[{i}].hotplug_add",
+                  f"{value!r} is already hot-added (no unplug since)")
+            added.add(value)
+            plugged.add(value)
+        elif kind in ("online", "unplug"):
+            dimm = value["dimm"] if kind == "online" else value
+            path = (f"steps[{i}].online.dimm" if kind == "online"
+                    else f"steps[{i}].unplug")
+            _need(dimm in added, path,
+                  f"{dimm!r} is not hot-added by an earlier step")
+            if kind == "unplug":
+                plugged.discard(dimm)
+
+
 def validate_plan(doc, dimm_ids=None):
     """Checks the plan's steps (and its machine if embedded). dimm_ids: the
     machine's dimm ids, to check references. Returns the list of steps."""
@@ -156,6 +179,7 @@ def validate_plan(doc, dimm_ids=None):
         elif kind == "shell":
             _need(isinstance(value, str) and "\n" not in value, p,
                   "must be a one-line busybox sh command")
+    _check_dimm_order(steps)
     timeouts = doc.get("timeouts", {})
     _need(isinstance(timeouts, dict), "timeouts", "must be an object")
     for k, v in timeouts.items():

@@ -152,6 +152,18 @@ def test_plan_errors_name_the_json_path(step, path, text):
     assert str(e).startswith(path + ": ") and text in str(e)
 
 
+def test_plan_dimms_are_added_before_use():
+    e = plan_error({"steps": [{"online": {"dimm": "dimm0", "as": "online"}}]})
+    assert e.path == "steps[0].online.dimm" and "not hot-added" in str(e)
+    e = plan_error({"steps": [{"unplug": "dimm1"}]})
+    assert e.path == "steps[0].unplug"
+    # An unplug the guest refused may be retried; a re-add after it is fine.
+    validate_plan({"steps": [{"hotplug_add": "dimm0"}, {"unplug": "dimm0"},
+                             {"unplug": "dimm0"}, {"hotplug_add": "dimm0"}]}, DIMMS)
+    e = plan_error({"steps": [{"hotplug_add": "dimm1"}, {"hotplug_add": "dimm1"}]})
+    assert e.path == "steps[1].hotplug_add" and "already" in str(e)
+
+
 def test_plan_timeouts_are_checked():
     assert plan_error({"steps": [], "timeouts": {"boot_s": -1}}).path == "timeouts.boot_s"
     assert plan_error({"steps": [], "timeouts": {"nap_s": 1}}).path == "timeouts.nap_s"
@@ -303,7 +315,9 @@ def test_driver_names_the_step_when_the_guest_dies_or_hangs(stub):
     assert "timed out" in g["error"] and elapsed < 15
 
 
-def test_driver_names_the_step_of_a_qmp_error(stub):
+def test_driver_names_the_step_of_a_qmp_error(stub, monkeypatch):
+    # A plan that validation would refuse, to make the stub's QEMU refuse it.
+    monkeypatch.setattr("harness.plan._check_dimm_order", lambda steps: None)
     rc, g, _, _ = stub([{"hotplug_add": "dimm0"}, {"hotplug_add": "dimm0"}])
     assert rc == 1
     assert g["error"] == ('steps[1] (hotplug_add: "dimm0"): QMP: device_add: '
