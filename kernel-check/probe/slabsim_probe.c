@@ -39,6 +39,7 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/ctype.h>
+#include <linux/namei.h>
 
 #define PROBE_MAX_CACHES 16
 #define PROBE_NAME_LEN 32
@@ -173,6 +174,23 @@ static int parse_flags(char *s, slab_flags_t *flags)
 	return 0;
 }
 
+/*
+ * A kernel cache of that name? slab_caches is not exported, but SLUB shows
+ * every cache (merged ones as links) under /sys/kernel/slab/. Two caches of
+ * one name would make that folder and /proc/slabinfo ambiguous.
+ */
+static bool kernel_cache_exists(const char *name)
+{
+	char path[PROBE_NAME_LEN + 24];
+	struct path p;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s", name);
+	if (kern_path(path, 0, &p))
+		return false;
+	path_put(&p);
+	return true;
+}
+
 static int cmd_create(char **argv, int argc)
 {
 	struct probe_cache *pc = NULL;
@@ -186,7 +204,7 @@ static int cmd_create(char **argv, int argc)
 	if (size == 0 || size > KMALLOC_MAX_SIZE ||
 	    (align && !is_power_of_2(align)))
 		return -EINVAL;
-	if (find_cache(argv[1]))
+	if (find_cache(argv[1]) || kernel_cache_exists(argv[1]))
 		return -EEXIST;
 	for (i = 0; i < PROBE_MAX_CACHES; i++)
 		if (!caches[i].cache) {
