@@ -50,6 +50,7 @@ class Runner:
         self.block_size = None
         self.timings = []
         self.results = []  # kept on failure: the steps done so far
+        self.step_log = []
 
     def _qmp(self, command, arguments=None):
         """One QMP command, bounded by the step and the overall timeouts."""
@@ -57,7 +58,11 @@ class Runner:
             time.monotonic() + self.t["step_s"], self.g.deadline))
 
     def _cmd(self, verb, args, what, timeout=None):
-        return self.g.command(verb, args, timeout or self.t["step_s"], what)
+        """One guest command; its kernel log joins the step's (a step may
+        send several, e.g. hotplug_add's first read of block_size_bytes)."""
+        r = self.g.command(verb, args, timeout or self.t["step_s"], what)
+        self.step_log.extend(r.kernel_log)
+        return r
 
     def _block_size(self, what):
         if self.block_size is None:
@@ -107,7 +112,6 @@ class Runner:
                 "addr": addr, "size_bytes": size,
                 "blocks": [f"memory{b}" for b in self.blocks[dimm_id]],
                 "guest": parse_kv(" ".join(r.body)),
-                "kernel_log": r.kernel_log,
                 "qmp_events": _events(q.drain_events())}
 
     def online(self, spec, what):
@@ -134,7 +138,7 @@ class Runner:
             if rc and not first_rc:
                 first_rc = rc
         return {**_named(first_rc), "dimm": dimm_id, "as": state,
-                "writes": results, "kernel_log": r.kernel_log}
+                "writes": results}
 
     def unplug(self, dimm_id, what):
         d = self.dimms[dimm_id]
@@ -173,7 +177,6 @@ class Runner:
         return {**_named(rc), "dimm": dimm_id, "deleted": deleted,
                 "backend_deleted": backend_deleted,
                 "timeout_s": self.t["unplug_s"],
-                "kernel_log": r.kernel_log,
                 "qmp_events": _events(q.drain_events())}
 
     def probe(self, command, what):
@@ -192,28 +195,24 @@ class Runner:
             kv["runs"] = [[int(n), int(c)] for n, c in
                           (x.split("*") for x in runs.split(",") if "*" in x)]
         rc = kv.pop("rc")
-        return {**_named(rc), "command": command, "result": kv,
-                "kernel_log": r.kernel_log}
+        return {**_named(rc), "command": command, "result": kv}
 
     def write(self, spec, what):
         r = self._cmd("write", f"{spec['path']} {spec['value']}", what)
         kv = parse_kv(r.body[0]) if r.body else {}
         rc = 0 if kv.get("status") == 0 else errno_from_text(
             str(kv.get("error", "")))
-        return {**_named(rc), "path": spec["path"], "value": spec["value"],
-                "kernel_log": r.kernel_log}
+        return {**_named(rc), "path": spec["path"], "value": spec["value"]}
 
     def dump(self, items, what):
         r = self._cmd("dump", " ".join(items), what)
         if r.rc != 0:
             raise StepError(f"{what}: dump failed: {r.body[-3:]!r}")
-        return {**_named(0), "dump": parse_dump(r.body, items),
-                "kernel_log": r.kernel_log}
+        return {**_named(0), "dump": parse_dump(r.body, items)}
 
     def shell(self, command, what):
         r = self._cmd("shell", command, what)
-        return {**_named(0 if r.rc == 0 else -errno.EIO), "output": r.body,
-                "kernel_log": r.kernel_log}
+        return {**_named(0 if r.rc == 0 else -errno.EIO), "output": r.body}
 
     def run(self, steps, progress=None):
         out = self.results
@@ -221,8 +220,10 @@ class Runner:
             kind, value = next(iter(step.items()))
             what = f"steps[{i}] ({kind}: {json.dumps(value)})"
             t0 = time.monotonic()
+            self.step_log = []
             try:
                 result = getattr(self, kind)(value, what)
+                result["kernel_log"] = self.step_log
             except QMPError as e:
                 raise StepError(f"{what}: QMP: {e}") from None
             except GuestError as e:

@@ -278,6 +278,9 @@ def test_driver_plays_every_step_kind(stub):
     s = g["steps"]
     assert s[0]["blocks"] == [f"memory{b}" for b in range(32, 40)]
     assert s[0]["addr"] == 4 << 30 and s[0]["size_bytes"] == 1 << 30
+    # Every guest command of a step gives its kernel log to the step (the
+    # first hot-add also reads block_size_bytes).
+    assert s[0]["kernel_log"] == ["stub: shell", "stub: wait_blocks"]
     assert list(s[1]["writes"])[0] == "/sys/devices/system/memory/memory32/state"
     assert s[2]["result"]["per_node"] == {"2": 64}
     assert s[2]["result"]["runs"] == [[2, 64]]
