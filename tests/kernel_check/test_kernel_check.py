@@ -343,20 +343,36 @@ def test_guest_close_kills_qemu(tmp_path, monkeypatch):
 
 # ---- the real kernel -------------------------------------------------------------
 
-@pytest.mark.kernel
-def test_real_kernel_smoke_plan(tmp_path):
+def skip_without_kernel():
+    """Skips a real boot when its prerequisites are missing, unless
+    SLABSIM_REQUIRE_KERNEL is set (as the ctest that scripts/test runs does, after
+    `scripts/install-deps --kernel-check`): there a missing kernel is a failure,
+    not a silent skip."""
     missing = build.missing_prerequisites()
-    if missing:
-        pytest.skip("needs " + "; ".join(missing) +
-                    " (scripts/install-deps --kernel-check)")
+    if not missing:
+        return
+    why = "needs " + "; ".join(missing) + " (scripts/install-deps --kernel-check)"
+    if os.environ.get("SLABSIM_REQUIRE_KERNEL"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def run_plan(tmp_path, plan):
     out = tmp_path / "out"
     proc = subprocess.run(
         [str(ROOT / "scripts" / "kernel-check"),
-         "--plan", str(KC / "plans" / "smoke.json"),
+         "--plan", str(KC / "plans" / plan),
          "--machine", str(KC / "machines" / "qemu-2node-hotplug.json"),
          "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    g = json.loads((out / "guest.json").read_text())
+    assert (out / "serial.log").stat().st_size > 0
+    return json.loads((out / "guest.json").read_text())
+
+
+@pytest.mark.kernel
+def test_real_kernel_smoke_plan(tmp_path):
+    skip_without_kernel()
+    g = run_plan(tmp_path, "smoke.json")
     assert g["kernel"]["release"] == build.kernel_abi()
     s = g["steps"]
     assert [x["rc_name"] for x in s] == ["0"] * 5 + ["-ENOENT"]
@@ -371,4 +387,39 @@ def test_real_kernel_smoke_plan(tmp_path):
     slab = s[3]["dump"]["slab:kc_smoke"]
     assert slab["/sys/kernel/slab/kc_smoke/objects"] == {"total": 64, "N0": 32, "N1": 32}
     assert slab["/sys/kernel/slab/kc_smoke/align"] == 64  # SLAB_HWCACHE_ALIGN
-    assert (out / "serial.log").stat().st_size > 0
+
+
+@pytest.mark.kernel
+def test_real_kernel_node2_hotplug(tmp_path):
+    """Issue #13's CI scenario on qemu-2node-hotplug: node 2's Normal DIMM
+    hot-added, onlined, allocated on, offlined and unplugged; then the Movable
+    DIMM. What is checked is what 6.1 guarantees, not what this run happened to
+    show: masks, where node-specific objects land, the offline/unplug results."""
+    skip_without_kernel()
+    g = run_plan(tmp_path, "node2-hotplug.json")
+    s = g["steps"]
+    node = "/sys/devices/system/node/"
+
+    def mask(i, name):
+        return s[i]["dump"]["nodes"][node + name]
+
+    # At boot node 2 is possible (QEMU's SRAT hotplug window) but not online.
+    assert mask(0, "possible") == [0, 1, 2] and mask(0, "online") == [0, 1]
+    # Hot-add: eight 128 MiB blocks; online_kernel makes node 2 N_NORMAL_MEMORY.
+    assert len(s[1]["blocks"]) == 8
+    assert mask(3, "has_normal_memory") == [0, 1, 2] and mask(3, "has_cpu") == [0, 1]
+    # kmem_cache_alloc_node() for a node with Normal memory lands on it, from
+    # either CPU (___slab_alloc(): node_match() fails, a slab from that node).
+    for i, want in zip(range(5, 11), ["0", "1", "2", "0", "1", "2"]):
+        assert s[i]["result"]["per_node"] == {want: 64}, s[i]
+    # Offlining twice: the second write finds the blocks offline (-EINVAL).
+    assert s[13]["rc_name"] == "0" and s[15]["rc_name"] == "-EINVAL"
+    assert s[17]["deleted"] is True and mask(18, "online") == [0, 1]
+    # Movable-only node 2: not N_NORMAL_MEMORY, so not in slab_nodes, and a
+    # node-2 request is served as NUMA_NO_NODE: from the allocating CPU's node,
+    # since each burst of 64 fills whole slabs and leaves no CPU slab behind.
+    assert mask(21, "has_memory") == [0, 1, 2]
+    assert mask(21, "has_normal_memory") == [0, 1]
+    for i, want in zip(range(23, 29), ["0", "1", "0", "0", "1", "1"]):
+        assert s[i]["result"]["per_node"] == {want: 64}, s[i]
+    assert s[33]["deleted"] is True and mask(34, "has_memory") == [0, 1]
