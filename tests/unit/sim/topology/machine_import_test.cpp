@@ -144,6 +144,16 @@ TEST(MachineImport, NamesFromFolders) {
   EXPECT_EQ(topology_name_from("..."), "imported");
 }
 
+TEST(MachineImport, CommittedBootCachesSchemaIsTheGeneratedOne) {
+  std::ifstream in(fs::path(SLABSIM_SOURCE_DIR) / "topologies/schema/boot-caches.schema.json");
+  nlohmann::json generated = boot_caches_spec()->json_schema();
+  generated["$schema"] = "https://json-schema.org/draft/2020-12/schema";
+  generated["title"] = "slabsim boot caches";
+  EXPECT_EQ(nlohmann::json::parse(in), generated)
+      << "regenerate with: build/slabsim topology schema --boot-caches -o "
+         "topologies/schema/boot-caches.schema.json";
+}
+
 // A copy of the qemu snapshot with one change, and the error it must give.
 struct Broken {
   const char* what;
