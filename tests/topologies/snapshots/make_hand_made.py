@@ -1,4 +1,13 @@
-import os, pathlib, sys
+#!/usr/bin/python3
+"""Writes the hand-made snapshots of this folder as scripts/collect-machine would collect them on
+machines we do not have: qemu-2node-hotplug (a QEMU guest with a possible but not online node 2,
+movable blocks online and offline, DMA32 blocks) and four-socket-slit (SLIT 10/21/31, 1 GiB
+blocks). vm-1node is a real snapshot of the development VM, trimmed.
+
+Usage: tests/topologies/snapshots/make_hand_made.py tests/topologies/snapshots
+"""
+import pathlib
+import sys
 root = pathlib.Path(sys.argv[1])
 
 def w(base, path, text):
