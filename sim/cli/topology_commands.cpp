@@ -4,8 +4,11 @@
 #include <memory>
 
 #include "cli/command.hpp"
+#include "cli/snapshot_archive.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
+#include "config/units.hpp"
+#include "topology/machine_import.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
 #include "topology/topology_format.hpp"
@@ -21,7 +24,80 @@ struct TopologyOptions {
   std::vector<std::string> files;
   std::string output;
   bool json = false;
+  bool boot_caches_schema = false;
 };
+
+struct ImportOptions {
+  std::string snapshot, output, boot_caches, name, hotplug_memory = "1GiB";
+  std::string local_latency;  // empty: the default, with a note on stderr
+  int offline_node_distance = 20;
+};
+
+// A flag value in the units of the topology format ("80ns", "1GiB"); exit 2 when malformed.
+template <typename T>
+T flag_value(const config::Parsed<T>& parsed, const char* flag, const std::string& given) {
+  if (const auto* error = std::get_if<std::string>(&parsed)) {
+    std::cerr << fmt::format("slabsim: {}: expected {}, got \"{}\"\n", flag, *error, given);
+    throw CLI::RuntimeError(exit_bad_input);
+  }
+  return std::get<T>(parsed);
+}
+
+void import_machine(const ImportOptions& o) {
+  topology::ImportChoices choices;
+  choices.name = o.name;
+  choices.offline_node_distance = o.offline_node_distance;
+  choices.hotplug_memory_bytes =
+      flag_value(config::parse_size_bytes(o.hotplug_memory), "--hotplug-memory", o.hotplug_memory);
+  if (!o.local_latency.empty())
+    choices.local_latency_ns =
+        flag_value(config::parse_duration_ns(o.local_latency), "--local-latency", o.local_latency);
+  try {
+    const SnapshotFolder folder(o.snapshot);
+    const auto imported = topology::import_machine(folder.path(), choices);
+    if (o.local_latency.empty())
+      std::cerr << fmt::format(
+          "slabsim: note: a snapshot has no latencies; local latency {} ns is a choice "
+          "(--local-latency), written into the topology's description\n",
+          choices.local_latency_ns);
+    emit(imported.topology_text, o.output);
+    if (!o.boot_caches.empty() && imported.boot_caches.empty())
+      std::cerr << "slabsim: note: the snapshot holds no readable /sys/kernel/slab caches (its "
+                   "MANIFEST's \"slab:\" line says why): the boot-cache list is empty\n";
+    if (!o.boot_caches.empty())
+      emit(topology::boot_caches_json(imported.boot_caches).dump(2) + "\n", o.boot_caches);
+  } catch (const topology::SnapshotError& e) {
+    std::cerr << "slabsim: " << e.what() << '\n';
+    throw CLI::RuntimeError(exit_bad_input);
+  }
+}
+
+void add_import_command(CLI::App& topo) {
+  auto o = std::make_shared<ImportOptions>();
+  auto* import = topo.add_subcommand(
+      "import",
+      "Turn a snapshot of scripts/collect-machine (a folder or its .tar.gz) into a topology file");
+  import->add_option("SNAPSHOT", o->snapshot, "The snapshot folder, or its .tar.gz")->required();
+  import->add_option("-o,--output", o->output, "Write the topology here (atomically), not stdout");
+  import->add_option("--boot-caches", o->boot_caches,
+                     "Also write the machine's slab caches as JSON "
+                     "(topologies/schema/boot-caches.schema.json)");
+  import->add_option("--name", o->name, "Topology name (default: from the snapshot folder's name)");
+  import->add_option("--local-latency", o->local_latency,
+                     "Latency of a local access, a choice: sysfs has none (default 80ns)");
+  import
+      ->add_option("--offline-node-distance", o->offline_node_distance,
+                   "SLIT distance of a possible node that is not online, which sysfs does not "
+                   "show (default 20, REMOTE_DISTANCE)")
+      ->check(CLI::Range(11, 255));
+  import
+      ->add_option("--hotplug-memory", o->hotplug_memory,
+                   "Absent normal memory given to a node with neither CPUs nor memory, for "
+                   "workloads to hot-add")
+      ->capture_default_str();
+  import->callback([o] { import_machine(*o);
+});
+}  // namespace
 
 // Each failure surfaces as an exception the caller maps to an exit status; `validate` keeps
 // going over all files and reports every one.
@@ -42,7 +118,7 @@ int validate_files(const std::vector<std::string>& files) {
   return status;
 }
 
-}  // namespace
+}  // namespace slabsim::cli
 
 void emit(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
@@ -97,12 +173,19 @@ void add_topology_commands(CLI::App& app) {
   auto* schema = topo->add_subcommand(
       "schema", "Print the JSON Schema of topology files (topologies/schema/topology.schema.json)");
   schema->add_option("-o,--output", opts->output, "Write to this file (atomically)");
+  schema->add_flag("--boot-caches", opts->boot_caches_schema,
+                   "The schema of `import --boot-caches` lists instead "
+                   "(topologies/schema/boot-caches.schema.json)");
   schema->callback([opts] {
-    nlohmann::json s = topology::topology_spec()->json_schema();
+    const bool caches = opts->boot_caches_schema;
+    nlohmann::json s =
+        (caches ? topology::boot_caches_spec() : topology::topology_spec())->json_schema();
     s["$schema"] = "https://json-schema.org/draft/2020-12/schema";
-    s["title"] = "slabsim topology";
+    s["title"] = caches ? "slabsim boot caches" : "slabsim topology";
     emit(s.dump(2) + "\n", opts->output);
   });
+
+  add_import_command(*topo);
 }
 
 }  // namespace slabsim::cli
