@@ -8,6 +8,8 @@
 #include "config/json_document.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
+#include "topology/qemu_command_line.hpp"
+#include "topology/qemu_machine.hpp"
 #include "topology/topology_format.hpp"
 #include "topology/topology_json.hpp"
 #include "topology/topology_loader.hpp"
@@ -21,6 +23,7 @@ struct TopologyOptions {
   std::vector<std::string> files;
   std::string output;
   bool json = false;
+  topology::QemuBootFiles boot_files;
 };
 
 // Each failure surfaces as an exception the caller maps to an exit status; `validate` keeps
@@ -40,6 +43,40 @@ int validate_files(const std::vector<std::string>& files) {
     }
   }
   return status;
+}
+
+// `topology qemu`: the same resolution and errors as `show`, then the QEMU machine's own
+// refusals (exit 2, file and JSON path). What QEMU cannot express goes to stderr in the text
+// form, so the command on stdout stays runnable; the JSON carries it as "not_expressed".
+void add_qemu_command(CLI::App& topo, const std::shared_ptr<TopologyOptions>& opts) {
+  auto* qemu = topo.add_subcommand(
+      "qemu",
+      "Print the qemu-system-x86_64 command line (QEMU 7.2, Linux 6.1 guest) that boots the "
+      "machine, and the QMP commands that hot-plug its absent memory");
+  qemu->add_option("TOPOLOGY", opts->topology, "A topology file or preset name")
+      ->capture_default_str();
+  qemu->add_flag("--json", opts->json,
+                 "Print the machine as JSON (arguments, kernel command line, planned DIMMs)");
+  qemu->add_option("--kernel", opts->boot_files.kernel, "The guest kernel (-kernel)")
+      ->capture_default_str();
+  qemu->add_option("--initrd", opts->boot_files.initrd, "The guest initramfs (-initrd)")
+      ->capture_default_str();
+  qemu->add_option("--qmp", opts->boot_files.qmp_socket,
+                   "Add a QMP server on this Unix socket path (-qmp unix:SOCK,server=on,wait=off)");
+  qemu->add_option("-o,--output", opts->output,
+                   "Write to this file (atomically) instead of stdout");
+  qemu->callback([opts] {
+    const auto document = topology::topology_document(opts->topology);
+    const auto m = topology::qemu_machine(topology::load_topology(document), document.name);
+    if (opts->json) {
+      emit(topology::to_json(m).dump(2) + "\n", opts->output);
+      return;
+    }
+    for (const auto& n : m.not_expressed)
+      std::cerr << fmt::format("slabsim: note: {}: {}: not expressed in QEMU: {}\n", document.name,
+                               n.path, n.why);
+    emit(topology::qemu_shell_command(m, opts->boot_files), opts->output);
+  });
 }
 
 }  // namespace
@@ -86,6 +123,8 @@ void add_topology_commands(CLI::App& app) {
     emit(opts->json ? topology::to_json(t).dump(2) + "\n" : topology::show_topology(t),
          opts->output);
   });
+
+  add_qemu_command(*topo, opts);
 
   auto* validate = topo->add_subcommand("validate", "Check topology files; exit 2 if any is wrong");
   validate->add_option("TOPOLOGY", opts->files, "Topology files or preset names")->required();
