@@ -154,8 +154,8 @@ class Builder {
     }
     all += boot;
     limit(boot > limits_.max_boot_memory,
-          fmt::format("expected at most {} of boot (online) memory for a QEMU guest on this "
-                      "host, got {}",
+          fmt::format("expected at most {} of memory present at boot (online or offline) for "
+                      "a QEMU guest on this host, got {}",
                       size_words(limits_.max_boot_memory), size_words(boot)));
     limit(all > limits_.max_memory,
           fmt::format("expected at most {} of memory, boot and hot-pluggable, for a QEMU guest "

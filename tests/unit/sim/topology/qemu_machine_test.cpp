@@ -134,8 +134,8 @@ TEST(QemuMachine, LimitsAreTheDeclaredOnes) {
   const auto r = refusals(load_topology("two-socket-intel"));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].message,
-            "expected at most 8 GiB of boot (online) memory for a QEMU guest on this host, got "
-            "16 GiB");
+            "expected at most 8 GiB of memory present at boot (online or offline) for a QEMU "
+            "guest on this host, got 16 GiB");
   const auto big = refusals(load_topology("eight-socket"));
   ASSERT_EQ(big.size(), 3u);
   EXPECT_EQ(big[0].message, "expected at most 16 CPUs for a QEMU guest under TCG, got 32");
