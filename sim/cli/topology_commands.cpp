@@ -11,6 +11,8 @@
 #include "topology/machine_import.hpp"
 #include "topology/numactl_report.hpp"
 #include "topology/presets.hpp"
+#include "topology/qemu_command_line.hpp"
+#include "topology/qemu_machine.hpp"
 #include "topology/topology_format.hpp"
 #include "topology/topology_json.hpp"
 #include "topology/topology_loader.hpp"
@@ -25,6 +27,7 @@ struct TopologyOptions {
   std::string output;
   bool json = false;
   bool boot_caches_schema = false;
+  topology::QemuBootFiles boot_files;
 };
 
 struct ImportOptions {
@@ -74,30 +77,32 @@ void import_machine(const ImportOptions& o) {
 
 void add_import_command(CLI::App& topo) {
   auto o = std::make_shared<ImportOptions>();
-  auto* import = topo.add_subcommand(
+  auto* import_cmd = topo.add_subcommand(
       "import",
       "Turn a snapshot of scripts/collect-machine (a folder or its .tar.gz) into a topology file");
-  import->add_option("SNAPSHOT", o->snapshot, "The snapshot folder, or its .tar.gz")->required();
-  import->add_option("-o,--output", o->output, "Write the topology here (atomically), not stdout");
-  import->add_option("--boot-caches", o->boot_caches,
-                     "Also write the machine's slab caches as JSON "
-                     "(topologies/schema/boot-caches.schema.json)");
-  import->add_option("--name", o->name, "Topology name (default: from the snapshot folder's name)");
-  import->add_option("--local-latency", o->local_latency,
-                     "Latency of a local access, a choice: sysfs has none (default 80ns)");
-  import
+  import_cmd->add_option("SNAPSHOT", o->snapshot, "The snapshot folder, or its .tar.gz")
+      ->required();
+  import_cmd->add_option("-o,--output", o->output,
+                         "Write the topology here (atomically), not stdout");
+  import_cmd->add_option("--boot-caches", o->boot_caches,
+                         "Also write the machine's slab caches as JSON "
+                         "(topologies/schema/boot-caches.schema.json)");
+  import_cmd->add_option("--name", o->name,
+                         "Topology name (default: from the snapshot folder's name)");
+  import_cmd->add_option("--local-latency", o->local_latency,
+                         "Latency of a local access, a choice: sysfs has none (default 80ns)");
+  import_cmd
       ->add_option("--offline-node-distance", o->offline_node_distance,
                    "SLIT distance of a possible node that is not online, which sysfs does not "
                    "show (default 20, REMOTE_DISTANCE)")
       ->check(CLI::Range(11, 255));
-  import
+  import_cmd
       ->add_option("--hotplug-memory", o->hotplug_memory,
                    "Absent normal memory given to a node with neither CPUs nor memory, for "
                    "workloads to hot-add")
       ->capture_default_str();
-  import->callback([o] { import_machine(*o);
-});
-}  // namespace
+  import_cmd->callback([o] { import_machine(*o); });
+}
 
 // Each failure surfaces as an exception the caller maps to an exit status; `validate` keeps
 // going over all files and reports every one.
@@ -118,7 +123,41 @@ int validate_files(const std::vector<std::string>& files) {
   return status;
 }
 
-}  // namespace slabsim::cli
+// `topology qemu`: the same resolution and errors as `show`, then the QEMU machine's own
+// refusals (exit 2, file and JSON path). What QEMU cannot express goes to stderr in the text
+// form, so the command on stdout stays runnable; the JSON carries it as "not_expressed".
+void add_qemu_command(CLI::App& topo, const std::shared_ptr<TopologyOptions>& opts) {
+  auto* qemu = topo.add_subcommand(
+      "qemu",
+      "Print the qemu-system-x86_64 command line (QEMU 7.2, Linux 6.1 guest) that boots the "
+      "machine, and the QMP commands that hot-plug its absent memory");
+  qemu->add_option("TOPOLOGY", opts->topology, "A topology file or preset name")
+      ->capture_default_str();
+  qemu->add_flag("--json", opts->json,
+                 "Print the machine as JSON (arguments, kernel command line, planned DIMMs)");
+  qemu->add_option("--kernel", opts->boot_files.kernel, "The guest kernel (-kernel)")
+      ->capture_default_str();
+  qemu->add_option("--initrd", opts->boot_files.initrd, "The guest initramfs (-initrd)")
+      ->capture_default_str();
+  qemu->add_option("--qmp", opts->boot_files.qmp_socket,
+                   "Add a QMP server on this Unix socket path (-qmp unix:SOCK,server=on,wait=off)");
+  qemu->add_option("-o,--output", opts->output,
+                   "Write to this file (atomically) instead of stdout");
+  qemu->callback([opts] {
+    const auto document = topology::topology_document(opts->topology);
+    const auto m = topology::qemu_machine(topology::load_topology(document), document.name);
+    if (opts->json) {
+      emit(topology::to_json(m).dump(2) + "\n", opts->output);
+      return;
+    }
+    for (const auto& n : m.not_expressed)
+      std::cerr << fmt::format("slabsim: note: {}: {}: not expressed in QEMU: {}\n", document.name,
+                               n.path, n.why);
+    emit(topology::qemu_shell_command(m, opts->boot_files), opts->output);
+  });
+}
+
+}  // namespace
 
 void emit(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
@@ -162,6 +201,8 @@ void add_topology_commands(CLI::App& app) {
     emit(opts->json ? topology::to_json(t).dump(2) + "\n" : topology::show_topology(t),
          opts->output);
   });
+
+  add_qemu_command(*topo, opts);
 
   auto* validate = topo->add_subcommand("validate", "Check topology files; exit 2 if any is wrong");
   validate->add_option("TOPOLOGY", opts->files, "Topology files or preset names")->required();

@@ -24,6 +24,7 @@ struct MemoryBlock {
   int node = 0;
   Zone zone = Zone::normal;
   BlockState state = BlockState::online;
+  int run = 0;  // index of the entry of its node's "memory/blocks" array that declared it
 };
 
 struct Socket {
@@ -38,6 +39,7 @@ struct Node {
   std::optional<int> socket;
   std::vector<int> cpus;    // ascending; empty for a CPU-less memory node
   std::vector<int> blocks;  // ids into Topology::blocks; empty for a memoryless node
+  std::string pointer;      // where the file declares it ("/nodes/2"), for later diagnostics
 };
 
 // An interconnect link of the link-graph form of distances.

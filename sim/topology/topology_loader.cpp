@@ -103,6 +103,7 @@ class Loader {
       id_of[i] = id;
       Node& n = t_.nodes[id];
       n.id = id;
+      n.pointer = p;
       n.cpus = std::get<std::vector<int>>(config::parse_cpulist(nodes[i]["cpus"], max_cpu_id));
       for (int cpu : n.cpus) {
         if (auto [it, fresh] = cpu_owner.emplace(cpu, at(p, "cpus")); !fresh)
@@ -162,7 +163,7 @@ class Loader {
                                                  : BlockState::absent;
       for (std::uint64_t k = 0; k < count; ++k) {
         const int id = static_cast<int>(t_.blocks.size());
-        t_.blocks.push_back({id, n.id, zone, bs});
+        t_.blocks.push_back({id, n.id, zone, bs, static_cast<int>(r)});
         n.blocks.push_back(id);
       }
     }
@@ -325,17 +326,19 @@ Topology load_topology(const config::JsonDocument& document) {
   return t;
 }
 
-Topology load_topology(const std::string& path_or_preset) {
-  if (std::filesystem::exists(path_or_preset))
-    return load_topology(config::load_json_document(path_or_preset));
+config::JsonDocument topology_document(const std::string& path_or_preset) {
+  if (std::filesystem::exists(path_or_preset)) return config::load_json_document(path_or_preset);
   if (auto text = preset_text(path_or_preset))
-    return load_topology(
-        config::parse_json_document(std::string(*text), "<preset " + path_or_preset + ">"));
+    return config::parse_json_document(std::string(*text), "<preset " + path_or_preset + ">");
   Diagnostics d(path_or_preset);
   d.error("", fmt::format("no such file, and no preset of that name; presets: {}",
                           fmt::join(preset_names(), ", ")));
   d.throw_if_any();
   return {};
+}
+
+Topology load_topology(const std::string& path_or_preset) {
+  return load_topology(topology_document(path_or_preset));
 }
 
 }  // namespace slabsim::topology

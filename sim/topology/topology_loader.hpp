@@ -13,7 +13,12 @@ namespace slabsim::topology {
 // topologies/README.md, then resolves it. Throws config::ConfigError with every problem found.
 Topology load_topology(const config::JsonDocument& document);
 
-// A path to a file, or the name of an embedded preset (see presets.hpp).
+// The document of a path to a file, or of the name of an embedded preset (see presets.hpp),
+// named as diagnostics name it ("<preset NAME>" for a preset). Throws config::ConfigError when
+// it is neither.
+config::JsonDocument topology_document(const std::string& path_or_preset);
+
+// load_topology(topology_document(path_or_preset)).
 Topology load_topology(const std::string& path_or_preset);
 
 }  // namespace slabsim::topology

@@ -14,7 +14,7 @@ inline topology::Topology two_node_machine(topology::Matrix<std::int64_t> latenc
   topology::Topology m;
   m.name = "test-2node";
   m.sockets = {{0, "s0", {0}, {0, 1}}, {1, "s1", {1}, {2, 3}}};
-  m.nodes = {{0, 0, {0, 1}, {}}, {1, 1, {2, 3}, {}}};
+  m.nodes = {{0, 0, {0, 1}, {}, "/nodes/0"}, {1, 1, {2, 3}, {}, "/nodes/1"}};
   m.slit = {{10, 20}, {20, 10}};
   m.latency_ns = std::move(latency_ns);
   return m;
