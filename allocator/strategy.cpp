@@ -132,6 +132,7 @@ const std::vector<SlubVersionInfo>& slub_versions() {
       {SlubVersion::v5_12, "v5.12",
        "mm/slub.c v5.10-v5.12: set_cpu_partial() counts objects (2/6/13/30) and "
        "put_cpu_partial() drains on pobjects; deactivate_slab() gives objects back one by one "
+       "(v5.10's loop: the model does not follow d930ff03c4d1, which spliced in v5.12-rc1) "
        "and juggles list_lock across cmpxchg retries; flush_all() sends IPIs with no lock; "
        "kmem_cache_destroy() removes the sysfs directory inside its locks; struct track "
        "holds a 16-entry stack (152 bytes)."},

@@ -96,8 +96,9 @@ TEST(V61CpuPartial, GetPartialNodeTakesHalfOfCpuPartialSlabs) {
 }
 
 // deactivate_slab() v6.1 splices the CPU freelist, in its order, in front of the slab's
-// freelist; v5.12 moves the objects one by one (each to the head, reversing them) and adds the
-// last one in the final cmpxchg. After 4 allocations from a fresh slab the CPU freelist is
+// freelist; the model's v5.12 code (v5.10's loop: it does not follow d930ff03c4d1, which already
+// spliced in v5.12-rc1) moves the objects one by one (each to the head, reversing them) and adds
+// the last one in the final cmpxchg. After 4 allocations from a fresh slab the CPU freelist is
 // 4, 5, ..., 15: the next allocation from the deactivated slab gets object 4 under v6.1 and
 // object 15 under v5.12.
 TEST(V61Deactivate, SplicesTheCpuFreelistInOrder) {
