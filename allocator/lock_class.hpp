@@ -16,8 +16,9 @@ enum class LockClass : std::uint8_t {
   kernfs_active,        // kn->count: the active reference of a sysfs file; removal drains it
   alien_lock,           // SLAB: alien_cache::lock, one instance per (cache, node, remote node)
   slob_lock,            // SLOB: the one spinlock over its free lists
+  flush_lock,           // SLUB v5.15+: the mutex flush_all_cpus_locked() holds over its works
 };
-inline constexpr int lock_class_count = 9;
+inline constexpr int lock_class_count = 10;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
@@ -54,6 +55,8 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "&alc->lock";
     case LockClass::slob_lock:
       return "slob_lock";
+    case LockClass::flush_lock:
+      return "flush_lock";
   }
   return "?";
 }

@@ -62,6 +62,12 @@ int SlabCommon::kmem_cache_destroy(Cache* s) {
     if (err) log("kmem_cache_destroy " + s->name + ": Slab cache still has objects");
   }
   unlock_steps(strategy_.destroy_locks);
+  // kmem_cache_destroy() v6.1: `if (!err && !rcu_set) kmem_cache_release(s)` after both locks
+  // are dropped, so that kernfs removal no longer nests inside cpu_hotplug_lock and slab_mutex
+  // (0495e337b703, v6.0; the `err` test is the v6.1.y stable fix of that commit). The model also
+  // releases SLAB_TYPESAFE_BY_RCU caches here; the kernel defers them to
+  // slab_caches_to_rcu_destroy_workfn() after an rcu_barrier() (a gap, README).
+  if (err == 0 && strategy_.slub_version == SlubVersion::v6_1) kmem_cache_release(s);
   return err;
 }
 
@@ -69,11 +75,16 @@ int SlabCommon::shutdown_cache(Cache* s) {
   if (allocator_.__kmem_cache_shutdown(s) != 0) return -ebusy;
   s->listed = false;  // list_del(&s->list)
   slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+  // v5.10-v5.12 release the cache inside the destroy locks; v6.1 after them (above).
+  if (strategy_.slub_version != SlubVersion::v6_1) kmem_cache_release(s);
+  return 0;
+}
+
+void SlabCommon::kmem_cache_release(Cache* s) {
   if (SlabSysfs* sysfs = allocator_.sysfs()) sysfs->sysfs_slab_unlink(s);
   // SLUB's sysfs_slab_release(), everyone else's slab_kmem_cache_release().
   allocator_.__kmem_cache_release(s);
   s->destroyed = true;
-  return 0;
 }
 
 int SlabCommon::kmem_cache_shrink(Cache* s) {

@@ -40,7 +40,8 @@ class SlabCommon {
   // shutdown_cache(). The kernel returns nothing; the model says what happened: 0 when the
   // cache was released, -EBUSY when objects remain ("Slab cache still has objects", and the
   // cache stays listed with refcount 0, as v5.10 leaves it), 1 when a reference remains (an
-  // alias, or a cache whose earlier destroy failed).
+  // alias, or a cache whose earlier destroy failed). v6.1 (0495e337b703, v6.0) releases the
+  // cache, its sysfs directory included, after dropping the destroy locks.
   int kmem_cache_destroy(Cache* s);
   // kmem_cache_shrink(): the allocator's __kmem_cache_shrink() inside the strategy's shrink
   // locks; non-zero when slabs remain.
@@ -86,8 +87,10 @@ class SlabCommon {
   [[nodiscard]] const std::vector<std::string>& kernel_log() const { return kernel_log_; }
 
  private:
-  // shutdown_cache(): __kmem_cache_shutdown(), then off slab_caches and released.
+  // shutdown_cache(): __kmem_cache_shutdown(), then off slab_caches and (before v6.0) released.
   int shutdown_cache(Cache* s);
+  // kmem_cache_release(): sysfs_slab_unlink() and the allocator's release of the struct.
+  void kmem_cache_release(Cache* s);
 
   Allocator& allocator_;
   Environment& env_;

@@ -99,10 +99,59 @@ std::vector<Strategy> make_presets() {
       false,
       true,
   });
+  // v6.1 LTS (Debian 12). mm/slab_common.c v6.1: kmem_cache_create_usercopy() takes only
+  // slab_mutex; kmem_cache_destroy() takes cpus_read_lock() then slab_mutex again (re-added in
+  // v5.15 because SLUB's flush_all() now needs the cpu hotplug lock held) and, since
+  // 0495e337b703 (v6.0), releases both before kmem_cache_release() removes the sysfs directory;
+  // kmem_cache_shrink() takes no lock of its own, but SLUB's __kmem_cache_shrink() calls
+  // flush_all(), which takes cpus_read_lock() itself (slub_version v6_1).
+  p.push_back({
+      "v6.1",
+      "v6.1 LTS: as slab_nodes_nocpu for the node structs and slab_nodes, with v6.1's SLUB "
+      "code: destroy takes cpu_hotplug_lock then slab_mutex and removes the sysfs directory "
+      "after releasing both; flush_all() takes cpu_hotplug_lock and flush_lock and flushes by "
+      "per-CPU work; per-CPU partial lists are bounded in slabs (cpu_partial_slabs).",
+      "v6.1",
+      "830b3c68c1fb (v6.1 tag)",
+      {mutex},
+      {cpus, mutex},
+      {},
+      {},
+      UsableNodes::slab_nodes,
+      false,
+      true,
+      SlubVersion::v6_1,
+  });
   return p;
 }
 
 }  // namespace
+
+const std::vector<SlubVersionInfo>& slub_versions() {
+  static const std::vector<SlubVersionInfo> versions = {
+      {SlubVersion::v5_12, "v5.12",
+       "mm/slub.c v5.10-v5.12: set_cpu_partial() counts objects (2/6/13/30) and "
+       "put_cpu_partial() drains on pobjects; deactivate_slab() gives objects back one by one "
+       "(v5.10's loop: the model does not follow d930ff03c4d1, which spliced in v5.12-rc1) "
+       "and juggles list_lock across cmpxchg retries; flush_all() sends IPIs with no lock; "
+       "kmem_cache_destroy() removes the sysfs directory inside its locks; struct track "
+       "holds a 16-entry stack (152 bytes)."},
+      {SlubVersion::v6_1, "v6.1",
+       "mm/slub.c v6.1: set_cpu_partial() sets 6/24/52/120 objects and cpu_partial_slabs = "
+       "DIV_ROUND_UP(objects * 2, objs_per_slab), which bounds per-CPU partial lists in slabs "
+       "(put_cpu_partial(), get_partial_node()); deactivate_slab() splices the CPU freelist "
+       "in one cmpxchg and locks only for lists; flush_all() takes cpu_hotplug_lock and "
+       "flush_lock and queues per-CPU work; kmem_cache_destroy() removes the sysfs directory "
+       "after its locks; struct track holds a stackdepot handle (32 bytes)."},
+  };
+  return versions;
+}
+
+const char* slub_version_name(SlubVersion v) {
+  for (const auto& info : slub_versions())
+    if (info.version == v) return info.name;
+  return "?";
+}
 
 const std::vector<Strategy>& strategy_presets() {
   static const std::vector<Strategy> presets = make_presets();

@@ -24,6 +24,24 @@ enum class UsableNodes {
   slab_nodes,     // node_isset(N, slab_nodes): v5.12 (7e1fa93deff4)
 };
 
+// The generation of mm/slub.c and mm/slab_common.c the model runs, where the code (not only the
+// locks) changed between the v5.12 the model was built on and v6.1 LTS. Declared once, with what
+// each generation changes, in slub_versions() (strategy.cpp).
+enum class SlubVersion {
+  v5_12,  // mm/slub.c v5.10-v5.12: cpu_partial in objects, flush_all() by IPI, ...
+  v6_1,   // mm/slub.c v6.1: cpu_partial_slabs, flush_all() by per-CPU work, ...
+};
+
+struct SlubVersionInfo {
+  SlubVersion version;
+  const char* name;         // as strategy files and results spell it
+  const char* description;  // what the model does differently under it
+};
+
+// Every SlubVersion with its name and description, oldest first.
+const std::vector<SlubVersionInfo>& slub_versions();
+const char* slub_version_name(SlubVersion v);
+
 struct Strategy {
   std::string name;
   std::string description;
@@ -43,12 +61,14 @@ struct Strategy {
   bool offline_frees_nodes = true;
   // slab_mem_going_online_callback(): skip caches that still have node[nid] (666716fd267d).
   bool going_online_reuses_nodes = false;
+  // The generation of the SLUB and slab_common code itself (see slub_versions()).
+  SlubVersion slub_version = SlubVersion::v5_12;
 
   bool operator==(const Strategy&) const = default;
 };
 
 // Presets, in history order: mutex_only, hotplug_lock_sysfs, hotplug_lock, shrink_slab_mutex,
-// slab_nodes, slab_nodes_nocpu.
+// slab_nodes, slab_nodes_nocpu, v6.1.
 const std::vector<Strategy>& strategy_presets();
 // nullptr when there is no preset of that name.
 const Strategy* find_strategy_preset(const std::string& name);

@@ -1,7 +1,8 @@
-// Cache geometry as kmem_cache_open() derives it (mm/slub.c and mm/slab_common.c, v5.10-v5.12),
-// for x86_64 with 4 KiB pages, CONFIG_SLUB_DEBUG, CONFIG_STACKTRACE, CONFIG_NUMA, no KASAN and no
-// slub_debug= boot option. All arithmetic is done in 64 bits so that absurd inputs are refused
-// instead of wrapping the way the kernel's unsigned int would.
+// Cache geometry as kmem_cache_open() derives it (mm/slub.c and mm/slab_common.c, v5.10-v5.12,
+// and v6.1 where params.version says so), for x86_64 with 4 KiB pages, CONFIG_SLUB_DEBUG,
+// CONFIG_STACKTRACE, CONFIG_NUMA, no KASAN and no slub_debug= boot option. All arithmetic is done
+// in 64 bits so that absurd inputs are refused instead of wrapping the way the kernel's unsigned
+// int would.
 #include "allocator/slub/kmem_cache_open.hpp"
 
 #include <fmt/format.h>
@@ -19,6 +20,10 @@ constexpr std::uint64_t word = 8;  // sizeof(void *)
 // sizeof(struct track) in mm/slub.c with CONFIG_STACKTRACE=y (Debian, Ubuntu, Fedora, RHEL):
 // addr (8) + addrs[TRACK_ADDRS_COUNT = 16] (128) + cpu (4) + pid (4) + when (8).
 constexpr std::uint64_t track_size = 8 + 16 * 8 + 4 + 4 + 8;
+// sizeof(struct track) in mm/slub.c v6.1 (stack depot since 788691464c29, v5.17; CONFIG_SLUB_DEBUG
+// selects CONFIG_STACKDEPOT on x86_64): addr (8) + handle (4) + cpu (4) + pid (4) + padding (4) +
+// when (8).
+constexpr std::uint64_t track_size_v6_1 = 8 + 4 + 4 + 4 + 4 + 8;
 // MAX_ORDER on x86_64 (orders 0..10); page_alloc.hpp's max_order is the same.
 constexpr unsigned kernel_max_order = 11;
 constexpr unsigned max_objs_per_page = 32767;   // MAX_OBJS_PER_PAGE: page->objects is 15 bits
@@ -29,6 +34,7 @@ constexpr unsigned long min_partial_cap = 10;   // MAX_PARTIAL
 constexpr unsigned order_shift_cap = 40;
 
 static_assert(track_size == 152);
+static_assert(track_size_v6_1 == 32);
 
 constexpr std::uint64_t align_up(std::uint64_t x, std::uint64_t a) {
   return (x + a - 1) / a * a;
@@ -74,13 +80,22 @@ unsigned slab_order(std::uint64_t size, std::uint64_t min_objects, unsigned max_
 }
 
 // set_cpu_partial(): objects kept on each CPU's partial list, by s->size; none for debug caches
-// (kmem_cache_has_cpu_partial() is false) or without CONFIG_SLUB_CPU_PARTIAL.
-unsigned cpu_partial_for(std::uint64_t size, bool debug, bool enabled) {
+// (kmem_cache_has_cpu_partial() is false) or without CONFIG_SLUB_CPU_PARTIAL. v6.1 (since
+// b47291ef02b0, v5.16) raised the numbers, which now stand for half-full slabs.
+unsigned cpu_partial_for(std::uint64_t size, bool debug, bool enabled, SlubVersion version) {
   if (debug || !enabled) return 0;
-  if (size >= page_size) return 2;
-  if (size >= 1024) return 6;
-  if (size >= 256) return 13;
-  return 30;
+  const bool v6 = version == SlubVersion::v6_1;
+  if (size >= page_size) return v6 ? 6 : 2;
+  if (size >= 1024) return v6 ? 24 : 6;
+  if (size >= 256) return v6 ? 52 : 13;
+  return v6 ? 120 : 30;
+}
+
+// slub_set_cpu_partial() (mm/slub.c v6.1): the per-CPU partial list holds at most this many
+// slabs, assuming they are half full; v5.12 has no such bound.
+unsigned cpu_partial_slabs_for(unsigned cpu_partial, unsigned objects, SlubVersion version) {
+  if (version != SlubVersion::v6_1 || objects == 0) return 0;
+  return (cpu_partial * 2 + objects - 1) / objects;  // DIV_ROUND_UP
 }
 
 void fail(std::string* why, std::string text) {
@@ -155,7 +170,9 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
     // Otherwise it sits in the middle of the object, away from neighbours' small overruns.
     s.offset = static_cast<unsigned>(align_up(freepointer_area / 2, word));
   }
-  if (flags.store_user) size += 2 * track_size;  // alloc and free struct track
+  // The alloc and free struct track; v6.1 keeps a stack depot handle instead of the stack.
+  if (flags.store_user)
+    size += 2 * (params.version == SlubVersion::v6_1 ? track_size_v6_1 : track_size);
   if (flags.red_zone) {
     // A trailing word of padding, and a left red zone of one word rounded to the alignment.
     const std::uint64_t red_left_pad = align_up(word, a);
@@ -190,8 +207,11 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
 
   // kmem_cache_open(): set_min_partial(ilog2(size) / 2), set_cpu_partial(), defrag ratio.
   s.min_partial = std::clamp<unsigned long>(ilog2(s.size) / 2, min_partial_floor, min_partial_cap);
-  s.cpu_partial = cpu_partial_for(s.size, flags.debug(), params.cpu_partial_enabled);
+  s.cpu_partial =
+      cpu_partial_for(s.size, flags.debug(), params.cpu_partial_enabled, params.version);
+  s.cpu_partial_slabs = cpu_partial_slabs_for(s.cpu_partial, s.objects, params.version);
   s.remote_node_defrag_ratio = 1000;
+  s.version = params.version;
   return s;
 }
 

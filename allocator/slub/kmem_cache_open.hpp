@@ -9,6 +9,7 @@
 
 #include "allocator/mm/page_alloc.hpp"
 #include "allocator/slab_flags.hpp"
+#include "allocator/strategy.hpp"
 
 namespace slabsim::alloc {
 
@@ -18,6 +19,8 @@ struct SlubBootParams {
   unsigned slub_max_order = 3;      // PAGE_ALLOC_COSTLY_ORDER
   unsigned slub_min_objects = 0;    // 0: 4 * (fls(nr_cpu_ids) + 1)
   bool cpu_partial_enabled = true;  // CONFIG_SLUB_CPU_PARTIAL
+  // The generation of mm/slub.c: SlubAllocator sets it from its strategy's slub_version.
+  SlubVersion version = SlubVersion::v5_12;
 };
 
 struct CacheSettings {
@@ -32,7 +35,11 @@ struct CacheSettings {
   unsigned min_objects = 0;  // oo_objects(s->min)
   unsigned long min_partial = 0;
   unsigned cpu_partial = 0;  // objects kept on per-CPU partial lists (v5.10 counts objects)
+  // v6.1 (b47291ef02b0, v5.16): the per-CPU partial list's bound in slabs,
+  // DIV_ROUND_UP(cpu_partial * 2, objects); 0 under v5.12, which has no such field.
+  unsigned cpu_partial_slabs = 0;
   unsigned remote_node_defrag_ratio = 1000;  // internal value; sysfs shows /10
+  SlubVersion version = SlubVersion::v5_12;  // the generation whose rules derived these
   bool operator==(const CacheSettings&) const = default;
 };
 

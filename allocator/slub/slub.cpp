@@ -21,6 +21,16 @@ constexpr int errno_exist = 17;              // EEXIST
 // (x86_64, CONFIG_SLUB_DEBUG, CONFIG_NUMA; kmem_cache trimmed to nr_node_ids pointers).
 constexpr unsigned kmem_cache_node_size = 64;
 constexpr unsigned kmem_cache_base_size = 248;
+// offsetof(struct kmem_cache, node) in include/linux/slub_def.h v6.1, a choice of config (Debian
+// 12's, as far as it matters): cpu_slab 8, flags 4 (+4), min_partial 8, size, object_size,
+// reciprocal_size (8), offset, cpu_partial, cpu_partial_slabs, oo, min, allocflags, refcount
+// (4 each but reciprocal_size), ctor 8, inuse, align, red_left_pad (+4), name 8, list 16, kobj 64
+// (CONFIG_SYSFS, no CONFIG_DEBUG_KOBJECT_RELEASE), random 8 (CONFIG_SLAB_FREELIST_HARDENED),
+// remote_node_defrag_ratio 4 (+4, CONFIG_NUMA), random_seq 8 (CONFIG_SLAB_FREELIST_RANDOM),
+// useroffset and usersize 8 (CONFIG_HARDENED_USERCOPY); no kasan_info (no CONFIG_KASAN_GENERIC).
+constexpr unsigned kmem_cache_base_size_v6_1 = 216;
+// struct kmem_cache_node (mm/slab.h v6.1) is unchanged: list_lock (4, +4), nr_partial 8, partial
+// 16, and with CONFIG_SLUB_DEBUG nr_slabs 8, total_objects 8, full 16.
 
 }  // namespace
 
@@ -38,11 +48,14 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
       params_(params),
       costs_(costs),
       slab_nodes_(layout_.nr_node_ids(), false) {
+  params_.version = strategy_.slub_version;  // the strategy names the generation of mm/slub.c
   for (int nid : states_.nodes(NodeState::normal_memory))
     slab_nodes_[nid] = true;
   boot_node_cache_ = create_boot_cache("kmem_cache_node", kmem_cache_node_size);
-  boot_cache_cache_ = create_boot_cache(
-      "kmem_cache", kmem_cache_base_size + 8 * static_cast<unsigned>(layout_.nr_node_ids()));
+  const unsigned base =
+      params_.version == SlubVersion::v6_1 ? kmem_cache_base_size_v6_1 : kmem_cache_base_size;
+  boot_cache_cache_ =
+      create_boot_cache("kmem_cache", base + 8 * static_cast<unsigned>(layout_.nr_node_ids()));
   // bootstrap() list_add()s kmem_cache first, then kmem_cache_node, at the head.
   common_.list_add(boot_cache_cache_);
   common_.list_add(boot_node_cache_);
@@ -196,9 +209,14 @@ CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigne
   return {s, 0, {}};
 }
 
+// __kmem_cache_shutdown(): v6.1 calls flush_all_cpus_locked(), kmem_cache_destroy() holding
+// cpu_hotplug_lock already.
 int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
   auto* s = static_cast<KmemCache*>(c);
-  flush_all(s);
+  if (params_.version == SlubVersion::v6_1)
+    flush_all_cpus_locked(s);
+  else
+    flush_all(s);
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
     KmemCacheNode* n = s->node[nid];
     if (!n) continue;
@@ -235,9 +253,15 @@ void SlubAllocator::__kmem_cache_release(Cache* c) {
   s->backing = {};
 }
 
+// __kmem_cache_shrink(): flush_all() (which takes cpu_hotplug_lock itself in v6.1), then
+// __kmem_cache_do_shrink().
 int SlubAllocator::__kmem_cache_shrink(Cache* c) {
   auto* s = static_cast<KmemCache*>(c);
   flush_all(s);
+  return __kmem_cache_do_shrink(s);
+}
+
+int SlubAllocator::__kmem_cache_do_shrink(KmemCache* s) {
   int ret = 0;
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
     KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node()

@@ -54,7 +54,8 @@ class SlubAllocator final : public Allocator,
   ObjectRef kmem_cache_alloc_node(Cache* s, Gfp gfp, int node) override;
   // kmem_cache_free(): slab_free() -> do_slab_free() on the current CPU.
   void kmem_cache_free(Cache* s, ObjectRef x) override;
-  // flush_all(): IPIs to the CPUs holding cpu slabs or cpu partial slabs of `s`.
+  // flush_all(): IPIs (v5.12), or per-CPU work under cpu_hotplug_lock and flush_lock (v6.1), to
+  // the CPUs holding cpu slabs or cpu partial slabs of `s`.
   void flush_all(KmemCache* s);
 
   // The optional parts SLUB has: a memory callback, CPUHP_SLUB_DEAD, sysfs, /proc/slabinfo.
@@ -127,6 +128,8 @@ class SlubAllocator final : public Allocator,
   // flush_all(), then every node's partial list sorted by free objects, empty slabs discarded;
   // called without locks by the hotplug callback and sysfs too.
   int __kmem_cache_shrink(Cache* s) override;
+  // __kmem_cache_do_shrink() (the name is v5.15's): the node loop of __kmem_cache_shrink().
+  int __kmem_cache_do_shrink(KmemCache* s);
 
   // Boot and structs (slub.cpp).
   KmemCache* create_boot_cache(const std::string& name, unsigned size);
@@ -156,8 +159,12 @@ class SlubAllocator final : public Allocator,
   void __slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu);
   void put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu);
   void unfreeze_partials(KmemCache* s, int cpu);
+  void __unfreeze_partials(KmemCache* s, Slab* chain, int cpu);
   // Back to the node lists (slub_deactivate.cpp).
   void deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
+  void deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
+  // v6.1: flush_all() minus the cpus_read_lock(), for callers that hold it already.
+  void flush_all_cpus_locked(KmemCache* s);
   void flush_slab(KmemCache* s, int cpu);
   void flush_cpu_slab(KmemCache* s, int cpu);  // __flush_cpu_slab
   // slab_memory_callback()'s actions (slub_hotplug.cpp).

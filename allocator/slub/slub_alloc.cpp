@@ -105,7 +105,8 @@ std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, in
     return no_object;
   }
   std::uint16_t object = no_object;
-  unsigned available = 0;
+  unsigned available = 0;      // v5.12: free objects taken
+  unsigned partial_slabs = 0;  // v6.1: slabs put on the per-CPU partial list
   KmemCacheCpu& c = s->cpu_slab[cpu];
   for (Slab* page = n->partial.front(); page;) {
     Slab* next = page->next;
@@ -120,8 +121,14 @@ std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, in
     } else {
       put_cpu_partial(s, page, false, cpu);
       stat(s, cpu, CPU_PARTIAL_NODE);
+      ++partial_slabs;
     }
-    if (!has_cpu_partial(s) || available > s->s.cpu_partial / 2) break;
+    if (!has_cpu_partial(s)) break;
+    // get_partial_node() v6.1 stops once it took more than half of cpu_partial_slabs slabs;
+    // v5.12 once it took more than half of cpu_partial free objects.
+    if (params_.version == SlubVersion::v6_1 ? partial_slabs > s->s.cpu_partial_slabs / 2
+                                             : available > s->s.cpu_partial / 2)
+      break;
     page = next;
   }
   list_unlock(n);

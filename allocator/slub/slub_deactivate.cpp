@@ -1,10 +1,18 @@
-// Where a cpu slab goes back to its node (mm/slub.c, v5.10-v5.12): deactivate_slab() and the
-// flushes built on it, flush_slab(), __flush_cpu_slab() and flush_all()'s IPIs.
+// Where a cpu slab goes back to its node (mm/slub.c, v5.10-v5.12 and v6.1): deactivate_slab() and
+// the flushes built on it, flush_slab(), __flush_cpu_slab(), and flush_all(): IPIs in v5.12,
+// per-CPU work under cpu_hotplug_lock and flush_lock in v6.1.
 #include "allocator/slub/slub.hpp"
 
 namespace slabsim::alloc {
 
+// deactivate_slab() (v5.10-v5.12): the CPU freelist goes back one object at a time, then a
+// cmpxchg loop that keeps the list_lock across retries and moves the slab between lists as its
+// target mode changes. v6.1 has its own version (deactivate_slab_v6_1()).
 void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
+  if (params_.version == SlubVersion::v6_1) {
+    deactivate_slab_v6_1(s, page, freelist, cpu);
+    return;
+  }
   env_.sync();  // the slab goes back to shared lists
   enum Mode { none, partial, full, free };
   KmemCacheCpu& c = s->cpu_slab[cpu];
@@ -113,12 +121,33 @@ void SlubAllocator::flush_cpu_slab(KmemCache* s, int cpu) {
   unfreeze_partials(s, cpu);
 }
 
+// flush_all(): v5.12 calls on_each_cpu_cond(has_cpu_slab, flush_cpu_slab, s, 1) with no lock.
+// v6.1 (5a836bf6b09f, v5.15) takes cpus_read_lock() around flush_all_cpus_locked().
 void SlubAllocator::flush_all(KmemCache* s) {
-  // on_each_cpu_cond(has_cpu_slab, flush_cpu_slab, s, 1)
+  if (params_.version == SlubVersion::v6_1) {
+    env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::read, "flush_all");
+    flush_all_cpus_locked(s);
+    env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
+    return;
+  }
   for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
     if (c.page || c.partial) env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
   }
+}
+
+// flush_all_cpus_locked() (mm/slub.c v6.1; the caller holds cpu_hotplug_lock): under flush_lock,
+// queue_work_on() flush_cpu_slab() to every CPU with a cpu slab or cpu partial slabs, then
+// flush_work() each. The model runs each work through run_on_cpu(), as an IPI handler would run:
+// it has no kworker that could sleep or be preempted on the target CPU (a gap, README).
+void SlubAllocator::flush_all_cpus_locked(KmemCache* s) {
+  env_.lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
+  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
+    const KmemCacheCpu& c = s->cpu_slab[cpu];
+    if (c.page || c.partial)  // has_cpu_slab()
+      env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
+  }
+  env_.unlock(LockClass::flush_lock, 0, LockMode::exclusive);
 }
 
 }  // namespace slabsim::alloc

@@ -132,14 +132,25 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
 // ---------------------------------------------------------------------------------------------
 // Per-CPU partial lists: put_cpu_partial(), unfreeze_partials()
 
+// put_cpu_partial(): v5.12 drains the chain first when its free objects exceed cpu_partial, and
+// unfreezes at once when cpu_partial is 0. v6.1 (b47291ef02b0, v5.16) pushes the slab on a fresh
+// chain when the old one already holds cpu_partial_slabs slabs and drains the old chain
+// afterwards, outside the local lock.
 void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
+  const bool v6 = params_.version == SlubVersion::v6_1;
   int pages = 0;
   int pobjects = 0;
+  Slab* to_unfreeze = nullptr;  // v6.1: slab_to_unfreeze
   if (Slab* old = c.partial) {
     pobjects = old->chain_pobjects;
     pages = old->chain_pages;
-    if (drain && pobjects > static_cast<int>(s->s.cpu_partial)) {
+    if (v6 && drain && old->chain_pages >= static_cast<int>(s->s.cpu_partial_slabs)) {
+      to_unfreeze = old;
+      c.partial = nullptr;
+      pobjects = 0;
+      pages = 0;
+    } else if (!v6 && drain && pobjects > static_cast<int>(s->s.cpu_partial)) {
       env_.irq_disable();
       unfreeze_partials(s, cpu);
       env_.irq_enable();
@@ -156,20 +167,36 @@ void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cp
   page->prev = nullptr;
   page->where = Slab::Where::cpu_partial;
   c.partial = page;
-  if (!s->s.cpu_partial) {
+  if (to_unfreeze) {
+    env_.irq_disable();  // __unfreeze_partials() takes each list_lock with irqsave
+    __unfreeze_partials(s, to_unfreeze, cpu);
+    env_.irq_enable();
+    stat(s, cpu, CPU_PARTIAL_DRAIN);
+  }
+  if (!v6 && !s->s.cpu_partial) {
     env_.irq_disable();
     unfreeze_partials(s, cpu);
     env_.irq_enable();
   }
 }
 
+// unfreeze_partials(): detach the CPU's whole partial chain and unfreeze it.
 void SlubAllocator::unfreeze_partials(KmemCache* s, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
+  Slab* chain = c.partial;
+  c.partial = nullptr;
+  if (chain) __unfreeze_partials(s, chain, cpu);
+}
+
+// __unfreeze_partials() (the split is v5.15's; v5.12 does the same inline): every slab of the
+// chain goes to its node's partial list tail, or is discarded when empty and the node already
+// holds min_partial slabs.
+void SlubAllocator::__unfreeze_partials(KmemCache* s, Slab* chain, int cpu) {
   KmemCacheNode* n = nullptr;
   std::vector<Slab*> discard;
   Slab* page;
-  while ((page = c.partial) != nullptr) {
-    c.partial = page->next;
+  while ((page = chain) != nullptr) {
+    chain = page->next;
     page->next = nullptr;
     KmemCacheNode* n2 = node_of(s, page, "unfreeze_partials");
     if (!n2) {

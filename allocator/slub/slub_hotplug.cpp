@@ -1,4 +1,4 @@
-// SLUB's hotplug callbacks (mm/slub.c, v5.10-v5.12): slab_memory_callback() on the memory
+// SLUB's hotplug callbacks (mm/slub.c, v5.10-v5.12 and v6.1): slab_memory_callback() on the memory
 // notifier chain, with the strategy deciding whether node structs are freed at MEM_OFFLINE or
 // kept and reused, and whether slab_nodes follows; and slub_cpu_dead() for CPUHP_SLUB_DEAD.
 #include <fmt/format.h>
@@ -33,10 +33,19 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
   return ret;
 }
 
+// slab_mem_going_offline_callback(): v5.12 calls __kmem_cache_shrink() on every cache; v6.1 calls
+// flush_all_cpus_locked() and __kmem_cache_do_shrink(), offline_pages() holding cpu_hotplug_lock
+// already (mem_hotplug_begin()), so that flush_all() does not take it again.
 int SlubAllocator::slab_mem_going_offline_callback() {
   env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_offline_callback");
-  for (KmemCache* s : slab_caches())
-    __kmem_cache_shrink(s);
+  for (KmemCache* s : slab_caches()) {
+    if (params_.version == SlubVersion::v6_1) {
+      flush_all_cpus_locked(s);
+      __kmem_cache_do_shrink(s);
+    } else {
+      __kmem_cache_shrink(s);
+    }
+  }
   env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   return 0;
 }

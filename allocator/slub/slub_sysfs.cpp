@@ -228,7 +228,14 @@ std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
   return out;
 }
 
+// slabs_cpu_partial_show(): v5.12 prints the chains' pobjects; v6.1 (b47291ef02b0, v5.16) keeps no
+// object count and prints slabs * objs_per_slab / 2, the half-full estimate of
+// slub_set_cpu_partial().
 std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus) {
+  const bool v6 = s.s.version == SlubVersion::v6_1;
+  auto objects_of = [&](int pages, int pobjects) {
+    return v6 ? pages * static_cast<int>(s.s.objects) / 2 : pobjects;
+  };
   int objects = 0;
   int pages = 0;
   for (std::size_t cpu = 0; cpu < s.cpu_slab.size(); ++cpu) {
@@ -238,12 +245,13 @@ std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& 
       objects += page->chain_pobjects;
     }
   }
-  std::string out = fmt::format("{}({})", objects, pages);
+  std::string out = fmt::format("{}({})", objects_of(pages, objects), pages);
   for (std::size_t cpu = 0; cpu < s.cpu_slab.size(); ++cpu) {
     if (!cpu_online(online_cpus, cpu)) continue;
     const Slab* page = s.cpu_slab[cpu].partial;
     if (page && out.size() < sysfs_buffer - 20)
-      out += fmt::format(" C{}={}({})", cpu, page->chain_pobjects, page->chain_pages);
+      out += fmt::format(" C{}={}({})", cpu, objects_of(page->chain_pages, page->chain_pobjects),
+                         page->chain_pages);
   }
   out += '\n';
   return out;

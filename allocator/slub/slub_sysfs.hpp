@@ -73,7 +73,8 @@ std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
                               const std::vector<bool>& online_cpus);
 
 // mm/slub.c: slabs_cpu_partial_show(): "<objects>(<pages>)" summed over the ONLINE CPUs' cpu
-// partial chains (the head's page->pobjects and page->pages), then " C<cpu>=<objects>(<pages>)"
+// partial chains (the head's page->pobjects and page->pages; v6.1: slab->slabs and
+// slabs * objs_per_slab / 2 for the objects), then " C<cpu>=<objects>(<pages>)"
 // for each online CPU that has a chain (while the text is shorter than PAGE_SIZE - 20), '\n'.
 std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus);
 

@@ -41,6 +41,7 @@ LockKind KernelLocks::kind_of(LockClass cls) {
   switch (cls) {
     case LockClass::slab_mutex:
     case LockClass::device_hotplug_lock:
+    case LockClass::flush_lock:
       return LockKind::mutex;
     case LockClass::list_lock:
     case LockClass::alien_lock:

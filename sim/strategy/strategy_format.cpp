@@ -40,6 +40,21 @@ std::string step_name(const LockStep& step) {
   return "?";
 }
 
+std::vector<std::string> slub_version_choices() {
+  std::vector<std::string> out;
+  for (const auto& v : alloc::slub_versions())
+    out.push_back(v.name);
+  return out;
+}
+
+std::string slub_version_help() {
+  std::string out =
+      "The generation of the SLUB and slab_common code the model runs, beyond the locks:";
+  for (const auto& v : alloc::slub_versions())
+    out += fmt::format(" \"{}\": {}", v.name, v.description);
+  return out;
+}
+
 std::vector<std::string> preset_names() {
   std::vector<std::string> out;
   for (const auto& p : alloc::strategy_presets())
@@ -83,6 +98,7 @@ SpecPtr make_spec() {
           optional("going_online_reuses_nodes", boolean(),
                    "Whether MEM_GOING_ONLINE skips caches that still have the node's struct "
                    "(666716fd267d)."),
+          optional("slub_version", enumeration(slub_version_choices()), slub_version_help()),
       });
 }
 
@@ -128,6 +144,9 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
   if (j.contains("offline_frees_nodes")) s.offline_frees_nodes = j["offline_frees_nodes"];
   if (j.contains("going_online_reuses_nodes"))
     s.going_online_reuses_nodes = j["going_online_reuses_nodes"];
+  if (j.contains("slub_version"))
+    for (const auto& v : alloc::slub_versions())
+      if (j["slub_version"] == v.name) s.slub_version = v.version;
   return s;
 }
 
@@ -170,6 +189,7 @@ json to_json(const alloc::Strategy& s) {
        s.usable_nodes == alloc::UsableNodes::slab_nodes ? "slab_nodes" : "normal_memory"},
       {"offline_frees_nodes", s.offline_frees_nodes},
       {"going_online_reuses_nodes", s.going_online_reuses_nodes},
+      {"slub_version", alloc::slub_version_name(s.slub_version)},
   };
 }
 

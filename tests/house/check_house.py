@@ -31,6 +31,7 @@ ALLOWED = {
     "allocator/strategy.cpp:make_presets": "declarative table: the strategy presets",
     "sim/run/headline_metrics.cpp:make_metrics": "declarative table: the headline metrics",
     "allocator/slub/slub_deactivate.cpp:deactivate_slab": "mirrors mm/slub.c deactivate_slab() (v5.10)",
+    "allocator/slub/slub_deactivate_v6_1.cpp:deactivate_slab_v6_1": "mirrors mm/slub.c deactivate_slab() (v6.1)",
 }
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()

@@ -2,6 +2,7 @@
 // section 10, mistakes 3 and 4 of section 11, and the 03afc0e25f7f race driven step by step.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,12 @@ class PerStrategy : public ::testing::TestWithParam<std::string> {
 
 INSTANTIATE_TEST_SUITE_P(Presets, PerStrategy,
                          ::testing::Values("mutex_only", "hotplug_lock", "shrink_slab_mutex",
-                                           "slab_nodes", "slab_nodes_nocpu"),
-                         [](const auto& info) { return info.param; });
+                                           "slab_nodes", "slab_nodes_nocpu", "v6.1"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '.', '_');
+                           return name;
+                         });
 
 // The 03afc0e25f7f race: a cache created between the GOING_ONLINE callbacks and
 // node_states_set_node() misses the new node under mutex_only; the hotplug lock makes the
@@ -354,6 +359,79 @@ TEST(CpuHotplug, DeadCpuSlabsAreFlushed) {
   for (std::size_t i = 1; i < objs.size(); ++i)
     m.free(s, objs[i], 0);
   EXPECT_EQ(m.new_violations(), 0);
+}
+
+}  // namespace
+}  // namespace slabsim::alloc::testing
+
+namespace slabsim::alloc::testing {
+namespace {
+
+// mm/slub.c v6.1: kmem_cache_shrink() takes no lock in slab_common.c, but SLUB's flush_all() takes
+// cpus_read_lock() and then flush_lock around its per-CPU works (5a836bf6b09f); v5.12 takes none.
+TEST(V61, ShrinkLocksCpuHotplugThenFlushLockInFlushAll) {
+  for (const std::string preset : {"slab_nodes_nocpu", "v6.1"}) {
+    SCOPED_TRACE(preset);
+    SlubMachine m{hotplug_layout(), preset};
+    KmemCache* s = m.create("c", 64);
+    m.alloc(s, 0);
+    const std::size_t from = m.env.events.size();
+    m.env.cpu = 0;
+    m.slub.kmem_cache_shrink(s);
+    const auto locks = without_list_locks(m.env.acquisitions(from));
+    if (preset == "v6.1")
+      EXPECT_EQ(locks, (std::vector<std::string>{"cpu_hotplug_lock(R)", "flush_lock"}));
+    else
+      EXPECT_TRUE(locks.empty());
+    EXPECT_FALSE(m.env.anything_held());
+  }
+}
+
+// mm/slab_common.c v6.1: kmem_cache_destroy() takes cpus_read_lock() then slab_mutex, flushes with
+// flush_all_cpus_locked() (flush_lock, no second cpu_hotplug_lock), and removes the sysfs
+// directory only after both locks are released (0495e337b703). v5.12 removes it under slab_mutex.
+TEST(V61, DestroyRemovesSysfsAfterItsLocks) {
+  for (const std::string preset : {"slab_nodes_nocpu", "v6.1"}) {
+    SCOPED_TRACE(preset);
+    SlubMachine m{hotplug_layout(), preset};
+    KmemCache* s = m.create("c", 64);
+    m.free(s, m.alloc(s, 0), 0);
+    const std::size_t from = m.env.events.size();
+    EXPECT_EQ(m.slub.kmem_cache_destroy(s), 0);
+    std::vector<std::string> seq;  // acquisitions and releases, list_locks left out
+    for (std::size_t i = from; i < m.env.events.size(); ++i) {
+      const auto& e = m.env.events[i];
+      if (e.cls == LockClass::list_lock) continue;
+      seq.push_back(std::string(e.acquire ? "+" : "-") + std::string(lock_class_name(e.cls)));
+    }
+    if (preset == "v6.1")
+      EXPECT_EQ(seq, (std::vector<std::string>{"+cpu_hotplug_lock", "+slab_mutex", "+flush_lock",
+                                               "-flush_lock", "-slab_mutex", "-cpu_hotplug_lock",
+                                               "+kn->count", "-kn->count"}));
+    else
+      EXPECT_EQ(seq, (std::vector<std::string>{"+slab_mutex", "+kn->count", "-kn->count",
+                                               "-slab_mutex"}));
+    EXPECT_TRUE(s->destroyed);
+    EXPECT_FALSE(m.env.anything_held());
+  }
+}
+
+// mm/slub.c v6.1: slab_mem_going_offline_callback() runs inside offline_pages(), which holds
+// cpu_hotplug_lock (mem_hotplug_begin()); it flushes with flush_all_cpus_locked() and must not take
+// cpu_hotplug_lock again, which a writer queued meanwhile would turn into a deadlock.
+TEST(V61, GoingOfflineFlushesWithoutTakingCpuHotplugLockAgain) {
+  SlubMachine m{hotplug_layout(), "v6.1"};
+  KmemCache* s = m.create("c", 64);
+  const int block = first_block(m.layout, 2);
+  ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::normal), 0);
+  m.alloc(s, 0);  // CPU 0 holds a cpu slab, so the callback's flush has work to do
+  const std::size_t from = m.env.events.size();
+  ASSERT_EQ(m.hotplug.offline_pages(block), 0);
+  const auto locks = without_list_locks(m.env.acquisitions(from));
+  EXPECT_EQ(std::count(locks.begin(), locks.end(), "cpu_hotplug_lock(R)"), 1);
+  EXPECT_NE(std::find(locks.begin(), locks.end(), "flush_lock"), locks.end());
+  EXPECT_TRUE(m.env.misuse.empty());
+  EXPECT_FALSE(m.env.anything_held());
 }
 
 }  // namespace

@@ -86,6 +86,11 @@ const std::vector<KernelNests>& kernel_nests() {
       {"slab_nodes", "v5.12-rc1", "7e1fa93deff4", {cpus, mutex}, {cpus, mutex}, {cpus}},
       // v5.12 (SC-post, 59450bbc12be, P3): slab_mutex only; shrink takes no lock at all.
       {"slab_nodes_nocpu", "v5.12", "59450bbc12be", {mutex}, {mutex}, {}},
+      // v6.1 mm/slab_common.c: kmem_cache_create_usercopy() takes slab_mutex only;
+      // kmem_cache_destroy() cpus_read_lock() then slab_mutex (and kmem_cache_release() after
+      // both, 0495e337b703); kmem_cache_shrink() nothing of its own (SLUB's flush_all() takes
+      // cpus_read_lock() inside __kmem_cache_shrink(), which the allocator tests check).
+      {"v6.1", "v6.1", "830b3c68c1fb", {mutex}, {cpus, mutex}, {}},
   };
   return nests;
 }
@@ -114,7 +119,8 @@ TEST(Strategies, EachPresetMatchesTheKernelItNames) {
 TEST(Strategies, EachPresetsNodeKnobsFollowItsKernel) {
   for (const auto& preset : alloc::strategy_presets()) {
     SCOPED_TRACE(preset.name);
-    const bool slab_nodes_era = preset.name.starts_with("slab_nodes");
+    const bool slab_nodes_era =
+        preset.name.starts_with("slab_nodes") || preset.kernel.starts_with("v6.");
     const bool rfc = preset.kernel.starts_with("RFC");
     EXPECT_EQ(preset.usable_nodes == alloc::UsableNodes::slab_nodes, slab_nodes_era || rfc);
     EXPECT_EQ(preset.going_online_reuses_nodes, slab_nodes_era);
@@ -122,6 +128,22 @@ TEST(Strategies, EachPresetsNodeKnobsFollowItsKernel) {
     const bool before_e4f8e513c3d3 = preset.name == "hotplug_lock_sysfs";
     EXPECT_EQ(!preset.show_locks.empty(), before_e4f8e513c3d3) << describe_steps(preset.show_locks);
   }
+}
+
+// The generation of the SLUB code follows the kernel: v6.1 for the v6.1 preset, v5.12's code for
+// every preset of v5.12 and before; a strategy file may pick either.
+TEST(Strategies, SlubVersionFollowsTheKernel) {
+  for (const auto& preset : alloc::strategy_presets()) {
+    SCOPED_TRACE(preset.name);
+    EXPECT_EQ(preset.slub_version == alloc::SlubVersion::v6_1, preset.kernel.starts_with("v6.1"));
+  }
+  const alloc::Strategy s = from_text(R"({"name": "old-locks-new-code", "base": "hotplug_lock",
+      "slub_version": "v6.1"})");
+  EXPECT_EQ(s.slub_version, alloc::SlubVersion::v6_1);
+  EXPECT_EQ(s.create_locks, alloc::find_strategy_preset("hotplug_lock")->create_locks);
+  EXPECT_EQ(from_text(R"({"name": "x", "base": "v6.1"})").slub_version, alloc::SlubVersion::v6_1);
+  const auto d = only_error(R"({"name": "x", "slub_version": "v6.2"})");
+  EXPECT_EQ(d.pointer, "/slub_version");
 }
 
 TEST(Strategies, BaseAndOverrides) {
