@@ -423,3 +423,16 @@ def test_real_kernel_node2_hotplug(tmp_path):
     for i, want in zip(range(23, 29), ["0", "1", "0", "0", "1", "1"]):
         assert s[i]["result"]["per_node"] == {want: 64}, s[i]
     assert s[33]["deleted"] is True and mask(34, "has_memory") == [0, 1]
+
+
+def test_machine_file_is_what_slabsim_topology_qemu_prints():
+    """kernel-check/machines/qemu-2node-hotplug.json is the output of
+    `slabsim topology qemu qemu-2node-hotplug --json`, committed so that the
+    harness runs without a build; ctest passes SLABSIM_BIN to check it is current
+    (regenerate: build/slabsim topology qemu qemu-2node-hotplug --json -o FILE)."""
+    binary = os.environ.get("SLABSIM_BIN")
+    if not binary:
+        pytest.skip("SLABSIM_BIN not set (ctest sets it to build/slabsim)")
+    printed = subprocess.run([binary, "topology", "qemu", "qemu-2node-hotplug", "--json"],
+                             capture_output=True, text=True, check=True).stdout
+    assert json.loads(printed) == MACHINE
