@@ -175,8 +175,8 @@ below, its figures, and the benchmark figures `scripts/bench` records. Each tabl
 workload on one machine under every strategy preset (oldest first: `mutex_only` v3.14,
 `hotplug_lock_sysfs` v5.3, `hotplug_lock` v5.10, `shrink_slab_mutex` the 2021 RFC 1/3,
 `slab_nodes` 7e1fa93deff4 + 666716fd267d, `slab_nodes_nocpu` v5.12, `v6.1` the 6.1 LTS SLUB
-code), with the workload's seed; {runs} runs in all. Times are simulated; "findings" are the run's findings (see
-`workloads/regressions/README.md`).
+code), with the workload's seed; {runs} runs in all. Times are simulated; "findings" are the
+run's findings (see `workloads/regressions/README.md`).
 
 | file | command | what |
 |---|---|---|
