@@ -22,7 +22,7 @@ namespace {
 constexpr SlubBootParams v5_12{};
 constexpr SlubBootParams v6_1{.version = SlubVersion::v6_1};
 
-CacheSettings kmalloc_cache(unsigned size, int cpus, const SlubBootParams& params) {
+CacheSettings kmalloc_geometry(unsigned size, int cpus, const SlubBootParams& params) {
   std::string why;
   // create_kmalloc_caches(): no flags, ARCH_KMALLOC_MINALIGN raised to power-of-two sizes.
   auto s = derive_cache_settings(size, std::has_single_bit(size) ? size : 8, CacheFlags{}, cpus,
@@ -62,8 +62,8 @@ const std::vector<Expected> expected = {
 TEST(CacheSettingsV61, KmallocGeometryAtTwoFourEightCpus) {
   for (const auto& e : expected) {
     SCOPED_TRACE(testing::Message() << "size " << e.size << ", " << e.cpus << " CPUs");
-    const CacheSettings v6 = kmalloc_cache(e.size, e.cpus, v6_1);
-    const CacheSettings v5 = kmalloc_cache(e.size, e.cpus, v5_12);
+    const CacheSettings v6 = kmalloc_geometry(e.size, e.cpus, v6_1);
+    const CacheSettings v5 = kmalloc_geometry(e.size, e.cpus, v5_12);
     EXPECT_EQ(v6.order, e.order);
     EXPECT_EQ(v6.objects, e.objects);
     EXPECT_EQ(v6.min_partial, e.min_partial);
@@ -100,7 +100,7 @@ TEST(CacheSettingsV61, StoreUserTrackIsAStackDepotHandle) {
 TEST(CacheSettingsV61, CpuPartialDisabled) {
   SlubBootParams p = v6_1;
   p.cpu_partial_enabled = false;
-  const CacheSettings s = kmalloc_cache(64, 4, p);
+  const CacheSettings s = kmalloc_geometry(64, 4, p);
   EXPECT_EQ(s.cpu_partial, 0u);
   EXPECT_EQ(s.cpu_partial_slabs, 0u);
 }
