@@ -1,5 +1,5 @@
 """kernel-check's host side: the serial protocol, plan validation, QMP
-framing, the driver against a stub QEMU, and one real boot (-m kernel)."""
+framing, the driver against a stub QEMU, and two real boots (-m kernel)."""
 
 import errno
 import json
