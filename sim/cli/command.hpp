@@ -25,6 +25,8 @@ void add_run_commands(CLI::App& app, int& status);
 void add_explore_command(CLI::App& app, int& status);
 // `sweep`: the points of a sweep plan, listed, run into a directory, merged; `status` as for run.
 void add_sweep_command(CLI::App& app, int& status);
+// `kernel-check model`: slabsim's side of the check against a booted kernel.
+void add_kernel_check_command(CLI::App& app);
 // The main job: the default scenario under the default strategies, side by side.
 int run_default_comparison();
 

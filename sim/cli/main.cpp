@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   cli::add_run_commands(app, status);
   cli::add_explore_command(app, status);
   cli::add_sweep_command(app, status);
+  cli::add_kernel_check_command(app);
   // With no arguments, the main job: the embedded default comparison.
   app.callback([&app, &status] {
     if (app.get_subcommands().empty()) status = cli::run_default_comparison();

@@ -31,7 +31,8 @@ EventPlayer::EventPlayer(Machine& machine, const workload::Workload& workload, E
       progress_(progress),
       cpus_(cpus),
       hotplug_(hotplug),
-      signals_(signals) {}
+      signals_(signals),
+      bursts_(workload.caches.size()) {}
 
 void EventPlayer::spawn() {
   const auto& cpus = machine_.event_cpus();
@@ -71,12 +72,15 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
   const bool cache_operation = !name.empty();
   if (cache_operation && signals_.begun.observed())
     signals_.begun({cpu, r.start_ns, std::move(name), "cache"});
+  std::vector<HotplugRecord> hotplug;
+  std::vector<int> placement;
   switch (e.type) {
+    case Event::Type::memory_add:
     case Event::Type::memory_online:
     case Event::Type::memory_offline:
     case Event::Type::cpu_online:
     case Event::Type::cpu_offline:
-      play_hotplug(cpu, e, r);
+      hotplug = play_hotplug(cpu, e, r);
       break;
     case Event::Type::cache_create:
       r.type = "cache_create";
@@ -106,24 +110,39 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
       if (signals_.error_injection.observed())
         signals_.error_injection({cpu, r.start_ns, r.type + " " + r.target, e.error});
       break;
+    case Event::Type::alloc_burst:
+      r.type = "alloc_burst";
+      r.target = fmt::format("{} node {} cpu {} count {}", workload_.caches[e.cache].name, e.node,
+                             e.cpu, e.count);
+      r.result = alloc_burst(e, placement);
+      break;
+    case Event::Type::free_burst:
+      r.type = "free_burst";
+      r.target = fmt::format("{} cpu {} count {}", workload_.caches[e.cache].name, e.cpu, e.count);
+      r.result = free_burst(e);
+      break;
   }
   r.duration_ns = env_.local_now() - r.start_ns;
   if (cache_operation) signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
   recorder_.event(r);
+  if (signals_.event_played.observed()) signals_.event_played({cpu, e, r, hotplug, placement});
   return r;
 }
 
-void EventPlayer::play_hotplug(int cpu, const Event& e, EventRecord& r) {
-  const bool online = e.type == Event::Type::memory_online || e.type == Event::Type::cpu_online;
-  if (e.type == Event::Type::memory_online || e.type == Event::Type::memory_offline) {
-    hotplug_.memory(cpu, e, online);
-    r.type = hotplug_type_name(online ? HotplugType::memory_online : HotplugType::memory_offline);
-    r.target = fmt::format("node {}", e.node);
-  } else {
+std::vector<HotplugRecord> EventPlayer::play_hotplug(int cpu, const Event& e, EventRecord& r) {
+  if (e.type == Event::Type::cpu_online || e.type == Event::Type::cpu_offline) {
+    const bool online = e.type == Event::Type::cpu_online;
     hotplug_.cpu(cpu, e, online);
     r.type = hotplug_type_name(online ? HotplugType::cpu_online : HotplugType::cpu_offline);
     r.target = fmt::format("cpu {}", e.cpu);
+    return {};
   }
+  const HotplugType type = e.type == Event::Type::memory_add      ? HotplugType::memory_add
+                           : e.type == Event::Type::memory_online ? HotplugType::memory_online
+                                                                  : HotplugType::memory_offline;
+  r.type = hotplug_type_name(type);
+  r.target = fmt::format("node {}", e.node);
+  return hotplug_.memory(cpu, e, type);
 }
 
 std::string EventPlayer::cache_operation_name(const Event& e) const {
@@ -160,6 +179,50 @@ int EventPlayer::destroy_cache(const Event& e) {
   const int result = allocator_.kmem_cache_destroy(s);
   caches_.end_destroy(e.cache, s, result);
   return result;
+}
+
+// The kernel-check probe's "alloc" command: work_on_cpu(cpu) running kmem_cache_alloc_node()
+// `count` times. -ENOENT when the cache does not exist, -ENOMEM when an allocation failed (the
+// burst stops there, as the probe's does).
+int EventPlayer::alloc_burst(const Event& e, std::vector<int>& placement) {
+  alloc::Cache* s = caches_.current_struct(e.cache);
+  if (!s) return -enoent;
+  int result = 0;
+  const int cpu_node = machine_.topology().node_of_cpu(e.cpu);
+  const ModelCall call(checks_, caches_, e.cache);
+  env_.run_on_cpu(e.cpu, [&] {
+    for (int k = 0; k < e.count; ++k) {
+      const std::uint64_t fallbacks = e.node >= 0 ? s->fallback_to_no_node[e.node] : 0;
+      const alloc::ObjectRef o = allocator_.kmem_cache_alloc_node(s, alloc::gfp_kernel, e.node);
+      if (e.node >= 0 && s->fallback_to_no_node[e.node] != fallbacks)
+        recorder_.fell_back(env_.local_now());
+      if (!o) {
+        recorder_.failed(e.cache);
+        placement.push_back(-1);
+        result = -alloc::enomem;
+        return;
+      }
+      recorder_.allocated(e.cache, cpu_node, o.node, 0, env_.local_now());
+      placement.push_back(o.node);
+      bursts_.keep(e.cache, o);
+    }
+  });
+  return result;
+}
+
+// The probe's "free" command: kmem_cache_free() of the oldest kept objects, on the event's CPU.
+int EventPlayer::free_burst(const Event& e) {
+  alloc::Cache* s = caches_.current_struct(e.cache);
+  if (!s) return -enoent;
+  const auto objects = bursts_.take_oldest(e.cache, static_cast<std::size_t>(e.count));
+  const ModelCall call(checks_, caches_, e.cache);
+  env_.run_on_cpu(e.cpu, [&] {
+    for (const auto& o : objects) {
+      allocator_.kmem_cache_free(s, o);
+      recorder_.freed(e.cache);
+    }
+  });
+  return 0;
 }
 
 // A shrink (a write of "1" to the cache's shrink file) or a read of one of its sysfs files.

@@ -1,13 +1,15 @@
 // The workload's timed events, played by the event tasks: up to four actors ("events<k>"), each
 // on a CPU of its own. A free task takes the next due event whoever's turn it is, so events due
 // together race. Besides hotplug (HotplugOperations): kmem_cache_create() and
-// kmem_cache_destroy() of the workload's caches, shrinks and reads of their sysfs files, and the
-// notifier error injection. Each event is recorded (EventRecord), cache events are signalled as
-// operations (OperationSignals), and an invariant check after each waits for a quiescent moment.
+// kmem_cache_destroy() of the workload's caches, shrinks and reads of their sysfs files, the
+// notifier error injection, and bursts of allocations and frees on a given CPU. Each event is
+// recorded (EventRecord), cache events are signalled as operations (OperationSignals), and an
+// invariant check after each waits for a quiescent moment.
 #pragma once
 
 #include <string>
 
+#include "run/burst_objects.hpp"
 #include "run/cpu_driver.hpp"
 #include "run/event_queue.hpp"
 #include "run/hotplug_operations.hpp"
@@ -34,7 +36,11 @@ class EventPlayer {
  private:
   void play_all(int cpu);
   EventRecord play(int cpu, const workload::Event& e);
-  void play_hotplug(int cpu, const workload::Event& e, EventRecord& r);
+  std::vector<HotplugRecord> play_hotplug(int cpu, const workload::Event& e, EventRecord& r);
+  // alloc_burst: kmem_cache_alloc_node() `count` times as the event's CPU (work_on_cpu()), each
+  // object's node appended to `placement`; free_burst: the oldest kept objects freed there.
+  int alloc_burst(const workload::Event& e, std::vector<int>& placement);
+  int free_burst(const workload::Event& e);
   int create_cache(const workload::Event& e);
   int destroy_cache(const workload::Event& e);
   int access_sysfs(const workload::Event& e);
@@ -56,6 +62,7 @@ class EventPlayer {
   CpuDriver& cpus_;
   HotplugOperations& hotplug_;
   OperationSignals& signals_;
+  BurstObjects bursts_;
 };
 
 }  // namespace slabsim::sim

@@ -30,23 +30,27 @@ HotplugOperations::HotplugOperations(Machine& machine, const workload::Workload&
       recorder_(recorder),
       signals_(signals) {}
 
-std::vector<int> HotplugOperations::blocks_for(const workload::Event& e, bool online) const {
+std::vector<int> HotplugOperations::blocks_for(const workload::Event& e, HotplugType type) const {
   std::vector<int> out;
   for (int b : machine_.topology().nodes[e.node].blocks) {
     const auto state = machine_.pages().block_state(b);
-    const bool eligible = online ? state != BlockPresence::online : state == BlockPresence::online;
+    const bool eligible = type == HotplugType::memory_add      ? state == BlockPresence::absent
+                          : type == HotplugType::memory_online ? state != BlockPresence::online
+                                                               : state == BlockPresence::online;
     if (eligible) out.push_back(b);
     if (e.blocks > 0 && static_cast<int>(out.size()) == e.blocks) break;
   }
   // Offline from the highest address down, as hot-remove scripts do.
-  if (!online) std::reverse(out.begin(), out.end());
+  if (type == HotplugType::memory_offline) std::reverse(out.begin(), out.end());
   return out;
 }
 
-void HotplugOperations::memory(int cpu, const workload::Event& e, bool online) {
-  for (int block : blocks_for(e, online)) {
+std::vector<HotplugRecord> HotplugOperations::memory(int cpu, const workload::Event& e,
+                                                     HotplugType type) {
+  std::vector<HotplugRecord> done;
+  for (int block : blocks_for(e, type)) {
     HotplugRecord r;
-    r.type = online ? HotplugType::memory_online : HotplugType::memory_offline;
+    r.type = type;
     r.node = e.node;
     r.block = block;
     r.cpu = cpu;
@@ -56,30 +60,39 @@ void HotplugOperations::memory(int cpu, const workload::Event& e, bool online) {
                       fmt::format("{} node {} block {}", hotplug_type_name(r.type), e.node, block),
                       "hotplug"});
     // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns -ERESTARTSYS and
-    // the syscall is restarted a little later.
-    while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
-                          "lock_device_hotplug_sysfs")) {
-      env_.charge(syscall_restart_ns);
-      env_.flush();
+    // the syscall is restarted a little later. A hot-add comes from the ACPI hotplug work
+    // (acpi_device_hotplug()), which takes lock_device_hotplug() and waits.
+    if (type == HotplugType::memory_add) {
+      env_.lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "acpi_device_hotplug");
+    } else {
+      while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
+                            "lock_device_hotplug_sysfs")) {
+        env_.charge(syscall_restart_ns);
+        env_.flush();
+      }
     }
     const auto structs_before = allocator_.state().hotplug_node_structs();
-    memory_block(r, e, online);
+    memory_block(r, e);
     env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
     r.duration_ns = env_.local_now() - r.start_ns;
     signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
     after_memory_block(r, structs_before);
     recorder_.hotplug(r);
+    done.push_back(r);
   }
+  return done;
 }
 
-void HotplugOperations::memory_block(HotplugRecord& r, const workload::Event& e, bool online) {
+void HotplugOperations::memory_block(HotplugRecord& r, const workload::Event& e) {
   alloc::MemoryHotplug& hotplug = machine_.hotplug();
   std::int64_t locked_at = -1;
   hotplug.on_step = [&](alloc::HotplugStep step) {
     if (step == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
     signals_.hotplug_step({r.cpu, step, env_.local_now()});
   };
-  if (online) {
+  if (r.type == HotplugType::memory_add) {
+    r.result = hotplug.add_memory(r.block);
+  } else if (r.type == HotplugType::memory_online) {
     if (machine_.pages().block_state(r.block) == BlockPresence::absent) hotplug.add_memory(r.block);
     const alloc::ZoneType zone =
         e.movable ? (*e.movable ? alloc::ZoneType::movable : alloc::ZoneType::normal)

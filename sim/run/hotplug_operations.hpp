@@ -1,5 +1,6 @@
 // Memory and CPU hotplug as the event tasks play them, each operation recorded (HotplugRecord)
-// and signalled (OperationSignals): a memory block onlined or offlined through sysfs
+// and signalled (OperationSignals): a memory block hot-added (add_memory(), as an ACPI DIMM
+// insertion does it), or onlined or offlined through sysfs
 // (lock_device_hotplug_sysfs(), then v5.10's online_pages() or offline_pages() with the
 // allocator's callbacks on the notifier chain), a CPU brought up or down under
 // cpus_write_lock() with the allocator's CPUHP callbacks.
@@ -20,16 +21,17 @@ class HotplugOperations {
   HotplugOperations(Machine& machine, const workload::Workload& workload, CpuDriver& cpus,
                     MetricsRecorder& recorder, OperationSignals& signals);
 
-  // The blocks of the event's node the event applies to, one operation each, from `cpu`.
-  void memory(int cpu, const workload::Event& e, bool online);
+  // The blocks of the event's node the event applies to, one operation each, from `cpu`; the
+  // operations' records, in order. `type`: memory_add, memory_online or memory_offline.
+  std::vector<HotplugRecord> memory(int cpu, const workload::Event& e, HotplugType type);
   // cpu_up()/cpu_down() of the event's CPU, from `cpu`.
   void cpu(int cpu, const workload::Event& e, bool online);
 
  private:
-  [[nodiscard]] std::vector<int> blocks_for(const workload::Event& e, bool online) const;
-  // online_pages() or offline_pages() of one block under device_hotplug_lock; the lock wait is
-  // until mem_hotplug_lock was held.
-  void memory_block(HotplugRecord& r, const workload::Event& e, bool online);
+  [[nodiscard]] std::vector<int> blocks_for(const workload::Event& e, HotplugType type) const;
+  // add_memory(), online_pages() or offline_pages() of one block under device_hotplug_lock; the
+  // lock wait is until mem_hotplug_lock was held.
+  void memory_block(HotplugRecord& r, const workload::Event& e);
   void after_memory_block(HotplugRecord& r, const alloc::NodeStructCounts& before);
   // cpu_down()'s part once the lock is held: the CPU stops, then CPUHP_*_DEAD.
   int cpu_down(int cpu);

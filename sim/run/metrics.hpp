@@ -34,11 +34,13 @@ struct CacheMetrics {
   bool destroyed = false;
 };
 
-enum class HotplugType { memory_online, memory_offline, cpu_online, cpu_offline };
+enum class HotplugType { memory_add, memory_online, memory_offline, cpu_online, cpu_offline };
 
-// "memory_online", "memory_offline", "cpu_online", "cpu_offline": the names results show.
+// "memory_add", "memory_online", ...: the names results show.
 constexpr const char* hotplug_type_name(HotplugType type) {
   switch (type) {
+    case HotplugType::memory_add:
+      return "memory_add";
     case HotplugType::memory_online:
       return "memory_online";
     case HotplugType::memory_offline:
@@ -52,7 +54,8 @@ constexpr const char* hotplug_type_name(HotplugType type) {
 }
 
 constexpr bool is_memory_hotplug(HotplugType type) {
-  return type == HotplugType::memory_online || type == HotplugType::memory_offline;
+  return type == HotplugType::memory_add || type == HotplugType::memory_online ||
+         type == HotplugType::memory_offline;
 }
 
 struct HotplugRecord {

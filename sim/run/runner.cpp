@@ -25,12 +25,15 @@ alloc::MachineLayout machine_layout(const topology::Topology& machine) {
   return l;
 }
 
+RunOptions with_workload_tuning(const workload::Workload& workload, RunOptions options) {
+  if (workload.kernel.slab_reap_interval_ns > 0)
+    options.tuning.slab_params.reap_interval_ns = workload.kernel.slab_reap_interval_ns;
+  return options;
+}
+
 RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
                           const alloc::Strategy& strategy, const RunOptions& options) {
-  RunOptions o = options;
-  if (workload.kernel.slab_reap_interval_ns > 0)
-    o.tuning.slab_params.reap_interval_ns = workload.kernel.slab_reap_interval_ns;
-  SimulationRun run(machine, workload, strategy, o);
+  SimulationRun run(machine, workload, strategy, with_workload_tuning(workload, options));
   return run.play();
 }
 

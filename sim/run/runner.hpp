@@ -37,6 +37,9 @@ struct RunOptions {
   std::function<void(std::int64_t simulated_ns)> progress;
 };
 
+// `options` with the workload's kernel tuning applied (its "kernel" object: SLAB's reap interval).
+RunOptions with_workload_tuning(const workload::Workload& workload, RunOptions options);
+
 // Builds the machine (page allocator, node states, the allocator with the strategy, memory
 // hotplug with the allocator's callback and a notifier error injector on its chain), plays the
 // workload on one actor per CPU, and returns what was measured. Throws on an internal error; a

@@ -54,6 +54,7 @@ struct ThreadGroup {
 
 struct Event {
   enum class Type {
+    memory_add,      // absent blocks of a node: add_memory(), left offline
     memory_online,   // blocks of a node: hot-add if absent, then online_pages()
     memory_offline,  // offline_pages() of blocks of a node
     cpu_online,
@@ -64,13 +65,16 @@ struct Event {
     sysfs_read,    // a read of a show_slab_objects() file
     inject_error,  // the notifier error injector starts failing an action
     clear_error,
+    alloc_burst,  // `count` kmem_cache_alloc_node(cache, node) on `cpu`, objects kept
+    free_burst,   // kmem_cache_free() of the oldest `count` kept objects, on `cpu`
   };
   Type type = Type::memory_online;
   std::int64_t at_ns = 0;
-  int node = -1;
+  int node = -1;   // alloc_burst: -1 is NUMA_NO_NODE
   int blocks = 0;  // number of blocks, in block-id order; 0 = all eligible blocks of the node
   std::optional<bool> movable;  // memory_online: zone; unset = the blocks' declared zone
   int cpu = -1;
+  int count = 0;       // alloc_burst, free_burst (0: all kept objects)
   int cache = -1;      // index into Workload::caches
   std::string file;    // sysfs_read
   std::string action;  // inject_error / clear_error: "going_online" or "going_offline"

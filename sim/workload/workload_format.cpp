@@ -143,6 +143,19 @@ SpecPtr make_spec() {
                                    "fall within the duration."),
                       }),
                "Repeat the event: count occurrences, every apart, starting at \"at\"."),
+      optional("memory_add",
+               object("hot-add of absent memory blocks of a node",
+                      {
+                          node_field("hot-added"),
+                          optional("blocks", integer(0, 1 << 24),
+                                   "Number of blocks to hot-add: the first this many absent "
+                                   "blocks of the node in block-id order (0 = all). They stay "
+                                   "offline, as with memhp_default_state=offline, until a "
+                                   "memory_online.",
+                                   0),
+                      }),
+               "Hot-add memory blocks of a node (add_memory(), as a DIMM's ACPI insertion does) "
+               "without onlining them."),
       optional("memory_online",
                object("onlining of memory blocks of a node",
                       {
@@ -205,6 +218,30 @@ SpecPtr make_spec() {
                                    "stat_item counter such as \"alloc_node_mismatch\"."),
                       }),
                "Read a sysfs file of a cache (show_slab_objects() and friends)."),
+      optional("alloc_burst",
+               object("allocations from one CPU, kept until a free_burst",
+                      {
+                          cache_field("The cache to allocate from."),
+                          required("node", integer(-1, max_node_id),
+                                   "The node asked for with kmem_cache_alloc_node(); -1 is "
+                                   "NUMA_NO_NODE."),
+                          required("cpu", integer(0, max_cpu_id),
+                                   "The CPU that allocates (as work_on_cpu() runs a function "
+                                   "there)."),
+                          required("count", integer(1, max_burst_count),
+                                   "Number of kmem_cache_alloc_node(GFP_KERNEL) calls."),
+                      }),
+               "Allocate objects on one CPU and keep them; where each lands is recorded, as the "
+               "kernel-check probe's alloc command reports it."),
+      optional("free_burst",
+               object("frees of objects kept by alloc_burst events",
+                      {
+                          cache_field("The cache whose kept objects are freed."),
+                          required("cpu", integer(0, max_cpu_id), "The CPU that frees."),
+                          optional("count", integer(0, max_burst_count),
+                                   "Number of objects, oldest first (0 = all kept).", 0),
+                      }),
+               "Free objects kept by earlier alloc_burst events (kmem_cache_free())."),
       optional(
           "inject_error",
           object("the memory notifier error injector failing an action",
@@ -266,7 +303,7 @@ SpecPtr make_spec() {
                    kernel_defaults),
           optional("events", array(event),
                    "Timed events: memory and CPU hotplug, cache create/destroy, sysfs shrink "
-                   "and reads, notifier error injection.",
+                   "and reads, notifier error injection, allocation and free bursts.",
                    json::array()),
       });
 }
@@ -275,8 +312,9 @@ SpecPtr make_spec() {
 
 const std::vector<std::string>& event_keys() {
   static const std::vector<std::string> keys = {
-      "memory_online", "memory_offline", "cpu_online", "cpu_offline",  "cache_create",
-      "cache_destroy", "shrink",         "sysfs_read", "inject_error", "clear_error",
+      "memory_add",   "memory_online", "memory_offline", "cpu_online", "cpu_offline",
+      "cache_create", "cache_destroy", "shrink",         "sysfs_read", "inject_error",
+      "clear_error",  "alloc_burst",   "free_burst",
   };
   return keys;
 }

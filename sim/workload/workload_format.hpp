@@ -17,6 +17,9 @@ inline constexpr int max_accesses_per_object = 1000;
 inline constexpr int max_live_per_cpu_limit = 1000000;
 inline constexpr int min_errno = -4095;  // MAX_ERRNO: the notifier error injector's range
 inline constexpr int max_repeat_count = 1000000;
+// alloc_burst/free_burst: at most the kernel-check probe's objects per cache, so that every burst
+// a workload can hold the real kernel can play.
+inline constexpr int max_burst_count = 65536;
 
 // The declaration. One thing a Spec cannot say yet is checked by validate_workload_document()
 // instead, so validate a document with that function, not with workload_spec()->validate():
@@ -31,7 +34,7 @@ bool validate_workload_document(const nlohmann::json& root, config::Diagnostics&
 // workloads/schema/workload.schema.json.
 nlohmann::json workload_json_schema();
 
-// The ten event keys, in the order the format lists them; an event has exactly one.
+// The event keys, in the order the format lists them; an event has exactly one.
 const std::vector<std::string>& event_keys();
 
 // The keys of a thread group that hold a fraction (a number from 0 to 1).

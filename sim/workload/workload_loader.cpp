@@ -42,6 +42,7 @@ const std::vector<std::string>& boot_cache_names() {
 
 const std::vector<std::pair<std::string, Event::Type>>& event_types() {
   static const std::vector<std::pair<std::string, Event::Type>> types = {
+      {"memory_add", Event::Type::memory_add},
       {"memory_online", Event::Type::memory_online},
       {"memory_offline", Event::Type::memory_offline},
       {"cpu_online", Event::Type::cpu_online},
@@ -52,6 +53,8 @@ const std::vector<std::pair<std::string, Event::Type>>& event_types() {
       {"sysfs_read", Event::Type::sysfs_read},
       {"inject_error", Event::Type::inject_error},
       {"clear_error", Event::Type::clear_error},
+      {"alloc_burst", Event::Type::alloc_burst},
+      {"free_burst", Event::Type::free_burst},
   };
   return types;
 }
@@ -364,6 +367,9 @@ class Loader {
   // The event key's object (`body`, at pointer `pb`) into `e`.
   void load_event_body(const json& body, const std::string& pb, Event& e) {
     switch (e.type) {
+      case Event::Type::memory_add:
+        load_memory_event(body, pb, e);
+        break;
       case Event::Type::memory_online:
         load_memory_event(body, pb, e);
         if (body.contains("zone")) e.movable = body["zone"] == "movable";
@@ -400,6 +406,20 @@ class Loader {
         break;
       case Event::Type::clear_error:
         e.action = body["action"].get<std::string>();
+        break;
+      case Event::Type::alloc_burst:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        e.node = body["node"].get<int>();
+        if (e.node >= 0) check_node(e.node, at(pb, "node"));
+        e.cpu = body["cpu"].get<int>();
+        check_cpu(e.cpu, at(pb, "cpu"));
+        e.count = body["count"].get<int>();
+        break;
+      case Event::Type::free_burst:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        e.cpu = body["cpu"].get<int>();
+        check_cpu(e.cpu, at(pb, "cpu"));
+        e.count = body["count"].get<int>();
         break;
     }
   }
