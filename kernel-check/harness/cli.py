@@ -1,10 +1,12 @@
 """scripts/kernel-check: build the probe and initramfs, boot the real kernel
 for a machine, play a plan, write DIR/guest.json and DIR/serial.log.
 
-Exit status: 0 done (steps may have observed errors: see their rc), 1 the
+Exit status: 0 done (steps may have observed errors: see their rc; with
+--workload or --model, every difference from slabsim is explained), 1 the
 run failed (QEMU exited, the guest never got ready, a QMP error, a step
-timed out), 2 invalid plan or machine, 3 missing prerequisites or a failed
-build, 130 interrupted."""
+timed out), 2 invalid plan, machine or workload, 3 missing prerequisites or a
+failed build, 4 slabsim and the kernel differ where no rule explains it
+(report.md), 130 interrupted."""
 
 import argparse
 import json
@@ -14,6 +16,10 @@ import sys
 import time
 
 from . import build
+from .compare import compare
+from .model_plan import plan_from_model
+from .model_run import EXIT_DIFFER, ModelError, run_model
+from .report import render_markdown
 from .guest import Guest, GuestError
 from .plan import (PlanError, load_json, resolve_machine, validate_machine,
                    validate_plan)
@@ -32,6 +38,13 @@ def _write_json(path, doc):
     os.replace(tmp, path)
 
 
+def _write_text(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def _raise_on_signal(signum, frame):
     # SIGTERM/SIGHUP take the same path as Ctrl-C: QEMU is killed in
     # play()'s finally.
@@ -43,8 +56,20 @@ def _parse_args(argv):
         prog="kernel-check",
         description="Boot the real Linux kernel under QEMU for a machine and "
                     "play a plan of hotplug/probe/dump steps in it.")
-    ap.add_argument("--plan", required=True, help="plan JSON (see "
-                    "kernel-check/README.md)")
+    what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--workload", help="a workload of the guest subset: "
+                      "slabsim runs it (`slabsim kernel-check model`), the "
+                      "guest plays it, and DIR/report.md compares the two")
+    what.add_argument("--model", help="the document `slabsim kernel-check "
+                      "model` wrote: play and compare it without running "
+                      "slabsim")
+    what.add_argument("--plan", help="plan JSON (see kernel-check/README.md): "
+                      "play it, compare nothing")
+    ap.add_argument("-t", "--topology", help="with --workload: the topology "
+                    "(default: the workload's own)")
+    ap.add_argument("-s", "--strategy", default="v6.1", help="with "
+                    "--workload: slabsim's strategy preset or file, the "
+                    "kernel version booted (default v6.1)")
     ap.add_argument("--machine", help="machine JSON as printed by `slabsim "
                     "topology qemu PRESET --json` ('-' for stdin); overrides "
                     "the plan's \"machine\"")
@@ -59,7 +84,16 @@ def _parse_args(argv):
 
 
 def _load_inputs(args):
-    """(plan, machine, steps); raises PlanError."""
+    """(plan, machine, steps, model, owners); raises PlanError. model and
+    owners are None for a plan."""
+    if args.workload or args.model:
+        model = run_model(args) if args.workload else load_json(args.model,
+                                                                "--model")
+        machine, steps, owners = plan_from_model(model)
+        machine = validate_machine(machine, "model.machine")
+        validate_plan({"steps": steps},
+                      {d["id"] for d in machine.get("hotplug_dimms", [])})
+        return {}, machine, steps, model, owners
     plan = load_json(args.plan, "--plan")
     if args.machine == "-":
         try:
@@ -70,7 +104,7 @@ def _load_inputs(args):
         machine = resolve_machine(plan, args.plan, args.machine)
     steps = validate_plan(plan, {d["id"] for d in
                                  machine.get("hotplug_dimms", [])})
-    return plan, machine, steps
+    return plan, machine, steps, None, None
 
 
 def _build(out, timings):
@@ -136,16 +170,20 @@ def _play(guest, machine, steps, timeouts, doc, timings):
 def main(argv=None):
     args = _parse_args(argv)
     t_start = time.monotonic()
+    os.makedirs(args.out, exist_ok=True)
     try:
-        plan, machine, steps = _load_inputs(args)
+        plan, machine, steps, model, owners = _load_inputs(args)
     except PlanError as e:
         say(f"kernel-check: invalid input: {e}")
         return 2
+    except ModelError as e:
+        say(f"kernel-check: {e}")
+        return e.status
     if args.validate_only:
-        say(f"kernel-check: plan OK ({len(steps)} steps)")
+        say(f"kernel-check: {'plan' if model is None else 'workload'} OK "
+            f"({len(steps)} steps)")
         return 0
     timeouts = {**DEFAULT_TIMEOUTS, **plan.get("timeouts", {})}
-    os.makedirs(args.out, exist_ok=True)
     timings = {}
     try:
         abi, vmlinuz, initrd = _build(args.out, timings)
@@ -168,7 +206,17 @@ def main(argv=None):
     say(f"kernel-check: boot {timings.get('boot_s', '-')} s, steps "
         f"{timings.get('steps_s', '-')} s, total {timings['total_s']} s; "
         f"wrote {os.path.join(args.out, 'guest.json')}")
-    return rc
+    if model is None:
+        return rc
+    report = compare(model, doc, owners)
+    _write_json(os.path.join(args.out, "report.json"), report)
+    _write_text(os.path.join(args.out, "report.md"), render_markdown(report))
+    t = report["total"]
+    say(f"kernel-check: {t['agree']} agree, {t['explained']} explained, "
+        f"{t['differ']} differ; wrote {os.path.join(args.out, 'report.md')}")
+    if rc:
+        return rc
+    return EXIT_DIFFER if t["differ"] else 0
 
 
 if __name__ == "__main__":

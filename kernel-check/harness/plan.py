@@ -110,6 +110,8 @@ def _check_dimm_order(steps):
                   f"{value!r} is already hot-added (no unplug since)")
             added.add(value)
             plugged.add(value)
+        elif kind == "online" and "blocks" in value:
+            continue
         elif kind in ("online", "unplug"):
             dimm = value["dimm"] if kind == "online" else value
             path = (f"steps[{i}].online.dimm" if kind == "online"
@@ -143,8 +145,20 @@ def validate_plan(doc, dimm_ids=None):
             if dimm_ids is not None:
                 _need(value in dimm_ids, p,
                       f"no dimm {value!r} in the machine's hotplug_dimms")
+        elif kind == "online" and isinstance(value, dict) and "blocks" in value:
+            # Blocks by the guest's id, written in the order given.
+            blocks = value["blocks"]
+            _need(isinstance(blocks, list) and blocks and
+                  all(isinstance(b, int) and not isinstance(b, bool) and b >= 0
+                      for b in blocks), f"{p}.blocks",
+                  "must be a non-empty list of memory block ids")
+            _need(value.get("as") in ONLINE_AS, f"{p}.as",
+                  f"must be one of {', '.join(ONLINE_AS)}")
+            extra = set(value) - {"blocks", "as"}
+            _need(not extra, f"{p}.{sorted(extra)[0]}" if extra else p,
+                  "unknown key")
         elif kind == "online":
-            _need(isinstance(value, dict), p, "must be {dimm, as}")
+            _need(isinstance(value, dict), p, "must be {dimm, as} or {blocks, as}")
             _need(isinstance(value.get("dimm"), str), f"{p}.dimm",
                   "must be a dimm id")
             if dimm_ids is not None:

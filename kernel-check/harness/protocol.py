@@ -218,7 +218,7 @@ def _path_value(path, contents):
         if base in ("cpulist", "possible", "online", "has_memory",
                     "has_normal_memory", "has_cpu", "has_high_memory"):
             return parse_cpulist(text)
-    if base == "block_size_bytes":
+    if base in ("block_size_bytes", "phys_index"):
         return int(text.strip(), 16)  # printed in hex, without 0x
     if path.startswith("/sys/kernel/slab/"):
         return _counted(text.strip()) if base in (

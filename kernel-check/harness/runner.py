@@ -115,15 +115,19 @@ class Runner:
                 "qmp_events": _events(q.drain_events())}
 
     def online(self, spec, what):
-        dimm_id, state = spec["dimm"], spec["as"]
-        if dimm_id not in self.blocks:
+        dimm_id, state = spec.get("dimm"), spec["as"]
+        if dimm_id is None:
+            blocks = spec["blocks"]  # the given blocks, in the given order
+        elif dimm_id not in self.blocks:
             raise StepError(f"{what}: {dimm_id} was not hot-added by an "
                             "earlier step")
-        blocks = self.blocks[dimm_id]
-        # Online from the lowest block up, offline from the highest down (as
-        # udev rules and the kernel's own offline_and_remove_memory() go).
-        if state == "offline":
-            blocks = list(reversed(blocks))
+        else:
+            blocks = self.blocks[dimm_id]
+            # Online from the lowest block up, offline from the highest down
+            # (as udev rules and the kernel's own offline_and_remove_memory()
+            # go).
+            if state == "offline":
+                blocks = list(reversed(blocks))
         paths = [f"/sys/devices/system/memory/memory{b}/state" for b in blocks]
         r = self._cmd("writeall", f"{state} " + " ".join(paths), what)
         results = {}
@@ -137,8 +141,10 @@ class Runner:
             results[kv["path"]] = _named(rc)
             if rc and not first_rc:
                 first_rc = rc
-        return {**_named(first_rc), "dimm": dimm_id, "as": state,
-                "writes": results}
+        out = {**_named(first_rc), "as": state, "writes": results}
+        if dimm_id is not None:
+            out["dimm"] = dimm_id
+        return out
 
     def unplug(self, dimm_id, what):
         d = self.dimms[dimm_id]

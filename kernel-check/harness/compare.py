@@ -1,0 +1,266 @@
+"""The comparison: slabsim's document against what the booted kernel showed
+after the same steps, observable by observable. Deterministic observables
+must be equal; counts the rest of the guest disturbs are compared by what
+does not depend on it (which nodes have slabs), and the rest is listed as not
+compared with the reason. A difference is "explained" only by a rule of
+explanations.py, which names the kernel source that makes it expected."""
+
+import re
+
+from .explanations import explain
+from .protocol import parse_dump
+
+REPORT_FORMAT = "slabsim-kernel-check-report/1"
+
+NODE_MASKS = ("possible", "online", "has_memory", "has_normal_memory",
+              "has_cpu")
+GEOMETRY = ("order", "objs_per_slab", "min_partial", "cpu_partial",
+            "object_size", "slab_size", "align", "hwcache_align",
+            "reclaim_account")
+SLABINFO_GEOMETRY = ("objsize", "objperslab", "pagesperslab")
+# Counted per node: for caches the guest's own kernel also uses, only the set
+# of nodes that have slabs is compared.
+NODE_COUNTS = ("slabs", "total_objects")
+
+# The observables, in report order, with what is compared and why.
+OBSERVABLES = {
+    "hotplug result": "each block's online/offline write and each DIMM's "
+                      "hot-add: 0 or -errno",
+    "node masks": "/sys/devices/system/node/{possible,online,has_memory,"
+                  "has_normal_memory,has_cpu}",
+    "node topology": "nodeN/cpulist and nodeN/distance of the online nodes",
+    "memory blocks": "block_size_bytes; each block's state, node, "
+                     "phys_index, removable",
+    "valid_zones": "memoryN/valid_zones",
+    "slab geometry": "order, objs_per_slab, min_partial, cpu_partial, "
+                     "object_size, slab_size, align, flags; /proc/slabinfo "
+                     "objsize, objperslab, pagesperslab; whether the cache "
+                     "exists",
+    "slab counts": "the probe's caches: every /sys/kernel/slab counter per "
+                   "node and the /proc/slabinfo counts, exactly (nothing "
+                   "else allocates from them)",
+    "slab nodes": "caches the guest's kernel shares (kmem_cache_node, "
+                  "kmem_cache, kmalloc-*): the nodes with slabs (slabs, "
+                  "total_objects N<n> > 0); their counts include every other "
+                  "cache's and task's allocations (boot, udev-less init, "
+                  "kworkers), so the values are not compared",
+    "placement": "each alloc burst: objects per node (page_to_nid()) and the "
+                 "runs in allocation order",
+    "probe result": "the return of kmem_cache_create()/destroy, the number "
+                    "of objects allocated and freed",
+}
+
+NOT_COMPARED = {
+    "meminfo, numastat": "the model keeps no per-node page statistics of the "
+                         "guest's own kernel",
+    "kernel log": "shown side by side: the model logs failures only, the "
+                  "kernel also its zonelist rebuilds",
+    "auto_online_blocks, has_high_memory": "constant for the machine "
+                                           "(memhp_default_state=offline; "
+                                           "x86_64 has no highmem)",
+    "other slab counters of shared caches": "see 'slab nodes'",
+}
+
+
+def _classify(path, probe_caches):
+    """(observable, comparable value function) for a sysfs path."""
+    base = path.rsplit("/", 1)[-1]
+    if path.startswith("/sys/devices/system/node/"):
+        if base in NODE_MASKS:
+            return "node masks"
+        if base in ("cpulist", "distance"):
+            return "node topology"
+        return None
+    if path.startswith("/sys/devices/system/memory/"):
+        if base == "valid_zones":
+            return "valid_zones"
+        if base in ("state", "node", "phys_index", "removable",
+                    "block_size_bytes"):
+            return "memory blocks"
+        return None
+    m = re.match(r"/sys/kernel/slab/([^/]+)/", path)
+    if m:
+        if base in GEOMETRY:
+            return "slab geometry"
+        if m.group(1) in probe_caches:
+            return "slab counts"
+        return "slab nodes" if base in NODE_COUNTS else None
+    return None
+
+
+def _nodes_with(value):
+    if not isinstance(value, dict):
+        return value
+    return sorted(k for k, v in value.items() if k != "total" and v)
+
+
+def _slab_item_rows(item, model_section, guest_section, probe_caches):
+    """Rows for one slab:<cache> dump (sysfs files, slabinfo, exists)."""
+    cache = item[5:]
+    rows = [("slab geometry", f"{item} exists", model_section.get("exists"),
+             guest_section.get("exists"))]
+    for path, mv in model_section.items():
+        if path == "exists":
+            continue
+        if path == "/proc/slabinfo":
+            gv = guest_section.get(path, {})
+            for col, v in (mv or {}).items():
+                if col in SLABINFO_GEOMETRY:
+                    rows.append(("slab geometry", f"/proc/slabinfo {cache} {col}",
+                                 v, gv.get(col) if isinstance(gv, dict) else None))
+                elif cache in probe_caches:
+                    rows.append(("slab counts", f"/proc/slabinfo {cache} {col}",
+                                 v, gv.get(col) if isinstance(gv, dict) else None))
+            continue
+        observable = _classify(path, probe_caches)
+        if observable is None:
+            continue
+        gv = guest_section.get(path)
+        if observable == "slab nodes":
+            mv, gv = _nodes_with(mv), _nodes_with(gv)
+            path = f"{path} (nodes with any)"
+        rows.append((observable, path, mv, gv))
+    return rows
+
+
+def _dump_rows(model_lines, guest_dump, probe_caches):
+    rows = []
+    for item, lines in model_lines.items():
+        model_section = parse_dump(lines, [item])[item]
+        guest_section = (guest_dump or {}).get(item, {})
+        if item.startswith("slab:"):
+            rows += _slab_item_rows(item, model_section, guest_section,
+                                    probe_caches)
+            continue
+        for path, mv in model_section.items():
+            observable = _classify(path, probe_caches)
+            if observable is not None:
+                rows.append((observable, path, mv, guest_section.get(path)))
+        # Blocks the guest has and the model has not (present only there).
+        if item == "blocks":
+            for path, gv in guest_section.items():
+                if path not in model_section and path.endswith("/state") and \
+                        _classify(path, probe_caches) == "memory blocks":
+                    rows.append(("memory blocks", path, None, gv))
+    return rows
+
+
+def _memory_rows(e, guest_steps):
+    rows = []
+    if e["type"] == "memory_add":
+        model_rc = next((b["rc"] for b in e["blocks"] if b["rc"]), 0)
+        for s in guest_steps:
+            if "hotplug_add" in s["step"]:
+                rows.append(("hotplug result",
+                             f"hot-add {s['step']['hotplug_add']}",
+                             model_rc, s["rc"]))
+        return rows
+    writes = {}
+    for s in guest_steps:
+        if "online" in s["step"]:
+            writes.update(s.get("writes", {}))
+    for b in e["blocks"]:
+        path = f"/sys/devices/system/memory/memory{b['block']}/state"
+        gv = writes.get(path, {}).get("rc")
+        rows.append(("hotplug result", f"{path} <- "
+                     f"{e.get('as', 'offline')}", b["rc"], gv))
+    return rows
+
+
+def _probe_rows(e, guest_steps):
+    probe = next((s for s in guest_steps if "probe" in s["step"]), None)
+    if probe is None:
+        return []
+    res = probe.get("result", {})
+    rows = [("probe result", f"{probe['step']['probe']} rc", e["rc"],
+             probe["rc"])]
+    if e["type"] == "alloc_burst":
+        rows.append(("probe result", f"{probe['step']['probe']} allocated",
+                     e["allocated"], res.get("allocated")))
+        rows.append(("placement", f"{probe['step']['probe']} per_node",
+                     e["per_node"], res.get("per_node")))
+        rows.append(("placement", f"{probe['step']['probe']} runs",
+                     e["runs"], res.get("runs")))
+    return rows
+
+
+def _event_rows(e, guest_steps, probe_caches):
+    rows = []
+    if e["type"] in ("memory_add", "memory_online", "memory_offline"):
+        rows += _memory_rows(e, guest_steps)
+    elif e["type"] in ("cache_create", "cache_destroy", "alloc_burst",
+                       "free_burst"):
+        rows += _probe_rows(e, guest_steps)
+    elif e["type"] == "shrink":
+        w = next((s for s in guest_steps if "write" in s["step"]), None)
+        if w is not None:
+            rows.append(("probe result", f"{w['path']} <- 1", e["rc"],
+                         w["rc"]))
+    dump = next((s for s in guest_steps if "dump" in s["step"]), None)
+    if e.get("dump"):
+        rows += _dump_rows(e["dump"], dump.get("dump") if dump else None,
+                           probe_caches)
+    return rows
+
+
+def _kernel_log(guest_steps):
+    return [line for s in guest_steps for line in s.get("kernel_log", [])]
+
+
+def compare(model, guest, owners):
+    """The report document: every compared value of every step, side by
+    side, with its verdict, and the counts per observable."""
+    probe_caches = {e["cache"] for e in model["events"]
+                    if e["type"] == "cache_create"}
+    by_owner = {}
+    for s in guest.get("steps", []):
+        by_owner.setdefault(owners[s["index"]], []).append(s)
+    sections = []
+
+    def section(label, owner, rows, model_log):
+        out = []
+        for observable, key, mv, gv in rows:
+            verdict, why = ("agree", None) if mv == gv else ("differ", None)
+            if verdict == "differ":
+                why = explain(observable, key, mv, gv, model)
+                if why:
+                    verdict = "explained"
+            out.append({"observable": observable, "key": key, "model": mv,
+                        "guest": gv, "verdict": verdict,
+                        **({"why": why} if why else {})})
+        sections.append({"step": label, "rows": out,
+                         "kernel_log": {"model": model_log,
+                                        "guest": _kernel_log(
+                                            by_owner.get(owner, []))}})
+
+    initial_dump = next((s for s in by_owner.get(None, [])
+                         if "dump" in s["step"]), None)
+    section("boot", None,
+            _dump_rows(model["initial"]["dump"],
+                       initial_dump.get("dump") if initial_dump else None,
+                       probe_caches),
+            model["initial"].get("kernel_log", []))
+    for i, e in enumerate(model["events"]):
+        label = f"{e['source']}" + (f"#{e['occurrence']}" if e["occurrence"]
+                                    else "") + f" {e['type']}"
+        section(label, i, _event_rows(e, by_owner.get(i, []), probe_caches),
+                e.get("kernel_log", []))
+
+    counts = {o: {"agree": 0, "differ": 0, "explained": 0}
+              for o in OBSERVABLES}
+    for s in sections:
+        for r in s["rows"]:
+            counts[r["observable"]][r["verdict"]] += 1
+    total = {v: sum(c[v] for c in counts.values())
+             for v in ("agree", "differ", "explained")}
+    return {"format": REPORT_FORMAT,
+            "workload": model["workload"],
+            "topology": model["topology"],
+            "strategy": model["strategy"],
+            "kernel": guest.get("kernel", {}),
+            "error": guest.get("error"),
+            "observables": OBSERVABLES,
+            "not_compared": NOT_COMPARED,
+            "counts": counts,
+            "total": total,
+            "steps": sections}
