@@ -19,7 +19,8 @@ from . import build
 from .compare import compare
 from .model_plan import plan_from_model
 from .model_run import EXIT_DIFFER, ModelError, run_model
-from .report import render_markdown
+from .report import render_markdown, report_json
+from .run_all import run_all
 from .guest import Guest, GuestError
 from .plan import (PlanError, load_json, resolve_machine, validate_machine,
                    validate_plan)
@@ -57,6 +58,11 @@ def _parse_args(argv):
         description="Boot the real Linux kernel under QEMU for a machine and "
                     "play a plan of hotplug/probe/dump steps in it.")
     what = ap.add_mutually_exclusive_group(required=True)
+    what.add_argument("--all", action="store_true", help="the full set: the "
+                      "CI workload, then qemu-2node-hotplug, "
+                      "memoryless-and-cxl-qemu and four-node-slit-qemu at 2, "
+                      "4 and 8 vCPUs; one folder each under --out (default "
+                      "results/kernel-check) and a summary README.md")
     what.add_argument("--workload", help="a workload of the guest subset: "
                       "slabsim runs it (`slabsim kernel-check model`), the "
                       "guest plays it, and DIR/report.md compares the two")
@@ -73,14 +79,20 @@ def _parse_args(argv):
     ap.add_argument("--machine", help="machine JSON as printed by `slabsim "
                     "topology qemu PRESET --json` ('-' for stdin); overrides "
                     "the plan's \"machine\"")
-    ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--out", help="output folder (required but with "
+                    "--all)")
     ap.add_argument("--verbose-boot", action="store_true",
                     help="let the kernel print its whole boot log on the "
                     "console (serial.log; about 7 s slower under TCG) instead "
                     "of `quiet` (warnings and errors only)")
     ap.add_argument("--validate-only", action="store_true",
                     help="check the plan and machine, boot nothing")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.out is None and not args.all:
+        ap.error("--out is required")
+    if args.all and (args.topology or args.strategy != "v6.1"):
+        ap.error("--all runs its own set: no -t or -s")
+    return args
 
 
 def _load_inputs(args):
@@ -169,6 +181,13 @@ def _play(guest, machine, steps, timeouts, doc, timings):
 
 def main(argv=None):
     args = _parse_args(argv)
+    if args.all:
+        return run_all(args, check_one)
+    return check_one(args)
+
+
+def check_one(args):
+    """One plan, model or workload into args.out; the exit status."""
     t_start = time.monotonic()
     os.makedirs(args.out, exist_ok=True)
     try:
@@ -209,7 +228,7 @@ def main(argv=None):
     if model is None:
         return rc
     report = compare(model, doc, owners)
-    _write_json(os.path.join(args.out, "report.json"), report)
+    _write_text(os.path.join(args.out, "report.json"), report_json(report))
     _write_text(os.path.join(args.out, "report.md"), render_markdown(report))
     t = report["total"]
     say(f"kernel-check: {t['agree']} agree, {t['explained']} explained, "

@@ -22,15 +22,22 @@ RULES = [
 
 
 def _nodes_with_cpus(model_doc):
+    """N<n> of the nodes with CPUs."""
     return {f"N{n['node']}" for n in model_doc["machine"]["nodes"]
             if n.get("cpus")}
 
 
-def _more_nodes_with_cpus(model_doc):
-    """The guest has slabs on more nodes, each extra one a node with CPUs."""
-    cpu_nodes = _nodes_with_cpus(model_doc)
+def _boot_memory_nodes(model_doc):
+    return {f"N{n['node']}" for n in model_doc["machine"]["nodes"]
+            if n.get("boot_memory_bytes")}
+
+
+def _more_boot_nodes(model_doc):
+    """The guest has slabs on more nodes, each extra one a node with CPUs or
+    with memory at boot."""
+    nodes = _nodes_with_cpus(model_doc) | _boot_memory_nodes(model_doc)
     return lambda m, g: isinstance(m, list) and isinstance(g, list) and \
-        set(m) < set(g) and set(g) - set(m) <= cpu_nodes
+        set(m) < set(g) and set(g) - set(m) <= nodes
 
 
 # Rules that depend on the machine: (observable, key regex, make test(doc),
@@ -38,15 +45,18 @@ def _more_nodes_with_cpus(model_doc):
 MACHINE_RULES = [
     ("slab nodes",
      r"/sys/kernel/slab/(kmalloc-[0-9k]+|kmem_cache)/(slabs|total_objects)",
-     _more_nodes_with_cpus,
+     _more_boot_nodes,
      "The guest's own kernel allocates from the kmalloc caches, and makes "
-     "the struct kmem_cache of its ~100 caches, on every CPU while it boots "
-     "(initcalls, kworkers, ksoftirqd, the init task), and allocate_slab() "
-     "takes a slab of the CPU's node (mm/slub.c, v6.1: ___slab_alloc() -> "
-     "new_slab() with NUMA_NO_NODE, alloc_slab_page() -> alloc_pages() from "
-     "numa_mem_id()). The model's boot makes the caches and nothing else "
-     "uses them, so its slabs are on fewer nodes; the nodes it adds are "
-     "nodes with CPUs."),
+     "the struct kmem_cache of its ~100 caches, while it boots: on every CPU "
+     "(initcalls, kworkers, ksoftirqd), and the initcalls with the boot "
+     "task's interleave policy over every node with memory (v6.1: "
+     "mm/mempolicy.c numa_policy_init() sets MPOL_INTERLEAVE; kernel_init, "
+     "forked in init/main.c rest_init() before its numa_default_policy(), "
+     "keeps it until it sets SYSTEM_RUNNING; new_slab() -> alloc_pages() "
+     "follows it), "
+     "and per-node structures with kmalloc_node(). The model's boot makes "
+     "the caches and nothing else uses them, so its slabs are on fewer "
+     "nodes; the nodes it adds are nodes with CPUs or boot memory."),
 ]
 
 

@@ -7,6 +7,22 @@ import json
 _SUMMARISED = ("memory blocks", "valid_zones")
 
 
+def report_json(report):
+    """report.json: the summary indented, then one line per compared value
+    (a diff between two runs shows the values that changed)."""
+    head = {k: v for k, v in report.items() if k != "steps"}
+    out = [json.dumps(head, indent=1)[:-2] + ',\n "steps": [']
+    steps = []
+    for s in report["steps"]:
+        rows = ",\n".join("   " + json.dumps(r, separators=(",", ":"))
+                          for r in s["rows"])
+        steps.append(f'  {{"step": {json.dumps(s["step"])}, "kernel_log": '
+                     f'{json.dumps(s["kernel_log"])},\n   "rows": [\n{rows}]}}')
+    out.append(",\n".join(steps))
+    out.append(" ]\n}\n")
+    return "\n".join(out)
+
+
 def _cell(v):
     text = json.dumps(v, separators=(",", ":")) if not isinstance(v, str) \
         else v

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -103,6 +104,14 @@ class ModelObserver {
     for (const auto& h : played.hotplug) {
       blocks.push_back({{"block", guest_of_[h.block]}, {"model_block", h.block}, {"rc", h.result}});
       touched.insert(h.block);
+      if (!dimm_block(h.block))
+        problem(e, event_key(e),
+                fmt::format("expected blocks of hot-pluggable DIMMs only, got block {} of node "
+                            "{}'s boot memory (the guest's boot memory holds its own kernel's "
+                            "allocations, the model's does not; a node's boot blocks come first "
+                            "in block-id order, so offline only nodes whose memory is all "
+                            "DIMMs)",
+                            h.block, e.node));
       if (e.type == Event::Type::memory_online && !present_[h.block])
         problem(e, "memory_online",
                 fmt::format("expected blocks hot-added before (memory_add): the guest hot-adds "
@@ -183,6 +192,19 @@ class ModelObserver {
       default:
         break;
     }
+  }
+
+  [[nodiscard]] bool dimm_block(int block) const {
+    for (const auto& d : m_.hotplug_dimms)
+      if (std::find(d.model_blocks.begin(), d.model_blocks.end(), block) != d.model_blocks.end())
+        return true;
+    return false;
+  }
+
+  static const char* event_key(const Event& e) {
+    return e.type == Event::Type::memory_add      ? "memory_add"
+           : e.type == Event::Type::memory_online ? "memory_online"
+                                                  : "memory_offline";
   }
 
   std::string dimm_list() const {

@@ -151,3 +151,37 @@ def test_real_kernel_agrees_with_the_model_on_node2_hotplug(tmp_path):
         assert counts[observable]["agree"] > 0 and counts[observable]["explained"] == 0, \
             (observable, counts[observable])
     assert (out / "report.md").read_text().startswith("# Kernel check: node2-hotplug")
+
+
+# ---- kernel-check --all -------------------------------------------------------------
+
+def test_vcpu_variants_spread_cpus_over_the_nodes_that_have_them():
+    from harness.check_set import MACHINES, load_jsonc, with_vcpus
+    base = load_jsonc(dict(MACHINES)["four-node-slit-qemu"])
+    two = with_vcpus(base, 2)
+    assert two["name"] == "four-node-slit-qemu-2cpu"
+    assert [n.get("cpus") for n in two["nodes"]] == ["0", "1", None, None]
+    eight = with_vcpus(base, 8)
+    assert [n["cpus"] for n in eight["nodes"]] == ["0-1", "2-3", "4-5", "6-7"]
+    cxl = with_vcpus(load_jsonc(dict(MACHINES)["memoryless-and-cxl-qemu"]), 8)
+    assert [n.get("cpus") for n in cxl["nodes"]] == ["0-3", "4-7", None]
+    assert base["nodes"][0]["cpus"] == "0", "the base is left alone"
+
+
+def test_the_all_workload_offlines_only_nodes_whose_memory_is_all_dimms():
+    from harness.check_set import workload_for
+    machine = json.loads((ROOT / "kernel-check" / "machines" /
+                          "qemu-2node-hotplug.json").read_text())
+    w = workload_for(machine, "x")
+    kinds = [next(k for k in e if k != "at") for e in w["events"]]
+    assert kinds[:3] == ["memory_add", "memory_online", "memory_online"]
+    assert [e["memory_online"]["zone"] for e in w["events"][1:3]] == ["normal", "movable"]
+    # A burst from the first CPU of each CPU node to nodes 0, 1, 2 and NUMA_NO_NODE.
+    bursts = [(e["alloc_burst"]["cpu"], e["alloc_burst"]["node"])
+              for e in w["events"] if "alloc_burst" in e and
+              e["alloc_burst"]["cache"] == "cache_a"]
+    assert bursts == [(0, 0), (0, 1), (0, 2), (0, -1), (2, 0), (2, 1), (2, 2), (2, -1)]
+    offlines = [e["memory_offline"]["node"] for e in w["events"] if "memory_offline" in e]
+    assert offlines == [2, 2]
+    machine["nodes"][2]["boot_memory_bytes"] = 1 << 30
+    assert not any("memory_offline" in e for e in workload_for(machine, "x")["events"])
