@@ -29,6 +29,7 @@ VCPUS = (2, 4, 8)
 KMALLOC = [("kmalloc-96", 96, 8), ("kmalloc-256", 256, 256),
            ("kmalloc-1k", 1024, 1024), ("kmalloc-8k", 8192, 8192)]
 BURST = 64
+PAGES = 256
 
 
 def load_jsonc(path):
@@ -102,6 +103,10 @@ def workload_for(machine, name):
                                 "count": BURST}})
     at({"alloc_burst": {"cache": "cache_b", "node": targets[-2],
                         "cpu": cpu_nodes[0][1], "count": 30}})
+    for _, cpu in cpu_nodes:
+        for node in targets:
+            at({"page_burst": {"node": node, "cpu": cpu, "count": PAGES}})
+    at({"page_free": {}})
     for node in offline_nodes:
         at({"memory_offline": {"node": node}})
     at({"free_burst": {"cache": "cache_a", "cpu": cpu_nodes[0][1]}})

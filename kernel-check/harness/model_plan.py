@@ -41,6 +41,13 @@ def _event_steps(e, p):
     if kind == "alloc_burst":
         return [{"probe": f"alloc {cache} {e['node']} {e['cpu']} "
                           f"{e['count']}"}]
+    if kind == "page_burst":
+        # numastat read just before and after, in the same guest command: the
+        # comparison is of the changes.
+        return [{"probe_numastat": f"pages {e['node']} {e['order']} "
+                                   f"{e['count']} {e['cpu']}"}]
+    if kind == "page_free":
+        return [{"probe": "freepages"}]
     if kind == "free_burst":
         if e["count"] == 0:
             return []

@@ -12,10 +12,10 @@ DUMP_ITEMS = ("nodes", "blocks", "slabinfo", "boot_log")
 PROBE_VERBS = {
     # verb: (min args, max args) after the verb
     "create": (4, 4), "destroy": (1, 1), "alloc": (4, 4), "free": (2, 3),
-    "freeall": (1, 1), "pages": (3, 3), "freepages": (0, 0), "list": (0, 0),
+    "freeall": (1, 1), "pages": (3, 4), "freepages": (0, 0), "list": (0, 0),
 }
-STEP_KINDS = ("hotplug_add", "online", "unplug", "probe", "write", "dump",
-              "shell")
+STEP_KINDS = ("hotplug_add", "online", "unplug", "probe", "probe_numastat",
+              "write", "dump", "shell")
 _SAFE_PATH = re.compile(r"^/(sys|proc)/[A-Za-z0-9_./:-]+$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.,:= +-]*$")
 
@@ -170,7 +170,7 @@ def validate_plan(doc, dimm_ids=None):
             extra = set(value) - {"dimm", "as"}
             _need(not extra, f"{p}.{sorted(extra)[0]}" if extra else p,
                   "unknown key")
-        elif kind == "probe":
+        elif kind in ("probe", "probe_numastat"):
             _probe_step(value, p)
         elif kind == "write":
             _need(isinstance(value, dict), p, "must be {path, value}")

@@ -185,9 +185,19 @@ class Runner:
                 "timeout_s": self.t["unplug_s"],
                 "qmp_events": _events(q.drain_events())}
 
-    def probe(self, command, what):
-        r = self._cmd("probe", command, what)
-        kv = parse_kv(r.body[0]) if r.body else {}
+    def probe(self, command, what, verb="probe"):
+        r = self._cmd(verb, command, what)
+        numastat = {"before": {}, "after": {}}
+        body = []
+        for line in r.body:
+            words = line.split()
+            if len(words) == 4 and words[0] in numastat and \
+                    words[1].endswith("/numastat"):
+                node = words[1].rsplit("/", 2)[-2][4:]
+                numastat[words[0]].setdefault(node, {})[words[2]] = int(words[3])
+            else:
+                body.append(line)
+        kv = parse_kv(body[0]) if body else {}
         if "rc" not in kv:
             raise StepError(f"{what}: no result from the probe: {r.body!r}")
         for key in ("per_node",):
@@ -201,7 +211,15 @@ class Runner:
             kv["runs"] = [[int(n), int(c)] for n, c in
                           (x.split("*") for x in runs.split(",") if "*" in x)]
         rc = kv.pop("rc")
-        return {**_named(rc), "command": command, "result": kv}
+        out = {**_named(rc), "command": command, "result": kv}
+        if verb == "probe_numastat":
+            out["numastat"] = numastat
+        return out
+
+    def probe_numastat(self, command, what):
+        """A probe command between two reads of every node's numastat, in one
+        guest command that forks nothing (fork's own allocations would count)."""
+        return self.probe(command, what, verb="probe_numastat")
 
     def write(self, spec, what):
         r = self._cmd("write", f"{spec['path']} {spec['value']}", what)

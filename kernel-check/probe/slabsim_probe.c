@@ -18,7 +18,8 @@
  *                                  NUMA_NO_NODE, CPU -1 the writer's CPU
  *   free NAME COUNT [CPU]          kmem_cache_free() of the oldest COUNT
  *   freeall NAME                   kmem_cache_free() of every object kept
- *   pages NODE ORDER COUNT         alloc_pages_node(); the pages are kept
+ *   pages NODE ORDER COUNT [CPU]   alloc_pages_node() on CPU (work_on_cpu());
+ *                                  the pages are kept
  *   freepages                      __free_pages() of every page kept
  *   list                           the caches this module created
  *
@@ -434,38 +435,61 @@ static int cmd_destroy(char **argv, int argc)
 	return 0;
 }
 
-static int cmd_pages(char **argv, int argc)
-{
-	unsigned int per_node[PROBE_MAX_NODES] = { 0 };
-	unsigned int order, count, got = 0, i;
+struct pages_work {
 	int node;
+	unsigned int order;
+	unsigned int count;
+	unsigned int got;
+	unsigned int per_node[PROBE_MAX_NODES];
+	int ran_cpu;
+};
 
-	if (argc != 4 || parse_node(argv[1], &node) ||
-	    kstrtouint(argv[2], 10, &order) || order > MAX_ORDER - 1 ||
-	    kstrtouint(argv[3], 10, &count))
-		return -EINVAL;
-	if (count > PROBE_MAX_PAGES - nr_pages_kept)
-		return -ENOSPC;
-	for (i = 0; i < count; i++) {
-		struct page *page = alloc_pages_node(node, GFP_KERNEL | __GFP_NOWARN, order);
+static long pages_fn(void *arg)
+{
+	struct pages_work *w = arg;
+
+	w->ran_cpu = raw_smp_processor_id();
+	while (w->got < w->count) {
+		struct page *page = alloc_pages_node(w->node, GFP_KERNEL | __GFP_NOWARN,
+						     w->order);
 		int nid;
 
 		if (!page)
 			break;
-		pages_order[nr_pages_kept] = order;
+		pages_order[nr_pages_kept] = w->order;
 		pages[nr_pages_kept++] = page;
-		got++;
+		w->got++;
 		nid = page_to_nid(page);
 		if (nid >= 0 && nid < PROBE_MAX_NODES)
-			per_node[nid]++;
+			w->per_node[nid]++;
 	}
-	out_printf(" node=%d order=%u requested=%u allocated=%u kept=%u per_node=",
-		   node, order, count, got, nr_pages_kept);
+	return 0;
+}
+
+static int cmd_pages(char **argv, int argc)
+{
+	struct pages_work w = { 0 };
+	unsigned int i;
+	int cpu = -1;
+	long ret;
+
+	if ((argc != 4 && argc != 5) || parse_node(argv[1], &w.node) ||
+	    kstrtouint(argv[2], 10, &w.order) || w.order > MAX_ORDER - 1 ||
+	    kstrtouint(argv[3], 10, &w.count) ||
+	    (argc == 5 && parse_cpu(argv[4], &cpu)))
+		return -EINVAL;
+	if (w.count > PROBE_MAX_PAGES - nr_pages_kept)
+		return -ENOSPC;
+	ret = run_on(cpu, pages_fn, &w);
+	if (ret)
+		return ret;
+	out_printf(" node=%d order=%u cpu=%d requested=%u allocated=%u ran_cpu=%d kept=%u per_node=",
+		   w.node, w.order, cpu, w.count, w.got, w.ran_cpu, nr_pages_kept);
 	for (i = 0; i < PROBE_MAX_NODES; i++)
-		if (per_node[i])
+		if (w.per_node[i])
 			out_printf("%s%u:%u", out[out_len - 1] == '=' ? "" : ",",
-				   i, per_node[i]);
-	return got < count ? -ENOMEM : 0;
+				   i, w.per_node[i]);
+	return w.got < w.count ? -ENOMEM : 0;
 }
 
 static void free_all_pages(void)

@@ -45,6 +45,10 @@ const char* event_key(Event::Type t) {
       return "clear_error";
     case Event::Type::alloc_burst:
       return "alloc_burst";
+    case Event::Type::page_burst:
+      return "page_burst";
+    case Event::Type::page_free:
+      return "page_free";
     case Event::Type::free_burst:
       return "free_burst";
   }
@@ -62,8 +66,11 @@ void check_event(const workload::Workload& w, const topology::QemuMachine& m, co
       out.error(e.source, fmt::format("expected an event the guest can play (memory_add, "
                                       "memory_online, memory_offline, cache_create, "
                                       "cache_destroy, shrink, sysfs_read, alloc_burst, "
-                                      "free_burst), got \"{}\"",
+                                      "free_burst, page_burst, page_free), got \"{}\"",
                                       key));
+      break;
+    case Event::Type::page_burst:
+    case Event::Type::page_free:
       break;
     case Event::Type::memory_add:
     case Event::Type::memory_online:

@@ -56,6 +56,7 @@ class ModelObserver {
     machine_.env().set_outside_engine(false);
     initial_ = {{"dump", dump}, {"kernel_log", new_log_lines()}};
     remember_presence();
+    remember_numastat();
     run.operation_signals().event_played.connect(
         [this](const sim::EventPlayed& e) { on_event(e); });
   }
@@ -85,6 +86,11 @@ class ModelObserver {
         dump["blocks"] = view_.blocks();
         dump["slab:kmem_cache_node"] = view_.slab("kmem_cache_node");
         break;
+      case Event::Type::page_burst:
+      case Event::Type::page_free:
+        page_event(played, j);
+        dump["nodes"] = view_.nodes();
+        break;
       default:
         cache_event(played, j);
         dump["slab:" + w_.caches[e.cache].name] = view_.slab(w_.caches[e.cache].name);
@@ -94,6 +100,50 @@ class ModelObserver {
     j["kernel_log"] = new_log_lines();
     events_.push_back(std::move(j));
     remember_presence();
+    remember_numastat();
+  }
+
+  // The probe's "pages": where each allocation landed, and what numastat counted meanwhile.
+  void page_event(const sim::EventPlayed& played, ordered_json& j) {
+    const Event& e = played.event;
+    if (e.type == Event::Type::page_free) {
+      j["freed"] = std::exchange(pages_kept_, 0);
+    } else {
+      j["node"] = e.node;
+      j["cpu"] = e.cpu;
+      j["order"] = e.order;
+      j["count"] = e.count;
+      std::map<int, int> per_node;
+      for (int n : played.placement)
+        if (n >= 0) ++per_node[n];
+      ordered_json pn = ordered_json::object();
+      int allocated = 0;
+      for (const auto& [n, count] : per_node) {
+        pn[std::to_string(n)] = count;
+        allocated += count;
+      }
+      pages_kept_ += allocated;
+      j["allocated"] = allocated;
+      j["per_node"] = pn;
+    }
+    ordered_json delta = ordered_json::object();
+    for (std::size_t n = 0; n < numastat_.size(); ++n) {
+      const auto& now = machine_.pages().numastat(static_cast<int>(n));
+      const auto& was = numastat_[n];
+      delta[std::to_string(n)] = {{"numa_hit", now.numa_hit - was.numa_hit},
+                                  {"numa_miss", now.numa_miss - was.numa_miss},
+                                  {"numa_foreign", now.numa_foreign - was.numa_foreign},
+                                  {"interleave_hit", now.interleave_hit - was.interleave_hit},
+                                  {"local_node", now.local_node - was.local_node},
+                                  {"other_node", now.other_node - was.other_node}};
+    }
+    j["numastat_delta"] = delta;
+  }
+
+  void remember_numastat() {
+    numastat_.clear();
+    for (int n = 0; n < machine_.topology().node_count(); ++n)
+      numastat_.push_back(machine_.pages().numastat(n));
   }
 
   void memory_event(const sim::EventPlayed& played, ordered_json& j) {
@@ -250,6 +300,8 @@ class ModelObserver {
   std::vector<int> guest_of_;
   std::vector<long> kept_;
   std::vector<bool> present_;
+  std::vector<alloc::NumaStat> numastat_;  // after the last event
+  long pages_kept_ = 0;
   std::size_t slab_log_seen_ = 0, hotplug_log_seen_ = 0;
   ordered_json initial_;
   ordered_json events_ = ordered_json::array();

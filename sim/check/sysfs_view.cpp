@@ -87,6 +87,17 @@ std::vector<std::string> SysfsView::nodes() const {
   for (int n : online)
     out.push_back(
         fmt::format("{}/node{}/cpulist:{}", node_dir, n, config::format_cpulist(t.nodes[n].cpus)));
+  // node_read_numastat(): the six counters of zone_statistics(), one "name value" line each.
+  for (int n : online) {
+    const alloc::NumaStat& s = machine_.pages().numastat(n);
+    const std::string path = fmt::format("{}/node{}/numastat:", node_dir, n);
+    out.push_back(path + fmt::format("numa_hit {}", s.numa_hit));
+    out.push_back(path + fmt::format("numa_miss {}", s.numa_miss));
+    out.push_back(path + fmt::format("numa_foreign {}", s.numa_foreign));
+    out.push_back(path + fmt::format("interleave_hit {}", s.interleave_hit));
+    out.push_back(path + fmt::format("local_node {}", s.local_node));
+    out.push_back(path + fmt::format("other_node {}", s.other_node));
+  }
   for (int n : online) {
     std::vector<int> row;
     for (int m : online)

@@ -21,7 +21,7 @@ class SysfsView {
   SysfsView(sim::Machine& machine, std::vector<int> guest_block_of);
 
   // drivers/base/node.c (v6.1): the node state masks (print_nodes_state()) and, for each online
-  // node, cpulist and distance (node_read_distance(): one entry per online node).
+  // node, cpulist, numastat and distance (node_read_distance(): one entry per online node).
   [[nodiscard]] std::vector<std::string> nodes() const;
   // drivers/base/memory.c (v6.1): block_size_bytes and, for each present block, state,
   // valid_zones, phys_index, removable, and its node link.

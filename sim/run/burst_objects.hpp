@@ -1,12 +1,15 @@
 // The objects alloc_burst events keep, per workload cache, oldest first, until a free_burst frees
-// them: what the kernel-check probe module keeps in its ring of each cache it created.
+// them, and the pages page_burst events keep until a page_free: what the kernel-check probe
+// module keeps in its ring of each cache it created, and in its page array.
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <utility>
 #include <vector>
 
 #include "allocator/cache.hpp"
+#include "allocator/mm/page_alloc.hpp"
 
 namespace slabsim::sim {
 
@@ -25,8 +28,12 @@ class BurstObjects {
   }
   [[nodiscard]] std::size_t kept(std::size_t cache) const { return kept_[cache].size(); }
 
+  void keep_pages(const alloc::PageBlockRef& p) { pages_.push_back(p); }
+  std::vector<alloc::PageBlockRef> take_pages() { return std::exchange(pages_, {}); }
+
  private:
   std::vector<std::deque<alloc::ObjectRef>> kept_;
+  std::vector<alloc::PageBlockRef> pages_;
 };
 
 }  // namespace slabsim::sim

@@ -121,6 +121,15 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
       r.target = fmt::format("{} cpu {} count {}", workload_.caches[e.cache].name, e.cpu, e.count);
       r.result = free_burst(e);
       break;
+    case Event::Type::page_burst:
+      r.type = "page_burst";
+      r.target = fmt::format("node {} cpu {} order {} count {}", e.node, e.cpu, e.order, e.count);
+      r.result = page_burst(e, placement);
+      break;
+    case Event::Type::page_free:
+      r.type = "page_free";
+      r.result = page_free();
+      break;
   }
   r.duration_ns = env_.local_now() - r.start_ns;
   if (cache_operation) signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
@@ -222,6 +231,33 @@ int EventPlayer::free_burst(const Event& e) {
       recorder_.freed(e.cache);
     }
   });
+  return 0;
+}
+
+// The probe's "pages" command: alloc_pages_node(node, GFP_KERNEL, order) `count` times on the
+// event's CPU (numastat counts each call against that CPU's node, zone_statistics()); -ENOMEM
+// when one fails (the burst stops there).
+int EventPlayer::page_burst(const Event& e, std::vector<int>& placement) {
+  const int cpu_node = machine_.topology().node_of_cpu(e.cpu);
+  const int preferred = e.node >= 0 ? e.node : cpu_node;
+  const ModelCall call(checks_);
+  for (int k = 0; k < e.count; ++k) {
+    const auto p = machine_.pages().alloc_pages(preferred, static_cast<unsigned>(e.order),
+                                                alloc::gfp_kernel, cpu_node);
+    if (!p) {
+      placement.push_back(-1);
+      return -alloc::enomem;
+    }
+    placement.push_back(p->node);
+    bursts_.keep_pages(*p);
+  }
+  return 0;
+}
+
+int EventPlayer::page_free() {
+  const ModelCall call(checks_);
+  for (const auto& p : bursts_.take_pages())
+    machine_.pages().free_pages(p);
   return 0;
 }
 

@@ -41,6 +41,10 @@ class EventPlayer {
   // object's node appended to `placement`; free_burst: the oldest kept objects freed there.
   int alloc_burst(const workload::Event& e, std::vector<int>& placement);
   int free_burst(const workload::Event& e);
+  // page_burst: alloc_pages_node() `count` times as the event's CPU, each block's node appended
+  // to `placement`; page_free: every kept page freed.
+  int page_burst(const workload::Event& e, std::vector<int>& placement);
+  int page_free();
   int create_cache(const workload::Event& e);
   int destroy_cache(const workload::Event& e);
   int access_sysfs(const workload::Event& e);

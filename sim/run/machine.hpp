@@ -56,6 +56,7 @@ class Machine {
   [[nodiscard]] const KernelLocks& locks() const { return locks_; }
   [[nodiscard]] const alloc::MachineLayout& layout() const { return layout_; }
   [[nodiscard]] const alloc::PageAllocator& pages() const { return pages_; }
+  [[nodiscard]] alloc::PageAllocator& pages() { return pages_; }
   [[nodiscard]] const alloc::NodeStates& states() const { return states_; }
   [[nodiscard]] alloc::Allocator& allocator() { return *allocator_; }
   [[nodiscard]] alloc::MemoryHotplug& hotplug() { return hotplug_; }

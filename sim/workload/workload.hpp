@@ -67,6 +67,8 @@ struct Event {
     clear_error,
     alloc_burst,  // `count` kmem_cache_alloc_node(cache, node) on `cpu`, objects kept
     free_burst,   // kmem_cache_free() of the oldest `count` kept objects, on `cpu`
+    page_burst,   // `count` alloc_pages_node(node, GFP_KERNEL, order) on `cpu`, pages kept
+    page_free,    // __free_pages() of every kept page
   };
   Type type = Type::memory_online;
   std::int64_t at_ns = 0;
@@ -74,7 +76,8 @@ struct Event {
   int blocks = 0;  // number of blocks, in block-id order; 0 = all eligible blocks of the node
   std::optional<bool> movable;  // memory_online: zone; unset = the blocks' declared zone
   int cpu = -1;
-  int count = 0;       // alloc_burst, free_burst (0: all kept objects)
+  int count = 0;       // alloc_burst, free_burst (0: all kept objects), page_burst
+  int order = 0;       // page_burst
   int cache = -1;      // index into Workload::caches
   std::string file;    // sysfs_read
   std::string action;  // inject_error / clear_error: "going_online" or "going_offline"

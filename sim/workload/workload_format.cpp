@@ -243,6 +243,21 @@ SpecPtr make_spec() {
                       }),
                "Free objects kept by earlier alloc_burst events (kmem_cache_free())."),
       optional(
+          "page_burst",
+          object("page allocations from one CPU, kept until a page_free",
+                 {
+                     required("node", integer(-1, max_node_id),
+                              "The node asked for with alloc_pages_node(); -1 is "
+                              "NUMA_NO_NODE (the CPU's node)."),
+                     required("cpu", integer(0, max_cpu_id), "The CPU that allocates."),
+                     optional("order", integer(0, 10), "Page order of each allocation.", 0),
+                     required("count", integer(1, max_page_burst_count),
+                              "Number of alloc_pages_node(GFP_KERNEL) calls."),
+                 }),
+          "Allocate pages on one CPU and keep them: what numastat counts (zone_statistics())."),
+      optional("page_free", object("the free of every page kept by page_burst events", {}),
+               "Free every page kept by earlier page_burst events (__free_pages())."),
+      optional(
           "inject_error",
           object("the memory notifier error injector failing an action",
                  {
@@ -303,7 +318,8 @@ SpecPtr make_spec() {
                    kernel_defaults),
           optional("events", array(event),
                    "Timed events: memory and CPU hotplug, cache create/destroy, sysfs shrink "
-                   "and reads, notifier error injection, allocation and free bursts.",
+                   "and reads, notifier error injection, allocation and free bursts of objects and "
+                   "pages.",
                    json::array()),
       });
 }
@@ -314,7 +330,7 @@ const std::vector<std::string>& event_keys() {
   static const std::vector<std::string> keys = {
       "memory_add",   "memory_online", "memory_offline", "cpu_online", "cpu_offline",
       "cache_create", "cache_destroy", "shrink",         "sysfs_read", "inject_error",
-      "clear_error",  "alloc_burst",   "free_burst",
+      "clear_error",  "alloc_burst",   "free_burst",     "page_burst", "page_free",
   };
   return keys;
 }

@@ -20,6 +20,8 @@ inline constexpr int max_repeat_count = 1000000;
 // alloc_burst/free_burst: at most the kernel-check probe's objects per cache, so that every burst
 // a workload can hold the real kernel can play.
 inline constexpr int max_burst_count = 65536;
+// page_burst: at most the probe's kept pages (PROBE_MAX_PAGES).
+inline constexpr int max_page_burst_count = 4096;
 
 // The declaration. One thing a Spec cannot say yet is checked by validate_workload_document()
 // instead, so validate a document with that function, not with workload_spec()->validate():

@@ -55,6 +55,8 @@ const std::vector<std::pair<std::string, Event::Type>>& event_types() {
       {"clear_error", Event::Type::clear_error},
       {"alloc_burst", Event::Type::alloc_burst},
       {"free_burst", Event::Type::free_burst},
+      {"page_burst", Event::Type::page_burst},
+      {"page_free", Event::Type::page_free},
   };
   return types;
 }
@@ -420,6 +422,16 @@ class Loader {
         e.cpu = body["cpu"].get<int>();
         check_cpu(e.cpu, at(pb, "cpu"));
         e.count = body["count"].get<int>();
+        break;
+      case Event::Type::page_burst:
+        e.node = body["node"].get<int>();
+        if (e.node >= 0) check_node(e.node, at(pb, "node"));
+        e.cpu = body["cpu"].get<int>();
+        check_cpu(e.cpu, at(pb, "cpu"));
+        e.order = body["order"].get<int>();
+        e.count = body["count"].get<int>();
+        break;
+      case Event::Type::page_free:
         break;
     }
   }
