@@ -14,6 +14,8 @@ KCHECK = os.path.dirname(HERE)  # kernel-check/
 REPO = os.path.dirname(KCHECK)
 PROBE_DIR = os.path.join(KCHECK, "probe")
 INIT = os.path.join(KCHECK, "guest", "init")
+# The collector users run on their machines, run in the guest for the check.
+COLLECT = os.path.join(os.path.dirname(KCHECK), "scripts", "collect-machine")
 BUSYBOX = "/bin/busybox"
 
 
@@ -182,9 +184,11 @@ def build_probe(abi, log):
 
 
 def build_initramfs(ko):
-    """A gzip'ed newc cpio: busybox-static, /init and the probe module
-    (slabsim_probe.ko needs no other module). Cached by content."""
-    key = _digest([_file_bytes(INIT), _file_bytes(ko), _file_bytes(BUSYBOX)])
+    """A gzip'ed newc cpio: busybox-static, /init, the probe module
+    (slabsim_probe.ko needs no other module) and scripts/collect-machine.
+    Cached by content."""
+    key = _digest([_file_bytes(INIT), _file_bytes(ko), _file_bytes(BUSYBOX),
+                   _file_bytes(COLLECT)])
     out = os.path.join(build_dir(), f"initrd-{key}.cpio.gz")
     if os.path.exists(out):
         return out, False
@@ -196,6 +200,8 @@ def build_initramfs(ko):
         shutil.copy(INIT, os.path.join(root, "init"))
         os.chmod(os.path.join(root, "init"), 0o755)
         shutil.copy(ko, os.path.join(root, "slabsim_probe.ko"))
+        shutil.copy(COLLECT, os.path.join(root, "collect-machine"))
+        os.chmod(os.path.join(root, "collect-machine"), 0o755)
         names = []
         for dirpath, dirnames, filenames in os.walk(root):
             for n in sorted(dirnames) + sorted(filenames):

@@ -18,7 +18,7 @@ import time
 from . import build
 from .compare import compare
 from .model_plan import plan_from_model
-from .model_run import EXIT_DIFFER, ModelError, run_model
+from .model_run import EXIT_DIFFER, ModelError, import_snapshot, run_model
 from .report import render_markdown, report_json
 from .run_all import run_all
 from .guest import Guest, GuestError
@@ -137,7 +137,7 @@ def _build(out, timings):
     return abi, vmlinuz, initrd
 
 
-def _play(guest, machine, steps, timeouts, doc, timings):
+def _play(guest, machine, steps, timeouts, doc, timings, out_dir):
     """Boots, plays the steps; fills doc and timings. Returns the exit
     status. QEMU is killed on every path."""
     runner = None
@@ -156,7 +156,7 @@ def _play(guest, machine, steps, timeouts, doc, timings):
         if ready.get("probe_rc") != 0:
             raise StepError(f"boot: insmod slabsim_probe.ko failed: "
                             f"{ready.get('probe_error', '')}")
-        runner = Runner(guest, machine, timeouts)
+        runner = Runner(guest, machine, timeouts, out_dir)
         t = time.monotonic()
         runner.run(steps, progress=say)
         timings["steps_s"] = round(time.monotonic() - t, 3)
@@ -218,7 +218,7 @@ def check_one(args):
                   quiet=not args.verbose_boot)
     doc = {"format": FORMAT, "kernel": {"abi": abi}, "machine": machine,
            "units": UNITS}
-    rc = _play(guest, machine, steps, timeouts, doc, timings)
+    rc = _play(guest, machine, steps, timeouts, doc, timings, args.out)
     timings["total_s"] = round(time.monotonic() - t_start, 3)
     _write_json(os.path.join(args.out, "guest.json"), doc)
     _write_json(os.path.join(args.out, "timings.json"), timings)
@@ -227,7 +227,12 @@ def check_one(args):
         f"wrote {os.path.join(args.out, 'guest.json')}")
     if model is None:
         return rc
-    report = compare(model, doc, owners)
+    try:
+        imported = import_snapshot(args.out)
+    except ModelError as e:
+        say(f"kernel-check: {e}")
+        return e.status
+    report = compare(model, doc, owners, imported)
     _write_text(os.path.join(args.out, "report.json"), report_json(report))
     _write_text(os.path.join(args.out, "report.md"), render_markdown(report))
     t = report["total"]

@@ -51,6 +51,12 @@ OBSERVABLES = {
                  "runs in allocation order; each page burst: pages per node",
     "probe result": "the return of kmem_cache_create()/destroy, the number "
                     "of objects allocated and freed",
+    "imported machine": "scripts/collect-machine run in the booted guest and "
+                        "`slabsim topology import` of its snapshot (the path "
+                        "users take) against the topology slabsim ran: nodes, "
+                        "each node's CPUs, SLIT row, online memory and boot "
+                        "node states; the block size; object size and "
+                        "alignment of the caches observed at boot",
     "numastat": "each page burst: the change of every node's six numastat "
                 "counters over the burst, read just before and after it in "
                 "one guest command that forks nothing; the guest's own "
@@ -250,9 +256,47 @@ def _kernel_log(guest_steps):
     return [line for s in guest_steps for line in s.get("kernel_log", [])]
 
 
-def compare(model, guest, owners):
+def _imported_rows(model, imported):
+    """The guest's snapshot as the importer reads it, against the model."""
+    rows = []
+    topo, caches = imported["topology"], imported["boot_caches"]
+    mine = model["topology_resolved"]
+    rows.append(("imported machine", "memory_block_size",
+                 mine["memory_block_size"], topo.get("memory_block_size")))
+    rows.append(("imported machine", "node ids",
+                 [n["id"] for n in mine["nodes"]],
+                 [n["id"] for n in topo.get("nodes", [])]))
+    theirs = {n["id"]: n for n in topo.get("nodes", [])}
+    slit = topo.get("distance", {}).get("slit", [])
+    for i, n in enumerate(mine["nodes"]):
+        t = theirs.get(n["id"], {})
+        rows.append(("imported machine", f"node{n['id']} cpus", n["cpus"],
+                     t.get("cpus")))
+        rows.append(("imported machine", f"node{n['id']} slit",
+                     mine["distance"]["slit"][i],
+                     slit[i] if i < len(slit) else None))
+        rows.append(("imported machine", f"node{n['id']} online bytes",
+                     n["bytes"]["online"], t.get("bytes", {}).get("online")))
+        rows.append(("imported machine", f"node{n['id']} boot_states",
+                     n["boot_states"], t.get("boot_states")))
+    by_name = {c["name"]: c for c in caches}
+    for item, lines in model["initial"]["dump"].items():
+        if not item.startswith("slab:"):
+            continue
+        name = item[5:]
+        section = parse_dump(lines, [item])[item]
+        for field in ("object_size", "align"):
+            rows.append(("imported machine", f"boot cache {name} {field}",
+                         section.get(f"/sys/kernel/slab/{name}/{field}"),
+                         by_name.get(name, {}).get(field)))
+    return rows
+
+
+def compare(model, guest, owners, imported=None):
     """The report document: every compared value of every step, side by
-    side, with its verdict, and the counts per observable."""
+    side, with its verdict, and the counts per observable. `imported`: the
+    guest's snapshot as `slabsim topology import` read it ({"topology": the
+    resolved topology, "boot_caches": [...]}), when there is one."""
     probe_caches = {e["cache"] for e in model["events"]
                     if e["type"] == "cache_create"}
     by_owner = {}
@@ -285,6 +329,10 @@ def compare(model, guest, owners):
                        initial_dump.get("dump") if initial_dump else None,
                        probe_caches),
             model["initial"].get("kernel_log", []))
+    if imported is not None:
+        section("boot: the guest imported", None,
+                _imported_rows(model, imported), [])
+        sections[-1]["kernel_log"]["guest"] = []
     for i, e in enumerate(model["events"]):
         label = f"{e['source']}" + (f"#{e['occurrence']}" if e["occurrence"]
                                     else "") + f" {e['type']}"

@@ -69,6 +69,9 @@ def plan_from_model(model):
 
     initial = model["initial"]["dump"]
     add({"dump": list(initial)}, None)
+    # The booted machine through the importer users run: scripts/collect-machine
+    # in the guest, `slabsim topology import` on the host.
+    add({"collect": "guest-snapshot"}, None)
     for i, e in enumerate(model["events"]):
         p = f"model.events[{i}]"
         for step in _event_steps(e, p):

@@ -43,3 +43,29 @@ def run_model(args):
                          2 if r.returncode == 2 else 1)
     with open(out, encoding="utf-8") as f:
         return json.load(f)
+
+
+def import_snapshot(out_dir, name="guest-snapshot"):
+    """`slabsim topology import` of the snapshot the guest's collect step
+    left in out_dir: {"topology": resolved, "boot_caches": [...]}, or None
+    when there is no snapshot; ModelError when the importer refuses it."""
+    snap = os.path.join(out_dir, name)
+    if not os.path.isdir(snap):
+        return None
+    binary = slabsim_binary()
+    topo = os.path.join(out_dir, "guest-topology.json")
+    caches = os.path.join(out_dir, "guest-boot-caches.json")
+    r = subprocess.run([binary, "topology", "import", snap, "--name", "guest",
+                        "-o", topo, "--boot-caches", caches],
+                       capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        raise ModelError(f"slabsim topology import of the guest's snapshot "
+                         f"failed: {r.stderr.strip()}", 1)
+    shown = subprocess.run([binary, "topology", "show", topo, "--json"],
+                           capture_output=True, text=True, check=False)
+    if shown.returncode != 0:
+        raise ModelError(f"slabsim topology show {topo}: {shown.stderr.strip()}",
+                         1)
+    with open(caches, encoding="utf-8") as f:
+        return {"topology": json.loads(shown.stdout),
+                "boot_caches": json.load(f)}

@@ -15,7 +15,7 @@ PROBE_VERBS = {
     "freeall": (1, 1), "pages": (3, 4), "freepages": (0, 0), "list": (0, 0),
 }
 STEP_KINDS = ("hotplug_add", "online", "unplug", "probe", "probe_numastat",
-              "write", "dump", "shell")
+              "write", "dump", "shell", "collect")
 _SAFE_PATH = re.compile(r"^/(sys|proc)/[A-Za-z0-9_./:-]+$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.,:= +-]*$")
 
@@ -190,6 +190,9 @@ def validate_plan(doc, dimm_ids=None):
                                            CACHE_NAME_RE.fullmatch(item[5:])))
                 _need(ok, f"{p}[{j}]", "must be nodes, blocks, slabinfo, boot_log "
                       "or slab:<cache name>")
+        elif kind == "collect":
+            _need(isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_-]+", value),
+                  p, "must be a folder name ([A-Za-z0-9_-]+) for the snapshot")
         elif kind == "shell":
             _need(isinstance(value, str) and "\n" not in value, p,
                   "must be a one-line busybox sh command")

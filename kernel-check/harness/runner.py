@@ -2,6 +2,8 @@
 
 import errno
 import json
+import os
+import shutil
 import time
 
 from .guest import GuestError
@@ -41,11 +43,12 @@ def _named(rc):
 
 
 class Runner:
-    def __init__(self, guest, machine, timeouts):
+    def __init__(self, guest, machine, timeouts, out_dir="."):
         self.g = guest
         self.machine = machine
         self.dimms = {d["id"]: d for d in machine.get("hotplug_dimms", [])}
         self.t = timeouts
+        self.out_dir = os.path.abspath(out_dir)
         self.blocks = {}  # dimm id -> [block ids], set by hotplug_add
         self.block_size = None
         self.timings = []
@@ -233,6 +236,30 @@ class Runner:
         if r.rc != 0:
             raise StepError(f"{what}: dump failed: {r.body[-3:]!r}")
         return {**_named(0), "dump": parse_dump(r.body, items)}
+
+    def collect(self, name, what):
+        """scripts/collect-machine run in the guest; the snapshot is rebuilt
+        in the output folder as <name>/ (what `slabsim topology import`
+        reads)."""
+        r = self._cmd("collect", "", what)
+        root = os.path.join(self.out_dir, name)
+        shutil.rmtree(root, ignore_errors=True)
+        files = {}
+        for line in r.body:
+            if line.startswith("empty:/tmp/snapshot/"):
+                files.setdefault(line[len("empty:/tmp/snapshot/"):], [])
+            elif line.startswith("/tmp/snapshot/") and ":" in line:
+                path, text = line[len("/tmp/snapshot/"):].split(":", 1)
+                files.setdefault(path, []).append(text)
+        for path, lines in files.items():
+            full = os.path.normpath(os.path.join(root, path))
+            if not full.startswith(root + os.sep):
+                raise StepError(f"{what}: snapshot path {path!r} leaves the folder")
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w", encoding="utf-8") as f:
+                f.write("".join(x + "\n" for x in lines))
+        rc = 0 if r.rc == 0 and files else -errno.EIO
+        return {**_named(rc), "snapshot": name, "files": len(files)}
 
     def shell(self, command, what):
         r = self._cmd("shell", command, what)

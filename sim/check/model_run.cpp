@@ -13,6 +13,7 @@
 #include "run/runner.hpp"
 #include "run/simulation_run.hpp"
 #include "topology/qemu_command_line.hpp"
+#include "topology/topology_json.hpp"
 
 namespace slabsim::check {
 
@@ -342,6 +343,9 @@ ordered_json kernel_check_model(const sim::PreparedRun& p, const topology::QemuM
       {"name", p.strategy.name}, {"kernel", p.strategy.kernel}, {"commit", p.strategy.commit}};
   doc["seed"] = p.seed();
   doc["machine"] = topology::to_json(machine);
+  // The topology as `slabsim topology show --json` resolves it, to compare with what
+  // `slabsim topology import` makes of the guest's snapshot.
+  doc["topology_resolved"] = topology::to_json(p.machine);
   doc["initial"] = observer.initial();
   doc["events"] = observer.events();
   doc["model_run"] = {{"violations", metrics.violations.size()},

@@ -69,7 +69,9 @@ def test_the_plan_plays_each_event_then_dumps_what_the_model_dumped(model):
     assert steps[0] == {"dump": list(model["initial"]["dump"])} and owners[0] is None
     # The hot-add of node 2 is its two DIMMs; onlines and offlines name the
     # guest's blocks (40.. for the first DIMM), offline from the top down.
-    assert steps[1:3] == [{"hotplug_add": "dimm0"}, {"hotplug_add": "dimm1"}]
+    # Then scripts/collect-machine in the guest, for `slabsim topology import`.
+    assert steps[1] == {"collect": "guest-snapshot"} and owners[1] is None
+    assert steps[2:4] == [{"hotplug_add": "dimm0"}, {"hotplug_add": "dimm1"}]
     online = [s["online"] for s in steps if "online" in s]
     assert online[0] == {"blocks": list(range(40, 48)), "as": "online_kernel"}
     assert online[1] == {"blocks": list(range(48, 56)), "as": "online_movable"}
@@ -86,9 +88,21 @@ def test_the_plan_plays_each_event_then_dumps_what_the_model_dumped(model):
         assert "dump" in mine[-1], (i, mine)
 
 
+def echo_import(model):
+    """What the importer would make of a guest that is the model's machine."""
+    caches = []
+    for item, lines in model["initial"]["dump"].items():
+        if item.startswith("slab:"):
+            section = parse_dump(lines, [item])[item]
+            base = f"/sys/kernel/slab/{item[5:]}/"
+            caches.append({"name": item[5:], "object_size": section[base + "object_size"],
+                           "align": section[base + "align"]})
+    return {"topology": copy.deepcopy(model["topology_resolved"]), "boot_caches": caches}
+
+
 def test_a_guest_that_shows_what_the_model_predicts_agrees_everywhere(model):
     _, steps, owners = plan_from_model(model)
-    report = compare(model, echo_guest(model, steps, owners), owners)
+    report = compare(model, echo_guest(model, steps, owners), owners, echo_import(model))
     assert report["total"]["differ"] == 0 and report["total"]["explained"] == 0
     for observable in OBSERVABLES:
         assert report["counts"][observable]["agree"] > 0, observable
@@ -107,14 +121,17 @@ def test_differences_are_unexplained_unless_a_rule_names_the_source(model):
     pages = next(s for s in guest["steps"] if "probe_numastat" in s["step"])
     pages["numastat"]["after"]["2"]["numa_hit"] += NUMASTAT_SLACK
     pages["numastat"]["after"]["2"]["other_node"] += NUMASTAT_SLACK + 1
-    report = compare(model, guest, owners)
+    imported = echo_import(model)
+    imported["topology"]["nodes"][1]["cpus"] = [2]  # a CPU the importer did not see
+    report = compare(model, guest, owners, imported)
     assert report["counts"]["numastat"]["differ"] == 1
+    assert report["counts"]["imported machine"]["differ"] == 1
     assert report["counts"]["valid_zones"]["explained"] == 1
     assert report["counts"]["placement"]["differ"] == 1
     rows = [r for s in report["steps"] for r in s["rows"] if r["verdict"] != "agree"]
     assert "ZONE_DMA32" in next(r["why"] for r in rows if r["verdict"] == "explained")
     text = render_markdown(report)
-    assert "**DIFFER**" in text and "2 differ unexplained" in text
+    assert "**DIFFER**" in text and "3 differ unexplained" in text
     assert "| placement | 18 | 0 | 1 |" in text
 
 
@@ -161,7 +178,8 @@ def test_real_kernel_agrees_with_the_model_on_node2_hotplug(tmp_path):
     counts = report["counts"]
     # What must agree exactly, by kind (the counts of rows compared).
     for observable in ("hotplug result", "node masks", "memory blocks", "slab geometry",
-                       "slab counts", "placement", "probe result"):
+                       "slab counts", "placement", "probe result", "numastat",
+                       "imported machine"):
         assert counts[observable]["agree"] > 0 and counts[observable]["explained"] == 0, \
             (observable, counts[observable])
     assert (out / "report.md").read_text().startswith("# Kernel check: node2-hotplug")
