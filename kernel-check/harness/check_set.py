@@ -103,10 +103,11 @@ def workload_for(machine, name):
                                 "count": BURST}})
     at({"alloc_burst": {"cache": "cache_b", "node": targets[-2],
                         "cpu": cpu_nodes[0][1], "count": 30}})
+    # The probe keeps at most 4096 pages: free them after each CPU's round.
     for _, cpu in cpu_nodes:
         for node in targets:
             at({"page_burst": {"node": node, "cpu": cpu, "count": PAGES}})
-    at({"page_free": {}})
+        at({"page_free": {}})
     for node in offline_nodes:
         at({"memory_offline": {"node": node}})
     at({"free_burst": {"cache": "cache_a", "cpu": cpu_nodes[0][1]}})

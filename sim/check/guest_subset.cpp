@@ -7,6 +7,7 @@
 #include <set>
 
 #include "config/json_pointer.hpp"
+#include "workload/workload_format.hpp"
 
 namespace slabsim::check {
 
@@ -137,6 +138,7 @@ bool check_guest_subset(const workload::Workload& w, const topology::QemuMachine
                 "(the probe has no constructor)");
   std::map<int, long> kept;  // objects alloc_burst events keep, per cache
   std::set<std::string> reported;
+  long pages = 0;  // pages page_burst events keep
   for (const auto& e : w.events) {
     const std::string key = event_key(e.type);
     const std::string p = config::pointer_append(e.source, key);
@@ -145,6 +147,14 @@ bool check_guest_subset(const workload::Workload& w, const topology::QemuMachine
     if (e.type == Event::Type::alloc_burst) kept[e.cache] += e.count;
     if (e.type == Event::Type::free_burst)
       kept[e.cache] = e.count == 0 ? 0 : std::max(0L, kept[e.cache] - e.count);
+    if (e.type == Event::Type::page_free) pages = 0;
+    if (e.type == Event::Type::page_burst) pages += e.count;
+    if (e.type == Event::Type::page_burst && pages > workload::max_page_burst_count &&
+        reported.insert(e.source).second)
+      out.error(config::pointer_append(p, "count"),
+                fmt::format("expected at most {} pages kept at once (the probe keeps that many; "
+                            "free them with page_free), got {} with this burst",
+                            workload::max_page_burst_count, pages));
     if (e.type == Event::Type::cache_destroy && kept[e.cache] > 0 &&
         reported.insert(e.source).second)
       out.error(config::pointer_append(p, "cache"),

@@ -220,3 +220,17 @@ def test_the_all_workload_offlines_only_nodes_whose_memory_is_all_dimms():
     assert offlines == [2, 2]
     machine["nodes"][2]["boot_memory_bytes"] = 1 << 30
     assert not any("memory_offline" in e for e in workload_for(machine, "x")["events"])
+
+
+def test_distances_to_nodes_offline_at_boot_are_explained_only_there(model):
+    from harness.compare import _imported_rows
+    from harness.explanations import explain
+    doc = copy.deepcopy(model)
+    doc["topology_resolved"]["distance"]["slit"][0] = [10, 20, 17]  # node 2: offline at boot
+    imported = echo_import(model)
+    rows = {key: (m, g) for _, key, m, g in _imported_rows(doc, imported)}
+    m, g = rows["node0 slit"]
+    assert (m, g) == ([10, 20, 17], [10, 20, 20])
+    assert "for_each_online_node" in explain("imported machine", "node0 slit", m, g, doc)
+    # A distance between two nodes online at boot is no such case.
+    assert explain("imported machine", "node0 slit", [10, 21, 17], [10, 20, 20], doc) is None

@@ -157,5 +157,28 @@ TEST(KernelCheckModel, ADestroyWithKeptObjectsIsRefused) {
   EXPECT_EQ(d[0].pointer, "/events/2/cache_destroy/cache");
 }
 
+// The probe keeps at most 4096 pages (PROBE_MAX_PAGES): a workload keeping more is refused.
+TEST(KernelCheckModel, KeepingMorePagesThanTheProbeCanIsRefused) {
+  const json burst = {{"node", 0}, {"cpu", 0}, {"count", 4096}};
+  const auto d = refusals(workload({{{"at", "1ms"}, {"page_burst", burst}},
+                                    {{"at", "2ms"}, {"page_free", json::object()}},
+                                    {{"at", "3ms"}, {"page_burst", burst}},
+                                    {{"at", "4ms"}, {"page_burst", burst}}}));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].pointer, "/events/3/page_burst/count");
+}
+
+// numastat as zone_statistics() counts a page burst: numa_hit on the node the pages come from,
+// other_node there when the allocating CPU is elsewhere.
+TEST(KernelCheckModel, APageBurstShowsItsNumastatChange) {
+  const auto doc = model(workload(
+      {{{"at", "1ms"}, {"page_burst", {{"node", 1}, {"cpu", 0}, {"order", 1}, {"count", 10}}}}}));
+  const auto& e = doc["events"][0];
+  EXPECT_EQ(e["per_node"], ordered_json({{"1", 10}}));
+  EXPECT_EQ(e["numastat_delta"]["1"]["numa_hit"], 10);
+  EXPECT_EQ(e["numastat_delta"]["1"]["other_node"], 10);
+  EXPECT_EQ(e["numastat_delta"]["0"]["numa_hit"], 0);
+}
+
 }  // namespace
 }  // namespace slabsim::check
