@@ -90,6 +90,37 @@ int MemoryHotplug::add_memory(int block) {
   return 0;
 }
 
+int MemoryHotplug::remove_memory(const std::vector<int>& blocks) {
+  const std::uint64_t bytes = pages_.layout().block_pages * page_size;
+  for (int b : blocks) {
+    if (pages_.block_state(b) == BlockPresence::offline) continue;
+    if (pages_.block_state(b) == BlockPresence::online)
+      log_.push_back(fmt::format("removing memory fails, because memory [{:#x}-{:#x}] is onlined",
+                                 static_cast<std::uint64_t>(b) * bytes,
+                                 (static_cast<std::uint64_t>(b) + 1) * bytes - 1));
+    return -ebusy;
+  }
+  mem_hotplug_begin();
+  step(HotplugStep::locked);
+  for (int b : blocks)
+    pages_.remove_block(b);
+  // try_offline_node(): only a node with no memory block and no present CPU left goes.
+  std::set<int> nodes;
+  for (int b : blocks)
+    nodes.insert(pages_.layout().blocks[b].node);
+  for (int nid : nodes) {
+    bool in_use = false;
+    for (std::size_t b = 0; b < pages_.layout().blocks.size(); ++b)
+      in_use = in_use || (pages_.layout().blocks[b].node == nid &&
+                          pages_.block_state(static_cast<int>(b)) != BlockPresence::absent);
+    for (int node_of_cpu : pages_.layout().cpu_node)
+      in_use = in_use || node_of_cpu == nid;
+    if (!in_use) states_.clear(nid, NodeState::online);
+  }
+  mem_hotplug_done();
+  return 0;
+}
+
 int MemoryHotplug::online_pages(int block, ZoneType zone) {
   if (pages_.block_state(block) != BlockPresence::offline) return -einval;
   const int nid = pages_.layout().blocks[block].node;

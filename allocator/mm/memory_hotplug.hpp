@@ -58,6 +58,11 @@ class MemoryHotplug {
 
   // add_memory(): an absent block becomes present (offline); its node comes online.
   int add_memory(int block);
+  // try_remove_memory() (v6.1) of one range, e.g. a DIMM's blocks: -EBUSY when one of them is
+  // online (check_memblock_offlined_cb(), which logs it) or absent, and nothing is removed;
+  // else each becomes absent (arch_remove_memory()) and try_offline_node() takes the node out
+  // of N_ONLINE when it has neither present memory blocks nor present CPUs left.
+  int remove_memory(const std::vector<int>& blocks);
   // online_pages(): 0, or the negative errno of the notifier that vetoed (after
   // MEM_CANCEL_ONLINE), or -EINVAL for a block that is absent or already online.
   int online_pages(int block, ZoneType zone);

@@ -270,6 +270,14 @@ void PageAllocator::add_block(int block) {
   blocks_[block].state = BlockPresence::offline;
 }
 
+void PageAllocator::remove_block(int block) {
+  check_block(block);
+  if (blocks_[block].state != BlockPresence::offline)
+    throw std::logic_error("remove_block: memory block " + std::to_string(block) +
+                           " is not offline");
+  blocks_[block].state = BlockPresence::absent;
+}
+
 void PageAllocator::online_block(int block, ZoneType zone) {
   check_block(block);
   if (!valid_zone(zone)) throw std::invalid_argument("online_block: unknown zone");

@@ -61,6 +61,8 @@ class PageAllocator {
   // Memory hotplug on whole blocks (mm/memory_hotplug.c):
   // add_memory(): an absent block becomes present (offline).
   void add_block(int block);
+  // arch_remove_memory(): an offline block becomes absent.
+  void remove_block(int block);
   // online_pages(): the block's pages join `zone` of its node and become allocatable.
   void online_block(int block, ZoneType zone);
   // start_isolate_page_range(): false if an allocated unmovable page (a slab page) lies in

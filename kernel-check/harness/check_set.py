@@ -117,6 +117,14 @@ def workload_for(machine, name):
     at({"cache_destroy": {"cache": "cache_b"}})
     for node in offline_nodes:
         at({"memory_offline": {"node": node}})
+    # Unplug, last in first out, the DIMMs of nodes whose memory is all
+    # movable DIMMs: nothing unmovable can keep those blocks online.
+    for node in offline_nodes:
+        mine = [d for d in machine["hotplug_dimms"] if d["node"] == node]
+        if all(d["zone"] == "movable" for d in mine):
+            for d in reversed(mine):
+                at({"memory_remove": {"node": node,
+                                      "blocks": len(_cpulist(d["model_blocks"]))}})
     return {"name": name,
             "description": "kernel-check --all: every DIMM onlined, a burst "
                            "from each CPU node to every node, offlines with "

@@ -28,7 +28,7 @@ NUMASTAT_SLACK = 32
 # The observables, in report order, with what is compared and why.
 OBSERVABLES = {
     "hotplug result": "each block's online/offline write and each DIMM's "
-                      "hot-add: 0 or -errno",
+                      "hot-add and unplug: 0 or -errno",
     "node masks": "/sys/devices/system/node/{possible,online,has_memory,"
                   "has_normal_memory,has_cpu}",
     "node topology": "nodeN/cpulist and nodeN/distance of the online nodes",
@@ -167,13 +167,14 @@ def _dump_rows(model_lines, guest_dump, probe_caches):
 
 def _memory_rows(e, guest_steps):
     rows = []
-    if e["type"] == "memory_add":
+    if e["type"] in ("memory_add", "memory_remove"):
         model_rc = next((b["rc"] for b in e["blocks"] if b["rc"]), 0)
+        kind = "hotplug_add" if e["type"] == "memory_add" else "unplug"
         for s in guest_steps:
-            if "hotplug_add" in s["step"]:
+            if kind in s["step"]:
                 rows.append(("hotplug result",
-                             f"hot-add {s['step']['hotplug_add']}",
-                             model_rc, s["rc"]))
+                             f"{'hot-add' if kind == 'hotplug_add' else 'unplug'} "
+                             f"{s['step'][kind]}", model_rc, s["rc"]))
         return rows
     writes = {}
     for s in guest_steps:
@@ -234,7 +235,8 @@ def _event_rows(e, guest_steps, probe_caches):
     rows = []
     if e["type"] in ("page_burst", "page_free"):
         rows += _page_rows(e, guest_steps)
-    elif e["type"] in ("memory_add", "memory_online", "memory_offline"):
+    elif e["type"] in ("memory_add", "memory_online", "memory_offline",
+                       "memory_remove"):
         rows += _memory_rows(e, guest_steps)
     elif e["type"] in ("cache_create", "cache_destroy", "alloc_burst",
                        "free_burst"):

@@ -21,6 +21,10 @@ def _event_steps(e, p):
     if kind == "memory_add":
         _need(e.get("dimms"), f"{p}.dimms", "a hot-add must name its DIMMs")
         return [{"hotplug_add": d} for d in e["dimms"]]
+    if kind == "memory_remove":
+        # QMP device_del of each DIMM: the guest's ACPI eject removes it.
+        _need(e.get("dimms"), f"{p}.dimms", "a removal must name its DIMMs")
+        return [{"unplug": d} for d in reversed(e["dimms"])]
     if kind in ("memory_online", "memory_offline"):
         blocks = [b["block"] for b in e.get("blocks", [])]
         if not blocks:

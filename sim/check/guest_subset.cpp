@@ -28,6 +28,8 @@ const char* event_key(Event::Type t) {
       return "memory_online";
     case Event::Type::memory_offline:
       return "memory_offline";
+    case Event::Type::memory_remove:
+      return "memory_remove";
     case Event::Type::cpu_online:
       return "cpu_online";
     case Event::Type::cpu_offline:
@@ -65,7 +67,8 @@ void check_event(const workload::Workload& w, const topology::QemuMachine& m, co
     case Event::Type::inject_error:
     case Event::Type::clear_error:
       out.error(e.source, fmt::format("expected an event the guest can play (memory_add, "
-                                      "memory_online, memory_offline, cache_create, "
+                                      "memory_online, memory_offline, memory_remove, "
+                                      "cache_create, "
                                       "cache_destroy, shrink, sysfs_read, alloc_burst, "
                                       "free_burst, page_burst, page_free), got \"{}\"",
                                       key));
@@ -75,7 +78,8 @@ void check_event(const workload::Workload& w, const topology::QemuMachine& m, co
       break;
     case Event::Type::memory_add:
     case Event::Type::memory_online:
-    case Event::Type::memory_offline: {
+    case Event::Type::memory_offline:
+    case Event::Type::memory_remove: {
       bool has_dimm = false;
       for (const auto& d : m.hotplug_dimms)
         has_dimm = has_dimm || d.node == e.node;

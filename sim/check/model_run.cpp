@@ -82,6 +82,7 @@ class ModelObserver {
       case Event::Type::memory_add:
       case Event::Type::memory_online:
       case Event::Type::memory_offline:
+      case Event::Type::memory_remove:
         memory_event(played, j);
         dump["nodes"] = view_.nodes();
         dump["blocks"] = view_.blocks();
@@ -177,8 +178,16 @@ class ModelObserver {
                                                alloc::ZoneType::movable;
       j["as"] = movable ? "online_movable" : "online_kernel";
     }
-    if (e.type != Event::Type::memory_add) return;
-    // The DIMMs this hot-add plugs: it must add every block of each, and nothing else.
+    if (e.type == Event::Type::memory_remove)
+      for (int b : touched)
+        if (online_[b])
+          problem(e, "memory_remove",
+                  fmt::format("expected DIMMs whose blocks are all offline, got block {} "
+                              "online (the guest's ACPI eject would offline it first, "
+                              "acpi_scan_try_to_offline(), which the model does not do)",
+                              b));
+    if (e.type != Event::Type::memory_add && e.type != Event::Type::memory_remove) return;
+    // The DIMMs this hot-add (or removal) plugs: every block of each, and nothing else.
     ordered_json dimms = ordered_json::array();
     std::set<int> covered;
     for (const auto& d : m_.hotplug_dimms) {
@@ -189,8 +198,8 @@ class ModelObserver {
       covered.insert(d.model_blocks.begin(), d.model_blocks.end());
     }
     if (covered != touched)
-      problem(e, "memory_add",
-              fmt::format("expected blocks that make whole DIMMs (the guest hot-adds one "
+      problem(e, event_key(e),
+              fmt::format("expected blocks that make whole DIMMs (the guest hot-plugs one "
                           "pc-dimm at a time; this machine's are {}), got {} block{}",
                           dimm_list(), touched.size(), touched.size() == 1 ? "" : "s"));
     j["dimms"] = dimms;
@@ -255,6 +264,7 @@ class ModelObserver {
   static const char* event_key(const Event& e) {
     return e.type == Event::Type::memory_add      ? "memory_add"
            : e.type == Event::Type::memory_online ? "memory_online"
+           : e.type == Event::Type::memory_remove ? "memory_remove"
                                                   : "memory_offline";
   }
 
@@ -275,9 +285,12 @@ class ModelObserver {
   void remember_presence() {
     const auto& blocks = machine_.layout().blocks;
     present_.assign(blocks.size(), false);
-    for (std::size_t b = 0; b < blocks.size(); ++b)
-      present_[b] =
-          machine_.pages().block_state(static_cast<int>(b)) != alloc::BlockPresence::absent;
+    online_.assign(blocks.size(), false);
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      const auto state = machine_.pages().block_state(static_cast<int>(b));
+      present_[b] = state != alloc::BlockPresence::absent;
+      online_[b] = state == alloc::BlockPresence::online;
+    }
   }
 
   // The lines slab_common and memory hotplug logged since the last call.
@@ -300,7 +313,7 @@ class ModelObserver {
   SysfsView view_;
   std::vector<int> guest_of_;
   std::vector<long> kept_;
-  std::vector<bool> present_;
+  std::vector<bool> present_, online_;     // after the last event
   std::vector<alloc::NumaStat> numastat_;  // after the last event
   long pages_kept_ = 0;
   std::size_t slab_log_seen_ = 0, hotplug_log_seen_ = 0;

@@ -78,6 +78,7 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
     case Event::Type::memory_add:
     case Event::Type::memory_online:
     case Event::Type::memory_offline:
+    case Event::Type::memory_remove:
     case Event::Type::cpu_online:
     case Event::Type::cpu_offline:
       hotplug = play_hotplug(cpu, e, r);
@@ -148,6 +149,7 @@ std::vector<HotplugRecord> EventPlayer::play_hotplug(int cpu, const Event& e, Ev
   }
   const HotplugType type = e.type == Event::Type::memory_add      ? HotplugType::memory_add
                            : e.type == Event::Type::memory_online ? HotplugType::memory_online
+                           : e.type == Event::Type::memory_remove ? HotplugType::memory_remove
                                                                   : HotplugType::memory_offline;
   r.type = hotplug_type_name(type);
   r.target = fmt::format("node {}", e.node);

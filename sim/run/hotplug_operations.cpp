@@ -36,10 +36,16 @@ std::vector<int> HotplugOperations::blocks_for(const workload::Event& e, Hotplug
     const auto state = machine_.pages().block_state(b);
     const bool eligible = type == HotplugType::memory_add      ? state == BlockPresence::absent
                           : type == HotplugType::memory_online ? state != BlockPresence::online
+                          : type == HotplugType::memory_remove ? state != BlockPresence::absent
                                                                : state == BlockPresence::online;
     if (eligible) out.push_back(b);
-    if (e.blocks > 0 && static_cast<int>(out.size()) == e.blocks) break;
+    if (e.blocks > 0 && type != HotplugType::memory_remove &&
+        static_cast<int>(out.size()) == e.blocks)
+      break;
   }
+  // Removal takes the last present blocks (DIMMs go last in, first out).
+  if (type == HotplugType::memory_remove && e.blocks > 0 && static_cast<int>(out.size()) > e.blocks)
+    out.erase(out.begin(), out.end() - e.blocks);
   // Offline from the highest address down, as hot-remove scripts do.
   if (type == HotplugType::memory_offline) std::reverse(out.begin(), out.end());
   return out;
@@ -47,6 +53,7 @@ std::vector<int> HotplugOperations::blocks_for(const workload::Event& e, Hotplug
 
 std::vector<HotplugRecord> HotplugOperations::memory(int cpu, const workload::Event& e,
                                                      HotplugType type) {
+  if (type == HotplugType::memory_remove) return remove(cpu, e);
   std::vector<HotplugRecord> done;
   for (int block : blocks_for(e, type)) {
     HotplugRecord r;
@@ -76,6 +83,48 @@ std::vector<HotplugRecord> HotplugOperations::memory(int cpu, const workload::Ev
     env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
     r.duration_ns = env_.local_now() - r.start_ns;
     signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
+    after_memory_block(r, structs_before);
+    recorder_.hotplug(r);
+    done.push_back(r);
+  }
+  return done;
+}
+
+// acpi_memory_device_remove() -> __remove_memory() of the event's blocks as one range, under
+// lock_device_hotplug() (the ACPI hotplug work); one record per block, with the range's result.
+std::vector<HotplugRecord> HotplugOperations::remove(int cpu, const workload::Event& e) {
+  const std::vector<int> blocks = blocks_for(e, HotplugType::memory_remove);
+  if (blocks.empty()) return {};
+  const std::int64_t start = env_.local_now();
+  if (signals_.begun.observed())
+    signals_.begun(
+        {cpu, start,
+         fmt::format("memory_remove node {} blocks {}-{}", e.node, blocks.front(), blocks.back()),
+         "hotplug"});
+  env_.lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "acpi_device_hotplug");
+  alloc::MemoryHotplug& hotplug = machine_.hotplug();
+  std::int64_t locked_at = -1;
+  hotplug.on_step = [&](alloc::HotplugStep step) {
+    if (step == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+    signals_.hotplug_step({cpu, step, env_.local_now()});
+  };
+  const auto structs_before = allocator_.state().hotplug_node_structs();
+  const int result = hotplug.remove_memory(blocks);
+  hotplug.on_step = nullptr;
+  env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
+  const std::int64_t duration = env_.local_now() - start;
+  signals_.ended({cpu, start + duration, result});
+  std::vector<HotplugRecord> done;
+  for (int block : blocks) {
+    HotplugRecord r;
+    r.type = HotplugType::memory_remove;
+    r.node = e.node;
+    r.block = block;
+    r.cpu = cpu;
+    r.start_ns = start;
+    r.lock_wait_ns = locked_at >= 0 ? locked_at - start : 0;
+    r.duration_ns = duration;
+    r.result = result;
     after_memory_block(r, structs_before);
     recorder_.hotplug(r);
     done.push_back(r);

@@ -22,7 +22,8 @@ class HotplugOperations {
                     MetricsRecorder& recorder, OperationSignals& signals);
 
   // The blocks of the event's node the event applies to, one operation each, from `cpu`; the
-  // operations' records, in order. `type`: memory_add, memory_online or memory_offline.
+  // operations' records, in order. `type`: memory_add, memory_online, memory_offline or
+  // memory_remove (one operation on all the event's blocks, a record for each).
   std::vector<HotplugRecord> memory(int cpu, const workload::Event& e, HotplugType type);
   // cpu_up()/cpu_down() of the event's CPU, from `cpu`.
   void cpu(int cpu, const workload::Event& e, bool online);
@@ -32,6 +33,8 @@ class HotplugOperations {
   // add_memory(), online_pages() or offline_pages() of one block under device_hotplug_lock; the
   // lock wait is until mem_hotplug_lock was held.
   void memory_block(HotplugRecord& r, const workload::Event& e);
+  // memory_remove: try_remove_memory() of the event's blocks as one range.
+  std::vector<HotplugRecord> remove(int cpu, const workload::Event& e);
   void after_memory_block(HotplugRecord& r, const alloc::NodeStructCounts& before);
   // cpu_down()'s part once the lock is held: the CPU stops, then CPUHP_*_DEAD.
   int cpu_down(int cpu);

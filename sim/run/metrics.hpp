@@ -34,7 +34,14 @@ struct CacheMetrics {
   bool destroyed = false;
 };
 
-enum class HotplugType { memory_add, memory_online, memory_offline, cpu_online, cpu_offline };
+enum class HotplugType {
+  memory_add,
+  memory_online,
+  memory_offline,
+  memory_remove,
+  cpu_online,
+  cpu_offline
+};
 
 // "memory_add", "memory_online", ...: the names results show.
 constexpr const char* hotplug_type_name(HotplugType type) {
@@ -45,6 +52,8 @@ constexpr const char* hotplug_type_name(HotplugType type) {
       return "memory_online";
     case HotplugType::memory_offline:
       return "memory_offline";
+    case HotplugType::memory_remove:
+      return "memory_remove";
     case HotplugType::cpu_online:
       return "cpu_online";
     case HotplugType::cpu_offline:
@@ -55,7 +64,7 @@ constexpr const char* hotplug_type_name(HotplugType type) {
 
 constexpr bool is_memory_hotplug(HotplugType type) {
   return type == HotplugType::memory_add || type == HotplugType::memory_online ||
-         type == HotplugType::memory_offline;
+         type == HotplugType::memory_offline || type == HotplugType::memory_remove;
 }
 
 struct HotplugRecord {

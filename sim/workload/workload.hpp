@@ -57,6 +57,7 @@ struct Event {
     memory_add,      // absent blocks of a node: add_memory(), left offline
     memory_online,   // blocks of a node: hot-add if absent, then online_pages()
     memory_offline,  // offline_pages() of blocks of a node
+    memory_remove,   // try_remove_memory() of offline blocks of a node, as a DIMM's eject
     cpu_online,
     cpu_offline,  // slub_cpu_dead() after the CPU stops running its actors
     cache_create,

@@ -184,6 +184,20 @@ SpecPtr make_spec() {
                                    0),
                       }),
                "Offline memory blocks of a node (offline_pages)."),
+      optional("memory_remove",
+               object("hot-remove of memory blocks of a node",
+                      {
+                          node_field("hot-removed"),
+                          optional("blocks", integer(0, 1 << 24),
+                                   "Number of blocks to remove: the last this many present "
+                                   "blocks of the node in block-id order (0 = all), as DIMMs "
+                                   "are unplugged last in, first out. All must be offline, "
+                                   "else nothing is removed (-EBUSY).",
+                                   0),
+                      }),
+               "Hot-remove memory blocks of a node (try_remove_memory(), as a DIMM's ACPI "
+               "eject does once its blocks are offline); the node goes offline when it has "
+               "neither memory nor CPUs left (try_offline_node())."),
       optional("cpu_online",
                object("onlining of a CPU",
                       {required("cpu", integer(0, max_cpu_id), "The CPU to bring online.")}),
@@ -328,9 +342,10 @@ SpecPtr make_spec() {
 
 const std::vector<std::string>& event_keys() {
   static const std::vector<std::string> keys = {
-      "memory_add",   "memory_online", "memory_offline", "cpu_online", "cpu_offline",
-      "cache_create", "cache_destroy", "shrink",         "sysfs_read", "inject_error",
-      "clear_error",  "alloc_burst",   "free_burst",     "page_burst", "page_free",
+      "memory_add",  "memory_online", "memory_offline", "memory_remove",
+      "cpu_online",  "cpu_offline",   "cache_create",   "cache_destroy",
+      "shrink",      "sysfs_read",    "inject_error",   "clear_error",
+      "alloc_burst", "free_burst",    "page_burst",     "page_free",
   };
   return keys;
 }

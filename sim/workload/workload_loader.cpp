@@ -45,6 +45,7 @@ const std::vector<std::pair<std::string, Event::Type>>& event_types() {
       {"memory_add", Event::Type::memory_add},
       {"memory_online", Event::Type::memory_online},
       {"memory_offline", Event::Type::memory_offline},
+      {"memory_remove", Event::Type::memory_remove},
       {"cpu_online", Event::Type::cpu_online},
       {"cpu_offline", Event::Type::cpu_offline},
       {"cache_create", Event::Type::cache_create},
@@ -377,6 +378,7 @@ class Loader {
         if (body.contains("zone")) e.movable = body["zone"] == "movable";
         break;
       case Event::Type::memory_offline:
+      case Event::Type::memory_remove:
         load_memory_event(body, pb, e);
         break;
       case Event::Type::cpu_online:

@@ -157,6 +157,34 @@ TEST(KernelCheckModel, ADestroyWithKeptObjectsIsRefused) {
   EXPECT_EQ(d[0].pointer, "/events/2/cache_destroy/cache");
 }
 
+// A DIMM's unplug: try_remove_memory() of its offline blocks, last DIMM first; node 2 leaves
+// N_ONLINE with its last block (try_offline_node()). An online block is refused: the guest's
+// ACPI eject would offline it first, which the model does not do.
+TEST(KernelCheckModel, UnplugRemovesWholeOfflineDimmsLastInFirstOut) {
+  const auto doc =
+      model(workload({{{"at", "1ms"}, {"memory_add", {{"node", 2}}}},
+                      {{"at", "150ms"}, {"memory_remove", {{"node", 2}, {"blocks", 8}}}},
+                      {{"at", "160ms"}, {"memory_remove", {{"node", 2}}}}}));
+  const auto& first = doc["events"][1];
+  EXPECT_EQ(first["rc"], 0);
+  EXPECT_EQ(first["dimms"], ordered_json::array({"dimm1"}));
+  EXPECT_EQ(first["blocks"][0]["block"], 48);
+  EXPECT_FALSE(
+      has_line(first["dump"]["blocks"], "/sys/devices/system/memory/memory48/state:offline"));
+  EXPECT_TRUE(has_line(first["dump"]["nodes"], "/sys/devices/system/node/online:0-2"));
+  const auto& last = doc["events"][2];
+  EXPECT_EQ(last["dimms"], ordered_json::array({"dimm0"}));
+  EXPECT_TRUE(has_line(last["dump"]["nodes"], "/sys/devices/system/node/online:0-1"));
+
+  const auto d =
+      refusals(workload({{{"at", "1ms"}, {"memory_add", {{"node", 2}}}},
+                         {{"at", "150ms"}, {"memory_online", {{"node", 2}, {"blocks", 1}}}},
+                         {{"at", "160ms"}, {"memory_remove", {{"node", 2}}}}}));
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0].pointer, "/events/2/memory_remove/blocks");
+  EXPECT_NE(d[0].message.find("acpi_scan_try_to_offline"), std::string::npos) << d[0].message;
+}
+
 // The probe keeps at most 4096 pages (PROBE_MAX_PAGES): a workload keeping more is refused.
 TEST(KernelCheckModel, KeepingMorePagesThanTheProbeCanIsRefused) {
   const json burst = {{"node", 0}, {"cpu", 0}, {"count", 4096}};

@@ -411,6 +411,36 @@ TEST(SlabAllocNode, NodeWithoutItsStructFallsBack) {
 // ---------------------------------------------------------------------------------------------
 // Memory hotplug
 
+// try_remove_memory() (v6.1): an online block in the range refuses the whole removal with
+// -EBUSY and a log line (check_memblock_offlined_cb()); offline blocks become absent, and
+// try_offline_node() takes the node out of N_ONLINE once it has no block and no CPU left.
+TEST(MemoryRemove, OnlyOfflineRangesGoAndAnEmptiedNodeGoesOffline) {
+  SlabMachine m(with_absent_node());
+  const int block = first_block(m.layout, 2);
+  ASSERT_EQ(m.hotplug.add_memory(block), 0);
+  ASSERT_EQ(m.hotplug.add_memory(block + 1), 0);
+  ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::movable), 0);
+  EXPECT_EQ(m.hotplug.remove_memory({block, block + 1}), -16);
+  EXPECT_EQ(m.pages.block_state(block + 1), BlockPresence::offline) << "nothing removed";
+  ASSERT_FALSE(m.hotplug.log().empty());
+  EXPECT_NE(m.hotplug.log().back().find("removing memory fails, because memory"),
+            std::string::npos);
+  EXPECT_EQ(m.hotplug.remove_memory({block + 1}), 0);
+  EXPECT_EQ(m.pages.block_state(block + 1), BlockPresence::absent);
+  EXPECT_TRUE(m.states.test(2, NodeState::online)) << "block is still present";
+  ASSERT_EQ(m.hotplug.offline_pages(block), 0);
+  EXPECT_EQ(m.hotplug.remove_memory({block}), 0);
+  EXPECT_FALSE(m.states.test(2, NodeState::online));
+  EXPECT_EQ(m.hotplug.remove_memory({block}), -16) << "absent: nothing to remove";
+  // A node with a CPU stays online without memory (check_cpu_on_node()).
+  MachineLayout with_cpu = with_absent_node();
+  with_cpu.cpu_node.push_back(2);
+  SlabMachine n(with_cpu);
+  ASSERT_EQ(n.hotplug.add_memory(block), 0);
+  EXPECT_EQ(n.hotplug.remove_memory({block}), 0);
+  EXPECT_TRUE(n.states.test(2, NodeState::online));
+}
+
 TEST(SlabMemoryHotplug, GoingOnlineCreatesNodeStructsAndASecondOnlineReusesThem) {
   SlabMachine m(with_absent_node());
   SlabCache* c = m.create("c", 1000);
