@@ -58,6 +58,17 @@ const char* event_key(Event::Type t) {
   return "?";
 }
 
+// The kmalloc caches of an x86_64 6.1 kernel (mm/slab_common.c, kmalloc_info[]: KMALLOC_MIN_SIZE 8
+// up to KMALLOC_SHIFT_HIGH, PAGE_SHIFT + 1 with SLUB), with their object sizes.
+const std::vector<std::pair<std::string, unsigned>>& kmalloc_caches() {
+  static const std::vector<std::pair<std::string, unsigned>> caches = {
+      {"kmalloc-8", 8},     {"kmalloc-16", 16},   {"kmalloc-32", 32},   {"kmalloc-64", 64},
+      {"kmalloc-96", 96},   {"kmalloc-128", 128}, {"kmalloc-192", 192}, {"kmalloc-256", 256},
+      {"kmalloc-512", 512}, {"kmalloc-1k", 1024}, {"kmalloc-2k", 2048}, {"kmalloc-4k", 4096},
+      {"kmalloc-8k", 8192}};
+  return caches;
+}
+
 // What one event asks of the guest.
 void check_event(const workload::Workload& w, const topology::QemuMachine& m, const Event& e,
                  const std::string& key, const std::string& p, config::Diagnostics& out) {
@@ -125,15 +136,24 @@ bool check_guest_subset(const workload::Workload& w, const topology::QemuMachine
                           w.event_tasks));
   for (std::size_t i = 0; i < w.caches.size(); ++i) {
     const auto& c = w.caches[i];
-    const std::string kmalloc_name = c.object_size % 1024 == 0
-                                         ? fmt::format("kmalloc-{}k", c.object_size / 1024)
-                                         : fmt::format("kmalloc-{}", c.object_size);
-    if (c.at_boot && c.name != kmalloc_name)
-      out.error(config::pointer_append(config::pointer_append("/caches", i), "name"),
-                fmt::format("expected a cache the guest has from boot, kmalloc-<object size> "
-                            "(\"{}\" for {} bytes), or \"at_boot\": false for a cache the "
-                            "probe creates, got \"{}\"",
-                            kmalloc_name, c.object_size, c.name));
+    if (!c.at_boot) continue;
+    const std::string p = config::pointer_append("/caches", i);
+    const auto k = std::find_if(kmalloc_caches().begin(), kmalloc_caches().end(),
+                                [&](const auto& kc) { return kc.first == c.name; });
+    if (k == kmalloc_caches().end()) {
+      std::vector<std::string> names;
+      for (const auto& kc : kmalloc_caches())
+        names.push_back(kc.first);
+      out.error(config::pointer_append(p, "name"),
+                fmt::format("expected a cache the guest has from boot, one of its kmalloc caches "
+                            "({}), or \"at_boot\": false for a cache the probe creates, got "
+                            "\"{}\"",
+                            fmt::join(names, ", "), c.name));
+    } else if (c.object_size != k->second) {
+      out.error(
+          config::pointer_append(p, "object_size"),
+          fmt::format("expected {} (the size of {}), got {}", k->second, c.name, c.object_size));
+    }
   }
   for (std::size_t i = 0; i < w.caches.size(); ++i)
     if (!probe_has_flags(w.caches[i].flags))
