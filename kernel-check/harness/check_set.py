@@ -153,6 +153,8 @@ def checks():
     control."""
     ci = os.path.join(KC, "workloads", "node2-hotplug.json")
     yield ("node2-hotplug", None, ci, "v6.1", False)
+    yield ("cxl-fallback", None,
+           os.path.join(KC, "workloads", "cxl-fallback.json"), "v6.1", False)
     for name, path in MACHINES:
         base = load_jsonc(path)
         for vcpus in VCPUS:

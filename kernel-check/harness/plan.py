@@ -75,6 +75,9 @@ def validate_machine(doc, path="machine"):
         size = d.get("size_bytes")
         _need(isinstance(size, int) and size > 0 and size % (2 << 20) == 0,
               f"{p}.size_bytes", "must be a positive multiple of 2 MiB")
+        _need(isinstance(d.get("addr", 0), int) and d.get("addr", 0) >= 0 and
+              d.get("addr", 0) % (2 << 20) == 0, f"{p}.addr",
+              "must be a guest physical address, a multiple of 2 MiB")
         _need(d.get("zone", "normal") in ("normal", "movable"),
               f"{p}.zone", "must be 'normal' or 'movable'")
     return doc

@@ -88,8 +88,13 @@ class Runner:
         # creates the memoryN blocks, offline (memhp_default_state=offline).
         self._qmp("object-add", {"qom-type": "memory-backend-ram",
                                  "id": d["memdev"], "size": d["size_bytes"]})
-        self._qmp("device_add", {"driver": "pc-dimm", "id": d["id"],
-                                 "memdev": d["memdev"], "node": d["node"]})
+        # "addr": where the model expects the DIMM whatever the plug order
+        # (without it QEMU takes the lowest free address of the window).
+        dev = {"driver": "pc-dimm", "id": d["id"], "memdev": d["memdev"],
+               "node": d["node"]}
+        if "addr" in d:
+            dev["addr"] = d["addr"]
+        self._qmp("device_add", dev)
         addr = size = None
         for dev in self._qmp("query-memory-devices"):
             data = dev.get("data", {})

@@ -91,15 +91,18 @@ void check_event(const workload::Workload& w, const topology::QemuMachine& m, co
     case Event::Type::memory_online:
     case Event::Type::memory_offline:
     case Event::Type::memory_remove: {
-      bool has_dimm = false;
+      std::set<int> dimm_nodes;
       for (const auto& d : m.hotplug_dimms)
-        has_dimm = has_dimm || d.node == e.node;
-      if (!has_dimm)
-        out.error(config::pointer_append(p, "node"),
-                  fmt::format("expected a node with hot-pluggable memory (a pc-dimm of the "
-                              "QEMU machine; the guest's boot memory holds its own kernel's "
-                              "allocations, which the model does not have), got node {}",
-                              e.node));
+        dimm_nodes.insert(d.node);
+      if (!dimm_nodes.count(e.node))
+        out.error(
+            config::pointer_append(p, "node"),
+            fmt::format("expected a node with hot-pluggable memory (a pc-dimm of the "
+                        "QEMU machine: {}; the guest's boot memory holds its own "
+                        "kernel's allocations, which the model does not have), got node {}",
+                        dimm_nodes.empty() ? std::string("this machine has none")
+                                           : fmt::format("node {}", fmt::join(dimm_nodes, ", ")),
+                        e.node));
       break;
     }
     case Event::Type::cache_create:

@@ -46,10 +46,13 @@ std::vector<ordered_json> qmp_hotplug_commands(const QemuDimm& dimm) {
           {"execute", "object-add"},
           {"arguments",
            {{"qom-type", "memory-backend-ram"}, {"id", dimm.memdev}, {"size", dimm.size_bytes}}}},
-      ordered_json{
-          {"execute", "device_add"},
-          {"arguments",
-           {{"driver", "pc-dimm"}, {"id", dimm.id}, {"memdev", dimm.memdev}, {"node", dimm.node}}}},
+      ordered_json{{"execute", "device_add"},
+                   {"arguments",
+                    {{"driver", "pc-dimm"},
+                     {"id", dimm.id},
+                     {"memdev", dimm.memdev},
+                     {"node", dimm.node},
+                     {"addr", dimm.addr}}}},
   };
 }
 
@@ -118,6 +121,7 @@ ordered_json to_json(const QemuMachine& m) {
     o["size_bytes"] = d.size_bytes;
     o["zone"] = to_string(d.zone);
     o["block_path"] = d.block_path;
+    o["addr"] = d.addr;
     o["first_block_id"] = d.first_block_id;
     o["model_blocks"] = config::format_cpulist(d.model_blocks);
     j["hotplug_dimms"].push_back(std::move(o));

@@ -192,7 +192,7 @@ class Builder {
   // The hot-plug window starts at the first GiB boundary above the RAM above 4 GiB
   // (hw/i386/pc.c, pc_memory_init: device_memory->base), and a pc-dimm takes the lowest free
   // address aligned to its backend (memory_device_get_free_addr; 2 MiB for memory-backend-ram):
-  // DIMMs of whole 128 MiB blocks plugged in order follow each other.
+  // DIMMs of whole 128 MiB blocks follow each other; each is given its address (QemuDimm::addr).
   std::uint64_t hotplug_window_base() const {
     const std::uint64_t below_4g = below_4g_bytes(m_.boot_memory_bytes);
     const std::uint64_t above_4g = m_.boot_memory_bytes - below_4g;
@@ -237,6 +237,7 @@ class Builder {
                                     .zone = b.zone,
                                     .block_path = block_path(b),
                                     .model_blocks = {b.id},
+                                    .addr = address,
                                     .first_block_id = static_cast<int>(address / t_.block_size)});
       }
       address += t_.block_size;

@@ -51,8 +51,10 @@ struct QemuDimm {
   Zone zone = Zone::normal;  // online_kernel (normal) or online_movable (movable)
   std::string block_path;    // the topology's "blocks" entry
   std::vector<int> model_blocks;
-  // The guest's id of its first memory block when the DIMMs are plugged in list order and none
-  // is unplugged before: QEMU gives each the lowest free address of the hot-plug window.
+  // Its guest physical address in the hot-plug window, given to device_add as "addr" so that
+  // the guest's block ids do not depend on the order DIMMs are plugged in (QEMU would otherwise
+  // give each the lowest free address), and the guest's id of its first memory block there.
+  std::uint64_t addr = 0;
   int first_block_id = 0;
 };
 

@@ -291,9 +291,10 @@ TEST(QemuMachine, JsonKeysInOrder) {
   std::vector<std::string> dimm_keys;
   for (const auto& [k, v] : d.items())
     dimm_keys.push_back(k);
-  EXPECT_EQ(dimm_keys, split("id memdev node size_bytes zone block_path first_block_id "
+  EXPECT_EQ(dimm_keys, split("id memdev node size_bytes zone block_path addr first_block_id "
                              "model_blocks"));
   EXPECT_EQ(d["zone"], "movable");
+  EXPECT_EQ(d["addr"], 6ull << 30) << "given to device_add, whatever the plug order";
   EXPECT_EQ(d["first_block_id"], 48);
   EXPECT_EQ(d["model_blocks"], "40-47");
   EXPECT_EQ(j["nodes"][2].contains("memdev"), false);
@@ -316,7 +317,7 @@ TEST(QemuMachine, ShellCommandTakesFilesAndQmpSocket) {
                       "unix:/t/q,server=on,wait=off\n"),
             std::string::npos);
   EXPECT_NE(with.find("#   {\"execute\":\"device_add\",\"arguments\":{\"driver\":\"pc-dimm\","
-                      "\"id\":\"dimm1\",\"memdev\":\"hp1\",\"node\":2}}"),
+                      "\"id\":\"dimm1\",\"memdev\":\"hp1\",\"node\":2,\"addr\":6442450944}}"),
             std::string::npos)
       << with;
   EXPECT_EQ(plain, qemu_shell_command(m, {})) << "same input, same bytes";
