@@ -16,6 +16,7 @@ import sys
 import time
 
 from . import build
+from .files import write_json, write_text
 from .compare import compare
 from .model_plan import plan_from_model
 from .model_run import EXIT_DIFFER, ModelError, import_snapshot, run_model
@@ -29,21 +30,6 @@ from .runner import DEFAULT_TIMEOUTS, FORMAT, UNITS, Runner, StepError
 
 def say(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def _write_json(path, doc):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def _write_text(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _raise_on_signal(signum, frame):
@@ -220,8 +206,8 @@ def check_one(args):
            "units": UNITS}
     rc = _play(guest, machine, steps, timeouts, doc, timings, args.out)
     timings["total_s"] = round(time.monotonic() - t_start, 3)
-    _write_json(os.path.join(args.out, "guest.json"), doc)
-    _write_json(os.path.join(args.out, "timings.json"), timings)
+    write_json(os.path.join(args.out, "guest.json"), doc)
+    write_json(os.path.join(args.out, "timings.json"), timings)
     say(f"kernel-check: boot {timings.get('boot_s', '-')} s, steps "
         f"{timings.get('steps_s', '-')} s, total {timings['total_s']} s; "
         f"wrote {os.path.join(args.out, 'guest.json')}")
@@ -233,8 +219,8 @@ def check_one(args):
         say(f"kernel-check: {e}")
         return e.status
     report = compare(model, doc, owners, imported)
-    _write_text(os.path.join(args.out, "report.json"), report_json(report))
-    _write_text(os.path.join(args.out, "report.md"), render_markdown(report))
+    write_text(os.path.join(args.out, "report.json"), report_json(report))
+    write_text(os.path.join(args.out, "report.md"), render_markdown(report))
     t = report["total"]
     say(f"kernel-check: {t['agree']} agree, {t['explained']} explained, "
         f"{t['differ']} differ; wrote {os.path.join(args.out, 'report.md')}")

@@ -83,7 +83,8 @@ NOT_COMPARED = {
 
 
 def _classify(path, probe_caches):
-    """(observable, comparable value function) for a sysfs path."""
+    """The observable a sysfs path belongs to, or None when it is not
+    compared."""
     base = path.rsplit("/", 1)[-1]
     if path.startswith("/sys/devices/system/node/"):
         if base in NODE_MASKS:

@@ -6,6 +6,8 @@ of the two values."""
 
 import re
 
+from .protocol import parse_cpulist
+
 # (observable, key regex, test(model, guest) -> bool, explanation)
 RULES = [
     ("valid_zones",
@@ -60,15 +62,18 @@ MACHINE_RULES = [
 ]
 
 
-def _offline_at_boot(model_doc):
-    """Node ids that are not online at boot, in the model's first dump."""
+def _initial_mask(model_doc, name):
+    """A node mask (online, has_normal_memory, ...) of the model's first dump."""
+    prefix = f"/sys/devices/system/node/{name}:"
     line = next((x for x in model_doc["initial"]["dump"]["nodes"]
-                 if x.startswith("/sys/devices/system/node/online:")), "")
-    online = set()
-    for part in filter(None, line.split(":", 1)[-1].split(",")):
-        lo, _, hi = part.partition("-")
-        online.update(range(int(lo), int(hi or lo) + 1))
-    return {n["id"] for n in model_doc["topology_resolved"]["nodes"]} - online
+                 if x.startswith(prefix)), prefix)
+    return set(parse_cpulist(line[len(prefix):]))
+
+
+def _offline_at_boot(model_doc):
+    """Node ids that are not online at boot."""
+    return {n["id"] for n in model_doc["topology_resolved"]["nodes"]} - \
+        _initial_mask(model_doc, "online")
 
 
 def _imported_slit_test(key, model_value, guest_value, model_doc):
@@ -84,14 +89,7 @@ def _imported_slit_test(key, model_value, guest_value, model_doc):
 
 
 def _normal_boot_nodes(model_doc):
-    line = next((x for x in model_doc["initial"]["dump"]["nodes"]
-                 if x.startswith("/sys/devices/system/node/has_normal_memory:")),
-                "")
-    nodes = set()
-    for part in filter(None, line.split(":", 1)[-1].split(",")):
-        lo, _, hi = part.partition("-")
-        nodes.update(f"N{n}" for n in range(int(lo), int(hi or lo) + 1))
-    return nodes
+    return {f"N{n}" for n in _initial_mask(model_doc, "has_normal_memory")}
 
 
 def _boot_node_slabs(model_doc):

@@ -10,19 +10,13 @@ import sys
 import time
 
 from . import check_set
+from .files import write_text
 from .model_run import EXIT_DIFFER, ModelError, ROOT
 
 # What --all keeps next to the reports (the rest - serial log, QEMU's stderr,
 # the guest's and the model's documents - goes to raw/, which git ignores).
 KEPT = ("report.md", "report.json", "workload.json", "topology.json",
         "timings.json")
-
-
-def _write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _summary(rows, seconds):
@@ -66,7 +60,7 @@ def run_all(args, check_one):
         one.strategy, one.topology = strategy, None
         if topology is not None:
             tpath = os.path.join(folder, "topology.json")
-            _write(tpath, json.dumps(topology, indent=2) + "\n")
+            write_text(tpath, json.dumps(topology, indent=2) + "\n")
             try:
                 machine = check_set.machine_of(tpath)
             except (subprocess.CalledProcessError, ModelError) as e:
@@ -75,7 +69,7 @@ def run_all(args, check_one):
                 worst = max(worst, 2)
                 continue
             workload_path = os.path.join(folder, "workload.json")
-            _write(workload_path, json.dumps(
+            write_text(workload_path, json.dumps(
                 check_set.workload_for(machine, name), indent=2) + "\n")
             one.topology = tpath
         one.workload = workload_path
@@ -99,8 +93,8 @@ def run_all(args, check_one):
         if status == 130:
             break
     total = time.monotonic() - t0
-    _write(os.path.join(out, "README.md"), _summary(rows, total))
-    _write(os.path.join(out, "summary.json"), json.dumps(
+    write_text(os.path.join(out, "README.md"), _summary(rows, total))
+    write_text(os.path.join(out, "summary.json"), json.dumps(
         {"checks": [{"name": n, "exit": s, "seconds": round(x, 1),
                      "total": r["total"] if r else None,
                      "counts": r["counts"] if r else None}

@@ -186,7 +186,7 @@ class Runner:
                          lambda data: data.get("info", {}).get("source") == 3
                          and data["info"].get("status") == 0
                          and "device" not in data["info"])
-        r = self._cmd("nop", "", what)
+        self._cmd("nop", "", what)
         rc = 0 if deleted else -errno.ETIMEDOUT
         return {**_named(rc), "dimm": dimm_id, "deleted": deleted,
                 "backend_deleted": backend_deleted,

@@ -1,5 +1,6 @@
 """kernel-check's host side: the serial protocol, plan validation, QMP
-framing, the driver against a stub QEMU, and two real boots (-m kernel)."""
+framing, the driver against a stub QEMU, and two real boots of plans (-m kernel;
+test_compare.py has the third, compared with slabsim)."""
 
 import errno
 import json
