@@ -24,6 +24,7 @@ std::vector<Strategy> make_presets() {
       UsableNodes::normal_memory,
       true,
       false,
+      SlubVersion::v5_10,
   });
   p.push_back({
       "hotplug_lock_sysfs",
@@ -40,6 +41,7 @@ std::vector<Strategy> make_presets() {
       UsableNodes::normal_memory,
       true,
       false,
+      SlubVersion::v5_10,
   });
   p.push_back({
       "hotplug_lock",
@@ -54,6 +56,7 @@ std::vector<Strategy> make_presets() {
       UsableNodes::normal_memory,
       true,
       false,
+      SlubVersion::v5_10,
   });
   p.push_back({
       "shrink_slab_mutex",
@@ -69,6 +72,7 @@ std::vector<Strategy> make_presets() {
       UsableNodes::slab_nodes,
       true,
       false,
+      SlubVersion::v5_10,
   });
   p.push_back({
       "slab_nodes",
@@ -129,15 +133,20 @@ std::vector<Strategy> make_presets() {
 
 const std::vector<SlubVersionInfo>& slub_versions() {
   static const std::vector<SlubVersionInfo> versions = {
+      {SlubVersion::v5_10, "v5.10",
+       "mm/slub.c v5.10: calculate_order() sizes slabs for nr_cpu_ids CPUs; set_cpu_partial() "
+       "counts objects (2/6/13/30) and put_cpu_partial() drains on pobjects; deactivate_slab() "
+       "gives the CPU freelist back one object at a time and juggles list_lock across cmpxchg "
+       "retries; flush_all() sends IPIs with no lock; kmem_cache_destroy() removes the sysfs "
+       "directory inside its locks; struct track holds a 16-entry stack (152 bytes)."},
       {SlubVersion::v5_12, "v5.12",
-       "mm/slub.c v5.10-v5.12: set_cpu_partial() counts objects (2/6/13/30) and "
-       "put_cpu_partial() drains on pobjects; deactivate_slab() gives objects back one by one "
-       "(v5.10's loop: the model does not follow d930ff03c4d1, which spliced in v5.12-rc1) "
-       "and juggles list_lock across cmpxchg retries; flush_all() sends IPIs with no lock; "
-       "kmem_cache_destroy() removes the sysfs directory inside its locks; struct track "
-       "holds a 16-entry stack (152 bytes)."},
+       "mm/slub.c v5.12: as v5.10, except that calculate_order() sizes slabs for "
+       "num_present_cpus() CPUs (nr_cpu_ids when that is 1; 3286222fc609) and "
+       "deactivate_slab() splices the whole CPU freelist onto the slab's in one cmpxchg "
+       "(d930ff03c4d1, v5.12-rc1)."},
       {SlubVersion::v6_1, "v6.1",
-       "mm/slub.c v6.1: set_cpu_partial() sets 6/24/52/120 objects and cpu_partial_slabs = "
+       "mm/slub.c v6.1: calculate_order() as v5.12; set_cpu_partial() sets 6/24/52/120 objects and "
+       "cpu_partial_slabs = "
        "DIV_ROUND_UP(objects * 2, objs_per_slab), which bounds per-CPU partial lists in slabs "
        "(put_cpu_partial(), get_partial_node()); deactivate_slab() splices the CPU freelist "
        "in one cmpxchg and locks only for lists; flush_all() takes cpu_hotplug_lock and "

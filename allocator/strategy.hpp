@@ -28,7 +28,8 @@ enum class UsableNodes {
 // locks) changed between the v5.12 the model was built on and v6.1 LTS. Declared once, with what
 // each generation changes, in slub_versions() (strategy.cpp).
 enum class SlubVersion {
-  v5_12,  // mm/slub.c v5.10-v5.12: cpu_partial in objects, flush_all() by IPI, ...
+  v5_10,  // mm/slub.c v5.10: cpu_partial in objects, flush_all() by IPI, ...
+  v5_12,  // mm/slub.c v5.12: as v5.10, with a spliced deactivate_slab() and num_present_cpus()
   v6_1,   // mm/slub.c v6.1: cpu_partial_slabs, flush_all() by per-CPU work, ...
 };
 

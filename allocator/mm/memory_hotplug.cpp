@@ -114,7 +114,7 @@ int MemoryHotplug::remove_memory(const std::vector<int>& blocks) {
       in_use = in_use || (pages_.layout().blocks[b].node == nid &&
                           pages_.block_state(static_cast<int>(b)) != BlockPresence::absent);
     for (int node_of_cpu : pages_.layout().cpu_node)
-      in_use = in_use || node_of_cpu == nid;
+      in_use = in_use || node_of_cpu == nid;  // no_cpu (-1) is no node
     if (!in_use) states_.clear(nid, NodeState::online);
   }
   mem_hotplug_done();

@@ -40,11 +40,17 @@ void validate_layout(const MachineLayout& l) {
       throw std::invalid_argument("machine layout: distance row " + std::to_string(i) + " has " +
                                   std::to_string(l.distance[i].size()) + " entries, expected " +
                                   std::to_string(n));
-  for (std::size_t c = 0; c < l.cpu_node.size(); ++c)
-    if (l.cpu_node[c] < 0 || static_cast<std::size_t>(l.cpu_node[c]) >= n)
+  if (l.nr_event_cpus < 0 || l.nr_event_cpus > l.nr_cpu_slots())
+    throw std::invalid_argument("machine layout: " + std::to_string(l.nr_event_cpus) +
+                                " event-task CPUs of " + std::to_string(l.nr_cpu_slots()));
+  for (std::size_t c = 0; c < l.cpu_node.size(); ++c) {
+    const bool hole =
+        !l.is_event_cpu(static_cast<int>(c)) && l.cpu_node[c] == MachineLayout::no_cpu;
+    if (!hole && (l.cpu_node[c] < 0 || static_cast<std::size_t>(l.cpu_node[c]) >= n))
       throw std::out_of_range("machine layout: cpu " + std::to_string(c) + " on node " +
                               std::to_string(l.cpu_node[c]) + ", nr_node_ids is " +
                               std::to_string(n));
+  }
   if (l.block_pages == 0 || !std::has_single_bit(l.block_pages))
     throw std::invalid_argument("machine layout: block_pages " + std::to_string(l.block_pages) +
                                 " is not a power of two");
@@ -362,7 +368,7 @@ void PageAllocator::build_all_zonelists(const NodeStates& states) {
     in.has_memory[nid] = states.test(nid, NodeState::memory);
   }
   for (int node : layout_.cpu_node)
-    in.has_cpus[node] = true;
+    if (node != MachineLayout::no_cpu) in.has_cpus[node] = true;
   built_order_ = build_node_orders(in);
   refresh_zonelists();
 }
@@ -434,6 +440,7 @@ NodeStates boot_node_states(const MachineLayout& layout) {
   validate_layout(layout);
   NodeStates states(layout.nr_node_ids());
   for (int node : layout.cpu_node) {
+    if (node == MachineLayout::no_cpu) continue;
     states.set(node, NodeState::online);
     states.set(node, NodeState::cpu);
   }

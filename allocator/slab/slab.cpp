@@ -62,7 +62,9 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
       layout_(pages.layout()),
       params_(params),
       costs_(costs),
-      cpu_online_(layout_.nr_cpu_ids(), true) {
+      cpu_online_(layout_.nr_cpu_slots(), false) {
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
+    cpu_online_[cpu] = layout_.cpu_present(cpu);
   // kmem_cache_init(): no alien caches with a single possible node.
   use_alien_caches_ = params_.use_alien_caches && layout_.nr_node_ids() > 1;
   if (params_.slab_max_order >= 0) {
@@ -75,8 +77,8 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
     slab_max_order_ = totalram > ram_32mib_pages ? 1 : 0;  // SLAB_MAX_ORDER_HI / _LO
   }
   // init_reap_node(): each CPU starts reaping alien caches of the online node after its own.
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
-    reap_node_.push_back(next_online_node(numa_mem_id(cpu)));
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
+    reap_node_.push_back(layout_.cpu_present(cpu) ? next_online_node(numa_mem_id(cpu)) : 0);
 
   // 1) "kmem_cache", whose objects are every later struct kmem_cache; its own struct is static.
   kmem_cache_ = create_boot_cache(
@@ -164,6 +166,7 @@ void SlabAllocator::kfree(ObjectRef obj) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+// cpumask_of_node() holds the machine's CPUs only: the event-task CPUs are the simulator's.
 int SlabAllocator::nr_cpus_node(int node) const {
   int count = 0;
   for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)

@@ -165,7 +165,7 @@ SlabCache* SlabAllocator::new_cache(const std::string& name, unsigned object_siz
   c->id = common_.new_cache_id();
   c->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
   c->node.assign(layout_.nr_node_ids(), nullptr);
-  c->cpu_cache.resize(layout_.nr_cpu_ids());
+  c->cpu_cache.resize(layout_.nr_cpu_slots());
   caches_.push_back(std::move(owned));
   return c;
 }
@@ -186,8 +186,9 @@ int SlabAllocator::enable_cpucache(SlabCache* c) {
     limit = 54;
   else
     limit = 120;
-  // A shared array lets objects pass between CPUs; pointless on one CPU.
-  const unsigned shared = c->size <= page_size && layout_.nr_cpu_ids() > 1 ? 8 : 0;
+  // A shared array lets objects pass between CPUs; pointless on one CPU (num_possible_cpus():
+  // the machine's CPUs, not the simulator's event-task ones).
+  const unsigned shared = c->size <= page_size && layout_.num_present_cpus() > 1 ? 8 : 0;
   const unsigned batchcount = (limit + 1) / 2;
   const int err = do_tune_cpucache(c, limit, batchcount, shared);
   if (err) common_.log(fmt::format("enable_cpucache failed for {}, error {}", c->name, -err));
@@ -198,7 +199,7 @@ int SlabAllocator::do_tune_cpucache(SlabCache* c, unsigned limit, unsigned batch
                                     unsigned shared) {
   // alloc_kmem_cache_cpus(): fresh percpu arrays for every possible CPU (percpu memory, not a
   // kmalloc object); the old ones are emptied into the slabs.
-  std::vector<ArrayCache> prev(layout_.nr_cpu_ids());
+  std::vector<ArrayCache> prev(layout_.nr_cpu_slots());
   std::swap(prev, c->cpu_cache);
   for (auto& ac : c->cpu_cache) {
     ac.limit = limit;
@@ -207,7 +208,7 @@ int SlabAllocator::do_tune_cpucache(SlabCache* c, unsigned limit, unsigned batch
   c->batchcount = batchcount;
   c->limit = limit;
   c->shared = shared;
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     if (!cpu_online_[cpu] || prev[cpu].entry.empty()) continue;
     const int node = numa_mem_id(cpu);
     SlabCacheNode* n = node_of(c, node, "do_tune_cpucache");

@@ -75,7 +75,7 @@ void SlabAllocator::do_drain(SlabCache* c, int cpu) {
 
 void SlabAllocator::drain_cpu_caches(SlabCache* c) {
   // on_each_cpu(do_drain): an IPI to every online CPU, the caller included.
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
     if (cpu_online_[cpu])
       env_->run_on_cpu(cpu, [this, c, cpu] {
         env_->irq_disable();

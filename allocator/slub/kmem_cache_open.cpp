@@ -109,17 +109,23 @@ unsigned order_objects(unsigned order, unsigned size) {
   return static_cast<unsigned>(objects_in(order, size));
 }
 
-// calculate_order() (v5.10): start from 4 * (fls(nr_cpu_ids) + 1) objects (or slub_min_objects),
+int calculate_order_cpus(SlubVersion version, const MachineLayout& layout) {
+  if (version == SlubVersion::v5_10) return layout.nr_cpu_ids();
+  const int present = layout.num_present_cpus();
+  return present <= 1 ? layout.nr_cpu_ids() : present;
+}
+
+// calculate_order() (v5.10): start from 4 * (fls(nr_cpus) + 1) objects (or slub_min_objects),
 // capped by what an order-slub_max_order slab holds; for each object count try leftover limits
 // 1/16, 1/8, 1/4 within slub_max_order, then one fewer object; then one object per slab within
 // slub_max_order, then within MAX_ORDER - 1. Returns 11 (MAX_ORDER) where the kernel
 // returns -ENOSYS. slub_max_order is clamped to MAX_ORDER - 1 as setup_slub_max_order() does.
-unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& params) {
+unsigned calculate_order(unsigned size, int nr_cpus, const SlubBootParams& params) {
   if (size == 0) return kernel_max_order;
   const unsigned max_o = std::min(params.slub_max_order, kernel_max_order - 1);
   const unsigned min_o = params.slub_min_order;
   std::uint64_t min_objects = params.slub_min_objects;
-  if (min_objects == 0) min_objects = 4 * (fls(static_cast<unsigned>(std::max(nr_cpu_ids, 0))) + 1);
+  if (min_objects == 0) min_objects = 4 * (fls(static_cast<unsigned>(std::max(nr_cpus, 0))) + 1);
   min_objects = std::min(min_objects, objects_in(max_o, size));
 
   for (; min_objects > 1; --min_objects) {
@@ -135,7 +141,7 @@ unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& pa
 }
 
 std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigned align,
-                                                   const CacheFlags& flags, int nr_cpu_ids,
+                                                   const CacheFlags& flags, int nr_cpus,
                                                    const SlubBootParams& params, std::string* why) {
   if (object_size == 0) {
     fail(why, "object_size is 0: a slab cache needs objects of at least one byte.");
@@ -145,8 +151,8 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
     fail(why, fmt::format("align {} is not a power of two, so ALIGN() cannot round to it.", align));
     return std::nullopt;
   }
-  if (nr_cpu_ids < 1) {
-    fail(why, fmt::format("nr_cpu_ids is {}: a machine has at least one CPU id.", nr_cpu_ids));
+  if (nr_cpus < 1) {
+    fail(why, fmt::format("nr_cpus is {}: a machine has at least one CPU.", nr_cpus));
     return std::nullopt;
   }
 
@@ -186,7 +192,7 @@ std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigne
   s.align = static_cast<unsigned>(a);
   s.size = static_cast<unsigned>(size);
 
-  s.order = calculate_order(s.size, nr_cpu_ids, params);
+  s.order = calculate_order(s.size, nr_cpus, params);
   if (s.order >= kernel_max_order) {
     fail(why, fmt::format("s->size {} does not fit in a slab of order MAX_ORDER - 1 ({} bytes); "
                           "calculate_order() fails with -ENOSYS.",

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "allocator/mm/machine_layout.hpp"
 #include "allocator/mm/page_alloc.hpp"
 #include "allocator/slab_flags.hpp"
 #include "allocator/strategy.hpp"
@@ -17,7 +18,7 @@ namespace slabsim::alloc {
 struct SlubBootParams {
   unsigned slub_min_order = 0;
   unsigned slub_max_order = 3;      // PAGE_ALLOC_COSTLY_ORDER
-  unsigned slub_min_objects = 0;    // 0: 4 * (fls(nr_cpu_ids) + 1)
+  unsigned slub_min_objects = 0;    // 0: 4 * (fls(calculate_order_cpus()) + 1)
   bool cpu_partial_enabled = true;  // CONFIG_SLUB_CPU_PARTIAL
   // The generation of mm/slub.c: SlubAllocator sets it from its strategy's slub_version.
   SlubVersion version = SlubVersion::v5_12;
@@ -47,14 +48,19 @@ struct CacheSettings {
 // nullopt with `why` set when the kernel would fail the creation (object too large for
 // MAX_ORDER, object_size 0, align not a power of two).
 std::optional<CacheSettings> derive_cache_settings(unsigned object_size, unsigned align,
-                                                   const CacheFlags& flags, int nr_cpu_ids,
+                                                   const CacheFlags& flags, int nr_cpus,
                                                    const SlubBootParams& params,
                                                    std::string* why = nullptr);
 
+// The CPU count calculate_order() sizes slabs for, the machine's CPUs only (never the
+// simulator's event-task CPUs): nr_cpu_ids in v5.10; num_present_cpus() since 3286222fc609
+// (v5.12, v6.1), nr_cpu_ids when that is at most 1. (v5.11-rc1's 045ab8c9487b used
+// num_online_cpus(), which 3286222fc609 replaced before v5.11; no preset models it.)
+int calculate_order_cpus(SlubVersion version, const MachineLayout& layout);
+
 // mm/slub.c helpers, exposed for tests. calculate_order() returns 11 (MAX_ORDER) where the
-// kernel returns -ENOSYS. `nr_cpu_ids` is the CPU count calculate_order() uses: nr_cpu_ids in
-// v5.10; v5.12 uses num_present_cpus() (nr_cpu_ids when that is 1).
-unsigned calculate_order(unsigned size, int nr_cpu_ids, const SlubBootParams& params);
+// kernel returns -ENOSYS. `nr_cpus` is calculate_order_cpus().
+unsigned calculate_order(unsigned size, int nr_cpus, const SlubBootParams& params);
 // (PAGE_SIZE << order) / size: objects of `size` bytes in a slab of `order`.
 unsigned order_objects(unsigned order, unsigned size);
 

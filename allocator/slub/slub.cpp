@@ -49,6 +49,8 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
       costs_(costs),
       slab_nodes_(layout_.nr_node_ids(), false) {
   params_.version = strategy_.slub_version;  // the strategy names the generation of mm/slub.c
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
+    shown_cpus_.push_back(layout_.shown_cpu(cpu));
   for (int nid : states_.nodes(NodeState::normal_memory))
     slab_nodes_[nid] = true;
   boot_node_cache_ = create_boot_cache("kmem_cache_node", kmem_cache_node_size);
@@ -65,7 +67,8 @@ KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned si
   CacheFlags flags;
   flags.hwcache_align = true;
   std::string why;
-  auto settings = derive_cache_settings(size, 0, flags, layout_.nr_cpu_ids(), params_, &why);
+  auto settings = derive_cache_settings(
+      size, 0, flags, calculate_order_cpus(params_.version, layout_), params_, &why);
   if (!settings) throw std::logic_error("boot cache " + name + ": " + why);
   KmemCache* s = new_cache(name, flags, *settings);
   // early_kmem_cache_node_alloc(): the boot caches' node structs come from the boot slabs, which
@@ -90,8 +93,8 @@ KmemCache* SlubAllocator::new_cache(const std::string& name, CacheFlags flags,
   s->s = settings;
   s->id = common_.new_cache_id();
   s->size = settings.size;
-  s->cpu_slab.resize(layout_.nr_cpu_ids());
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu)
+  s->cpu_slab.resize(layout_.nr_cpu_slots());
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
     s->cpu_slab[cpu].tid = cpu;  // init_tid()
   s->node.assign(layout_.nr_node_ids(), nullptr);
   s->fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
@@ -188,8 +191,8 @@ bool SlubAllocator::init_kmem_cache_nodes(KmemCache* s) {
 CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
                                                 unsigned align, CacheFlags flags) {
   std::string why;
-  auto settings =
-      derive_cache_settings(object_size, align, flags, layout_.nr_cpu_ids(), params_, &why);
+  auto settings = derive_cache_settings(
+      object_size, align, flags, calculate_order_cpus(params_.version, layout_), params_, &why);
   if (!settings) return {nullptr, -errno_inval, why};
   // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name> (caches are not merged).
   if (common_.find_cache(name))

@@ -193,6 +193,7 @@ class SlubAllocator final : public Allocator,
   SlubBootParams params_;
   SlubCosts costs_;
   std::vector<bool> slab_nodes_;
+  std::vector<int> shown_cpus_;  // per CPU id: the id its sysfs counts show under (shown_cpu())
   std::vector<std::unique_ptr<KmemCache>> caches_;  // every cache ever created (tombstones too)
   KmemCache* boot_node_cache_ = nullptr;
   KmemCache* boot_cache_cache_ = nullptr;

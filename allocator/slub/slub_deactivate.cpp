@@ -5,9 +5,9 @@
 
 namespace slabsim::alloc {
 
-// deactivate_slab() (v5.10-v5.12): the CPU freelist goes back one object at a time, then a
-// cmpxchg loop that keeps the list_lock across retries and moves the slab between lists as its
-// target mode changes. v6.1 has its own version (deactivate_slab_v6_1()).
+// deactivate_slab() (v5.10-v5.12): stage one takes the CPU freelist apart, then a cmpxchg loop
+// that keeps the list_lock across retries and moves the slab between lists as its target mode
+// changes. v6.1 has its own version (deactivate_slab_v6_1()).
 void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu) {
   if (params_.version == SlubVersion::v6_1) {
     deactivate_slab_v6_1(s, page, freelist, cpu);
@@ -22,23 +22,38 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
     stat(s, cpu, DEACTIVATE_REMOTE_FREES);
     tail = true;
   }
-  // Stage one: give the per-CPU objects back to page->freelist one by one, keeping the last.
-  while (freelist != no_object && page->free_pointer[freelist] != no_object) {
-    const std::uint16_t nextfree = page->free_pointer[freelist];
-    page->free_pointer[freelist] = page->freelist;
-    page->freelist = freelist;
-    --page->inuse;
-    ++page->version;
-    env_.charge(costs_.object_move);
-    freelist = nextfree;
+  // Stage one. v5.10 gives the per-CPU objects back to page->freelist one by one (a cmpxchg
+  // each), keeping the last for stage two. Since d930ff03c4d1 (v5.12-rc1, "mm, slub: splice cpu
+  // and page freelists in deactivate_slab()") it only counts them and finds the last, and stage two
+  // splices the whole list onto page->freelist in its one cmpxchg.
+  std::uint16_t freelist_tail = no_object;
+  int free_delta = 0;
+  if (params_.version == SlubVersion::v5_10) {
+    while (freelist != no_object && page->free_pointer[freelist] != no_object) {
+      const std::uint16_t nextfree = page->free_pointer[freelist];
+      page->free_pointer[freelist] = page->freelist;
+      page->freelist = freelist;
+      --page->inuse;
+      ++page->version;
+      env_.charge(costs_.object_move);
+      freelist = nextfree;
+    }
+    freelist_tail = freelist;
+    free_delta = freelist != no_object ? 1 : 0;
+  } else {
+    for (std::uint16_t o = freelist; o != no_object; o = page->free_pointer[o]) {
+      freelist_tail = o;
+      ++free_delta;
+      env_.charge(costs_.object_move);
+    }
   }
   c.page = nullptr;
   c.freelist = no_object;
   if (!n) {  // crash averted: the slab is left unfrozen on no list
-    if (freelist != no_object) {
-      page->free_pointer[freelist] = page->freelist;
+    if (freelist_tail != no_object) {
+      page->free_pointer[freelist_tail] = page->freelist;
       page->freelist = freelist;
-      --page->inuse;
+      page->inuse = static_cast<std::uint16_t>(page->inuse - free_delta);
     }
     page->frozen = false;
     page->where = Slab::Where::none;
@@ -53,8 +68,8 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
     const std::uint32_t old_version = page->version;
     std::uint16_t new_freelist = page->freelist;
     int new_inuse = page->inuse;
-    if (freelist != no_object) {
-      --new_inuse;
+    if (freelist_tail != no_object) {
+      new_inuse -= free_delta;
       new_freelist = freelist;
     }
     if (!new_inuse && n->nr_partial >= s->s.min_partial) {
@@ -89,7 +104,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
       stat(s, cpu, CMPXCHG_DOUBLE_FAIL);
       continue;
     }
-    if (freelist != no_object) page->free_pointer[freelist] = page->freelist;
+    if (freelist_tail != no_object) page->free_pointer[freelist_tail] = page->freelist;
     page->freelist = new_freelist;
     page->inuse = static_cast<std::uint16_t>(new_inuse);
     page->frozen = false;
@@ -130,7 +145,7 @@ void SlubAllocator::flush_all(KmemCache* s) {
     env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
     return;
   }
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
     if (c.page || c.partial) env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
   }
@@ -142,7 +157,7 @@ void SlubAllocator::flush_all(KmemCache* s) {
 // it has no kworker that could sleep or be preempted on the target CPU (a gap, README).
 void SlubAllocator::flush_all_cpus_locked(KmemCache* s) {
   env_.lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
-  for (int cpu = 0; cpu < layout_.nr_cpu_ids(); ++cpu) {
+  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
     if (c.page || c.partial)  // has_cpu_slab()
       env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });

@@ -19,8 +19,8 @@ CacheReport SlubAllocator::cache_report(const Cache* c,
   }
   r.alloc_node_mismatch = s.stat_total(ALLOC_NODE_MISMATCH);
   for (StatItem item : sysfs_stat_order())
-    r.counters_text +=
-        fmt::format("{} {}", stat_item_sysfs_name(item), sysfs_stat_file(s, item, online_cpus));
+    r.counters_text += fmt::format("{} {}", stat_item_sysfs_name(item),
+                                   sysfs_stat_file(s, item, online_cpus, shown_cpus_));
   for (const Slab* slab : slabs_of(&s)) {
     r.objects_in_use += slab->inuse;
     // Objects on a cpu freelist are counted in inuse but are free.

@@ -51,6 +51,10 @@ bool cpu_online(const std::vector<bool>& online_cpus, std::size_t cpu) {
   return cpu < online_cpus.size() && online_cpus[cpu];
 }
 
+std::size_t shown(std::span<const int> shown_as, std::size_t cpu) {
+  return cpu < shown_as.size() ? static_cast<std::size_t>(shown_as[cpu]) : cpu;
+}
+
 // for_each_kmem_cache_node(): the live kmem_cache_node structs, by node id.
 template <typename Fn>
 void for_each_kmem_cache_node(const KmemCache& s, Fn&& fn) {
@@ -111,20 +115,22 @@ SlabInfo SlubAllocator::get_slabinfo(const Cache& c) const {
 // ---------------------------------------------------------------------------------------------
 // Stat files
 
-std::string sysfs_stat_file(const KmemCache& s, StatItem item,
-                            const std::vector<bool>& online_cpus) {
+std::string sysfs_stat_file(const KmemCache& s, StatItem item, const std::vector<bool>& online_cpus,
+                            std::span<const int> shown_as) {
   const std::size_t nr_cpus = s.cpu_slab.size();
   std::vector<unsigned> data(nr_cpus, 0);
+  std::vector<bool> printed(nr_cpus, false);
   std::uint64_t sum = 0;
   for (std::size_t cpu = 0; cpu < nr_cpus; ++cpu) {
     if (!cpu_online(online_cpus, cpu)) continue;
     const auto x = static_cast<unsigned>(s.cpu_slab[cpu].stat[item]);  // unsigned x = ...
-    data[cpu] = x;
+    data[shown(shown_as, cpu)] += x;
+    printed[shown(shown_as, cpu)] = true;
     sum += x;
   }
   std::string out = fmt::format("{}", sum);
   for (std::size_t cpu = 0; cpu < nr_cpus; ++cpu) {
-    if (!cpu_online(online_cpus, cpu)) continue;
+    if (!printed[cpu]) continue;
     if (data[cpu] && out.size() < sysfs_buffer - 20) out += fmt::format(" C{}={}", cpu, data[cpu]);
   }
   out += '\n';
@@ -159,8 +165,9 @@ std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what) {
 }
 
 std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
-                              const std::vector<bool>& online_cpus) {
-  if (what == SlabObjectsFile::slabs_cpu_partial) return slabs_cpu_partial_show(s, online_cpus);
+                              const std::vector<bool>& online_cpus, std::span<const int> shown_as) {
+  if (what == SlabObjectsFile::slabs_cpu_partial)
+    return slabs_cpu_partial_show(s, online_cpus, shown_as);
   const unsigned flags = slab_objects_flags(what);
 
   std::uint64_t total = 0;
@@ -231,7 +238,8 @@ std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
 // slabs_cpu_partial_show(): v5.12 prints the chains' pobjects; v6.1 (b47291ef02b0, v5.16) keeps no
 // object count and prints slabs * objs_per_slab / 2, the half-full estimate of
 // slub_set_cpu_partial().
-std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus) {
+std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus,
+                                   std::span<const int> shown_as) {
   const bool v6 = s.s.version == SlubVersion::v6_1;
   auto objects_of = [&](int pages, int pobjects) {
     return v6 ? pages * static_cast<int>(s.s.objects) / 2 : pobjects;
@@ -246,12 +254,25 @@ std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& 
     }
   }
   std::string out = fmt::format("{}({})", objects_of(pages, objects), pages);
+  struct Column {
+    bool has_chain = false;
+    int pages = 0;
+    int pobjects = 0;
+  };
+  std::vector<Column> columns(s.cpu_slab.size());
   for (std::size_t cpu = 0; cpu < s.cpu_slab.size(); ++cpu) {
     if (!cpu_online(online_cpus, cpu)) continue;
-    const Slab* page = s.cpu_slab[cpu].partial;
-    if (page && out.size() < sysfs_buffer - 20)
-      out += fmt::format(" C{}={}({})", cpu, objects_of(page->chain_pages, page->chain_pobjects),
-                         page->chain_pages);
+    if (const Slab* page = s.cpu_slab[cpu].partial) {
+      Column& c = columns[shown(shown_as, cpu)];
+      c.has_chain = true;
+      c.pages += page->chain_pages;
+      c.pobjects += page->chain_pobjects;
+    }
+  }
+  for (std::size_t cpu = 0; cpu < columns.size(); ++cpu) {
+    const Column& c = columns[cpu];
+    if (c.has_chain && out.size() < sysfs_buffer - 20)
+      out += fmt::format(" C{}={}({})", cpu, objects_of(c.pages, c.pobjects), c.pages);
   }
   out += '\n';
   return out;
@@ -305,7 +326,8 @@ const std::vector<std::string_view>& sysfs_file_names() {
 }
 
 std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
-                                      const std::vector<bool>& online_cpus) {
+                                      const std::vector<bool>& online_cpus,
+                                      std::span<const int> shown_as) {
   static constexpr std::array<SlabObjectsFile, 7> object_files = {
       SlabObjectsFile::slabs,
       SlabObjectsFile::objects,
@@ -316,10 +338,11 @@ std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
       SlabObjectsFile::slabs_cpu_partial,
   };
   for (SlabObjectsFile what : object_files)
-    if (file == slab_objects_file_name(what)) return show_slab_objects(s, what, online_cpus);
+    if (file == slab_objects_file_name(what))
+      return show_slab_objects(s, what, online_cpus, shown_as);
   for (int i = 0; i < NR_SLUB_STAT_ITEMS; ++i) {
     const auto item = static_cast<StatItem>(i);
-    if (file == stat_item_sysfs_name(item)) return sysfs_stat_file(s, item, online_cpus);
+    if (file == stat_item_sysfs_name(item)) return sysfs_stat_file(s, item, online_cpus, shown_as);
   }
 
   const SysfsAttributes a = sysfs_attributes(s);
@@ -383,7 +406,7 @@ std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_v
       env_.irq_enable();
     }
   }
-  auto text = sysfs_file(*s, file, online_cpus);
+  auto text = sysfs_file(*s, file, online_cpus, shown_cpus_);
   if (objects_file) common_.unlock_steps(strategy_.show_locks);
   return text;
 }

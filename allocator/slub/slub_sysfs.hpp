@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,9 +35,11 @@ namespace slabsim::alloc {
 // " C<cpu>=<count>" for each online CPU with a non-zero count, then '\n'. `online_cpus` is
 // indexed by CPU id; CPUs beyond its end are offline. As in the kernel, each CPU's counter is
 // read into an unsigned int (the low 32 bits of the model's counter), and no " C" entry is
-// appended once the text reaches PAGE_SIZE - 20 bytes.
-std::string sysfs_stat_file(const KmemCache& s, StatItem item,
-                            const std::vector<bool>& online_cpus);
+// appended once the text reaches PAGE_SIZE - 20 bytes. `shown_as`, when not empty, gives for
+// each CPU id the id it is printed under (MachineLayout::shown_cpu(): the simulator's
+// event-task CPUs count under a machine CPU, where the kernel would have run the task).
+std::string sysfs_stat_file(const KmemCache& s, StatItem item, const std::vector<bool>& online_cpus,
+                            std::span<const int> shown_as = {});
 
 // ---------------------------------------------------------------------------------------------
 // /sys/kernel/slab/<cache>/ files printed by show_slab_objects()
@@ -70,13 +73,16 @@ std::string_view slab_objects_file_name(SlabObjectsFile what);
 std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what);
 // The same with the set of online CPUs, which only slabs_cpu_partial looks at.
 std::string show_slab_objects(const KmemCache& s, SlabObjectsFile what,
-                              const std::vector<bool>& online_cpus);
+                              const std::vector<bool>& online_cpus,
+                              std::span<const int> shown_as = {});
 
 // mm/slub.c: slabs_cpu_partial_show(): "<objects>(<pages>)" summed over the ONLINE CPUs' cpu
 // partial chains (the head's page->pobjects and page->pages; v6.1: slab->slabs and
 // slabs * objs_per_slab / 2 for the objects), then " C<cpu>=<objects>(<pages>)"
-// for each online CPU that has a chain (while the text is shorter than PAGE_SIZE - 20), '\n'.
-std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus);
+// for each online CPU that has a chain (while the text is shorter than PAGE_SIZE - 20), '\n';
+// `shown_as` as for sysfs_stat_file().
+std::string slabs_cpu_partial_show(const KmemCache& s, const std::vector<bool>& online_cpus,
+                                   std::span<const int> shown_as = {});
 
 // ---------------------------------------------------------------------------------------------
 // /sys/kernel/slab/<cache>/ scalar files
@@ -112,6 +118,7 @@ const std::vector<std::string_view>& sysfs_file_names();
 // The text a read of /sys/kernel/slab/<cache>/<file> returns (slab_attr_show()), for any name
 // of sysfs_file_names(); nullopt for other names.
 std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
-                                      const std::vector<bool>& online_cpus);
+                                      const std::vector<bool>& online_cpus,
+                                      std::span<const int> shown_as = {});
 
 }  // namespace slabsim::alloc

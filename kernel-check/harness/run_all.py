@@ -70,7 +70,9 @@ def run_all(args, check_one):
                 continue
             workload_path = os.path.join(folder, "workload.json")
             write_text(workload_path, json.dumps(
-                check_set.workload_for(machine, name), indent=2) + "\n")
+                check_set.workload_for(machine, name,
+                                       check_set.cache_b_size(name)),
+                indent=2) + "\n")
             one.topology = tpath
         one.workload = workload_path
         print(f"kernel-check: --all: {name}", file=sys.stderr, flush=True)

@@ -168,7 +168,7 @@ std::vector<std::string> SysfsView::slab(const std::string& cache) const {
     add_lines(out, "/proc/slabinfo", alloc::cache_show(*s, *source));
   auto* sysfs = a.sysfs();
   if (!sysfs) return out;
-  const std::vector<bool> online(static_cast<std::size_t>(machine_.nr_cpu_ids()), true);
+  const std::vector<bool> online(static_cast<std::size_t>(machine_.nr_cpu_slots()), true);
   for (const auto& file : slab_files())
     if (auto text = sysfs->slab_attr_show(s, file, online))
       add_lines(out, fmt::format("/sys/kernel/slab/{}/{}", cache, file), *text);

@@ -96,7 +96,7 @@ void CpuDriver::bring_online(int cpu, std::int64_t now) {
 }
 
 std::vector<bool> CpuDriver::online_cpus() const {
-  std::vector<bool> online(static_cast<std::size_t>(machine_.nr_cpu_ids()), true);
+  std::vector<bool> online(static_cast<std::size_t>(machine_.nr_cpu_slots()), true);
   for (const auto& c : cpus_)
     online[c.cpu] = c.online;
   return online;

@@ -37,7 +37,8 @@ class Machine {
   // played by tasks of their own (a sysfs write from a shell, a hotplug script), each on a CPU of
   // its own, added after the real ones on the first node with CPUs: a task blocked for
   // milliseconds (a cache create waiting for the hotplug lock) does not stall a workload CPU,
-  // and its per-CPU slab state is its own.
+  // and its per-CPU slab state is its own. The allocator's layout marks them as the
+  // simulator's, so nothing the kernel derives from its CPU counts counts them.
   Machine(const topology::Topology& machine, int event_tasks, const workload::KernelTimes& kernel,
           const alloc::Strategy& strategy, const RunOptions& options);
 
@@ -46,7 +47,7 @@ class Machine {
   // The event tasks' CPUs, in task order.
   [[nodiscard]] const std::vector<int>& event_cpus() const { return event_cpus_; }
   // CPU ids, event tasks' included: the size of per-CPU tables.
-  [[nodiscard]] int nr_cpu_ids() const { return layout_.nr_cpu_ids(); }
+  [[nodiscard]] int nr_cpu_slots() const { return layout_.nr_cpu_slots(); }
 
   // An actor on `cpu`, which knows from its first step which CPU it runs as.
   void spawn(int cpu, std::string name, std::function<void()> body);

@@ -4,11 +4,12 @@
 
 namespace slabsim::sim {
 
-alloc::MachineLayout machine_layout(const topology::Topology& machine) {
+alloc::MachineLayout machine_layout(const topology::Topology& machine, int event_cpus) {
   alloc::MachineLayout l;
   const auto cpus = machine.cpu_ids();
   const int nr = cpus.empty() ? 0 : cpus.back() + 1;
-  l.cpu_node.assign(nr, 0);
+  l.cpu_node.assign(nr, alloc::MachineLayout::no_cpu);  // ids no CPU has stay holes
+  l.nr_event_cpus = event_cpus;
   for (int cpu : cpus)
     l.cpu_node[cpu] = machine.node_of_cpu(cpu);
   l.distance = machine.slit;

@@ -47,7 +47,8 @@ RunOptions with_workload_tuning(const workload::Workload& workload, RunOptions o
 RunMetrics run_simulation(const topology::Topology& machine, const workload::Workload& workload,
                           const alloc::Strategy& strategy, const RunOptions& options);
 
-// The allocator's view of a topology.
-alloc::MachineLayout machine_layout(const topology::Topology& machine);
+// The allocator's view of a topology whose last `event_cpus` CPUs are the simulator's
+// event-task CPUs (see alloc::MachineLayout).
+alloc::MachineLayout machine_layout(const topology::Topology& machine, int event_cpus = 0);
 
 }  // namespace slabsim::sim

@@ -201,7 +201,18 @@ def test_vcpu_variants_spread_cpus_over_the_nodes_that_have_them():
     assert base["nodes"][0]["cpus"] == "0", "the base is left alone"
     names = [c[0] for c in checks()]
     assert names[:2] == ["node2-hotplug", "cxl-fallback"] and names[-1] == "control-v5.12"
-    assert len(names) == 12
+    assert len(names) == 13
+    assert "four-node-slit-qemu-3cpu" in names, "the odd vCPU count (issue #14)"
+
+
+def test_the_odd_check_sizes_cache_b_for_the_cpu_count():
+    from harness.check_set import cache_b_size, workload_for
+    machine = json.loads((ROOT / "kernel-check" / "machines" /
+                          "qemu-2node-hotplug.json").read_text())
+    assert cache_b_size("four-node-slit-qemu-3cpu") == 300
+    assert cache_b_size("four-node-slit-qemu-4cpu") == 700
+    w = workload_for(machine, "x", 300)
+    assert [c["object_size"] for c in w["caches"] if c["name"] == "cache_b"] == [300]
 
 
 def test_the_all_workload_offlines_only_nodes_whose_memory_is_all_dimms():

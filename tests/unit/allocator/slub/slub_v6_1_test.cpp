@@ -34,7 +34,7 @@ void no_violations(SlubMachine& m) {
 // from another CPU freezes each onto that CPU's partial list (CPU_PARTIAL_FREE): v6.1 drains the
 // first 7 at the 8th push (7 >= 7), v5.12 never (8 free objects, not > 13).
 TEST(V61CpuPartial, DrainsAtCpuPartialSlabs) {
-  for (const std::string preset : {"slab_nodes_nocpu", "v6.1"}) {
+  for (const std::string preset : {"hotplug_lock", "slab_nodes_nocpu", "v6.1"}) {
     SCOPED_TRACE(preset);
     const bool v6 = preset == "v6.1";
     auto m = machine(preset);
@@ -70,7 +70,7 @@ TEST(V61CpuPartial, DrainsAtCpuPartialSlabs) {
 // once the free objects taken exceed cpu_partial / 2 (13 / 2 = 6): with 15 free objects per slab
 // the first slab already does, so it takes the cpu slab only.
 TEST(V61CpuPartial, GetPartialNodeTakesHalfOfCpuPartialSlabs) {
-  for (const std::string preset : {"slab_nodes_nocpu", "v6.1"}) {
+  for (const std::string preset : {"hotplug_lock", "slab_nodes_nocpu", "v6.1"}) {
     SCOPED_TRACE(preset);
     const bool v6 = preset == "v6.1";
     auto m = machine(preset);
@@ -95,14 +95,13 @@ TEST(V61CpuPartial, GetPartialNodeTakesHalfOfCpuPartialSlabs) {
   }
 }
 
-// deactivate_slab() v6.1 splices the CPU freelist, in its order, in front of the slab's
-// freelist; the model's v5.12 code (v5.10's loop: it does not follow d930ff03c4d1, which already
-// spliced in v5.12-rc1) moves the objects one by one (each to the head, reversing them) and adds
-// the last one in the final cmpxchg. After 4 allocations from a fresh slab the CPU freelist is
-// 4, 5, ..., 15: the next allocation from the deactivated slab gets object 4 under v6.1 and
-// object 15 under v5.12.
+// deactivate_slab() since d930ff03c4d1 (v5.12-rc1; v6.1 too) splices the CPU freelist, in its
+// order, in front of the slab's freelist; v5.10's moves the objects one by one (each to the head,
+// reversing them) and adds the last one in the final cmpxchg. After 4 allocations from a fresh
+// slab the CPU freelist is 4, 5, ..., 15: the next allocation from the deactivated slab gets
+// object 4 under v5.12 and v6.1, and object 15 under v5.10 (hotplug_lock).
 TEST(V61Deactivate, SplicesTheCpuFreelistInOrder) {
-  for (const std::string preset : {"slab_nodes_nocpu", "v6.1"}) {
+  for (const std::string preset : {"hotplug_lock", "slab_nodes_nocpu", "v6.1"}) {
     SCOPED_TRACE(preset);
     auto m = machine(preset);
     KmemCache* s = m.create("test-256", 256);
@@ -118,7 +117,7 @@ TEST(V61Deactivate, SplicesTheCpuFreelistInOrder) {
     EXPECT_EQ(objs[0].slab->inuse, 4);
     const Object next = m.alloc(s, 0);
     EXPECT_EQ(next.slab, objs[0].slab);
-    EXPECT_EQ(next.index, preset == "v6.1" ? 4 : 15);
+    EXPECT_EQ(next.index, preset == "hotplug_lock" ? 15 : 4);
     m.free(s, next, 0);
     for (auto o : objs)
       m.free(s, o, 0);
