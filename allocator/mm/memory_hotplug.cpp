@@ -156,6 +156,14 @@ int MemoryHotplug::online_pages(int block, ZoneType zone) {
   return 0;
 }
 
+// offline_pages() in the order v5.10, v5.12 and v6.1 share (mm/memory_hotplug.c): isolate the
+// range, node_states_check_changes_offline(), MEM_GOING_OFFLINE, migrate, offline the isolated
+// pages. From start_isolate_page_range() on, the block's free pages are out of the zone and no
+// allocation can land there, so the migration loop only meets pages that were already in use:
+// a slab page makes the isolation itself fail (has_unmovable_pages()), and movable pages
+// migrate. Every failure after the isolation undoes it (undo_isolate_page_range()) before
+// MEM_CANCEL_OFFLINE. (v5.12 and v6.1 also disable the zone's pcplists around it,
+// zone_pcp_disable(); the model has no pcplists.)
 int MemoryHotplug::offline_pages(int block) {
   if (pages_.block_state(block) != BlockPresence::online) return -einval;
   const int nid = pages_.layout().blocks[block].node;
@@ -163,13 +171,15 @@ int MemoryHotplug::offline_pages(int block) {
   MemoryNotify arg;
   arg.start_pfn = static_cast<std::uint64_t>(block) * pages_.layout().block_pages;
   arg.nr_pages = pages_.layout().block_pages;
+  const auto failed = [&](const char* reason) {
+    log_.push_back(fmt::format("memory offlining [mem {:#x}-{:#x}] failed due to {}",
+                               arg.start_pfn << 12, ((arg.start_pfn + arg.nr_pages) << 12) - 1,
+                               reason));
+  };
   mem_hotplug_begin();
   step(HotplugStep::locked);
-  if (!pages_.can_isolate(block)) {
-    log_.push_back(
-        fmt::format("memory offlining [mem {:#x}-{:#x}] failed due to failure to "
-                    "isolate range",
-                    arg.start_pfn << 12, ((arg.start_pfn + arg.nr_pages) << 12) - 1));
+  if (!pages_.isolate_block(block)) {
+    failed("failure to isolate range");
     mem_hotplug_done();
     return -ebusy;
   }
@@ -181,23 +191,15 @@ int MemoryHotplug::offline_pages(int block) {
   if (arg.nr_pages >= all) arg.status_change_nid = nid;
 
   if (int ret = notify(MemoryAction::going_offline, arg); ret) {
+    // failed_removal_isolated: the undo comes before MEM_CANCEL_OFFLINE.
+    pages_.undo_isolate_block(block);
     notify_all(MemoryAction::cancel_offline, arg);
-    log_.push_back(
-        fmt::format("memory offlining [mem {:#x}-{:#x}] failed due to notifier "
-                    "failure",
-                    arg.start_pfn << 12, ((arg.start_pfn + arg.nr_pages) << 12) - 1));
+    failed("notifier failure");
     mem_hotplug_done();
     return ret;
   }
   step(HotplugStep::going_offline_notified);
   work(costs_.offline_pages_ns);  // migration and __offline_isolated_pages()
-  if (!pages_.can_isolate(block)) {
-    // Isolated pages cannot be handed out in the kernel; the model re-checks rather than
-    // offlining a block that holds a slab page.
-    notify_all(MemoryAction::cancel_offline, arg);
-    mem_hotplug_done();
-    return -ebusy;
-  }
   pages_.offline_block(block);
   // An emptied zone rebuilds the zonelists before node_states_clear_node(), so the node still
   // counts as N_MEMORY in that rebuild's tie-breaking (v5.10 order).

@@ -67,8 +67,10 @@ class MemoryHotplug {
   // MEM_CANCEL_ONLINE), or -EINVAL for a block that is absent or already online.
   int online_pages(int block, ZoneType zone);
   // offline_pages(): 0, -EBUSY when an unmovable (slab) page is in the block ("failure to
-  // isolate range", no notifier runs) or a notifier vetoed (after MEM_CANCEL_OFFLINE), -EINVAL
-  // for a block that is not online.
+  // isolate range", no notifier runs), the negative errno of a notifier that vetoed
+  // MEM_GOING_OFFLINE (isolation undone, then MEM_CANCEL_OFFLINE), -EINVAL for a block that is
+  // not online. The block is isolated from before MEM_GOING_OFFLINE to the end: meanwhile
+  // alloc_pages() falls back past it.
   int offline_pages(int block);
 
   std::function<void(HotplugStep)> on_step;  // called at each HotplugStep, if set

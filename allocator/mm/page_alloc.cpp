@@ -137,7 +137,7 @@ std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zo
   std::optional<std::uint64_t> pfn;
   unsigned found = order;
   for (; found < top_order_; ++found) {
-    auto& list = z.free_lists[found];
+    auto& list = z.buddy.free_lists[found];
     if (!list.empty()) {
       pfn = *list.begin();
       list.erase(list.begin());
@@ -145,8 +145,8 @@ std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zo
     }
   }
   if (!pfn) {
-    if (z.top_blocks.empty()) return std::nullopt;
-    const int b = *z.top_blocks.begin();
+    if (z.buddy.top_blocks.empty()) return std::nullopt;
+    const int b = *z.buddy.top_blocks.begin();
     Block& blk = blocks_[b];
     for (std::size_t w = 0; w < blk.top_free.size(); ++w) {
       if (blk.top_free[w] == 0) continue;
@@ -156,40 +156,58 @@ std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zo
       pfn = static_cast<std::uint64_t>(b) * layout_.block_pages + (index << top_order_);
       break;
     }
-    if (--blk.top_count == 0) z.top_blocks.erase(z.top_blocks.begin());
+    if (--blk.top_count == 0) z.buddy.top_blocks.erase(z.buddy.top_blocks.begin());
   }
   for (unsigned o = found; o > order;) {
     --o;
-    z.free_lists[o].insert(*pfn + (std::uint64_t{1} << o));
+    z.buddy.free_lists[o].insert(*pfn + (std::uint64_t{1} << o));
   }
   blocks_[*pfn / layout_.block_pages].free_pages -= pages;
   z.free -= pages;
   return pfn;
 }
 
-// __free_one_page(): merge with the buddy while it is free, up to the top order.
+// __free_one_page(): merge with the buddy while it is free, up to the top order. A page of an
+// isolated block goes to the isolate lists and, as in v5.10 to v6.1 (`if
+// (likely(!is_migrate_isolate(migratetype))) __mod_zone_freepage_state()`), not into the zone's
+// free count. Buddies never span blocks, so both halves are always in the same area.
 void PageAllocator::give_to_zone(int block, std::uint64_t pfn, unsigned order) {
   Block& blk = blocks_[block];
   Zone& z = zone_of(blk.node, blk.zone);
   const std::uint64_t pages = std::uint64_t{1} << order;
   blk.free_pages += pages;
-  z.free += pages;
+  (blk.isolated ? z.isolated_free : z.free) += pages;
+  FreeArea& area = blk.isolated ? z.isolate : z.buddy;
   unsigned o = order;
   for (; o < top_order_; ++o) {
-    auto& list = z.free_lists[o];
+    auto& list = area.free_lists[o];
     const auto buddy = list.find(pfn ^ (std::uint64_t{1} << o));
     if (buddy == list.end()) break;
     list.erase(buddy);
     pfn &= ~(std::uint64_t{1} << o);
   }
   if (o < top_order_) {
-    z.free_lists[o].insert(pfn);
+    area.free_lists[o].insert(pfn);
     return;
   }
   const std::uint64_t index =
       (pfn - static_cast<std::uint64_t>(block) * layout_.block_pages) >> top_order_;
   blk.top_free[index / 64] |= std::uint64_t{1} << (index % 64);
-  if (blk.top_count++ == 0) z.top_blocks.insert(block);
+  if (blk.top_count++ == 0) area.top_blocks.insert(block);
+}
+
+// move_freepages_block(): every free chunk of the block changes free lists; the top-order
+// bitmap stays with the block, only the area's index of it moves.
+void PageAllocator::move_free_chunks(int block, FreeArea& from, FreeArea& to) {
+  const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
+  const std::uint64_t end = start + layout_.block_pages;
+  for (unsigned o = 0; o < top_order_; ++o) {
+    auto& list = from.free_lists[o];
+    const auto first = list.lower_bound(start), last = list.lower_bound(end);
+    to.free_lists[o].insert(first, last);
+    list.erase(first, last);
+  }
+  if (from.top_blocks.erase(block) != 0) to.top_blocks.insert(block);
 }
 
 std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
@@ -305,16 +323,39 @@ void PageAllocator::online_block(int block, ZoneType zone) {
   std::fill(blk.top_free.begin(), blk.top_free.end(), ~std::uint64_t{0});
   if (chunks % 64 != 0) blk.top_free.back() = (std::uint64_t{1} << (chunks % 64)) - 1;
   blk.top_count = chunks;
-  z.top_blocks.insert(block);
+  z.buddy.top_blocks.insert(block);
 
   if (had_memory != (node_managed(blk.node) > 0) ||
       had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
     refresh_zonelists();
 }
 
-bool PageAllocator::can_isolate(int block) const {
+bool PageAllocator::isolate_block(int block) {
   check_block(block);
-  return blocks_[block].unmovable_pages == 0;
+  Block& blk = blocks_[block];
+  if (blk.state != BlockPresence::online)
+    throw std::logic_error("isolate_block: memory block " + std::to_string(block) +
+                           " is not online");
+  if (blk.isolated || blk.unmovable_pages != 0) return false;
+  Zone& z = zone_of(blk.node, blk.zone);
+  move_free_chunks(block, z.buddy, z.isolate);
+  z.free -= blk.free_pages;
+  z.isolated_free += blk.free_pages;
+  blk.isolated = true;
+  return true;
+}
+
+void PageAllocator::undo_isolate_block(int block) {
+  check_block(block);
+  Block& blk = blocks_[block];
+  if (!blk.isolated)
+    throw std::logic_error("undo_isolate_block: memory block " + std::to_string(block) +
+                           " is not isolated");
+  Zone& z = zone_of(blk.node, blk.zone);
+  move_free_chunks(block, z.isolate, z.buddy);
+  z.isolated_free -= blk.free_pages;
+  z.free += blk.free_pages;
+  blk.isolated = false;
 }
 
 void PageAllocator::offline_block(int block) {
@@ -323,6 +364,9 @@ void PageAllocator::offline_block(int block) {
   if (blk.state != BlockPresence::online)
     throw std::logic_error("offline_block: memory block " + std::to_string(block) +
                            " is not online");
+  if (!blk.isolated)
+    throw std::logic_error("offline_block: memory block " + std::to_string(block) +
+                           " is not isolated");
   if (blk.unmovable_pages != 0)
     throw std::logic_error("offline_block: memory block " + std::to_string(block) + " holds " +
                            std::to_string(blk.unmovable_pages) + " unmovable pages");
@@ -333,18 +377,19 @@ void PageAllocator::offline_block(int block) {
   const std::uint64_t end = start + layout_.block_pages;
   Zone& z = zone_of(blk.node, blk.zone);
   for (unsigned o = 0; o < top_order_; ++o) {
-    auto& list = z.free_lists[o];
+    auto& list = z.isolate.free_lists[o];
     list.erase(list.lower_bound(start), list.lower_bound(end));
   }
-  z.top_blocks.erase(block);
+  z.isolate.top_blocks.erase(block);
   std::fill(blk.top_free.begin(), blk.top_free.end(), 0);
   blk.top_count = 0;
-  z.free -= blk.free_pages;
+  z.isolated_free -= blk.free_pages;
   z.managed -= layout_.block_pages;
   blk.free_pages = 0;
   // Movable pages still allocated here were migrated elsewhere (not modelled): forget them.
   allocated_.erase(allocated_.lower_bound(start), allocated_.lower_bound(end));
   blk.movable_pages = 0;
+  blk.isolated = false;
   blk.state = BlockPresence::offline;
 
   if (had_memory != (node_managed(blk.node) > 0) ||
@@ -424,6 +469,17 @@ std::uint64_t PageAllocator::free_pages(int node, ZoneType zone) const {
 std::uint64_t PageAllocator::free_pages(int node) const {
   check_node(node, "free_pages: node");
   return zone_of(node, ZoneType::normal).free + zone_of(node, ZoneType::movable).free;
+}
+
+std::uint64_t PageAllocator::isolated_free_pages(int node) const {
+  check_node(node, "isolated_free_pages: node");
+  return zone_of(node, ZoneType::normal).isolated_free +
+         zone_of(node, ZoneType::movable).isolated_free;
+}
+
+bool PageAllocator::block_isolated(int block) const {
+  check_block(block);
+  return blocks_[block].isolated;
 }
 
 std::uint64_t PageAllocator::unmovable_pages(int block) const {

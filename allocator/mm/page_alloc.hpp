@@ -65,11 +65,21 @@ class PageAllocator {
   void remove_block(int block);
   // online_pages(): the block's pages join `zone` of its node and become allocatable.
   void online_block(int block, ZoneType zone);
-  // start_isolate_page_range(): false if an allocated unmovable page (a slab page) lies in
-  // the block, which makes offlining fail with -EBUSY before any notifier runs.
-  [[nodiscard]] bool can_isolate(int block) const;
-  // __offline_isolated_pages(): the block's pages leave the buddy allocator. Requires
-  // can_isolate(); allocated movable pages are treated as migrated away.
+  // start_isolate_page_range() -> set_migratetype_isolate() (mm/page_isolation.c, v5.10 to
+  // v6.1) of an online block: false, and nothing changes, if an allocated unmovable page (a
+  // slab page: has_unmovable_pages()) lies in the block or it is already isolated; offlining
+  // then fails with -EBUSY before any notifier runs. Otherwise the block's pageblocks become
+  // MIGRATE_ISOLATE: move_freepages_block() puts its free pages on the isolate free lists and
+  // __mod_zone_freepage_state(zone, -nr_pages) takes them out of the zone's free count, so
+  // alloc_pages() never hands them out and pages freed into the block stay uncounted
+  // (__free_one_page() skips the count for an isolated migratetype) until the undo.
+  [[nodiscard]] bool isolate_block(int block);
+  // undo_isolate_page_range() -> unset_migratetype_isolate(): the block's free pages go back to
+  // the allocatable free lists and the zone's free count (__mod_zone_freepage_state(+nr_pages)).
+  void undo_isolate_block(int block);
+  // __offline_isolated_pages(): the isolated block's pages leave the buddy allocator (its free
+  // pages were already out of the free count since isolation). Allocated movable pages are
+  // treated as migrated away. Throws std::logic_error for a block not isolated.
   void offline_block(int block);
 
   // Rebuilds the zonelists (build_all_zonelists) from the current node states: called when
@@ -91,18 +101,27 @@ class PageAllocator {
   [[nodiscard]] std::uint64_t managed_pages(int node, ZoneType zone) const;
   [[nodiscard]] std::uint64_t free_pages(int node, ZoneType zone) const;
   [[nodiscard]] std::uint64_t free_pages(int node) const;
+  // Free pages of `node` in isolated blocks: buddy pages no longer in free_pages() (NR_FREE_PAGES)
+  // and not allocatable, until the block is offlined or its isolation undone.
+  [[nodiscard]] std::uint64_t isolated_free_pages(int node) const;
+  [[nodiscard]] bool block_isolated(int block) const;            // is_migrate_isolate_page()
   [[nodiscard]] std::uint64_t unmovable_pages(int block) const;  // allocated, in use by slab
   [[nodiscard]] const NumaStat& numastat(int node) const;
   [[nodiscard]] const MachineLayout& layout() const { return layout_; }
 
  private:
-  // A zone's free lists, as the kernel keeps them per zone (struct free_area): orders below
+  // One migratetype's free lists of a zone (struct free_area's free_list[mt]): orders below
   // top_order_ hold pfns sorted (lowest first); top-order chunks live in a bitmap per block,
-  // with the zone indexing the blocks that have one, so an all-free block costs a few bits.
-  struct Zone {
-    std::uint64_t managed = 0, free = 0;
+  // with the area indexing the blocks that have one, so an all-free block costs a few bits.
+  struct FreeArea {
     std::array<std::set<std::uint64_t>, max_order> free_lists;  // orders < top_order_ only
-    std::set<int> top_blocks;  // blocks of this zone with a free top-order chunk, ascending
+    std::set<int> top_blocks;  // blocks with a free top-order chunk, ascending
+  };
+  // `free` is NR_FREE_PAGES: the free pages of `buddy`, the lists alloc_pages() takes from;
+  // `isolated_free` counts those on `isolate` (MIGRATE_ISOLATE), which it never touches.
+  struct Zone {
+    std::uint64_t managed = 0, free = 0, isolated_free = 0;
+    FreeArea buddy, isolate;
   };
   struct Block {
     BlockPresence state = BlockPresence::absent;
@@ -113,6 +132,7 @@ class PageAllocator {
     std::uint64_t free_pages = 0;
     std::uint64_t unmovable_pages = 0;
     std::uint64_t movable_pages = 0;
+    bool isolated = false;  // MIGRATE_ISOLATE: its free pages are on the zone's isolate lists
   };
   struct Allocation {
     unsigned order = 0;
@@ -126,6 +146,7 @@ class PageAllocator {
   [[nodiscard]] std::uint64_t node_managed(int node) const;
   std::optional<std::uint64_t> take_from_zone(int node, ZoneType zone, unsigned order);
   void give_to_zone(int block, std::uint64_t pfn, unsigned order);
+  void move_free_chunks(int block, FreeArea& from, FreeArea& to);  // move_freepages_block()
   void refresh_zonelists();
 
   MachineLayout layout_;

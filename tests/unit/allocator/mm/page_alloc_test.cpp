@@ -371,26 +371,29 @@ TEST(PageAllocatorZones, MovableOnlyNodeSendsKernelAllocationsToItsNormalFallbac
 // ---------------------------------------------------------------------------------------
 // Memory-block hotplug
 
+// mm/page_isolation.c (v5.10 to v6.1): set_migratetype_isolate() fails with -EBUSY, changing
+// nothing, when has_unmovable_pages() finds an allocated slab page in the pageblock.
 TEST(PageAllocatorHotplug, SlabPageBlocksIsolationUntilFreed) {
   PageAllocator pa(uniform_layout(1, 2, {0}));
-  EXPECT_TRUE(pa.can_isolate(0));
   const auto slab = must_alloc(pa, 0, 1, gfp_kernel, 0);
   EXPECT_EQ(pa.unmovable_pages(0), 2u);
-  EXPECT_FALSE(pa.can_isolate(0));
-  EXPECT_TRUE(pa.can_isolate(1));
-  EXPECT_THROW(pa.offline_block(0), std::logic_error);
-  EXPECT_EQ(pa.block_state(0), BlockPresence::online);
+  EXPECT_FALSE(pa.isolate_block(0));
+  EXPECT_FALSE(pa.block_isolated(0));
   EXPECT_EQ(pa.free_pages(0), 2 * kBlock - 2);
+  EXPECT_EQ(pa.isolated_free_pages(0), 0u);
+  EXPECT_THROW(pa.offline_block(0), std::logic_error);  // __offline_isolated_pages needs it
+  EXPECT_EQ(pa.block_state(0), BlockPresence::online);
   pa.free_pages(slab);
-  EXPECT_TRUE(pa.can_isolate(0));
+  EXPECT_TRUE(pa.isolate_block(0));
   pa.offline_block(0);
   EXPECT_EQ(pa.block_state(0), BlockPresence::offline);
+  EXPECT_FALSE(pa.block_isolated(0));
 }
 
 TEST(PageAllocatorHotplug, MovablePagesDoNotBlockOfflineAndAreDropped) {
   PageAllocator pa(uniform_layout(1, 1, {0}));
   const auto user = must_alloc(pa, 0, 0, gfp_movable, 0);
-  EXPECT_TRUE(pa.can_isolate(0));
+  ASSERT_TRUE(pa.isolate_block(0));
   pa.offline_block(0);
   EXPECT_EQ(pa.free_pages(0), 0u);
   EXPECT_EQ(pa.managed_pages(0, ZoneType::normal), 0u);
@@ -412,6 +415,7 @@ TEST(PageAllocatorHotplug, OfflineBlockRemovesItsFreePages) {
     pa.free_pages(pages[i]);
   EXPECT_EQ(pa.free_pages(0), kBlock / 2 + kBlock);
 
+  ASSERT_TRUE(pa.isolate_block(1));
   pa.offline_block(1);
   EXPECT_EQ(pa.free_pages(0), kBlock);
   EXPECT_EQ(pa.managed_pages(0, ZoneType::normal), 2 * kBlock);
@@ -425,6 +429,73 @@ TEST(PageAllocatorHotplug, OfflineBlockRemovesItsFreePages) {
   EXPECT_EQ(pa.block_zone(1), ZoneType::movable);
   EXPECT_EQ(pa.free_pages(0, ZoneType::movable), kBlock);
   EXPECT_EQ(must_alloc(pa, 0, 10, gfp_movable, 0).pfn, kBlock);
+}
+
+// Every page of a node is allocated, free (NR_FREE_PAGES) or free in an isolated block.
+void expect_pages_balance(const PageAllocator& pa, int node, std::uint64_t allocated) {
+  EXPECT_EQ(pa.managed_pages(node, ZoneType::normal) + pa.managed_pages(node, ZoneType::movable),
+            pa.free_pages(node) + pa.isolated_free_pages(node) + allocated);
+}
+
+// set_migratetype_isolate() (mm/page_isolation.c, v5.10, v5.12, v6.1): move_freepages_block()
+// and __mod_zone_freepage_state(zone, -nr_pages, mt) take the block's free pages out of the
+// zone's free count, and the page allocator never hands them out: a request preferring the node
+// falls back along the zonelist, and zone_statistics() counts it as a miss there (the isolated
+// zone is still the zonelist's preferred zone). undo_isolate_page_range() gives them back.
+TEST(PageAllocatorIsolation, IsolatedBlockIsNeverHandedOutAndLeavesTheFreeCount) {
+  PageAllocator pa(uniform_layout(2, 1, {0, 1}));
+  const auto before = pa.numastat(0);
+  ASSERT_TRUE(pa.isolate_block(0));
+  EXPECT_TRUE(pa.block_isolated(0));
+  EXPECT_EQ(pa.free_pages(0), 0u);
+  EXPECT_EQ(pa.isolated_free_pages(0), kBlock);
+  EXPECT_EQ(pa.managed_pages(0, ZoneType::normal), kBlock);  // still in the zone
+  EXPECT_EQ(pa.node_order(0), (std::vector<int>{0, 1}));     // and in the zonelists
+
+  const auto p = must_alloc(pa, 0, 0, gfp_kernel, 0);
+  EXPECT_EQ(p.node, 1);
+  EXPECT_EQ(pa.numastat(1).numa_miss, 1u);
+  EXPECT_EQ(pa.numastat(1).other_node, 1u);
+  EXPECT_EQ(pa.numastat(0).numa_foreign, before.numa_foreign + 1);
+  EXPECT_EQ(pa.numastat(0).numa_hit, before.numa_hit);
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel | gfp_thisnode, 0));
+  expect_pages_balance(pa, 0, 0);
+  expect_pages_balance(pa, 1, 1);
+
+  pa.undo_isolate_block(0);
+  EXPECT_FALSE(pa.block_isolated(0));
+  EXPECT_EQ(pa.free_pages(0), kBlock);
+  EXPECT_EQ(pa.isolated_free_pages(0), 0u);
+  EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).node, 0);  // whole again, unfragmented
+}
+
+// __free_one_page() (v5.10 to v6.1) counts a freed page into NR_FREE_PAGES only when its
+// pageblock is not MIGRATE_ISOLATE: a page freed into an isolated block stays on the isolate
+// lists, merges there, and is counted free only by the undo; offlining drops it with the rest.
+TEST(PageAllocatorIsolation, PagesFreedIntoAnIsolatedBlockStayOutOfTheFreeCount) {
+  PageAllocator pa(uniform_layout(1, 2, {0}));
+  std::vector<PageBlockRef> user;
+  for (int i = 0; i < 4; ++i)
+    user.push_back(must_alloc(pa, 0, 0, gfp_movable, 0));
+  ASSERT_EQ(user.back().block, 0);
+  ASSERT_TRUE(pa.isolate_block(0));
+  EXPECT_EQ(pa.free_pages(0), kBlock);  // block 1 only
+  EXPECT_EQ(pa.isolated_free_pages(0), kBlock - 4);
+  pa.free_pages(user[0]);
+  pa.free_pages(user[1]);
+  EXPECT_EQ(pa.free_pages(0), kBlock);
+  EXPECT_EQ(pa.isolated_free_pages(0), kBlock - 2);
+  expect_pages_balance(pa, 0, 2);
+  // Nothing comes from block 0 while it is isolated, whatever the order.
+  for (unsigned order = 0; order < 3; ++order)
+    EXPECT_EQ(must_alloc(pa, 0, order, gfp_kernel, 0).block, 1);
+
+  pa.undo_isolate_block(0);
+  EXPECT_EQ(pa.isolated_free_pages(0), 0u);
+  pa.free_pages(user[2]);
+  pa.free_pages(user[3]);
+  // Merged back into one top-order chunk: block 0 serves an order-10 request again.
+  EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).pfn, 0u);
 }
 
 TEST(PageAllocatorHotplug, AddedAndOnlinedBlockServesItsNodeAfterRebuild) {
@@ -468,6 +539,7 @@ TEST(PageAllocatorHotplug, AddedAndOnlinedBlockServesItsNodeAfterRebuild) {
 TEST(PageAllocatorHotplug, OfflinedNodeLeavesZonelistsAndNumaMem) {
   PageAllocator pa(memoryless_layout());
   ASSERT_EQ(pa.numa_mem_node(2), 1);
+  ASSERT_TRUE(pa.isolate_block(1));
   pa.offline_block(1);  // node 1 loses its only memory
   EXPECT_EQ(pa.node_order(2), std::vector<int>{0});
   EXPECT_EQ(pa.numa_mem_node(2), 0);
@@ -596,7 +668,9 @@ TEST(PageAllocatorErrors, BadArgumentsThrow) {
     EXPECT_THROW(pa.add_block(b), std::out_of_range);
     EXPECT_THROW(pa.online_block(b, ZoneType::normal), std::out_of_range);
     EXPECT_THROW(pa.offline_block(b), std::out_of_range);
-    EXPECT_THROW((void)pa.can_isolate(b), std::out_of_range);
+    EXPECT_THROW((void)pa.isolate_block(b), std::out_of_range);
+    EXPECT_THROW(pa.undo_isolate_block(b), std::out_of_range);
+    EXPECT_THROW((void)pa.block_isolated(b), std::out_of_range);
     EXPECT_THROW((void)pa.block_state(b), std::out_of_range);
     EXPECT_THROW((void)pa.block_zone(b), std::out_of_range);
     EXPECT_THROW((void)pa.unmovable_pages(b), std::out_of_range);
@@ -609,6 +683,7 @@ TEST(PageAllocatorErrors, BadArgumentsThrow) {
     EXPECT_THROW((void)pa.numa_mem_node(n), std::out_of_range);
     EXPECT_THROW((void)pa.numastat(n), std::out_of_range);
     EXPECT_THROW((void)pa.free_pages(n), std::out_of_range);
+    EXPECT_THROW((void)pa.isolated_free_pages(n), std::out_of_range);
     EXPECT_THROW((void)pa.free_pages(n, ZoneType::normal), std::out_of_range);
     EXPECT_THROW((void)pa.managed_pages(n, ZoneType::movable), std::out_of_range);
   }
@@ -637,8 +712,12 @@ TEST(PageAllocatorErrors, BadArgumentsThrow) {
   // Hotplug state errors.
   EXPECT_THROW(pa.add_block(0), std::logic_error);
   EXPECT_THROW(pa.online_block(0, ZoneType::normal), std::logic_error);
+  EXPECT_THROW(pa.undo_isolate_block(0), std::logic_error);  // not isolated
+  ASSERT_TRUE(pa.isolate_block(0));
+  EXPECT_FALSE(pa.isolate_block(0));  // already MIGRATE_ISOLATE: -EBUSY
   pa.offline_block(0);
   EXPECT_THROW(pa.offline_block(0), std::logic_error);
+  EXPECT_THROW((void)pa.isolate_block(0), std::logic_error);  // offline
 }
 
 TEST(PageAllocatorErrors, BadLayoutsThrow) {
