@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "allocator/cache.hpp"
+#include "allocator/cache_layout.hpp"
 #include "allocator/slab_common.hpp"
 #include "allocator/violation.hpp"
 
@@ -46,6 +47,9 @@ class AllocatorState {
   [[nodiscard]] virtual NodeStructCounts hotplug_node_structs() const = 0;
   [[nodiscard]] virtual CacheReport cache_report(const Cache* s,
                                                  const std::vector<bool>& online_cpus) const = 0;
+  // The fields of the allocator's struct kmem_cache that make a cache's layout
+  // (cache_layout.hpp), in the order results show them.
+  [[nodiscard]] virtual const std::vector<LayoutField>& layout_fields() const = 0;
   // Slabs (SLOB: pages) taken from the page allocator since boot, over every cache.
   [[nodiscard]] virtual std::uint64_t slabs_allocated() const = 0;
   // Checks every invariant and records what is broken (each distinct problem once); returns

@@ -1,6 +1,7 @@
 #include "allocator/make_allocator.hpp"
 
 #include "allocator/slub/slub.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 
 namespace slabsim::alloc {
 
@@ -18,6 +19,18 @@ std::unique_ptr<Allocator> make_allocator(AllocatorKind kind, Environment& env,
       return std::make_unique<SlobAllocator>(env, pages, states, strategy, tuning.slob_costs);
   }
   return nullptr;
+}
+
+const std::vector<LayoutField>& layout_fields(AllocatorKind kind) {
+  switch (kind) {
+    case AllocatorKind::slub:
+      return slub_layout_fields();
+    case AllocatorKind::slab:
+      return slab_layout_fields();
+    case AllocatorKind::slob:
+      return slob_layout_fields();
+  }
+  return slub_layout_fields();
 }
 
 }  // namespace slabsim::alloc

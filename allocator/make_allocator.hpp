@@ -2,8 +2,10 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "allocator/allocator.hpp"
+#include "allocator/cache_layout.hpp"
 #include "allocator/environment.hpp"
 #include "allocator/mm/node_states.hpp"
 #include "allocator/mm/page_alloc.hpp"
@@ -30,5 +32,9 @@ std::unique_ptr<Allocator> make_allocator(AllocatorKind kind, Environment& env,
                                           PageAllocator& pages, NodeStates& states,
                                           const Strategy& strategy,
                                           const AllocatorTuning& tuning = {});
+
+// The layout fields of `kind`'s struct kmem_cache (cache_layout.hpp), as its model's
+// AllocatorState::layout_fields() gives them, without making the model.
+const std::vector<LayoutField>& layout_fields(AllocatorKind kind);
 
 }  // namespace slabsim::alloc

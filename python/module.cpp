@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 
+#include "allocator/make_allocator.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
 #include "run/headline_metrics.hpp"
@@ -128,6 +129,18 @@ std::string headline(const std::string& result_text) {
   return out.dump();
 }
 
+// The layout fields of an allocator's caches, as the result's metrics.caches.<name>.layout
+// holds them (alloc::layout_fields()): JSON text [{name, type, kernel}], in order.
+std::string cache_layout_fields(const std::string& allocator) {
+  const auto kind = alloc::find_allocator(allocator);
+  if (!kind) throw py::value_error("allocator: unknown \"" + allocator + "\"");
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : alloc::layout_fields(*kind))
+    out.push_back(
+        {{"name", f.name}, {"type", alloc::layout_type_name(f.type)}, {"kernel", f.kernel}});
+  return out.dump();
+}
+
 // The defaults of run()'s settings, declared once in the core (run/run_settings.hpp).
 py::dict run_defaults() {
   py::dict d;
@@ -218,6 +231,9 @@ void bind_runs(py::module_& m) {
   m.def("headline", &headline, "result"_a,
         "The headline metrics of a result document (JSON text) as Result.summary shows them: "
         "JSON text [[column, value], ...].");
+  m.def("cache_layout_fields", &cache_layout_fields, "allocator"_a,
+        "The fields of a cache's layout under an allocator (slub, slab, slob), as results hold "
+        "them: JSON text [{name, type (number, flags, cache), kernel}], in order.");
   m.def("run_defaults", &run_defaults,
         "The defaults of run() and compare(): workload, strategy, strategies (compare's, the main "
         "job's), allocator, jitter_ns, quantum_ns.");

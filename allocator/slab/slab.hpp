@@ -29,6 +29,13 @@ namespace slabsim::alloc {
 class BootEnvironment;
 class SlabInvariants;
 
+// SLAB's cache layout: the fields of struct kmem_cache (include/linux/slab_def.h) that
+// __kmem_cache_create() and enable_cpucache() set, with the kernel's names (/proc/slabinfo
+// shows num as <objperslab>, 1 << gfporder as <pagesperslab>, size as <objsize>, and the
+// tunables limit, batchcount and shared), s->flags with CONFIG_DEBUG_SLAB's mask and the
+// internal CFLGS_* placement flag, and the cache it was merged into.
+const std::vector<LayoutField>& slab_layout_fields();
+
 struct SlabParams {
   // REAPTIMEOUT_AC (2*HZ): the period of each CPU's cache_reap(). The per-node part runs every
   // REAPTIMEOUT_NODE (4*HZ), modelled as twice this.
@@ -115,6 +122,10 @@ class SlabAllocator final : public Allocator,
   // The CONFIG_DEBUG_SLAB counters and the objects in use.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
+  // num, gfporder, size, the tunables, ... (slab_layout_fields()).
+  [[nodiscard]] const std::vector<LayoutField>& layout_fields() const override {
+    return slab_layout_fields();
+  }
   // cache_grow_end() count (grown) over every cache ever created.
   [[nodiscard]] std::uint64_t slabs_allocated() const override;
   // Objects conserved across arrays and slabs, list and counter consistency, a node struct for

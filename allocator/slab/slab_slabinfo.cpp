@@ -46,4 +46,60 @@ std::string SlabAllocator::slabinfo_show_stats(const Cache& s) const {
   return out;
 }
 
+namespace {
+
+const SlabCache& slab_cache(const Cache& s) {
+  return static_cast<const SlabCache&>(s);
+}
+
+template <auto Field>
+LayoutValue slab_field(const Cache& s, std::string_view) {
+  return {.number = slab_cache(s).*Field};
+}
+
+// cachep->flags: what CACHE_CREATE_MASK keeps with CONFIG_DEBUG_SLAB, then the placement of the
+// freelist index array that set_objfreelist_slab_cache() (CFLGS_OBJFREELIST_SLAB, 0x40000000)
+// or set_off_slab_cache() (CFLGS_OFF_SLAB, 0x80000000) adds; on-slab adds none.
+LayoutValue slab_flags(const Cache& s, std::string_view) {
+  const SlabCache& c = slab_cache(s);
+  LayoutValue v{.flags = slab_flag_names(c.flags, {})};
+  if (c.mgmt == SlabMgmt::objfreelist) v.flags.emplace_back("CFLGS_OBJFREELIST_SLAB");
+  if (c.mgmt == SlabMgmt::off_slab) v.flags.emplace_back("CFLGS_OFF_SLAB");
+  return v;
+}
+
+}  // namespace
+
+const std::vector<LayoutField>& slab_layout_fields() {
+  using T = LayoutType;
+  using C = SlabCache;
+  static const std::vector<LayoutField> fields = {
+      {"object_size", T::number, "cachep->object_size: the size asked for",
+       slab_field<&C::object_size>},
+      {"size", T::number, "cachep->size: the object aligned; /proc/slabinfo <objsize>",
+       slab_field<&Cache::size>},
+      {"align", T::number, "cachep->align", slab_field<&C::align>},
+      {"num", T::number, "cachep->num: objects per slab; /proc/slabinfo <objperslab>",
+       slab_field<&C::num>},
+      {"gfporder", T::number, "cachep->gfporder: /proc/slabinfo <pagesperslab> is 1 << gfporder",
+       slab_field<&C::gfporder>},
+      {"colour", T::number, "cachep->colour: colours (offsets) a slab can start at",
+       slab_field<&C::colour>},
+      {"colour_off", T::number, "cachep->colour_off: bytes between two colours",
+       slab_field<&C::colour_off>},
+      {"limit", T::number, "cachep->limit: per-CPU array size; slabinfo tunables <limit>",
+       slab_field<&C::limit>},
+      {"batchcount", T::number, "cachep->batchcount: refill batch; tunables <batchcount>",
+       slab_field<&C::batchcount>},
+      {"shared", T::number, "cachep->shared: shared array factor; tunables <sharedfactor>",
+       slab_field<&C::shared>},
+      {"flags", T::flags, "cachep->flags (CONFIG_DEBUG_SLAB keeps the debug flags)", slab_flags},
+      {"merged_into", T::cache, "__kmem_cache_alias(): the cache returned; null: not merged",
+       [](const Cache& s, std::string_view requested) {
+         return LayoutValue{.cache = merged_into(s, requested)};
+       }},
+  };
+  return fields;
+}
+
 }  // namespace slabsim::alloc

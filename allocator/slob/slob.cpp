@@ -465,4 +465,26 @@ std::vector<const SlobPage*> SlobAllocator::pages_in_use() const {
   return out;
 }
 
+const std::vector<LayoutField>& slob_layout_fields() {
+  using T = LayoutType;
+  static const std::vector<LayoutField> fields = {
+      {"object_size", T::number, "c->object_size: the size asked for",
+       [](const Cache& s, std::string_view) {
+         return LayoutValue{.number = static_cast<const SlobCache&>(s).object_size};
+       }},
+      {"size", T::number, "c->size: object_size, plus struct slob_rcu for SLAB_TYPESAFE_BY_RCU",
+       [](const Cache& s, std::string_view) { return LayoutValue{.number = s.size}; }},
+      {"align", T::number, "c->align: calculate_alignment()",
+       [](const Cache& s, std::string_view) {
+         return LayoutValue{.number = static_cast<const SlobCache&>(s).align};
+       }},
+      {"flags", T::flags, "c->flags: CACHE_CREATE_MASK keeps only SLAB_CORE_FLAGS",
+       [](const Cache& s, std::string_view) {
+         return LayoutValue{.flags = slab_flag_names(static_cast<const SlobCache&>(s).flags,
+                                                     {.debug_flags = false, .cache_flags = false})};
+       }},
+  };
+  return fields;
+}
+
 }  // namespace slabsim::alloc

@@ -108,6 +108,11 @@ struct SlobCache : Cache {
   std::uint64_t live_objects = 0;  // model bookkeeping: allocated and not yet freed
 };
 
+// SLOB's cache layout: its struct kmem_cache (mm/slab.h) has only object_size, size, align and
+// flags (CACHE_CREATE_MASK keeps only SLAB_CORE_FLAGS without CONFIG_SLAB or CONFIG_SLUB);
+// __kmem_cache_alias() is NULL for SLOB, which never merges, so there is no merged_into.
+const std::vector<LayoutField>& slob_layout_fields();
+
 class SlobAllocator final : public Allocator, public AllocatorState {
  public:
   // kmem_cache_init(): only points kmem_cache at the static kmem_cache_boot. `pages` and
@@ -134,6 +139,10 @@ class SlobAllocator final : public Allocator, public AllocatorState {
   // No counters; the objects in use, which only the model can tell per cache.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
+  // object_size, size, align, flags (slob_layout_fields()).
+  [[nodiscard]] const std::vector<LayoutField>& layout_fields() const override {
+    return slob_layout_fields();
+  }
   // slob_new_pages() calls that succeeded since boot: SLOB pages and large objects, one each
   // (a large object of order > 0 counts once, as SLUB counts a slab of any order once).
   [[nodiscard]] std::uint64_t slabs_allocated() const override { return pages_allocated_; }

@@ -28,6 +28,7 @@
 #include "allocator/slub/kmem_cache_open.hpp"
 #include "allocator/slub/slub_costs.hpp"
 #include "allocator/slub/slub_def.hpp"
+#include "allocator/slub/slub_sysfs.hpp"
 #include "allocator/strategy.hpp"
 #include "allocator/struct_pool.hpp"
 #include "allocator/violation.hpp"
@@ -95,6 +96,10 @@ class SlubAllocator final : public Allocator,
   // The stat_item totals, the sysfs stat files, and the objects in use.
   [[nodiscard]] CacheReport cache_report(const Cache* s,
                                          const std::vector<bool>& online_cpus) const override;
+  // order, objs_per_slab, ... (slub_layout_fields()).
+  [[nodiscard]] const std::vector<LayoutField>& layout_fields() const override {
+    return slub_layout_fields();
+  }
   // ALLOC_SLAB over every cache ever created.
   [[nodiscard]] std::uint64_t slabs_allocated() const override;
   // Object conservation, list membership and counts, frozen slabs on no node list, per-node

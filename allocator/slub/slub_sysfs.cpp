@@ -303,6 +303,56 @@ SysfsAttributes sysfs_attributes(const KmemCache& s) {
   return a;
 }
 
+namespace {
+
+const KmemCache& kmem_cache(const Cache& s) {
+  return static_cast<const KmemCache&>(s);
+}
+
+// A field read from the show function of its sysfs file.
+template <auto Field>
+LayoutValue sysfs_value(const Cache& s, std::string_view) {
+  return {.number = sysfs_attributes(kmem_cache(s)).*Field};
+}
+
+}  // namespace
+
+const std::vector<LayoutField>& slub_layout_fields() {
+  using A = SysfsAttributes;
+  using T = LayoutType;
+  static const std::vector<LayoutField> fields = {
+      {"order", T::number, "order_show(): oo_order(s->oo)", sysfs_value<&A::order>},
+      {"objs_per_slab", T::number, "objs_per_slab_show(): oo_objects(s->oo)",
+       sysfs_value<&A::objs_per_slab>},
+      {"object_size", T::number, "object_size_show(): s->object_size",
+       sysfs_value<&A::object_size>},
+      {"slab_size", T::number, "slab_size_show(): s->size", sysfs_value<&A::slab_size>},
+      {"align", T::number, "align_show(): s->align", sysfs_value<&A::align>},
+      {"min_partial", T::number, "min_partial_show(): s->min_partial",
+       sysfs_value<&A::min_partial>},
+      {"cpu_partial", T::number, "cpu_partial_show(): slub_cpu_partial(s), in objects",
+       sysfs_value<&A::cpu_partial>},
+      {"cpu_partial_slabs", T::number,
+       "s->cpu_partial_slabs (v5.16+, no sysfs file): absent under v5.12",
+       [](const Cache& s, std::string_view) {
+         const CacheSettings& c = kmem_cache(s).s;
+         return LayoutValue{.number = c.version == SlubVersion::v6_1
+                                          ? std::optional<std::uint64_t>(c.cpu_partial_slabs)
+                                          : std::nullopt};
+       }},
+      {"flags", T::flags, "s->flags (CONFIG_SLUB_DEBUG keeps the debug flags)",
+       [](const Cache& s, std::string_view) {
+         return LayoutValue{.flags = slab_flag_names(kmem_cache(s).flags, {})};
+       }},
+      {"merged_into", T::cache,
+       "__kmem_cache_alias(): the cache /sys/kernel/slab/<name> links to; null: not merged",
+       [](const Cache& s, std::string_view requested) {
+         return LayoutValue{.cache = merged_into(s, requested)};
+       }},
+  };
+  return fields;
+}
+
 const std::vector<std::string_view>& sysfs_file_names() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> v = {

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "allocator/cache_layout.hpp"
 #include "allocator/slub/slub_def.hpp"
 #include "allocator/slub/stat_item.hpp"
 
@@ -107,6 +108,12 @@ struct SysfsAttributes {
 };
 
 SysfsAttributes sysfs_attributes(const KmemCache& s);
+
+// SLUB's cache layout: the scalar sysfs files above that kmem_cache_open() sets (order,
+// objs_per_slab, object_size, slab_size, align, min_partial, cpu_partial), v6.1's
+// s->cpu_partial_slabs (absent under v5.12, which has no such field), s->flags with
+// CONFIG_SLUB_DEBUG's mask, and the cache it was merged into.
+const std::vector<LayoutField>& slub_layout_fields();
 
 // The readable files of /sys/kernel/slab/<cache>/ that the model can show, in the order of
 // slab_attrs[] in mm/slub.c (stat files last, with cmpxchg_double_fail before

@@ -16,12 +16,12 @@ import json
 from . import _slabsim
 from ._slabsim import ConfigError
 from . import plot
-from .results import Result
+from .results import Result, cache_layout_fields
 from .simulate import allocators, compare, defaults, run, scenarios, strategy_presets
 from .sweep import sweep
 
 __version__ = _slabsim.__version__
-__all__ = ["ConfigError", "Result", "allocators", "compare", "defaults", "plot", "default_preset", "latency_frame",
+__all__ = ["ConfigError", "Result", "allocators", "cache_layout_fields", "compare", "defaults", "plot", "default_preset", "latency_frame",
            "load_topology", "presets", "run", "scenarios", "show_topology", "strategy_presets",
            "sweep"]
 

@@ -6,7 +6,16 @@ Every frame is long ("tidy"): one row per observation, identified by the run's `
 
 import json
 
-__all__ = ["Result"]
+__all__ = ["Result", "cache_layout_fields"]
+
+
+def cache_layout_fields(allocator="slub"):
+    """The fields of a cache's layout under ``allocator`` (slub, slab, slob), in order, as the
+    core declares them and results hold them: a list of ``{"name", "type", "kernel"}``, type
+    being ``number``, ``flags`` or ``cache``, kernel where the kernel keeps or shows it."""
+    from . import _slabsim
+
+    return json.loads(_slabsim.cache_layout_fields(allocator))
 
 
 class Result:
@@ -14,8 +23,8 @@ class Result:
 
     ``to_dict()`` is the result document (its ``host`` block holds the wall time; everything else
     is identical for identical inputs and seed). The frames: ``summary``, ``lock_stat``,
-    ``numastat``, ``stats``, ``time_buckets``, ``violations``, ``hotplug``, ``events``,
-    ``findings``.
+    ``numastat``, ``stats``, ``cache_layouts``, ``time_buckets``, ``violations``, ``hotplug``,
+    ``events``, ``findings``.
     """
 
     def __init__(self, document, reports=None):
@@ -152,6 +161,27 @@ class Result:
         return self._frame(rows, ["cache", "counter", "value"])
 
     @property
+    def cache_layouts(self):
+        """Each cache's layout as its last ``kmem_cache_create()`` set it up, one row per cache
+        (destroyed ones included; a cache never created has no row), with the kernel's names:
+        the columns the core declares for the run's allocator (``slabsim.cache_layout_fields``),
+        e.g. SLUB's ``order``, ``objs_per_slab``, ``object_size``, ``slab_size``, ``align``,
+        ``min_partial``, ``cpu_partial``, ``cpu_partial_slabs`` (None before v6.1), ``flags``
+        (``SLAB_*`` names joined by ``|``) and ``merged_into`` (None: not merged)."""
+        fields = cache_layout_fields(self.allocator)
+        rows = []
+        for name, c in self.metrics["caches"].items():
+            layout = c.get("layout")
+            if layout is None:
+                continue
+            row = {"cache": name, "destroyed": c["destroyed"]}
+            for f in fields:
+                value = layout.get(f["name"])
+                row[f["name"]] = "|".join(value) if f["type"] == "flags" else value
+            rows.append(row)
+        return self._frame(rows, ["cache", "destroyed", *(f["name"] for f in fields)])
+
+    @property
     def time_buckets(self):
         """Per time bucket: allocations, remote ratio, fallbacks, and allocations per node."""
         rows = []
@@ -194,9 +224,10 @@ class Result:
 
     @property
     def events(self):
-        """Each timed event played: type, target, start, duration, result."""
-        rows = [dict(e) for e in self.metrics["events"]]
-        return self._frame(rows, ["type", "target", "start_ns", "duration_ns", "result"])
+        """Each timed event played: type, target, start, duration, result, and for a
+        ``sysfs_read`` the text the read returned, as the kernel formats it (None otherwise)."""
+        rows = [{"text": None, **e} for e in self.metrics["events"]]
+        return self._frame(rows, ["type", "target", "start_ns", "duration_ns", "result", "text"])
 
     @property
     def findings(self):

@@ -96,12 +96,12 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
     case Event::Type::shrink:
       r.type = "shrink";
       r.target = workload_.caches[e.cache].name;
-      r.result = access_sysfs(e);
+      r.result = access_sysfs(e, nullptr);
       break;
     case Event::Type::sysfs_read:
       r.type = "sysfs_read";
       r.target = workload_.caches[e.cache].name + "/" + e.file;
-      r.result = access_sysfs(e);
+      r.result = access_sysfs(e, &r.text);
       break;
     case Event::Type::inject_error:
     case Event::Type::clear_error:
@@ -176,7 +176,7 @@ int EventPlayer::create_cache(const Event& e) {
   if (caches_.current_struct(e.cache) || caches_.destroying(e.cache)) return -eexist;
   const auto& c = workload_.caches[e.cache];
   alloc::Cache* s = allocator_.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
-  caches_.created(e.cache, s);
+  caches_.created(e.cache, s, allocator_);
   return s ? 0 : -alloc::enomem;
 }
 
@@ -263,8 +263,9 @@ int EventPlayer::page_free() {
   return 0;
 }
 
-// A shrink (a write of "1" to the cache's shrink file) or a read of one of its sysfs files.
-int EventPlayer::access_sysfs(const Event& e) {
+// A shrink (a write of "1" to the cache's shrink file) or a read of one of its sysfs files,
+// whose text goes to `text`.
+int EventPlayer::access_sysfs(const Event& e, std::optional<std::string>* text) {
   const bool write = e.type == Event::Type::shrink;
   // The sysfs directory lives until kmem_cache_destroy() removes it, so a cache being destroyed
   // is still reachable here (that is how the RFC 1/3 ABBA happens).
@@ -288,15 +289,17 @@ int EventPlayer::access_sysfs(const Event& e) {
   if (write)
     allocator_.kmem_cache_shrink(s);
   else
-    show_sysfs_file(*s, e.file);
+    *text = show_sysfs_file(*s, e.file);
   env_.kernfs_put_active(s->id);
   return 0;
 }
 
-// A read of a cache's sysfs file: the text is not kept, its cost is paid (sprintf of the page).
-void EventPlayer::show_sysfs_file(alloc::Cache& s, const std::string& file) {
-  const auto text = allocator_.sysfs()->slab_attr_show(&s, file, cpus_.online_cpus());
+// A read of a cache's sysfs file (slab_attr_show()): its text, and its cost paid (sprintf of the
+// page).
+std::optional<std::string> EventPlayer::show_sysfs_file(alloc::Cache& s, const std::string& file) {
+  auto text = allocator_.sysfs()->slab_attr_show(&s, file, cpus_.online_cpus());
   env_.charge(100 + static_cast<std::int64_t>(text ? text->size() : 0));
+  return text;
 }
 
 void EventPlayer::set_error_injection(const Event& e) {

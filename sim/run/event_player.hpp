@@ -7,6 +7,7 @@
 // invariant check after each waits for a quiescent moment.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "run/burst_objects.hpp"
@@ -47,8 +48,9 @@ class EventPlayer {
   int page_free();
   int create_cache(const workload::Event& e);
   int destroy_cache(const workload::Event& e);
-  int access_sysfs(const workload::Event& e);
-  void show_sysfs_file(alloc::Cache& s, const std::string& file);
+  // A shrink, or a sysfs read whose text goes to `text` (null for a shrink).
+  int access_sysfs(const workload::Event& e, std::optional<std::string>* text);
+  std::optional<std::string> show_sysfs_file(alloc::Cache& s, const std::string& file);
   void set_error_injection(const workload::Event& e);
   // The name of a cache event's operation, known before it runs (a deadlock may stop it halfway);
   // empty for other events.

@@ -32,6 +32,9 @@ struct CacheMetrics {
   std::optional<std::uint64_t> alloc_node_mismatch;  // SLUB only
   std::uint64_t objects_in_use = 0;                  // at the end, counted in the slabs themselves
   bool destroyed = false;
+  // The layout its last kmem_cache_create() gave it, one value per field of the allocator's
+  // alloc::layout_fields(); nullopt when it was never created.
+  std::optional<std::vector<alloc::LayoutValue>> layout;
 };
 
 enum class HotplugType {
@@ -87,6 +90,9 @@ struct EventRecord {
   std::string target;  // cache name, sysfs file, notifier action
   std::int64_t start_ns = 0, duration_ns = 0;
   int result = 0;
+  // sysfs_read: the text the read returned, as the kernel's show function formats it (none
+  // when the read failed).
+  std::optional<std::string> text;
 };
 
 struct BucketMetrics {

@@ -68,6 +68,7 @@ void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const Workload
     CacheMetrics c = caches_[i];
     const alloc::Cache* s = caches.last_struct(i);
     c.destroyed = caches.current_struct(i) == nullptr;
+    c.layout = caches.layout(i);
     if (s) {
       c.fallbacks_per_node = s->fallback_to_no_node;
       alloc::CacheReport report = machine.allocator().state().cache_report(s, online);

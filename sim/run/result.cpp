@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "allocator/make_allocator.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
 #include "strategy/strategy_format.hpp"
@@ -29,6 +30,29 @@ json numastat_row(const alloc::NumaStat& s) {
           {"local_node", s.local_node},     {"other_node", s.other_node}};
 }
 
+// A cache's layout (alloc::layout_fields() of the run's allocator): a number field the kernel
+// version lacks is left out; merged_into is null when the cache was not merged.
+json layout_json(const std::vector<alloc::LayoutValue>& values, alloc::AllocatorKind allocator) {
+  const auto& fields = alloc::layout_fields(allocator);
+  json layout = json::object();
+  for (std::size_t i = 0; i < fields.size() && i < values.size(); ++i) {
+    const alloc::LayoutValue& v = values[i];
+    const std::string name(fields[i].name);
+    switch (fields[i].type) {
+      case alloc::LayoutType::number:
+        if (v.number) layout[name] = *v.number;
+        break;
+      case alloc::LayoutType::flags:
+        layout[name] = v.flags;
+        break;
+      case alloc::LayoutType::cache:
+        layout[name] = v.cache ? json(*v.cache) : json(nullptr);
+        break;
+    }
+  }
+  return layout;
+}
+
 json caches_json(const RunMetrics& m) {
   // "slub_stats", "slab_stats" (CONFIG_DEBUG_SLAB), "slob_stats" (always empty).
   const std::string stats_key = fmt::format("{}_stats", alloc::allocator_name(m.allocator));
@@ -48,6 +72,7 @@ json caches_json(const RunMetrics& m) {
         {"fallbacks_to_numa_no_node", c.fallbacks_per_node},
         {stats_key, stats},
         {"destroyed", c.destroyed},
+        {"layout", c.layout ? layout_json(*c.layout, m.allocator) : json(nullptr)},
     };
   }
   return caches;
@@ -125,12 +150,15 @@ json hotplug_json(const RunMetrics& m) {
 
 json events_json(const RunMetrics& m) {
   json events = json::array();
-  for (const auto& e : m.events)
-    events.push_back({{"type", e.type},
-                      {"target", e.target},
-                      {"start_ns", e.start_ns},
-                      {"duration_ns", e.duration_ns},
-                      {"result", e.result}});
+  for (const auto& e : m.events) {
+    json event = {{"type", e.type},
+                  {"target", e.target},
+                  {"start_ns", e.start_ns},
+                  {"duration_ns", e.duration_ns},
+                  {"result", e.result}};
+    if (e.text) event["text"] = *e.text;
+    events.push_back(std::move(event));
+  }
   return events;
 }
 
@@ -254,6 +282,21 @@ std::string hotplug_lines(const RunMetrics& m) {
   return out;
 }
 
+// What each sysfs read returned, as the kernel printed it: "sysfs_read <cache>/<file> at <ns> ns:
+// <text>" (the text's final newline dropped), or its error.
+std::string sysfs_read_lines(const RunMetrics& m) {
+  std::string out;
+  for (const auto& e : m.events) {
+    if (e.type != "sysfs_read") continue;
+    std::string_view text = e.text ? std::string_view(*e.text) : std::string_view();
+    if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    out += e.text
+               ? fmt::format("sysfs_read {} at {} ns: {}\n", e.target, e.start_ns, text)
+               : fmt::format("sysfs_read {} at {} ns: result {}\n", e.target, e.start_ns, e.result);
+  }
+  return out;
+}
+
 std::string correctness_lines(const RunMetrics& m) {
   std::string out = fmt::format(
       "lockdep: {} lock-order dependencies, {} possible deadlock report{}\n",
@@ -284,7 +327,8 @@ std::string summary(const RunOutcome& o) {
                      SLABSIM_VERSION, p.workload_document.root.value("name", std::string("?")),
                      p.machine.name, alloc::allocator_name(m.allocator), p.strategy.name, p.seed(),
                      m.simulated_ns) +
-         summary_figures(result_json(o)) + hotplug_lines(m) + correctness_lines(m);
+         summary_figures(result_json(o)) + hotplug_lines(m) + sysfs_read_lines(m) +
+         correctness_lines(m);
 }
 
 std::string lockdep_report(const RunMetrics& m) {

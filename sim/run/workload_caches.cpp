@@ -9,14 +9,14 @@ WorkloadCaches::WorkloadCaches(const workload::Workload& workload)
       current_struct_(workload.caches.size(), nullptr),
       last_struct_(workload.caches.size(), nullptr),
       in_flight_(workload.caches.size(), 0),
-      destroying_(workload.caches.size(), false) {}
+      destroying_(workload.caches.size(), false),
+      layout_(workload.caches.size()) {}
 
 void WorkloadCaches::create_boot_caches(alloc::Allocator& allocator) {
   for (std::size_t i = 0; i < workload_.caches.size(); ++i) {
     const auto& c = workload_.caches[i];
     if (!c.at_boot) continue;
-    current_struct_[i] = last_struct_[i] =
-        allocator.kmem_cache_create(c.name, c.object_size, c.align, c.flags);
+    created(i, allocator.kmem_cache_create(c.name, c.object_size, c.align, c.flags), allocator);
     if (!current_struct_[i]) throw std::runtime_error("cannot create boot cache " + c.name);
   }
 }
@@ -26,9 +26,14 @@ alloc::Cache* WorkloadCaches::reachable_through_sysfs(std::size_t cache) const {
   return destroying_[cache] ? last_struct_[cache] : nullptr;
 }
 
-void WorkloadCaches::created(std::size_t cache, alloc::Cache* s) {
+void WorkloadCaches::created(std::size_t cache, alloc::Cache* s, alloc::Allocator& allocator) {
   current_struct_[cache] = s;
-  if (s) last_struct_[cache] = s;
+  if (!s) return;
+  last_struct_[cache] = s;
+  // At creation, as the caller asked for it by name: a cache merged into another shows that
+  // one's struct (and its name).
+  layout_[cache] =
+      alloc::cache_layout(allocator.state().layout_fields(), *s, workload_.caches[cache].name);
 }
 
 alloc::Cache* WorkloadCaches::begin_destroy(std::size_t cache) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "allocator/allocator.hpp"
@@ -33,8 +34,15 @@ class WorkloadCaches {
   // runs (it removes the directory last), the one being destroyed.
   [[nodiscard]] alloc::Cache* reachable_through_sysfs(std::size_t cache) const;
 
-  // kmem_cache_create() returned `s` (nullptr: it failed).
-  void created(std::size_t cache, alloc::Cache* s);
+  // kmem_cache_create() returned `s` (nullptr: it failed); a cache made takes its layout from
+  // the allocator now.
+  void created(std::size_t cache, alloc::Cache* s, alloc::Allocator& allocator);
+  // The layout of the cache's last successful kmem_cache_create() (alloc::layout_fields()
+  // order), nullopt before any.
+  [[nodiscard]] const std::optional<std::vector<alloc::LayoutValue>>& layout(
+      std::size_t cache) const {
+    return layout_[cache];
+  }
   // The workload stops using the cache when its destruction starts (using a cache being
   // destroyed is a caller bug in the kernel); the struct is returned for kmem_cache_destroy().
   alloc::Cache* begin_destroy(std::size_t cache);
@@ -51,6 +59,7 @@ class WorkloadCaches {
   std::vector<alloc::Cache*> last_struct_;
   std::vector<int> in_flight_;
   std::vector<char> destroying_;
+  std::vector<std::optional<std::vector<alloc::LayoutValue>>> layout_;
 };
 
 }  // namespace slabsim::sim

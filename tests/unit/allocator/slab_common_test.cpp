@@ -59,6 +59,16 @@ class SpyAllocator final : public Allocator, public AllocatorState, public SlabS
   [[nodiscard]] CacheReport cache_report(const Cache*, const std::vector<bool>&) const override {
     return {};
   }
+  [[nodiscard]] const std::vector<LayoutField>& layout_fields() const override {
+    static const std::vector<LayoutField> fields = {
+        {"size", LayoutType::number, "s->size",
+         [](const Cache& s, std::string_view) { return LayoutValue{.number = s.size}; }},
+        {"merged_into", LayoutType::cache, "__kmem_cache_alias()",
+         [](const Cache& s, std::string_view requested) {
+           return LayoutValue{.cache = merged_into(s, requested)};
+         }}};
+    return fields;
+  }
   [[nodiscard]] std::uint64_t slabs_allocated() const override { return 0; }
   int check_invariants(const char*) override { return 0; }
 

@@ -9,6 +9,7 @@
 //   kmem_cache: 248 + 2 * 8 = 264 bytes, aligned to 64: size 320, order 1, 25 objects per slab.
 #include "allocator/slub/slub_sysfs.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -395,6 +396,62 @@ TEST_F(SlubSysfs, SysfsFileNames) {
         SlabObjectsFile::partial, SlabObjectsFile::total_objects, SlabObjectsFile::cpu_slabs,
         SlabObjectsFile::slabs_cpu_partial})
     EXPECT_NE(std::find(names.begin(), names.end(), slab_objects_file_name(what)), names.end());
+}
+
+}  // namespace
+}  // namespace slabsim::alloc::testing
+
+namespace slabsim::alloc::testing {
+namespace {
+
+// The layout the result records: each number field named after a sysfs file holds what the file
+// shows; flags by the kernel's names in bit order; v5.12 has no cpu_partial_slabs; a cache
+// returned for its own name is merged into nothing, one returned for another name (what
+// __kmem_cache_alias() would do) names the cache it got.
+TEST_F(SlubSysfs, LayoutIsWhatTheSysfsFilesShow) {
+  CacheFlags flags;
+  flags.hwcache_align = true;
+  flags.red_zone = true;
+  flags.reclaim_account = true;
+  KmemCache* s = create("layout-200", 200, flags);
+  const auto& fields = slub_layout_fields();
+  const auto values = cache_layout(fields, *s, "layout-200");
+  ASSERT_EQ(values.size(), fields.size());
+  const auto& files = sysfs_file_names();
+  int from_files = 0;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (std::find(files.begin(), files.end(), fields[i].name) == files.end()) continue;
+    ASSERT_EQ(fields[i].type, LayoutType::number) << fields[i].name;
+    ASSERT_TRUE(values[i].number) << fields[i].name;
+    EXPECT_EQ(sysfs_file(*s, fields[i].name, all_online), fmt::format("{}\n", *values[i].number))
+        << fields[i].name;
+    ++from_files;
+  }
+  EXPECT_EQ(from_files, 7);  // order, objs_per_slab, object_size, slab_size, align, min/cpu_partial
+  auto value = [&](std::string_view name) {
+    const auto it = std::find_if(fields.begin(), fields.end(),
+                                 [&](const LayoutField& f) { return f.name == name; });
+    return values[static_cast<std::size_t>(it - fields.begin())];
+  };
+  EXPECT_EQ(value("flags").flags, (std::vector<std::string>{"SLAB_RED_ZONE", "SLAB_HWCACHE_ALIGN",
+                                                            "SLAB_RECLAIM_ACCOUNT"}));
+  EXPECT_FALSE(value("cpu_partial_slabs").number);
+  EXPECT_FALSE(value("merged_into").cache);
+  EXPECT_EQ(cache_layout(fields, *s, "asked-for-this")[fields.size() - 1].cache, "layout-200");
+}
+
+TEST(SlabFlagNames, BitOrderAndCreateMask) {
+  CacheFlags all;
+  all.red_zone = all.poison = all.hwcache_align = all.store_user = all.reclaim_account =
+      all.typesafe_by_rcu = all.has_ctor = true;
+  EXPECT_EQ(slab_flag_names(all, {}),
+            (std::vector<std::string>{"SLAB_RED_ZONE", "SLAB_POISON", "SLAB_HWCACHE_ALIGN",
+                                      "SLAB_STORE_USER", "SLAB_RECLAIM_ACCOUNT",
+                                      "SLAB_TYPESAFE_BY_RCU"}));
+  // SLOB's CACHE_CREATE_MASK: SLAB_CORE_FLAGS only.
+  EXPECT_EQ(slab_flag_names(all, {.debug_flags = false, .cache_flags = false}),
+            (std::vector<std::string>{"SLAB_HWCACHE_ALIGN", "SLAB_TYPESAFE_BY_RCU"}));
+  EXPECT_TRUE(slab_flag_names({}, {}).empty());
 }
 
 }  // namespace
