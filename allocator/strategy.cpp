@@ -25,6 +25,7 @@ std::vector<Strategy> make_presets() {
       true,
       false,
       SlubVersion::v5_10,
+      NodePaths::v3_14,
   });
   p.push_back({
       "hotplug_lock_sysfs",
@@ -42,6 +43,7 @@ std::vector<Strategy> make_presets() {
       true,
       false,
       SlubVersion::v5_10,
+      NodePaths::v5_5,
   });
   p.push_back({
       "hotplug_lock",
@@ -154,6 +156,34 @@ const std::vector<SlubVersionInfo>& slub_versions() {
        "after its locks; struct track holds a stackdepot handle (32 bytes)."},
   };
   return versions;
+}
+
+const std::vector<NodePathsInfo>& node_paths_list() {
+  static const std::vector<NodePathsInfo> list = {
+      {NodePaths::v3_14, "v3.14",
+       "mm/slub.c v3.14: __slab_alloc() deactivates the CPU slab (ALLOC_NODE_MISMATCH) whenever "
+       "it is not on the requested node, even a node without normal memory, so such requests "
+       "never fall back to NUMA_NO_NODE; kmem_cache_shrink(), kmem_cache_close() and "
+       "show_slab_objects() walk N_NORMAL_MEMORY and dereference get_node() without a NULL "
+       "check (for_each_kmem_cache_node() came with fa45dc254bcf, v3.16)."},
+      {NodePaths::v5_5, "v5.5",
+       "mm/slub.c v3.19-v5.5 (a561ce00b09e): ___slab_alloc() and get_partial() look up "
+       "node_to_mem_node() for a node without present pages, the identity on x86_64 without "
+       "CONFIG_HAVE_MEMORYLESS_NODES, so every request for a node without normal memory is "
+       "still an ALLOC_NODE_MISMATCH and a deactivation; the node walks use "
+       "for_each_kmem_cache_node() and skip missing structs."},
+      {NodePaths::v5_6, "v5.6",
+       "mm/slub.c since 0715e6c516f1 (v5.6, \"mm, slub: prevent kmalloc_node crashes and memory "
+       "leaks\"): ___slab_alloc() ignores the node constraint (NUMA_NO_NODE) when the node is "
+       "not usable, N_NORMAL_MEMORY or later slab_nodes (usable_nodes)."},
+  };
+  return list;
+}
+
+const char* node_paths_name(NodePaths p) {
+  for (const auto& info : node_paths_list())
+    if (info.paths == p) return info.name;
+  return "?";
 }
 
 const char* slub_version_name(SlubVersion v) {

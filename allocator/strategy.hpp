@@ -33,6 +33,25 @@ enum class SlubVersion {
   v6_1,   // mm/slub.c v6.1: cpu_partial_slabs, flush_all() by per-CPU work, ...
 };
 
+// How SLUB's paths treat a node: ___slab_alloc()'s answer to a request for a node the CPU slab
+// is not on, and how kmem_cache_shrink(), kmem_cache_close() and show_slab_objects() walk the
+// nodes. Declared once, with the kernel code of each, in node_paths_list() (strategy.cpp).
+enum class NodePaths {
+  v3_14,  // mismatch: deactivate; walks: N_NORMAL_MEMORY with get_node() unchecked
+  v5_5,   // mismatch: deactivate (node_to_mem_node() is the identity); walks skip NULL
+  v5_6,   // 0715e6c516f1: a node without normal memory is ignored (NUMA_NO_NODE)
+};
+
+struct NodePathsInfo {
+  NodePaths paths;
+  const char* name;         // as strategy files and results spell it
+  const char* description;  // the kernel code it follows
+};
+
+// Every NodePaths with its name and description, oldest first.
+const std::vector<NodePathsInfo>& node_paths_list();
+const char* node_paths_name(NodePaths p);
+
 struct SlubVersionInfo {
   SlubVersion version;
   const char* name;         // as strategy files and results spell it
@@ -64,6 +83,9 @@ struct Strategy {
   bool going_online_reuses_nodes = false;
   // The generation of the SLUB and slab_common code itself (see slub_versions()).
   SlubVersion slub_version = SlubVersion::v5_12;
+  // ___slab_alloc()'s node mismatch and the node walks of shrink, close and sysfs (see
+  // node_paths_list()).
+  NodePaths node_paths = NodePaths::v5_6;
 
   bool operator==(const Strategy&) const = default;
 };

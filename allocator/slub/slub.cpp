@@ -132,6 +132,21 @@ KmemCacheNode* SlubAllocator::bad_node(KmemCache* s, const Slab* page, const cha
   return n;
 }
 
+KmemCacheNode* SlubAllocator::walk_node(KmemCache* s, int nid, const char* function) {
+  KmemCacheNode* n = s->node[nid];
+  // for_each_kmem_cache_node() (fa45dc254bcf, v3.16) visits the structs that exist.
+  if (strategy_.node_paths != NodePaths::v3_14) return n;
+  // v3.14: for_each_node_state(node, N_NORMAL_MEMORY) { n = get_node(s, node); ... }
+  if (!states_.test(nid, NodeState::normal_memory)) return nullptr;
+  if (!n)
+    common_.violation(env_.current_cpu(), function,
+                      fmt::format("cache {} has no kmem_cache_node for node {}, which has normal "
+                                  "memory: the kernel dereferences NULL here",
+                                  s->name, nid),
+                      ViolationKind::missing_node);
+  return n;
+}
+
 Slab* SlubAllocator::make_slab() {
   return slab_pool_.acquire();
 }
@@ -221,7 +236,7 @@ int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
   else
     flush_all(s);
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
-    KmemCacheNode* n = s->node[nid];
+    KmemCacheNode* n = walk_node(s, nid, "kmem_cache_close");
     if (!n) continue;
     // free_partial(): empty partial slabs are discarded (no FREE_SLAB), others reported.
     std::vector<Slab*> discard;
@@ -267,7 +282,9 @@ int SlubAllocator::__kmem_cache_shrink(Cache* c) {
 int SlubAllocator::__kmem_cache_do_shrink(KmemCache* s) {
   int ret = 0;
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
-    KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node()
+    // Named as v3.14 names it, the only code walk_node() records for: kmem_cache_shrink()
+    // became __kmem_cache_shrink() with 03afc0e25f7f.
+    KmemCacheNode* n = walk_node(s, nid, "kmem_cache_shrink");
     if (!n) continue;
     std::vector<Slab*> discard;
     SlabList promote[shrink_promote_max];

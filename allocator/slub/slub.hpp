@@ -183,6 +183,11 @@ class SlubAllocator final : public Allocator,
   // dereference NULL or freed memory.
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
   KmemCacheNode* bad_node(KmemCache* s, const Slab* page, const char* function);
+  // One step of the node walks of kmem_cache_shrink(), kmem_cache_close() and
+  // show_slab_objects(): the struct to visit for node nid, or nullptr to skip it. Under
+  // NodePaths::v3_14 the walk is N_NORMAL_MEMORY with get_node() unchecked, and a missing struct
+  // is recorded as the kernel's NULL dereference.
+  KmemCacheNode* walk_node(KmemCache* s, int nid, const char* function);
   void list_lock(KmemCacheNode* n, const char* function);
   void list_unlock(KmemCacheNode* n);
   Slab* make_slab();

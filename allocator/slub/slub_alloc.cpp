@@ -206,10 +206,14 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   stat(s, cpu, ALLOC_SLOWPATH);
   env_.charge(costs_.slowpath_entry);
-  // "If the node is not online or has no normal memory, just ignore the node constraint":
-  // the test is the strategy's (N_NORMAL_MEMORY before v5.12, slab_nodes after).
+  // "If the node is not online or has no normal memory, just ignore the node constraint"
+  // (0715e6c516f1, v5.6): the test is the strategy's (N_NORMAL_MEMORY before v5.12, slab_nodes
+  // after). Before v5.6 nothing was ignored: v3.14's __slab_alloc() deactivated on every
+  // mismatch, and v3.19-v5.5 asked node_to_mem_node(), the identity on x86_64 without
+  // CONFIG_HAVE_MEMORYLESS_NODES, which gives the same answer.
+  const bool ignores_unusable_node = strategy_.node_paths == NodePaths::v5_6;
   auto ignore_unusable_node = [&] {
-    if (node != numa_no_node && !node_usable(node)) {
+    if (ignores_unusable_node && node != numa_no_node && !node_usable(node)) {
       ++s->fallback_to_no_node[node];
       node = numa_no_node;
     }
@@ -223,7 +227,7 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
     if (!need_new_slab) {
       // redo:
       if (!node_match(page, node)) {
-        if (!node_usable(node)) {
+        if (ignores_unusable_node && !node_usable(node)) {
           ++s->fallback_to_no_node[node];
           node = numa_no_node;
           continue;  // goto redo: now it matches

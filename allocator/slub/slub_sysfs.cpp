@@ -435,6 +435,11 @@ std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_v
       std::find(object_files.begin(), object_files.end(), file) != object_files.end();
   env_.sync();
   if (objects_file) common_.lock_steps(strategy_.show_locks, "show_slab_objects");
+  // Every file but cpu_slabs walks the nodes (SO_ALL, SO_PARTIAL); v3.14's walk dereferences a
+  // missing struct (walk_node()).
+  if (objects_file && file != "cpu_slabs")
+    for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
+      walk_node(s, nid, "show_slab_objects");
   if (file == "objects" || file == "objects_partial") {
     for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
       KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it

@@ -28,6 +28,7 @@ std::string describe(const alloc::Strategy& s) {
       fmt::format("  MEM_OFFLINE frees kmem_cache_node: {}; MEM_GOING_ONLINE reuses it: {}\n",
                   s.offline_frees_nodes ? "yes" : "no", s.going_online_reuses_nodes ? "yes" : "no");
   out += fmt::format("  SLUB code:          {}\n", alloc::slub_version_name(s.slub_version));
+  out += fmt::format("  SLUB node paths:    {}\n", alloc::node_paths_name(s.node_paths));
   // Wrap the description at 96 columns, indented.
   std::string line = " ";
   for (std::size_t start = 0; start < s.description.size();) {

@@ -55,6 +55,23 @@ std::string slub_version_help() {
   return out;
 }
 
+std::vector<std::string> node_paths_choices() {
+  std::vector<std::string> out;
+  for (const auto& p : alloc::node_paths_list())
+    out.push_back(p.name);
+  return out;
+}
+
+std::string node_paths_help() {
+  std::string out =
+      "How SLUB's paths treat a node, by the kernel whose mm/slub.c they follow: "
+      "___slab_alloc()'s answer to a request for a node the CPU slab is not on, and the node "
+      "walks of kmem_cache_shrink(), kmem_cache_close() and show_slab_objects():";
+  for (const auto& p : alloc::node_paths_list())
+    out += fmt::format(" \"{}\": {}", p.name, p.description);
+  return out;
+}
+
 std::vector<std::string> preset_names() {
   std::vector<std::string> out;
   for (const auto& p : alloc::strategy_presets())
@@ -99,6 +116,7 @@ SpecPtr make_spec() {
                    "Whether MEM_GOING_ONLINE skips caches that still have the node's struct "
                    "(666716fd267d)."),
           optional("slub_version", enumeration(slub_version_choices()), slub_version_help()),
+          optional("node_paths", enumeration(node_paths_choices()), node_paths_help()),
       });
 }
 
@@ -147,6 +165,9 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
   if (j.contains("slub_version"))
     for (const auto& v : alloc::slub_versions())
       if (j["slub_version"] == v.name) s.slub_version = v.version;
+  if (j.contains("node_paths"))
+    for (const auto& p : alloc::node_paths_list())
+      if (j["node_paths"] == p.name) s.node_paths = p.paths;
   return s;
 }
 
@@ -190,6 +211,7 @@ json to_json(const alloc::Strategy& s) {
       {"offline_frees_nodes", s.offline_frees_nodes},
       {"going_online_reuses_nodes", s.going_online_reuses_nodes},
       {"slub_version", alloc::slub_version_name(s.slub_version)},
+      {"node_paths", alloc::node_paths_name(s.node_paths)},
   };
 }
 

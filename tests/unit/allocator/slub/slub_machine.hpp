@@ -16,11 +16,13 @@ namespace slabsim::alloc::testing {
 struct SlubMachine {
   explicit SlubMachine(MachineLayout l, const std::string& strategy = "slab_nodes_nocpu",
                        SlubBootParams params = {})
+      : SlubMachine(std::move(l), *find_strategy_preset(strategy), params) {}
+  SlubMachine(MachineLayout l, const Strategy& strategy, SlubBootParams params = {})
       : layout(std::move(l)),
         pages(layout),
         states(boot_node_states(layout)),
         env(layout),
-        slub(env, pages, states, *find_strategy_preset(strategy), params),
+        slub(env, pages, states, strategy, params),
         hotplug(env, pages, states) {
     register_memory_callback(hotplug, slub);
   }

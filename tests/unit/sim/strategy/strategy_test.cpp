@@ -146,6 +146,31 @@ TEST(Strategies, SlubVersionFollowsTheKernel) {
   EXPECT_EQ(d.pointer, "/slub_version");
 }
 
+// The node paths follow the kernel: mutex_only (v3.14) runs v3.14's __slab_alloc() and unchecked
+// node walks, hotplug_lock_sysfs (v5.3) the node_to_mem_node() mismatch of a561ce00b09e, every
+// preset of v5.10 and later the NUMA_NO_NODE fallback of 0715e6c516f1 (v5.6).
+TEST(Strategies, NodePathsFollowTheKernel) {
+  for (const auto& preset : alloc::strategy_presets()) {
+    SCOPED_TRACE(preset.name);
+    const alloc::NodePaths expected = preset.kernel == "v3.14"  ? alloc::NodePaths::v3_14
+                                      : preset.kernel == "v5.3" ? alloc::NodePaths::v5_5
+                                                                : alloc::NodePaths::v5_6;
+    EXPECT_EQ(preset.node_paths, expected);
+  }
+  const alloc::Strategy s = from_text(R"({"name": "v5.10-without-0715e6c516f1",
+      "base": "hotplug_lock", "node_paths": "v5.5"})");
+  EXPECT_EQ(s.node_paths, alloc::NodePaths::v5_5);
+  EXPECT_EQ(s.create_locks, alloc::find_strategy_preset("hotplug_lock")->create_locks);
+  EXPECT_EQ(to_json(s)["node_paths"], "v5.5");
+  EXPECT_EQ(from_text(R"({"name": "x", "base": "mutex_only"})").node_paths,
+            alloc::NodePaths::v3_14);
+  auto d = only_error(R"({"name": "x", "node_paths": "v5.4"})");
+  EXPECT_EQ(d.pointer, "/node_paths");
+  EXPECT_NE(d.message.find("\"v5.5\""), std::string::npos) << d.message;
+  d = only_error(R"({"name": "x", "node_paths": 5.6})");
+  EXPECT_EQ(d.pointer, "/node_paths");
+}
+
 TEST(Strategies, BaseAndOverrides) {
   const alloc::Strategy s = from_text(R"({"name": "mine", "base": "hotplug_lock",
       "shrink_locks": [], "usable_nodes": "slab_nodes"})");
