@@ -46,6 +46,9 @@ void EventPlayer::spawn() {
 void EventPlayer::play_all(int cpu) {
   for (;;) {
     checks_.run_if_quiescent();
+    // The queue is shared by the event tasks: pay the local time first, so that the task that
+    // takes an event due at T is the one the engine runs first at T, with or without lookahead.
+    env_.flush();
     if (events_.empty()) break;
     if (events_.next_at() > env_.local_now()) {
       env_.flush();
