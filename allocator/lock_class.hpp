@@ -17,8 +17,9 @@ enum class LockClass : std::uint8_t {
   alien_lock,           // SLAB: alien_cache::lock, one instance per (cache, node, remote node)
   slob_lock,            // SLOB: the one spinlock over its free lists
   flush_lock,           // SLUB v5.15+: the mutex flush_all_cpus_locked() holds over its works
+  mem_hotplug_mutex,    // v3.14's memory hotplug lock: lock_memory_hotplug(), a plain mutex
 };
-inline constexpr int lock_class_count = 10;
+inline constexpr int lock_class_count = 11;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
@@ -57,6 +58,8 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "slob_lock";
     case LockClass::flush_lock:
       return "flush_lock";
+    case LockClass::mem_hotplug_mutex:
+      return "mem_hotplug_mutex";
   }
   return "?";
 }

@@ -7,6 +7,8 @@ namespace {
 constexpr LockStep cpus{LockClass::cpu_hotplug_lock, LockMode::read};  // get_online_cpus()
 constexpr LockStep mems{LockClass::mem_hotplug_lock, LockMode::read};  // get_online_mems()
 constexpr LockStep mutex{LockClass::slab_mutex, LockMode::exclusive};
+// lock_memory_hotplug() (v3.14)
+constexpr LockStep mems_mutex{LockClass::mem_hotplug_mutex, LockMode::exclusive};
 
 std::vector<Strategy> make_presets() {
   std::vector<Strategy> p;
@@ -14,18 +16,20 @@ std::vector<Strategy> make_presets() {
       "mutex_only",
       "Before the memory hotplug lock was taken in the slab paths: a cache created while a node "
       "is going online can miss that node's kmem_cache_node (the race 03afc0e25f7f fixed). "
-      "SLUB's kmem_cache_shrink() took no lock then.",
+      "SLUB's kmem_cache_shrink() took no lock then; memory hotplug and SLUB's "
+      "show_slab_objects() took a plain mutex, lock_memory_hotplug().",
       "v3.14",
       "parent of 03afc0e25f7f",
       {cpus, mutex},
       {cpus, mutex},
       {},
-      {},
+      {mems_mutex},
       UsableNodes::normal_memory,
       true,
       false,
       SlubVersion::v5_10,
       NodePaths::v3_14,
+      HotplugSide::mem_hotplug_mutex,
   });
   p.push_back({
       "hotplug_lock_sysfs",
@@ -178,6 +182,27 @@ const std::vector<NodePathsInfo>& node_paths_list() {
        "not usable, N_NORMAL_MEMORY or later slab_nodes (usable_nodes)."},
   };
   return list;
+}
+
+const std::vector<HotplugSideInfo>& hotplug_sides() {
+  static const std::vector<HotplugSideInfo> list = {
+      {HotplugSide::mem_hotplug_mutex, "mem_hotplug_mutex",
+       "mm/memory_hotplug.c v3.14: online_pages(), offline_pages(), add_memory() and "
+       "remove_memory() take lock_memory_hotplug(), a plain mutex (mem_hotplug_mutex): no RCU "
+       "grace period, no readers to drain, no cpu hotplug lock; SLUB's show_slab_objects() "
+       "takes it too (strategy lock step \"lock_memory_hotplug\")."},
+      {HotplugSide::mem_hotplug_lock, "mem_hotplug_lock",
+       "mm/memory_hotplug.c since bfc8c90139eb (v3.16; a percpu rw-semaphore since "
+       "3f906ba23689, v4.13): mem_hotplug_begin() takes cpus_read_lock() and mem_hotplug_lock "
+       "for write, which waits for an RCU grace period and for every get_online_mems() reader."},
+  };
+  return list;
+}
+
+const char* hotplug_side_name(HotplugSide s) {
+  for (const auto& info : hotplug_sides())
+    if (info.side == s) return info.name;
+  return "?";
 }
 
 const char* node_paths_name(NodePaths p) {

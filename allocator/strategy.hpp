@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocator/lock_class.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
 
 namespace slabsim::alloc {
 
@@ -41,6 +42,17 @@ enum class NodePaths {
   v5_5,   // mismatch: deactivate (node_to_mem_node() is the identity); walks skip NULL
   v5_6,   // 0715e6c516f1: a node without normal memory is ignored (NUMA_NO_NODE)
 };
+
+// HotplugSide (allocator/mm/memory_hotplug.hpp) with the kernel code of each.
+struct HotplugSideInfo {
+  HotplugSide side;
+  const char* name;         // as strategy files and results spell it
+  const char* description;  // the kernel code it follows
+};
+
+// Every HotplugSide with its name and description, oldest first.
+const std::vector<HotplugSideInfo>& hotplug_sides();
+const char* hotplug_side_name(HotplugSide s);
 
 struct NodePathsInfo {
   NodePaths paths;
@@ -86,6 +98,8 @@ struct Strategy {
   // ___slab_alloc()'s node mismatch and the node walks of shrink, close and sysfs (see
   // node_paths_list()).
   NodePaths node_paths = NodePaths::v5_6;
+  // The lock the memory hotplug operations take (see hotplug_sides()).
+  HotplugSide hotplug_side = HotplugSide::mem_hotplug_lock;
 
   bool operator==(const Strategy&) const = default;
 };

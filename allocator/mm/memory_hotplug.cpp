@@ -25,8 +25,8 @@ const char* memory_action_name(MemoryAction a) {
 }
 
 MemoryHotplug::MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states,
-                             HotplugCosts costs)
-    : env_(env), pages_(pages), states_(states), costs_(costs) {}
+                             HotplugCosts costs, HotplugSide side)
+    : env_(env), pages_(pages), states_(states), costs_(costs), side_(side) {}
 
 void MemoryHotplug::work(std::int64_t per_block_ns) {
   constexpr std::uint64_t pages_128mib = 32768;
@@ -64,11 +64,19 @@ void MemoryHotplug::notify_all(MemoryAction action, const MemoryNotify& arg) {
 }
 
 void MemoryHotplug::mem_hotplug_begin() {
+  if (side_ == HotplugSide::mem_hotplug_mutex) {  // v3.14: lock_memory_hotplug()
+    env_.lock(LockClass::mem_hotplug_mutex, 0, LockMode::exclusive, "lock_memory_hotplug");
+    return;
+  }
   env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::read, "mem_hotplug_begin");
   env_.lock(LockClass::mem_hotplug_lock, 0, LockMode::write, "mem_hotplug_begin");
 }
 
 void MemoryHotplug::mem_hotplug_done() {
+  if (side_ == HotplugSide::mem_hotplug_mutex) {  // unlock_memory_hotplug()
+    env_.unlock(LockClass::mem_hotplug_mutex, 0, LockMode::exclusive);
+    return;
+  }
   env_.unlock(LockClass::mem_hotplug_lock, 0, LockMode::write);
   env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
 }

@@ -49,10 +49,16 @@ enum class HotplugStep {
   node_states_cleared,     // after node_states_clear_node()
 };
 
+// The lock the hotplug operations take (a strategy's hotplug_side, alloc::hotplug_sides()).
+enum class HotplugSide : std::uint8_t {
+  mem_hotplug_mutex,  // v3.14: lock_memory_hotplug(), mutex_lock(&mem_hotplug_mutex)
+  mem_hotplug_lock,   // mem_hotplug_begin(): cpus_read_lock() + percpu_down_write() (v4.13+)
+};
+
 class MemoryHotplug {
  public:
-  MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states,
-                HotplugCosts costs = {});
+  MemoryHotplug(Environment& env, PageAllocator& pages, NodeStates& states, HotplugCosts costs = {},
+                HotplugSide side = HotplugSide::mem_hotplug_lock);
 
   void register_notifier(MemoryNotifier notifier);  // register_memory_notifier()
 
@@ -92,6 +98,7 @@ class MemoryHotplug {
   PageAllocator& pages_;
   NodeStates& states_;
   HotplugCosts costs_;
+  HotplugSide side_;
   std::vector<MemoryNotifier> chain_;
   std::vector<std::string> log_;
 };

@@ -29,6 +29,7 @@ std::string describe(const alloc::Strategy& s) {
                   s.offline_frees_nodes ? "yes" : "no", s.going_online_reuses_nodes ? "yes" : "no");
   out += fmt::format("  SLUB code:          {}\n", alloc::slub_version_name(s.slub_version));
   out += fmt::format("  SLUB node paths:    {}\n", alloc::node_paths_name(s.node_paths));
+  out += fmt::format("  memory hotplug:     {}\n", alloc::hotplug_side_name(s.hotplug_side));
   // Wrap the description at 96 columns, indented.
   std::string line = " ";
   for (std::size_t start = 0; start < s.description.size();) {

@@ -42,6 +42,7 @@ LockKind KernelLocks::kind_of(LockClass cls) {
     case LockClass::slab_mutex:
     case LockClass::device_hotplug_lock:
     case LockClass::flush_lock:
+    case LockClass::mem_hotplug_mutex:
       return LockKind::mutex;
     case LockClass::list_lock:
     case LockClass::alien_lock:

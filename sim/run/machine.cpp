@@ -53,7 +53,7 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
       states_(alloc::boot_node_states(layout_)),
       allocator_(alloc::make_allocator(options.allocator, env_, pages_, states_, strategy,
                                        options.tuning)),
-      hotplug_(env_, pages_, states_, hotplug_costs(kernel)) {
+      hotplug_(env_, pages_, states_, hotplug_costs(kernel), strategy.hotplug_side) {
   const auto all = simulated_.cpu_ids();
   event_cpus_.assign(all.end() - event_tasks, all.end());
   engine_.set_lookahead(options.lookahead);

@@ -173,7 +173,8 @@ void TraceRecorder::lock_released(const LockEvent& e) {
     c.holds.erase(std::next(it).base());
     break;
   }
-  if (e.cls == alloc::LockClass::mem_hotplug_lock && e.mode == alloc::LockMode::write)
+  if ((e.cls == alloc::LockClass::mem_hotplug_lock && e.mode == alloc::LockMode::write) ||
+      e.cls == alloc::LockClass::mem_hotplug_mutex)
     end_phase(e.cpu, e.now_ns);
 }
 

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, LockStep>>& lock_step_names() {
       {"get_online_cpus", {LockClass::cpu_hotplug_lock, LockMode::read}},
       {"get_online_mems", {LockClass::mem_hotplug_lock, LockMode::read}},
       {"slab_mutex", {LockClass::slab_mutex, LockMode::exclusive}},
+      {"lock_memory_hotplug", {LockClass::mem_hotplug_mutex, LockMode::exclusive}},
   };
   return names;
 }
@@ -52,6 +53,20 @@ std::string slub_version_help() {
       "The generation of the SLUB and slab_common code the model runs, beyond the locks:";
   for (const auto& v : alloc::slub_versions())
     out += fmt::format(" \"{}\": {}", v.name, v.description);
+  return out;
+}
+
+std::vector<std::string> hotplug_side_choices() {
+  std::vector<std::string> out;
+  for (const auto& s : alloc::hotplug_sides())
+    out.push_back(s.name);
+  return out;
+}
+
+std::string hotplug_side_help() {
+  std::string out = "The lock the memory hotplug operations take:";
+  for (const auto& s : alloc::hotplug_sides())
+    out += fmt::format(" \"{}\": {}", s.name, s.description);
   return out;
 }
 
@@ -117,6 +132,7 @@ SpecPtr make_spec() {
                    "(666716fd267d)."),
           optional("slub_version", enumeration(slub_version_choices()), slub_version_help()),
           optional("node_paths", enumeration(node_paths_choices()), node_paths_help()),
+          optional("hotplug_side", enumeration(hotplug_side_choices()), hotplug_side_help()),
       });
 }
 
@@ -165,6 +181,9 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
   if (j.contains("slub_version"))
     for (const auto& v : alloc::slub_versions())
       if (j["slub_version"] == v.name) s.slub_version = v.version;
+  if (j.contains("hotplug_side"))
+    for (const auto& h : alloc::hotplug_sides())
+      if (j["hotplug_side"] == h.name) s.hotplug_side = h.side;
   if (j.contains("node_paths"))
     for (const auto& p : alloc::node_paths_list())
       if (j["node_paths"] == p.name) s.node_paths = p.paths;
@@ -212,6 +231,7 @@ json to_json(const alloc::Strategy& s) {
       {"going_online_reuses_nodes", s.going_online_reuses_nodes},
       {"slub_version", alloc::slub_version_name(s.slub_version)},
       {"node_paths", alloc::node_paths_name(s.node_paths)},
+      {"hotplug_side", alloc::hotplug_side_name(s.hotplug_side)},
   };
 }
 

@@ -179,3 +179,36 @@ TEST(OfflinePagesIsolation, SlabPageFailsIsolationWithoutANotifier) {
 
 }  // namespace
 }  // namespace slabsim::alloc
+
+namespace slabsim::alloc {
+namespace {
+
+// The locks an online takes, in order, under each hotplug side.
+std::vector<std::pair<LockClass, LockMode>> online_locks(HotplugSide side) {
+  MachineLayout l = two_nodes();
+  l.blocks.push_back({1, ZoneType::normal, BlockPresence::offline});
+  PageAllocator pages(l);
+  NodeStates states = boot_node_states(l);
+  testing::FakeEnvironment env(l);
+  MemoryHotplug hotplug(env, pages, states, {}, side);
+  EXPECT_EQ(hotplug.online_pages(3, ZoneType::normal), 0);
+  std::vector<std::pair<LockClass, LockMode>> taken;
+  for (const auto& e : env.events)
+    if (e.acquire && e.cls != LockClass::memory_chain) taken.emplace_back(e.cls, e.mode);
+  EXPECT_FALSE(env.anything_held());
+  return taken;
+}
+
+// v3.14's online_pages() takes lock_memory_hotplug(), a plain mutex and nothing else;
+// mem_hotplug_begin() (v4.13+) takes cpus_read_lock() and mem_hotplug_lock for write.
+TEST(HotplugSide, V3_14TakesThePlainMutexOnly) {
+  using P = std::pair<LockClass, LockMode>;
+  EXPECT_EQ(online_locks(HotplugSide::mem_hotplug_mutex),
+            (std::vector<P>{{LockClass::mem_hotplug_mutex, LockMode::exclusive}}));
+  EXPECT_EQ(online_locks(HotplugSide::mem_hotplug_lock),
+            (std::vector<P>{{LockClass::cpu_hotplug_lock, LockMode::read},
+                            {LockClass::mem_hotplug_lock, LockMode::write}}));
+}
+
+}  // namespace
+}  // namespace slabsim::alloc

@@ -114,8 +114,8 @@ TEST(Strategies, EachPresetMatchesTheKernelItNames) {
 
 // The knobs that follow from the kernel version: the usable-node mask is slab_nodes from
 // 7e1fa93deff4 on (and in the RFC that led to it), N_NORMAL_MEMORY before; node structs are kept
-// and reused from 666716fd267d on; the sysfs object files take get_online_mems() only before
-// e4f8e513c3d3 (v5.4).
+// and reused from 666716fd267d on; the sysfs object files take the memory hotplug lock only
+// before e4f8e513c3d3 (v5.4): lock_memory_hotplug() in v3.14, get_online_mems() from v3.16.
 TEST(Strategies, EachPresetsNodeKnobsFollowItsKernel) {
   for (const auto& preset : alloc::strategy_presets()) {
     SCOPED_TRACE(preset.name);
@@ -125,7 +125,8 @@ TEST(Strategies, EachPresetsNodeKnobsFollowItsKernel) {
     EXPECT_EQ(preset.usable_nodes == alloc::UsableNodes::slab_nodes, slab_nodes_era || rfc);
     EXPECT_EQ(preset.going_online_reuses_nodes, slab_nodes_era);
     EXPECT_EQ(preset.offline_frees_nodes, !slab_nodes_era);
-    const bool before_e4f8e513c3d3 = preset.name == "hotplug_lock_sysfs";
+    const bool before_e4f8e513c3d3 =
+        preset.name == "hotplug_lock_sysfs" || preset.name == "mutex_only";
     EXPECT_EQ(!preset.show_locks.empty(), before_e4f8e513c3d3) << describe_steps(preset.show_locks);
   }
 }
@@ -169,6 +170,25 @@ TEST(Strategies, NodePathsFollowTheKernel) {
   EXPECT_NE(d.message.find("\"v5.5\""), std::string::npos) << d.message;
   d = only_error(R"({"name": "x", "node_paths": 5.6})");
   EXPECT_EQ(d.pointer, "/node_paths");
+}
+
+// v3.14 took lock_memory_hotplug(), a plain mutex, in the hotplug operations and in SLUB's
+// show_slab_objects(); mem_hotplug_lock (bfc8c90139eb, v3.16) in every later preset.
+TEST(Strategies, HotplugSideFollowsTheKernel) {
+  for (const auto& preset : alloc::strategy_presets()) {
+    SCOPED_TRACE(preset.name);
+    EXPECT_EQ(preset.hotplug_side, preset.kernel == "v3.14" ? alloc::HotplugSide::mem_hotplug_mutex
+                                                            : alloc::HotplugSide::mem_hotplug_lock);
+  }
+  const alloc::Strategy s = from_text(R"({"name": "x", "base": "hotplug_lock",
+      "hotplug_side": "mem_hotplug_mutex", "show_locks": ["lock_memory_hotplug"]})");
+  EXPECT_EQ(s.hotplug_side, alloc::HotplugSide::mem_hotplug_mutex);
+  EXPECT_EQ(s.show_locks, (std::vector<alloc::LockStep>{
+                              {alloc::LockClass::mem_hotplug_mutex, alloc::LockMode::exclusive}}));
+  EXPECT_EQ(to_json(s)["hotplug_side"], "mem_hotplug_mutex");
+  EXPECT_EQ(to_json(s)["show_locks"][0], "lock_memory_hotplug");
+  const auto d = only_error(R"({"name": "x", "hotplug_side": "mem_hotplug_rwsem"})");
+  EXPECT_EQ(d.pointer, "/hotplug_side");
 }
 
 TEST(Strategies, BaseAndOverrides) {
