@@ -334,6 +334,7 @@ ordered_json kernel_check_model(const sim::PreparedRun& p, const topology::QemuM
   options.seed = p.seed();
   options.sync_quantum_ns = p.settings.quantum_ns;
   options.lookahead = p.settings.lookahead;
+  options.tuning.slab_nomerge = p.settings.slab_nomerge;
   options.time_buckets = p.settings.time_buckets;
   sim::SimulationRun run(p.machine, p.workload, p.strategy,
                          sim::with_workload_tuning(p.workload, options));
