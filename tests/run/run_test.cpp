@@ -358,6 +358,7 @@ TEST(Run, MergedCacheWorksThroughItsOwnName) {
       "threads": [{"name": "ta", "cpus": "all", "cache": "a",
                    "think_time": {"constant": "5us"}, "lifetime": {"constant": "20us"}},
                   {"name": "tb", "cpus": "all", "cache": "b", "start": "1500us", "stop": "2500us",
+                   "alloc_node_fraction": 1.0, "target_node": "fixed", "fixed_node": 2,
                    "think_time": {"constant": "5us"}, "lifetime": {"constant": "20us"}}],
       "events": [{"at": "1ms", "cache_create": {"cache": "b"}},
                  {"at": "2ms", "sysfs_read": {"cache": "b", "file": "aliases"}},
@@ -381,6 +382,11 @@ TEST(Run, MergedCacheWorksThroughItsOwnName) {
     EXPECT_EQ(b.frees, b.allocations);
     EXPECT_TRUE(b.destroyed);
     EXPECT_FALSE(m.caches[0].destroyed);
+    // Node 2 has no memory: b's node-2 requests fall back. Merged, both names show the one
+    // struct's counts, which the run's total takes once.
+    ASSERT_GT(b.fallbacks_per_node.at(2), 0u);
+    EXPECT_EQ(m.caches[0].fallbacks_per_node.at(2), nomerge ? 0u : b.fallbacks_per_node[2]);
+    EXPECT_EQ(m.fallbacks_per_node.at(2), b.fallbacks_per_node[2]);
     ASSERT_TRUE(b.layout.has_value());
     const auto& fields = alloc::layout_fields(alloc::AllocatorKind::slub);
     std::optional<std::string> merged_into;
