@@ -54,14 +54,18 @@ class Allocator {
 
   // mm/slab_common.c, the same for every model (SlabCommon): kmem_cache_create_usercopy(),
   // kmem_cache_destroy(), kmem_cache_shrink(), each with the strategy's lock nest around the
-  // allocator's hook. create returns nullptr on failure (logged as the kernel does); destroy
-  // returns 0 when released, -EBUSY when objects remain, 1 when a reference remains.
+  // allocator's hook. create returns nullptr on failure (logged as the kernel does), or the
+  // cache it merged into (__kmem_cache_alias()); destroy returns 0 when released, -EBUSY when
+  // objects remain, 1 when a reference remains.
   Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                            CacheFlags flags) {
     return common_.kmem_cache_create(name, object_size, align, flags);
   }
   int kmem_cache_destroy(Cache* s) { return common_.kmem_cache_destroy(s); }
   int kmem_cache_shrink(Cache* s) { return common_.kmem_cache_shrink(s); }
+  // The slab_nomerge boot parameter (mm/slab_common.c __setup("slab_nomerge"), parsed before
+  // kmem_cache_init()): no create merges into an existing cache.
+  void set_slab_nomerge(bool on) { common_.set_slab_nomerge(on); }
   // The state of mm/slab_common.c: slab_caches, find_cache(), the strategy.
   [[nodiscard]] const SlabCommon& slab_common() const { return common_; }
 
@@ -98,6 +102,14 @@ class Allocator {
   // per-CPU and per-node structures; slab_common puts it on slab_caches.
   virtual CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size,
                                            unsigned align, CacheFlags flags) = 0;
+  // __kmem_cache_alias(), which kmem_cache_create_usercopy() tries first inside the same lock
+  // nest: a listed cache that SlabCommon::find_mergeable() accepts, with its refcount raised and
+  // the caller's name made an alias of it, or nullptr to create a cache. The default is SLOB's,
+  // mm/slab.h's inline that returns NULL: SLOB never merges.
+  virtual Cache* __kmem_cache_alias(const std::string& /*name*/, unsigned /*object_size*/,
+                                    unsigned /*align*/, CacheFlags /*flags*/) {
+    return nullptr;
+  }
   // Non-zero when objects remain (kmem_cache_destroy() then fails with -EBUSY).
   virtual int __kmem_cache_shutdown(Cache* s) = 0;
   // slab_kmem_cache_release(): the per-CPU and per-node structures, then the struct itself

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "allocator/slab_flags.hpp"
+
 namespace slabsim::alloc {
 
 // The fields of struct kmem_cache that mm/slab_common.c itself reads and writes for every
@@ -18,8 +20,12 @@ struct Cache {
   std::uint64_t id = 0;
   // s->size: the object with its metadata and alignment, what /proc/slabinfo shows as <objsize>.
   unsigned size = 0;
-  // kmem_cache_destroy() releases the cache when it drops to 0; boot caches hold -1
-  // (create_boot_cache(): exempt from merging), so they are never released.
+  // s->flags, and whether s->ctor is set (flags.has_ctor): find_mergeable() and
+  // slab_unmergeable() read them for every allocator.
+  CacheFlags flags;
+  // kmem_cache_destroy() releases the cache when it drops to 0; __kmem_cache_alias() adds one per
+  // merged create; boot caches hold -1 (create_boot_cache(): exempt from merging), so they are
+  // never released nor merge targets.
   int refcount = 1;
   bool listed = false;  // on slab_caches
   // Released by kmem_cache_destroy(). The struct stays, as a tombstone, so that a stale user is

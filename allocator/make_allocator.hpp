@@ -19,6 +19,8 @@ namespace slabsim::alloc {
 
 // Parameters of each model; only the chosen allocator's are used.
 struct AllocatorTuning {
+  // The slab_nomerge boot parameter (mm/slab_common.c): no cache merging, for every allocator.
+  bool slab_nomerge = false;
   SlubBootParams slub_params;
   SlubCosts slub_costs;
   SlabParams slab_params;

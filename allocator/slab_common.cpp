@@ -40,6 +40,12 @@ Cache* SlabCommon::kmem_cache_create(const std::string& name, unsigned object_si
                                      CacheFlags flags) {
   env_.sync();
   lock_steps(strategy_.create_locks, "kmem_cache_create");
+  // `if (!usersize) s = __kmem_cache_alias(...)`: a merge makes nothing, so it neither allocates
+  // a struct kmem_cache nor walks the nodes in init_kmem_cache_nodes().
+  if (Cache* alias = allocator_.__kmem_cache_alias(name, object_size, align, flags)) {
+    unlock_steps(strategy_.create_locks);
+    return alias;
+  }
   CreatedCache created = allocator_.__kmem_cache_create(name, object_size, align, flags);
   if (created.cache)
     list_add(created.cache);  // create_cache(): s->refcount = 1 (the struct's default)
@@ -94,6 +100,30 @@ int SlabCommon::kmem_cache_shrink(Cache* s) {
   const int ret = allocator_.__kmem_cache_shrink(s);
   unlock_steps(strategy_.shrink_locks);
   return ret;
+}
+
+bool SlabCommon::slab_unmergeable(const Cache& s) const {
+  return slab_nomerge_ || s.flags.never_merge() || s.flags.has_ctor || s.refcount < 0;
+}
+
+Cache* SlabCommon::find_mergeable(unsigned size, unsigned align, const CacheFlags& flags) const {
+  constexpr std::uint64_t word = 8;  // sizeof(void *)
+  if (slab_nomerge_ || flags.has_ctor) return nullptr;
+  std::uint64_t want = (size + word - 1) / word * word;  // ALIGN(size, sizeof(void *))
+  const std::uint64_t a = calculate_alignment(flags, align, want);
+  want = (want + a - 1) / a * a;  // ALIGN(size, align)
+  // kmem_cache_flags() would add the slub_debug= boot option's flags here; the model has none.
+  if (flags.never_merge()) return nullptr;
+  // slab_caches is newest first: its reverse walk starts from the oldest cache.
+  for (Cache* s : std::views::reverse(slab_caches_)) {
+    if (slab_unmergeable(*s)) continue;
+    if (want > s->size) continue;
+    if (!flags.merge_same_equal(s->flags)) continue;
+    if ((s->size & ~(a - 1)) != s->size) continue;  // alignment compatible
+    if (s->size - want >= word) continue;
+    return s;
+  }
+  return nullptr;
 }
 
 Cache* SlabCommon::find_cache(const std::string& name) const {

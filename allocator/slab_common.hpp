@@ -30,13 +30,15 @@ class SlabCommon {
   SlabCommon(const SlabCommon&) = delete;
   SlabCommon& operator=(const SlabCommon&) = delete;
 
-  // kmem_cache_create_usercopy() (v5.10): inside the strategy's create locks, the allocator's
-  // __kmem_cache_create(), then list_add() on slab_caches; on failure the kernel's pr_warn()
-  // line (with why) and nullptr. Caches are never merged (no __kmem_cache_alias(), as with
-  // slub_nomerge).
+  // kmem_cache_create_usercopy() (v5.10-v6.1): inside the strategy's create locks, first the
+  // allocator's __kmem_cache_alias() (the model has no usersize, so it is always tried), which
+  // returns an existing cache when find_mergeable() finds one: no struct, no kmem_cache_node is
+  // made then. Otherwise create_cache(): the allocator's __kmem_cache_create(), then list_add()
+  // on slab_caches; on failure the kernel's pr_warn() line (with why) and nullptr.
   Cache* kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                            CacheFlags flags);
-  // kmem_cache_destroy() inside the strategy's destroy locks: drops the reference and, at zero,
+  // kmem_cache_destroy() inside the strategy's destroy locks: drops the reference (an alias
+  // drops only that: its sysfs link stays, as in the kernel) and, at zero,
   // shutdown_cache(). The kernel returns nothing; the model says what happened: 0 when the
   // cache was released, -EBUSY when objects remain ("Slab cache still has objects", and the
   // cache stays listed with refcount 0, as v5.10 leaves it), 1 when a reference remains (an
@@ -60,6 +62,17 @@ class SlabCommon {
   [[nodiscard]] auto slab_caches_as() const {
     return slab_caches_ | std::views::transform([](Cache* s) { return static_cast<T*>(s); });
   }
+  // slab_unmergeable() (mm/slab_common.c, v5.10-v6.1): slab_nomerge, a SLAB_NEVER_MERGE flag, a
+  // ctor, or a negative refcount (a boot cache) keep `s` out of every merge. (s->usersize, the
+  // kernel's fourth reason, is always 0 in the model.)
+  [[nodiscard]] bool slab_unmergeable(const Cache& s) const;
+  // find_mergeable() (mm/slab_common.c, v5.10-v6.1): the cache a create of `size`, `align` and
+  // `flags` may share, walking slab_caches from its tail (list_for_each_entry_reverse, so the
+  // oldest match wins): mergeable, the same SLAB_MERGE_SAME flags, s->size at least the aligned
+  // size, less than a word more, and a multiple of the alignment. nullptr when none.
+  [[nodiscard]] Cache* find_mergeable(unsigned size, unsigned align, const CacheFlags& flags) const;
+  void set_slab_nomerge(bool on) { slab_nomerge_ = on; }
+  [[nodiscard]] bool slab_nomerge() const { return slab_nomerge_; }
   // The listed cache of that name, or nullptr.
   [[nodiscard]] Cache* find_cache(const std::string& name) const;
   // list_add(&s->list, &slab_caches): create_cache(), and the boot caches of kmem_cache_init().
@@ -97,6 +110,9 @@ class SlabCommon {
   Strategy strategy_;
   std::vector<Cache*> slab_caches_;
   std::uint64_t next_cache_id_ = 0;
+  // slab_nomerge: !IS_ENABLED(CONFIG_SLAB_MERGE_DEFAULT), which is y by default (the kernel
+  // merges).
+  bool slab_nomerge_ = false;
   std::vector<Violation> violations_;
   std::set<std::string> reported_;  // keys of violations already recorded
   std::vector<std::string> kernel_log_;

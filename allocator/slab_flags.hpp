@@ -21,6 +21,17 @@ struct CacheFlags {
   bool store_user = false;  // SLAB_STORE_USER (also keeps a "full" list per node)
 
   [[nodiscard]] bool debug() const { return red_zone || poison || store_user; }
+  // mm/slab_common.c SLAB_NEVER_MERGE, of the flags above: SLAB_RED_ZONE, SLAB_POISON,
+  // SLAB_STORE_USER, SLAB_TYPESAFE_BY_RCU. (SLAB_TRACE, SLAB_NOLEAKTRACE, SLAB_FAILSLAB and
+  // KASAN's SLAB_KASAN are not modelled; none is ever set.)
+  [[nodiscard]] bool never_merge() const {
+    return red_zone || poison || store_user || typesafe_by_rcu;
+  }
+  // mm/slab_common.c SLAB_MERGE_SAME, of the flags above: SLAB_RECLAIM_ACCOUNT (SLAB_CACHE_DMA,
+  // SLAB_CACHE_DMA32 and SLAB_ACCOUNT are not modelled). Two caches merge only if these agree.
+  [[nodiscard]] bool merge_same_equal(const CacheFlags& other) const {
+    return reclaim_account == other.reclaim_account;
+  }
   bool operator==(const CacheFlags&) const = default;
 };
 

@@ -71,7 +71,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
              const std::string& workload, bool workload_is_json, const std::string& strategy,
              bool strategy_is_json, const std::string& allocator, std::optional<std::uint64_t> seed,
              std::optional<std::int64_t> jitter_ns, std::optional<std::int64_t> quantum_ns,
-             bool lookahead, const std::string& trace_path) {
+             bool lookahead, bool slab_nomerge, const std::string& trace_path) {
   sim::RunRequest request = request_of(topology, topology_is_json, workload, workload_is_json,
                                        strategy, strategy_is_json, allocator);
   request.settings.seed = seed;
@@ -84,6 +84,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
     request.settings.*setting->field = *value;
   }
   request.settings.lookahead = lookahead;
+  request.settings.slab_nomerge = slab_nomerge;
   request.trace_path = trace_path;
   request.progress = [](std::int64_t) {
     py::gil_scoped_acquire gil;
@@ -225,7 +226,7 @@ void bind_topologies(py::module_& m) {
 void bind_runs(py::module_& m) {
   m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
         "strategy"_a, "strategy_is_json"_a, "allocator"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a,
-        "lookahead"_a, "trace_path"_a = "",
+        "lookahead"_a, "slab_nomerge"_a = false, "trace_path"_a = "",
         "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
         "for bad input, ValueError for a bad setting and KeyboardInterrupt when interrupted.");
   m.def("headline", &headline, "result"_a,

@@ -137,7 +137,10 @@ SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned si
     c->node[nid] = n.get();
     c->node_store.push_back(std::move(n));
   }
-  c->refcount = -1;  // create_boot_cache(): never merged
+  // Never a merge target: create_boot_cache() leaves kmem_cache at -1; the kmalloc caches get
+  // refcount 1 in create_kmalloc_cache() but usersize = size (their usercopy whitelist), which
+  // slab_unmergeable() refuses as well (v5.10). The model has no usersize: -1 for all.
+  c->refcount = -1;
   common_.list_add(c);
   return c;
 }

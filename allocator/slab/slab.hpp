@@ -151,6 +151,10 @@ class SlabAllocator final : public Allocator,
   // __kmem_cache_create(): the struct from the "kmem_cache" cache, the object layout
   // (calculate_slab_order() and the freelist placement), then setup_cpu_cache() ->
   // enable_cpucache(): tunables, per-CPU arrays and the node structs of every online node.
+  // __kmem_cache_alias() (mm/slab.c, v5.10): find_mergeable(), then the target's refcount raised
+  // and object_size widened to the new size; SLAB has no sysfs link to make.
+  Cache* __kmem_cache_alias(const std::string& name, unsigned object_size, unsigned align,
+                            CacheFlags flags) override;
   CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                                    CacheFlags flags) override;
   // SLAB's __kmem_cache_shutdown() is __kmem_cache_shrink(): non-zero while any node still has

@@ -41,9 +41,19 @@ bool is_power_of_two(unsigned x) {
 // ---------------------------------------------------------------------------------------------
 // The hooks of mm/slab_common.c: __kmem_cache_create(), __kmem_cache_release()
 
+Cache* SlabAllocator::__kmem_cache_alias(const std::string& /*name*/, unsigned object_size,
+                                         unsigned align, CacheFlags flags) {
+  auto* cachep = static_cast<SlabCache*>(common_.find_mergeable(object_size, align, flags));
+  if (!cachep) return nullptr;
+  ++cachep->refcount;
+  // "Adjust the object sizes so that we clear the complete object on kzalloc."
+  cachep->object_size = std::max(cachep->object_size, object_size);
+  return cachep;
+}
+
 CreatedCache SlabAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
                                                 unsigned align, CacheFlags flags) {
-  // SLAB has no sysfs, so two caches may share a name; caches are never merged here.
+  // SLAB has no sysfs, so two caches may share a name.
   const ObjectRef backing = slab_alloc(kmem_cache_, gfp_kernel);  // kmem_cache_zalloc(kmem_cache)
   if (!backing) return {nullptr, -enomem, "out of memory for struct kmem_cache"};
   std::string why;

@@ -90,7 +90,6 @@ enum class SlabMgmt : std::uint8_t { objfreelist, off_slab, on_slab };
 
 // struct kmem_cache (include/linux/slab_def.h) with the CONFIG_DEBUG_SLAB statistics.
 struct SlabCache : Cache {
-  CacheFlags flags;
   unsigned object_size = 0;  // as requested
   unsigned align = 0;
   unsigned num = 0;       // objects per slab

@@ -101,7 +101,6 @@ struct SlobPage {
 
 // struct kmem_cache as mm/slab.h defines it for SLOB.
 struct SlobCache : Cache {
-  CacheFlags flags;
   unsigned object_size = 0;  // as requested
   unsigned align = 0;        // c->align: calculate_alignment()
   ObjectRef backing;         // the "kmem_cache" object holding this struct (none for the boot one)

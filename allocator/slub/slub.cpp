@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace slabsim::alloc {
@@ -203,13 +204,28 @@ bool SlubAllocator::init_kmem_cache_nodes(KmemCache* s) {
 // The hooks of mm/slab_common.c: __kmem_cache_create, __kmem_cache_shutdown,
 // __kmem_cache_release, __kmem_cache_shrink
 
+Cache* SlubAllocator::__kmem_cache_alias(const std::string& /*name*/, unsigned object_size,
+                                         unsigned align, CacheFlags flags) {
+  auto* s = static_cast<KmemCache*>(common_.find_mergeable(object_size, align, flags));
+  if (!s) return nullptr;
+  ++s->refcount;
+  // "Adjust the object sizes so that we clear the complete object on kzalloc."
+  s->s.object_size = std::max(s->s.object_size, object_size);
+  s->s.inuse = std::max(s->s.inuse, (object_size + 7) / 8 * 8);  // ALIGN(size, sizeof(void *))
+  // sysfs_slab_alias() at slab_state FULL: sysfs_remove_link() of a leftover link of that name,
+  // then sysfs_create_link() to the cache's directory, which cannot fail here (the runner
+  // reaches a cache's files through the struct its name maps to). The `aliases` file shows the
+  // raised refcount.
+  return s;
+}
+
 CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigned object_size,
                                                 unsigned align, CacheFlags flags) {
   std::string why;
   auto settings = derive_cache_settings(
       object_size, align, flags, calculate_order_cpus(params_.version, layout_), params_, &why);
   if (!settings) return {nullptr, -errno_inval, why};
-  // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name> (caches are not merged).
+  // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name>.
   if (common_.find_cache(name))
     return {nullptr, -errno_exist,
             "a cache of that name exists (sysfs: cannot create duplicate filename)"};

@@ -123,6 +123,10 @@ class SlubAllocator final : public Allocator,
   // (derive_cache_settings()), the struct from the "kmem_cache" cache, init_kmem_cache_nodes(),
   // and sysfs_slab_add()'s refusal of a second directory of the same name, checked before any
   // allocation.
+  // __kmem_cache_alias() (mm/slub.c, v5.10-v6.1): find_mergeable(), then the target's refcount
+  // raised, object_size and inuse widened to the new size, and sysfs_slab_alias().
+  Cache* __kmem_cache_alias(const std::string& name, unsigned object_size, unsigned align,
+                            CacheFlags flags) override;
   CreatedCache __kmem_cache_create(const std::string& name, unsigned object_size, unsigned align,
                                    CacheFlags flags) override;
   // flush_all(), then free_partial() on every node: empty partial slabs are discarded, others

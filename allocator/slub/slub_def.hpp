@@ -101,7 +101,6 @@ struct KmemCacheNode {
 };
 
 struct KmemCache : Cache {
-  CacheFlags flags;
   CacheSettings s;
   std::vector<KmemCacheCpu> cpu_slab;  // every possible CPU (never touched by CPU hotplug)
   std::vector<KmemCacheNode*> node;    // get_node(): nr_node_ids entries, nullptr when missing

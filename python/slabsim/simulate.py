@@ -42,7 +42,7 @@ def defaults():
 
 
 def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=None,
-        jitter_ns=None, quantum_ns=None, lookahead=True, trace=None):
+        jitter_ns=None, quantum_ns=None, lookahead=True, slab_nomerge=False, trace=None):
     """Runs one simulation and returns a :class:`Result`; None for any argument means its
     default (:func:`defaults`), as ``slabsim run`` has it.
 
@@ -53,7 +53,9 @@ def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=Non
     ``seed``: None for the workload's seed. ``jitter_ns`` delays each timed event by a seeded
     0..jitter_ns (None: 0); ``quantum_ns`` is the lax-synchronisation quantum (None: the core's
     default, 10 µs; :func:`defaults`); ``lookahead=False`` sends every wait through SimGrid
-    (slower, same results). The result's ``config`` block records every setting used.
+    (slower, same results); ``slab_nomerge=True`` boots the model with the kernel's
+    ``slab_nomerge`` parameter (no cache merging; the kernel and the model merge by default).
+    The result's ``config`` block records every setting used.
     ``trace``: a path where the run's
     timeline is written as Chrome trace-event JSON (open it in https://ui.perfetto.dev, or draw
     it with :func:`slabsim.plot.timeline`).
@@ -74,7 +76,7 @@ def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=Non
     out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, str(allocator), seed,
                        None if jitter_ns is None else int(jitter_ns),
                        None if quantum_ns is None else int(quantum_ns), bool(lookahead),
-                       "" if trace is None else os.fspath(trace))
+                       bool(slab_nomerge), "" if trace is None else os.fspath(trace))
     return Result.from_json(out["result"], out["reports"])
 
 

@@ -334,6 +334,11 @@ ordered_json kernel_check_model(const sim::PreparedRun& p, const topology::QemuM
   options.seed = p.seed();
   options.sync_quantum_ns = p.settings.quantum_ns;
   options.lookahead = p.settings.lookahead;
+  // The guest boots with slab_nomerge (QemuMachine::kernel_cmdline), so the model must too: a
+  // test cache merged into another would be compared against one of its own.
+  options.tuning.slab_nomerge =
+      p.settings.slab_nomerge ||
+      std::ranges::find(machine.kernel_cmdline, "slab_nomerge") != machine.kernel_cmdline.end();
   options.time_buckets = p.settings.time_buckets;
   sim::SimulationRun run(p.machine, p.workload, p.strategy,
                          sim::with_workload_tuning(p.workload, options));

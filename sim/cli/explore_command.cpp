@@ -207,6 +207,7 @@ std::string replay_command(const ExploreOptions& o, const std::string& strategy,
   if (o.run.settings.quantum_ns != sim::quantum_setting.default_value())
     cmd += fmt::format(" --quantum {}", o.run.settings.quantum_ns);
   if (o.run.no_lookahead) cmd += " --no-lookahead";
+  if (o.run.settings.slab_nomerge) cmd += " --slab-nomerge";
   return cmd + " --report summary,lockdep";
 }
 

@@ -24,6 +24,9 @@ void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
   cmd->add_flag("--no-lookahead", o.no_lookahead,
                 "Send every sleep through SimGrid, even those no other CPU could notice: "
                 "slower, same results (a check of the engine)");
+  cmd->add_flag("--slab-nomerge", o.settings.slab_nomerge,
+                "Boot the model with slab_nomerge: no cache is merged into an existing compatible "
+                "one (the kernel, and the model by default, merge them: __kmem_cache_alias())");
 }
 
 void add_allocator_option(CLI::App* cmd, RunCliOptions& o, bool several) {

@@ -30,7 +30,8 @@ struct RunCliOptions {
   std::string trace;
 };
 
-// -t, -w, --seed (unless `with_seed` is false), --quantum, --jitter-ns, --no-lookahead.
+// -t, -w, --seed (unless `with_seed` is false), --quantum, --jitter-ns, --no-lookahead,
+// --slab-nomerge.
 void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed = true);
 // An integer setting's flag, with the setting's description, range and default.
 CLI::Option* add_setting(CLI::App* cmd, const sim::IntSetting& setting, sim::RunSettings& into);

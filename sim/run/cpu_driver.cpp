@@ -158,9 +158,10 @@ void CpuDriver::reap(Cpu& c) {
 void CpuDriver::free_next(Cpu& c, std::int64_t now) {
   FreeAt next = c.to_free.top();
   c.to_free.pop();
-  if (caches_.destroying(pending_.at(next.slot).cache)) {
+  if (caches_.destroying_struct(pending_.at(next.slot).owner)) {
     // A caller never frees into a cache while destroying it: hold the object until
-    // kmem_cache_destroy() has failed (it has objects, so it will).
+    // kmem_cache_destroy() has failed (it has objects, so it will) or, for a merged cache, has
+    // dropped the reference of another name sharing the struct.
     next.at = now + Machine::poll_ns;
     c.to_free.push(next);
     env_.charge(Machine::poll_ns);

@@ -1,6 +1,7 @@
 #include "run/metrics_recorder.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "run/findings.hpp"
 
@@ -64,6 +65,9 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
 void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const WorkloadCaches& caches,
                                  const std::vector<bool>& online) const {
   m.fallbacks_per_node.assign(node_count_, 0);
+  // The names of a merged cache (__kmem_cache_alias()) share one struct, whose counters each
+  // shows: the totals take them once.
+  std::set<const alloc::Cache*> counted;
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     CacheMetrics c = caches_[i];
     const alloc::Cache* s = caches.last_struct(i);
@@ -77,7 +81,8 @@ void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const Workload
       c.objects_in_use = report.objects_in_use;
       c.alloc_node_mismatch = report.alloc_node_mismatch;
     }
-    for (int n = 0; n < node_count_; ++n)
+    const bool first_of_struct = !s || counted.insert(s).second;
+    for (int n = 0; first_of_struct && n < node_count_; ++n)
       m.fallbacks_per_node[n] += c.fallbacks_per_node[n];
     m.allocations += c.allocations;
     m.frees += c.frees;
@@ -86,7 +91,7 @@ void MetricsRecorder::add_caches(RunMetrics& m, Machine& machine, const Workload
     m.remote_alloc.total += c.remote_alloc.total;
     m.remote_access.remote += c.remote_access.remote;
     m.remote_access.total += c.remote_access.total;
-    if (c.alloc_node_mismatch)
+    if (c.alloc_node_mismatch && first_of_struct)
       m.alloc_node_mismatch = m.alloc_node_mismatch.value_or(0) + *c.alloc_node_mismatch;
     m.caches.push_back(std::move(c));
   }

@@ -222,6 +222,7 @@ json config_json(const PreparedRun& p) {
           {"jitter_ns", p.settings.jitter_ns},
           {"quantum_ns", p.settings.quantum_ns},
           {"lookahead", p.settings.lookahead},
+          {"slab_nomerge", p.settings.slab_nomerge},
           {"time_buckets", p.settings.time_buckets},
           {"event_tasks", p.workload.event_tasks},
           {"kernel", kernel}};

@@ -64,6 +64,7 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   options.jitter_ns = p.settings.jitter_ns;
   options.sync_quantum_ns = p.settings.quantum_ns;
   options.lookahead = p.settings.lookahead;
+  options.tuning.slab_nomerge = p.settings.slab_nomerge;
   options.time_buckets = p.settings.time_buckets;
   options.trace_path = p.trace_path;
   options.progress = p.progress;

@@ -24,6 +24,10 @@ struct RunSettings {
   // The engine's lookahead (Simulation::set_lookahead): sleeps nobody else could notice skip
   // SimGrid. The same results either way; off only to check exactly that.
   bool lookahead = true;
+  // The kernel's slab_nomerge boot parameter (mm/slab_common.c): when set, kmem_cache_create()
+  // never merges a cache into an existing compatible one (__kmem_cache_alias()). The kernel
+  // merges by default (CONFIG_SLAB_MERGE_DEFAULT=y), and so does the model.
+  bool slab_nomerge = false;
   // How many equal time buckets the run's duration is cut into for the per-bucket metrics.
   int time_buckets = 10;
 };

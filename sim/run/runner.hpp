@@ -27,7 +27,7 @@ struct RunOptions {
   // The allocator model and its parameters (a workload's "kernel" object sets SLAB's reap
   // interval).
   alloc::AllocatorKind allocator = RunSettings{}.allocator;
-  alloc::AllocatorTuning tuning;
+  alloc::AllocatorTuning tuning;  // tuning.slab_nomerge: RunSettings::slab_nomerge
   // Where to write the run's timeline (trace.hpp), atomically at its end, even when it ends in
   // a deadlock; empty: none, and the run records nothing.
   std::string trace_path;

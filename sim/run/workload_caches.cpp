@@ -43,9 +43,15 @@ alloc::Cache* WorkloadCaches::begin_destroy(std::size_t cache) {
   return s;
 }
 
+bool WorkloadCaches::destroying_struct(const alloc::Cache* s) const {
+  for (std::size_t i = 0; i < destroying_.size(); ++i)
+    if (destroying_[i] && last_struct_[i] == s) return true;
+  return false;
+}
+
 void WorkloadCaches::end_destroy(std::size_t cache, alloc::Cache* s, int result) {
   destroying_[cache] = false;
-  if (result != 0) current_struct_[cache] = s;
+  if (result < 0 || (result > 0 && s->refcount < 0)) current_struct_[cache] = s;
 }
 
 }  // namespace slabsim::sim

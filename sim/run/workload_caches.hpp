@@ -2,7 +2,9 @@
 // (none before its kmem_cache_create() or once its destruction started), the last struct it had
 // (a destroyed cache's struct stays in the model as a tombstone with its counters, and its sysfs
 // directory stays reachable while kmem_cache_destroy() runs), whether a destruction is under
-// way, and the operations under way in it, which a destruction waits for.
+// way, and the operations under way in it, which a destruction waits for. A cache merged into
+// another (__kmem_cache_alias()) has that one's struct: several names then share a struct, each
+// holding one reference of its refcount.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +31,9 @@ class WorkloadCaches {
     return last_struct_[cache];
   }
   [[nodiscard]] bool destroying(std::size_t cache) const { return destroying_[cache]; }
+  // Whether a kmem_cache_destroy() of `s` runs under any of the names that share it: a free of
+  // one of its objects waits, whichever name allocated it.
+  [[nodiscard]] bool destroying_struct(const alloc::Cache* s) const;
   [[nodiscard]] int in_flight(std::size_t cache) const { return in_flight_[cache]; }
   // The struct whose sysfs directory a path names: the current one or, while kmem_cache_destroy()
   // runs (it removes the directory last), the one being destroyed.
@@ -46,7 +51,10 @@ class WorkloadCaches {
   // The workload stops using the cache when its destruction starts (using a cache being
   // destroyed is a caller bug in the kernel); the struct is returned for kmem_cache_destroy().
   alloc::Cache* begin_destroy(std::size_t cache);
-  // The cache comes back if kmem_cache_destroy() failed (`result` != 0).
+  // The cache comes back if kmem_cache_destroy() failed (-EBUSY), or dropped a reference the
+  // name did not hold (the refcount fell below 0: an earlier destroy had failed at 0). A destroy
+  // that dropped one of a merged cache's references (result 1, refcount still positive) takes
+  // the name away for good, as a release does: the struct lives on for its other names.
   void end_destroy(std::size_t cache, alloc::Cache* s, int result);
 
   // An allocation, free or shrink entering and leaving the cache (ModelCall).

@@ -58,20 +58,25 @@ SpecPtr make_spec() {
                           "letters, digits, '.', '_' and '-', starting with a letter, digit or "
                           "'_' (a /sys/kernel/slab directory name)"),
                    "Name of the cache, unique; /sys/kernel/slab/<name> and /proc/slabinfo show "
-                   "it."),
+                   "it, unless kmem_cache_create() merges it into an older compatible cache "
+                   "(__kmem_cache_alias(), on unless --slab-nomerge): the name then refers to "
+                   "that cache, which the cache's layout names in merged_into."),
           required("object_size", integer(1, 4 << 20),
                    "Object size in bytes, the size argument of kmem_cache_create()."),
           optional("align", integer(0, 1 << 20),
                    "Required alignment in bytes: 0 or a power of two (the align argument of "
                    "kmem_cache_create()).",
                    0),
-          optional("flags",
-                   array(enumeration({"hwcache_align", "reclaim_account", "typesafe_by_rcu", "ctor",
-                                      "red_zone", "poison", "store_user"})),
-                   "kmem_cache_create() flags: SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, "
-                   "SLAB_TYPESAFE_BY_RCU, a constructor (\"ctor\"), and the debug flags "
-                   "SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER.",
-                   json::array()),
+          optional(
+              "flags",
+              array(enumeration({"hwcache_align", "reclaim_account", "typesafe_by_rcu", "ctor",
+                                 "red_zone", "poison", "store_user"})),
+              "kmem_cache_create() flags: SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, "
+              "SLAB_TYPESAFE_BY_RCU, a constructor (\"ctor\"), and the debug flags "
+              "SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER. A constructor, SLAB_TYPESAFE_BY_RCU "
+              "and the debug flags keep a cache from being merged (SLAB_NEVER_MERGE); "
+              "SLAB_RECLAIM_ACCOUNT must be the same on both (SLAB_MERGE_SAME).",
+              json::array()),
           optional("at_boot", boolean(),
                    "true: the cache exists from boot. false: it is created by a cache_create "
                    "event; thread groups using it skip allocations while it does not exist.",

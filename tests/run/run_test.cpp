@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "allocator/make_allocator.hpp"
 #include "config/json_document.hpp"
 #include "run/result.hpp"
 #include "run/runner.hpp"
@@ -315,11 +316,14 @@ TEST(Run, CreateAndDestroyWaitOnTheHotplugLockOnlyUnderHotplugLock) {
 
 // The 03afc0e25f7f race in a full run: caches created all through a node's onlining. Under
 // mutex_only one lands between the GOING_ONLINE callback and node_states_set_node() and misses
-// the node; the hotplug lock makes creation wait; slab_nodes gives the cache the node.
+// the node; the hotplug lock makes creation wait; slab_nodes gives the cache the node. Each cache
+// has a constructor, as many module caches do: otherwise each would merge into the first one
+// (__kmem_cache_alias()) and make no kmem_cache_node at all.
 TEST(Run, CachesCreatedDuringOnliningRaceOnlyUnderMutexOnly) {
   std::string caches, events;
   for (int i = 0; i < 40; ++i) {
-    caches += fmt::format(R"(, {{"name": "late{}", "object_size": 64, "at_boot": false}})", i);
+    caches += fmt::format(
+        R"(, {{"name": "late{}", "object_size": 64, "flags": ["ctor"], "at_boot": false}})", i);
     events += fmt::format(R"(, {{"at": "{}us", "cache_create": {{"cache": "late{}"}}}})",
                           1000 + 300 * i, i);
   }
@@ -339,6 +343,56 @@ TEST(Run, CachesCreatedDuringOnliningRaceOnlyUnderMutexOnly) {
   for (const char* fixed : {"hotplug_lock", "slab_nodes", "slab_nodes_nocpu"}) {
     const RunMetrics m = run(l, fixed);
     EXPECT_TRUE(m.violations.empty()) << fixed << ": " << m.violations.front().what;
+  }
+}
+
+// Cache merging end to end (kmem_cache_create_usercopy() -> __kmem_cache_alias(), v5.10-v6.1):
+// "b" is created into "a", its layout names "a" in merged_into, its threads allocate from "a",
+// its sysfs directory is "a"'s (aliases counts refcount - 1), and its destroy only drops the
+// reference. Under --slab-nomerge it is a cache of its own.
+TEST(Run, MergedCacheWorksThroughItsOwnName) {
+  const Loaded l = load(config::parse_json_document(R"({
+      "name": "merge", "topology": "qemu-2node-hotplug", "duration": "6ms",
+      "caches": [{"name": "a", "object_size": 64},
+                 {"name": "b", "object_size": 60, "at_boot": false}],
+      "threads": [{"name": "ta", "cpus": "all", "cache": "a",
+                   "think_time": {"constant": "5us"}, "lifetime": {"constant": "20us"}},
+                  {"name": "tb", "cpus": "all", "cache": "b", "start": "1500us", "stop": "2500us",
+                   "alloc_node_fraction": 1.0, "target_node": "fixed", "fixed_node": 2,
+                   "think_time": {"constant": "5us"}, "lifetime": {"constant": "20us"}}],
+      "events": [{"at": "1ms", "cache_create": {"cache": "b"}},
+                 {"at": "2ms", "sysfs_read": {"cache": "b", "file": "aliases"}},
+                 {"at": "2100us", "shrink": {"cache": "b"}},
+                 {"at": "3ms", "cache_destroy": {"cache": "b"}},
+                 {"at": "4ms", "sysfs_read": {"cache": "a", "file": "aliases"}}]})",
+                                                    "merge.json"));
+  const auto st = strategy::load_strategy("slab_nodes_nocpu");
+  for (const bool nomerge : {false, true}) {
+    RunOptions o;
+    o.tuning.slab_nomerge = nomerge;
+    const RunMetrics m = run_simulation(l.machine, l.workload, st, o);
+    EXPECT_TRUE(m.violations.empty()) << m.violations.front().what;
+    ASSERT_EQ(m.events.size(), 5u);
+    for (const auto& e : m.events)
+      EXPECT_EQ(e.result, 0) << e.type << " " << e.target;
+    EXPECT_EQ(m.events[1].text, nomerge ? "0\n" : "1\n");
+    EXPECT_EQ(m.events[4].text, "0\n");
+    const CacheMetrics& b = m.caches[1];
+    EXPECT_GT(b.allocations, 0u);
+    EXPECT_EQ(b.frees, b.allocations);
+    EXPECT_TRUE(b.destroyed);
+    EXPECT_FALSE(m.caches[0].destroyed);
+    // Node 2 has no memory: b's node-2 requests fall back. Merged, both names show the one
+    // struct's counts, which the run's total takes once.
+    ASSERT_GT(b.fallbacks_per_node.at(2), 0u);
+    EXPECT_EQ(m.caches[0].fallbacks_per_node.at(2), nomerge ? 0u : b.fallbacks_per_node[2]);
+    EXPECT_EQ(m.fallbacks_per_node.at(2), b.fallbacks_per_node[2]);
+    ASSERT_TRUE(b.layout.has_value());
+    const auto& fields = alloc::layout_fields(alloc::AllocatorKind::slub);
+    std::optional<std::string> merged_into;
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (fields[i].name == "merged_into") merged_into = (*b.layout)[i].cache;
+    EXPECT_EQ(merged_into, nomerge ? std::nullopt : std::optional<std::string>("a"));
   }
 }
 

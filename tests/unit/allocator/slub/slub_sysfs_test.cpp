@@ -176,7 +176,9 @@ TEST_F(SlubSysfs, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
 //   kmem_cache_node: slab N1 (node 0) and N2 (node 1) take turns as CPU 0's cpu slab, each
 //   node request deactivating the other; after three caches N1 sits on node 0's partial list
 //   with 3 objects out (61 free) and N2 is the cpu slab: active = 128 - 61 = 67.
+// Booted with slab_nomerge, so that the three caches of one size stay three.
 TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
+  m.slub.set_slab_nomerge(true);
   create("first", 256);
   create("second", 256);
   create("third", 256);
