@@ -17,7 +17,7 @@ namespace {
 
 using testing::FakeEnvironment;
 
-constexpr std::uint64_t kBlock = 1024;
+constexpr std::uint64_t kPagesPerBlock = 1024;
 
 // Two nodes with a CPU each, SLIT 10/20; node 0 has blocks 0 and 1, node 1 has block 2, all
 // online ZONE_NORMAL.
@@ -25,7 +25,7 @@ MachineLayout two_nodes() {
   MachineLayout l;
   l.cpu_node = {0, 1};
   l.distance = {{10, 20}, {20, 10}};
-  l.block_pages = kBlock;
+  l.block_pages = kPagesPerBlock;
   l.blocks = {{0, ZoneType::normal, BlockPresence::online},
               {0, ZoneType::normal, BlockPresence::online},
               {1, ZoneType::normal, BlockPresence::online}};
@@ -83,14 +83,14 @@ TEST(OfflinePagesIsolation, GoingOfflineCallbacksSeeTheBlockIsolated) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].action, MemoryAction::going_offline);
   EXPECT_TRUE(seen[0].isolated);
-  EXPECT_EQ(seen[0].node_free, kBlock);  // block 0's pages only
+  EXPECT_EQ(seen[0].node_free, kPagesPerBlock);  // block 0's pages only
   EXPECT_EQ(seen[1].action, MemoryAction::offline);
   EXPECT_FALSE(seen[1].isolated);
   EXPECT_EQ(steps.front(), HotplugStep::locked);
   EXPECT_EQ(steps[1], HotplugStep::isolated);
   // On success the pages are gone from the zone, none left isolated.
-  EXPECT_EQ(m.pages.managed_pages(0, ZoneType::normal), kBlock);
-  EXPECT_EQ(m.pages.free_pages(0), kBlock);
+  EXPECT_EQ(m.pages.managed_pages(0, ZoneType::normal), kPagesPerBlock);
+  EXPECT_EQ(m.pages.free_pages(0), kPagesPerBlock);
   EXPECT_EQ(m.pages.isolated_free_pages(0), 0u);
   EXPECT_EQ(m.pages.block_state(1), BlockPresence::offline);
 }
@@ -141,17 +141,17 @@ TEST(OfflinePagesIsolation, NotifierVetoUndoesTheIsolationBeforeCancel) {
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0].action, MemoryAction::going_offline);
   EXPECT_TRUE(seen[0].isolated);
-  EXPECT_EQ(seen[0].node_free, kBlock);
+  EXPECT_EQ(seen[0].node_free, kPagesPerBlock);
   EXPECT_EQ(seen[1].action, MemoryAction::cancel_offline);
   EXPECT_FALSE(seen[1].isolated);
-  EXPECT_EQ(seen[1].node_free, 2 * kBlock - 1);
+  EXPECT_EQ(seen[1].node_free, 2 * kPagesPerBlock - 1);
   ASSERT_FALSE(m.hotplug.log().empty());
   EXPECT_NE(m.hotplug.log().back().find("notifier failure"), std::string::npos);
 
   EXPECT_EQ(m.pages.block_state(0), BlockPresence::online);
   EXPECT_FALSE(m.pages.block_isolated(0));
   EXPECT_EQ(m.pages.isolated_free_pages(0), 0u);
-  EXPECT_EQ(m.pages.free_pages(0), 2 * kBlock - 1);
+  EXPECT_EQ(m.pages.free_pages(0), 2 * kPagesPerBlock - 1);
   const auto again = m.pages.alloc_pages(0, 0, gfp_kernel, 0);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->block, 0);
@@ -171,7 +171,7 @@ TEST(OfflinePagesIsolation, SlabPageFailsIsolationWithoutANotifier) {
   EXPECT_EQ(m.hotplug.offline_pages(0), -ebusy);
   EXPECT_TRUE(seen.empty());
   EXPECT_FALSE(m.pages.block_isolated(0));
-  EXPECT_EQ(m.pages.free_pages(0), 2 * kBlock - 1);
+  EXPECT_EQ(m.pages.free_pages(0), 2 * kPagesPerBlock - 1);
   ASSERT_FALSE(m.hotplug.log().empty());
   EXPECT_NE(m.hotplug.log().back().find("failure to isolate range"), std::string::npos);
   EXPECT_FALSE(m.env.anything_held());

@@ -18,7 +18,7 @@ MachineLayout layout_with_memoryless_node() {
   return l;
 }
 
-int first_block(const MachineLayout& l, int node) {
+int first_block_of_node(const MachineLayout& l, int node) {
   for (std::size_t b = 0; b < l.blocks.size(); ++b)
     if (l.blocks[b].node == node) return static_cast<int>(b);
   return -1;
@@ -92,7 +92,7 @@ KmemCache* create_during_going_online(SlubMachine& m) {
     m.env.cpu = 0;
   };
   m.env.cpu = 0;
-  EXPECT_EQ(m.hotplug.online_pages(first_block(m.layout, 2), ZoneType::normal), 0);
+  EXPECT_EQ(m.hotplug.online_pages(first_block_of_node(m.layout, 2), ZoneType::normal), 0);
   m.hotplug.on_step = nullptr;
   EXPECT_NE(late, nullptr);
   EXPECT_EQ(late->node[2], nullptr);
