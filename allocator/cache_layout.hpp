@@ -26,9 +26,9 @@ enum class LayoutType {
 std::string_view layout_type_name(LayoutType type);
 
 struct LayoutValue {
-  std::optional<std::uint64_t> number;  // LayoutType::number; nullopt: the version lacks it
-  std::vector<std::string> flags;       // LayoutType::flags
-  std::optional<std::string> cache;     // LayoutType::cache; nullopt: null
+  std::optional<std::uint64_t> number = {};  // LayoutType::number; nullopt: the version lacks it
+  std::vector<std::string> flags = {};       // LayoutType::flags
+  std::optional<std::string> cache = {};     // LayoutType::cache; nullopt: null
   bool operator==(const LayoutValue&) const = default;
 };
 

@@ -182,7 +182,9 @@ class SlubAllocator final : public Allocator,
   void slab_mem_offline_callback(const MemoryNotify& arg);
 
   // Helpers (below, and slub.cpp).
-  void stat(KmemCache* s, int cpu, StatItem item) { ++s->cpu_slab[cpu].stat[item]; }
+  // stat(): raw_cpu_inc() counts on the CPU that runs the code, which is not the CPU whose slabs
+  // are flushed when slub_cpu_dead() runs on the CPU taking another one down.
+  void stat(KmemCache* s, StatItem item) { ++s->cpu_slab[env_.current_cpu()].stat[item]; }
   // get_node(s, page_to_nid(page)); nullptr (recorded as a violation) where the kernel would
   // dereference NULL or freed memory.
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);

@@ -33,7 +33,7 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
     order = s->s.min_order;
     objects = s->s.min_objects;
     pages = pages_.alloc_pages(node, order, page_gfp, cpu_node);
-    if (pages) stat(s, cpu, ORDER_FALLBACK);
+    if (pages) stat(s, ORDER_FALLBACK);
   }
   if (!pages) return nullptr;
 
@@ -116,11 +116,11 @@ std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, in
     if (object == no_object) {
       c.page = page;
       page->where = Slab::Where::cpu_slab;
-      stat(s, cpu, ALLOC_FROM_PARTIAL);
+      stat(s, ALLOC_FROM_PARTIAL);
       object = t;
     } else {
       put_cpu_partial(s, page, false, cpu);
-      stat(s, cpu, CPU_PARTIAL_NODE);
+      stat(s, CPU_PARTIAL_NODE);
       ++partial_slabs;
     }
     if (!has_cpu_partial(s)) break;
@@ -196,7 +196,7 @@ std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, i
   const std::uint16_t freelist = page->freelist;
   page->freelist = no_object;
   ++page->version;
-  stat(s, cpu, ALLOC_SLAB);
+  stat(s, ALLOC_SLAB);
   s->cpu_slab[cpu].page = page;
   page->where = Slab::Where::cpu_slab;
   return freelist;
@@ -204,7 +204,7 @@ std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, i
 
 Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
-  stat(s, cpu, ALLOC_SLOWPATH);
+  stat(s, ALLOC_SLOWPATH);
   env_.charge(costs_.slowpath_entry);
   // "If the node is not online or has no normal memory, just ignore the node constraint"
   // (0715e6c516f1, v5.6): the test is the strategy's (N_NORMAL_MEMORY before v5.12, slab_nodes
@@ -232,7 +232,7 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
           node = numa_no_node;
           continue;  // goto redo: now it matches
         }
-        stat(s, cpu, ALLOC_NODE_MISMATCH);
+        stat(s, ALLOC_NODE_MISMATCH);
         deactivate_slab(s, page, c.freelist, cpu);
         need_new_slab = true;
         continue;
@@ -243,11 +243,11 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
         if (freelist == no_object) {
           c.page = nullptr;
           page->where = Slab::Where::none;  // unfrozen, full, on no list
-          stat(s, cpu, DEACTIVATE_BYPASS);
+          stat(s, DEACTIVATE_BYPASS);
           need_new_slab = true;
           continue;
         }
-        stat(s, cpu, ALLOC_REFILL);
+        stat(s, ALLOC_REFILL);
       }
       break;  // load_freelist
     }
@@ -257,7 +257,7 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
       c.partial = page->next;
       page->next = nullptr;
       page->where = Slab::Where::cpu_slab;
-      stat(s, cpu, CPU_PARTIAL_ALLOC);
+      stat(s, CPU_PARTIAL_ALLOC);
       need_new_slab = false;
       continue;  // goto redo
     }

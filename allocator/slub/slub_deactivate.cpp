@@ -19,7 +19,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
   KmemCacheNode* n = node_of(s, page, "deactivate_slab");
   bool tail = false;
   if (page->freelist != no_object) {
-    stat(s, cpu, DEACTIVATE_REMOTE_FREES);
+    stat(s, DEACTIVATE_REMOTE_FREES);
     tail = true;
   }
   // Stage one. v5.10 gives the per-CPU objects back to page->freelist one by one (a cmpxchg
@@ -101,7 +101,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
     }
     l = m;
     if (page->version != old_version) {  // __cmpxchg_double_slab() failed
-      stat(s, cpu, CMPXCHG_DOUBLE_FAIL);
+      stat(s, CMPXCHG_DOUBLE_FAIL);
       continue;
     }
     if (freelist_tail != no_object) page->free_pointer[freelist_tail] = page->freelist;
@@ -113,20 +113,20 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
   }
   if (locked) list_unlock(n);
   if (m == partial) {
-    stat(s, cpu, tail ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
+    stat(s, tail ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
   } else if (m == full) {
-    stat(s, cpu, DEACTIVATE_FULL);
+    stat(s, DEACTIVATE_FULL);
   } else if (m == free) {
     page->where = Slab::Where::none;
-    stat(s, cpu, DEACTIVATE_EMPTY);
+    stat(s, DEACTIVATE_EMPTY);
     discard_slab(s, page);
-    stat(s, cpu, FREE_SLAB);
+    stat(s, FREE_SLAB);
   }
 }
 
 void SlubAllocator::flush_slab(KmemCache* s, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
-  stat(s, cpu, CPUSLAB_FLUSH);
+  stat(s, CPUSLAB_FLUSH);
   deactivate_slab(s, c.page, c.freelist, cpu);
   c.tid += tid_step;
 }

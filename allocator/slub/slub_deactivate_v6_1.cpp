@@ -13,7 +13,7 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
   KmemCacheNode* n = node_of(s, page, "deactivate_slab");
   bool tail = false;
   if (page->freelist != no_object) {
-    stat(s, cpu, DEACTIVATE_REMOTE_FREES);
+    stat(s, DEACTIVATE_REMOTE_FREES);
     tail = true;
   }
   // Stage one: count the CPU freelist and remember its last object for the splice.
@@ -62,7 +62,7 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
       list_lock(n, "deactivate_slab");
     }
     if (page->version != old_version) {  // cmpxchg_double_slab() failed: drop the lock, redo
-      stat(s, cpu, CMPXCHG_DOUBLE_FAIL);
+      stat(s, CMPXCHG_DOUBLE_FAIL);
       if (locked) {
         list_unlock(n);
         env_.irq_enable();
@@ -79,18 +79,18 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
   switch (mode) {
     case partial:
       add_partial(n, page, tail);
-      stat(s, cpu, tail ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
+      stat(s, tail ? DEACTIVATE_TO_TAIL : DEACTIVATE_TO_HEAD);
       break;
     case free:
       page->where = Slab::Where::none;
-      stat(s, cpu, DEACTIVATE_EMPTY);
+      stat(s, DEACTIVATE_EMPTY);
       discard_slab(s, page);
-      stat(s, cpu, FREE_SLAB);
+      stat(s, FREE_SLAB);
       break;
     case full:
     case full_nolist:  // add_full() keeps no list without SLAB_STORE_USER
       add_full(s, n, page);
-      stat(s, cpu, DEACTIVATE_FULL);
+      stat(s, DEACTIVATE_FULL);
       break;
   }
   if (locked) {

@@ -49,7 +49,7 @@ void SlubAllocator::slab_free(KmemCache* s, Object x) {
 }
 
 void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
-  stat(s, cpu, FREE_SLOWPATH);
+  stat(s, FREE_SLOWPATH);
   env_.charge(costs_.free_slowpath);
   KmemCacheNode* n = nullptr;
   std::uint16_t prior;
@@ -86,7 +86,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
       }
     }
     if (page->version != old_version) {
-      stat(s, cpu, CMPXCHG_DOUBLE_FAIL);
+      stat(s, CMPXCHG_DOUBLE_FAIL);
       continue;
     }
     page->free_pointer[object] = prior;
@@ -99,10 +99,10 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
 
   if (!n) {
     if (was_frozen) {
-      stat(s, cpu, FREE_FROZEN);
+      stat(s, FREE_FROZEN);
     } else if (new_frozen) {
       put_cpu_partial(s, page, true, cpu);
-      stat(s, cpu, CPU_PARTIAL_FREE);
+      stat(s, CPU_PARTIAL_FREE);
     }
     return;
   }
@@ -110,20 +110,20 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
     // slab_empty:
     if (prior != no_object) {
       remove_partial(n, page);
-      stat(s, cpu, FREE_REMOVE_PARTIAL);
+      stat(s, FREE_REMOVE_PARTIAL);
     } else {
       remove_full(s, n, page);
     }
     list_unlock(n);
     env_.irq_enable();
-    stat(s, cpu, FREE_SLAB);
+    stat(s, FREE_SLAB);
     discard_slab(s, page);
     return;
   }
   if (!has_cpu_partial(s) && prior == no_object) {
     remove_full(s, n, page);
     add_partial(n, page, /*tail=*/true);
-    stat(s, cpu, FREE_ADD_PARTIAL);
+    stat(s, FREE_ADD_PARTIAL);
   }
   list_unlock(n);
   env_.irq_enable();
@@ -156,7 +156,7 @@ void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cp
       env_.irq_enable();
       pobjects = 0;
       pages = 0;
-      stat(s, cpu, CPU_PARTIAL_DRAIN);
+      stat(s, CPU_PARTIAL_DRAIN);
     }
   }
   ++pages;
@@ -171,7 +171,7 @@ void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cp
     env_.irq_disable();  // __unfreeze_partials() takes each list_lock with irqsave
     __unfreeze_partials(s, to_unfreeze, cpu);
     env_.irq_enable();
-    stat(s, cpu, CPU_PARTIAL_DRAIN);
+    stat(s, CPU_PARTIAL_DRAIN);
   }
   if (!v6 && !s->s.cpu_partial) {
     env_.irq_disable();
@@ -217,14 +217,14 @@ void SlubAllocator::__unfreeze_partials(KmemCache* s, Slab* chain, int cpu) {
       page->where = Slab::Where::none;
     } else {
       add_partial(n, page, /*tail=*/true);
-      stat(s, cpu, FREE_ADD_PARTIAL);
+      stat(s, FREE_ADD_PARTIAL);
     }
   }
   if (n) list_unlock(n);
   for (Slab* p : discard) {
-    stat(s, cpu, DEACTIVATE_EMPTY);
+    stat(s, DEACTIVATE_EMPTY);
     discard_slab(s, p);
-    stat(s, cpu, FREE_SLAB);
+    stat(s, FREE_SLAB);
   }
 }
 
