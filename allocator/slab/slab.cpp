@@ -30,24 +30,6 @@ constexpr unsigned kmalloc_node_size = 128;
 
 }  // namespace
 
-// The world as kmem_cache_init() sees it: the boot CPU alone, before the run (time stands at 0,
-// nothing is charged, every lock is free, an IPI runs at once).
-class BootEnvironment final : public Environment {
- public:
-  int current_cpu() override { return 0; }
-  std::int64_t now_ns() override { return 0; }
-  void charge(std::int64_t) override {}
-  void touch_memory(int) override {}
-  void sync() override {}
-  void lock(LockClass, std::uint64_t, LockMode, const char*) override {}
-  void unlock(LockClass, std::uint64_t, LockMode) override {}
-  bool try_lock(LockClass, std::uint64_t, LockMode, const char*) override { return true; }
-  void irq_disable() override {}
-  void irq_enable() override {}
-  void run_on_cpu(int, const std::function<void()>& fn) override { fn(); }
-  std::uint64_t random() override { return 0; }
-};
-
 // ---------------------------------------------------------------------------------------------
 // Boot: kmem_cache_init(), kmem_cache_init_late()
 
@@ -55,8 +37,7 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
                              Strategy strategy, SlabParams params, SlabCosts costs)
     : Allocator(env, std::move(strategy)),
       AllocatorState(common_),
-      boot_env_(std::make_unique<BootEnvironment>()),
-      env_(boot_env_.get()),
+      env_(&boot_env_),
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
@@ -111,8 +92,6 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
     if (enable_cpucache(c)) throw std::logic_error("enable_cpucache failed at boot for " + c->name);
   env_ = &env;  // the run starts
 }
-
-SlabAllocator::~SlabAllocator() = default;
 
 SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned size) {
   CacheFlags flags;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
+#include "allocator/boot_environment.hpp"
 #include "allocator/environment.hpp"
 #include "allocator/mm/node_states.hpp"
 #include "allocator/mm/page_alloc.hpp"
@@ -26,7 +27,6 @@
 
 namespace slabsim::alloc {
 
-class BootEnvironment;
 class SlabInvariants;
 
 // SLAB's cache layout: the fields of struct kmem_cache (include/linux/slab_def.h) that
@@ -76,7 +76,6 @@ class SlabAllocator final : public Allocator,
   // caches SLAB's own structures come from, each with a kmem_cache_node for every N_ONLINE node.
   SlabAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlabParams params = {}, SlabCosts costs = {});
-  ~SlabAllocator() override;  // out of line: BootEnvironment is complete only in slab.cpp
 
   [[nodiscard]] AllocatorKind kind() const override { return AllocatorKind::slab; }
 
@@ -248,7 +247,7 @@ class SlabAllocator final : public Allocator,
   // kmem_cache_init() runs before the simulation (and before SMP in the kernel): during the
   // constructor env_ points at a boot environment where time stands still and locks are free;
   // afterwards at the simulator's.
-  std::unique_ptr<BootEnvironment> boot_env_;
+  BootEnvironment boot_env_;
   Environment* env_;
   PageAllocator& pages_;
   NodeStates& states_;

@@ -42,7 +42,7 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
                              Strategy strategy, SlubBootParams params, SlubCosts costs)
     : Allocator(env, std::move(strategy)),
       AllocatorState(common_),
-      env_(env),
+      env_(&boot_env_),
       pages_(pages),
       states_(states),
       layout_(pages.layout()),
@@ -62,6 +62,7 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
   // bootstrap() list_add()s kmem_cache first, then kmem_cache_node, at the head.
   common_.list_add(boot_cache_cache_);
   common_.list_add(boot_node_cache_);
+  env_ = &env;  // the run starts
 }
 
 KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned size) {
@@ -117,13 +118,13 @@ KmemCacheNode* SlubAllocator::bad_node(KmemCache* s, const Slab* page, const cha
   KmemCacheNode* n = s->node[page->pages.node];
   if (!n) {
     common_.violation(
-        env_.current_cpu(), function,
+        env_->current_cpu(), function,
         fmt::format("cache {} has no kmem_cache_node for node {}, where one of its slabs "
                     "lives: the kernel dereferences NULL here",
                     s->name, page->pages.node),
         ViolationKind::missing_node);
   } else if (n->freed) {
-    common_.violation(env_.current_cpu(), function,
+    common_.violation(env_->current_cpu(), function,
                       fmt::format("cache {} uses the kmem_cache_node of node {} after it was freed "
                                   "(use-after-free)",
                                   s->name, page->pages.node),
@@ -140,7 +141,7 @@ KmemCacheNode* SlubAllocator::walk_node(KmemCache* s, int nid, const char* funct
   // v3.14: for_each_node_state(node, N_NORMAL_MEMORY) { n = get_node(s, node); ... }
   if (!states_.test(nid, NodeState::normal_memory)) return nullptr;
   if (!n)
-    common_.violation(env_.current_cpu(), function,
+    common_.violation(env_->current_cpu(), function,
                       fmt::format("cache {} has no kmem_cache_node for node {}, which has normal "
                                   "memory: the kernel dereferences NULL here",
                                   s->name, nid),
@@ -256,7 +257,7 @@ int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
     if (!n) continue;
     // free_partial(): empty partial slabs are discarded (no FREE_SLAB), others reported.
     std::vector<Slab*> discard;
-    env_.irq_disable();  // spin_lock_irq()
+    env_->irq_disable();  // spin_lock_irq()
     list_lock(n, "free_partial");
     for (Slab* page = n->partial.front(); page;) {
       Slab* next = page->next;
@@ -269,7 +270,7 @@ int SlubAllocator::__kmem_cache_shutdown(Cache* c) {
       page = next;
     }
     list_unlock(n);
-    env_.irq_enable();
+    env_->irq_enable();
     for (Slab* page : discard)
       discard_slab(s, page);
     if (n->nr_partial || n->nr_slabs) return 1;
@@ -304,16 +305,16 @@ int SlubAllocator::__kmem_cache_do_shrink(KmemCache* s) {
     if (!n) continue;
     std::vector<Slab*> discard;
     SlabList promote[shrink_promote_max];
-    env_.irq_disable();  // spin_lock_irqsave()
+    env_->irq_disable();  // spin_lock_irqsave()
     list_lock(n, "__kmem_cache_shrink");
     if (n->freed) {
-      common_.violation(env_.current_cpu(), "__kmem_cache_shrink",
+      common_.violation(env_->current_cpu(), "__kmem_cache_shrink",
                         fmt::format("cache {} shrinks node {} through a freed kmem_cache_node "
                                     "(use-after-free)",
                                     s->name, nid),
                         ViolationKind::use_after_free);
       list_unlock(n);
-      env_.irq_enable();
+      env_->irq_enable();
       continue;
     }
     for (Slab* page = n->partial.front(); page;) {
@@ -334,7 +335,7 @@ int SlubAllocator::__kmem_cache_do_shrink(KmemCache* s) {
     for (int i = shrink_promote_max - 1; i >= 0; --i)
       n->partial.splice_front(promote[i]);
     list_unlock(n);
-    env_.irq_enable();
+    env_->irq_enable();
     for (Slab* page : discard)
       discard_slab(s, page);  // no FREE_SLAB stat on this path
     if (n->nr_slabs) ret = 1;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
+#include "allocator/boot_environment.hpp"
 #include "allocator/environment.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/machine_layout.hpp"
@@ -184,7 +185,7 @@ class SlubAllocator final : public Allocator,
   // Helpers (below, and slub.cpp).
   // stat(): raw_cpu_inc() counts on the CPU that runs the code, which is not the CPU whose slabs
   // are flushed when slub_cpu_dead() runs on the CPU taking another one down.
-  void stat(KmemCache* s, StatItem item) { ++s->cpu_slab[env_.current_cpu()].stat[item]; }
+  void stat(KmemCache* s, StatItem item) { ++s->cpu_slab[env_->current_cpu()].stat[item]; }
   // get_node(s, page_to_nid(page)); nullptr (recorded as a violation) where the kernel would
   // dereference NULL or freed memory.
   KmemCacheNode* node_of(KmemCache* s, const Slab* page, const char* function);
@@ -201,7 +202,10 @@ class SlubAllocator final : public Allocator,
   int numa_mem_id(int cpu) const;
   bool has_cpu_partial(const KmemCache* s) const;
 
-  Environment& env_;
+  // kmem_cache_init() runs before the simulation: during the constructor env_ points at
+  // boot_env_, where time stands still and locks are free; afterwards at the simulator's.
+  BootEnvironment boot_env_;
+  Environment* env_;
   PageAllocator& pages_;
   NodeStates& states_;
   const MachineLayout& layout_;
@@ -249,11 +253,11 @@ inline int SlubAllocator::numa_mem_id(int cpu) const {
 }
 
 inline void SlubAllocator::list_lock(KmemCacheNode* n, const char* function) {
-  env_.lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
+  env_->lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
 }
 
 inline void SlubAllocator::list_unlock(KmemCacheNode* n) {
-  env_.unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
+  env_->unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
 }
 
 inline void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) {
@@ -263,14 +267,14 @@ inline void SlubAllocator::add_partial(KmemCacheNode* n, Slab* page, bool tail) 
   else
     n->partial.push_front(page);
   page->where = Slab::Where::node_partial;
-  env_.charge(costs_.list_update);
+  env_->charge(costs_.list_update);
 }
 
 inline void SlubAllocator::remove_partial(KmemCacheNode* n, Slab* page) {
   n->partial.remove(page);
   --n->nr_partial;
   page->where = Slab::Where::none;
-  env_.charge(costs_.list_update);
+  env_->charge(costs_.list_update);
 }
 
 // Only SLAB_STORE_USER caches keep a full list.

@@ -52,8 +52,8 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   page->version = 0;
   page->serial = next_slab_serial_++;
   page->where = Slab::Where::none;
-  env_.charge(costs_.new_slab + costs_.object_setup * objects);
-  env_.touch_memory(page->pages.node);
+  env_->charge(costs_.new_slab + costs_.object_setup * objects);
+  env_->touch_memory(page->pages.node);
   // inc_slabs_node(): accounted to the node the pages really came from; skipped when the cache
   // has no struct there (the window 03afc0e25f7f closed).
   if (KmemCacheNode* n = s->node[page->pages.node]; n && !n->freed) {
@@ -70,7 +70,7 @@ void SlubAllocator::discard_slab(KmemCache* s, Slab* page) {
     n->total_objects -= page->objects;
   }
   pages_.free_pages(page->pages);
-  env_.charge(costs_.discard_slab);
+  env_->charge(costs_.discard_slab);
   release_slab(page);
 }
 
@@ -137,7 +137,7 @@ std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, in
 
 std::uint16_t SlubAllocator::get_any_partial(KmemCache* s, Gfp gfp, int cpu) {
   // remote_node_defrag_ratio: skip when zero, and on get_cycles() % 1024 above it.
-  if (!s->s.remote_node_defrag_ratio || env_.random() % 1024 > s->s.remote_node_defrag_ratio)
+  if (!s->s.remote_node_defrag_ratio || env_->random() % 1024 > s->s.remote_node_defrag_ratio)
     return no_object;
   // mempolicy_slab_node() is numa_mem_id() for the default policy; GFP_KERNEL walks only the
   // zones up to ZONE_NORMAL of that node's zonelist.
@@ -176,7 +176,7 @@ std::uint16_t SlubAllocator::get_partial(KmemCache* s, Gfp gfp, int node, int cp
 // The allocation path: slab_alloc_node(), ___slab_alloc(), new_slab_objects(), get_freelist()
 
 std::uint16_t SlubAllocator::get_freelist(Slab* page) {
-  env_.sync();  // page->freelist is where other CPUs free to
+  env_->sync();  // page->freelist is where other CPUs free to
   const std::uint16_t freelist = page->freelist;
   page->freelist = no_object;
   page->inuse = page->objects;
@@ -186,7 +186,7 @@ std::uint16_t SlubAllocator::get_freelist(Slab* page) {
 }
 
 std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, int cpu) {
-  env_.sync();  // node partial lists and the page allocator are shared
+  env_->sync();  // node partial lists and the page allocator are shared
   if (std::uint16_t freelist = get_partial(s, gfp, node, cpu); freelist != no_object)
     return freelist;
   Slab* page = new_slab(s, gfp, node, cpu);
@@ -205,7 +205,7 @@ std::uint16_t SlubAllocator::new_slab_objects(KmemCache* s, Gfp gfp, int node, i
 Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
   KmemCacheCpu& c = s->cpu_slab[cpu];
   stat(s, ALLOC_SLOWPATH);
-  env_.charge(costs_.slowpath_entry);
+  env_->charge(costs_.slowpath_entry);
   // "If the node is not online or has no normal memory, just ignore the node constraint"
   // (0715e6c516f1, v5.6): the test is the strategy's (N_NORMAL_MEMORY before v5.12, slab_nodes
   // after). Before v5.6 nothing was ignored: v3.14's __slab_alloc() deactivated on every
@@ -284,26 +284,26 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
 }
 
 Object SlubAllocator::slab_alloc_node(KmemCache* s, Gfp gfp, int node) {
-  const int cpu = env_.current_cpu();
+  const int cpu = env_->current_cpu();
   KmemCacheCpu& c = s->cpu_slab[cpu];
   Slab* page = c.page;
   const std::uint16_t object = c.freelist;
   Object result;
   if (object == no_object || !page || !node_match(page, node)) {
-    env_.irq_disable();
+    env_->irq_disable();
     result = ___slab_alloc(s, gfp, node, cpu);
-    env_.irq_enable();
+    env_->irq_enable();
   } else {
     c.freelist = page->free_pointer[object];
     c.tid += tid_step;
     ++c.stat[ALLOC_FASTPATH];
-    env_.charge(costs_.alloc_fastpath);
+    env_->charge(costs_.alloc_fastpath);
     result = {page, object};
   }
   if (result) {
     ++s->allocs;
     const int obj_node = result.slab->pages.node;
-    env_.touch_memory(obj_node);  // get_freepointer() reads the object
+    env_->touch_memory(obj_node);  // get_freepointer() reads the object
     if (obj_node != layout_.cpu_node[cpu]) ++s->remote_allocs;
   }
   return result;

@@ -13,7 +13,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
     deactivate_slab_v6_1(s, page, freelist, cpu);
     return;
   }
-  env_.sync();  // the slab goes back to shared lists
+  env_->sync();  // the slab goes back to shared lists
   enum Mode { none, partial, full, free };
   KmemCacheCpu& c = s->cpu_slab[cpu];
   KmemCacheNode* n = node_of(s, page, "deactivate_slab");
@@ -35,7 +35,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
       page->freelist = freelist;
       --page->inuse;
       ++page->version;
-      env_.charge(costs_.object_move);
+      env_->charge(costs_.object_move);
       freelist = nextfree;
     }
     freelist_tail = freelist;
@@ -44,7 +44,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
     for (std::uint16_t o = freelist; o != no_object; o = page->free_pointer[o]) {
       freelist_tail = o;
       ++free_delta;
-      env_.charge(costs_.object_move);
+      env_->charge(costs_.object_move);
     }
   }
   c.page = nullptr;
@@ -140,14 +140,14 @@ void SlubAllocator::flush_cpu_slab(KmemCache* s, int cpu) {
 // v6.1 (5a836bf6b09f, v5.15) takes cpus_read_lock() around flush_all_cpus_locked().
 void SlubAllocator::flush_all(KmemCache* s) {
   if (params_.version == SlubVersion::v6_1) {
-    env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::read, "flush_all");
+    env_->lock(LockClass::cpu_hotplug_lock, 0, LockMode::read, "flush_all");
     flush_all_cpus_locked(s);
-    env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
+    env_->unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
     return;
   }
   for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
-    if (c.page || c.partial) env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
+    if (c.page || c.partial) env_->run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
   }
 }
 
@@ -156,13 +156,13 @@ void SlubAllocator::flush_all(KmemCache* s) {
 // flush_work() each. The model runs each work through run_on_cpu(), as an IPI handler would run:
 // it has no kworker that could sleep or be preempted on the target CPU (a gap, README).
 void SlubAllocator::flush_all_cpus_locked(KmemCache* s) {
-  env_.lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
+  env_->lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
   for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
     if (c.page || c.partial)  // has_cpu_slab()
-      env_.run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
+      env_->run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
   }
-  env_.unlock(LockClass::flush_lock, 0, LockMode::exclusive);
+  env_->unlock(LockClass::flush_lock, 0, LockMode::exclusive);
 }
 
 }  // namespace slabsim::alloc

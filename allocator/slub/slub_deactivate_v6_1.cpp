@@ -7,7 +7,7 @@ namespace slabsim::alloc {
 
 void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t freelist,
                                          int cpu) {
-  env_.sync();  // the slab goes back to shared lists
+  env_->sync();  // the slab goes back to shared lists
   enum Mode { partial, free, full, full_nolist };
   KmemCacheCpu& c = s->cpu_slab[cpu];
   KmemCacheNode* n = node_of(s, page, "deactivate_slab");
@@ -22,7 +22,7 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
   for (std::uint16_t it = freelist; it != no_object; it = page->free_pointer[it]) {
     freelist_tail = it;
     ++free_delta;
-    env_.charge(costs_.object_move);  // get_freepointer() reads every object
+    env_->charge(costs_.object_move);  // get_freepointer() reads every object
   }
   c.page = nullptr;  // the callers clear c->slab and c->freelist first
   c.freelist = no_object;
@@ -58,14 +58,14 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
       mode = full_nolist;
     }
     if (locked) {
-      env_.irq_disable();  // spin_lock_irqsave()
+      env_->irq_disable();  // spin_lock_irqsave()
       list_lock(n, "deactivate_slab");
     }
     if (page->version != old_version) {  // cmpxchg_double_slab() failed: drop the lock, redo
       stat(s, CMPXCHG_DOUBLE_FAIL);
       if (locked) {
         list_unlock(n);
-        env_.irq_enable();
+        env_->irq_enable();
       }
       continue;
     }
@@ -95,7 +95,7 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
   }
   if (locked) {
     list_unlock(n);
-    env_.irq_enable();
+    env_->irq_enable();
   }
 }
 

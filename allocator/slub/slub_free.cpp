@@ -23,34 +23,34 @@ void SlubAllocator::slab_free(KmemCache* s, Object x) {
                     x.slab->cache ? x.slab->cache->name : std::string("(freed slab)"), s->name));
   if (s->destroyed) {
     common_.violation(
-        env_.current_cpu(), "kmem_cache_free",
+        env_->current_cpu(), "kmem_cache_free",
         fmt::format("an object is freed to cache {} after kmem_cache_destroy released it "
                     "(use-after-free)",
                     s->name),
         ViolationKind::use_after_free);
     return;
   }
-  const int cpu = env_.current_cpu();
+  const int cpu = env_->current_cpu();
   ++s->frees;
   Slab* page = x.slab;
   if (page->pages.node != layout_.cpu_node[cpu]) ++s->remote_frees;
-  env_.touch_memory(page->pages.node);  // set_freepointer() writes the object
+  env_->touch_memory(page->pages.node);  // set_freepointer() writes the object
   KmemCacheCpu& c = s->cpu_slab[cpu];
   if (page == c.page) {
     page->free_pointer[x.index] = c.freelist;
     c.freelist = x.index;
     c.tid += tid_step;
     ++c.stat[FREE_FASTPATH];
-    env_.charge(costs_.free_fastpath);
+    env_->charge(costs_.free_fastpath);
     return;
   }
-  env_.sync();
+  env_->sync();
   __slab_free(s, page, x.index, cpu);
 }
 
 void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu) {
   stat(s, FREE_SLOWPATH);
-  env_.charge(costs_.free_slowpath);
+  env_->charge(costs_.free_slowpath);
   KmemCacheNode* n = nullptr;
   std::uint16_t prior;
   bool was_frozen;
@@ -59,7 +59,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
   for (;;) {
     if (n) {
       list_unlock(n);
-      env_.irq_enable();
+      env_->irq_enable();
       n = nullptr;
     }
     prior = page->freelist;
@@ -81,7 +81,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
         }
         // Speculatively take the list_lock (spin_lock_irqsave); the cmpxchg tells whether the
         // slab changed meanwhile.
-        env_.irq_disable();
+        env_->irq_disable();
         list_lock(n, "__slab_free");
       }
     }
@@ -115,7 +115,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
       remove_full(s, n, page);
     }
     list_unlock(n);
-    env_.irq_enable();
+    env_->irq_enable();
     stat(s, FREE_SLAB);
     discard_slab(s, page);
     return;
@@ -126,7 +126,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
     stat(s, FREE_ADD_PARTIAL);
   }
   list_unlock(n);
-  env_.irq_enable();
+  env_->irq_enable();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,9 +151,9 @@ void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cp
       pobjects = 0;
       pages = 0;
     } else if (!v6 && drain && pobjects > static_cast<int>(s->s.cpu_partial)) {
-      env_.irq_disable();
+      env_->irq_disable();
       unfreeze_partials(s, cpu);
-      env_.irq_enable();
+      env_->irq_enable();
       pobjects = 0;
       pages = 0;
       stat(s, CPU_PARTIAL_DRAIN);
@@ -168,15 +168,15 @@ void SlubAllocator::put_cpu_partial(KmemCache* s, Slab* page, bool drain, int cp
   page->where = Slab::Where::cpu_partial;
   c.partial = page;
   if (to_unfreeze) {
-    env_.irq_disable();  // __unfreeze_partials() takes each list_lock with irqsave
+    env_->irq_disable();  // __unfreeze_partials() takes each list_lock with irqsave
     __unfreeze_partials(s, to_unfreeze, cpu);
-    env_.irq_enable();
+    env_->irq_enable();
     stat(s, CPU_PARTIAL_DRAIN);
   }
   if (!v6 && !s->s.cpu_partial) {
-    env_.irq_disable();
+    env_->irq_disable();
     unfreeze_partials(s, cpu);
-    env_.irq_enable();
+    env_->irq_enable();
   }
 }
 

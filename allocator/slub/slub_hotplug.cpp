@@ -14,7 +14,7 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
   const int nid = arg.status_change_nid_normal;
   if (nid < 0) return 0;
   int ret = 0;
-  env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_online_callback");
+  env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_online_callback");
   for (KmemCache* s : slab_caches()) {
     if (strategy_.going_online_reuses_nodes && s->node[nid]) {
       ++node_structs_.reused;
@@ -29,7 +29,7 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
     ++node_structs_.allocated;
   }
   if (ret == 0 && strategy_.usable_nodes == UsableNodes::slab_nodes) slab_nodes_[nid] = true;
-  env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  env_->unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   return ret;
 }
 
@@ -37,7 +37,7 @@ int SlubAllocator::slab_mem_going_online_callback(const MemoryNotify& arg) {
 // flush_all_cpus_locked() and __kmem_cache_do_shrink(), offline_pages() holding cpu_hotplug_lock
 // already (mem_hotplug_begin()), so that flush_all() does not take it again.
 int SlubAllocator::slab_mem_going_offline_callback() {
-  env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_offline_callback");
+  env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_going_offline_callback");
   for (KmemCache* s : slab_caches()) {
     if (params_.version == SlubVersion::v6_1) {
       flush_all_cpus_locked(s);
@@ -46,20 +46,20 @@ int SlubAllocator::slab_mem_going_offline_callback() {
       __kmem_cache_shrink(s);
     }
   }
-  env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  env_->unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   return 0;
 }
 
 void SlubAllocator::slab_mem_offline_callback(const MemoryNotify& arg) {
   const int nid = arg.status_change_nid_normal;
   if (nid < 0) return;
-  env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_offline_callback");
+  env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_mem_offline_callback");
   if (strategy_.offline_frees_nodes) {
     for (KmemCache* s : slab_caches()) {
       KmemCacheNode* n = s->node[nid];
       if (!n) continue;
       if (n->nr_slabs) {
-        common_.violation(env_.current_cpu(), "slab_mem_offline_callback",
+        common_.violation(env_->current_cpu(), "slab_mem_offline_callback",
                           fmt::format("BUG: cache {} still has {} slabs on node {} going offline",
                                       s->name, n->nr_slabs, nid));
         continue;
@@ -69,11 +69,11 @@ void SlubAllocator::slab_mem_offline_callback(const MemoryNotify& arg) {
     }
   }
   if (strategy_.usable_nodes == UsableNodes::slab_nodes) slab_nodes_[nid] = false;
-  env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  env_->unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
 }
 
 int SlubAllocator::slab_memory_callback(MemoryAction action, const MemoryNotify& arg) {
-  env_.sync();
+  env_->sync();
   switch (action) {
     case MemoryAction::going_online:
       return slab_mem_going_online_callback(arg);
@@ -94,13 +94,13 @@ int SlubAllocator::slab_memory_callback(MemoryAction action, const MemoryNotify&
 // CPU hotplug: slub_cpu_dead()
 
 void SlubAllocator::dead_cpu(int cpu) {
-  env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slub_cpu_dead");
+  env_->lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slub_cpu_dead");
   for (KmemCache* s : slab_caches()) {
-    env_.irq_disable();
+    env_->irq_disable();
     flush_cpu_slab(s, cpu);
-    env_.irq_enable();
+    env_->irq_enable();
   }
-  env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  env_->unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
 }
 
 }  // namespace slabsim::alloc

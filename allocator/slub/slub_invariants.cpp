@@ -143,7 +143,7 @@ void check_object_conservation(const KmemCache& s, const SlabCounts& counts,
 }  // namespace
 
 int SlubAllocator::check_invariants(const char* function) {
-  const InvariantReport report(common_, env_.current_cpu(), function);
+  const InvariantReport report(common_, env_->current_cpu(), function);
   for (const KmemCache* s : slab_caches()) {
     check_node_structs(*this, *s, report);
     SlabCounts counts;

@@ -422,8 +422,8 @@ std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
 // The sysfs part: a read of a file with the files' locks, the directory's removal
 
 void SlubAllocator::sysfs_slab_unlink(Cache* s) {
-  env_.lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
-  env_.unlock(LockClass::kernfs_active, s->id, LockMode::write);
+  env_->lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
+  env_->unlock(LockClass::kernfs_active, s->id, LockMode::write);
 }
 
 std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_view file,
@@ -433,7 +433,7 @@ std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_v
       "slabs", "objects", "objects_partial", "partial", "total_objects", "cpu_slabs"};
   const bool objects_file =
       std::find(object_files.begin(), object_files.end(), file) != object_files.end();
-  env_.sync();
+  env_->sync();
   if (objects_file) common_.lock_steps(strategy_.show_locks, "show_slab_objects");
   // Every file but cpu_slabs walks the nodes (SO_ALL, SO_PARTIAL); v3.14's walk dereferences a
   // missing struct (walk_node()).
@@ -445,20 +445,20 @@ std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_v
       KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it
       if (!n) continue;
       // count_partial(): the struct's first cache line comes from the node it was allocated on.
-      env_.touch_memory(n->backing ? n->backing.slab->pages.node : nid);
-      env_.irq_disable();
+      env_->touch_memory(n->backing ? n->backing.slab->pages.node : nid);
+      env_->irq_disable();
       list_lock(n, "count_partial");
       if (n->freed)
         common_.violation(
-            env_.current_cpu(), "show_slab_objects",
+            env_->current_cpu(), "show_slab_objects",
             fmt::format("cache {} counts the partial slabs of node {} through a freed "
                         "kmem_cache_node (use-after-free)",
                         s->name, nid),
             ViolationKind::use_after_free);
       else
-        env_.charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
+        env_->charge(costs_.count_partial_slab * static_cast<std::int64_t>(n->nr_partial));
       list_unlock(n);
-      env_.irq_enable();
+      env_->irq_enable();
     }
   }
   auto text = sysfs_file(*s, file, online_cpus, shown_cpus_);

@@ -1,0 +1,26 @@
+// The world as kmem_cache_init() sees it: the boot CPU alone, before the run. Time stands at 0,
+// nothing is charged, every lock is free and an IPI runs at once. SLAB and SLUB boot on it and
+// switch to the run's environment when kmem_cache_init() is done.
+#pragma once
+
+#include "allocator/environment.hpp"
+
+namespace slabsim::alloc {
+
+class BootEnvironment final : public Environment {
+ public:
+  int current_cpu() override { return 0; }
+  std::int64_t now_ns() override { return 0; }
+  void charge(std::int64_t) override {}
+  void touch_memory(int) override {}
+  void sync() override {}
+  void lock(LockClass, std::uint64_t, LockMode, const char*) override {}
+  void unlock(LockClass, std::uint64_t, LockMode) override {}
+  bool try_lock(LockClass, std::uint64_t, LockMode, const char*) override { return true; }
+  void irq_disable() override {}
+  void irq_enable() override {}
+  void run_on_cpu(int, const std::function<void()>& fn) override { fn(); }
+  std::uint64_t random() override { return 0; }
+};
+
+}  // namespace slabsim::alloc
