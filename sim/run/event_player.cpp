@@ -34,18 +34,20 @@ EventPlayer::EventPlayer(Machine& machine, const workload::Workload& workload, E
       cpus_(cpus),
       hotplug_(hotplug),
       signals_(signals),
-      bursts_(workload.caches.size()) {}
+      bursts_(workload.caches.size()),
+      busy_(machine.event_cpus().size(), 0) {}
 
 void EventPlayer::spawn() {
   const auto& cpus = machine_.event_cpus();
   for (std::size_t k = 0; k < cpus.size(); ++k) {
     const int cpu = cpus[k];
-    machine_.spawn(cpu, fmt::format("events{}", k), [this, cpu] { play_all(cpu); });
+    machine_.spawn(cpu, fmt::format("events{}", k), [this] { play_all(); });
   }
 }
 
-// An event task: plays the next due event, whoever's turn it is, then waits for the next one.
-void EventPlayer::play_all(int cpu) {
+// An event task: plays the next due event, whoever's turn it is, on the lowest event CPU free,
+// then waits for the next one.
+void EventPlayer::play_all() {
   for (;;) {
     checks_.run_if_quiescent();
     // The queue is shared by the event tasks: pay the local time first, so that the task that
@@ -58,11 +60,23 @@ void EventPlayer::play_all(int cpu) {
       continue;
     }
     const Event& e = events_.take();
+    // The event plays on the lowest event CPU free now, whichever task took it: which of the
+    // tasks due at one instant the engine runs first differs with and without lookahead, the
+    // CPUs in use at that instant do not.
+    const auto slot =
+        static_cast<std::size_t>(std::find(busy_.begin(), busy_.end(), 0) - busy_.begin());
+    busy_[slot] = 1;
+    const int play_cpu = machine_.event_cpus()[slot];
     EventRecord r;
     {
-      const ModelCall call(checks_);
-      r = play(cpu, e);
+      const MachineEnvironment::RunningAs as(env_, play_cpu);
+      {
+        const ModelCall call(checks_);
+        r = play(play_cpu, e);
+      }
+      env_.flush();  // the event CPU's time is paid before it is given back
     }
+    busy_[slot] = 0;
     checks_.request("after " + r.type);
   }
   env_.flush();

@@ -35,7 +35,7 @@ class EventPlayer {
   void spawn();
 
  private:
-  void play_all(int cpu);
+  void play_all();
   EventRecord play(int cpu, const workload::Event& e);
   std::vector<HotplugRecord> play_hotplug(int cpu, const workload::Event& e, EventRecord& r);
   // alloc_burst: kmem_cache_alloc_node() `count` times as the event's CPU (work_on_cpu()), each
@@ -69,6 +69,7 @@ class EventPlayer {
   HotplugOperations& hotplug_;
   OperationSignals& signals_;
   BurstObjects bursts_;
+  std::vector<char> busy_;  // per event CPU: an event plays on it now
 };
 
 }  // namespace slabsim::sim

@@ -164,10 +164,14 @@ MachineEnvironment::RunningAs::RunningAs(MachineEnvironment& env, int cpu)
 }
 
 MachineEnvironment::RunningAs::~RunningAs() {
-  // Outside the engine there is no actor to re-read: the code that called run_on_cpu() runs as
-  // its CPU again. Inside, the binding's destructor gives the actor its CPU back, and the
-  // environment re-reads it once the handler has returned.
-  if (!engine_binding_) env_.cpu_ = previous_;
+  // Outside the engine there is no actor to re-read: the code runs as the previous CPU again.
+  // Inside, the binding gives the actor its CPU back, and the environment re-reads it.
+  if (!engine_binding_) {
+    env_.cpu_ = previous_;
+    return;
+  }
+  engine_binding_.reset();
+  env_.refresh_from_engine();
 }
 
 }  // namespace slabsim::sim

@@ -54,6 +54,21 @@ class MachineEnvironment final : public alloc::Environment {
   bool kernfs_get_active(std::uint64_t instance, const char* function);
   void kernfs_put_active(std::uint64_t instance);
 
+  // For its life, the code runs as `cpu`: an IPI handler as its target CPU, an event task as the
+  // event CPU it plays on.
+  class RunningAs {
+   public:
+    RunningAs(MachineEnvironment& env, int cpu);
+    ~RunningAs();
+    RunningAs(const RunningAs&) = delete;
+    RunningAs& operator=(const RunningAs&) = delete;
+
+   private:
+    MachineEnvironment& env_;
+    int previous_;
+    std::optional<Simulation::RunAsCpu> engine_binding_;  // none outside the engine
+  };
+
   // Waits of the runner's own (a parked CPU, an event task until its next event).
   void sleep_for(std::int64_t ns);
   void sleep_until(std::int64_t ns);
@@ -98,20 +113,6 @@ class MachineEnvironment final : public alloc::Environment {
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
 
  private:
-  // While an IPI handler runs, the code runs as its target CPU.
-  class RunningAs {
-   public:
-    RunningAs(MachineEnvironment& env, int cpu);
-    ~RunningAs();
-    RunningAs(const RunningAs&) = delete;
-    RunningAs& operator=(const RunningAs&) = delete;
-
-   private:
-    MachineEnvironment& env_;
-    int previous_;
-    std::optional<Simulation::RunAsCpu> engine_binding_;  // none outside the engine
-  };
-
   // The one place where the cached clock and current CPU are re-read.
   void refresh_from_engine();
   // The one lock path: lock(), try_lock(), kernfs_get_active().
