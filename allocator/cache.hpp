@@ -27,6 +27,9 @@ struct Cache {
   // merged create; boot caches hold -1 (create_boot_cache(): exempt from merging), so they are
   // never released nor merge targets.
   int refcount = 1;
+  // s->usersize, the usercopy whitelist: kmem_cache_create() passes 0, create_kmalloc_cache()
+  // the object size, and slab_unmergeable() keeps a cache with one out of every merge.
+  unsigned usersize = 0;
   bool listed = false;  // on slab_caches
   // Released by kmem_cache_destroy(). The struct stays, as a tombstone, so that a stale user is
   // reported as a use-after-free instead of crashing the model.

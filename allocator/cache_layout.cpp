@@ -34,9 +34,11 @@ std::vector<std::string> slab_flag_names(const CacheFlags& flags, CacheCreateMas
   if (debug && flags.red_zone) names.emplace_back("SLAB_RED_ZONE");
   if (debug && flags.poison) names.emplace_back("SLAB_POISON");
   if (flags.hwcache_align) names.emplace_back("SLAB_HWCACHE_ALIGN");
+  if (flags.cache_dma) names.emplace_back("SLAB_CACHE_DMA");
   if (debug && flags.store_user) names.emplace_back("SLAB_STORE_USER");
   if (mask.cache_flags && flags.reclaim_account) names.emplace_back("SLAB_RECLAIM_ACCOUNT");
   if (flags.typesafe_by_rcu) names.emplace_back("SLAB_TYPESAFE_BY_RCU");
+  if (mask.cache_flags && flags.account) names.emplace_back("SLAB_ACCOUNT");
   return names;
 }
 

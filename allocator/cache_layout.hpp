@@ -61,8 +61,8 @@ struct CacheCreateMask {
 
 // The kernel's names of the model's flags that `mask` keeps, in the bit order of
 // include/linux/slab.h: SLAB_RED_ZONE 0x400, SLAB_POISON 0x800, SLAB_HWCACHE_ALIGN 0x2000,
-// SLAB_STORE_USER 0x10000, SLAB_RECLAIM_ACCOUNT 0x20000, SLAB_TYPESAFE_BY_RCU 0x80000. A
-// constructor is no flag.
+// SLAB_CACHE_DMA 0x4000, SLAB_STORE_USER 0x10000, SLAB_RECLAIM_ACCOUNT 0x20000,
+// SLAB_TYPESAFE_BY_RCU 0x80000, SLAB_ACCOUNT 0x4000000. A constructor is no flag.
 std::vector<std::string> slab_flag_names(const CacheFlags& flags, CacheCreateMask mask);
 
 }  // namespace slabsim::alloc

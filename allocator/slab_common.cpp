@@ -103,7 +103,7 @@ int SlabCommon::kmem_cache_shrink(Cache* s) {
 }
 
 bool SlabCommon::slab_unmergeable(const Cache& s) const {
-  return slab_nomerge_ || s.flags.never_merge() || s.flags.has_ctor || s.refcount < 0;
+  return slab_nomerge_ || s.flags.never_merge() || s.flags.has_ctor || s.usersize || s.refcount < 0;
 }
 
 Cache* SlabCommon::find_mergeable(unsigned size, unsigned align, const CacheFlags& flags) const {

@@ -31,7 +31,8 @@ class SlabCommon {
   SlabCommon& operator=(const SlabCommon&) = delete;
 
   // kmem_cache_create_usercopy() (v5.10-v6.1): inside the strategy's create locks, first the
-  // allocator's __kmem_cache_alias() (the model has no usersize, so it is always tried), which
+  // allocator's __kmem_cache_alias() (kmem_cache_create() passes usersize 0, so it is always
+  // tried), which
   // returns an existing cache when find_mergeable() finds one: no struct, no kmem_cache_node is
   // made then. Otherwise create_cache(): the allocator's __kmem_cache_create(), then list_add()
   // on slab_caches; on failure the kernel's pr_warn() line (with why) and nullptr.
@@ -63,8 +64,8 @@ class SlabCommon {
     return slab_caches_ | std::views::transform([](Cache* s) { return static_cast<T*>(s); });
   }
   // slab_unmergeable() (mm/slab_common.c, v5.10-v6.1): slab_nomerge, a SLAB_NEVER_MERGE flag, a
-  // ctor, or a negative refcount (a boot cache) keep `s` out of every merge. (s->usersize, the
-  // kernel's fourth reason, is always 0 in the model.)
+  // ctor, a usercopy whitelist (s->usersize: the kmalloc caches) or a negative refcount (a boot
+  // cache) keep `s` out of every merge.
   [[nodiscard]] bool slab_unmergeable(const Cache& s) const;
   // find_mergeable() (mm/slab_common.c, v5.10-v6.1): the cache a create of `size`, `align` and
   // `flags` may share, walking slab_caches from its tail (list_for_each_entry_reverse, so the

@@ -13,7 +13,12 @@ struct CacheFlags {
   bool hwcache_align = false;    // SLAB_HWCACHE_ALIGN
   bool reclaim_account = false;  // SLAB_RECLAIM_ACCOUNT (__GFP_RECLAIMABLE pages)
   bool typesafe_by_rcu = false;  // SLAB_TYPESAFE_BY_RCU (free pointer outside the object)
-  bool has_ctor = false;         // a constructor (free pointer outside the object)
+  // SLAB_CACHE_DMA: the kernel takes such slabs from ZONE_DMA, which the model's machines do not
+  // have (the dma-kmalloc caches exist, are walked and merge apart; their slabs come from the
+  // normal zone).
+  bool cache_dma = false;
+  bool account = false;   // SLAB_ACCOUNT (memcg accounting: kmalloc-cg-*)
+  bool has_ctor = false;  // a constructor (free pointer outside the object)
   // Debug flags (CONFIG_SLUB_DEBUG): they grow the object and make kmem_cache_debug() true,
   // which disables the cpu partial lists.
   bool red_zone = false;    // SLAB_RED_ZONE
@@ -27,10 +32,11 @@ struct CacheFlags {
   [[nodiscard]] bool never_merge() const {
     return red_zone || poison || store_user || typesafe_by_rcu;
   }
-  // mm/slab_common.c SLAB_MERGE_SAME, of the flags above: SLAB_RECLAIM_ACCOUNT (SLAB_CACHE_DMA,
-  // SLAB_CACHE_DMA32 and SLAB_ACCOUNT are not modelled). Two caches merge only if these agree.
+  // mm/slab_common.c SLAB_MERGE_SAME, of the flags above: SLAB_RECLAIM_ACCOUNT, SLAB_CACHE_DMA,
+  // SLAB_ACCOUNT (SLAB_CACHE_DMA32 is not modelled). Two caches merge only if these agree.
   [[nodiscard]] bool merge_same_equal(const CacheFlags& other) const {
-    return reclaim_account == other.reclaim_account;
+    return reclaim_account == other.reclaim_account && cache_dma == other.cache_dma &&
+           account == other.account;
   }
   bool operator==(const CacheFlags&) const = default;
 };

@@ -10,6 +10,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "allocator/kmalloc_caches.hpp"
+
 namespace slabsim::alloc {
 
 namespace {
@@ -24,7 +26,9 @@ constexpr unsigned kmem_cache_base_size = 256;
 // The kmalloc caches the model creates: the sizes SLAB's own structures need (node structs,
 // shared arrays up to 8 * 60 entries, alien caches and their pointer arrays, off-slab
 // freelists), in create_kmalloc_caches() order after kmalloc-128 (INDEX_NODE), which
-// kmem_cache_init() creates first. Larger kmalloc caches are left out (a model choice).
+// kmem_cache_init() creates first, named as kmalloc_info[] names them ("kmalloc-1k"). The rest
+// of SLAB's family (slab_kmalloc_family(): larger sizes, the -rcl- and dma- types) is left out,
+// a model choice.
 constexpr unsigned kmalloc_sizes_after_node[] = {32, 64, 96, 192, 256, 512, 1024, 2048, 4096};
 constexpr unsigned kmalloc_node_size = 128;
 
@@ -76,7 +80,7 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
   // create_kmalloc_caches(): the rest, their structs from kmem_cache, node structs kmalloc'd.
   for (unsigned size : kmalloc_sizes_after_node) {
     ObjectRef backing = slab_alloc(kmem_cache_, gfp_kernel);
-    SlabCache* c = create_boot_cache(fmt::format("kmalloc-{}", size), size);
+    SlabCache* c = create_boot_cache(kmalloc_cache_name(KmallocType::normal, size), size);
     c->backing = backing;
     for (auto& n : c->node_store)
       n->backing = kmalloc_node(SlabCacheNode::kernel_size, n->node);

@@ -62,6 +62,9 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
   // bootstrap() list_add()s kmem_cache first, then kmem_cache_node, at the head.
   common_.list_add(boot_cache_cache_);
   common_.list_add(boot_node_cache_);
+  // create_kmalloc_caches(0): the kmalloc family of this generation.
+  for (const KmallocCache& k : kmalloc_boot_caches(slub_kmalloc_family(params_.version)))
+    create_kmalloc_cache(k);
   env_ = &env;  // the run starts
 }
 
@@ -84,6 +87,20 @@ KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned si
   }
   s->refcount = -1;  // create_boot_cache(): exempt from merging
   return s;
+}
+
+KmemCache* SlubAllocator::create_kmalloc_cache(const KmallocCache& k) {
+  // create_boot_cache() with ARCH_KMALLOC_MINALIGN (8 on x86_64): __kmem_cache_create() makes
+  // the struct, from kmem_cache now that it is bootstrapped, and its node structs, from
+  // kmem_cache_node (slab_state is PARTIAL); nothing is charged (boot precedes the run).
+  constexpr unsigned arch_kmalloc_minalign = 8;
+  CreatedCache created = __kmem_cache_create(k.name, k.size, arch_kmalloc_minalign, k.flags);
+  if (!created.cache) throw std::logic_error("kmalloc cache " + k.name + ": " + created.why);
+  Cache* s = created.cache;
+  s->usersize = k.size;  // create_kmalloc_cache(name, size, flags, 0, size)
+  common_.list_add(s);
+  s->refcount = k.refcount;
+  return static_cast<KmemCache*>(s);
 }
 
 KmemCache* SlubAllocator::new_cache(const std::string& name, CacheFlags flags,
@@ -170,6 +187,9 @@ KmemCacheNode* SlubAllocator::alloc_kmem_cache_node(KmemCache* s, int nid, int a
   // of the kmem_cache_node cache, on `alloc_node` if it can (or anywhere for NUMA_NO_NODE).
   Object backing = slab_alloc_node(boot_node_cache_, gfp_kernel, alloc_node);
   if (!backing) return nullptr;
+  // init_kmem_cache_node() writes the new struct.
+  env_->charge(costs_.init_kmem_cache_node);
+  env_->touch_memory(backing.slab->pages.node);
   auto n = std::make_unique<KmemCacheNode>();
   n->node = nid;
   n->lock_instance = next_lock_instance_++;
@@ -217,6 +237,7 @@ Cache* SlubAllocator::__kmem_cache_alias(const std::string& /*name*/, unsigned o
   // then sysfs_create_link() to the cache's directory, which cannot fail here (the runner
   // reaches a cache's files through the struct its name maps to). The `aliases` file shows the
   // raised refcount.
+  env_->charge(costs_.sysfs_link);
   return s;
 }
 
@@ -240,7 +261,12 @@ CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigne
     slab_free(boot_cache_cache_, backing);
     return {nullptr, -enomem, "out of memory for its kmem_cache_node structures"};
   }
-  // sysfs_slab_add() creates the kernfs directory here, inside slab_mutex.
+  // alloc_kmem_cache_cpus(): the per-CPU struct kmem_cache_cpu of every possible CPU.
+  env_->charge(costs_.alloc_percpu + costs_.init_cpu_slab * layout_.nr_cpu_ids());
+  // sysfs_slab_add() creates the kernfs directory and its files here, inside slab_mutex (at
+  // boot, before slab_state FULL, slab_sysfs_init() adds them later, outside the run).
+  env_->charge(costs_.sysfs_directory +
+               costs_.sysfs_file * static_cast<std::int64_t>(sysfs_file_names().size()));
   return {s, 0, {}};
 }
 

@@ -20,6 +20,7 @@
 #include "allocator/allocator.hpp"
 #include "allocator/boot_environment.hpp"
 #include "allocator/environment.hpp"
+#include "allocator/kmalloc_caches.hpp"
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/machine_layout.hpp"
 #include "allocator/mm/memory_notify.hpp"
@@ -44,8 +45,9 @@ class SlubAllocator final : public Allocator,
                             public SlabinfoSource {
  public:
   // kmem_cache_init(): creates the boot caches "kmem_cache_node" and "kmem_cache" with a
-  // kmem_cache_node for every N_NORMAL_MEMORY node, and seeds slab_nodes from
-  // N_NORMAL_MEMORY. `states` and `pages` belong to the caller and outlive the allocator.
+  // kmem_cache_node for every N_NORMAL_MEMORY node, seeds slab_nodes from N_NORMAL_MEMORY, and
+  // creates the kmalloc family of the strategy's generation (slub_kmalloc_family()). `states`
+  // and `pages` belong to the caller and outlive the allocator.
   SlubAllocator(Environment& env, PageAllocator& pages, NodeStates& states, Strategy strategy,
                 SlubBootParams params = {}, SlubCosts costs = {});
 
@@ -143,6 +145,8 @@ class SlubAllocator final : public Allocator,
 
   // Boot and structs (slub.cpp).
   KmemCache* create_boot_cache(const std::string& name, unsigned size);
+  // create_kmalloc_cache() (mm/slab_common.c): one cache of the kmalloc family, listed.
+  KmemCache* create_kmalloc_cache(const KmallocCache& k);
   // struct kmem_cache with its per-CPU data, no node structs yet; owned by the allocator.
   KmemCache* new_cache(const std::string& name, CacheFlags flags, const CacheSettings& settings);
   KmemCacheNode* alloc_kmem_cache_node(KmemCache* s, int nid, int alloc_node);

@@ -21,6 +21,19 @@ struct SlubCosts {
   std::int64_t object_setup = 2;        // setup_object() per object of a new slab
   std::int64_t discard_slab = 150;      // freeing a slab's pages
   std::int64_t count_partial_slab = 5;  // count_partial() per slab on the list
+  // kmem_cache_create()'s own work inside slab_mutex, beyond the struct and node structs it
+  // allocates (all choices of this model, order-of-magnitude):
+  std::int64_t alloc_percpu = 1500;  // alloc_kmem_cache_cpus(): __alloc_percpu(), pcpu_alloc()
+  std::int64_t init_cpu_slab = 5;    // init_kmem_cache_cpus(): init_tid() per possible CPU
+  std::int64_t init_kmem_cache_node = 20;  // init_kmem_cache_node(): lock, counters, lists
+  // sysfs_slab_add() at slab_state FULL: kobject_init_and_add() of the directory and
+  // kobject_uevent(KOBJ_ADD), which builds the environment and broadcasts it over netlink ...
+  std::int64_t sysfs_directory = 10000;
+  // ... and sysfs_create_group(&slab_attr_group): one kernfs_create_file() (a kernfs_node
+  // allocated, linked under kernfs_rwsem) per attribute file (sysfs_file_names()).
+  std::int64_t sysfs_file = 800;
+  // sysfs_slab_alias() at slab_state FULL: sysfs_create_link() for a merged create.
+  std::int64_t sysfs_link = 1000;
 };
 
 }  // namespace slabsim::alloc

@@ -296,6 +296,7 @@ SysfsAttributes sysfs_attributes(const KmemCache& s) {
   a.remote_node_defrag_ratio = s.s.remote_node_defrag_ratio / 10;
   a.hwcache_align = s.flags.hwcache_align ? 1 : 0;
   a.reclaim_account = s.flags.reclaim_account ? 1 : 0;
+  a.cache_dma = s.flags.cache_dma ? 1 : 0;
   a.destroy_by_rcu = s.flags.typesafe_by_rcu ? 1 : 0;
   a.red_zone = s.flags.red_zone ? 1 : 0;
   a.poison = s.flags.poison ? 1 : 0;
@@ -356,17 +357,29 @@ const std::vector<LayoutField>& slub_layout_fields() {
 const std::vector<std::string_view>& sysfs_file_names() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> v = {
-        "slab_size",      "object_size",
-        "objs_per_slab",  "order",
-        "min_partial",    "cpu_partial",
-        "objects",        "objects_partial",
-        "partial",        "cpu_slabs",
-        "aliases",        "align",
-        "hwcache_align",  "reclaim_account",
-        "destroy_by_rcu", "slabs_cpu_partial",
-        "total_objects",  "slabs",
-        "red_zone",       "poison",
-        "store_user",     "remote_node_defrag_ratio",
+        "slab_size",
+        "object_size",
+        "objs_per_slab",
+        "order",
+        "min_partial",
+        "cpu_partial",
+        "objects",
+        "objects_partial",
+        "partial",
+        "cpu_slabs",
+        "aliases",
+        "align",
+        "hwcache_align",
+        "reclaim_account",
+        "destroy_by_rcu",
+        "cache_dma",
+        "slabs_cpu_partial",
+        "total_objects",
+        "slabs",
+        "red_zone",
+        "poison",
+        "store_user",
+        "remote_node_defrag_ratio",
     };
     for (StatItem item : sysfs_stat_order())
       v.push_back(stat_item_sysfs_name(item));
@@ -407,6 +420,7 @@ std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
       {"align", fmt::format("{}\n", a.align)},
       {"hwcache_align", fmt::format("{}\n", a.hwcache_align)},
       {"reclaim_account", fmt::format("{}\n", a.reclaim_account)},
+      {"cache_dma", fmt::format("{}\n", a.cache_dma)},
       {"destroy_by_rcu", fmt::format("{}\n", a.destroy_by_rcu)},
       {"red_zone", fmt::format("{}\n", a.red_zone)},
       {"poison", fmt::format("{}\n", a.poison)},

@@ -101,6 +101,7 @@ struct SysfsAttributes {
   unsigned remote_node_defrag_ratio = 0;  // remote_node_defrag_ratio_show(): internal / 10
   int hwcache_align = 0;                  // hwcache_align_show(): !!SLAB_HWCACHE_ALIGN
   int reclaim_account = 0;                // reclaim_account_show(): !!SLAB_RECLAIM_ACCOUNT
+  int cache_dma = 0;                      // cache_dma_show(): !!SLAB_CACHE_DMA (CONFIG_ZONE_DMA)
   int destroy_by_rcu = 0;                 // destroy_by_rcu_show(): !!SLAB_TYPESAFE_BY_RCU
   int red_zone = 0;                       // red_zone_show(): !!SLAB_RED_ZONE
   int poison = 0;                         // poison_show(): !!SLAB_POISON

@@ -1,5 +1,7 @@
 #include "run/workload_caches.hpp"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 
 namespace slabsim::sim {
@@ -13,9 +15,26 @@ WorkloadCaches::WorkloadCaches(const workload::Workload& workload)
       layout_(workload.caches.size()) {}
 
 void WorkloadCaches::create_boot_caches(alloc::Allocator& allocator) {
+  // The machine's own caches first, as the kernel's initcalls made them before any workload.
+  for (const auto& c : workload_.boot_caches)
+    if (!allocator.kmem_cache_create(c.name, c.object_size, c.align, c.flags))
+      throw std::runtime_error(fmt::format("{}: cannot create boot cache \"{}\" ({} bytes)",
+                                           workload_.boot_caches_file, c.name, c.object_size));
   for (std::size_t i = 0; i < workload_.caches.size(); ++i) {
     const auto& c = workload_.caches[i];
     if (!c.at_boot) continue;
+    // SLOB has no kmalloc caches (kmalloc() is slob_alloc()): the workload gets a cache of that
+    // name from kmem_cache_create(), as any other.
+    if (c.kmalloc && allocator.kind() != alloc::AllocatorKind::slob) {
+      alloc::Cache* own = allocator.slab_common().find_cache(c.name);
+      if (!own)
+        throw std::runtime_error(
+            fmt::format("workload {}: /caches/{}: \"{}\" is not a kmalloc cache {} boots with this "
+                        "strategy (its generation's create_kmalloc_caches() does not make it)",
+                        workload_.name, i, c.name, alloc::allocator_name(allocator.kind())));
+      created(i, own, allocator);
+      continue;
+    }
     created(i, allocator.kmem_cache_create(c.name, c.object_size, c.align, c.flags), allocator);
     if (!current_struct_[i]) throw std::runtime_error("cannot create boot cache " + c.name);
   }

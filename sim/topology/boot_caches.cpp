@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <sstream>
+#include <string>
 #include <utility>
 
 namespace slabsim::topology {
@@ -52,6 +54,25 @@ SpecPtr make_spec() {
 
 }  // namespace
 
+namespace {
+
+// The names of /proc/slabinfo's rows: slab_caches from its head, newest first (slab_start()).
+std::vector<std::string> slabinfo_names(const SysfsSnapshot& snapshot) {
+  std::vector<std::string> names;
+  if (!snapshot.exists("/proc/slabinfo")) return names;
+  std::istringstream in(snapshot.text("/proc/slabinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("slabinfo -") || line.starts_with('#')) continue;
+    std::istringstream row(line);
+    std::string name;
+    if (row >> name) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace
+
 std::vector<BootCache> read_boot_caches(const SysfsSnapshot& snapshot) {
   std::vector<BootCache> caches;
   for (const auto& name : snapshot.list("/sys/kernel/slab")) {
@@ -68,6 +89,18 @@ std::vector<BootCache> read_boot_caches(const SysfsSnapshot& snapshot) {
     std::sort(c.flags.begin(), c.flags.end());
     caches.push_back(std::move(c));
   }
+  // In creation order where /proc/slabinfo tells it (its rows reversed); names it does not list
+  // (aliases of merged caches) after those, by name.
+  const auto rows = slabinfo_names(snapshot);
+  const auto rank = [&](const BootCache& c) {
+    const auto it = std::find(rows.begin(), rows.end(), c.name);
+    return it == rows.end() ? -1 : static_cast<int>(it - rows.begin());
+  };
+  std::stable_sort(caches.begin(), caches.end(), [&](const BootCache& a, const BootCache& b) {
+    const int ra = rank(a), rb = rank(b);
+    if ((ra < 0) != (rb < 0)) return rb < 0;
+    return ra > rb;  // newest first in slabinfo: a higher row was made earlier
+  });
   return caches;
 }
 

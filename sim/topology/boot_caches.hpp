@@ -20,9 +20,11 @@ struct BootCache {
   std::vector<std::string> flags;  // SLAB_* names, sorted
 };
 
-// Every named cache of SYSFS/sys/kernel/slab, sorted by name; the ":<flags>-<size>" folders of
-// merged caches are not names (mm/slub.c: sysfs_slab_add() and sysfs_slab_alias()). Empty when
-// the snapshot has no /sys/kernel/slab (a SLAB or SLOB kernel).
+// Every named cache of SYSFS/sys/kernel/slab; the ":<flags>-<size>" folders of merged caches are
+// not names (mm/slub.c: sysfs_slab_add() and sysfs_slab_alias()). In creation order when the
+// snapshot has /proc/slabinfo (whose rows walk slab_caches newest first), names it lacks (aliases)
+// last; otherwise sorted by name. Empty when the snapshot has no /sys/kernel/slab (a SLAB or SLOB
+// kernel).
 std::vector<BootCache> read_boot_caches(const SysfsSnapshot& snapshot);
 
 // [{"name", "object_size", "align", "flags": [...]}, ...]

@@ -26,6 +26,9 @@ struct CacheSpec {
   unsigned align = 0;
   alloc::CacheFlags flags;
   bool at_boot = true;  // false: created by a cache_create event
+  // A name of the kmalloc family (alloc::is_kmalloc_cache_name()): the kernel's own cache of that
+  // name, which kmem_cache_init() made; its allocations are kmalloc()s of object_size.
+  bool kmalloc = false;
 };
 
 // Which node an alloc_node() asks for, relative to the allocating CPU.
@@ -95,6 +98,10 @@ struct Workload {
   std::uint64_t seed = 1;
   int event_tasks = 4;  // tasks playing the timed events, each on a CPU of its own
   std::vector<CacheSpec> caches;
+  // The "boot_caches" list's caches the allocator does not make itself, in the list's order:
+  // kmem_cache_create()d at boot before `caches`; no thread or event uses them.
+  std::vector<CacheSpec> boot_caches;
+  std::string boot_caches_file;  // the list's path as resolved ("" if none)
   std::vector<ThreadGroup> threads;
   std::vector<Event> events;  // sorted by time, then file order
   KernelTimes kernel;

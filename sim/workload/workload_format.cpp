@@ -328,6 +328,12 @@ SpecPtr make_spec() {
                    "How many tasks play the timed events, each on a CPU of its own added to the "
                    "first node: events due together run in parallel up to this many.",
                    4),
+          optional("boot_caches", string(),
+                   "A list of the caches a machine has after boot, as `slabsim topology import "
+                   "--boot-caches` writes it (a path, relative to this file's folder): each is "
+                   "made with kmem_cache_create() at boot, in the list's order, before the "
+                   "workload's own caches; the kmalloc family, kmem_cache, kmem_cache_node and "
+                   "names the workload declares itself are skipped."),
           required("caches", array(cache, 1), "The slab caches the workload uses."),
           optional("threads", array(thread), "Thread groups: allocating threads pinned to CPUs.",
                    json::array()),

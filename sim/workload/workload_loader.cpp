@@ -9,12 +9,14 @@
 #include <map>
 #include <set>
 
+#include "allocator/kmalloc_caches.hpp"
 #include "allocator/slub/kmem_cache_open.hpp"
 #include "allocator/slub/slub_sysfs.hpp"
 #include "config/diagnostics.hpp"
 #include "config/json_pointer.hpp"
 #include "config/suggest.hpp"
 #include "config/units.hpp"
+#include "topology/boot_caches.hpp"
 #include "topology/presets.hpp"
 #include "topology/topology_format.hpp"
 #include "workload/workload_format.hpp"
@@ -132,6 +134,8 @@ class Loader {
                                 "\"{}\"",
                                 fmt::join(boot_cache_names(), ", "), s.name));
       check_unique_name(seen, s.name, "/caches", i, "cache");
+      s.kmalloc = alloc::is_kmalloc_cache_name(s.name);
+      if (s.kmalloc) check_kmalloc_cache(c, p, s);
       std::set<std::string> flags;
       for (std::size_t k = 0; k < c["flags"].size(); ++k) {
         const std::string f = c["flags"][k].get<std::string>();
@@ -160,6 +164,35 @@ class Loader {
                                   s.object_size, why));
       }
       w_.caches.push_back(std::move(s));
+    }
+  }
+
+  // A cache of the kmalloc family is the kernel's, as new_kmalloc_cache() made it at boot: the
+  // workload names it and the size of its kmalloc()s, nothing else.
+  void check_kmalloc_cache(const json& c, const std::string& p, const CacheSpec& s) {
+    const unsigned size = alloc::kmalloc_cache_size(s.name);
+    if (!s.at_boot)
+      diag_.error(at(p, "at_boot"),
+                  fmt::format("expected true for \"{}\", a cache of the kmalloc family "
+                              "(kmem_cache_init() makes it at boot), got false",
+                              s.name));
+    if (s.align != 0)
+      diag_.error(at(p, "align"), fmt::format("expected 0 for \"{}\" (the kernel's kmalloc "
+                                              "cache has its own alignment), got {}",
+                                              s.name, s.align));
+    if (!c["flags"].empty())
+      diag_.error(at(p, "flags"),
+                  fmt::format("expected no flags for \"{}\" (new_kmalloc_cache() gives the "
+                              "kmalloc caches theirs), got {}",
+                              s.name, c["flags"].dump()));
+    if (alloc::slub_kmalloc_size(s.object_size) != size) {
+      unsigned low = 1;
+      while (alloc::slub_kmalloc_size(low) != size && low < size)
+        ++low;
+      diag_.error(at(p, "object_size"),
+                  fmt::format("expected {}..{} bytes for \"{}\" (kmalloc() of such a size "
+                              "takes an object from it), got {}",
+                              low, size, s.name, s.object_size));
     }
   }
 
@@ -396,6 +429,13 @@ class Loader {
                                   w_.caches[e.cache].name));
         break;
       case Event::Type::cache_destroy:
+        e.cache = cache_ref(body["cache"], at(pb, "cache"));
+        if (e.cache >= 0 && w_.caches[e.cache].kmalloc)
+          diag_.error(at(pb, "cache"),
+                      fmt::format("expected a cache kmem_cache_create() made, got \"{}\", a "
+                                  "kmalloc cache, which the kernel never destroys",
+                                  w_.caches[e.cache].name));
+        break;
       case Event::Type::shrink:
         e.cache = cache_ref(body["cache"], at(pb, "cache"));
         break;
@@ -473,6 +513,69 @@ class Loader {
 
 }  // namespace
 
+namespace {
+
+std::string beside_document(const config::JsonDocument& document, const std::string& name) {
+  const std::filesystem::path path(name);
+  const auto folder = std::filesystem::path(document.name).parent_path();
+  if (path.is_relative() && !folder.empty()) return (folder / path).string();
+  return name;
+}
+
+// The caches of a `topology import --boot-caches` list that kmem_cache_create() makes at boot:
+// not the allocator's own (kmem_cache_init()'s boot caches and kmalloc family), not those the
+// workload declares. Errors name the list's file and the JSON pointer.
+void load_boot_caches(Workload& w, const std::string& path) {
+  const config::JsonDocument list = config::load_json_document(path);
+  Diagnostics diag(list.name);
+  if (!topology::boot_caches_spec()->validate(list.root, "", diag)) diag.throw_if_any();
+  for (std::size_t i = 0; i < list.root.size(); ++i) {
+    const json& c = list.root[i];
+    const std::string p = config::at("", i);
+    CacheSpec s;
+    s.name = c["name"].get<std::string>();
+    if (alloc::is_kmalloc_cache_name(s.name) ||
+        std::find(boot_cache_names().begin(), boot_cache_names().end(), s.name) !=
+            boot_cache_names().end() ||
+        std::any_of(w.caches.begin(), w.caches.end(),
+                    [&](const CacheSpec& own) { return own.name == s.name; }))
+      continue;
+    s.object_size = c["object_size"].get<unsigned>();
+    // sysfs shows the alignment kmem_cache_create() derived; asked for again, it derives the same.
+    s.align = c["align"].get<unsigned>();
+    for (std::size_t k = 0; k < c["flags"].size(); ++k) {
+      const std::string f = c["flags"][k].get<std::string>();
+      if (f == "SLAB_HWCACHE_ALIGN")
+        s.flags.hwcache_align = true;
+      else if (f == "SLAB_RECLAIM_ACCOUNT")
+        s.flags.reclaim_account = true;
+      else if (f == "SLAB_TYPESAFE_BY_RCU")
+        s.flags.typesafe_by_rcu = true;
+      else if (f == "SLAB_CACHE_DMA")
+        s.flags.cache_dma = true;
+      else if (f == "SLAB_RED_ZONE")
+        s.flags.red_zone = true;
+      else if (f == "SLAB_POISON")
+        s.flags.poison = true;
+      else if (f == "SLAB_STORE_USER")
+        s.flags.store_user = true;
+      else
+        diag.error(config::at(config::at(p, "flags"), k),
+                   fmt::format("expected a flag the model has (SLAB_HWCACHE_ALIGN, "
+                               "SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU, SLAB_CACHE_DMA, "
+                               "SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER), got {}",
+                               f));
+    }
+    if (s.align != 0 && !std::has_single_bit(s.align))
+      diag.error(config::at(p, "align"),
+                 fmt::format("expected 0 or a power of two, got {}", s.align));
+    w.boot_caches.push_back(std::move(s));
+  }
+  diag.throw_if_any();
+}
+
+}  // namespace
+
 Workload load_workload(const config::JsonDocument& document, const topology::Topology& topology) {
   Diagnostics diagnostics(document.name);
   if (!validate_workload_document(document.root, diagnostics)) diagnostics.throw_if_any();
@@ -480,6 +583,10 @@ Workload load_workload(const config::JsonDocument& document, const topology::Top
   workload_spec()->apply_defaults(root);
   Workload w = Loader(root, topology, diagnostics).load();
   diagnostics.throw_if_any();
+  if (root.contains("boot_caches")) {
+    w.boot_caches_file = beside_document(document, root["boot_caches"].get<std::string>());
+    load_boot_caches(w, w.boot_caches_file);
+  }
   return w;
 }
 

@@ -61,7 +61,7 @@ TEST(SlabBoot, CreatesKmemCacheAndKmallocCachesWithNodeStructsEverywhere) {
   for (const SlabCache* c : m.slab.slab_caches())
     names.push_back(c->name);
   const std::vector<std::string> want = {
-      "kmalloc-4096", "kmalloc-2048", "kmalloc-1024", "kmalloc-512", "kmalloc-256", "kmalloc-192",
+      "kmalloc-4k", "kmalloc-2k", "kmalloc-1k", "kmalloc-512", "kmalloc-256", "kmalloc-192",
       "kmalloc-96",   "kmalloc-64",   "kmalloc-32",   "kmalloc-128", "kmem_cache"};
   EXPECT_EQ(names, want);
   EXPECT_EQ(m.slab.slab_max_order(), 1);
@@ -782,7 +782,7 @@ TEST(SlabSlabinfo, ExactText) {
     pos = end + 1;
   }
   ASSERT_EQ(rest.size(), 11u);
-  EXPECT_EQ(rest.front(), "kmalloc-4096");
+  EXPECT_EQ(rest.front(), "kmalloc-4k");
   EXPECT_EQ(rest.back(), "kmem_cache");
   // A remote free and an alien overflow show in globalstat.
   SlabMachine m2(two_nodes());

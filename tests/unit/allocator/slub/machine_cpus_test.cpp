@@ -51,7 +51,7 @@ TEST(MachineCpus, GeometryDoesNotDependOnEventTasks) {
   for (const char* strategy : {"hotplug_lock", "slab_nodes_nocpu", "v6.1"}) {
     for (int events : {0, 1, 4, 12}) {
       SlubMachine m(with_event_cpus(events), strategy);
-      KmemCache* s = m.create("kmalloc-256", 256);
+      KmemCache* s = m.create("c256", 256);
       ASSERT_NE(s, nullptr);
       EXPECT_EQ(s->s.order, 0u) << strategy << " with " << events << " event CPUs";
       EXPECT_EQ(s->s.objects, 16u) << strategy << " with " << events << " event CPUs";

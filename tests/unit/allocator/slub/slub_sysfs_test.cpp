@@ -76,12 +76,17 @@ class SlubSysfs : public ::testing::Test {
   std::string file(KmemCache* s, SlabObjectsFile what) { return show_slab_objects(*s, what); }
 };
 
-// After boot: SLUB's header (no CONFIG_DEBUG_SLAB) and one row for each boot cache.
-TEST_F(SlubSysfs, SlabinfoAfterBootHoldsTheBootCaches) {
+// After boot (kmem_cache_init(), v5.12): SLUB's header (no CONFIG_DEBUG_SLAB), then the 39
+// kmalloc caches of create_kmalloc_caches(), newest first, then the two boot caches.
+TEST_F(SlubSysfs, SlabinfoAfterBootHoldsTheKmallocAndBootCaches) {
   const std::string text = m.slub.state().proc_slabinfo();
   const std::string header = print_slabinfo_header(/*debug_slab=*/false);
   EXPECT_EQ(text.substr(0, header.size()), header);
-  EXPECT_EQ(lines_of(text).size(), 2u + 2u);
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 2u + 39u + 2u);
+  EXPECT_EQ(name_of_row(lines[2]), "dma-kmalloc-8k");
+  EXPECT_EQ(name_of_row(lines[2 + 38]), "kmalloc-8");
+  EXPECT_EQ(name_of_row(lines[2 + 39]), "kmem_cache_node");
 }
 
 // CPU 0 takes 20 objects: the first slab is handed out entirely and dropped (full, on no list)
@@ -171,11 +176,12 @@ TEST_F(SlubSysfs, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
 }
 
 // slab_caches is walked from its head: newest first, the boot caches last. Creating a cache
-// takes a kmem_cache object and one kmem_cache_node object per node, all on CPU 0:
-//   kmem_cache: three objects of its first slab (cpu slab of CPU 0): 25 active of 25.
+// takes a kmem_cache object and one kmem_cache_node object per node, all on CPU 0, as the 39
+// kmalloc caches did at boot:
+//   kmem_cache: 42 objects, a full slab and 17 of the cpu slab of CPU 0: 50 active of 50.
 //   kmem_cache_node: slab N1 (node 0) and N2 (node 1) take turns as CPU 0's cpu slab, each
-//   node request deactivating the other; after three caches N1 sits on node 0's partial list
-//   with 3 objects out (61 free) and N2 is the cpu slab: active = 128 - 61 = 67.
+//   node request deactivating the other; after 42 caches N1 sits on node 0's partial list
+//   with 42 objects out (22 free) and N2 is the cpu slab: active = 128 - 22 = 106.
 // Booted with slab_nomerge, so that the three caches of one size stay three.
 TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
   m.slub.set_slab_nomerge(true);
@@ -183,16 +189,19 @@ TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
   create("second", 256);
   create("third", 256);
   const auto lines = lines_of(m.slub.state().proc_slabinfo());
-  ASSERT_EQ(lines.size(), 2u + 5u);
+  constexpr std::size_t kmalloc_caches = 39;  // v5.12: normal, -rcl-, dma-
+  ASSERT_EQ(lines.size(), 2u + 5u + kmalloc_caches);
   std::vector<std::string> names;
   for (std::size_t i = 2; i < lines.size(); ++i)
     names.push_back(name_of_row(lines[i]));
   EXPECT_EQ(names[0], "third");
   EXPECT_EQ(names[1], "second");
   EXPECT_EQ(names[2], "first");
-  // bootstrap() adds kmem_cache, then kmem_cache_node, at the head of slab_caches.
-  EXPECT_EQ(names[3], "kmem_cache_node");
-  EXPECT_EQ(names[4], "kmem_cache");
+  // create_kmalloc_caches() adds the kmalloc family after bootstrap() added kmem_cache, then
+  // kmem_cache_node, at the head of slab_caches.
+  EXPECT_EQ(names[3], "dma-kmalloc-8k");
+  EXPECT_EQ(names[3 + kmalloc_caches], "kmem_cache_node");
+  EXPECT_EQ(names[4 + kmalloc_caches], "kmem_cache");
   EXPECT_EQ(m.slub.kmem_cache_cache()->refcount, -1) << "boot caches are exempt from merging";
   EXPECT_EQ(sysfs_file(*m.slub.kmem_cache_cache(), "aliases", {true, true, true, true}), "0\n");
   // Exactly the order of slab_caches.
@@ -202,10 +211,10 @@ TEST_F(SlubSysfs, CachesAreListedNewestFirstWithBootCachesLast) {
   EXPECT_EQ(names, listed);
 
   EXPECT_EQ(row(m.slub.kmem_cache_cache()),
-            "kmem_cache            25     25    320   25    2 : tunables    0    0    0 : "
-            "slabdata      1      1      0\n");
+            "kmem_cache            50     50    320   25    2 : tunables    0    0    0 : "
+            "slabdata      2      2      0\n");
   EXPECT_EQ(row(m.slub.kmem_cache_node_cache()),
-            "kmem_cache_node       67    128     64   64    1 : tunables    0    0    0 : "
+            "kmem_cache_node      106    128     64   64    1 : tunables    0    0    0 : "
             "slabdata      2      2      0\n");
   EXPECT_EQ(file(m.slub.kmem_cache_node_cache(), SlabObjectsFile::partial), "1 N0=1\n");
   EXPECT_EQ(file(m.slub.kmem_cache_node_cache(), SlabObjectsFile::cpu_slabs), "1 N1=1\n");
