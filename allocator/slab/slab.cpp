@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <stdexcept>
 
@@ -102,7 +103,9 @@ SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned si
   flags.hwcache_align = true;  // ARCH_KMALLOC_FLAGS, and create_boot_cache() of kmem_cache
   std::string why;
   int error = 0;
-  SlabCache* c = new_cache(name, size, 0, flags, &why, &error);
+  // ARCH_KMALLOC_MINALIGN, or the size for a power of two (59bb47985c1d, v5.4).
+  const unsigned align = std::has_single_bit(size) ? std::max(8U, size) : 8U;
+  SlabCache* c = new_cache(name, size, align, flags, &why, &error);
   if (!c) throw std::logic_error("boot cache " + name + ": " + why);
   // setup_cpu_cache() before slab_state FULL: one-entry arrays, node structs for every online
   // node (static ones or kmalloc'd by the caller), no shared array or alien caches yet.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 
 namespace slabsim::alloc {
@@ -90,11 +91,14 @@ KmemCache* SlubAllocator::create_boot_cache(const std::string& name, unsigned si
 }
 
 KmemCache* SlubAllocator::create_kmalloc_cache(const KmallocCache& k) {
-  // create_boot_cache() with ARCH_KMALLOC_MINALIGN (8 on x86_64): __kmem_cache_create() makes
-  // the struct, from kmem_cache now that it is bootstrapped, and its node structs, from
+  // create_boot_cache(): ARCH_KMALLOC_MINALIGN (8 on x86_64), or the size for a power of two
+  // (59bb47985c1d, v5.4: natural alignment of kmalloc(power of two)); __kmem_cache_create()
+  // makes the struct, from kmem_cache now that it is bootstrapped, and its node structs, from
   // kmem_cache_node (slab_state is PARTIAL); nothing is charged (boot precedes the run).
   constexpr unsigned arch_kmalloc_minalign = 8;
-  CreatedCache created = __kmem_cache_create(k.name, k.size, arch_kmalloc_minalign, k.flags);
+  const unsigned align =
+      std::has_single_bit(k.size) ? std::max(arch_kmalloc_minalign, k.size) : arch_kmalloc_minalign;
+  CreatedCache created = __kmem_cache_create(k.name, k.size, align, k.flags);
   if (!created.cache) throw std::logic_error("kmalloc cache " + k.name + ": " + created.why);
   Cache* s = created.cache;
   s->usersize = k.size;  // create_kmalloc_cache(name, size, flags, 0, size)

@@ -29,11 +29,11 @@ VCPUS = (2, 4, 8)
 # kernel and was order 1 with 26 on a model that counted its event CPU (issue
 # #14, item 1). (machine, vCPUs, cache_b's object size)
 ODD = [("four-node-slit-qemu", 3, 300)]
-# The kmalloc caches whose geometry is compared, with create_boot_cache()'s
-# alignment (mm/slab_common.c, v6.1): ARCH_KMALLOC_MINALIGN (8), or the size
-# for a power of two (59bb47985c1d, v5.4).
-KMALLOC = [("kmalloc-96", 96, 8), ("kmalloc-256", 256, 256),
-           ("kmalloc-1k", 1024, 1024), ("kmalloc-8k", 8192, 8192)]
+# The kmalloc caches whose geometry is compared: the model boots them as
+# kmem_cache_init() does (create_kmalloc_caches()), so a workload only names
+# them and the size of its kmalloc()s.
+KMALLOC = [("kmalloc-96", 96), ("kmalloc-256", 256), ("kmalloc-1k", 1024),
+           ("kmalloc-8k", 8192)]
 BURST = 64
 PAGES = 256
 
@@ -78,7 +78,7 @@ def _cpulist(text):
 def workload_for(machine, name, cache_b_size=700):
     """The check workload of a machine document (`slabsim topology qemu
     --json`)."""
-    caches = [{"name": n, "object_size": s, "align": a} for n, s, a in KMALLOC]
+    caches = [{"name": n, "object_size": s} for n, s in KMALLOC]
     caches += [{"name": "cache_a", "object_size": 256,
                 "flags": ["hwcache_align"], "at_boot": False},
                {"name": "cache_b", "object_size": cache_b_size,
