@@ -57,6 +57,9 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
   const auto all = simulated_.cpu_ids();
   event_cpus_.assign(all.end() - event_tasks, all.end());
   engine_.set_lookahead(options.lookahead);
+  env_.set_spawner([this](int cpu, std::string name, std::function<void()> body) {
+    spawn(cpu, std::move(name), std::move(body));
+  });
   lockdep_.observe(env_.lock_signals());
   held_locks_.observe(env_.lock_signals());
   alloc::register_memory_callback(hotplug_, *allocator_);

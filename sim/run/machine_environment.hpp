@@ -13,8 +13,11 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <random>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +52,15 @@ class MachineEnvironment final : public alloc::Environment {
 
   [[nodiscard]] LockSignals& lock_signals() { return signals_; }
 
+  // How the environment starts a task of its own (an RCU callback's softirq, a kworker) on a CPU:
+  // the machine's spawn, which tells the actor its CPU and time.
+  using Spawner = std::function<void(int cpu, std::string name, std::function<void()> body)>;
+  void set_spawner(Spawner spawner) { spawn_ = std::move(spawner); }
+  // Wraps the allocator code those tasks run (the callback, the work, not the wait for the grace
+  // period): the run's quiescent invariant checks wait for it as for a CPU's call.
+  using TaskGuard = std::function<void(const std::function<void()>& body)>;
+  void set_task_guard(TaskGuard guard) { guard_ = std::move(guard); }
+
   // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU:
   // a trylock read of its kernfs_active lock, and the release.
   bool kernfs_get_active(std::uint64_t instance, const char* function);
@@ -74,7 +86,12 @@ class MachineEnvironment final : public alloc::Environment {
   void touch_memory(int node, int times) {  // `times` accesses in a row
     pending_[cpu_] += latency_[cpu_node_[cpu_]][node] * times;
   }
-  void sync() override { flush(); }
+  // Pays the work, and then, as after a lock, lets an IPI handler or RCU callback that started
+  // running as this CPU meanwhile finish first: the interrupted code resumes after it.
+  void sync() override {
+    flush();
+    if (!outside_) wait_for_handler();
+  }
   void lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
             const char* function) override {
     acquire(cls, instance, mode, function, /*trylock=*/false);
@@ -89,9 +106,22 @@ class MachineEnvironment final : public alloc::Environment {
     // lock_stat include it.
     release(cls, instance, mode, /*pay_work_first=*/true);
   }
-  void irq_disable() override { ++irq_off_[cpu_]; }
+  // An IPI handler or RCU callback running as this CPU (in another actor) finishes before the
+  // interrupted code disables interrupts again: it ran to completion in the kernel.
+  void irq_disable() override {
+    if (!outside_ && taken_[cpu_] > 0) wait_for_handler();
+    ++irq_off_[cpu_];
+  }
   void irq_enable() override { --irq_off_[cpu_]; }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
+  // call_rcu(): a task on the queuing CPU sleeps until the grace period (the run's
+  // rcu_grace_period, as the percpu rw-semaphores use) has passed, then runs the callback as
+  // that CPU's softirq. rcu_barrier() waits until the callbacks queued before it have run.
+  // Outside the engine both run at once.
+  void call_rcu(std::function<void()> fn) override;
+  void rcu_barrier() override;
+  // schedule_work(): a kworker task on the current CPU runs `fn`.
+  void schedule_work(std::function<void()> fn) override;
   std::uint64_t random() override { return rng_(); }
 
   // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
@@ -123,6 +153,9 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
   void wait_for_handler();
+  // rcu_do_batch() in the softirq of `cpu`: not while it has interrupts off, and the CPU's own
+  // task waits meanwhile, as for an IPI handler.
+  void run_rcu_callback(int cpu, const std::function<void()>& fn);
 
   KernelLocks& locks_;
   LockSignals signals_;
@@ -139,6 +172,11 @@ class MachineEnvironment final : public alloc::Environment {
   // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;
+  Spawner spawn_;
+  TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
+  std::uint64_t rcu_queued_ = 0;                       // call_rcu() calls so far
+  std::map<std::uint64_t, std::int64_t> rcu_pending_;  // queued, not yet run: number -> due time
+  std::uint64_t kworkers_ = 0;
   std::int64_t clock_ = 0;  // the running actor's clock when it last came back from the engine
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
