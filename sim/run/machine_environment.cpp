@@ -171,6 +171,7 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
     guard_([&] { run_rcu_callback(cpu, fn); });
     rcu_pending_.erase(number);
   });
+  refresh_from_engine();  // creating an actor is an engine call
 }
 
 void MachineEnvironment::run_rcu_callback(int cpu, const std::function<void()>& fn) {
@@ -206,8 +207,20 @@ void MachineEnvironment::schedule_work(std::function<void()> fn) {
     fn();
     return;
   }
-  spawn_(cpu_, fmt::format("kworker/{}:{}", cpu_, kworkers_++),
-         [this, fn = std::move(fn)] { guard_(fn); });
+  works_.push_back(std::move(fn));
+  if (kworker_running_) return;
+  kworker_running_ = true;
+  const int cpu = work_cpu_ >= 0 ? work_cpu_ : cpu_;
+  spawn_(cpu, fmt::format("kworker/{}", cpu), [this] {
+    while (!works_.empty()) {
+      const std::function<void()> work = std::move(works_.front());
+      works_.pop_front();
+      guard_(work);
+    }
+    kworker_running_ = false;
+  });
+  // Creating an actor is an engine call: others, the new one included, ran meanwhile.
+  refresh_from_engine();
 }
 
 MachineEnvironment::RunningAs::RunningAs(MachineEnvironment& env, int cpu)

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -60,6 +61,8 @@ class MachineEnvironment final : public alloc::Environment {
   // period): the run's quiescent invariant checks wait for it as for a CPU's call.
   using TaskGuard = std::function<void(const std::function<void()>& body)>;
   void set_task_guard(TaskGuard guard) { guard_ = std::move(guard); }
+  // The CPU the kworker runs on (-1: the CPU that queues the work).
+  void set_work_cpu(int cpu) { work_cpu_ = cpu; }
 
   // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU:
   // a trylock read of its kernfs_active lock, and the release.
@@ -120,7 +123,7 @@ class MachineEnvironment final : public alloc::Environment {
   // Outside the engine both run at once.
   void call_rcu(std::function<void()> fn) override;
   void rcu_barrier() override;
-  // schedule_work(): a kworker task on the current CPU runs `fn`.
+  // schedule_work(): the kworker task runs the works queued, one after another, in order.
   void schedule_work(std::function<void()> fn) override;
   std::uint64_t random() override { return rng_(); }
 
@@ -176,7 +179,9 @@ class MachineEnvironment final : public alloc::Environment {
   TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
   std::uint64_t rcu_queued_ = 0;                       // call_rcu() calls so far
   std::map<std::uint64_t, std::int64_t> rcu_pending_;  // queued, not yet run: number -> due time
-  std::uint64_t kworkers_ = 0;
+  int work_cpu_ = -1;
+  std::deque<std::function<void()>> works_;  // queued, not yet started
+  bool kworker_running_ = false;
   std::int64_t clock_ = 0;  // the running actor's clock when it last came back from the engine
   bool outside_ = false;
   std::int64_t outside_now_ = 0;
