@@ -1,6 +1,6 @@
 // The world as kmem_cache_init() sees it: the boot CPU alone, before the run. Time stands at 0,
-// nothing is charged, every lock is free and an IPI runs at once. SLAB and SLUB boot on it and
-// switch to the run's environment when kmem_cache_init() is done.
+// nothing is charged, every lock is free and an IPI, an RCU callback or a work runs at once. SLAB
+// and SLUB boot on it and switch to the run's environment when kmem_cache_init() is done.
 #pragma once
 
 #include "allocator/environment.hpp"
@@ -20,6 +20,10 @@ class BootEnvironment final : public Environment {
   void irq_disable() override {}
   void irq_enable() override {}
   void run_on_cpu(int, const std::function<void()>& fn) override { fn(); }
+  // Nothing queued at boot frees a SLAB_TYPESAFE_BY_RCU slab; what is queued runs at once.
+  void call_rcu(std::function<void()> fn) override { fn(); }
+  void rcu_barrier() override {}
+  void schedule_work(std::function<void()> fn) override { fn(); }
   std::uint64_t random() override { return 0; }
 };
 

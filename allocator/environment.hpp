@@ -46,6 +46,17 @@ class Environment {
   // has run (the fake runs it at once).
   virtual void run_on_cpu(int cpu, const std::function<void()>& fn) = 0;
 
+  // call_rcu(): `fn` runs once a grace period has passed, in softirq context on the CPU that
+  // queued it (the simulator: the run's RCU grace period, KernelLockConfig::rcu_grace_period_ns,
+  // the one the percpu rw-semaphores wait; the fake: when the test ends the grace period).
+  // rcu_barrier(): waits until every callback queued before it has run. May block.
+  virtual void call_rcu(std::function<void()> fn) = 0;
+  virtual void rcu_barrier() = 0;
+  // schedule_work() on system_wq: `fn` runs later in a kworker, a task of its own that may take
+  // locks and block (the simulator runs it on a CPU of its own, one work at a time, so that
+  // lockdep does not take the kworker's locks for the queuing task's).
+  virtual void schedule_work(std::function<void()> fn) = 0;
+
   // A seeded random number: get_cycles() for the remote defrag ratio, get_random_int().
   virtual std::uint64_t random() = 0;
 };

@@ -62,6 +62,7 @@ int SlabCommon::kmem_cache_destroy(Cache* s) {
   if (s->destroyed)
     throw std::invalid_argument("kmem_cache_destroy: cache " + s->name + " was already destroyed");
   lock_steps(strategy_.destroy_locks, "kmem_cache_destroy");
+  const bool rcu_set = s->flags.typesafe_by_rcu;
   int err = 1;
   if (--s->refcount == 0) {
     err = shutdown_cache(s);
@@ -70,10 +71,10 @@ int SlabCommon::kmem_cache_destroy(Cache* s) {
   unlock_steps(strategy_.destroy_locks);
   // kmem_cache_destroy() v6.1: `if (!err && !rcu_set) kmem_cache_release(s)` after both locks
   // are dropped, so that kernfs removal no longer nests inside cpu_hotplug_lock and slab_mutex
-  // (0495e337b703, v6.0; the `err` test is the v6.1.y stable fix of that commit). The model also
-  // releases SLAB_TYPESAFE_BY_RCU caches here; the kernel defers them to
-  // slab_caches_to_rcu_destroy_workfn() after an rcu_barrier() (a gap, README).
-  if (err == 0 && strategy_.slub_version == SlubVersion::v6_1) kmem_cache_release(s);
+  // (0495e337b703, v6.0; the `err` test is the v6.1.y stable fix of that commit). A
+  // SLAB_TYPESAFE_BY_RCU cache is released by slab_caches_to_rcu_destroy_workfn() instead; v6.1
+  // has no rcu_barrier() of its own in kmem_cache_destroy().
+  if (err == 0 && !rcu_set && strategy_.slub_version == SlubVersion::v6_1) kmem_cache_release(s);
   return err;
 }
 
@@ -81,9 +82,49 @@ int SlabCommon::shutdown_cache(Cache* s) {
   if (allocator_.__kmem_cache_shutdown(s) != 0) return -ebusy;
   s->listed = false;  // list_del(&s->list)
   slab_caches_.erase(std::find(slab_caches_.begin(), slab_caches_.end(), s));
+  const bool v6_1 = strategy_.slub_version == SlubVersion::v6_1;
+  if (s->flags.typesafe_by_rcu) {
+    // shutdown_cache(): the slabs __kmem_cache_shutdown() just freed wait for a grace period and
+    // their callbacks use the cache, so it goes on slab_caches_to_rcu_destroy for the work.
+    // v5.10-v5.12 remove its sysfs directory now, under the destroy locks; v6.1 leaves it to
+    // the work's kmem_cache_release() (0495e337b703).
+    if (!v6_1)
+      if (SlabSysfs* sysfs = allocator_.sysfs()) sysfs->sysfs_slab_unlink(s);
+    slab_caches_to_rcu_destroy_.push_back(s);
+    // schedule_work(&slab_caches_to_rcu_destroy_work): one work item, queued again only once
+    // it has started.
+    if (!rcu_destroy_work_queued_) {
+      rcu_destroy_work_queued_ = true;
+      env_.schedule_work([this] { slab_caches_to_rcu_destroy_workfn(); });
+    }
+    return 0;
+  }
   // v5.10-v5.12 release the cache inside the destroy locks; v6.1 after them (above).
-  if (strategy_.slub_version != SlubVersion::v6_1) kmem_cache_release(s);
+  if (!v6_1) kmem_cache_release(s);
   return 0;
+}
+
+// slab_caches_to_rcu_destroy_workfn() (v5.10, v5.12, v6.1): takes the list under slab_mutex,
+// then, with no lock held, rcu_barrier() for the slabs' RCU callbacks and the release of each
+// cache (v5.10-v5.12: sysfs_slab_release(), the directory being gone already; v6.1:
+// kmem_cache_release(), sysfs_slab_unlink() included).
+void SlabCommon::slab_caches_to_rcu_destroy_workfn() {
+  rcu_destroy_work_queued_ = false;
+  env_.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "slab_caches_to_rcu_destroy_workfn");
+  std::vector<Cache*> to_destroy;
+  to_destroy.swap(slab_caches_to_rcu_destroy_);
+  env_.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
+  if (to_destroy.empty()) return;
+  env_.rcu_barrier();
+  const bool v6_1 = strategy_.slub_version == SlubVersion::v6_1;
+  for (Cache* s : to_destroy) {
+    if (v6_1) {
+      kmem_cache_release(s);
+    } else {
+      allocator_.__kmem_cache_release(s);
+      s->destroyed = true;
+    }
+  }
 }
 
 void SlabCommon::kmem_cache_release(Cache* s) {

@@ -44,7 +44,8 @@ class SlabCommon {
   // cache was released, -EBUSY when objects remain ("Slab cache still has objects", and the
   // cache stays listed with refcount 0, as v5.10 leaves it), 1 when a reference remains (an
   // alias, or a cache whose earlier destroy failed). v6.1 (0495e337b703, v6.0) releases the
-  // cache, its sysfs directory included, after dropping the destroy locks.
+  // cache, its sysfs directory included, after dropping the destroy locks. A
+  // SLAB_TYPESAFE_BY_RCU cache is released later, by a work after rcu_barrier() (0 all the same).
   int kmem_cache_destroy(Cache* s);
   // kmem_cache_shrink(): the allocator's __kmem_cache_shrink() inside the strategy's shrink
   // locks; non-zero when slabs remain.
@@ -105,11 +106,16 @@ class SlabCommon {
   int shutdown_cache(Cache* s);
   // kmem_cache_release(): sysfs_slab_unlink() and the allocator's release of the struct.
   void kmem_cache_release(Cache* s);
+  // The work that releases SLAB_TYPESAFE_BY_RCU caches after rcu_barrier().
+  void slab_caches_to_rcu_destroy_workfn();
 
   Allocator& allocator_;
   Environment& env_;
   Strategy strategy_;
   std::vector<Cache*> slab_caches_;
+  // slab_caches_to_rcu_destroy: shut down SLAB_TYPESAFE_BY_RCU caches waiting for the work.
+  std::vector<Cache*> slab_caches_to_rcu_destroy_;
+  bool rcu_destroy_work_queued_ = false;
   std::uint64_t next_cache_id_ = 0;
   // slab_nomerge: !IS_ENABLED(CONFIG_SLAB_MERGE_DEFAULT), which is y by default (the kernel
   // merges).

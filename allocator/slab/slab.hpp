@@ -204,6 +204,7 @@ class SlabAllocator final : public Allocator,
                   std::vector<SlabPage*>& list);
   void slabs_destroy(SlabCache* c, std::vector<SlabPage*>& list);
   void slab_destroy(SlabCache* c, SlabPage* page);
+  void kmem_freepages(SlabCache* c, SlabPage* page);  // the pages back to the page allocator
   void drain_alien_cache_one(SlabCache* c, ArrayCache& ac, int node,
                              std::vector<SlabPage*>& list);  // __drain_alien_cache
   void drain_alien_cache(SlabCache* c, AlienArray& alien);

@@ -189,18 +189,27 @@ void SlabAllocator::slabs_destroy(SlabCache* c, std::vector<SlabPage*>& list) {
   list.clear();
 }
 
+// slab_destroy() (mm/slab.c, v5.10): a SLAB_TYPESAFE_BY_RCU cache gives the pages back from an
+// RCU callback (kmem_rcu_free() -> kmem_freepages()), so they stay allocated for a grace period;
+// the OFF_SLAB index array is freed at once either way.
 void SlabAllocator::slab_destroy(SlabCache* c, SlabPage* page) {
-  // kmem_freepages(); RCU-delayed freeing (SLAB_TYPESAFE_BY_RCU) is not modelled as a delay.
-  pages_.free_pages(page->pages);
-  env_->charge(costs_.slab_destroy);
   --c->live_slabs;
   const ObjectRef freelist_object = page->freelist_object;
-  page->cache = nullptr;
   page->list = SlabListKind::none;
   page->freelist.clear();
   page->freelist_object = {};
-  page_pool_.release(page);
+  if (c->flags.typesafe_by_rcu)
+    env_->call_rcu([this, c, page] { kmem_freepages(c, page); });
+  else
+    kmem_freepages(c, page);
   if (freelist_object) kfree(freelist_object);  // OFF_SLAB: the index array
+}
+
+void SlabAllocator::kmem_freepages(SlabCache* /*c*/, SlabPage* page) {
+  pages_.free_pages(page->pages);
+  env_->charge(costs_.slab_destroy);
+  page->cache = nullptr;
+  page_pool_.release(page);
 }
 
 }  // namespace slabsim::alloc

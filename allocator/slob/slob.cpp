@@ -380,8 +380,13 @@ void SlobAllocator::kmem_cache_free(Cache* s, ObjectRef x) {
                                   c->name),
                       ViolationKind::use_after_free);
   }
-  // SLAB_TYPESAFE_BY_RCU defers the free to an RCU callback (kmem_rcu_free()); the model frees
-  // at once, as if the grace period were over.
+  // kmem_cache_free() (mm/slob.c, v5.10): a SLAB_TYPESAFE_BY_RCU cache frees each object from
+  // an RCU callback, kmem_rcu_free() -> __kmem_cache_free() with the size kept in the object's
+  // struct slob_rcu footer: the block stays allocated (and its page in use) for a grace period.
+  if (c->flags.typesafe_by_rcu) {
+    env_.call_rcu([this, c, x] { kmem_cache_free_block(c, x); });
+    return;
+  }
   kmem_cache_free_block(c, x);
 }
 
@@ -430,8 +435,8 @@ int SlobAllocator::__kmem_cache_shutdown(Cache*) {
 }
 
 // slab_kmem_cache_release(): __kmem_cache_release() does nothing for SLOB, then
-// kmem_cache_free(kmem_cache, s). SLAB_TYPESAFE_BY_RCU caches are released at once (the kernel
-// defers it past rcu_barrier()).
+// kmem_cache_free(kmem_cache, s). slab_common releases SLAB_TYPESAFE_BY_RCU caches from its work,
+// after rcu_barrier().
 void SlobAllocator::__kmem_cache_release(Cache* s) {
   SlobCache* c = cache(s);
   kmem_cache_free_block(&kmem_cache_boot_, c->backing);

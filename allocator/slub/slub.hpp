@@ -164,10 +164,19 @@ class SlubAllocator final : public Allocator,
   std::uint16_t get_partial(KmemCache* s, Gfp gfp, int node, int cpu);
   std::uint16_t get_partial_node(KmemCache* s, KmemCacheNode* n, int cpu);
   std::uint16_t get_any_partial(KmemCache* s, Gfp gfp, int cpu);
-  std::uint16_t acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects);
-  std::uint16_t get_freelist(Slab* page);
+  std::uint16_t acquire_slab(KmemCache* s, KmemCacheNode* n, Slab* page, bool mode, int* objects);
+  std::uint16_t get_freelist(KmemCache* s, Slab* page);
+  // __cmpxchg_double_slab()/cmpxchg_double_slab(): the slab's freelist and counters change only
+  // if nothing changed them since the caller read them (`old_version`). The cmpxchg's own time
+  // is paid with the other CPUs running, so a change they make between the read and the
+  // cmpxchg (or while the caller waited for a lock in between) makes it fail; every failed
+  // attempt counts CMPXCHG_DOUBLE_FAIL, as both kernel functions do (v5.10-v6.1).
+  bool cmpxchg_double_slab(KmemCache* s, const Slab* page, std::uint32_t old_version);
   Slab* new_slab(KmemCache* s, Gfp gfp, int node, int cpu);  // allocate_slab
   void discard_slab(KmemCache* s, Slab* page);
+  void free_slab(KmemCache* s, Slab* page);
+  void __free_slab(Slab* page);
+  void lockless_node_reads(KmemCache* s);  // show_slab_objects()'s SO_ALL reads
   // The free path (slub_free.cpp).
   void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
   void __slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu);

@@ -28,6 +28,13 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   const Gfp page_gfp = static_cast<Gfp>(gfp & gfp_thisnode);
   unsigned order = s->s.order;
   unsigned objects = s->s.objects;
+  // allocate_slab() (v5.10, v5.12): for a GFP that may block (gfpflags_allow_blocking()),
+  // local_irq_enable() before the page allocation and local_irq_disable() at `out:`, after the
+  // objects are set up; an IPI (flush_all()) or an RCU callback may run on this CPU meanwhile,
+  // which is why new_slab_objects() checks c->page again. (v6.1's slow path calls new_slab()
+  // with interrupts on whatever the GFP; the model keeps v5.12's rule for it.)
+  const bool irqs_on = !(gfp & gfp_atomic);
+  if (irqs_on) env_->irq_enable();
   auto pages = pages_.alloc_pages(node, order, page_gfp | gfp_nowarn | gfp_noretry, cpu_node);
   if (!pages && s->s.order > s->s.min_order) {
     order = s->s.min_order;
@@ -35,7 +42,10 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
     pages = pages_.alloc_pages(node, order, page_gfp, cpu_node);
     if (pages) stat(s, ORDER_FALLBACK);
   }
-  if (!pages) return nullptr;
+  if (!pages) {
+    if (irqs_on) env_->irq_disable();
+    return nullptr;
+  }
 
   Slab* page = make_slab();
   page->cache = s;
@@ -54,6 +64,10 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   page->where = Slab::Where::none;
   env_->charge(costs_.new_slab + costs_.object_setup * objects);
   env_->touch_memory(page->pages.node);
+  if (irqs_on) {
+    env_->sync();  // the work done with interrupts on is where other CPUs' IPIs get in
+    env_->irq_disable();
+  }
   // inc_slabs_node(): accounted to the node the pages really came from; skipped when the cache
   // has no struct there (the window 03afc0e25f7f closed).
   if (KmemCacheNode* n = s->node[page->pages.node]; n && !n->freed) {
@@ -64,22 +78,59 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
 }
 
 void SlubAllocator::discard_slab(KmemCache* s, Slab* page) {
-  // dec_slabs_node() then free_slab(); RCU-delayed freeing is not modelled as a delay.
+  // dec_slabs_node() then free_slab(): the node's counters drop at once, even when the pages
+  // stay allocated for a grace period.
   if (KmemCacheNode* n = s->node[page->pages.node]; n && !n->freed) {
     --n->nr_slabs;
     n->total_objects -= page->objects;
   }
+  free_slab(s, page);
+}
+
+// free_slab() (v5.10, v5.12, v6.1): a SLAB_TYPESAFE_BY_RCU cache's slab goes back to the page
+// allocator from an RCU callback, rcu_free_slab() -> __free_slab(), so its pages stay allocated
+// (a slab page: memory offline cannot isolate their block) until a grace period has passed.
+void SlubAllocator::free_slab(KmemCache* s, Slab* page) {
+  if (s->flags.typesafe_by_rcu) {
+    ++s->rcu_pending_slabs;
+    page->where = Slab::Where::rcu_free;
+    env_->call_rcu([this, s, page] {
+      --s->rcu_pending_slabs;
+      __free_slab(page);
+    });
+    return;
+  }
+  __free_slab(page);
+}
+
+void SlubAllocator::__free_slab(Slab* page) {
   pages_.free_pages(page->pages);
   env_->charge(costs_.discard_slab);
   release_slab(page);
 }
 
+bool SlubAllocator::cmpxchg_double_slab(KmemCache* s, const Slab* page, std::uint32_t old_version) {
+  env_->charge(costs_.cmpxchg_double);
+  env_->sync();
+  if (page->version == old_version) return true;
+  stat(s, CMPXCHG_DOUBLE_FAIL);
+  return false;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Partial slabs: acquire_slab(), get_partial_node(), get_any_partial(), get_partial()
 
-std::uint16_t SlubAllocator::acquire_slab(KmemCacheNode* n, Slab* page, bool mode, int* objects) {
-  const std::uint16_t freelist = page->freelist;
-  *objects = page->objects - page->inuse;
+// acquire_slab() (v5.10-v6.1): under the list_lock, yet a free to the slab takes no lock while it
+// stays partial, so the cmpxchg can fail and the read is redone.
+std::uint16_t SlubAllocator::acquire_slab(KmemCache* s, KmemCacheNode* n, Slab* page, bool mode,
+                                          int* objects) {
+  std::uint16_t freelist;
+  std::uint32_t old_version;
+  do {
+    old_version = page->version;
+    freelist = page->freelist;
+    *objects = page->objects - page->inuse;
+  } while (!cmpxchg_double_slab(s, page, old_version));
   if (mode) {
     page->inuse = page->objects;
     page->freelist = no_object;
@@ -111,7 +162,7 @@ std::uint16_t SlubAllocator::get_partial_node(KmemCache* s, KmemCacheNode* n, in
   for (Slab* page = n->partial.front(); page;) {
     Slab* next = page->next;
     int objects = 0;
-    const std::uint16_t t = acquire_slab(n, page, object == no_object, &objects);
+    const std::uint16_t t = acquire_slab(s, n, page, object == no_object, &objects);
     available += static_cast<unsigned>(objects);
     if (object == no_object) {
       c.page = page;
@@ -175,9 +226,15 @@ std::uint16_t SlubAllocator::get_partial(KmemCache* s, Gfp gfp, int node, int cp
 // ---------------------------------------------------------------------------------------------
 // The allocation path: slab_alloc_node(), ___slab_alloc(), new_slab_objects(), get_freelist()
 
-std::uint16_t SlubAllocator::get_freelist(Slab* page) {
+// get_freelist() (v5.10-v6.1): other CPUs free to page->freelist without a lock meanwhile.
+std::uint16_t SlubAllocator::get_freelist(KmemCache* s, Slab* page) {
   env_->sync();  // page->freelist is where other CPUs free to
-  const std::uint16_t freelist = page->freelist;
+  std::uint16_t freelist;
+  std::uint32_t old_version;
+  do {
+    old_version = page->version;
+    freelist = page->freelist;
+  } while (!cmpxchg_double_slab(s, page, old_version));
   page->freelist = no_object;
   page->inuse = page->objects;
   page->frozen = freelist != no_object;
@@ -239,7 +296,7 @@ Object SlubAllocator::___slab_alloc(KmemCache* s, Gfp gfp, int node, int cpu) {
       }
       freelist = c.freelist;
       if (freelist == no_object) {
-        freelist = get_freelist(page);
+        freelist = get_freelist(s, page);
         if (freelist == no_object) {
           c.page = nullptr;
           page->where = Slab::Where::none;  // unfrozen, full, on no list

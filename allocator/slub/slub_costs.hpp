@@ -17,6 +17,7 @@ struct SlubCosts {
   std::int64_t free_slowpath = 10;      // __slab_free() bookkeeping
   std::int64_t list_update = 5;         // add_partial()/remove_partial() under list_lock
   std::int64_t object_move = 2;         // moving one object between freelists
+  std::int64_t cmpxchg_double = 5;      // one cmpxchg_double of a slab's freelist and counters
   std::int64_t new_slab = 250;          // page allocator call plus struct page set-up
   std::int64_t object_setup = 2;        // setup_object() per object of a new slab
   std::int64_t discard_slab = 150;      // freeing a slab's pages

@@ -31,6 +31,11 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
   if (params_.version == SlubVersion::v5_10) {
     while (freelist != no_object && page->free_pointer[freelist] != no_object) {
       const std::uint16_t nextfree = page->free_pointer[freelist];
+      // One __cmpxchg_double_slab() per object; remote frees race with it.
+      std::uint32_t old_version;
+      do {
+        old_version = page->version;
+      } while (!cmpxchg_double_slab(s, page, old_version));
       page->free_pointer[freelist] = page->freelist;
       page->freelist = freelist;
       --page->inuse;
@@ -100,10 +105,7 @@ void SlubAllocator::deactivate_slab(KmemCache* s, Slab* page, std::uint16_t free
         add_full(s, n, page);
     }
     l = m;
-    if (page->version != old_version) {  // __cmpxchg_double_slab() failed
-      stat(s, CMPXCHG_DOUBLE_FAIL);
-      continue;
-    }
+    if (!cmpxchg_double_slab(s, page, old_version)) continue;
     if (freelist_tail != no_object) page->free_pointer[freelist_tail] = page->freelist;
     page->freelist = new_freelist;
     page->inuse = static_cast<std::uint16_t>(new_inuse);

@@ -61,8 +61,7 @@ void SlubAllocator::deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t
       env_->irq_disable();  // spin_lock_irqsave()
       list_lock(n, "deactivate_slab");
     }
-    if (page->version != old_version) {  // cmpxchg_double_slab() failed: drop the lock, redo
-      stat(s, CMPXCHG_DOUBLE_FAIL);
+    if (!cmpxchg_double_slab(s, page, old_version)) {  // drop the lock, redo
       if (locked) {
         list_unlock(n);
         env_->irq_enable();

@@ -37,7 +37,15 @@ struct Slab {
   Slab* next = nullptr;
   int chain_pages = 0;     // page->pages: slabs in the cpu partial chain from this one
   int chain_pobjects = 0;  // page->pobjects: approximate free objects in that chain
-  enum class Where : std::uint8_t { cpu_slab, cpu_partial, node_partial, node_full, none };
+  // rcu_free: discarded, its pages waiting for rcu_free_slab() (no longer the cache's slab).
+  enum class Where : std::uint8_t {
+    cpu_slab,
+    cpu_partial,
+    node_partial,
+    node_full,
+    none,
+    rcu_free
+  };
   Where where = Where::none;                // model bookkeeping for the invariant checker
   std::uint64_t serial = 0;                 // creation order, for deterministic reports
   std::vector<std::uint16_t> free_pointer;  // get_freepointer() of each object
@@ -111,6 +119,8 @@ struct KmemCache : Cache {
   std::uint64_t remote_allocs = 0;  // object on another node than the allocating CPU's
   std::uint64_t remote_frees = 0;   // object on another node than the freeing CPU's
   std::uint64_t allocs = 0, frees = 0;
+  // Slabs discarded whose pages wait for an RCU grace period (SLAB_TYPESAFE_BY_RCU: free_slab()).
+  std::uint64_t rcu_pending_slabs = 0;
 
   [[nodiscard]] KmemCacheNode* get_node(int nid) const { return node[nid]; }
   [[nodiscard]] std::uint64_t stat_total(StatItem item) const;

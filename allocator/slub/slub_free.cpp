@@ -85,10 +85,7 @@ void SlubAllocator::__slab_free(KmemCache* s, Slab* page, std::uint16_t object, 
         list_lock(n, "__slab_free");
       }
     }
-    if (page->version != old_version) {
-      stat(s, CMPXCHG_DOUBLE_FAIL);
-      continue;
-    }
+    if (!cmpxchg_double_slab(s, page, old_version)) continue;
     page->free_pointer[object] = prior;
     page->freelist = object;
     page->inuse = static_cast<std::uint16_t>(new_inuse);
@@ -210,6 +207,11 @@ void SlubAllocator::__unfreeze_partials(KmemCache* s, Slab* chain, int cpu) {
       n = n2;
       list_lock(n, "unfreeze_partials");
     }
+    // The cmpxchg that unfreezes: a free to the frozen slab takes no lock, so it can fail.
+    std::uint32_t old_version;
+    do {
+      old_version = page->version;
+    } while (!cmpxchg_double_slab(s, page, old_version));
     page->frozen = false;
     ++page->version;
     if (!page->inuse && n->nr_partial >= s->s.min_partial) {

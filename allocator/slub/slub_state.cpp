@@ -49,7 +49,7 @@ std::vector<const KmemCache*> SlubAllocator::all_caches() const {
 std::vector<const Slab*> SlubAllocator::slabs_of(const KmemCache* s) const {
   std::vector<const Slab*> out;
   for (const auto& p : slab_pool_.all())
-    if (p->cache == s) out.push_back(p.get());
+    if (p->cache == s && p->where != Slab::Where::rcu_free) out.push_back(p.get());
   std::sort(out.begin(), out.end(),
             [](const Slab* a, const Slab* b) { return a->serial < b->serial; });
   return out;

@@ -440,6 +440,26 @@ void SlubAllocator::sysfs_slab_unlink(Cache* s) {
   env_->unlock(LockClass::kernfs_active, s->id, LockMode::write);
 }
 
+// show_slab_objects() with SO_ALL (v5.10, v5.12, v6.1): for_each_kmem_cache_node() loads each
+// struct and reads its nr_slabs or total_objects with no lock of its own (get_online_mems() left
+// the function in e4f8e513c3d3, v5.4); only the strategy's show locks, if any, keep
+// slab_mem_offline_callback() away. The read's latency is the window in which an offline can free
+// the struct after its pointer was loaded: a use-after-free.
+void SlubAllocator::lockless_node_reads(KmemCache* s) {
+  for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
+    KmemCacheNode* n = s->node[nid];
+    if (!n) continue;
+    env_->touch_memory(n->backing ? n->backing.slab->pages.node : nid);
+    env_->sync();
+    if (n->freed)
+      common_.violation(env_->current_cpu(), "show_slab_objects",
+                        fmt::format("cache {} reads nr_slabs/total_objects of node {} through a "
+                                    "freed kmem_cache_node (use-after-free)",
+                                    s->name, nid),
+                        ViolationKind::use_after_free);
+  }
+}
+
 std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_view file,
                                                          const std::vector<bool>& online_cpus) {
   auto* s = static_cast<KmemCache*>(c);
@@ -454,6 +474,7 @@ std::optional<std::string> SlubAllocator::slab_attr_show(Cache* c, std::string_v
   if (objects_file && file != "cpu_slabs")
     for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
       walk_node(s, nid, "show_slab_objects");
+  if (file == "slabs" || file == "objects" || file == "total_objects") lockless_node_reads(s);
   if (file == "objects" || file == "objects_partial") {
     for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {
       KmemCacheNode* n = s->node[nid];  // for_each_kmem_cache_node(): no lock holds it

@@ -42,12 +42,12 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
                  const workload::KernelTimes& kernel, const alloc::Strategy& strategy,
                  const RunOptions& options)
     : machine_(machine),
-      simulated_(with_event_cpus(machine, event_tasks)),
+      simulated_(with_event_cpus(machine, event_tasks + 1)),
       engine_(simulated_),
       locks_(simulated_, lock_config(kernel)),
       env_(simulated_, locks_, options.seed, options.sync_quantum_ns, kernel.mutex_acquire_ns,
            kernel.spinlock_acquire_ns),
-      layout_(machine_layout(simulated_, event_tasks)),
+      layout_(machine_layout(simulated_, event_tasks + 1)),
       held_locks_(layout_.nr_cpu_slots()),
       pages_(layout_),
       states_(alloc::boot_node_states(layout_)),
@@ -55,8 +55,12 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
                                        options.tuning)),
       hotplug_(env_, pages_, states_, hotplug_costs(kernel), strategy.hotplug_side) {
   const auto all = simulated_.cpu_ids();
-  event_cpus_.assign(all.end() - event_tasks, all.end());
+  event_cpus_.assign(all.end() - event_tasks - 1, all.end() - 1);
+  env_.set_work_cpu(all.back());
   engine_.set_lookahead(options.lookahead);
+  env_.set_spawner([this](int cpu, std::string name, std::function<void()> body) {
+    spawn(cpu, std::move(name), std::move(body));
+  });
   lockdep_.observe(env_.lock_signals());
   held_locks_.observe(env_.lock_signals());
   alloc::register_memory_callback(hotplug_, *allocator_);

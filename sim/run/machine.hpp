@@ -38,7 +38,9 @@ class Machine {
   // its own, added after the real ones on the first node with CPUs: a task blocked for
   // milliseconds (a cache create waiting for the hotplug lock) does not stall a workload CPU,
   // and its per-CPU slab state is its own. The allocator's layout marks them as the
-  // simulator's, so nothing the kernel derives from its CPU counts counts them.
+  // simulator's, so nothing the kernel derives from its CPU counts counts them. One more CPU of
+  // the simulator's, after theirs, runs the system workqueue's kworker (schedule_work()): a task
+  // whose per-CPU slab state and held locks are its own, as they are per task in the kernel.
   Machine(const topology::Topology& machine, int event_tasks, const workload::KernelTimes& kernel,
           const alloc::Strategy& strategy, const RunOptions& options);
 

@@ -1,5 +1,7 @@
 #include "run/machine_environment.hpp"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 namespace slabsim::sim {
@@ -73,6 +75,8 @@ bool MachineEnvironment::acquire(alloc::LockClass cls, std::uint64_t instance, a
   }
   refresh_from_engine();
   if (!taken) return false;
+  // A handler may have started running as this CPU during the wait: it finishes first.
+  wait_for_handler();
   event.now_ns = clock_;
   signals_.acquired(event);
   charge_acquisition(event);
@@ -151,6 +155,72 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   --irq_off_[target];
   // The sender waited for the handler (wait=1): its time is the sender's too.
   pending_[sender] += std::exchange(pending_[target], target_pending);
+}
+
+void MachineEnvironment::call_rcu(std::function<void()> fn) {
+  if (outside_) {
+    fn();
+    return;
+  }
+  const int cpu = cpu_;
+  const std::uint64_t number = rcu_queued_++;
+  const std::int64_t due = local_now() + locks_.config().rcu_grace_period_ns;
+  rcu_pending_.emplace(number, due);
+  spawn_(cpu, fmt::format("rcu-cb/{}", number), [this, cpu, number, due, fn = std::move(fn)] {
+    sleep_until(due);
+    guard_([&] { run_rcu_callback(cpu, fn); });
+    rcu_pending_.erase(number);
+  });
+  refresh_from_engine();  // creating an actor is an engine call
+}
+
+void MachineEnvironment::run_rcu_callback(int cpu, const std::function<void()>& fn) {
+  while (irq_off_[cpu] > 0)
+    sleep_for(ipi_poll_ns);
+  const std::int64_t task_pending = std::exchange(pending_[cpu], 0);
+  ++irq_off_[cpu];
+  ++taken_[cpu];
+  handler_actor_[cpu] = Simulation::actor_id();
+  fn();
+  flush();  // the callback's own work, paid by its task
+  --taken_[cpu];
+  --irq_off_[cpu];
+  pending_[cpu] += task_pending;
+}
+
+void MachineEnvironment::rcu_barrier() {
+  if (outside_) return;
+  flush();
+  const std::uint64_t queued = rcu_queued_;
+  // Waits for the callbacks queued before the barrier (numbers below `queued`), not later ones.
+  while (!rcu_pending_.empty() && rcu_pending_.begin()->first < queued) {
+    const std::int64_t due = rcu_pending_.begin()->second;
+    if (due > clock_)
+      sleep_until(due);
+    else
+      sleep_for(ipi_poll_ns);
+  }
+}
+
+void MachineEnvironment::schedule_work(std::function<void()> fn) {
+  if (outside_) {
+    fn();
+    return;
+  }
+  works_.push_back(std::move(fn));
+  if (kworker_running_) return;
+  kworker_running_ = true;
+  const int cpu = work_cpu_ >= 0 ? work_cpu_ : cpu_;
+  spawn_(cpu, fmt::format("kworker/{}", cpu), [this] {
+    while (!works_.empty()) {
+      const std::function<void()> work = std::move(works_.front());
+      works_.pop_front();
+      guard_(work);
+    }
+    kworker_running_ = false;
+  });
+  // Creating an actor is an engine call: others, the new one included, ran meanwhile.
+  refresh_from_engine();
 }
 
 MachineEnvironment::RunningAs::RunningAs(MachineEnvironment& env, int cpu)

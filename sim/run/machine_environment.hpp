@@ -13,8 +13,12 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
 #include <optional>
 #include <random>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -48,6 +52,17 @@ class MachineEnvironment final : public alloc::Environment {
   void actor_started() { refresh_from_engine(); }
 
   [[nodiscard]] LockSignals& lock_signals() { return signals_; }
+
+  // How the environment starts a task of its own (an RCU callback's softirq, a kworker) on a CPU:
+  // the machine's spawn, which tells the actor its CPU and time.
+  using Spawner = std::function<void(int cpu, std::string name, std::function<void()> body)>;
+  void set_spawner(Spawner spawner) { spawn_ = std::move(spawner); }
+  // Wraps the allocator code those tasks run (the callback, the work, not the wait for the grace
+  // period): the run's quiescent invariant checks wait for it as for a CPU's call.
+  using TaskGuard = std::function<void(const std::function<void()>& body)>;
+  void set_task_guard(TaskGuard guard) { guard_ = std::move(guard); }
+  // The CPU the kworker runs on (-1: the CPU that queues the work).
+  void set_work_cpu(int cpu) { work_cpu_ = cpu; }
 
   // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU:
   // a trylock read of its kernfs_active lock, and the release.
@@ -89,7 +104,12 @@ class MachineEnvironment final : public alloc::Environment {
   void touch_memory(int node, int times) {  // `times` accesses in a row
     pending_[cpu_] += latency_[cpu_node_[cpu_]][node] * times;
   }
-  void sync() override { flush(); }
+  // Pays the work, and then, as after a lock, lets an IPI handler or RCU callback that started
+  // running as this CPU meanwhile finish first: the interrupted code resumes after it.
+  void sync() override {
+    flush();
+    if (!outside_) wait_for_handler();
+  }
   void lock(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
             const char* function) override {
     acquire(cls, instance, mode, function, /*trylock=*/false);
@@ -104,9 +124,22 @@ class MachineEnvironment final : public alloc::Environment {
     // lock_stat include it.
     release(cls, instance, mode, /*pay_work_first=*/true);
   }
-  void irq_disable() override { ++irq_off_[cpu_]; }
+  // An IPI handler or RCU callback running as this CPU (in another actor) finishes before the
+  // interrupted code disables interrupts again: it ran to completion in the kernel.
+  void irq_disable() override {
+    if (!outside_ && taken_[cpu_] > 0) wait_for_handler();
+    ++irq_off_[cpu_];
+  }
   void irq_enable() override { --irq_off_[cpu_]; }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
+  // call_rcu(): a task on the queuing CPU sleeps until the grace period (the run's
+  // rcu_grace_period, as the percpu rw-semaphores use) has passed, then runs the callback as
+  // that CPU's softirq. rcu_barrier() waits until the callbacks queued before it have run.
+  // Outside the engine both run at once.
+  void call_rcu(std::function<void()> fn) override;
+  void rcu_barrier() override;
+  // schedule_work(): the kworker task runs the works queued, one after another, in order.
+  void schedule_work(std::function<void()> fn) override;
   std::uint64_t random() override { return rng_(); }
 
   // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
@@ -124,6 +157,9 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
   void wait_for_handler();
+  // rcu_do_batch() in the softirq of `cpu`: not while it has interrupts off, and the CPU's own
+  // task waits meanwhile, as for an IPI handler.
+  void run_rcu_callback(int cpu, const std::function<void()>& fn);
 
   KernelLocks& locks_;
   LockSignals signals_;
@@ -140,6 +176,13 @@ class MachineEnvironment final : public alloc::Environment {
   // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;
+  Spawner spawn_;
+  TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
+  std::uint64_t rcu_queued_ = 0;                       // call_rcu() calls so far
+  std::map<std::uint64_t, std::int64_t> rcu_pending_;  // queued, not yet run: number -> due time
+  int work_cpu_ = -1;
+  std::deque<std::function<void()>> works_;  // queued, not yet started
+  bool kworker_running_ = false;
   std::int64_t clock_ = 0;  // the running actor's clock when it last came back from the engine
   bool outside_ = false;
   std::int64_t outside_now_ = 0;

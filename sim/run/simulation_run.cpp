@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "run/deadlock_report.hpp"
+#include "run/model_call.hpp"
 
 namespace slabsim::sim {
 
@@ -31,6 +33,14 @@ SimulationRun::SimulationRun(const topology::Topology& machine, const workload::
       hotplug_(machine_, workload, cpus_, recorder_, operation_signals_),
       player_(machine_, workload, events_, caches_, checks_, recorder_, progress_, cpus_, hotplug_,
               operation_signals_) {
+  // RCU callbacks and kworkers run allocator code of their own: inside the model, as a CPU's call.
+  machine_.env().set_task_guard([this](const std::function<void()>& body) {
+    {
+      const ModelCall call(checks_);
+      body();
+    }
+    checks_.run_if_quiescent();
+  });
   if (!options.trace_path.empty()) start_trace(strategy);
   machine_.env().set_outside_engine(true, 0);
   caches_.create_boot_caches(machine_.allocator());

@@ -43,6 +43,9 @@ class BenchEnvironment : public Environment {
     fn();
     cpu = saved;
   }
+  void call_rcu(std::function<void()> fn) override { fn(); }  // no grace period in the bench
+  void rcu_barrier() override {}
+  void schedule_work(std::function<void()> fn) override { fn(); }
   std::uint64_t random() override { return seed_ = seed_ * 6364136223846793005ull + 1; }
 
  private:

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,7 +57,13 @@ class FakeEnvironment : public Environment {
   }
 
   int syncs = 0;
-  void sync() override { ++syncs; }
+  // Called at each sync(), where in a run other CPUs catch up: a test makes another CPU act there
+  // (as if it ran during the work just paid: a cmpxchg's window, a read's latency).
+  std::function<void()> on_sync;
+  void sync() override {
+    ++syncs;
+    if (on_sync) on_sync();
+  }
 
   void lock(LockClass cls, std::uint64_t instance, LockMode mode, const char* function) override {
     if (before_lock) before_lock(cls, instance, function);
@@ -124,6 +131,50 @@ class FakeEnvironment : public Environment {
     fn();
     cpu = saved;
   }
+  // call_rcu(): queued with the time its grace period ends; the test lets grace periods pass
+  // (end_grace_period()) or waits for them (rcu_barrier()). Each callback runs as the CPU that
+  // queued it, as rcu_do_batch() does in that CPU's softirq.
+  std::int64_t grace_period_ns = 1000;  // a test value; a run's is its rcu_grace_period
+  struct RcuCallback {
+    std::int64_t due;
+    int cpu;
+    std::function<void()> fn;
+  };
+  std::vector<RcuCallback> rcu_callbacks;
+  int rcu_barriers = 0;
+  void call_rcu(std::function<void()> fn) override {
+    rcu_callbacks.push_back({time + grace_period_ns, cpu, std::move(fn)});
+  }
+  // Time moves to the end of the grace period of every callback queued so far, which then run.
+  void end_grace_period() {
+    std::vector<RcuCallback> batch;
+    batch.swap(rcu_callbacks);
+    for (auto& cb : batch) {
+      time = std::max(time, cb.due);
+      const int saved = cpu;
+      cpu = cb.cpu;
+      cb.fn();
+      cpu = saved;
+    }
+  }
+  void rcu_barrier() override {
+    ++rcu_barriers;
+    end_grace_period();
+  }
+  // schedule_work(): queued; the test runs the kworker (run_works()) as the CPU that queued it.
+  std::vector<std::pair<int, std::function<void()>>> works;
+  void schedule_work(std::function<void()> fn) override { works.emplace_back(cpu, std::move(fn)); }
+  void run_works() {
+    while (!works.empty()) {
+      auto [on, fn] = std::move(works.front());
+      works.erase(works.begin());
+      const int saved = cpu;
+      cpu = on;
+      fn();
+      cpu = saved;
+    }
+  }
+
   std::uint64_t random() override {  // xorshift64*
     seed ^= seed >> 12;
     seed ^= seed << 25;

@@ -499,6 +499,7 @@ TEST_F(Slob, InvariantsHoldAfterARandomMix) {
     }
   }
   EXPECT_GT(slob.slabs_allocated(), 20u);
+  env.end_grace_period();  // s256's frees wait for one (kmem_rcu_free())
   for (Cache* c : caches) {
     std::uint64_t count = 0;
     for (const auto& [owner, x] : live)
@@ -510,9 +511,28 @@ TEST_F(Slob, InvariantsHoldAfterARandomMix) {
     free(c, x);
   for (Cache* c : caches)
     EXPECT_EQ(slob.kmem_cache_destroy(c), 0);
+  env.run_works();  // slab_caches_to_rcu_destroy_workfn(): rcu_barrier(), then s256's release
   EXPECT_TRUE(slob.pages_in_use().empty());
   EXPECT_EQ(pages.free_pages(0), free0);
   EXPECT_EQ(pages.free_pages(1), free1);
+}
+
+// kmem_cache_free() (mm/slob.c v5.10): a SLAB_TYPESAFE_BY_RCU cache frees each object from an
+// RCU callback (kmem_rcu_free() -> __kmem_cache_free()), so its block stays allocated until
+// the grace period ends.
+TEST_F(Slob, KmemCacheFreeV5_10DefersTypesafeByRcuObjectsByAGracePeriod) {
+  CacheFlags rcu;
+  rcu.typesafe_by_rcu = true;
+  Cache* c = create("rcu-100", 100, 0, rcu);
+  const ObjectRef x = alloc(c);
+  auto* sp = static_cast<SlobPage*>(x.slab);
+  const auto offset = static_cast<std::uint16_t>(x.index);
+  free(c, x);
+  EXPECT_EQ(env.rcu_callbacks.size(), 1u);
+  EXPECT_TRUE(sp->allocated.contains(offset)) << "the block waits for the grace period";
+  env.end_grace_period();
+  EXPECT_TRUE(env.rcu_callbacks.empty());
+  EXPECT_FALSE(sp->live && sp->allocated.contains(offset)) << "__kmem_cache_free() ran";
 }
 
 }  // namespace

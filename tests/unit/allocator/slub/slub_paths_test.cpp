@@ -2,6 +2,7 @@
 // (1-5) with their exact stat_item increments, and the invariants after each scenario.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "slub_machine.hpp"
@@ -45,7 +46,9 @@ TEST_F(SlubPaths, FastPathIsPerCpuOnlyWithExactStats) {
     m.free(s, o, 0);
   EXPECT_EQ(m.stat(s, FREE_FASTPATH), per_slab);
   EXPECT_EQ(m.env.events.size(), lock_events) << "the fast paths took a lock";
-  EXPECT_EQ(m.env.syncs - syncs, 1) << "only the first (slow) allocation synchronised";
+  // The first (slow) allocation synchronises twice: new_slab_objects() before the shared lists,
+  // and allocate_slab() for the work it does with interrupts on; the fast paths never.
+  EXPECT_EQ(m.env.syncs - syncs, 2) << "only the first (slow) allocation synchronised";
   EXPECT_EQ(m.stat(s, FREE_SLOWPATH), 0u);
   EXPECT_EQ(s->cpu_slab[0].stat[ALLOC_FASTPATH], per_slab - 1) << "stats are per CPU";
   EXPECT_EQ(s->cpu_slab[1].stat[ALLOC_FASTPATH], 0u);
@@ -212,6 +215,33 @@ TEST_F(SlubPaths, DestroyReleasesEverything) {
             node_objs - 2)
       << "the two kmem_cache_node structs went back to their cache";
   s = m.create("test-256", 256);  // for TearDown's checks
+}
+
+// allocate_slab() (mm/slub.c v5.10-v5.12): gfpflags_allow_blocking() -> local_irq_enable()
+// before the page allocation, local_irq_disable() at `out:`; so the slow path's interrupts are on
+// while a new slab is made for GFP_KERNEL (an IPI can run then), and stay off for GFP_ATOMIC.
+TEST_F(SlubPaths, AllocateSlabEnablesInterruptsForABlockingGfp) {
+  std::vector<int> depth_at_sync;
+  m.env.on_sync = [&] { depth_at_sync.push_back(m.env.irq_depth); };
+  m.env.cpu = 0;
+  const ObjectRef blocking = m.slub.kmem_cache_alloc(s, gfp_kernel);
+  ASSERT_TRUE(blocking);
+  EXPECT_EQ(m.stat(s, ALLOC_SLAB), 1u);
+  EXPECT_NE(std::find(depth_at_sync.begin(), depth_at_sync.end(), 0), depth_at_sync.end())
+      << "GFP_KERNEL: the new slab is made with interrupts on";
+  depth_at_sync.clear();
+  m.env.cpu = 1;
+  const ObjectRef atomic = m.slub.kmem_cache_alloc(s, gfp_atomic);
+  ASSERT_TRUE(atomic);
+  EXPECT_EQ(m.stat(s, ALLOC_SLAB), 2u);
+  EXPECT_FALSE(depth_at_sync.empty());
+  EXPECT_EQ(std::find(depth_at_sync.begin(), depth_at_sync.end(), 0), depth_at_sync.end())
+      << "GFP_ATOMIC: interrupts stay off";
+  m.env.on_sync = nullptr;
+  m.env.cpu = 0;
+  m.slub.kmem_cache_free(s, blocking);
+  m.env.cpu = 1;
+  m.slub.kmem_cache_free(s, atomic);
 }
 
 // A remote free landing while deactivate_slab() waits for the list_lock makes its cmpxchg

@@ -465,5 +465,43 @@ TEST(SlabFlagNames, BitOrderAndCreateMask) {
   EXPECT_TRUE(slab_flag_names({}, {}).empty());
 }
 
+// show_slab_objects() SO_ALL (mm/slub.c v5.10): for_each_kmem_cache_node() loads the struct, then
+// reads n->nr_slabs with no lock (get_online_mems() left in e4f8e513c3d3, v5.4); under the
+// v5.10 preset hotplug_lock slab_mem_offline_callback() frees the struct, so an offline between
+// the load and the read is a use-after-free, reported as such.
+TEST(SlubSysfsLockless, ShowSlabObjectsV5_10LocklessReadOfAFreedNodeIsAUseAfterFree) {
+  MachineLayout l = small_layout(/*nodes=*/2, /*cpus_per_node=*/2, /*blocks_per_node=*/4);
+  const int block = static_cast<int>(l.blocks.size());
+  add_memory_node(l, 1, BlockPresence::offline);
+  SlubMachine m{l, "hotplug_lock"};
+  KmemCache* s = m.create("test-256", 256);
+  ASSERT_NE(s, nullptr);
+  m.env.cpu = 0;
+  ASSERT_EQ(m.hotplug.online_pages(block, ZoneType::normal), 0);
+  ASSERT_NE(s->node[2], nullptr);
+  const std::vector<bool> online(s->cpu_slab.size(), true);
+  bool fired = false;
+  int reads = 0;
+  // The lockless reads touch each struct's line, then pay for it: nodes 0 and 1 first, then node
+  // 2, whose struct an offline on CPU 3 frees meanwhile.
+  m.env.on_sync = [&] {
+    if (fired || m.env.touches.empty() || ++reads < 3) return;
+    fired = true;
+    m.env.cpu = 3;
+    EXPECT_EQ(m.hotplug.offline_pages(block), 0);
+    m.env.cpu = 0;
+  };
+  m.env.touches.clear();
+  const std::size_t before = m.slub.violations().size();
+  m.slub.slab_attr_show(s, "slabs", online);
+  m.env.on_sync = nullptr;
+  ASSERT_TRUE(fired);
+  ASSERT_EQ(m.slub.violations().size(), before + 1);
+  const Violation& v = m.slub.violations().back();
+  EXPECT_EQ(v.function, "show_slab_objects");
+  EXPECT_EQ(v.kind, ViolationKind::use_after_free);
+  EXPECT_NE(v.what.find("nr_slabs/total_objects of node 2"), std::string::npos) << v.what;
+}
+
 }  // namespace
 }  // namespace slabsim::alloc::testing
