@@ -166,10 +166,25 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
   const std::uint64_t number = rcu_queued_++;
   const std::int64_t due = local_now() + locks_.config().rcu_grace_period_ns;
   rcu_pending_.emplace(number, due);
-  spawn_(cpu, fmt::format("rcu-cb/{}", number), [this, cpu, number, due, fn = std::move(fn)] {
-    sleep_until(due);
-    guard_([&] { run_rcu_callback(cpu, fn); });
-    rcu_pending_.erase(number);
+  if (rcu_queue_.empty()) {
+    rcu_queue_.resize(irq_off_.size());
+    rcu_task_.assign(irq_off_.size(), 0);
+  }
+  rcu_queue_[cpu].emplace(std::pair{due, number}, std::move(fn));
+  if (rcu_task_[cpu]) return;
+  rcu_task_[cpu] = 1;
+  spawn_(cpu, fmt::format("rcu/{}", cpu), [this, cpu] {
+    auto& queue = rcu_queue_[cpu];
+    while (!queue.empty()) {
+      sleep_until(queue.begin()->first.first);
+      // Every callback due by now, in (due, number) order, one after another.
+      while (!queue.empty() && queue.begin()->first.first <= local_now()) {
+        auto node = queue.extract(queue.begin());
+        guard_([&] { run_rcu_callback(cpu, node.mapped()); });
+        rcu_pending_.erase(node.key().second);
+      }
+    }
+    rcu_task_[cpu] = 0;
   });
   refresh_from_engine();  // creating an actor is an engine call
 }

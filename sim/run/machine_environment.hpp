@@ -132,10 +132,12 @@ class MachineEnvironment final : public alloc::Environment {
   }
   void irq_enable() override { --irq_off_[cpu_]; }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
-  // call_rcu(): a task on the queuing CPU sleeps until the grace period (the run's
-  // rcu_grace_period, as the percpu rw-semaphores use) has passed, then runs the callback as
-  // that CPU's softirq. rcu_barrier() waits until the callbacks queued before it have run.
-  // Outside the engine both run at once.
+  // call_rcu(): the callback is queued on the queuing CPU and runs as that CPU's softirq once
+  // the grace period (the run's rcu_grace_period, as the percpu rw-semaphores use) has passed;
+  // one task per CPU runs the queue (rcu_do_batch()), every callback due at once in one go, so
+  // that a burst of callbacks (SLOB frees one per object) costs one engine actor, not one each.
+  // rcu_barrier() waits until the callbacks queued before it have run. Outside the engine both
+  // run at once.
   void call_rcu(std::function<void()> fn) override;
   void rcu_barrier() override;
   // schedule_work(): the kworker task runs the works queued, one after another, in order.
@@ -180,6 +182,9 @@ class MachineEnvironment final : public alloc::Environment {
   TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
   std::uint64_t rcu_queued_ = 0;                       // call_rcu() calls so far
   std::map<std::uint64_t, std::int64_t> rcu_pending_;  // queued, not yet run: number -> due time
+  // Per CPU: the callbacks queued, by (due time, number), and whether its RCU task runs.
+  std::vector<std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>>> rcu_queue_;
+  std::vector<char> rcu_task_;
   int work_cpu_ = -1;
   std::deque<std::function<void()>> works_;  // queued, not yet started
   bool kworker_running_ = false;
