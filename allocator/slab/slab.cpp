@@ -24,13 +24,8 @@ constexpr std::uint64_t ram_32mib_pages = (32u << 20) / page_size;
 // kmem_cache_init() sizes it for nr_node_ids node pointers.
 constexpr unsigned kmem_cache_base_size = 256;
 
-// The kmalloc caches the model creates: the sizes SLAB's own structures need (node structs,
-// shared arrays up to 8 * 60 entries, alien caches and their pointer arrays, off-slab
-// freelists), in create_kmalloc_caches() order after kmalloc-128 (INDEX_NODE), which
-// kmem_cache_init() creates first, named as kmalloc_info[] names them ("kmalloc-1k"). The rest
-// of SLAB's family (slab_kmalloc_family(): larger sizes, the -rcl- and dma- types) is left out,
-// a model choice.
-constexpr unsigned kmalloc_sizes_after_node[] = {32, 64, 96, 192, 256, 512, 1024, 2048, 4096};
+// INDEX_NODE: kmalloc_index(sizeof(struct kmem_cache_node)), the kmalloc cache kmem_cache_init()
+// makes before the rest of the family, so that node structs can be kmalloc'd.
 constexpr unsigned kmalloc_node_size = 128;
 
 }  // namespace
@@ -68,23 +63,31 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
 
   // 1) "kmem_cache", whose objects are every later struct kmem_cache; its own struct is static.
   kmem_cache_ = create_boot_cache(
-      "kmem_cache", kmem_cache_base_size + 8 * static_cast<unsigned>(layout_.nr_node_ids()));
+      "kmem_cache", kmem_cache_base_size + 8 * static_cast<unsigned>(layout_.nr_node_ids()),
+      slab_kmalloc_family().flags);
   // 2) the kmalloc cache of struct kmem_cache_node (INDEX_NODE), before any node struct can
   // be kmalloc'd; both boot caches start on static __initdata node structs.
-  SlabCache* node_cache = create_boot_cache("kmalloc-128", kmalloc_node_size);
+  SlabCache* node_cache =
+      create_boot_cache(kmalloc_cache_name(KmallocType::normal, kmalloc_node_size),
+                        kmalloc_node_size, slab_kmalloc_family().flags);
   node_cache->backing = slab_alloc(kmem_cache_, gfp_kernel);
   kmalloc_caches_.push_back(node_cache);
   // 5) init_list(): the static node structs of both are replaced by kmalloc_node() copies.
   for (int nid : states_.nodes(NodeState::online))
     for (SlabCache* c : {kmem_cache_, node_cache})
       c->node[nid]->backing = kmalloc_node(SlabCacheNode::kernel_size, nid);
-  // create_kmalloc_caches(): the rest, their structs from kmem_cache, node structs kmalloc'd.
-  for (unsigned size : kmalloc_sizes_after_node) {
+  // create_kmalloc_caches(ARCH_KMALLOC_FLAGS): the rest of SLAB's family (kmalloc-32 ... 4M,
+  // -rcl- and dma-), in the kernel's order; the main loop skips the INDEX_NODE cache made
+  // above. Their structs come from kmem_cache, their node structs are kmalloc'd.
+  for (const KmallocCache& k : kmalloc_boot_caches(slab_kmalloc_family())) {
+    if (k.type == KmallocType::normal && k.size == kmalloc_node_size) continue;
     ObjectRef backing = slab_alloc(kmem_cache_, gfp_kernel);
-    SlabCache* c = create_boot_cache(kmalloc_cache_name(KmallocType::normal, size), size);
+    SlabCache* c = create_boot_cache(k.name, k.size, k.flags);
     c->backing = backing;
     for (auto& n : c->node_store)
       n->backing = kmalloc_node(SlabCacheNode::kernel_size, n->node);
+    if (k.type != KmallocType::normal) continue;
+    // kmalloc_node() of SLAB's own structures is GFP_KERNEL: kmalloc_caches[KMALLOC_NORMAL].
     kmalloc_caches_.push_back(c);
     std::sort(
         kmalloc_caches_.begin(), kmalloc_caches_.end(),
@@ -98,9 +101,8 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
   env_ = &env;  // the run starts
 }
 
-SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned size) {
-  CacheFlags flags;
-  flags.hwcache_align = true;  // ARCH_KMALLOC_FLAGS, and create_boot_cache() of kmem_cache
+SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned size,
+                                            CacheFlags flags) {
   std::string why;
   int error = 0;
   // ARCH_KMALLOC_MINALIGN, or the size for a power of two (59bb47985c1d, v5.4).
@@ -124,9 +126,14 @@ SlabCache* SlabAllocator::create_boot_cache(const std::string& name, unsigned si
     c->node_store.push_back(std::move(n));
   }
   // Never a merge target: create_boot_cache() leaves kmem_cache at -1; the kmalloc caches get
-  // refcount 1 in create_kmalloc_cache() but usersize = size (their usercopy whitelist), which
-  // slab_unmergeable() refuses as well (v5.10). The model has no usersize: -1 for all.
-  c->refcount = -1;
+  // refcount 1 in create_kmalloc_cache() but usersize = size (their usercopy whitelist, every
+  // type since 49f2d2419d60, v5.7), which slab_unmergeable() refuses as well.
+  if (name == "kmem_cache") {
+    c->refcount = -1;
+  } else {
+    c->refcount = 1;
+    c->usersize = size;
+  }
   common_.list_add(c);
   return c;
 }

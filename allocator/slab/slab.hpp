@@ -224,7 +224,7 @@ class SlabAllocator final : public Allocator,
   void cpuup_canceled(int cpu);
 
   // Boot, kmalloc_node()/kfree() of SLAB's own structures, and helpers (slab.cpp).
-  SlabCache* create_boot_cache(const std::string& name, unsigned size);
+  SlabCache* create_boot_cache(const std::string& name, unsigned size, CacheFlags flags);
   ObjectRef kmalloc_node(std::size_t size, int node);
   void kfree(ObjectRef obj);
   void list_del(SlabCacheNode* n, SlabPage* page);

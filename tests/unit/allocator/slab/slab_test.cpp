@@ -2,6 +2,7 @@
 // fallback, memory and CPU hotplug, cache_reap(), shrink/destroy, /proc/slabinfo, invariants.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -55,15 +56,47 @@ void expect_layout(const SlabCache* c, const Layout& want) {
 // ---------------------------------------------------------------------------------------------
 // Boot and derived tunables
 
+// kmem_cache_init() (mm/slab.c v5.10): kmem_cache, then kmalloc-128 (INDEX_NODE), then
+// create_kmalloc_caches(ARCH_KMALLOC_FLAGS) (mm/slab_common.c): SLAB's whole family, 19 sizes
+// from kmalloc-32 to kmalloc-4M in the main loop's order for KMALLOC_NORMAL (128 already made)
+// and KMALLOC_RECLAIM, then the DMA caches by index; slab_caches lists the newest first.
 TEST(SlabBoot, CreatesKmemCacheAndKmallocCachesWithNodeStructsEverywhere) {
   SlabMachine m(two_nodes());
   std::vector<std::string> names;
   for (const SlabCache* c : m.slab.slab_caches())
     names.push_back(c->name);
-  const std::vector<std::string> want = {
-      "kmalloc-4k", "kmalloc-2k", "kmalloc-1k", "kmalloc-512", "kmalloc-256", "kmalloc-192",
-      "kmalloc-96",   "kmalloc-64",   "kmalloc-32",   "kmalloc-128", "kmem_cache"};
+  const std::vector<std::string> sizes = {"32",   "64",   "96",   "128", "192", "256", "512",
+                                          "1k",   "2k",   "4k",   "8k",  "16k", "32k", "64k",
+                                          "128k", "256k", "512k", "1M",  "2M",  "4M"};
+  std::vector<std::string> want = {"kmem_cache", "kmalloc-128"};
+  for (const std::string& s : sizes)
+    if (s != "128") want.push_back("kmalloc-" + s);
+  for (const std::string& s : sizes)
+    want.push_back("kmalloc-rcl-" + s);
+  want.push_back("dma-kmalloc-96");
+  want.push_back("dma-kmalloc-192");
+  for (const std::string& s : sizes)
+    if (s != "96" && s != "192") want.push_back("dma-kmalloc-" + s);
+  std::reverse(want.begin(), want.end());
   EXPECT_EQ(names, want);
+  EXPECT_EQ(names.size(), 1u + 3 * 20);
+  // The kmalloc caches are unmergeable by their usercopy whitelist, SLAB_CACHE_DMA and
+  // SLAB_RECLAIM_ACCOUNT where new_kmalloc_cache() and the DMA loop set them.
+  const SlabCache* dma = nullptr;
+  const SlabCache* rcl = nullptr;
+  for (const SlabCache* c : m.slab.slab_caches()) {
+    if (c->name == "dma-kmalloc-4M") dma = c;
+    if (c->name == "kmalloc-rcl-96") rcl = c;
+    if (c->name != "kmem_cache") EXPECT_EQ(c->usersize, c->object_size) << c->name;
+  }
+  ASSERT_NE(dma, nullptr);
+  ASSERT_NE(rcl, nullptr);
+  EXPECT_TRUE(dma->flags.cache_dma);
+  EXPECT_TRUE(rcl->flags.reclaim_account);
+  EXPECT_TRUE(rcl->flags.hwcache_align);
+  // SLAB's own kmalloc()s use the KMALLOC_NORMAL caches only.
+  EXPECT_EQ(m.slab.kmalloc_slab(4u << 20)->name, "kmalloc-4M");
+  EXPECT_EQ(m.slab.kmalloc_slab(100)->name, "kmalloc-128");
   EXPECT_EQ(m.slab.slab_max_order(), 1);
   for (const SlabCache* c : m.slab.slab_caches()) {
     for (int nid = 0; nid < 2; ++nid) {
@@ -121,7 +154,14 @@ TEST(SlabTunables, KmallocCaches) {
   // struct kmem_cache: 256 + 2 node pointers = 272, cache-line aligned to 320; 12 per page
   // with 256 bytes left (256 * 8 <= 4096: acceptable); 320 > 256: limit 54.
   expect_layout(m.slab.kmem_cache_cache(), {320, 12, 0, 54, 27, 8, SlabMgmt::objfreelist});
-  EXPECT_EQ(m.slab.kmalloc_slab(4097), nullptr);
+  // kmalloc-rcl-96 as published: 128 bytes, 32 per order-0 slab, tunables 120 60 8;
+  // kmalloc-4M: one object in an order-10 slab, tunables 1 1 0.
+  expect_layout(k(4u << 20), {4u << 20, 1, 10, 1, 1, 0, SlabMgmt::objfreelist});
+  for (const SlabCache* c : m.slab.slab_caches())
+    if (c->name == "kmalloc-rcl-96")
+      expect_layout(c, {128, 32, 0, 120, 60, 8, SlabMgmt::objfreelist});
+  EXPECT_EQ(m.slab.kmalloc_slab(4097), k(8192));
+  EXPECT_EQ(m.slab.kmalloc_slab((4u << 20) + 1), nullptr);
   EXPECT_EQ(m.slab.kmalloc_slab(97), k(128));
 }
 
@@ -781,8 +821,8 @@ TEST(SlabSlabinfo, ExactText) {
     rest.push_back(text.substr(pos, text.find(' ', pos) - pos));
     pos = end + 1;
   }
-  ASSERT_EQ(rest.size(), 11u);
-  EXPECT_EQ(rest.front(), "kmalloc-4k");
+  ASSERT_EQ(rest.size(), 61u);
+  EXPECT_EQ(rest.front(), "dma-kmalloc-4M");
   EXPECT_EQ(rest.back(), "kmem_cache");
   // A remote free and an alien overflow show in globalstat.
   SlabMachine m2(two_nodes());
