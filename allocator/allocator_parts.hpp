@@ -72,9 +72,13 @@ class SlabSysfs {
   // reference; nullopt for a file the model does not have. `online_cpus` is indexed by CPU id.
   virtual std::optional<std::string> slab_attr_show(Cache* s, std::string_view file,
                                                     const std::vector<bool>& online_cpus) = 0;
-  // sysfs_slab_unlink(), from shutdown_cache(): the cache's directory goes, and kernfs removal
-  // waits for the active references of its files to drain.
+  // sysfs_slab_unlink(), from shutdown_cache() (v5.10-v5.12) or kmem_cache_release() (v6.1): the
+  // cache's directory goes, and kernfs removal waits for the active references of its files to
+  // drain.
   virtual void sysfs_slab_unlink(Cache* s) = 0;
+  // Whether /sys/kernel/slab/<s->name> still leads to `s`: from sysfs_slab_add() until
+  // sysfs_slab_unlink(), or until a later cache of the same name took the name over.
+  [[nodiscard]] virtual bool sysfs_slab_linked(const Cache* s) const = 0;
 
  protected:
   ~SlabSysfs() = default;

@@ -17,7 +17,6 @@ namespace {
 
 constexpr unsigned shrink_promote_max = 32;  // SHRINK_PROMOTE_MAX
 constexpr int errno_inval = 22;              // EINVAL
-constexpr int errno_exist = 17;              // EEXIST
 
 // Size of struct kmem_cache_node and struct kmem_cache as the boot caches allocate them
 // (x86_64, CONFIG_SLUB_DEBUG, CONFIG_NUMA; kmem_cache trimmed to nr_node_ids pointers).
@@ -66,6 +65,9 @@ SlubAllocator::SlubAllocator(Environment& env, PageAllocator& pages, NodeStates&
   // create_kmalloc_caches(0): the kmalloc family of this generation.
   for (const KmallocCache& k : kmalloc_boot_caches(slub_kmalloc_family(params_.version)))
     create_kmalloc_cache(k);
+  // slab_sysfs_init(): a directory for every cache made so far.
+  for (Cache* s : common_.slab_caches())
+    static_cast<KmemCache*>(s)->in_sysfs = true;
   env_ = &env;  // the run starts
 }
 
@@ -251,10 +253,6 @@ CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigne
   auto settings = derive_cache_settings(
       object_size, align, flags, calculate_order_cpus(params_.version, layout_), params_, &why);
   if (!settings) return {nullptr, -errno_inval, why};
-  // sysfs_slab_add() cannot create a second /sys/kernel/slab/<name>.
-  if (common_.find_cache(name))
-    return {nullptr, -errno_exist,
-            "a cache of that name exists (sysfs: cannot create duplicate filename)"};
   // kmem_cache_zalloc(kmem_cache, GFP_KERNEL)
   const Object backing = slab_alloc_node(boot_cache_cache_, gfp_kernel, numa_no_node);
   if (!backing) return {nullptr, -enomem, "out of memory for struct kmem_cache"};
@@ -269,6 +267,7 @@ CreatedCache SlubAllocator::__kmem_cache_create(const std::string& name, unsigne
   env_->charge(costs_.alloc_percpu + costs_.init_cpu_slab * layout_.nr_cpu_ids());
   // sysfs_slab_add() creates the kernfs directory and its files here, inside slab_mutex (at
   // boot, before slab_state FULL, slab_sysfs_init() adds them later, outside the run).
+  sysfs_slab_add(s);
   env_->charge(costs_.sysfs_directory +
                costs_.sysfs_file * static_cast<std::int64_t>(sysfs_file_names().size()));
   return {s, 0, {}};

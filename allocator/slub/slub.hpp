@@ -84,6 +84,10 @@ class SlubAllocator final : public Allocator,
   // sysfs_slab_unlink(): kernfs removal waits for the files' active references to drain, still
   // inside slab_mutex in v5.10-v5.12.
   void sysfs_slab_unlink(Cache* s) override;
+  [[nodiscard]] bool sysfs_slab_linked(const Cache* s) const override;
+  // sysfs_slab_add(): the directory (or first alias link) of `s`, taking its name from any
+  // earlier cache's.
+  void sysfs_slab_add(KmemCache* s);
   // get_slabinfo() (slub_sysfs.cpp); SLUB's slabinfo_show_stats() prints nothing, and SLUB has
   // no CONFIG_DEBUG_SLAB.
   [[nodiscard]] SlabInfo get_slabinfo(const Cache& s) const override;
@@ -177,6 +181,9 @@ class SlubAllocator final : public Allocator,
   void free_slab(KmemCache* s, Slab* page);
   void __free_slab(Slab* page);
   void lockless_node_reads(KmemCache* s);  // show_slab_objects()'s SO_ALL reads
+  // kernfs_remove()/kernfs_remove_by_name() of the cache's directory: its files' active
+  // references drain first.
+  void kernfs_remove(KmemCache& s, const char* function);
   // The free path (slub_free.cpp).
   void slab_free(KmemCache* s, Object x);  // slab_free() -> do_slab_free()
   void __slab_free(KmemCache* s, Slab* page, std::uint16_t object, int cpu);

@@ -121,6 +121,8 @@ struct KmemCache : Cache {
   std::uint64_t allocs = 0, frees = 0;
   // Slabs discarded whose pages wait for an RCU grace period (SLAB_TYPESAFE_BY_RCU: free_slab()).
   std::uint64_t rcu_pending_slabs = 0;
+  // /sys/kernel/slab/<name> leads here (SlabSysfs::sysfs_slab_linked()).
+  bool in_sysfs = false;
 
   [[nodiscard]] KmemCacheNode* get_node(int nid) const { return node[nid]; }
   [[nodiscard]] std::uint64_t stat_total(StatItem item) const;

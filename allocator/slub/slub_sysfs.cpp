@@ -435,9 +435,32 @@ std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
 // ---------------------------------------------------------------------------------------------
 // The sysfs part: a read of a file with the files' locks, the directory's removal
 
+// sysfs_slab_add() (v5.10-v6.1): an unmergeable cache's directory takes its name, a mergeable
+// one's a unique id with the name as its first alias link (sysfs_slab_alias()); either way
+// sysfs_remove_link() of the name comes first, and kernfs_remove_by_name() removes whatever node
+// has it, a directory included. So an earlier cache of that name loses its path here, its files'
+// active references drained: in v6.1 a SLAB_TYPESAFE_BY_RCU cache whose release still waits for
+// slab_caches_to_rcu_destroy_workfn(), whose own kobject_del() later finds nothing to remove.
+void SlubAllocator::sysfs_slab_add(KmemCache* s) {
+  for (const auto& other : caches_)
+    if (other.get() != s && other->in_sysfs && other->name == s->name)
+      kernfs_remove(*other, "kernfs_remove_by_name");
+  s->in_sysfs = true;
+}
+
 void SlubAllocator::sysfs_slab_unlink(Cache* s) {
-  env_->lock(LockClass::kernfs_active, s->id, LockMode::write, "kernfs_remove");
-  env_->unlock(LockClass::kernfs_active, s->id, LockMode::write);
+  auto* k = static_cast<KmemCache*>(s);
+  if (k->in_sysfs) kernfs_remove(*k, "kernfs_remove");
+}
+
+bool SlubAllocator::sysfs_slab_linked(const Cache* s) const {
+  return static_cast<const KmemCache*>(s)->in_sysfs;
+}
+
+void SlubAllocator::kernfs_remove(KmemCache& s, const char* function) {
+  env_->lock(LockClass::kernfs_active, s.id, LockMode::write, function);
+  env_->unlock(LockClass::kernfs_active, s.id, LockMode::write);
+  s.in_sysfs = false;
 }
 
 // show_slab_objects() with SO_ALL (v5.10, v5.12, v6.1): for_each_kmem_cache_node() loads each

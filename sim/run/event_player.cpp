@@ -289,8 +289,9 @@ int EventPlayer::page_free() {
 int EventPlayer::access_sysfs(const Event& e, std::optional<std::string>* text) {
   const bool write = e.type == Event::Type::shrink;
   // The sysfs directory lives until kmem_cache_destroy() removes it, so a cache being destroyed
-  // is still reachable here (that is how the RFC 1/3 ABBA happens).
-  alloc::Cache* s = caches_.reachable_through_sysfs(e.cache);
+  // is still reachable here (that is how the RFC 1/3 ABBA happens), and in v6.1 a
+  // SLAB_TYPESAFE_BY_RCU cache stays reachable until its release work has run.
+  alloc::Cache* s = caches_.reachable_through_sysfs(e.cache, allocator_.sysfs());
   // ENOENT: no such cache; no /sys/kernel/slab (SLAB, SLOB); or, for an in-kernel caller, a
   // cache it is destroying.
   if (!s || (!allocator_.sysfs() && (!write || caches_.destroying(e.cache)))) return -enoent;

@@ -40,9 +40,15 @@ void WorkloadCaches::create_boot_caches(alloc::Allocator& allocator) {
   }
 }
 
-alloc::Cache* WorkloadCaches::reachable_through_sysfs(std::size_t cache) const {
+alloc::Cache* WorkloadCaches::reachable_through_sysfs(std::size_t cache,
+                                                      const alloc::SlabSysfs* sysfs) const {
   if (current_struct_[cache]) return current_struct_[cache];
-  return destroying_[cache] ? last_struct_[cache] : nullptr;
+  alloc::Cache* last = last_struct_[cache];
+  if (destroying_[cache]) return last;
+  // Only under its own name: a merged cache's other names are links the model does not keep.
+  if (sysfs && last && last->name == workload_.caches[cache].name && sysfs->sysfs_slab_linked(last))
+    return last;
+  return nullptr;
 }
 
 void WorkloadCaches::created(std::size_t cache, alloc::Cache* s, alloc::Allocator& allocator) {

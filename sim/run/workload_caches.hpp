@@ -35,9 +35,12 @@ class WorkloadCaches {
   // one of its objects waits, whichever name allocated it.
   [[nodiscard]] bool destroying_struct(const alloc::Cache* s) const;
   [[nodiscard]] int in_flight(std::size_t cache) const { return in_flight_[cache]; }
-  // The struct whose sysfs directory a path names: the current one or, while kmem_cache_destroy()
-  // runs (it removes the directory last), the one being destroyed.
-  [[nodiscard]] alloc::Cache* reachable_through_sysfs(std::size_t cache) const;
+  // The struct whose sysfs directory a path names: the current one; while kmem_cache_destroy()
+  // runs (it removes the directory last), the one being destroyed; and after it, a struct whose
+  // directory `sysfs` still has (v6.1's SLAB_TYPESAFE_BY_RCU caches, until
+  // slab_caches_to_rcu_destroy_workfn() releases them). nullptr `sysfs`: no /sys/kernel/slab.
+  [[nodiscard]] alloc::Cache* reachable_through_sysfs(std::size_t cache,
+                                                      const alloc::SlabSysfs* sysfs) const;
 
   // kmem_cache_create() returned `s` (nullptr: it failed); a cache made takes its layout from
   // the allocator now.

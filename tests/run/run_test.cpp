@@ -396,6 +396,54 @@ TEST(Run, MergedCacheWorksThroughItsOwnName) {
   }
 }
 
+// kmem_cache_destroy() of a SLAB_TYPESAFE_BY_RCU cache (mm/slab_common.c): v5.12's
+// shutdown_cache() removes /sys/kernel/slab/<name> inside the destroy; v6.1's leaves it to
+// kmem_cache_release() in slab_caches_to_rcu_destroy_workfn(), after rcu_barrier() (0495e337b703,
+// v6.0), so the directory is still there, and readable, for a grace period after the destroy
+// returned. A create of the name in that window takes the name over: sysfs_slab_add()'s
+// sysfs_remove_link() is kernfs_remove_by_name(), which removes the old directory too.
+TEST(Run, V61RcuCacheKeepsItsSysfsDirectoryUntilItsReleaseWork) {
+  const auto workload = [](bool recreate) {
+    return load(config::parse_json_document(
+        fmt::format(R"({{
+      "name": "rcu-window", "topology": "qemu-2node-hotplug", "duration": "8ms",
+      "caches": [{{"name": "r", "object_size": 256, "flags": ["typesafe_by_rcu"],
+                   "at_boot": false}}],
+      "threads": [{{"name": "t", "cpus": "all", "cache": "r", "start": "200us", "stop": "1ms",
+                   "think_time": {{"constant": "5us"}}, "lifetime": {{"constant": "20us"}}}}],
+      "events": [{{"at": "100us", "cache_create": {{"cache": "r"}}}},
+                 {{"at": "2ms", "cache_destroy": {{"cache": "r"}}}},
+                 {{"at": "2010us", "sysfs_read": {{"cache": "r", "file": "objects"}}}}{},
+                 {{"at": "7ms", "sysfs_read": {{"cache": "r", "file": "objects"}}}}]}})",
+                    recreate ? R"(, {"at": "2020us", "cache_create": {"cache": "r"}})" : ""),
+        "rcu-window.json"));
+  };
+  constexpr int enoent = -2;
+  {
+    const Loaded l = workload(false);
+    const RunMetrics v5_12 = run(l, "slab_nodes");
+    ASSERT_EQ(v5_12.events.size(), 4u);
+    EXPECT_EQ(v5_12.events[1].result, 0);
+    EXPECT_EQ(v5_12.events[2].result, enoent) << "v5.12: the directory went with the destroy";
+    EXPECT_EQ(v5_12.events[3].result, enoent);
+    const RunMetrics v6_1 = run(l, "v6.1");
+    ASSERT_EQ(v6_1.events.size(), 4u);
+    EXPECT_EQ(v6_1.events[1].result, 0);
+    EXPECT_EQ(v6_1.events[2].result, 0) << "v6.1: the directory waits for the release work";
+    EXPECT_EQ(v6_1.events[2].text, "0\n");
+    EXPECT_EQ(v6_1.events[3].result, enoent) << "the work has released the cache";
+    EXPECT_TRUE(v6_1.violations.empty()) << v6_1.violations.front().what;
+  }
+  // Created again in the window: the new cache has the name, the old one's release removes
+  // nothing more, and the last read reaches the new cache.
+  const RunMetrics again = run(workload(true), "v6.1");
+  ASSERT_EQ(again.events.size(), 5u);
+  for (const auto& e : again.events)
+    EXPECT_EQ(e.result, 0) << e.type << " at " << e.start_ns;
+  EXPECT_EQ(again.events[4].text, "0\n");
+  EXPECT_TRUE(again.violations.empty()) << again.violations.front().what;
+}
+
 }  // namespace
 }  // namespace slabsim::sim
 

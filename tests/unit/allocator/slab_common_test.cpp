@@ -52,6 +52,7 @@ class SpyAllocator final : public Allocator, public AllocatorState, public SlabS
     return std::nullopt;
   }
   void sysfs_slab_unlink(Cache* s) override { record("sysfs_slab_unlink", s->name); }
+  [[nodiscard]] bool sysfs_slab_linked(const Cache*) const override { return false; }
 
   AllocatorState& state() override { return *this; }
   [[nodiscard]] bool node_usable(int) const override { return true; }

@@ -120,6 +120,7 @@ TEST_P(SlubRcu, DestroyOfTypesafeByRcuCacheReleasesFromTheWorkAfterRcuBarrier) {
   EXPECT_FALSE(s->destroyed) << "the release waits for the work";
   EXPECT_EQ(m.env.rcu_barriers, 0);
   EXPECT_EQ(kernfs_removals(m.env, s->id), v6_1 ? 0 : 1);
+  EXPECT_EQ(m.slub.sysfs_slab_linked(s), v6_1) << "v6.1: /sys/kernel/slab/rcu-256 is still there";
   ASSERT_EQ(m.env.works.size(), 1u);
   EXPECT_FALSE(m.env.rcu_callbacks.empty()) << "__kmem_cache_shutdown()'s slabs wait";
   const std::size_t work_events = m.env.events.size();
@@ -128,10 +129,64 @@ TEST_P(SlubRcu, DestroyOfTypesafeByRcuCacheReleasesFromTheWorkAfterRcuBarrier) {
   EXPECT_EQ(m.env.rcu_barriers, 1);
   EXPECT_TRUE(m.env.rcu_callbacks.empty()) << "rcu_barrier() waited for every callback";
   EXPECT_EQ(kernfs_removals(m.env, s->id), 1);
+  EXPECT_FALSE(m.slub.sysfs_slab_linked(s));
   const auto taken = m.env.acquisitions(work_events);
   ASSERT_FALSE(taken.empty());
   EXPECT_EQ(taken.front(), "slab_mutex") << "the work takes the list under slab_mutex";
   EXPECT_GT(m.env.events.size(), events);
+}
+
+int removals_by_name(const FakeEnvironment& env, std::uint64_t id) {
+  return static_cast<int>(std::count_if(env.events.begin(), env.events.end(), [&](const auto& e) {
+    return e.acquire && e.cls == LockClass::kernfs_active && e.instance == id &&
+           e.function == "kernfs_remove_by_name";
+  }));
+}
+
+// sysfs_slab_add() (v5.10-v6.1) starts with sysfs_remove_link(&slab_kset->kobj, s->name), which
+// is kernfs_remove_by_name() and removes whatever node has the name, a directory included. In
+// v6.1 a cache of the same name created while the destroyed one waits for its release work
+// takes the name over, the old directory's active references drained first; the work's
+// kmem_cache_release() then has nothing left to remove. In v5.12 the name is free already.
+TEST_P(SlubRcu, CreateOfTheNameWhileTheReleaseWaitsTakesTheDirectoryOver) {
+  const bool v6_1 = std::string(GetParam()) == "v6.1";
+  KmemCache* old = m.create("rcu-256", 256, 0, rcu_flags());
+  ASSERT_NE(old, nullptr);
+  m.env.cpu = 0;
+  ASSERT_EQ(m.slub.kmem_cache_destroy(old), 0);
+  KmemCache* again = m.create("rcu-256", 256, 0, rcu_flags());
+  ASSERT_NE(again, nullptr) << "no -EEXIST: the old directory is removed, not refused";
+  EXPECT_NE(again, old);
+  EXPECT_EQ(removals_by_name(m.env, old->id), v6_1 ? 1 : 0);
+  EXPECT_FALSE(m.slub.sysfs_slab_linked(old));
+  EXPECT_TRUE(m.slub.sysfs_slab_linked(again));
+  m.env.run_works();
+  EXPECT_TRUE(old->destroyed);
+  EXPECT_EQ(kernfs_removals(m.env, old->id), v6_1 ? 0 : 1) << "nothing left for the release";
+  EXPECT_TRUE(m.slub.sysfs_slab_linked(again));
+  EXPECT_EQ(m.slub.slab_common().find_cache("rcu-256"), again);
+}
+
+// The same for two live caches of one name (kmem_cache_sanity_check() has no duplicate test):
+// the second's directory replaces the first's, which stays listed and usable.
+TEST_P(SlubRcu, ASecondCacheOfTheSameNameTakesTheNameOver) {
+  KmemCache* first = m.create("dup", 256, 0, rcu_flags());
+  KmemCache* second = m.create("dup", 256, 0, rcu_flags());
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first, second);
+  EXPECT_FALSE(m.slub.sysfs_slab_linked(first));
+  EXPECT_TRUE(m.slub.sysfs_slab_linked(second));
+  EXPECT_EQ(removals_by_name(m.env, first->id), 1);
+  const auto obj = m.alloc(first, 0);
+  ASSERT_TRUE(obj);
+  m.free(first, obj, 0);
+  m.env.cpu = 0;
+  ASSERT_EQ(m.slub.kmem_cache_destroy(first), 0);
+  ASSERT_EQ(m.slub.kmem_cache_destroy(second), 0);
+  m.env.run_works();
+  EXPECT_EQ(kernfs_removals(m.env, first->id), 0) << "its directory was gone already";
+  EXPECT_EQ(kernfs_removals(m.env, second->id), 1);
 }
 
 // One work item: two destroys before it runs are released by one run, after one rcu_barrier().
