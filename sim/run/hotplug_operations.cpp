@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "kernel/jiffies.hpp"
+
 namespace slabsim::sim {
 
 namespace {
@@ -12,9 +14,11 @@ using alloc::BlockPresence;
 using alloc::LockClass;
 using alloc::LockMode;
 
-// restart_syscall() after -ERESTARTSYS: back to user space and into the write again (a model
-// choice of a few microseconds).
+// restart_syscall(): back to user space and into the write again (a model choice of a few
+// microseconds).
 constexpr std::int64_t syscall_restart_ns = 2000;
+// lock_device_hotplug_sysfs()'s "5 ms of sleep should do".
+constexpr std::int64_t device_hotplug_retry_msecs = 5;
 constexpr int etimedout = 110;
 
 }  // namespace
@@ -66,16 +70,19 @@ std::vector<HotplugRecord> HotplugOperations::memory(int cpu, const workload::Ev
       signals_.begun({cpu, r.start_ns,
                       fmt::format("{} node {} block {}", hotplug_type_name(r.type), e.node, block),
                       "hotplug"});
-    // lock_device_hotplug_sysfs(): a trylock; when it fails the write returns -ERESTARTSYS and
-    // the syscall is restarted a little later. A hot-add comes from the ACPI hotplug work
-    // (acpi_device_hotplug()), which takes lock_device_hotplug() and waits.
+    // lock_device_hotplug_sysfs() (drivers/base/core.c, v5.10-v6.1): a mutex_trylock(); when it
+    // fails, msleep(5) and restart_syscall(), so the write is tried again some ticks later. A
+    // hot-add comes from the ACPI hotplug work (acpi_device_hotplug()), which takes
+    // lock_device_hotplug() and waits.
     if (type == HotplugType::memory_add) {
       env_.lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "acpi_device_hotplug");
     } else {
       while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
                             "lock_device_hotplug_sysfs")) {
-        env_.charge(syscall_restart_ns);
         env_.flush();
+        env_.sleep_until(msleep_wake_ns(env_.local_now(), device_hotplug_retry_msecs,
+                                        workload_.kernel.jiffy_ns));
+        env_.charge(syscall_restart_ns);
       }
     }
     const auto structs_before = allocator_.state().hotplug_node_structs();

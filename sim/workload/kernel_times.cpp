@@ -2,6 +2,7 @@
 
 #include "allocator/mm/memory_hotplug.hpp"
 #include "allocator/slab/slab.hpp"
+#include "kernel/jiffies.hpp"
 #include "kernel/kernel_locks.hpp"
 
 namespace slabsim::workload {
@@ -34,6 +35,11 @@ const std::vector<KernelTimeParam>& kernel_time_params() {
          "Allocator slab only: how often each CPU runs cache_reap() (REAPTIMEOUT_AC, 2*HZ); the "
          "per-node free-list reap runs every second time.",
          1, &KernelTimes::slab_reap_interval_ns, slab.reap_interval_ns},
+        {"jiffy",
+         "One scheduler tick, 1/HZ (Debian's x86_64 kernels: CONFIG_HZ_250, 4 ms). Sleeps last "
+         "whole ticks: lock_device_hotplug_sysfs()'s msleep(5) before a sysfs online or offline "
+         "is restarted.",
+         1000, &KernelTimes::jiffy_ns, sim::default_jiffy_ns},
     };
   }();
   return params;

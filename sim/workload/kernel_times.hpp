@@ -17,6 +17,7 @@ struct KernelTimes {
   std::int64_t online_per_block_ns = 0;
   std::int64_t offline_per_block_ns = 0;
   std::int64_t slab_reap_interval_ns = 0;  // SLAB's cache_reap() period per CPU
+  std::int64_t jiffy_ns = 0;               // 1/HZ
 };
 
 struct KernelTimeParam {
