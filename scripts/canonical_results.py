@@ -107,7 +107,7 @@ def allocator_table(results):
     rows = []
     for r in results:
         s = r.summary.iloc[0]
-        locks = r.lock_stat
+        locks = r.lock_waits
         own = locks[locks["lock_class"].isin(["&n->list_lock", "&alc->lock", "slob_lock"])]
         row = {"allocator": r.allocator, "strategy": f"`{r.strategy}`"}
         for key, title in ALLOCATOR_COLUMNS.items():

@@ -53,7 +53,7 @@ def lock_times(results, classes=None):
 
     runs = _results(results)
     labels, title = _labels(runs)
-    locks = pd.concat([r.lock_stat.assign(run=label) for r, label in zip(runs, labels)],
+    locks = pd.concat([r.lock_waits.assign(run=label) for r, label in zip(runs, labels)],
                       ignore_index=True)
     totals = locks.groupby(["lock_class", "run"], sort=False)[
         ["wait_total_ns", "hold_total_ns"]].sum().reset_index()

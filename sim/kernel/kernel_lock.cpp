@@ -126,19 +126,33 @@ KernelLock::KernelLock(LockKind kind, std::string label, LockStat& stat)
 KernelLock::~KernelLock() = default;
 
 void KernelLock::note_contended(bool read, int cpu, const char* function) {
-  stat_.contended(read, last_cpu_ >= 0 && last_cpu_ != cpu, or_empty(function), last_function_);
+  using View = LockStat::View;
+  stat_.contended(View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu, or_empty(function),
+                  last_function_);
+  if (kernel_acquired_hooks())
+    stat_.contended(View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu,
+                    or_empty(function), kernel_last_function_);
 }
 
 void KernelLock::note_acquired(bool read, int cpu, const char* function, std::int64_t now,
-                               std::int64_t waited_since) {
-  stat_.acquired(read, last_cpu_ >= 0 && last_cpu_ != cpu,
-                 waited_since >= 0 ? now - waited_since : -1);
+                               std::int64_t waited_since, bool trylock) {
+  using View = LockStat::View;
+  const std::int64_t waited = waited_since >= 0 ? now - waited_since : -1;
+  stat_.acquired(View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu, waited);
   last_cpu_ = cpu;
   last_function_ = or_empty(function);
+  if (trylock || !kernel_acquired_hooks()) return;
+  stat_.acquired(View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu, waited);
+  kernel_last_cpu_ = cpu;
+  kernel_last_function_ = or_empty(function);
 }
 
-void KernelLock::note_released(bool read, std::int64_t held_since, std::int64_t now) {
-  stat_.released(read, now - held_since);
+void KernelLock::note_released(bool read, std::int64_t held_since, std::int64_t requested,
+                               std::int64_t now) {
+  using View = LockStat::View;
+  stat_.released(View::simulator, read, now - held_since);
+  // __lock_acquire() stamps holdtime_stamp at the request; lock_acquired() stamps it again.
+  stat_.released(View::kernel, read, now - (kernel_acquired_hooks() ? held_since : requested));
 }
 
 void KernelLock::misuse(const std::string& what) const {
@@ -186,18 +200,20 @@ bool ExclusiveLock::try_lock(int cpu, LockMode mode, const char* function) {
     misuse(fmt::format("trylocks it in {} while already holding it", or_empty(function)));
   if (owner_ >= 0) return false;
   owner_ = me;
-  take(cpu, function, requested, false);
+  take(cpu, function, requested, false, /*trylock=*/true);
   return true;
 }
 
-void ExclusiveLock::take(int cpu, const char* function, std::int64_t requested, bool contended) {
+void ExclusiveLock::take(int cpu, const char* function, std::int64_t requested, bool contended,
+                         bool trylock) {
   // The owner pays the atomic operation and, for a spinlock, the line's trip from the previous
   // holder's node; nobody else can take the lock meanwhile.
   std::int64_t cost = acquire_ns_;
   if (transfer_ != nullptr) cost += transfer_->line_transfer_ns(last_cpu_, cpu);
   if (cost > 0) Simulation::sleep_for(cost);
   held_since_ = now();
-  note_acquired(false, cpu, function, held_since_, contended ? requested : -1);
+  requested_ = requested;
+  note_acquired(false, cpu, function, held_since_, contended ? requested : -1, trylock);
 }
 
 void ExclusiveLock::unlock(int cpu, LockMode mode) {
@@ -205,7 +221,7 @@ void ExclusiveLock::unlock(int cpu, LockMode mode) {
   if (mode != LockMode::exclusive) bad_mode(mode);
   if (owner_ != self_pid())
     misuse(owner_ < 0 ? "releases it while nobody holds it" : "releases it without holding it");
-  note_released(false, held_since_, t);
+  note_released(false, held_since_, requested_, t);
   owner_ = -1;
   if (!waiters_.empty()) owner_ = waiters_.front().pid;  // FIFO hand-off
   if (owner_ >= 0) waiters_.wake_front();
@@ -249,8 +265,8 @@ bool PercpuRwSemaphore::try_lock(int cpu, LockMode mode, const char* function) {
   if (writer_ == me) misuse("read-trylocks it while holding it for write");
   if (block_) return false;
   ++readers_;
-  read_holds_.push_back({me, t});
-  note_acquired(true, cpu, function, t, -1);
+  read_holds_.push_back({me, t, t});
+  note_acquired(true, cpu, function, t, -1, /*trylock=*/true);
   return true;
 }
 
@@ -272,14 +288,14 @@ void PercpuRwSemaphore::down_read(int cpu, const char* function) {
                        or_empty(function)));
   if (!block_) {  // the per-CPU fast path (and the slow path while no writer blocks readers)
     ++readers_;
-    read_holds_.push_back({me, requested});
+    read_holds_.push_back({me, requested, requested});
     note_acquired(true, cpu, function, requested, -1);
     return;
   }
   note_contended(true, cpu, function);
   waiters_.wait({me, cpu, true});  // up_write() counted us in readers_
   const std::int64_t t = now();
-  read_holds_.push_back({me, t});
+  read_holds_.push_back({me, t, requested});
   note_acquired(true, cpu, function, t, requested);
 }
 
@@ -317,6 +333,7 @@ void PercpuRwSemaphore::down_write(int cpu, const char* function) {
   }
   write_held_ = true;
   write_since_ = now();
+  write_requested_ = requested;
   note_acquired(false, cpu, function, write_since_, contended ? requested : -1);
 }
 
@@ -328,7 +345,7 @@ void PercpuRwSemaphore::up_read() {
   if (it == read_holds_.rend())
     misuse(writer_ == me ? "releases it for read while holding it for write"
                          : "releases it for read without holding it");
-  note_released(true, it->since, t);
+  note_released(true, it->since, it->requested, t);
   read_holds_.erase(std::next(it).base());
   --readers_;
   if (readers_ == 0 && !drain_.empty()) drain_.wake_front();
@@ -340,7 +357,7 @@ void PercpuRwSemaphore::up_write() {
   if (writer_ != me || !write_held_)
     misuse(reads(me) ? "releases it for write while holding it for read"
                      : "releases it for write without holding it");
-  note_released(false, write_since_, t);
+  note_released(false, write_since_, write_requested_, t);
   write_held_ = false;
   block_ = false;
   writer_ = -1;
@@ -393,7 +410,8 @@ bool KernfsActiveRef::try_get_active(int cpu, const char* function) {
   if (deactivated_) return false;
   ++active_;
   refs_.push_back({self_pid(), t});
-  note_acquired(true, cpu, function, t, -1);
+  // kernfs_get_active(): rwsem_acquire_read(..., trylock = 1), no lock_acquired().
+  note_acquired(true, cpu, function, t, -1, /*trylock=*/true);
   return true;
 }
 
@@ -402,7 +420,7 @@ void KernfsActiveRef::put_active(int cpu) {
   const long me = self_pid();
   auto it = std::find_if(refs_.rbegin(), refs_.rend(), [me](const Hold& h) { return h.pid == me; });
   if (it == refs_.rend()) misuse("puts an active reference it does not hold");
-  note_released(true, it->since, t);
+  note_released(true, it->since, it->since, t);
   refs_.erase(std::next(it).base());
   --active_;
   if (active_ == 0)
@@ -461,7 +479,7 @@ void KernfsActiveRef::unlock(int cpu, LockMode mode) {
     auto it = std::find_if(removers_.begin(), removers_.end(),
                            [me](const Hold& h) { return h.pid == me; });
     if (it == removers_.end()) misuse("ends a removal it did not start");
-    note_released(false, it->since, t);
+    note_released(false, it->since, it->since, t);
     removers_.erase(it);
   } else {
     bad_mode(mode);

@@ -119,17 +119,27 @@ class KernelLock {
  protected:
   // lock_contended(): at the first wait of an acquisition.
   void note_contended(bool read, int cpu, const char* function);
-  // lock_acquired(): `waited_since` is the request time of a contended acquisition, or < 0.
+  // lock_acquired(): `waited_since` is the request time of a contended acquisition, or < 0. A
+  // trylock's acquisition is recorded by the simulator only: the kernel's trylocks never call
+  // lock_acquired().
   void note_acquired(bool read, int cpu, const char* function, std::int64_t now,
-                     std::int64_t waited_since);
-  void note_released(bool read, std::int64_t held_since, std::int64_t now);
+                     std::int64_t waited_since, bool trylock = false);
+  // lock_release() of an acquisition held since `held_since` and requested (lock_acquire()) at
+  // `requested`, which is where the kernel's hold time starts when no lock_acquired() resets it.
+  void note_released(bool read, std::int64_t held_since, std::int64_t requested, std::int64_t now);
+  // Whether the kernel's implementation of this kind calls lock_contended()/lock_acquired()
+  // (v5.10: all but the percpu rw-semaphore).
+  [[nodiscard]] bool kernel_acquired_hooks() const { return kind_ != LockKind::percpu_rwsem; }
   [[noreturn]] void misuse(const std::string& what) const;
   [[noreturn]] void bad_mode(LockMode mode) const;
 
-  int last_cpu_ = -1;  // lockdep's lock->cpu; -1: never acquired
-  // lockdep's lock->ip. Function names are string literals of the model: kept as pointers, as
-  // lockdep keeps return addresses.
+  int last_cpu_ = -1;  // the last acquirer's CPU; -1: never acquired
+  // The last acquirer's function. Function names are string literals of the model: kept as
+  // pointers, as lockdep keeps return addresses.
   const char* last_function_ = "";
+  // lockdep's lock->cpu and lock->ip, which only lock_acquired() sets.
+  int kernel_last_cpu_ = -1;
+  const char* kernel_last_function_ = "";
 
  private:
   LockKind kind_;
@@ -154,12 +164,14 @@ class ExclusiveLock : public KernelLock {
                 const NumaCosts* transfer);
 
  private:
-  void take(int cpu, const char* function, std::int64_t requested, bool contended);
+  void take(int cpu, const char* function, std::int64_t requested, bool contended,
+            bool trylock = false);
 
   std::int64_t acquire_ns_;
   const NumaCosts* transfer_;
   long owner_ = -1;  // actor id
   std::int64_t held_since_ = 0;
+  std::int64_t requested_ = 0;
   WaitQueue waiters_;
 };
 
@@ -215,6 +227,7 @@ class PercpuRwSemaphore : public KernelLock {
   struct Hold {
     long pid;
     std::int64_t since;
+    std::int64_t requested;  // lock_acquire(): where the kernel's hold time starts
   };
   enum class Gp { idle, entering, passed, exiting };
 
@@ -234,6 +247,7 @@ class PercpuRwSemaphore : public KernelLock {
   long writer_ = -1;  // the actor owning `block` (draining or holding)
   bool write_held_ = false;
   std::int64_t write_since_ = 0;
+  std::int64_t write_requested_ = 0;
   WaitQueue waiters_;  // readers and writers, FIFO
   WaitQueue drain_;    // the writer waiting for readers_ == 0
   Gp gp_ = Gp::idle;

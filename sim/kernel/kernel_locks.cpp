@@ -137,8 +137,21 @@ std::vector<LockClassStats> KernelLocks::lock_stat_classes() const {
   return out;
 }
 
+std::vector<LockClassStats> KernelLocks::kernel_lock_stat_classes() const {
+  std::vector<LockClassStats> out;
+  for (std::size_t i = 0; i < stats_.size(); ++i)
+    if (used_[i]) out.push_back(stats_[i].kernel_stats());
+  return out;
+}
+
 std::string KernelLocks::lock_stat_text() const {
-  return format_lock_stat(lock_stat_classes());
+  return format_lock_stat(kernel_lock_stat_classes(), !debug_locks_);
+}
+
+void KernelLocks::debug_locks_off() {
+  debug_locks_ = false;
+  for (auto& s : stats_)
+    s.debug_locks_off();
 }
 
 void KernelLocks::clear_lock_stat() {

@@ -88,12 +88,19 @@ class KernelLocks {
   [[nodiscard]] const KernelLock* find(LockClass cls, std::uint64_t instance) const;
 
   [[nodiscard]] const LockStat& stat(LockClass cls) const;
-  // The statistics of every class used so far, in LockClass order.
+  // The simulator's statistics of every class used so far, in LockClass order: every wait and
+  // hold, complete (lock_stat.hpp).
   [[nodiscard]] std::vector<LockClassStats> lock_stat_classes() const;
-  // /proc/lock_stat for those classes.
+  // The same classes as the kernel's lockdep hooks record them.
+  [[nodiscard]] std::vector<LockClassStats> kernel_lock_stat_classes() const;
+  // /proc/lock_stat as the kernel would print it: the kernel's view, with the "lock debugging
+  // disabled" warning after debug_locks_off().
   [[nodiscard]] std::string lock_stat_text() const;
   // echo 0 > /proc/lock_stat
   void clear_lock_stat();
+  // debug_locks_off(), which lockdep calls when it reports: the kernel's view stops recording.
+  void debug_locks_off();
+  [[nodiscard]] bool debug_locks() const { return debug_locks_; }
 
   [[nodiscard]] const KernelLockConfig& config() const { return config_; }
   [[nodiscard]] const NumaCosts& numa() const { return numa_; }
@@ -114,6 +121,7 @@ class KernelLocks {
   NumaCosts numa_;
   std::vector<LockStat> stats_;  // index: LockClass
   std::vector<bool> used_;       // index: LockClass
+  bool debug_locks_ = true;
   std::unordered_map<Key, std::unique_ptr<KernelLock>, KeyHash> locks_;
 };
 

@@ -112,30 +112,44 @@ std::uint64_t LockClassStats::contentions() const {
 
 LockStat::LockStat(std::string name) {
   stats_.name = std::move(name);
+  kernel_.name = stats_.name;
 }
 
-void LockStat::contended(bool read, bool bounce, std::string_view function,
+LockClassStats* LockStat::of(View view) {
+  if (view == View::simulator) return &stats_;
+  return debug_locks_ ? &kernel_ : nullptr;
+}
+
+void LockStat::contended(View view, bool read, bool bounce, std::string_view function,
                          std::string_view holder_function) {
-  count_point(stats_.contention_points, function);
-  count_point(stats_.contending_points, holder_function);
-  if (bounce) ++(read ? stats_.con_bounces_read : stats_.con_bounces_write);
+  LockClassStats* s = of(view);
+  if (!s) return;
+  count_point(s->contention_points, function);
+  count_point(s->contending_points, holder_function);
+  if (bounce) ++(read ? s->con_bounces_read : s->con_bounces_write);
 }
 
-void LockStat::acquired(bool read, bool bounce, std::int64_t waittime_ns) {
-  if (waittime_ns >= 0) (read ? stats_.read_waittime : stats_.write_waittime).add(waittime_ns);
-  if (bounce) ++(read ? stats_.acq_bounces_read : stats_.acq_bounces_write);
+void LockStat::acquired(View view, bool read, bool bounce, std::int64_t waittime_ns) {
+  LockClassStats* s = of(view);
+  if (!s) return;
+  if (waittime_ns >= 0) (read ? s->read_waittime : s->write_waittime).add(waittime_ns);
+  if (bounce) ++(read ? s->acq_bounces_read : s->acq_bounces_write);
 }
 
-void LockStat::released(bool read, std::int64_t holdtime_ns) {
-  (read ? stats_.read_holdtime : stats_.write_holdtime).add(holdtime_ns);
+void LockStat::released(View view, bool read, std::int64_t holdtime_ns) {
+  LockClassStats* s = of(view);
+  if (!s) return;
+  (read ? s->read_holdtime : s->write_holdtime).add(holdtime_ns);
 }
 
 void LockStat::clear() {
-  LockClassStats fresh;
-  fresh.name = std::move(stats_.name);
-  fresh.name_version = stats_.name_version;
-  fresh.subclass = stats_.subclass;
-  stats_ = std::move(fresh);
+  for (LockClassStats* s : {&stats_, &kernel_}) {
+    LockClassStats fresh;
+    fresh.name = std::move(s->name);
+    fresh.name_version = s->name_version;
+    fresh.subclass = s->subclass;
+    *s = std::move(fresh);
+  }
 }
 
 std::string format_lock_stat_time(std::int64_t ns) {

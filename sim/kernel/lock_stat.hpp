@@ -12,11 +12,20 @@
 //   "contentions" is the number of waittimes recorded.
 // - released(): adds the hold time. As in the kernel, "acquisitions" is the number of hold
 //   times, so a lock still held is not counted yet.
-// Differences from a real kernel, on purpose: a contended acquisition whose wait was 0 ns (a
+// Two views are kept per class:
+// - The simulator's (stats()): every wait and hold of every kind of lock, complete, which the
+//   kernel cannot measure and which make the strategy comparison (results' "lock_waits").
+// - The kernel's (kernel_stats()): only what v5.10's hooks record, which is what /proc/lock_stat
+//   prints. The lock (kernel_lock.hpp) says which hooks its kernel counterpart calls: percpu
+//   rw-semaphores never call lock_contended()/lock_acquired(), so they show no contention and
+//   their hold time starts at lock_acquire(), the request; trylocks never call lock_acquired(),
+//   so they make no acq-bounce and do not move lockdep's lock->cpu. After debug_locks_off()
+//   (lockdep's first report) the kernel's view records nothing more (lockdep_enabled() is false
+//   in every hook).
+// Difference from a real kernel, on purpose: a contended acquisition whose wait was 0 ns (a
 // hand-off at the same simulated instant) still counts as a contention (the kernel only records
-// waits of non-zero length, which a real clock always gives); and the model records waits and
-// bounces for every kind of lock (see kernel_lock.hpp), where v5.10 records none for percpu
-// rw-semaphores and counts acq-bounces only where lock_acquired() is called.
+// waits of non-zero length, which a real clock always gives). Not modelled yet: a mutex waiter
+// that gets the lock by optimistic spinning records no contention in the kernel.
 #pragma once
 
 #include <cstddef>
@@ -74,28 +83,41 @@ struct LockClassStats {
 
 // The statistics of one lock class, fed by every instance of the class (as lockdep aggregates
 // all locks that share a class key). The bounce decisions are the caller's: it knows the CPU
-// that last acquired the instance.
+// that last acquired the instance (in each view: the kernel's lock->cpu moves only at
+// lock_acquired()).
 class LockStat {
  public:
+  enum class View : std::uint8_t { simulator, kernel };
+
   explicit LockStat(std::string name);
 
   // lock_contended(): `function` waits; `holder_function` last acquired the instance (empty if
   // it was never acquired: no contending point is recorded then).
-  void contended(bool read, bool bounce, std::string_view function,
+  void contended(View view, bool read, bool bounce, std::string_view function,
                  std::string_view holder_function);
   // lock_acquired(): `waittime_ns` is the wait of a contended acquisition, or < 0 when the
   // acquisition did not wait (nothing is added to the waittime then).
-  void acquired(bool read, bool bounce, std::int64_t waittime_ns);
+  void acquired(View view, bool read, bool bounce, std::int64_t waittime_ns);
   // lock_release(): the hold time of one acquisition.
-  void released(bool read, std::int64_t holdtime_ns);
+  void released(View view, bool read, std::int64_t holdtime_ns);
 
-  // Writing "0" to /proc/lock_stat: everything but the name goes back to zero.
+  // debug_locks_off(): the kernel's view stops recording.
+  void debug_locks_off() { debug_locks_ = false; }
+  [[nodiscard]] bool debug_locks() const { return debug_locks_; }
+
+  // Writing "0" to /proc/lock_stat: everything but the name goes back to zero, in both views.
   void clear();
 
   [[nodiscard]] const LockClassStats& stats() const { return stats_; }
+  [[nodiscard]] const LockClassStats& kernel_stats() const { return kernel_; }
 
  private:
+  // The view's statistics, or nullptr when it records nothing now.
+  LockClassStats* of(View view);
+
   LockClassStats stats_;
+  LockClassStats kernel_;
+  bool debug_locks_ = true;
 };
 
 // The text of /proc/lock_stat for `classes`: the "lock_stat version 0.4" header (plus the

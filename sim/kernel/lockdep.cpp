@@ -185,6 +185,7 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
   std::sort(key.begin(), key.end());
   if (!seen_cycles_.insert(std::move(key)).second) return;
   reports_.push_back(std::move(report));
+  reported(reports_.back());
 }
 
 void Lockdep::report_recursive(int cpu, const Held& held, const Held& next) {
@@ -197,6 +198,7 @@ void Lockdep::report_recursive(int cpu, const Held& held, const Held& next) {
   report.cycle.push_back(
       {held.cls, next.cls, held.mode, next.mode, held.function, next.function, cpu});
   reports_.push_back(std::move(report));
+  reported(reports_.back());
 }
 
 std::vector<std::string> Lockdep::edges() const {

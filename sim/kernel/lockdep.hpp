@@ -104,6 +104,11 @@ class Lockdep {
   bool release(int cpu, alloc::LockClass cls, alloc::LockMode mode);
 
   [[nodiscard]] const std::vector<Report>& reports() const { return reports_; }
+  // Emitted with each new report. The kernel prints the first one only: print_usage_bug() and
+  // print_circular_bug() call debug_locks_off(), and lockdep and lock statistics stop there
+  // (an observer of this signal does the same to the lock statistics); this validator goes on
+  // and reports every cycle the run makes.
+  Signal<const Report&> reported;
   [[nodiscard]] std::size_t edge_count() const { return boost::num_edges(graph_); }
   // "A -> B (f1, f2)" per edge, in the order the edges were created: A held (taken in f1)
   // while B was taken in f2. Class names are lock_class_name()'s.

@@ -25,9 +25,10 @@ std::uint64_t sum_of(const json& array) {
   return total;
 }
 
-// The lock_stat entry of `cls`, or nullptr when the run never took the class.
+// The lock_waits entry of `cls` (the simulator's complete waits and holds), or nullptr when the
+// run never took the class.
 const json* lock_class_entry(const json& metrics, std::string_view cls) {
-  for (const auto& c : metrics["lock_stat"])
+  for (const auto& c : metrics["lock_waits"])
     if (c["class"].get<std::string_view>() == cls) return &c;
   return nullptr;
 }
@@ -240,7 +241,7 @@ std::vector<MetricColumn> metric_columns(MetricView view,
 
 std::vector<std::string> lock_classes_of(const json& result) {
   std::vector<std::string> out;
-  for (const auto& c : result["metrics"]["lock_stat"])
+  for (const auto& c : result["metrics"]["lock_waits"])
     out.push_back(c["class"].get<std::string>());
   return out;
 }

@@ -62,6 +62,10 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
     spawn(cpu, std::move(name), std::move(body));
   });
   lockdep_.observe(env_.lock_signals());
+  // debug_locks_off() at the first splat: /proc/lock_stat freezes.
+  lockdep_.reported.connect([this](const Lockdep::Report&) {
+    if (locks_.debug_locks()) locks_.debug_locks_off();
+  });
   held_locks_.observe(env_.lock_signals());
   alloc::register_memory_callback(hotplug_, *allocator_);
   error_inject_.register_on(hotplug_);

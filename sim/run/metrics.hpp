@@ -122,8 +122,13 @@ struct RunMetrics {
   // ALLOC_SLAB; SLAB: slabs grown; SLOB: pages)
   std::uint64_t slab_pages_allocated = 0;
   std::vector<alloc::NumaStat> numastat;
+  // Per lock class: the simulator's complete waits and holds (lock_waits), and what the kernel's
+  // lockdep hooks would have recorded, frozen at lockdep's first report (lock_stat, the data of
+  // /proc/lock_stat); see kernel/lock_stat.hpp.
+  std::vector<LockClassStats> lock_waits;
   std::vector<LockClassStats> lock_stat;
   std::string lock_stat_text;
+  bool debug_locks = true;  // false once lockdep reported (debug_locks_off())
   std::vector<CacheMetrics> caches;
   std::vector<HotplugRecord> hotplug;
   std::vector<EventRecord> events;

@@ -41,7 +41,9 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
     m.numastat.push_back(machine.pages().numastat(n));
   m.allocator = allocator_;
   m.slab_pages_allocated = allocator.state().slabs_allocated();
-  m.lock_stat = machine.locks().lock_stat_classes();
+  m.lock_waits = machine.locks().lock_stat_classes();
+  m.lock_stat = machine.locks().kernel_lock_stat_classes();
+  m.debug_locks = machine.locks().debug_locks();
   m.lock_stat_text = machine.locks().lock_stat_text();
   m.hotplug = hotplug_;
   m.events = events_;

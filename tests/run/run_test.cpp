@@ -14,6 +14,7 @@
 
 #include "allocator/make_allocator.hpp"
 #include "config/json_document.hpp"
+#include "kernel/jiffies.hpp"
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
@@ -293,7 +294,7 @@ TEST(Run, OfflinePastIsolationNeverFailsBusy) {
 }
 
 const LockClassStats* find_class(const RunMetrics& m, const std::string& name) {
-  for (const auto& c : m.lock_stat)
+  for (const auto& c : m.lock_waits)
     if (c.name == name) return &c;
   return nullptr;
 }
@@ -442,6 +443,46 @@ TEST(Run, V61RcuCacheKeepsItsSysfsDirectoryUntilItsReleaseWork) {
     EXPECT_EQ(e.result, 0) << e.type << " at " << e.start_ns;
   EXPECT_EQ(again.events[4].text, "0\n");
   EXPECT_TRUE(again.violations.empty()) << again.violations.front().what;
+}
+
+// lock_device_hotplug_sysfs() (drivers/base/core.c, v5.10): a sysfs online that finds
+// device_hotplug_lock held does msleep(5) and restart_syscall(), so it tries again on a tick
+// boundary (msleep(): msecs_to_jiffies(5) + 1 ticks), not as soon as the lock is free. The
+// hot-add of node 2's DIMM (the ACPI work, lock_device_hotplug()) holds the lock for 5 ms; a
+// sysfs online of its block meanwhile takes mem_hotplug_lock (after its writer's grace period)
+// at the first tick-aligned retry after the hot-add ended, for HZ=250 and HZ=100 alike.
+TEST(Run, BusySysfsOnlineRetriesAfterMsleepOnTickBoundaries) {
+  for (const std::int64_t jiffy : {std::int64_t{4'000'000}, std::int64_t{10'000'000}}) {
+    const Loaded l = load(config::parse_json_document(fmt::format(R"({{
+      "name": "retry", "topology": "qemu-2node-hotplug", "duration": "30ms",
+      "kernel": {{"jiffy": "{}ns"}},
+      "caches": [{{"name": "c", "object_size": 64}}],
+      "threads": [{{"name": "t", "cpus": "all", "cache": "c", "stop": "1ms",
+                   "think_time": {{"constant": "5us"}}, "lifetime": {{"constant": "20us"}}}}],
+      "events": [{{"at": "1ms", "memory_add": {{"node": 2, "blocks": 1}}}},
+                 {{"at": "1500us", "memory_online": {{"node": 2, "blocks": 1}}}}]}})",
+                                                                  jiffy),
+                                                      "retry.json"));
+    const RunMetrics m = run(l, "slab_nodes");
+    ASSERT_EQ(m.hotplug.size(), 2u) << jiffy;
+    const HotplugRecord& first = m.hotplug[0];
+    const HotplugRecord& second = m.hotplug[1];
+    ASSERT_EQ(first.result, 0);
+    ASSERT_EQ(second.result, 0);
+    const std::int64_t first_end = first.start_ns + first.duration_ns;
+    ASSERT_GT(first_end, second.start_ns) << "the online must find the lock held";
+    ASSERT_EQ(first.type, HotplugType::memory_add);
+    ASSERT_EQ(second.type, HotplugType::memory_online);
+    // The trylocks: at the request, then 2 us (the restart) after each msleep(5).
+    std::int64_t retry = msleep_wake_ns(second.start_ns, 5, jiffy);
+    while (retry + 2000 < first_end)
+      retry = msleep_wake_ns(retry + 2000, 5, jiffy);
+    EXPECT_EQ(retry % jiffy, 0);
+    const std::int64_t locked = second.start_ns + second.lock_wait_ns;
+    const std::int64_t grace = 1'000'000;  // the writer's rcu_sync_enter()
+    EXPECT_GE(locked, retry + 2000 + grace) << jiffy;
+    EXPECT_LE(locked, retry + 2000 + grace + 100'000) << jiffy;
+  }
 }
 
 }  // namespace
@@ -703,7 +744,7 @@ TEST(LockSignals, AnObserverSeesExactlyTheAcquisitionsOfARun) {
   EXPECT_TRUE(ordered);
   EXPECT_TRUE(balanced);
   std::map<std::string, std::uint64_t> recorded;
-  for (const auto& c : m.lock_stat)
+  for (const auto& c : m.lock_waits)
     recorded[c.name] = c.read_holdtime.nr + c.write_holdtime.nr;
   EXPECT_EQ(released, recorded);
   EXPECT_EQ(acquired, released);  // the run ends with no lock held

@@ -193,21 +193,46 @@ TEST(LockStatFormat, HeaderWarningAndNameTruncation) {
 }
 
 TEST(LockStatRecording, PointsAreCountedPerFunctionUpToFour) {
+  using View = LockStat::View;
   LockStat s("slab_mutex");
   for (const char* f : {"a", "b", "a", "c", "d", "e", "a"})
-    s.contended(false, false, f, "");
+    s.contended(View::simulator, false, false, f, "");
   EXPECT_EQ(s.stats().contention_points,
             (std::vector<LockPoint>{{"a", 3}, {"b", 1}, {"c", 1}, {"d", 1}}));
   EXPECT_TRUE(s.stats().contending_points.empty());  // no previous acquirer, no point
-  s.acquired(false, true, 7);
-  s.acquired(true, false, -1);  // uncontended: no waittime
-  s.released(true, 3);
+  s.acquired(View::simulator, false, true, 7);
+  s.acquired(View::simulator, true, false, -1);  // uncontended: no waittime
+  s.released(View::simulator, true, 3);
   EXPECT_EQ(s.stats().write_waittime, (LockTime{7, 7, 7, 1}));
   EXPECT_EQ(s.stats().read_waittime.nr, 0u);
   EXPECT_EQ(s.stats().acq_bounces_write, 1u);
   EXPECT_EQ(s.stats().read_holdtime, (LockTime{3, 3, 3, 1}));
+  EXPECT_EQ(s.kernel_stats(), make_class("slab_mutex")) << "the views are apart";
   s.clear();
   EXPECT_EQ(s.stats(), make_class("slab_mutex"));
+}
+
+// debug_locks_off() (kernel/locking/lockdep.c): every lockdep hook returns early once
+// debug_locks is 0, so the kernel's statistics freeze; the simulator's go on.
+TEST(LockStatRecording, DebugLocksOffFreezesTheKernelViewOnly) {
+  using View = LockStat::View;
+  LockStat s("slab_mutex");
+  for (View v : {View::simulator, View::kernel}) {
+    s.acquired(v, false, false, -1);
+    s.released(v, false, 10);
+  }
+  s.debug_locks_off();
+  EXPECT_FALSE(s.debug_locks());
+  for (View v : {View::simulator, View::kernel}) {
+    s.contended(v, false, true, "kmem_cache_create", "kmem_cache_destroy");
+    s.acquired(v, false, true, 5);
+    s.released(v, false, 20);
+  }
+  EXPECT_EQ(s.stats().write_holdtime, (LockTime{10, 20, 30, 2}));
+  EXPECT_EQ(s.stats().contentions(), 1u);
+  EXPECT_EQ(s.kernel_stats().write_holdtime, (LockTime{10, 10, 10, 1}));
+  EXPECT_EQ(s.kernel_stats().contentions(), 0u);
+  EXPECT_TRUE(s.kernel_stats().contention_points.empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -328,6 +353,16 @@ TEST(PercpuRwsem, WriterBlocksNewReadersReferenceDemoTrace) {
       {"mem_hotplug_begin", 1}, {"kmem_cache_create", 1}, {"kmem_cache_destroy", 1}};
   want.contending_points = {{"kmem_cache_destroy", 2}, {"mem_hotplug_begin", 1}};
   EXPECT_EQ(locks.stat(mems).stats(), want);
+
+  // What v5.10's /proc/lock_stat shows of the same run: percpu_down_read()/percpu_down_write()
+  // call lock_acquire() (rwsem_acquire*()) before they wait and never lock_contended() or
+  // lock_acquired(), so no contention, no bounce, and every hold runs from the request: R1
+  // 0->50 and 55->120, R2 10->70 and 80->120, W 30->110 (its wait folded in).
+  LockClassStats kernel = make_class("mem_hotplug_lock");
+  kernel.read_holdtime = {40, 65, 215, 4};
+  kernel.write_holdtime = {80, 80, 80, 1};
+  EXPECT_EQ(locks.stat(mems).kernel_stats(), kernel);
+  EXPECT_TRUE(contains(locks.lock_stat_text(), "mem_hotplug_lock-W:")) << locks.lock_stat_text();
 }
 
 TEST(PercpuRwsem, ReadersGetInDuringTheGracePeriodAndTheWriterDrainsThem) {
@@ -640,6 +675,39 @@ TEST(Mutex, TryLockAndAcquireCost) {
   EXPECT_EQ(seen, (std::vector<std::string>{"holder at 7", "sysfs at 67"}));
   EXPECT_EQ(locks.stat(dev).stats().contentions(), 0u);  // a failed trylock is no contention
   EXPECT_EQ(locks.stat(dev).stats().write_holdtime.nr, 2u);
+  EXPECT_EQ(locks.stat(dev).stats().acq_bounces_write, 1u);  // CPU 0, then CPU 2
+  // mutex_trylock() (kernel/locking/mutex.c, v5.10) calls mutex_acquire() with trylock = 1 and
+  // never lock_acquired(): the kernel counts no acq-bounce for it.
+  EXPECT_EQ(locks.stat(dev).kernel_stats().acq_bounces_write, 0u);
+  EXPECT_EQ(locks.stat(dev).kernel_stats().write_holdtime.nr, 2u);
+}
+
+// lockdep's first report calls debug_locks_off(): /proc/lock_stat keeps what it had and says
+// so in its header (lockdep_proc.c seq_header()).
+TEST(Mutex, LockStatTextFreezesAfterDebugLocksOff) {
+  const auto m = two_node_machine();
+  Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
+  KernelLocks locks(m, free_ops(0));
+  constexpr auto slab = LockClass::slab_mutex;
+  sim.spawn_on_cpu(0, "task", [&] {
+    locks.lock(0, slab, 0, X, "kmem_cache_create");
+    Simulation::sleep_for(10);
+    locks.unlock(0, slab, 0, X);
+    locks.debug_locks_off();
+    locks.lock(0, slab, 0, X, "kmem_cache_destroy");
+    Simulation::sleep_for(10);
+    locks.unlock(0, slab, 0, X);
+  });
+  EXPECT_FALSE(sim.run().deadlock);
+  EXPECT_FALSE(locks.debug_locks());
+  EXPECT_EQ(locks.stat(slab).stats().write_holdtime.nr, 2u);
+  EXPECT_EQ(locks.stat(slab).kernel_stats().write_holdtime.nr, 1u);
+  const std::string text = locks.lock_stat_text();
+  EXPECT_TRUE(contains(text,
+                       "lock_stat version 0.4\n*WARNING* lock debugging disabled!! - "
+                       "possibly due to a lockdep warning\n"))
+      << text;
 }
 
 TEST(Spinlock, CrossNodeAcquisitionPaysTheLineTransfer) {

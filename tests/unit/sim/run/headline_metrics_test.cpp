@@ -38,7 +38,7 @@ json slab_result() {
             {"fallbacks_to_numa_no_node", {2, 0, 3}},
             {"alloc_node_mismatch", nullptr},
             {"slab_pages_allocated", 4},
-            {"lock_stat",
+            {"lock_waits",
              {lock_class("slab_mutex", 1500, 2500, 2), lock_class("&n->list_lock", 0, 700, 0)}},
             {"hotplug",
              {{{"duration_ns", 9000}, {"lock_wait_ns", 100}, {"result", 0}},
