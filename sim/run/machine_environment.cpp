@@ -90,7 +90,8 @@ void MachineEnvironment::charge_acquisition(const LockEvent& acquired) {
   const int cpu = acquired.cpu;
   pending_[cpu] += acquire_ns_[static_cast<int>(acquired.cls)];
   if (acquired.trylock || KernelLocks::kind_of(acquired.cls) != LockKind::spinlock) return;
-  const auto key = (acquired.instance << 3) | static_cast<std::uint64_t>(acquired.cls);
+  // One entry per lock: the class in the low byte (LockClass is a uint8_t), the instance above.
+  const auto key = (acquired.instance << 8) | static_cast<std::uint64_t>(acquired.cls);
   const auto [last, first_use] = last_cpu_.try_emplace(key, cpu);
   if (!first_use) pending_[cpu] += locks_.numa().line_transfer_ns(last->second, cpu);
   last->second = cpu;
