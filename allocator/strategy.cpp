@@ -34,8 +34,8 @@ std::vector<Strategy> make_presets() {
   p.push_back({
       "hotplug_lock_sysfs",
       "As hotplug_lock, and the sysfs files that count objects (show_slab_objects()) also take "
-      "get_online_mems() while holding the file's active reference: kn->count -> "
-      "mem_hotplug_lock -> slab_mutex -> kn->count, a deadlock once a hotplug writer is queued "
+      "get_online_mems() while holding the file's active reference: kn->active -> "
+      "mem_hotplug_lock -> slab_mutex -> kn->active, a deadlock once a hotplug writer is queued "
       "(e4f8e513c3d3 removed it).",
       "v5.3",
       "parent of e4f8e513c3d3",

@@ -102,13 +102,17 @@ ALLOCATOR_COLUMNS = {
 }
 
 
+# The allocators' own spinlocks, by lockdep class name.
+OWN_LOCKS = ["&n->list_lock", "&parent->list_lock", "&ptr->list_lock", "&alc->lock", "slob_lock"]
+
+
 def allocator_table(results):
     """One row per (allocator, strategy): headline metrics and the allocator's own lock."""
     rows = []
     for r in results:
         s = r.summary.iloc[0]
         locks = r.lock_waits
-        own = locks[locks["lock_class"].isin(["&n->list_lock", "&alc->lock", "slob_lock"])]
+        own = locks[locks["lock_class"].isin(OWN_LOCKS)]
         row = {"allocator": r.allocator, "strategy": f"`{r.strategy}`"}
         for key, title in ALLOCATOR_COLUMNS.items():
             if key == "hotplug_failed":
@@ -198,7 +202,7 @@ run's findings (see `workloads/regressions/README.md`).
 
 Each default workload on its own machine with SLUB, SLAB (v5.10's `mm/slab.c`) and SLOB, under
 v5.10's `hotplug_lock` and v5.12's `slab_nodes_nocpu` locking. "allocator locks" sums the
-allocator's own spinlocks: `&n->list_lock` (SLUB, SLAB), `&alc->lock` (SLAB's alien caches) and
+allocator's own spinlocks: `&n->list_lock` (SLUB), `&parent->list_lock` and `&ptr->list_lock` (SLAB's node lists, named as lockdep names them), `&alc->lock` (SLAB's alien caches) and
 `slob_lock`. SLAB's reaping runs every 2 s (`REAPTIMEOUT_AC`), so not within these runs.
 
 """ + "\n".join(allocator_sections) + f"""

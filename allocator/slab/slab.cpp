@@ -72,10 +72,13 @@ SlabAllocator::SlabAllocator(Environment& env, PageAllocator& pages, NodeStates&
                         kmalloc_node_size, slab_kmalloc_family().flags);
   node_cache->backing = slab_alloc(kmem_cache_, gfp_kernel);
   kmalloc_caches_.push_back(node_cache);
-  // 5) init_list(): the static node structs of both are replaced by kmalloc_node() copies.
+  // 5) init_list(): the static node structs of both are replaced by kmalloc_node() copies,
+  // whose locks it initialises again: lockdep's &ptr->list_lock.
   for (int nid : states_.nodes(NodeState::online))
-    for (SlabCache* c : {kmem_cache_, node_cache})
+    for (SlabCache* c : {kmem_cache_, node_cache}) {
       c->node[nid]->backing = kmalloc_node(SlabCacheNode::kernel_size, nid);
+      c->node[nid]->lock_class = LockClass::slab_boot_list_lock;
+    }
   // create_kmalloc_caches(ARCH_KMALLOC_FLAGS): the rest of SLAB's family (kmalloc-32 ... 4M,
   // -rcl- and dma-), in the kernel's order; the main loop skips the INDEX_NODE cache made
   // above. Their structs come from kmem_cache, their node structs are kmalloc'd.
@@ -205,12 +208,12 @@ SlabCacheNode* SlabAllocator::node_of(SlabCache* c, int nid, const char* functio
 }
 
 void SlabAllocator::list_lock(SlabCacheNode* n, const char* function) {
-  env_->lock(LockClass::list_lock, n->lock_instance, LockMode::exclusive, function);
+  env_->lock(n->lock_class, n->lock_instance, LockMode::exclusive, function);
   touch_node_struct(n);
 }
 
 void SlabAllocator::list_unlock(SlabCacheNode* n) {
-  env_->unlock(LockClass::list_lock, n->lock_instance, LockMode::exclusive);
+  env_->unlock(n->lock_class, n->lock_instance, LockMode::exclusive);
 }
 
 void SlabAllocator::touch_node_struct(const SlabCacheNode* n) {

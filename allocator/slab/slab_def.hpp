@@ -71,6 +71,8 @@ struct SlabCacheNode {
 
   int node = 0;
   std::uint64_t lock_instance = 0;  // n->list_lock
+  // Its lockdep class: &parent->list_lock, or &ptr->list_lock for init_list()'s copies.
+  LockClass lock_class = LockClass::slab_list_lock;
   std::list<SlabPage*> slabs_partial, slabs_full, slabs_free;
   unsigned long total_slabs = 0;
   unsigned long free_slabs = 0;

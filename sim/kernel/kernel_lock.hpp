@@ -43,7 +43,7 @@ enum class LockKind {
   spinlock,       // spinlock_t: busy-waiting, exclusive, pays cache-line transfers
   percpu_rwsem,   // struct percpu_rw_semaphore (with an RCU grace period for writers)
   rwsem,          // struct rw_semaphore: the same model without the grace period
-  kernfs_active,  // kernfs_node::active (lockdep: kn->count): references drained by removal
+  kernfs_active,  // kernfs_node::active (lockdep: kn->active): references drained by removal
 };
 const char* to_string(LockKind kind);
 
@@ -256,7 +256,7 @@ class PercpuRwSemaphore : public KernelLock {
   std::int64_t gp_idle_at_ = 0;  // Gp::exiting: when the sync is idle again
 };
 
-// kernfs_node::active, the active reference of a sysfs file (lockdep class kn->count).
+// kernfs_node::active, the active reference of a sysfs file (lockdep class kn->active).
 // - try_get_active() (kernfs_get_active): a shared reference, false once removal has started
 //   (the kernel returns NULL). lock(read) is the same but throws std::logic_error instead of
 //   failing: use it only where the node is known to be alive.

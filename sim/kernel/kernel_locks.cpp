@@ -45,6 +45,8 @@ LockKind KernelLocks::kind_of(LockClass cls) {
     case LockClass::mem_hotplug_mutex:
       return LockKind::mutex;
     case LockClass::list_lock:
+    case LockClass::slab_list_lock:
+    case LockClass::slab_boot_list_lock:
     case LockClass::alien_lock:
     case LockClass::slob_lock:
       return LockKind::spinlock;

@@ -38,8 +38,8 @@
 //   Cycles that are not excluded this way ("strong" cycles in lockdep's terms) are reported.
 // - No class of the model is recursive-read by default: down_read() of the memory notifier
 //   chain's rw_semaphore, percpu_down_read() of mem_hotplug_lock / cpu_hotplug_lock and the
-//   kernfs active reference (kn->count) are all non-recursive reads for lockdep, because a
-//   pending writer makes new readers wait. So a read of mem_hotplug_lock or kn->count against a
+//   kernfs active reference (kn->active) are all non-recursive reads for lockdep, because a
+//   pending writer makes new readers wait. So a read of mem_hotplug_lock or kn->active against a
 //   write elsewhere is reported (reference §4.6, §6.3), and so is a read-read ABBA of two such
 //   classes (two queued writers make it a deadlock). Likewise two reads of the same
 //   non-recursive class on one CPU are recursive locking (lockdep reports a nested down_read()).

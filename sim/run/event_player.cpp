@@ -305,7 +305,7 @@ int EventPlayer::access_sysfs(const Event& e, std::optional<std::string>* text) 
     return 0;
   }
   // kernfs_fop_write()/kernfs_fop_read(): the file's active reference around the store or show
-  // method (lockdep: a read acquisition of kn->count).
+  // method (lockdep: a read acquisition of kn->active).
   if (!env_.kernfs_get_active(s->id, write ? "kernfs_fop_write" : "kernfs_fop_read"))
     return -enodev;  // the directory is being removed
   if (write)

@@ -105,7 +105,7 @@ struct BucketMetrics {
 struct DeadlockInfo {
   std::vector<std::string> actors;   // "name on host"
   std::vector<std::string> held;     // "CPU 1 holds slab_mutex (read) taken in kmem_cache_destroy"
-  std::vector<std::string> awaited;  // "CPU 0 waits for kn->count#3 (write) in kernfs_remove"
+  std::vector<std::string> awaited;  // "CPU 0 waits for kn->active#3 (write) in kernfs_remove"
 };
 
 struct RunMetrics {

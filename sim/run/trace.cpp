@@ -156,9 +156,10 @@ void TraceRecorder::lock_acquired(const LockEvent& e) {
   }
   // Every slab allocation's slow path takes a list_lock (every SLOB allocation slob_lock): their
   // holds would make most of the file while saying little; a contended one is worth seeing.
-  const bool per_operation = e.cls == alloc::LockClass::list_lock ||
-                             e.cls == alloc::LockClass::alien_lock ||
-                             e.cls == alloc::LockClass::slob_lock;
+  const bool per_operation =
+      e.cls == alloc::LockClass::list_lock || e.cls == alloc::LockClass::slab_list_lock ||
+      e.cls == alloc::LockClass::slab_boot_list_lock || e.cls == alloc::LockClass::alien_lock ||
+      e.cls == alloc::LockClass::slob_lock;
   if (per_operation && !contended) return;
   c.holds.push_back({e.cls, e.instance, e.mode,
                      begin(e.cpu, e.now_ns, lock_name(e.cls, e.mode), "lock",

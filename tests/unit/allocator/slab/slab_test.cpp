@@ -363,7 +363,7 @@ TEST(SlabFree, RemoteObjectGoesToTheAlienCacheAndOverflowDrainsItToTheSharedArra
   EXPECT_EQ(c->get_node(0)->shared->avail(), 12u);
   std::vector<std::string> seq = m.env.acquisitions(events);
   EXPECT_EQ(seq.front(), "&alc->lock");
-  EXPECT_EQ(seq.back(), "&n->list_lock");  // nested inside the alien lock at the overflow
+  EXPECT_EQ(seq.back(), "&parent->list_lock");  // nested inside the alien lock at the overflow
   // cache_reap() on CPU 2 drains the alien cache of its slab_reap_node (node 0) round robin.
   EXPECT_EQ(m.slab.reap_node(2), 0);
   m.env.cpu = 2;

@@ -277,7 +277,7 @@ TEST_P(PerStrategy, EntryPointLockNests) {
   m.slub.kmem_cache_destroy(s);
   auto destroy = without_list_locks(m.env.acquisitions(from));
   expect_steps(destroy, st.destroy_locks, "destroy");
-  EXPECT_EQ(destroy.back(), "kn->count(W)")
+  EXPECT_EQ(destroy.back(), "kn->active(W)")
       << "sysfs removal drains active references inside the nest";
   EXPECT_FALSE(m.env.anything_held());
 }
@@ -413,9 +413,9 @@ TEST(V61, DestroyRemovesSysfsAfterItsLocks) {
     if (preset == "v6.1")
       EXPECT_EQ(seq, (std::vector<std::string>{"+cpu_hotplug_lock", "+slab_mutex", "+flush_lock",
                                                "-flush_lock", "-slab_mutex", "-cpu_hotplug_lock",
-                                               "+kn->count", "-kn->count"}));
+                                               "+kn->active", "-kn->active"}));
     else
-      EXPECT_EQ(seq, (std::vector<std::string>{"+slab_mutex", "+kn->count", "-kn->count",
+      EXPECT_EQ(seq, (std::vector<std::string>{"+slab_mutex", "+kn->active", "-kn->active",
                                                "-slab_mutex"}));
     EXPECT_TRUE(s->destroyed);
     EXPECT_FALSE(m.env.anything_held());

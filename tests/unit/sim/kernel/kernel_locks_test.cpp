@@ -138,7 +138,7 @@ TEST(LockStatFormat, ByteExactAgainstHandWrittenText) {
   auto cpus = make_class("cpu_hotplug_lock");
   cpus.read_waittime = {0, 0, 0, 0};
   // Read holds only, with a name version.
-  auto kn = make_class("kn->count");
+  auto kn = make_class("kn->active");
   kn.name_version = 2;
   kn.read_holdtime = {1000, 1000, 1000, 1};
 
@@ -170,7 +170,7 @@ TEST(LockStatFormat, ByteExactAgainstHandWrittenText) {
                      -------------------
                      device_hotplug_lock              1          [<0000000000000000>] lock_device_hotplug_sysfs
                            &n->list_lock:             0              0           0.00           0.00           0.00           0.00              4             10           0.01           0.10           0.30           0.03
-                           kn->count#2-R:             0              0           0.00           0.00           0.00           0.00              0              1           1.00           1.00           1.00           1.00
+                          kn->active#2-R:             0              0           0.00           0.00           0.00           0.00              0              1           1.00           1.00           1.00           1.00
 )";
   EXPECT_EQ(format_lock_stat({list, kn, cpus, mutex, device, mem}), expected);
   // The order of the input does not matter.

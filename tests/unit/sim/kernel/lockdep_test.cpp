@@ -95,7 +95,7 @@ TEST(Lockdep, SameCycleSeenAgainReportsOnce) {
 }
 
 // Reference §4.6: RFC 1/3 took slab_mutex in kmem_cache_shrink under the sysfs write's active
-// reference, while destroy removes the sysfs directory (drains kn->count) under slab_mutex.
+// reference, while destroy removes the sysfs directory (drains kn->active) under slab_mutex.
 TEST(Lockdep, Rfc13ShrinkUnderActiveRefAgainstDestroyIsReported) {
   Lockdep ld;
   ld.acquire(0, kn, R, "kernfs_fop_write");
@@ -120,7 +120,7 @@ TEST(Lockdep, Rfc13ShrinkUnderActiveRefAgainstDestroyIsReported) {
   EXPECT_EQ(r.cycle[1].to_function, "kmem_cache_shrink");
 }
 
-// Reference §6.3 (e4f8e513c3d3): mem_hotplug_lock -> slab_mutex -> kn->count -> mem_hotplug_lock,
+// Reference §6.3 (e4f8e513c3d3): mem_hotplug_lock -> slab_mutex -> kn->active -> mem_hotplug_lock,
 // with only reads of mem_hotplug_lock: the pending hotplug writer makes it a deadlock.
 TEST(Lockdep, E4f8e513ThreeLockCycleIsReported) {
   Lockdep ld;
@@ -157,7 +157,7 @@ TEST(Lockdep, E4f8e513ThreeLockCycleIsReported) {
 
   const std::string text = format_report(r);
   EXPECT_TRUE(contains(text,
-                       "-> #2 (kn->count){write}:\n       kmem_cache_destroy\n"
+                       "-> #2 (kn->active){write}:\n       kmem_cache_destroy\n"
                        "       kernfs_remove\n"));
   EXPECT_TRUE(contains(text, "-> #1 (slab_mutex){exclusive}:\n"));
   EXPECT_TRUE(contains(text,
@@ -166,7 +166,7 @@ TEST(Lockdep, E4f8e513ThreeLockCycleIsReported) {
   EXPECT_LT(text.find("-> #2"), text.find("-> #1"));
   EXPECT_LT(text.find("-> #1"), text.find("-> #0"));
   EXPECT_TRUE(
-      contains(text, "Chain exists of:\n  mem_hotplug_lock --> slab_mutex --> kn->count\n"));
+      contains(text, "Chain exists of:\n  mem_hotplug_lock --> slab_mutex --> kn->active\n"));
 }
 
 TEST(Lockdep, ConsistentOrderingIsNotReported) {

@@ -74,8 +74,8 @@ TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
                             "105 cpu2 acquired slab_mutex exclusive",
                             "105 cpu0 acquired device_hotplug_lock exclusive trylock",
                             "110 cpu0 released device_hotplug_lock exclusive",
-                            "110 cpu2 acquired kn->count read trylock",
-                            "110 cpu2 released kn->count read",
+                            "110 cpu2 acquired kn->active read trylock",
+                            "110 cpu2 released kn->active read",
                             "110 cpu2 released slab_mutex exclusive",
                         }));
 }
