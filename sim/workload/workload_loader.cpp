@@ -4,10 +4,13 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string_view>
+#include <utility>
 
 #include "allocator/kmalloc_caches.hpp"
 #include "allocator/slub/kmem_cache_open.hpp"
@@ -522,6 +525,17 @@ std::string beside_document(const config::JsonDocument& document, const std::str
   return name;
 }
 
+// The flags of a boot-cache list (the SLAB_* names sysfs shows) that the model keeps.
+constexpr std::array<std::pair<std::string_view, bool alloc::CacheFlags::*>, 7> boot_cache_flags{{
+    {"SLAB_HWCACHE_ALIGN", &alloc::CacheFlags::hwcache_align},
+    {"SLAB_RECLAIM_ACCOUNT", &alloc::CacheFlags::reclaim_account},
+    {"SLAB_TYPESAFE_BY_RCU", &alloc::CacheFlags::typesafe_by_rcu},
+    {"SLAB_CACHE_DMA", &alloc::CacheFlags::cache_dma},
+    {"SLAB_RED_ZONE", &alloc::CacheFlags::red_zone},
+    {"SLAB_POISON", &alloc::CacheFlags::poison},
+    {"SLAB_STORE_USER", &alloc::CacheFlags::store_user},
+}};
+
 // The caches of a `topology import --boot-caches` list that kmem_cache_create() makes at boot:
 // not the allocator's own (kmem_cache_init()'s boot caches and kmalloc family), not those the
 // workload declares. Errors name the list's file and the JSON pointer.
@@ -545,26 +559,17 @@ void load_boot_caches(Workload& w, const std::string& path) {
     s.align = c["align"].get<unsigned>();
     for (std::size_t k = 0; k < c["flags"].size(); ++k) {
       const std::string f = c["flags"][k].get<std::string>();
-      if (f == "SLAB_HWCACHE_ALIGN")
-        s.flags.hwcache_align = true;
-      else if (f == "SLAB_RECLAIM_ACCOUNT")
-        s.flags.reclaim_account = true;
-      else if (f == "SLAB_TYPESAFE_BY_RCU")
-        s.flags.typesafe_by_rcu = true;
-      else if (f == "SLAB_CACHE_DMA")
-        s.flags.cache_dma = true;
-      else if (f == "SLAB_RED_ZONE")
-        s.flags.red_zone = true;
-      else if (f == "SLAB_POISON")
-        s.flags.poison = true;
-      else if (f == "SLAB_STORE_USER")
-        s.flags.store_user = true;
-      else
-        diag.error(config::at(config::at(p, "flags"), k),
-                   fmt::format("expected a flag the model has (SLAB_HWCACHE_ALIGN, "
-                               "SLAB_RECLAIM_ACCOUNT, SLAB_TYPESAFE_BY_RCU, SLAB_CACHE_DMA, "
-                               "SLAB_RED_ZONE, SLAB_POISON, SLAB_STORE_USER), got {}",
-                               f));
+      const auto* known = std::find_if(boot_cache_flags.begin(), boot_cache_flags.end(),
+                                       [&](const auto& b) { return f == b.first; });
+      if (known != boot_cache_flags.end()) {
+        s.flags.*(known->second) = true;
+        continue;
+      }
+      std::string names;
+      for (const auto& [name, field] : boot_cache_flags)
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      diag.error(config::at(config::at(p, "flags"), k),
+                 fmt::format("expected a flag the model has ({}), got {}", names, f));
     }
     if (s.align != 0 && !std::has_single_bit(s.align))
       diag.error(config::at(p, "align"),

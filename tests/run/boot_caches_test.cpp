@@ -79,6 +79,11 @@ TEST(BootCachesOfTheBootedKernel, BadListNamesItsFileAndPointer) {
     const std::string what = e.what();
     EXPECT_NE(what.find("list.json"), std::string::npos) << what;
     EXPECT_NE(what.find("/0/flags/0"), std::string::npos) << what;
+    EXPECT_NE(what.find("expected a flag the model has (SLAB_HWCACHE_ALIGN, SLAB_RECLAIM_ACCOUNT, "
+                        "SLAB_TYPESAFE_BY_RCU, SLAB_CACHE_DMA, SLAB_RED_ZONE, SLAB_POISON, "
+                        "SLAB_STORE_USER), got SLAB_TRACE"),
+              std::string::npos)
+        << what;
   }
 }
 
