@@ -27,8 +27,11 @@ enum class LockClass : std::uint8_t {
   // INDEX_NODE kmalloc cache's, per online node), which it re-initialises as &ptr->list_lock.
   slab_list_lock,
   slab_boot_list_lock,
+  // kernel/cpu.c's cpu_add_remove_lock: cpu_maps_update_begin(), which cpu_up()/cpu_down()
+  // take around cpus_write_lock().
+  cpu_add_remove_lock,
 };
-inline constexpr int lock_class_count = 13;
+inline constexpr int lock_class_count = 14;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
@@ -73,6 +76,8 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "&parent->list_lock";
     case LockClass::slab_boot_list_lock:
       return "&ptr->list_lock";
+    case LockClass::cpu_add_remove_lock:
+      return "cpu_add_remove_lock";
   }
   return "?";
 }

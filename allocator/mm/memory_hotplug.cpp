@@ -98,6 +98,20 @@ int MemoryHotplug::add_memory(int block) {
   return 0;
 }
 
+int MemoryHotplug::try_online_node(int nid) {
+  if (side_ == HotplugSide::mem_hotplug_mutex && states_.test(nid, NodeState::online)) return 0;
+  mem_hotplug_begin();
+  step(HotplugStep::locked);
+  int ret = 0;
+  if (!states_.test(nid, NodeState::online)) {  // __try_online_node()
+    states_.set(nid, NodeState::online);
+    pages_.build_all_zonelists(states_);
+    ret = 1;
+  }
+  mem_hotplug_done();
+  return ret;
+}
+
 int MemoryHotplug::remove_memory(const std::vector<int>& blocks) {
   const std::uint64_t bytes = pages_.layout().block_pages * page_size;
   for (int b : blocks) {

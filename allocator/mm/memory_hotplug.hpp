@@ -64,6 +64,12 @@ class MemoryHotplug {
 
   // add_memory(): an absent block becomes present (offline); its node comes online.
   int add_memory(int block);
+  // try_online_node(), which cpu_up() calls for the CPU's node first: 1 when it brought the
+  // node online (hotadd_new_pgdat(), node_set_online()), 0 when it was online. Since Oscar
+  // Salvador's "mm/memory_hotplug: make add_memory_resource use __try_online_node" (2018) the
+  // node_online() test is inside mem_hotplug_begin(), so every CPU online takes the write side;
+  // v3.14's (lock_memory_hotplug()) tested first and took the lock only for an offline node.
+  int try_online_node(int nid);
   // try_remove_memory() (v6.1) of one range, e.g. a DIMM's blocks: -EBUSY when one of them is
   // online (check_memblock_offlined_cb(), which logs it) or absent, and nothing is removed;
   // else each becomes absent (arch_remove_memory()) and try_offline_node() takes the node out

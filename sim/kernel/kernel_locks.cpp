@@ -43,6 +43,7 @@ LockKind KernelLocks::kind_of(LockClass cls) {
     case LockClass::device_hotplug_lock:
     case LockClass::flush_lock:
     case LockClass::mem_hotplug_mutex:
+    case LockClass::cpu_add_remove_lock:
       return LockKind::mutex;
     case LockClass::list_lock:
     case LockClass::slab_list_lock:

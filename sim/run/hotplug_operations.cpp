@@ -70,20 +70,12 @@ std::vector<HotplugRecord> HotplugOperations::memory(int cpu, const workload::Ev
       signals_.begun({cpu, r.start_ns,
                       fmt::format("{} node {} block {}", hotplug_type_name(r.type), e.node, block),
                       "hotplug"});
-    // lock_device_hotplug_sysfs() (drivers/base/core.c, v5.10-v6.1): a mutex_trylock(); when it
-    // fails, msleep(5) and restart_syscall(), so the write is tried again some ticks later. A
-    // hot-add comes from the ACPI hotplug work (acpi_device_hotplug()), which takes
-    // lock_device_hotplug() and waits.
+    // A hot-add comes from the ACPI hotplug work (acpi_device_hotplug()), which takes
+    // lock_device_hotplug() and waits; an online or offline is a sysfs write.
     if (type == HotplugType::memory_add) {
       env_.lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "acpi_device_hotplug");
     } else {
-      while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
-                            "lock_device_hotplug_sysfs")) {
-        env_.flush();
-        env_.sleep_until(msleep_wake_ns(env_.local_now(), device_hotplug_retry_msecs,
-                                        workload_.kernel.jiffy_ns));
-        env_.charge(syscall_restart_ns);
-      }
+      lock_device_hotplug_sysfs();
     }
     const auto structs_before = allocator_.state().hotplug_node_structs();
     memory_block(r, e);
@@ -175,6 +167,18 @@ void HotplugOperations::after_memory_block(HotplugRecord& r,
   }
 }
 
+// lock_device_hotplug_sysfs() (drivers/base/core.c, v5.10-v6.1): a mutex_trylock(); when it
+// fails, msleep(5) and restart_syscall(), so the write is tried again some ticks later.
+void HotplugOperations::lock_device_hotplug_sysfs() {
+  while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
+                        "lock_device_hotplug_sysfs")) {
+    env_.flush();
+    env_.sleep_until(
+        msleep_wake_ns(env_.local_now(), device_hotplug_retry_msecs, workload_.kernel.jiffy_ns));
+    env_.charge(syscall_restart_ns);
+  }
+}
+
 void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
   HotplugRecord r;
   r.type = online ? HotplugType::cpu_online : HotplugType::cpu_offline;
@@ -183,7 +187,15 @@ void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
   if (signals_.begun.observed())
     signals_.begun(
         {cpu, r.start_ns, fmt::format("{} {}", hotplug_type_name(r.type), e.cpu), "hotplug"});
-  // cpu_up()/cpu_down(): cpus_write_lock() for the whole operation.
+  // The write to cpuN/online: online_store() takes lock_device_hotplug_sysfs(), then
+  // cpu_subsys_online() -> cpu_up() (kernel/cpu.c, v5.10-v6.1) begins with try_online_node() of
+  // the CPU's node, which takes and drops mem_hotplug_lock's write side; cpu_down() has no such
+  // step. Both then take cpu_maps_update_begin() and, in _cpu_up()/_cpu_down(),
+  // cpus_write_lock() for the whole operation. The lock wait is until that is held.
+  lock_device_hotplug_sysfs();
+  // try_online_node() cannot fail here: the model has no pgdat allocation to fail.
+  if (online) machine_.hotplug().try_online_node(machine_.layout().cpu_node[e.cpu]);
+  env_.lock(LockClass::cpu_add_remove_lock, 0, LockMode::exclusive, "cpu_maps_update_begin");
   env_.lock(LockClass::cpu_hotplug_lock, 0, LockMode::write, "cpus_write_lock");
   r.lock_wait_ns = env_.local_now() - r.start_ns;
   if (online) {
@@ -195,6 +207,8 @@ void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
     r.result = cpu_down(e.cpu);
   }
   env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::write);
+  env_.unlock(LockClass::cpu_add_remove_lock, 0, LockMode::exclusive);
+  env_.unlock(LockClass::device_hotplug_lock, 0, LockMode::exclusive);
   r.duration_ns = env_.local_now() - r.start_ns;
   signals_.ended({cpu, r.start_ns + r.duration_ns, r.result});
   recorder_.hotplug(r);

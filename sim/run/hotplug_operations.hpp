@@ -36,6 +36,8 @@ class HotplugOperations {
   // memory_remove: try_remove_memory() of the event's blocks as one range.
   std::vector<HotplugRecord> remove(int cpu, const workload::Event& e);
   void after_memory_block(HotplugRecord& r, const alloc::NodeStructCounts& before);
+  // lock_device_hotplug_sysfs(): the sysfs writes' trylock, retried after msleep(5).
+  void lock_device_hotplug_sysfs();
   // cpu_down()'s part once the lock is held: the CPU stops, then CPUHP_*_DEAD.
   int cpu_down(int cpu);
 

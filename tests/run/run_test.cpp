@@ -15,6 +15,7 @@
 #include "allocator/make_allocator.hpp"
 #include "config/json_document.hpp"
 #include "kernel/jiffies.hpp"
+#include "kernel/kernel_locks.hpp"
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
@@ -750,6 +751,59 @@ TEST(LockSignals, AnObserverSeesExactlyTheAcquisitionsOfARun) {
   EXPECT_EQ(acquired, released);                     // the run ends with no lock held
   EXPECT_GT(acquired["&parent->list_lock"], 1000u);  // SLAB's node lists
   EXPECT_EQ(without_host(l, st, m, o.allocator), unobserved);
+}
+
+}  // namespace
+}  // namespace slabsim::sim
+
+namespace slabsim::sim {
+namespace {
+
+// cpu_up() (kernel/cpu.c, v5.10-v6.1) starts with try_online_node() of the CPU's node, which
+// takes mem_hotplug_lock's write side even for a node already online, so every CPU online pays
+// the writer's rcu_sync_enter(); cpu_down() does not. Both run under
+// lock_device_hotplug_sysfs() and cpu_maps_update_begin(). A cache created meanwhile reads the
+// lock under v5.10 without waiting (readers pass during the grace period); v3.14's
+// try_online_node() returned before lock_memory_hotplug() for an online node.
+TEST(Run, CpuOnlineTakesTheMemoryHotplugWriteSideThroughTryOnlineNode) {
+  const Loaded l = load(config::parse_json_document(R"({
+      "name": "cpu-online", "topology": "qemu-2node-hotplug", "duration": "6ms",
+      "caches": [{"name": "c", "object_size": 64},
+                 {"name": "late", "object_size": 64, "flags": ["ctor"], "at_boot": false}],
+      "threads": [{"name": "t", "cpus": "all", "cache": "c",
+                   "think_time": {"constant": "5us"}, "lifetime": {"constant": "20us"}}],
+      "events": [{"at": "1ms", "cpu_offline": {"cpu": 1}},
+                 {"at": "3ms", "cpu_online": {"cpu": 1}},
+                 {"at": "3010us", "cache_create": {"cache": "late"}}]})",
+                                                    "cpu-online.json"));
+  const auto class_of = [](const RunMetrics& m, const char* name) {
+    const LockClassStats* c = find_class(m, name);
+    return c ? *c : LockClassStats{};
+  };
+  const RunMetrics v510 = run(l, "hotplug_lock");
+  ASSERT_EQ(v510.hotplug.size(), 2u);
+  for (const HotplugRecord& r : v510.hotplug)
+    EXPECT_EQ(r.result, 0);
+  EXPECT_EQ(class_of(v510, "mem_hotplug_lock").write_holdtime.nr, 1u) << "the online only";
+  EXPECT_EQ(class_of(v510, "cpu_add_remove_lock").write_holdtime.nr, 2u);
+  EXPECT_EQ(class_of(v510, "device_hotplug_lock").write_holdtime.nr, 2u);
+  const std::int64_t grace = sim::KernelLockConfig{}.rcu_grace_period_ns;
+  // Each percpu rw-semaphore writer waits a grace period: cpus_write_lock() for both, and
+  // mem_hotplug_begin() before it for the online.
+  EXPECT_GE(v510.hotplug[0].lock_wait_ns, grace);
+  EXPECT_LT(v510.hotplug[0].lock_wait_ns, 2 * grace) << "the offline takes no mem_hotplug_lock";
+  EXPECT_GE(v510.hotplug[1].lock_wait_ns, 2 * grace);
+  EXPECT_EQ(class_of(v510, "mem_hotplug_lock").read_holdtime.nr, 1u) << "the one creation";
+  EXPECT_TRUE(v510.violations.empty());
+
+  const RunMetrics v512 = run(l, "slab_nodes");
+  EXPECT_EQ(class_of(v512, "mem_hotplug_lock").write_holdtime.nr, 1u);
+  EXPECT_EQ(class_of(v512, "mem_hotplug_lock").read_holdtime.nr, 0u);
+
+  const RunMetrics v314 = run(l, "mutex_only");
+  EXPECT_EQ(class_of(v314, "mem_hotplug_mutex").write_holdtime.nr, 0u);
+  EXPECT_EQ(class_of(v314, "cpu_add_remove_lock").write_holdtime.nr, 2u);
+  EXPECT_LT(v314.hotplug[1].lock_wait_ns, 2 * grace);
 }
 
 }  // namespace
