@@ -13,6 +13,7 @@ PROBE_VERBS = {
     # verb: (min args, max args) after the verb
     "create": (4, 4), "destroy": (1, 1), "alloc": (4, 4), "free": (2, 3),
     "freeall": (1, 1), "pages": (3, 4), "freepages": (0, 0), "list": (0, 0),
+    "rcu_gp": (1, 1),
 }
 STEP_KINDS = ("hotplug_add", "online", "unplug", "probe", "probe_numastat",
               "write", "dump", "shell", "collect")

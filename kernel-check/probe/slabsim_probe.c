@@ -22,6 +22,11 @@
  *                                  the pages are kept
  *   freepages                      __free_pages() of every page kept
  *   list                           the caches this module created
+ *   rcu_gp COUNT                   COUNT timed synchronize_rcu() calls, then
+ *                                  COUNT timed percpu_down_write() of an idle
+ *                                  percpu rw-semaphore (its rcu_sync_enter(),
+ *                                  as mem_hotplug_begin() pays it), each after
+ *                                  the semaphore's rcu_sync is idle again
  *
  * Only one command runs at a time (probe_mutex). The objects are kept in a
  * vmalloc'ed ring per cache rather than in kmalloc'ed list nodes, so that
@@ -41,6 +46,10 @@
 #include <linux/string.h>
 #include <linux/ctype.h>
 #include <linux/namei.h>
+#include <linux/rcupdate.h>
+#include <linux/percpu-rwsem.h>
+#include <linux/ktime.h>
+#include <linux/delay.h>
 
 #define PROBE_MAX_CACHES 16
 #define PROBE_NAME_LEN 32
@@ -49,6 +58,7 @@
 #define PROBE_CMD_LEN 256
 #define PROBE_OUT_LEN 4096
 #define PROBE_MAX_NODES 64
+#define PROBE_MAX_GP 64
 
 struct probe_cache {
 	char name[PROBE_NAME_LEN];
@@ -526,6 +536,46 @@ static int cmd_list(char **argv, int argc)
 	return 0;
 }
 
+DEFINE_STATIC_PERCPU_RWSEM(probe_rwsem);
+
+/*
+ * The writer's grace period is rcu_sync_enter()'s synchronize_rcu() when the
+ * rcu_sync is idle, which it is again one grace period after the last
+ * percpu_up_write() (rcu_sync_exit()'s call_rcu()): the 200 ms sleep between
+ * writers is far beyond that, so each one pays the full wait, as a memory
+ * hotplug operation seconds after the previous one does.
+ */
+static int cmd_rcu_gp(char **argv, int argc)
+{
+	static u64 sync_ns[PROBE_MAX_GP], write_ns[PROBE_MAX_GP];
+	unsigned int count, i;
+	u64 t;
+
+	if (argc != 2 || kstrtouint(argv[1], 10, &count) || !count ||
+	    count > PROBE_MAX_GP)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		t = ktime_get_ns();
+		synchronize_rcu();
+		sync_ns[i] = ktime_get_ns() - t;
+	}
+	for (i = 0; i < count; i++) {
+		msleep(200);
+		t = ktime_get_ns();
+		percpu_down_write(&probe_rwsem);
+		write_ns[i] = ktime_get_ns() - t;
+		percpu_up_write(&probe_rwsem);
+	}
+	out_printf(" hz=%d nr_cpu_ids=%u online_cpus=%u count=%u synchronize_rcu_ns=",
+		   HZ, nr_cpu_ids, num_online_cpus(), count);
+	for (i = 0; i < count; i++)
+		out_printf("%s%llu", i ? "," : "", sync_ns[i]);
+	out_printf(" percpu_down_write_ns=");
+	for (i = 0; i < count; i++)
+		out_printf("%s%llu", i ? "," : "", write_ns[i]);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(char **argv, int argc);
@@ -534,6 +584,7 @@ static const struct {
 	{ "alloc", cmd_alloc },	      { "free", cmd_free },
 	{ "freeall", cmd_freeall },   { "pages", cmd_pages },
 	{ "freepages", cmd_freepages }, { "list", cmd_list },
+	{ "rcu_gp", cmd_rcu_gp },
 };
 
 #define PROBE_MAX_ARGS 8

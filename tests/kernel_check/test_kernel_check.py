@@ -376,7 +376,7 @@ def test_real_kernel_smoke_plan(tmp_path):
     g = run_plan(tmp_path, "smoke.json")
     assert g["kernel"]["release"] == build.kernel_abi()
     s = g["steps"]
-    assert [x["rc_name"] for x in s] == ["0"] * 5 + ["-ENOENT"]
+    assert [x["rc_name"] for x in s] == ["0"] * 5 + ["-ENOENT", "0"]
     # kmem_cache_alloc_node() to a node with Normal memory lands there.
     assert s[1]["result"]["per_node"] == {"0": 32}
     assert s[2]["result"]["per_node"] == {"1": 32}
@@ -388,6 +388,15 @@ def test_real_kernel_smoke_plan(tmp_path):
     slab = s[3]["dump"]["slab:kc_smoke"]
     assert slab["/sys/kernel/slab/kc_smoke/objects"] == {"total": 64, "N0": 32, "N1": 32}
     assert slab["/sys/kernel/slab/kc_smoke/align"] == 64  # SLAB_HWCACHE_ALIGN
+    # The writer's grace period is some ticks, as slabsim's default (sim/kernel/
+    # rcu_grace_period.hpp: 4 ticks at HZ=250 on these 4 CPUs) and not 1 ms: at least 2 ticks,
+    # and a median under 10 even on a loaded host (TCG only stretches it).
+    gp = s[6]["result"]
+    assert (gp["hz"], gp["online_cpus"], gp["count"]) == (250, 4, 4)
+    writes = sorted(int(ns) for ns in gp["percpu_down_write_ns"].split(","))
+    jiffy = 1_000_000_000 // gp["hz"]
+    assert writes[0] >= 2 * jiffy, writes
+    assert (writes[1] + writes[2]) / 2 <= 10 * jiffy, writes
 
 
 @pytest.mark.kernel
