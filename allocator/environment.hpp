@@ -47,7 +47,7 @@ class Environment {
   virtual void run_on_cpu(int cpu, const std::function<void()>& fn) = 0;
 
   // call_rcu(): `fn` runs once a grace period has passed, in softirq context on the CPU that
-  // queued it (the simulator: the run's RCU grace period, KernelLockConfig::rcu_grace_period_ns,
+  // queued it (the simulator: the run's RCU grace period, KernelLockConfig::rcu_grace_period,
   // the one the percpu rw-semaphores wait; the fake: when the test ends the grace period).
   // rcu_barrier(): waits until every callback queued before it has run. May block.
   virtual void call_rcu(std::function<void()> fn) = 0;

@@ -36,6 +36,13 @@ void MemoryHotplug::work(std::int64_t per_block_ns) {
   env_.sync();  // the time passes for everyone: other CPUs run meanwhile
 }
 
+void MemoryHotplug::zone_walk(std::uint64_t pages) {
+  constexpr std::uint64_t pages_per_gib = 262144;
+  env_.charge(static_cast<std::int64_t>(static_cast<double>(costs_.zone_walk_per_gib_ns) *
+                                        static_cast<double>(pages) / pages_per_gib));
+  env_.sync();
+}
+
 void MemoryHotplug::register_notifier(MemoryNotifier notifier) {
   // notifier_chain_register(): before the first entry of lower priority, so equal priorities
   // keep registration order.
@@ -85,7 +92,7 @@ int MemoryHotplug::add_memory(int block) {
   if (pages_.block_state(block) != BlockPresence::absent) return -einval;
   mem_hotplug_begin();
   step(HotplugStep::locked);
-  work(costs_.add_memory_ns);  // struct page initialisation of the new section
+  work(costs_.add_memory_ns);  // sparse_add_section(): the memmap is allocated, not initialised
   pages_.add_block(block);
   // add_memory_resource(): a new pgdat comes online at hot-add, long before online_pages(),
   // and hotadd_new_pgdat() builds the zonelists so that the new node has a fallback list.
@@ -148,6 +155,10 @@ int MemoryHotplug::online_pages(int block, ZoneType zone) {
   const int nid = pages_.layout().blocks[block].node;
   mem_hotplug_begin();
   step(HotplugStep::locked);
+  // move_pfn_range_to_zone(): memmap_init_zone() of the block, then set_zone_contiguous() over
+  // the zone as it will span.
+  work(costs_.online_memmap_ns);
+  zone_walk(pages_.managed_pages(nid, zone) + pages_.layout().block_pages);
   // node_states_check_changes_online(): which masks this operation will flip.
   MemoryNotify arg;
   arg.start_pfn = static_cast<std::uint64_t>(block) * pages_.layout().block_pages;
@@ -230,6 +241,7 @@ int MemoryHotplug::offline_pages(int block) {
   if (arg.status_change_nid >= 0) states_.clear(nid, NodeState::memory);
   step(HotplugStep::node_states_cleared);
   notify(MemoryAction::offline, arg);
+  zone_walk(pages_.managed_pages(nid, zone));  // remove_pfn_range_from_zone()
   mem_hotplug_done();
   return 0;
 }

@@ -19,16 +19,31 @@ inline constexpr int slab_callback_pri = 1;  // SLAB_CALLBACK_PRI
 inline constexpr int einval = 22;
 
 // Simulated time of the work memory hotplug does per memory block, besides its locks and
-// notifier callbacks. The hot-add figure follows SGI's report of ~45 min for 16 TB before
-// P. Tatashin's v4.17 rework (reference/hardware-numbers.md 3.5: ~21 ms per 128 MiB block by
-// that arithmetic, with 4 struct-page passes; 1 pass since, so ~5 ms). Onlining frees the
-// block's pages into the buddy allocator (32768 order-0 frees of a 128 MiB block at ~30 ns, a
-// model choice: ~1 ms); offlining isolates, migrates and takes them out again (the same order,
-// also a choice). Scaled by the machine's block size.
+// notifier callbacks, where v5.10 and v6.1 do it (mm/memory_hotplug.c; struct pages are
+// initialised at online since f1dd2cd13c4b, v4.13, in one pass since d0dc12e86b31, v4.17).
+// Per 128 MiB block, scaled by the machine's block size; x86_64 bare metal or warm VMs.
+// - add_memory_ns: add_memory_resource(): the direct map, sparse_add_section() allocating the
+//   2 MiB memmap (one order-9 page, not initialised), the memory block device. No published
+//   figure isolates it; an estimate bounded by Tianyou Li's virtio-mem plug timings ("Optimize
+//   zone->contiguous update", 2025: add + online ~1 ms per block once the zone walk is gone).
+// - online_memmap_ns: move_pfn_range_to_zone() -> memmap_init_zone() (memmap_init_range() in
+//   v6.1), before MEM_GOING_ONLINE: ~10 ns per struct page warm (Li Zhe, "mm: add a
+//   template-based fast path for zone-device page init", 2026: 273.5 ms per 100 GB rebind).
+// - zone_walk_per_gib_ns: set_zone_contiguous() right after it (and again in offline's
+//   remove_pfn_range_from_zone(), after MEM_OFFLINE) walks the whole zone span: ~28 us per GiB
+//   (Tianyou Li 2025: plugging 256 GiB took 10 s with the walk, 2 s without).
+// - online_pages_ns: after MEM_GOING_ONLINE, online_pages_range() frees the block to the buddy
+//   allocator as 32 order-10 pages (a9cd410a3d29, v5.1: "less than 1 ms" per section; Daniel
+//   Jordan's 2020 deferred-init figures give 15-22 ns per page for init + free), undo the
+//   isolation, watermarks.
+// - offline_pages_ns: an idle block's isolation, scans and buddy removal (Tianyou Li and Yuan
+//   Liu's unplug timings after the fix: 1-2 ms per block with virtio-mem).
 struct HotplugCosts {
-  std::int64_t add_memory_ns = 5'000'000;     // per 128 MiB block
-  std::int64_t online_pages_ns = 1'000'000;   // per 128 MiB block
-  std::int64_t offline_pages_ns = 1'000'000;  // per 128 MiB block
+  std::int64_t add_memory_ns = 300'000;        // per 128 MiB block
+  std::int64_t online_memmap_ns = 350'000;     // per 128 MiB block, before MEM_GOING_ONLINE
+  std::int64_t online_pages_ns = 200'000;      // per 128 MiB block, after MEM_GOING_ONLINE
+  std::int64_t offline_pages_ns = 1'000'000;   // per 128 MiB block
+  std::int64_t zone_walk_per_gib_ns = 28'000;  // per GiB of the zone's span
 };
 
 struct MemoryNotifier {
@@ -99,6 +114,8 @@ class MemoryHotplug {
 
   // `per_block_ns` of a 128 MiB block, scaled to this machine's block size, then paid.
   void work(std::int64_t per_block_ns);
+  // set_zone_contiguous() over the zone of `nid` holding `pages` pages.
+  void zone_walk(std::uint64_t pages);
 
   Environment& env_;
   PageAllocator& pages_;

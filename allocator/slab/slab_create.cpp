@@ -301,7 +301,7 @@ int SlabAllocator::init_cache_node(SlabCache* c, int node, bool from_hotplug) {
     n->free_limit = (1 + nr_cpus_node(node)) * c->batchcount + c->num;
     list_unlock(n);
     env_->irq_enable();
-    if (from_hotplug) ++node_structs_.reused;
+    if (from_hotplug && std::exchange(n->left_by_hotplug, false)) ++node_structs_.reused;
     return 0;
   }
   // kmalloc_node(): on the node if it has memory, else wherever the fallback lands.

@@ -84,6 +84,10 @@ struct SlabCacheNode {
   std::int64_t next_reap = 0;  // ns
   bool free_touched = false;
   ObjectRef backing;  // the kmalloc_node() object the struct lives in
+  // Not the kernel's: the struct outlived a MEM_OFFLINE or MEM_CANCEL_ONLINE of its node, so the
+  // next going-online callback reuses it (a struct a cache got at its creation, after the
+  // node's hot-add, is only found there, not reused).
+  bool left_by_hotplug = false;
 };
 
 // How the slab keeps its freelist index array (CFLGS_OBJFREELIST_SLAB, CFLGS_OFF_SLAB, or in

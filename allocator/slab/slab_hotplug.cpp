@@ -38,11 +38,15 @@ int SlabAllocator::slab_memory_callback(MemoryAction action, const MemoryNotify&
       ret = drain_cache_node_node(nid);
       env_->unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
       break;
-    case MemoryAction::online:
     case MemoryAction::offline:
     case MemoryAction::cancel_online:
+      // Node structs are never freed: they wait for the node's next online.
+      for (SlabCache* c : slab_caches())
+        if (SlabCacheNode* n = c->node[nid]) n->left_by_hotplug = true;
+      break;
+    case MemoryAction::online:
     case MemoryAction::cancel_offline:
-      break;  // node structs are never freed
+      break;
   }
   return ret;
 }

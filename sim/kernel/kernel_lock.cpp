@@ -237,10 +237,11 @@ KernelSpinlock::KernelSpinlock(std::string label, LockStat& stat, std::int64_t a
 // ---------------------------------------------------------------------------------------------
 // PercpuRwSemaphore
 
-PercpuRwSemaphore::PercpuRwSemaphore(std::string label, LockStat& stat,
-                                     std::int64_t grace_period_ns, LockKind kind)
-    : KernelLock(kind, std::move(label), stat), grace_ns_(grace_period_ns) {
-  if (grace_period_ns < 0) throw std::invalid_argument("PercpuRwSemaphore: negative grace period");
+PercpuRwSemaphore::PercpuRwSemaphore(std::string label, LockStat& stat, RcuGracePeriod grace_period,
+                                     LockKind kind)
+    : KernelLock(kind, std::move(label), stat), grace_(grace_period) {
+  if (grace_.fixed_ns < 0 && (grace_.jiffy_ns <= 0 || grace_.ticks <= 0))
+    throw std::invalid_argument("PercpuRwSemaphore: a tick-aligned grace period needs ticks");
 }
 
 bool PercpuRwSemaphore::reads(long pid) const {
@@ -381,12 +382,12 @@ std::int64_t PercpuRwSemaphore::rcu_sync_enter(std::int64_t t) {
   ++gp_count_;
   if (gp_ == Gp::exiting && t >= gp_idle_at_) gp_ = Gp::idle;
   if (gp_ == Gp::idle) {
-    if (grace_ns_ == 0) {
+    if (grace_.none()) {
       gp_ = Gp::passed;
       return t;
     }
     gp_ = Gp::entering;
-    gp_end_ = t + grace_ns_;
+    gp_end_ = grace_.end(t);
   }
   if (gp_ == Gp::entering) return gp_end_;
   gp_ = Gp::passed;  // passed, or exiting: readers are still on their slow path
@@ -396,7 +397,7 @@ std::int64_t PercpuRwSemaphore::rcu_sync_enter(std::int64_t t) {
 void PercpuRwSemaphore::rcu_sync_exit(std::int64_t t) {
   if (--gp_count_ > 0) return;
   gp_ = Gp::exiting;
-  gp_idle_at_ = t + grace_ns_;
+  gp_idle_at_ = grace_.end(t);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 
 #include "allocator/lock_class.hpp"
 #include "kernel/lock_stat.hpp"
+#include "kernel/rcu_grace_period.hpp"
 
 namespace slabsim::topology {
 struct Topology;
@@ -195,10 +196,11 @@ class KernelSpinlock : public ExclusiveLock {
 // - percpu_down_read(): while no writer has blocked readers, a reader just counts itself:
 //   zero cost, no SimGrid call, never waits, never contended. Otherwise it queues.
 // - percpu_down_write(): rcu_sync_enter() first: when the semaphore's rcu_sync is idle the
-//   writer waits one grace period (`grace_period_ns`); a writer arriving while another writer
-//   is between rcu_sync_enter and rcu_sync_exit, or less than a grace period after the last
-//   rcu_sync_exit (the sync has not returned to idle), waits only for what remains of a grace
-//   period in progress, else nothing. Readers still get in during the grace period (v5.10 sets
+//   writer waits one grace period (`grace_period`); a writer arriving while another writer is
+//   in its grace period waits for what remains of it; one arriving while another is between
+//   rcu_sync_enter and rcu_sync_exit, or less than a grace period after the last
+//   rcu_sync_exit (GP_EXIT: its callback is still pending, and gp_state >= GP_PASSED), waits
+//   for nothing. Readers still get in during the grace period (v5.10 sets
 //   sem->block only after rcu_sync_enter returns). Then the writer sets `block` (or queues, if
 //   another writer has it): from then on new readers queue. Finally it waits for the active
 //   readers to drain. Its wait, grace period included, is recorded as a contention.
@@ -207,10 +209,10 @@ class KernelSpinlock : public ExclusiveLock {
 //   queued. Then rcu_sync_exit().
 // - Reading again a semaphore the actor already reads is allowed (it blocks, and can deadlock,
 //   when a writer is queued, as in the kernel). try_lock exists for read only.
-// With grace_period_ns = 0 this is a writer-preferring rw_semaphore (the memory_chain rwsem).
+// With no grace period this is a writer-preferring rw_semaphore (the memory_chain rwsem).
 class PercpuRwSemaphore : public KernelLock {
  public:
-  PercpuRwSemaphore(std::string label, LockStat& stat, std::int64_t grace_period_ns,
+  PercpuRwSemaphore(std::string label, LockStat& stat, RcuGracePeriod grace_period,
                     LockKind kind = LockKind::percpu_rwsem);
 
   void lock(int cpu, LockMode mode, const char* function) override;
@@ -221,7 +223,7 @@ class PercpuRwSemaphore : public KernelLock {
   // A writer holds the semaphore or is draining its readers: new readers queue.
   [[nodiscard]] bool readers_blocked() const { return block_; }
   [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
-  [[nodiscard]] std::int64_t grace_period_ns() const { return grace_ns_; }
+  [[nodiscard]] const RcuGracePeriod& grace_period() const { return grace_; }
 
  private:
   struct Hold {
@@ -240,7 +242,7 @@ class PercpuRwSemaphore : public KernelLock {
   void rcu_sync_exit(std::int64_t now);
   [[nodiscard]] bool reads(long pid) const;
 
-  std::int64_t grace_ns_;
+  RcuGracePeriod grace_;
   int readers_ = 0;  // active readers, counting those woken but not yet running
   std::vector<Hold> read_holds_;
   bool block_ = false;

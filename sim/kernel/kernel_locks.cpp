@@ -27,8 +27,7 @@ std::size_t KernelLocks::KeyHash::operator()(const Key& k) const noexcept {
 
 KernelLocks::KernelLocks(const topology::Topology& machine, KernelLockConfig config)
     : config_(config), numa_(machine), used_(alloc::lock_class_count, false) {
-  if (config_.mutex_acquire_ns < 0 || config_.spinlock_acquire_ns < 0 ||
-      config_.rcu_grace_period_ns < 0)
+  if (config_.mutex_acquire_ns < 0 || config_.spinlock_acquire_ns < 0)
     throw std::invalid_argument("KernelLocks: lock costs must not be negative");
   stats_.reserve(alloc::lock_class_count);
   for (int i = 0; i < alloc::lock_class_count; ++i)
@@ -78,11 +77,11 @@ KernelLock& KernelLocks::get(LockClass cls, std::uint64_t instance) {
                                            config_.spinlock_cacheline_transfer ? &numa_ : nullptr);
       break;
     case LockKind::percpu_rwsem:
-      slot =
-          std::make_unique<PercpuRwSemaphore>(std::move(label), stat, config_.rcu_grace_period_ns);
+      slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, config_.rcu_grace_period);
       break;
     case LockKind::rwsem:
-      slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, 0, LockKind::rwsem);
+      slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, RcuGracePeriod::fixed(0),
+                                                 LockKind::rwsem);
       break;
     case LockKind::kernfs_active:
       slot = std::make_unique<KernfsActiveRef>(std::move(label), stat);

@@ -49,14 +49,12 @@ struct KernelLockConfig {
   // Spinlocks also pay NumaCosts::line_transfer_ns() when the previous holder ran on another
   // node. Mutexes do not: their hand-off cost is dominated by sleeping, not modelled.
   bool spinlock_cacheline_transfer = true;
-  // rcu_sync_enter() of a percpu_rw_semaphore writer (mem_hotplug_lock, cpu_hotplug_lock): one
-  // normal RCU grace period. Documentation/locking/percpu-rw-semaphore.rst warns that it "can
-  // take hundreds of milliseconds" (reference/hardware-numbers.md section 3.5); 1 ms is the
-  // lower end, about one scheduler tick at HZ=1000 (quiescent states are noticed at ticks), so
-  // hotplug writers stall visibly (the "writer stalls of about one RCU grace period" of
-  // hardware-numbers.md section 3.6) without dwarfing workloads of microsecond operations.
-  // Raise it to study loaded systems. The readers' side costs nothing either way.
-  std::int64_t rcu_grace_period_ns = 1'000'000;
+  // rcu_sync_enter() of a percpu_rw_semaphore writer (mem_hotplug_lock, cpu_hotplug_lock) and
+  // call_rcu(): one normal RCU grace period (kernel_lock.hpp's rcu_grace_period.hpp). By
+  // default tick-aligned, as measured on the booted v6.1: 4 ticks at HZ=250 (16 ms) on a machine
+  // of more than one CPU. Documentation/locking/percpu-rw-semaphore.rst warns that it "can take
+  // hundreds of milliseconds" on loaded systems; a workload's "rcu_grace_period" fixes it.
+  RcuGracePeriod rcu_grace_period;
 };
 
 class KernelLocks {

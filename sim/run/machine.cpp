@@ -23,9 +23,9 @@ topology::Topology with_event_cpus(topology::Topology t, int count) {
 
 // The workload's kernel times. KernelLocks would sleep for the acquire and cache-line costs;
 // the environment charges them as the holder's work instead (see MachineEnvironment).
-KernelLockConfig lock_config(const workload::KernelTimes& k) {
+KernelLockConfig lock_config(const workload::KernelTimes& k, const topology::Topology& machine) {
   KernelLockConfig c;
-  c.rcu_grace_period_ns = k.rcu_grace_period_ns;
+  c.rcu_grace_period = workload::rcu_grace_period(k, machine);
   c.mutex_acquire_ns = 0;
   c.spinlock_acquire_ns = 0;
   c.spinlock_cacheline_transfer = false;  // charged by the environment too
@@ -33,7 +33,8 @@ KernelLockConfig lock_config(const workload::KernelTimes& k) {
 }
 
 alloc::HotplugCosts hotplug_costs(const workload::KernelTimes& k) {
-  return {k.hot_add_per_block_ns, k.online_per_block_ns, k.offline_per_block_ns};
+  return {k.hot_add_per_block_ns, k.online_memmap_per_block_ns, k.online_per_block_ns,
+          k.offline_per_block_ns, k.zone_walk_per_gib_ns};
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
     : machine_(machine),
       simulated_(with_event_cpus(machine, event_tasks + 1)),
       engine_(simulated_),
-      locks_(simulated_, lock_config(kernel)),
+      locks_(simulated_, lock_config(kernel, machine)),
       env_(simulated_, locks_, options.seed, options.sync_quantum_ns, kernel.mutex_acquire_ns,
            kernel.spinlock_acquire_ns),
       layout_(machine_layout(simulated_, event_tasks + 1)),

@@ -165,7 +165,7 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
   }
   const int cpu = cpu_;
   const std::uint64_t number = rcu_queued_++;
-  const std::int64_t due = local_now() + locks_.config().rcu_grace_period_ns;
+  const std::int64_t due = locks_.config().rcu_grace_period.end(local_now());
   rcu_pending_.emplace(number, due);
   if (rcu_queue_.empty()) {
     rcu_queue_.resize(irq_off_.size());

@@ -216,6 +216,10 @@ json config_json(const PreparedRun& p) {
   json kernel = json::object();
   for (const auto& k : workload::kernel_time_params())
     kernel[fmt::format("{}_ns", k.key)] = p.workload.kernel.*k.field;
+  // The grace period as the run used it: its longest, and whether it ends on ticks.
+  const sim::RcuGracePeriod gp = workload::rcu_grace_period(p.workload.kernel, p.machine);
+  kernel["rcu_grace_period_ns"] = gp.nominal_ns();
+  kernel["rcu_grace_period_ticks"] = gp.fixed_ns >= 0 ? 0 : gp.ticks;
   return {{"allocator", alloc::allocator_name(p.settings.allocator)},
           {"topology", topology::to_json(p.machine)},
           {"workload", p.workload_document.root},

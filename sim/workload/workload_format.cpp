@@ -303,12 +303,13 @@ SpecPtr make_spec() {
   auto ns = [](std::int64_t v) { return json(fmt::format("{}ns", v)); };
   std::vector<Field> kernel_fields;
   for (const auto& p : kernel_time_params())
-    kernel_fields.push_back(optional(std::string(p.key), duration(p.min_ns),
-                                     std::string(p.description), ns(p.default_ns)));
+    kernel_fields.push_back(
+        optional(std::string(p.key), duration(p.min_ns), std::string(p.description),
+                 p.default_ns == tick_aligned ? std::nullopt : std::optional(ns(p.default_ns))));
   auto kernel = object("times of the simulated kernel's own work", std::move(kernel_fields));
   json kernel_defaults = json::object();
   for (const auto& f : kernel->fields)
-    kernel_defaults[f.key] = *f.default_value;
+    if (f.default_value) kernel_defaults[f.key] = *f.default_value;
 
   return object(
       "a slabsim workload",

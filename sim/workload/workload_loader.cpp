@@ -83,7 +83,9 @@ class Loader {
     w_.event_tasks = j_["event_tasks"].get<int>();
     const auto& k = j_["kernel"];
     for (const auto& p : kernel_time_params())
-      w_.kernel.*p.field = validated_duration_ns(k[std::string(p.key)]);
+      w_.kernel.*p.field = k.contains(std::string(p.key))
+                               ? validated_duration_ns(k[std::string(p.key)])
+                               : p.default_ns;
     load_caches();
     load_threads();
     load_events();

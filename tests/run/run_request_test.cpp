@@ -87,8 +87,10 @@ TEST(RunRequest, TheConfigBlockRecordsEverySettingThatChangesTheOutcome) {
   EXPECT_EQ(config["time_buckets"], RunSettings{}.time_buckets);
   EXPECT_EQ(config["event_tasks"], 4);
   // Every kernel time, the workload's where it gives one and the model's default elsewhere.
-  ASSERT_EQ(config["kernel"].size(), workload::kernel_time_params().size());
+  // The grace period also says whether it is tick-aligned (0: the workload's fixed one).
+  ASSERT_EQ(config["kernel"].size(), workload::kernel_time_params().size() + 1);
   EXPECT_EQ(config["kernel"]["rcu_grace_period_ns"], 200'000);
+  EXPECT_EQ(config["kernel"]["rcu_grace_period_ticks"], 0);
   for (const auto& k : workload::kernel_time_params()) {
     if (k.key != "rcu_grace_period") {
       EXPECT_EQ(config["kernel"][std::string(k.key) + "_ns"], k.default_ns) << k.key;

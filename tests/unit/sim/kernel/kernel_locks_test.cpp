@@ -41,7 +41,7 @@ KernelLockConfig free_ops(std::int64_t grace_ns) {
   KernelLockConfig c;
   c.mutex_acquire_ns = 0;
   c.spinlock_acquire_ns = 0;
-  c.rcu_grace_period_ns = grace_ns;
+  c.rcu_grace_period = RcuGracePeriod::fixed(grace_ns);
   return c;
 }
 
@@ -468,8 +468,8 @@ TEST(PercpuRwsem, CpuHotplugLockAndMemoryChainKinds) {
   const auto m = two_node_machine();
   Simulation sim(m);
   sim.set_lookahead(g_lookahead);
-  KernelLocks locks(m);  // default costs: a 1 ms grace period for the percpu rwsems
-  EXPECT_EQ(locks.config().rcu_grace_period_ns, 1'000'000);
+  KernelLocks locks(m);  // default costs: grace periods of 4 ticks at HZ=250
+  EXPECT_EQ(locks.config().rcu_grace_period.nominal_ns(), 16'000'000);
   std::int64_t chain_writer = -1, cpus_writer = -1;
   sim.spawn_on_cpu(0, "notifier", [&] {
     locks.lock(0, LockClass::memory_chain, 0, R, "blocking_notifier_call_chain");
@@ -487,8 +487,31 @@ TEST(PercpuRwsem, CpuHotplugLockAndMemoryChainKinds) {
   });
   EXPECT_FALSE(sim.run().deadlock);
   EXPECT_EQ(chain_writer, 20);
-  EXPECT_EQ(cpus_writer, 20 + 1'000'000);
+  EXPECT_EQ(cpus_writer, 16'000'000) << "the 4th tick boundary after the call";
   EXPECT_EQ(locks.find(LockClass::memory_chain, 0)->kind(), LockKind::rwsem);
+}
+
+// The default grace period (kernel/rcu/tree.c's jiffies_till_first_fqs, v5.10-v6.1, and the
+// ticks measured on the booted v6.1): 4 ticks at HZ=250 from 2 CPUs up, 3 on one CPU, more at
+// higher HZ (the first force-quiescent-state scan waits 2 ticks above HZ=250, 3 above 500) and
+// with every 256 CPUs; it ends on a tick boundary, so a call 0.5 ms after a tick lasts 15.5 ms,
+// as percpu_down_write() did in the guest.
+TEST(RcuGracePeriod, TickAlignedDefaultFollowsHzAndTheCpuCount) {
+  EXPECT_EQ(rcu_grace_period_ticks(4'000'000, 4), 4);
+  EXPECT_EQ(rcu_grace_period_ticks(4'000'000, 2), 4);
+  EXPECT_EQ(rcu_grace_period_ticks(4'000'000, 1), 3);
+  EXPECT_EQ(rcu_grace_period_ticks(1'000'000, 4), 6);    // HZ=1000: 6 ms
+  EXPECT_EQ(rcu_grace_period_ticks(3'333'333, 4), 5);    // HZ=300
+  EXPECT_EQ(rcu_grace_period_ticks(10'000'000, 4), 4);   // HZ=100: 40 ms
+  EXPECT_EQ(rcu_grace_period_ticks(4'000'000, 512), 6);  // nr_cpu_ids / 256 more
+  const auto gp = RcuGracePeriod::on_ticks(4'000'000, 4);
+  EXPECT_EQ(gp.end(500'000) - 500'000, 15'500'000);
+  EXPECT_EQ(gp.end(4'000'000), 20'000'000);
+  EXPECT_EQ(gp.nominal_ns(), 16'000'000);
+  const auto fixed = RcuGracePeriod::fixed(1000);
+  EXPECT_EQ(fixed.end(500'123), 501'123);
+  EXPECT_FALSE(fixed.none());
+  EXPECT_TRUE(RcuGracePeriod::fixed(0).none());
 }
 
 // ---------------------------------------------------------------------------------------------

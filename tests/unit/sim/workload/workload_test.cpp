@@ -138,7 +138,10 @@ TEST(Scenarios, EachExplainsItselfAndCitesItsNumbers) {
   }
 }
 
-// Short enough to simulate in well under a second of host time.
+// Short enough to simulate in well under a second of host time. A hotplug scenario lasts tens
+// of milliseconds: every percpu rw-semaphore writer whose rcu_sync is idle waits a grace period
+// of 4 ticks at HZ=250 (16 ms), a CPU online two of them (0.1-0.25 s of host time each on the
+// 2-core CI machine, 0.6 s for cpuless-alloc-node under mutex_only's v3.14 node paths).
 TEST(Scenarios, StaySmall) {
   for (const auto& f : scenario_files()) {
     const Workload w = load_scenario(f);
@@ -146,7 +149,7 @@ TEST(Scenarios, StaySmall) {
     for (const auto& g : w.threads)
       cpus.insert(g.cpus.begin(), g.cpus.end());
     EXPECT_LE(cpus.size(), 40u) << f;
-    EXPECT_LE(w.duration_ns, 25'000'000) << f;
+    EXPECT_LE(w.duration_ns, 80'000'000) << f;
     for (const auto& g : w.threads) {
       EXPECT_GE(g.think_time.a_ns, 100) << f << " " << g.name;
       EXPECT_LE(g.think_time.a_ns, 10'000) << f << " " << g.name;
