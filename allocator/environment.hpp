@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "allocator/lock_class.hpp"
 
@@ -45,6 +46,13 @@ class Environment {
   // on_each_cpu_cond()'s per-CPU call: runs `fn` as an IPI handler on `cpu` and returns when it
   // has run (the fake runs it at once).
   virtual void run_on_cpu(int cpu, const std::function<void()>& fn) = 0;
+  // on_each_cpu()/on_each_cpu_cond() with wait=1 (kernel/smp.c): `fn(cpu)` runs as an IPI
+  // handler on every CPU of `cpus` at once, and the call returns when all have run. An
+  // environment without concurrent CPUs runs them one after another.
+  virtual void run_on_cpus(const std::vector<int>& cpus, const std::function<void(int)>& fn) {
+    for (int cpu : cpus)
+      run_on_cpu(cpu, [&fn, cpu] { fn(cpu); });
+  }
 
   // call_rcu(): `fn` runs once a grace period has passed, in softirq context on the CPU that
   // queued it (the simulator: the run's RCU grace period, KernelLockConfig::rcu_grace_period,

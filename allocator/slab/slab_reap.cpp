@@ -74,14 +74,16 @@ void SlabAllocator::do_drain(SlabCache* c, int cpu) {
 }
 
 void SlabAllocator::drain_cpu_caches(SlabCache* c) {
-  // on_each_cpu(do_drain): an IPI to every online CPU, the caller included.
+  // on_each_cpu(do_drain): an IPI to every online CPU, the caller included; the handlers run
+  // at once, and contend for the node's list_lock.
+  std::vector<int> cpus;
   for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu)
-    if (cpu_online_[cpu])
-      env_->run_on_cpu(cpu, [this, c, cpu] {
-        env_->irq_disable();
-        do_drain(c, cpu);
-        env_->irq_enable();
-      });
+    if (cpu_online_[cpu]) cpus.push_back(cpu);
+  env_->run_on_cpus(cpus, [this, c](int cpu) {
+    env_->irq_disable();
+    do_drain(c, cpu);
+    env_->irq_enable();
+  });
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid)
     if (SlabCacheNode* n = c->node[nid]; n && n->alien) drain_alien_cache(c, *n->alien);
   for (int nid = 0; nid < layout_.nr_node_ids(); ++nid) {

@@ -193,6 +193,8 @@ class SlubAllocator final : public Allocator,
   // Back to the node lists (slub_deactivate.cpp).
   void deactivate_slab(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
   void deactivate_slab_v6_1(KmemCache* s, Slab* page, std::uint16_t freelist, int cpu);
+  // has_cpu_slab() of every CPU, in CPU order: who on_each_cpu_cond() sends to.
+  [[nodiscard]] std::vector<int> cpus_with_slab(const KmemCache* s) const;
   // v6.1: flush_all() minus the cpus_read_lock(), for callers that hold it already.
   void flush_all_cpus_locked(KmemCache* s);
   void flush_slab(KmemCache* s, int cpu);

@@ -147,23 +147,27 @@ void SlubAllocator::flush_all(KmemCache* s) {
     env_->unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
     return;
   }
+  env_->run_on_cpus(cpus_with_slab(s), [this, s](int cpu) { flush_cpu_slab(s, cpu); });
+}
+
+// has_cpu_slab() of every CPU: on_each_cpu_cond()'s condition.
+std::vector<int> SlubAllocator::cpus_with_slab(const KmemCache* s) const {
+  std::vector<int> cpus;
   for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
     const KmemCacheCpu& c = s->cpu_slab[cpu];
-    if (c.page || c.partial) env_->run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
+    if (c.page || c.partial) cpus.push_back(cpu);
   }
+  return cpus;
 }
 
 // flush_all_cpus_locked() (mm/slub.c v6.1; the caller holds cpu_hotplug_lock): under flush_lock,
 // queue_work_on() flush_cpu_slab() to every CPU with a cpu slab or cpu partial slabs, then
-// flush_work() each. The model runs each work through run_on_cpu(), as an IPI handler would run:
-// it has no kworker that could sleep or be preempted on the target CPU (a gap, README).
+// flush_work() each. The model runs the works through run_on_cpus(), at once, as IPI handlers
+// would run: it has no kworker that could sleep or be preempted on the target CPU (a gap,
+// README).
 void SlubAllocator::flush_all_cpus_locked(KmemCache* s) {
   env_->lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
-  for (int cpu = 0; cpu < layout_.nr_cpu_slots(); ++cpu) {
-    const KmemCacheCpu& c = s->cpu_slab[cpu];
-    if (c.page || c.partial)  // has_cpu_slab()
-      env_->run_on_cpu(cpu, [this, s, cpu] { flush_cpu_slab(s, cpu); });
-  }
+  env_->run_on_cpus(cpus_with_slab(s), [this, s](int cpu) { flush_cpu_slab(s, cpu); });
   env_->unlock(LockClass::flush_lock, 0, LockMode::exclusive);
 }
 

@@ -158,6 +158,58 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   pending_[sender] += std::exchange(pending_[target], target_pending);
 }
 
+void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
+                                     const std::function<void(int)>& fn) {
+  if (outside_ || cpus.size() <= 1) {
+    Environment::run_on_cpus(cpus, fn);
+    return;
+  }
+  flush();
+  const int sender = cpu_;
+  pending_[sender] += ipi_cost_ns;
+  flush();  // the IPIs leave together
+  auto remaining = std::make_shared<std::size_t>(0);
+  bool local = false;
+  for (int target : cpus) {
+    if (target == sender) {
+      local = true;
+      continue;
+    }
+    ++*remaining;
+    spawn_(target, fmt::format("ipi/{}", target), [this, target, &fn, remaining] {
+      guard_([&] { run_handler(target, fn); });
+      --*remaining;
+    });
+    refresh_from_engine();  // creating an actor is an engine call
+  }
+  if (local) {  // with its interrupts off, as on_each_cpu() calls it
+    ++irq_off_[sender];
+    fn(sender);
+    --irq_off_[sender];
+  }
+  flush();
+  while (*remaining > 0)
+    sleep_for(ipi_poll_ns);
+}
+
+void MachineEnvironment::run_handler(int target, const std::function<void(int)>& fn) {
+  while (irq_off_[target] > 0)
+    sleep_for(ipi_poll_ns);
+  const std::int64_t target_pending = std::exchange(pending_[target], 0);
+  ++irq_off_[target];
+  ++taken_[target];
+  handler_actor_[target] = Simulation::actor_id();
+  {
+    const RunningAs handler(*this, target);
+    fn(target);
+    flush();  // the handler's own work, paid by its task
+  }
+  refresh_from_engine();
+  --taken_[target];
+  --irq_off_[target];
+  pending_[target] += target_pending;
+}
+
 void MachineEnvironment::call_rcu(std::function<void()> fn) {
   if (outside_) {
     fn();

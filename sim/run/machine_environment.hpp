@@ -132,6 +132,10 @@ class MachineEnvironment final : public alloc::Environment {
   }
   void irq_enable() override { --irq_off_[cpu_]; }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
+  // The remote handlers run in tasks of their own, one per target CPU, started together after
+  // one IPI send; the sender runs its own CPU's handler meanwhile and then waits for the others
+  // (smp_call_function_many_cond(): the local call, then csd_lock_wait() on each).
+  void run_on_cpus(const std::vector<int>& cpus, const std::function<void(int)>& fn) override;
   // call_rcu(): the callback is queued on the queuing CPU and runs as that CPU's softirq once
   // the grace period (the run's rcu_grace_period, as the percpu rw-semaphores use) has passed;
   // one task per CPU runs the queue (rcu_do_batch()), every callback due at once in one go, so
@@ -159,6 +163,9 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
   void wait_for_handler();
+  // An IPI handler's task: takes `target` when its interrupts are on, runs `fn` as it, pays the
+  // handler's work and gives the CPU back.
+  void run_handler(int target, const std::function<void(int)>& fn);
   // rcu_do_batch() in the softirq of `cpu`: not while it has interrupts off, and the CPU's own
   // task waits meanwhile, as for an IPI handler.
   void run_rcu_callback(int cpu, const std::function<void()>& fn);
