@@ -163,7 +163,7 @@ std::vector<RunRecord> run_workers(
   std::vector<std::string> errors;
   const std::size_t total = strategies.size() * static_cast<std::size_t>(o.runs);
   {
-    ProgressLine progress(/*only_on_a_terminal=*/true);
+    ProgressLine progress;
     for (std::size_t open = workers.size(); open > 0;) {
       std::vector<pollfd> fds;
       for (const auto& w : workers)

@@ -1,6 +1,8 @@
 // A progress line on stderr for the long commands (run, compare, explore): rewritten in place at
-// most once a second, only once the work has taken more than a second, and ended with a newline
-// if it was ever shown. What goes to stdout never depends on it.
+// most once a second, only once the work has taken more than a second, only when stderr is a
+// terminal (as git's progress: a redirected stderr, a script's or a test's, gets no carriage
+// returns), and ended with a newline if it was ever shown. What goes to stdout never depends
+// on it.
 #pragma once
 
 #include <unistd.h>
@@ -13,9 +15,7 @@ namespace slabsim::cli {
 
 class ProgressLine {
  public:
-  // `only_on_a_terminal`: say nothing when stderr is not a terminal.
-  explicit ProgressLine(bool only_on_a_terminal = false)
-      : quiet_(only_on_a_terminal && !::isatty(STDERR_FILENO)) {}
+  ProgressLine() : quiet_(!::isatty(STDERR_FILENO)) {}
   ProgressLine(const ProgressLine&) = delete;
   ProgressLine& operator=(const ProgressLine&) = delete;
   ~ProgressLine() {
