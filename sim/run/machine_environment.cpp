@@ -168,17 +168,23 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
   const int sender = cpu_;
   pending_[sender] += ipi_cost_ns;
   flush();  // the IPIs leave together
-  auto remaining = std::make_shared<std::size_t>(0);
+  // The last handler to finish wakes the sender (csd_lock_wait() returns as the last csd is
+  // unlocked): no polling, which would cost an engine call per poll on every drain.
+  struct Pending {
+    std::size_t handlers = 0;
+    Wakeup done;
+  };
+  auto pending = std::make_shared<Pending>();
   bool local = false;
   for (int target : cpus) {
     if (target == sender) {
       local = true;
       continue;
     }
-    ++*remaining;
-    spawn_(target, fmt::format("ipi/{}", target), [this, target, &fn, remaining] {
+    ++pending->handlers;
+    spawn_(target, fmt::format("ipi/{}", target), [this, target, &fn, pending] {
       guard_([&] { run_handler(target, fn); });
-      --*remaining;
+      if (--pending->handlers == 0) pending->done.release();
     });
     refresh_from_engine();  // creating an actor is an engine call
   }
@@ -188,8 +194,10 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
     --irq_off_[sender];
   }
   flush();
-  while (*remaining > 0)
-    sleep_for(ipi_poll_ns);
+  if (pending->handlers > 0) {
+    pending->done.park();
+    refresh_from_engine();
+  }
 }
 
 void MachineEnvironment::run_handler(int target, const std::function<void(int)>& fn) {
