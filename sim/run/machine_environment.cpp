@@ -183,7 +183,7 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
     }
     ++pending->handlers;
     spawn_(target, fmt::format("ipi/{}", target), [this, target, &fn, pending] {
-      guard_([&] { run_handler(target, fn); });
+      guard_([&] { run_in_interrupt(target, [&] { fn(target); }); });
       if (--pending->handlers == 0) pending->done.release();
     });
     refresh_from_engine();  // creating an actor is an engine call
@@ -198,24 +198,6 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
     pending->done.park();
     refresh_from_engine();
   }
-}
-
-void MachineEnvironment::run_handler(int target, const std::function<void(int)>& fn) {
-  while (irq_off_[target] > 0)
-    sleep_for(ipi_poll_ns);
-  const std::int64_t target_pending = std::exchange(pending_[target], 0);
-  ++irq_off_[target];
-  ++taken_[target];
-  handler_actor_[target] = Simulation::actor_id();
-  {
-    const RunningAs handler(*this, target);
-    fn(target);
-    flush();  // the handler's own work, paid by its task
-  }
-  refresh_from_engine();
-  --taken_[target];
-  --irq_off_[target];
-  pending_[target] += target_pending;
 }
 
 void MachineEnvironment::call_rcu(std::function<void()> fn) {
@@ -241,7 +223,7 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
       // Every callback due by now, in (due, number) order, one after another.
       while (!queue.empty() && queue.begin()->first.first <= local_now()) {
         auto node = queue.extract(queue.begin());
-        guard_([&] { run_rcu_callback(cpu, node.mapped()); });
+        guard_([&] { run_in_interrupt(cpu, node.mapped()); });
         rcu_pending_.erase(node.key().second);
       }
     }
@@ -250,7 +232,7 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
   refresh_from_engine();  // creating an actor is an engine call
 }
 
-void MachineEnvironment::run_rcu_callback(int cpu, const std::function<void()>& fn) {
+void MachineEnvironment::run_in_interrupt(int cpu, const std::function<void()>& fn) {
   while (irq_off_[cpu] > 0)
     sleep_for(ipi_poll_ns);
   const std::int64_t task_pending = std::exchange(pending_[cpu], 0);
@@ -258,7 +240,7 @@ void MachineEnvironment::run_rcu_callback(int cpu, const std::function<void()>& 
   ++taken_[cpu];
   handler_actor_[cpu] = Simulation::actor_id();
   fn();
-  flush();  // the callback's own work, paid by its task
+  flush();  // the handler's own work, paid by its task
   --taken_[cpu];
   --irq_off_[cpu];
   pending_[cpu] += task_pending;

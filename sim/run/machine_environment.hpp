@@ -163,12 +163,10 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
   void wait_for_handler();
-  // An IPI handler's task: takes `target` when its interrupts are on, runs `fn` as it, pays the
-  // handler's work and gives the CPU back.
-  void run_handler(int target, const std::function<void(int)>& fn);
-  // rcu_do_batch() in the softirq of `cpu`: not while it has interrupts off, and the CPU's own
-  // task waits meanwhile, as for an IPI handler.
-  void run_rcu_callback(int cpu, const std::function<void()>& fn);
+  // From a task spawned on `cpu`: an IPI handler, or rcu_do_batch() in its softirq. Takes the
+  // CPU once its interrupts are on, runs `fn` with them off while the CPU's own task waits,
+  // pays the handler's work in this task and gives the CPU back.
+  void run_in_interrupt(int cpu, const std::function<void()>& fn);
 
   KernelLocks& locks_;
   LockSignals signals_;
