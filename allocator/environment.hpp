@@ -54,6 +54,13 @@ class Environment {
       run_on_cpu(cpu, [&fn, cpu] { fn(cpu); });
   }
 
+  // schedule_work_on() of `fn(cpu)` to every CPU of `cpus`, then flush_work() of each (SLUB's
+  // flush_all_cpus_locked(), v5.15+): as run_on_cpus(), but the caller sleeps while it waits,
+  // where csd_lock_wait() spins.
+  virtual void run_works_on_cpus(const std::vector<int>& cpus, const std::function<void(int)>& fn) {
+    run_on_cpus(cpus, fn);
+  }
+
   // call_rcu(): `fn` runs once a grace period has passed, in softirq context on the CPU that
   // queued it (the simulator: the run's RCU grace period, KernelLockConfig::rcu_grace_period,
   // the one the percpu rw-semaphores wait; the fake: when the test ends the grace period).

@@ -30,6 +30,7 @@ std::vector<Strategy> make_presets() {
       SlubVersion::v5_10,
       NodePaths::v3_14,
       HotplugSide::mem_hotplug_mutex,
+      false,
   });
   p.push_back({
       "hotplug_lock_sysfs",

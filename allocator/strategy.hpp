@@ -100,6 +100,10 @@ struct Strategy {
   NodePaths node_paths = NodePaths::v5_6;
   // The lock the memory hotplug operations take (see hotplug_sides()).
   HotplugSide hotplug_side = HotplugSide::mem_hotplug_lock;
+  // CONFIG_MUTEX_SPIN_ON_OWNER in the era's kernel with lock statistics: from v4.10 mutex
+  // waiters spin while the owner runs (and lock_stat sees no contention then); before it,
+  // DEBUG_MUTEXES, which lockdep selects, turned spinning off (kernel/Kconfig.locks).
+  bool mutex_spin_on_owner = true;
 
   bool operator==(const Strategy&) const = default;
 };

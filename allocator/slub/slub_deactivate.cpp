@@ -162,12 +162,12 @@ std::vector<int> SlubAllocator::cpus_with_slab(const KmemCache* s) const {
 
 // flush_all_cpus_locked() (mm/slub.c v6.1; the caller holds cpu_hotplug_lock): under flush_lock,
 // queue_work_on() flush_cpu_slab() to every CPU with a cpu slab or cpu partial slabs, then
-// flush_work() each. The model runs the works through run_on_cpus(), at once, as IPI handlers
-// would run: it has no kworker that could sleep or be preempted on the target CPU (a gap,
-// README).
+// flush_work() each. The model runs the works at once, as IPI handlers would run: it has no
+// kworker that could sleep or be preempted on the target CPU (a gap, README); the caller sleeps
+// in flush_work() meanwhile, with flush_lock (and, from kmem_cache_destroy(), slab_mutex) held.
 void SlubAllocator::flush_all_cpus_locked(KmemCache* s) {
   env_->lock(LockClass::flush_lock, 0, LockMode::exclusive, "flush_all_cpus_locked");
-  env_->run_on_cpus(cpus_with_slab(s), [this, s](int cpu) { flush_cpu_slab(s, cpu); });
+  env_->run_works_on_cpus(cpus_with_slab(s), [this, s](int cpu) { flush_cpu_slab(s, cpu); });
   env_->unlock(LockClass::flush_lock, 0, LockMode::exclusive);
 }
 

@@ -30,6 +30,9 @@ std::string describe(const alloc::Strategy& s) {
   out += fmt::format("  SLUB code:          {}\n", alloc::slub_version_name(s.slub_version));
   out += fmt::format("  SLUB node paths:    {}\n", alloc::node_paths_name(s.node_paths));
   out += fmt::format("  memory hotplug:     {}\n", alloc::hotplug_side_name(s.hotplug_side));
+  out += fmt::format("  mutex waiters:      {}\n",
+                     s.mutex_spin_on_owner ? "spin while the owner runs (MUTEX_SPIN_ON_OWNER)"
+                                           : "sleep at once (no MUTEX_SPIN_ON_OWNER)");
   // Wrap the description at 96 columns, indented.
   std::string line = " ";
   for (std::size_t start = 0; start < s.description.size();) {

@@ -100,13 +100,19 @@ const WaitQueue::Entry& WaitQueue::front() const {
   return nodes_.front()->entry;
 }
 
-void WaitQueue::wait(Entry entry) {
+WaitQueue::Entry WaitQueue::wait(Entry entry) {
   // Shared with the queue: the semaphore stays alive until the woken actor has left acquire(),
   // and nothing on this stack needs SimGrid to be destroyed if the actor is killed here.
   auto node = std::make_shared<Node>();
   node->entry = entry;
   nodes_.push_back(node);
   node->wakeup.park();
+  return node->entry;
+}
+
+void WaitQueue::for_each(const std::function<void(Entry&)>& fn) {
+  for (auto& node : nodes_)
+    fn(node->entry);
 }
 
 WaitQueue::Entry WaitQueue::wake_front() {
@@ -120,39 +126,53 @@ WaitQueue::Entry WaitQueue::wake_front() {
 // ---------------------------------------------------------------------------------------------
 // KernelLock
 
-KernelLock::KernelLock(LockKind kind, std::string label, LockStat& stat)
-    : kind_(kind), label_(std::move(label)), stat_(stat) {}
+KernelLock::KernelLock(LockKind kind, std::string label, LockStat& stat, TaskStates* tasks)
+    : tasks_(tasks), kind_(kind), label_(std::move(label)), stat_(stat) {}
 
 KernelLock::~KernelLock() = default;
 
 void KernelLock::note_contended(bool read, int cpu, const char* function) {
-  using View = LockStat::View;
-  stat_.contended(View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu, or_empty(function),
-                  last_function_);
-  if (kernel_acquired_hooks())
-    stat_.contended(View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu,
-                    or_empty(function), kernel_last_function_);
+  note_contended_simulator(read, cpu, function);
+  note_contended_kernel(read, cpu, function);
+}
+
+void KernelLock::note_contended_simulator(bool read, int cpu, const char* function) {
+  stat_.contended(LockStat::View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu,
+                  or_empty(function), last_function_);
+}
+
+void KernelLock::note_contended_kernel(bool read, int cpu, const char* function) {
+  if (!kernel_acquired_hooks()) return;
+  stat_.contended(LockStat::View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu,
+                  or_empty(function), kernel_last_function_);
 }
 
 void KernelLock::note_acquired(bool read, int cpu, const char* function, std::int64_t now,
                                std::int64_t waited_since, bool trylock) {
+  note_acquired(read, cpu, function, now, waited_since, waited_since, trylock);
+}
+
+void KernelLock::note_acquired(bool read, int cpu, const char* function, std::int64_t now,
+                               std::int64_t waited_since, std::int64_t kernel_waited_since,
+                               bool trylock) {
   using View = LockStat::View;
-  const std::int64_t waited = waited_since >= 0 ? now - waited_since : -1;
-  stat_.acquired(View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu, waited);
+  stat_.acquired(View::simulator, read, last_cpu_ >= 0 && last_cpu_ != cpu,
+                 waited_since >= 0 ? now - waited_since : -1);
   last_cpu_ = cpu;
   last_function_ = or_empty(function);
   if (trylock || !kernel_acquired_hooks()) return;
-  stat_.acquired(View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu, waited);
+  stat_.acquired(View::kernel, read, kernel_last_cpu_ >= 0 && kernel_last_cpu_ != cpu,
+                 kernel_waited_since >= 0 ? now - kernel_waited_since : -1);
   kernel_last_cpu_ = cpu;
   kernel_last_function_ = or_empty(function);
 }
 
 void KernelLock::note_released(bool read, std::int64_t held_since, std::int64_t requested,
-                               std::int64_t now) {
+                               bool kernel_contended, std::int64_t now) {
   using View = LockStat::View;
   stat_.released(View::simulator, read, now - held_since);
-  // __lock_acquire() stamps holdtime_stamp at the request; lock_acquired() stamps it again.
-  stat_.released(View::kernel, read, now - (kernel_acquired_hooks() ? held_since : requested));
+  const bool restamped = kernel_acquired_hooks() && kernel_contended;
+  stat_.released(View::kernel, read, now - (restamped ? held_since : requested));
 }
 
 void KernelLock::misuse(const std::string& what) const {
@@ -169,8 +189,12 @@ void KernelLock::bad_mode(LockMode mode) const {
 // Exclusive locks
 
 ExclusiveLock::ExclusiveLock(LockKind kind, std::string label, LockStat& stat,
-                             std::int64_t acquire_ns, const NumaCosts* transfer)
-    : KernelLock(kind, std::move(label), stat), acquire_ns_(acquire_ns), transfer_(transfer) {
+                             std::int64_t acquire_ns, const NumaCosts* transfer,
+                             TaskStates* spin_tasks)
+    : KernelLock(kind, std::move(label), stat, spin_tasks),
+      acquire_ns_(acquire_ns),
+      transfer_(transfer),
+      spins_(spin_tasks != nullptr) {
   if (acquire_ns < 0) throw std::invalid_argument("ExclusiveLock: negative acquire cost");
 }
 
@@ -182,14 +206,38 @@ void ExclusiveLock::lock(int cpu, LockMode mode, const char* function) {
     misuse(
         fmt::format("takes it in {} while already holding it (self-deadlock)", or_empty(function)));
   bool contended = false;
+  std::int64_t kernel_contended_at = -1;
   if (owner_ >= 0) {
     contended = true;
-    note_contended(false, cpu, function);
-    waiters_.wait({me, cpu, false});  // returns as the owner: unlock() handed it over
+    note_contended_simulator(false, cpu, function);
+    WaitQueue::Entry waiter{me, cpu, false, or_empty(function)};
+    // mutex_can_spin_on_owner(): no spinning behind an owner that is not on a CPU.
+    if (!spins_ || !tasks_->on_cpu(owner_)) {
+      waiter.contended_at = requested;
+      goes_to_sleep(waiter);
+    }
+    // Returns as the owner: unlock() handed the lock over (and woke a sleeper up).
+    kernel_contended_at = waiters_.wait(waiter).contended_at;
   } else {
     owner_ = me;
   }
-  take(cpu, function, requested, contended);
+  take(cpu, function, requested, contended, kernel_contended_at);
+}
+
+void ExclusiveLock::goes_to_sleep(WaitQueue::Entry& waiter) {
+  note_contended_kernel(false, waiter.cpu, waiter.function);
+  if (spins_) tasks_->sleep(waiter.pid);
+}
+
+// mutex_spin_on_owner() sees !owner->on_cpu: the OSQ head gives up, then each spinner after it,
+// all at this instant as far as the model's time resolution goes.
+void ExclusiveLock::owner_sleeps() {
+  const std::int64_t t = now();
+  waiters_.for_each([&](WaitQueue::Entry& waiter) {
+    if (waiter.contended_at >= 0) return;
+    waiter.contended_at = t;
+    goes_to_sleep(waiter);
+  });
 }
 
 bool ExclusiveLock::try_lock(int cpu, LockMode mode, const char* function) {
@@ -200,12 +248,13 @@ bool ExclusiveLock::try_lock(int cpu, LockMode mode, const char* function) {
     misuse(fmt::format("trylocks it in {} while already holding it", or_empty(function)));
   if (owner_ >= 0) return false;
   owner_ = me;
-  take(cpu, function, requested, false, /*trylock=*/true);
+  take(cpu, function, requested, false, -1, /*trylock=*/true);
   return true;
 }
 
 void ExclusiveLock::take(int cpu, const char* function, std::int64_t requested, bool contended,
-                         bool trylock) {
+                         std::int64_t kernel_contended_at, bool trylock) {
+  if (spins_) tasks_->owns(owner_, this);
   // The owner pays the atomic operation and, for a spinlock, the line's trip from the previous
   // holder's node; nobody else can take the lock meanwhile.
   std::int64_t cost = acquire_ns_;
@@ -213,7 +262,9 @@ void ExclusiveLock::take(int cpu, const char* function, std::int64_t requested, 
   if (cost > 0) Simulation::sleep_for(cost);
   held_since_ = now();
   requested_ = requested;
-  note_acquired(false, cpu, function, held_since_, contended ? requested : -1, trylock);
+  kernel_contended_ = kernel_contended_at >= 0;
+  note_acquired(false, cpu, function, held_since_, contended ? requested : -1, kernel_contended_at,
+                trylock);
 }
 
 void ExclusiveLock::unlock(int cpu, LockMode mode) {
@@ -221,25 +272,32 @@ void ExclusiveLock::unlock(int cpu, LockMode mode) {
   if (mode != LockMode::exclusive) bad_mode(mode);
   if (owner_ != self_pid())
     misuse(owner_ < 0 ? "releases it while nobody holds it" : "releases it without holding it");
-  note_released(false, held_since_, requested_, t);
+  note_released(false, held_since_, requested_, kernel_contended_, t);
+  if (spins_) tasks_->disowns(owner_, this);
   owner_ = -1;
-  if (!waiters_.empty()) owner_ = waiters_.front().pid;  // FIFO hand-off
-  if (owner_ >= 0) waiters_.wake_front();
+  if (waiters_.empty()) return;
+  // FIFO hand-off. A sleeper is runnable from here on: the lock goes to a task on a CPU.
+  const WaitQueue::Entry& next = waiters_.front();
+  owner_ = next.pid;
+  if (spins_ && next.contended_at >= 0) tasks_->wake(next.pid);
+  waiters_.wake_front();
 }
 
-KernelMutex::KernelMutex(std::string label, LockStat& stat, std::int64_t acquire_ns)
-    : ExclusiveLock(LockKind::mutex, std::move(label), stat, acquire_ns, nullptr) {}
+KernelMutex::KernelMutex(std::string label, LockStat& stat, std::int64_t acquire_ns,
+                         TaskStates* tasks, bool spin_on_owner)
+    : ExclusiveLock(LockKind::mutex, std::move(label), stat, acquire_ns, nullptr,
+                    spin_on_owner ? tasks : nullptr) {}
 
 KernelSpinlock::KernelSpinlock(std::string label, LockStat& stat, std::int64_t acquire_ns,
                                const NumaCosts* numa)
-    : ExclusiveLock(LockKind::spinlock, std::move(label), stat, acquire_ns, numa) {}
+    : ExclusiveLock(LockKind::spinlock, std::move(label), stat, acquire_ns, numa, nullptr) {}
 
 // ---------------------------------------------------------------------------------------------
 // PercpuRwSemaphore
 
 PercpuRwSemaphore::PercpuRwSemaphore(std::string label, LockStat& stat, RcuGracePeriod grace_period,
-                                     LockKind kind)
-    : KernelLock(kind, std::move(label), stat), grace_(grace_period) {
+                                     LockKind kind, TaskStates* tasks)
+    : KernelLock(kind, std::move(label), stat, tasks), grace_(grace_period) {
   if (grace_.fixed_ns < 0 && (grace_.jiffy_ns <= 0 || grace_.ticks <= 0))
     throw std::invalid_argument("PercpuRwSemaphore: a tick-aligned grace period needs ticks");
 }
@@ -266,7 +324,7 @@ bool PercpuRwSemaphore::try_lock(int cpu, LockMode mode, const char* function) {
   if (writer_ == me) misuse("read-trylocks it while holding it for write");
   if (block_) return false;
   ++readers_;
-  read_holds_.push_back({me, t, t});
+  read_holds_.push_back({me, t, t, false});
   note_acquired(true, cpu, function, t, -1, /*trylock=*/true);
   return true;
 }
@@ -289,14 +347,17 @@ void PercpuRwSemaphore::down_read(int cpu, const char* function) {
                        or_empty(function)));
   if (!block_) {  // the per-CPU fast path (and the slow path while no writer blocks readers)
     ++readers_;
-    read_holds_.push_back({me, requested, requested});
+    read_holds_.push_back({me, requested, requested, false});
     note_acquired(true, cpu, function, requested, -1);
     return;
   }
   note_contended(true, cpu, function);
-  waiters_.wait({me, cpu, true});  // up_write() counted us in readers_
+  {
+    const TaskStates::Sleeping asleep(tasks_, me);
+    waiters_.wait({me, cpu, true});  // up_write() counted us in readers_
+  }
   const std::int64_t t = now();
-  read_holds_.push_back({me, t, requested});
+  read_holds_.push_back({me, t, requested, true});
   note_acquired(true, cpu, function, t, requested);
 }
 
@@ -318,11 +379,13 @@ void PercpuRwSemaphore::down_write(int cpu, const char* function) {
   const std::int64_t grace_end = rcu_sync_enter(requested);
   if (grace_end > requested) {
     start_waiting();
+    const TaskStates::Sleeping asleep(tasks_, me);  // synchronize_rcu()
     Simulation::sleep_until(grace_end);
     gp_ = Gp::passed;
   }
   if (block_) {
     start_waiting();
+    const TaskStates::Sleeping asleep(tasks_, me);
     waiters_.wait({me, cpu, false});  // up_write() gave us `block`
   } else {
     block_ = true;
@@ -330,11 +393,13 @@ void PercpuRwSemaphore::down_write(int cpu, const char* function) {
   }
   if (readers_ > 0) {
     start_waiting();
-    drain_.wait({me, cpu, false});  // the last up_read() woke us
+    const TaskStates::Sleeping asleep(tasks_, me);  // rcuwait_wait_event()
+    drain_.wait({me, cpu, false});                  // the last up_read() woke us
   }
   write_held_ = true;
   write_since_ = now();
   write_requested_ = requested;
+  write_contended_ = contended;
   note_acquired(false, cpu, function, write_since_, contended ? requested : -1);
 }
 
@@ -346,7 +411,7 @@ void PercpuRwSemaphore::up_read() {
   if (it == read_holds_.rend())
     misuse(writer_ == me ? "releases it for read while holding it for write"
                          : "releases it for read without holding it");
-  note_released(true, it->since, it->requested, t);
+  note_released(true, it->since, it->requested, it->contended, t);
   read_holds_.erase(std::next(it).base());
   --readers_;
   if (readers_ == 0 && !drain_.empty()) drain_.wake_front();
@@ -358,7 +423,7 @@ void PercpuRwSemaphore::up_write() {
   if (writer_ != me || !write_held_)
     misuse(reads(me) ? "releases it for write while holding it for read"
                      : "releases it for write without holding it");
-  note_released(false, write_since_, write_requested_, t);
+  note_released(false, write_since_, write_requested_, write_contended_, t);
   write_held_ = false;
   block_ = false;
   writer_ = -1;
@@ -403,8 +468,8 @@ void PercpuRwSemaphore::rcu_sync_exit(std::int64_t t) {
 // ---------------------------------------------------------------------------------------------
 // KernfsActiveRef
 
-KernfsActiveRef::KernfsActiveRef(std::string label, LockStat& stat)
-    : KernelLock(LockKind::kernfs_active, std::move(label), stat) {}
+KernfsActiveRef::KernfsActiveRef(std::string label, LockStat& stat, TaskStates* tasks)
+    : KernelLock(LockKind::kernfs_active, std::move(label), stat, tasks) {}
 
 bool KernfsActiveRef::try_get_active(int cpu, const char* function) {
   const std::int64_t t = now();
@@ -421,7 +486,7 @@ void KernfsActiveRef::put_active(int cpu) {
   const long me = self_pid();
   auto it = std::find_if(refs_.rbegin(), refs_.rend(), [me](const Hold& h) { return h.pid == me; });
   if (it == refs_.rend()) misuse("puts an active reference it does not hold");
-  note_released(true, it->since, it->since, t);
+  note_released(true, it->since, it->since, false, t);
   refs_.erase(std::next(it).base());
   --active_;
   if (active_ == 0)
@@ -443,6 +508,7 @@ void KernfsActiveRef::drain(int cpu, const char* function) {
   if (active_ > 0) {
     contended = true;
     note_contended(false, cpu, function);
+    const TaskStates::Sleeping asleep(tasks_, me);  // wait_event() in kernfs_drain()
     drainers_.wait({me, cpu, false});
   }
   const std::int64_t t = now();
@@ -480,7 +546,7 @@ void KernfsActiveRef::unlock(int cpu, LockMode mode) {
     auto it = std::find_if(removers_.begin(), removers_.end(),
                            [me](const Hold& h) { return h.pid == me; });
     if (it == removers_.end()) misuse("ends a removal it did not start");
-    note_released(false, it->since, it->since, t);
+    note_released(false, it->since, it->since, true, t);
     removers_.erase(it);
   } else {
     bad_mode(mode);

@@ -14,15 +14,18 @@
 //   lock it holds for read (or the reverse) and releasing what it does not hold throw
 //   std::logic_error; a mode the kind does not have throws std::invalid_argument.
 // - Waiters are woken in FIFO order and the lock is handed to them at release (no barging):
-//   the releaser's next acquisition queues behind them. The uncontended paths of every kind
-//   make no SimGrid call apart from sleeping for a non-zero acquire cost (actors are
-//   cooperative, so plain ints are safe); blocking and waking use one sim::Wakeup per blocked
-//   actor, so the locks work with the engine's lookahead.
+//   the releaser's next acquisition queues behind them. For a mutex this is the order of the
+//   kernel's OSQ of optimistic spinners; a newcomer stealing the lock from a woken sleeper
+//   (possible in the kernel between the release and the sleeper running) is not modelled. The
+//   uncontended paths of every kind make no SimGrid call apart from sleeping for a non-zero acquire
+//   cost (actors are cooperative, so plain ints are safe); blocking and waking use one sim::Wakeup
+//   per blocked actor, so the locks work with the engine's lookahead.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +33,7 @@
 #include "allocator/lock_class.hpp"
 #include "kernel/lock_stat.hpp"
 #include "kernel/rcu_grace_period.hpp"
+#include "kernel/task_states.hpp"
 
 namespace slabsim::topology {
 struct Topology;
@@ -77,6 +81,10 @@ class WaitQueue {
     long pid = -1;  // SimGrid actor id
     int cpu = -1;
     bool reader = false;
+    const char* function = "";
+    // A mutex waiter: when the kernel's lock_contended() ran for it (it stopped spinning and
+    // went to sleep), or -1 while it spins.
+    std::int64_t contended_at = -1;
   };
 
   WaitQueue();
@@ -88,8 +96,11 @@ class WaitQueue {
   [[nodiscard]] std::size_t size() const { return nodes_.size(); }
   [[nodiscard]] const Entry& front() const;
 
-  void wait(Entry entry);
+  // Returns the entry as it was when the actor was woken.
+  Entry wait(Entry entry);
   Entry wake_front();
+  // Every queued entry, front first, for updates that do not reorder the queue.
+  void for_each(const std::function<void(Entry&)>& fn);
 
  private:
   struct Node;
@@ -101,7 +112,8 @@ class WaitQueue {
 // contending points.
 class KernelLock {
  public:
-  KernelLock(LockKind kind, std::string label, LockStat& stat);
+  // `tasks`: which tasks are on a CPU; the lock marks its sleeping waiters there (may be null).
+  KernelLock(LockKind kind, std::string label, LockStat& stat, TaskStates* tasks = nullptr);
   virtual ~KernelLock();
   KernelLock(const KernelLock&) = delete;
   KernelLock& operator=(const KernelLock&) = delete;
@@ -118,16 +130,25 @@ class KernelLock {
   virtual void unlock(int cpu, LockMode mode) = 0;
 
  protected:
-  // lock_contended(): at the first wait of an acquisition.
+  // The first wait of an acquisition, in both views (where the kernel's lock_contended() runs
+  // as the acquisition starts to wait), or in one of them.
   void note_contended(bool read, int cpu, const char* function);
-  // lock_acquired(): `waited_since` is the request time of a contended acquisition, or < 0. A
+  void note_contended_simulator(bool read, int cpu, const char* function);
+  void note_contended_kernel(bool read, int cpu, const char* function);
+  // lock_acquired(): `waited_since` is the request time of a contended acquisition, or < 0;
+  // `kernel_waited_since` is when the kernel's lock_contended() ran for it, or < 0. A
   // trylock's acquisition is recorded by the simulator only: the kernel's trylocks never call
   // lock_acquired().
   void note_acquired(bool read, int cpu, const char* function, std::int64_t now,
                      std::int64_t waited_since, bool trylock = false);
+  void note_acquired(bool read, int cpu, const char* function, std::int64_t now,
+                     std::int64_t waited_since, std::int64_t kernel_waited_since, bool trylock);
   // lock_release() of an acquisition held since `held_since` and requested (lock_acquire()) at
-  // `requested`, which is where the kernel's hold time starts when no lock_acquired() resets it.
-  void note_released(bool read, std::int64_t held_since, std::int64_t requested, std::int64_t now);
+  // `requested`. The kernel's hold time starts at the request (__lock_acquire() stamps
+  // holdtime_stamp) unless lock_acquired() found a wait and stamped it again at `held_since`:
+  // `kernel_contended` says whether it did.
+  void note_released(bool read, std::int64_t held_since, std::int64_t requested,
+                     bool kernel_contended, std::int64_t now);
   // Whether the kernel's implementation of this kind calls lock_contended()/lock_acquired()
   // (v5.10: all but the percpu rw-semaphore).
   [[nodiscard]] bool kernel_acquired_hooks() const { return kind_ != LockKind::percpu_rwsem; }
@@ -141,6 +162,7 @@ class KernelLock {
   // lockdep's lock->cpu and lock->ip, which only lock_acquired() sets.
   int kernel_last_cpu_ = -1;
   const char* kernel_last_function_ = "";
+  TaskStates* tasks_;
 
  private:
   LockKind kind_;
@@ -151,7 +173,18 @@ class KernelLock {
 // Exclusive locks with FIFO hand-off: the common part of KernelMutex and KernelSpinlock.
 // Mode: LockMode::exclusive only. An acquisition pays `acquire_ns`, plus the cache-line
 // transfer of NumaCosts when `transfer` is given, after it owns the lock.
-class ExclusiveLock : public KernelLock {
+//
+// What the kernel's lock_stat sees of a wait differs by kind:
+// - spinlock: LOCK_CONTENDED(): lock_contended() as soon as the entry trylock fails.
+// - mutex with optimistic spinning (__mutex_lock_common(), v5.10 and v6.1): a waiter first
+//   spins while the owner is on a CPU (mutex_optimistic_spin(), mutex_spin_on_owner()), with no
+//   lock_contended(); it gets the lock that way, uncontended in lock_stat and with the spin in
+//   its hold time (holdtime_stamp is set at lock_acquire()), unless the owner goes to sleep
+//   first. Then the waiter gives up, calls lock_contended() and sleeps on the wait list: the
+//   kernel's wait time runs from there. A waiter arriving while the owner sleeps is contended
+//   at once. Without spinning (lock debugging before v4.10: DEBUG_MUTEXES turned
+//   MUTEX_SPIN_ON_OWNER off) every waiter is contended at its request.
+class ExclusiveLock : public KernelLock, private TaskStates::OwnerListener {
  public:
   void lock(int cpu, LockMode mode, const char* function) override;
   bool try_lock(int cpu, LockMode mode, const char* function) override;
@@ -161,26 +194,36 @@ class ExclusiveLock : public KernelLock {
   [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
 
  protected:
+  // `spin_tasks`: the tasks whose CPU state a mutex's optimistic spinners watch; null for a
+  // spinlock and for a mutex that does not spin.
   ExclusiveLock(LockKind kind, std::string label, LockStat& stat, std::int64_t acquire_ns,
-                const NumaCosts* transfer);
+                const NumaCosts* transfer, TaskStates* spin_tasks);
 
  private:
   void take(int cpu, const char* function, std::int64_t requested, bool contended,
-            bool trylock = false);
+            std::int64_t kernel_contended_at, bool trylock = false);
+  // A waiter stops spinning: lock_contended() and, for a mutex, schedule().
+  void goes_to_sleep(WaitQueue::Entry& waiter);
+  void owner_sleeps() override;
 
   std::int64_t acquire_ns_;
   const NumaCosts* transfer_;
+  bool spins_;
   long owner_ = -1;  // actor id
   std::int64_t held_since_ = 0;
   std::int64_t requested_ = 0;
+  bool kernel_contended_ = false;
   WaitQueue waiters_;
 };
 
-// struct mutex (slab_mutex, device_hotplug_lock). A waiter sleeps; in the simulation that is
-// just time passing, like spinning.
+// struct mutex (slab_mutex, device_hotplug_lock). In the simulation a waiter's time just
+// passes, spinning or asleep; which of the two it is decides what lock_stat records (above)
+// and, while it sleeps, the spinners of the mutexes it owns give up too.
 class KernelMutex : public ExclusiveLock {
  public:
-  KernelMutex(std::string label, LockStat& stat, std::int64_t acquire_ns);
+  // `spin_on_owner`: CONFIG_MUTEX_SPIN_ON_OWNER is in effect.
+  KernelMutex(std::string label, LockStat& stat, std::int64_t acquire_ns, TaskStates* tasks,
+              bool spin_on_owner = true);
 };
 
 // spinlock_t (n->list_lock). A waiter spins (its CPU is busy; here, time passes). Each
@@ -213,7 +256,7 @@ class KernelSpinlock : public ExclusiveLock {
 class PercpuRwSemaphore : public KernelLock {
  public:
   PercpuRwSemaphore(std::string label, LockStat& stat, RcuGracePeriod grace_period,
-                    LockKind kind = LockKind::percpu_rwsem);
+                    LockKind kind = LockKind::percpu_rwsem, TaskStates* tasks = nullptr);
 
   void lock(int cpu, LockMode mode, const char* function) override;
   bool try_lock(int cpu, LockMode mode, const char* function) override;
@@ -230,6 +273,7 @@ class PercpuRwSemaphore : public KernelLock {
     long pid;
     std::int64_t since;
     std::int64_t requested;  // lock_acquire(): where the kernel's hold time starts
+    bool contended;
   };
   enum class Gp { idle, entering, passed, exiting };
 
@@ -250,6 +294,7 @@ class PercpuRwSemaphore : public KernelLock {
   bool write_held_ = false;
   std::int64_t write_since_ = 0;
   std::int64_t write_requested_ = 0;
+  bool write_contended_ = false;
   WaitQueue waiters_;  // readers and writers, FIFO
   WaitQueue drain_;    // the writer waiting for readers_ == 0
   Gp gp_ = Gp::idle;
@@ -269,7 +314,7 @@ class PercpuRwSemaphore : public KernelLock {
 // Draining while holding a reference of the same node is a self-deadlock (std::logic_error).
 class KernfsActiveRef : public KernelLock {
  public:
-  KernfsActiveRef(std::string label, LockStat& stat);
+  KernfsActiveRef(std::string label, LockStat& stat, TaskStates* tasks = nullptr);
 
   bool try_get_active(int cpu, const char* function);
   void put_active(int cpu);

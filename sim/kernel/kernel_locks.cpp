@@ -69,7 +69,8 @@ KernelLock& KernelLocks::get(LockClass cls, std::uint64_t instance) {
   LockStat& stat = stats_[i];
   switch (kind_of(cls)) {
     case LockKind::mutex:
-      slot = std::make_unique<KernelMutex>(std::move(label), stat, config_.mutex_acquire_ns);
+      slot = std::make_unique<KernelMutex>(std::move(label), stat, config_.mutex_acquire_ns,
+                                           &tasks_, config_.mutex_spin_on_owner);
       break;
     case LockKind::spinlock:
       slot =
@@ -77,14 +78,15 @@ KernelLock& KernelLocks::get(LockClass cls, std::uint64_t instance) {
                                            config_.spinlock_cacheline_transfer ? &numa_ : nullptr);
       break;
     case LockKind::percpu_rwsem:
-      slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, config_.rcu_grace_period);
+      slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, config_.rcu_grace_period,
+                                                 LockKind::percpu_rwsem, &tasks_);
       break;
     case LockKind::rwsem:
       slot = std::make_unique<PercpuRwSemaphore>(std::move(label), stat, RcuGracePeriod::fixed(0),
-                                                 LockKind::rwsem);
+                                                 LockKind::rwsem, &tasks_);
       break;
     case LockKind::kernfs_active:
-      slot = std::make_unique<KernfsActiveRef>(std::move(label), stat);
+      slot = std::make_unique<KernfsActiveRef>(std::move(label), stat, &tasks_);
       break;
   }
   used_[i] = true;

@@ -27,6 +27,7 @@
 #include "allocator/lock_class.hpp"
 #include "kernel/kernel_lock.hpp"
 #include "kernel/lock_stat.hpp"
+#include "kernel/task_states.hpp"
 
 namespace slabsim::topology {
 struct Topology;
@@ -55,6 +56,10 @@ struct KernelLockConfig {
   // of more than one CPU. Documentation/locking/percpu-rw-semaphore.rst warns that it "can take
   // hundreds of milliseconds" on loaded systems; a workload's "rcu_grace_period" fixes it.
   RcuGracePeriod rcu_grace_period;
+  // CONFIG_MUTEX_SPIN_ON_OWNER in a kernel with lock statistics: mutex waiters spin while the
+  // owner is on a CPU, and lock_stat sees a contention only once they sleep (kernel_lock.hpp).
+  // Before v4.10, DEBUG_MUTEXES (which lockdep selects) turned spinning off.
+  bool mutex_spin_on_owner = true;
 };
 
 class KernelLocks {
@@ -102,6 +107,9 @@ class KernelLocks {
 
   [[nodiscard]] const KernelLockConfig& config() const { return config_; }
   [[nodiscard]] const NumaCosts& numa() const { return numa_; }
+  // Which tasks sleep: the locks mark their sleeping waiters; the run marks its other sleeps
+  // (msleep(), rcu_barrier(), flush_work()) with TaskStates::Sleeping.
+  [[nodiscard]] TaskStates& tasks() { return tasks_; }
 
  private:
   struct Key {
@@ -117,6 +125,7 @@ class KernelLocks {
 
   KernelLockConfig config_;
   NumaCosts numa_;
+  TaskStates tasks_;
   std::vector<LockStat> stats_;  // index: LockClass
   std::vector<bool> used_;       // index: LockClass
   bool debug_locks_ = true;

@@ -173,6 +173,7 @@ void HotplugOperations::lock_device_hotplug_sysfs() {
   while (!env_.try_lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive,
                         "lock_device_hotplug_sysfs")) {
     env_.flush();
+    const TaskStates::Sleeping asleep = env_.sleeping();
     env_.sleep_until(
         msleep_wake_ns(env_.local_now(), device_hotplug_retry_msecs, workload_.kernel.jiffy_ns));
     env_.charge(syscall_restart_ns);
@@ -217,9 +218,13 @@ void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
 int HotplugOperations::cpu_down(int cpu) {
   cpus_.take_offline(cpu);
   // The dying CPU stops at its next operation boundary; CPUHP_SLUB_DEAD then runs here.
-  while (!cpus_.parked(cpu) && env_.local_now() < workload_.duration_ns) {
-    env_.flush();
-    env_.sleep_for(Machine::poll_ns);
+  // takedown_cpu() sleeps meanwhile (wait_for_ap_thread()), with the hotplug locks held.
+  {
+    const TaskStates::Sleeping asleep = env_.sleeping();
+    while (!cpus_.parked(cpu) && env_.local_now() < workload_.duration_ns) {
+      env_.flush();
+      env_.sleep_for(Machine::poll_ns);
+    }
   }
   if (!cpus_.parked(cpu)) return -etimedout;  // it never reached a boundary before the run ended
   if (auto* dead = allocator_.cpuhp_dead()) dead->dead_cpu(cpu);

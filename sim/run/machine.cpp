@@ -23,8 +23,10 @@ topology::Topology with_event_cpus(topology::Topology t, int count) {
 
 // The workload's kernel times. KernelLocks would sleep for the acquire and cache-line costs;
 // the environment charges them as the holder's work instead (see MachineEnvironment).
-KernelLockConfig lock_config(const workload::KernelTimes& k, const topology::Topology& machine) {
+KernelLockConfig lock_config(const workload::KernelTimes& k, const topology::Topology& machine,
+                             const alloc::Strategy& strategy) {
   KernelLockConfig c;
+  c.mutex_spin_on_owner = strategy.mutex_spin_on_owner;
   c.rcu_grace_period = workload::rcu_grace_period(k, machine);
   c.mutex_acquire_ns = 0;
   c.spinlock_acquire_ns = 0;
@@ -45,7 +47,7 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
     : machine_(machine),
       simulated_(with_event_cpus(machine, event_tasks + 1)),
       engine_(simulated_),
-      locks_(simulated_, lock_config(kernel, machine)),
+      locks_(simulated_, lock_config(kernel, machine, strategy)),
       env_(simulated_, locks_, options.seed, options.sync_quantum_ns, kernel.mutex_acquire_ns,
            kernel.spinlock_acquire_ns),
       layout_(machine_layout(simulated_, event_tasks + 1)),

@@ -246,9 +246,21 @@ void MachineEnvironment::run_in_interrupt(int cpu, const std::function<void()>& 
   pending_[cpu] += task_pending;
 }
 
+void MachineEnvironment::run_works_on_cpus(const std::vector<int>& cpus,
+                                           const std::function<void(int)>& fn) {
+  const TaskStates::Sleeping asleep = sleeping();  // flush_work()
+  run_on_cpus(cpus, fn);
+}
+
+TaskStates::Sleeping MachineEnvironment::sleeping() {
+  if (outside_) return {nullptr, -1};
+  return {&locks_.tasks(), Simulation::actor_id()};
+}
+
 void MachineEnvironment::rcu_barrier() {
   if (outside_) return;
   flush();
+  const TaskStates::Sleeping asleep = sleeping();
   const std::uint64_t queued = rcu_queued_;
   // Waits for the callbacks queued before the barrier (numbers below `queued`), not later ones.
   while (!rcu_pending_.empty() && rcu_pending_.begin()->first < queued) {

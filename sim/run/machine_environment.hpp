@@ -87,6 +87,9 @@ class MachineEnvironment final : public alloc::Environment {
   // Waits of the runner's own (a parked CPU, an event task until its next event).
   void sleep_for(std::int64_t ns);
   void sleep_until(std::int64_t ns);
+  // The calling task sleeps in the kernel (msleep(), wait_for_completion()) for the guard's
+  // scope: the mutexes it owns stop their spinners (kernel/task_states.hpp).
+  [[nodiscard]] TaskStates::Sleeping sleeping();
   // Pays the CPU's local work if it exceeds the quantum (called between operations).
   void maybe_flush() {
     if (pending_[cpu_] >= quantum_ns_) flush();
@@ -136,6 +139,7 @@ class MachineEnvironment final : public alloc::Environment {
   // one IPI send; the sender runs its own CPU's handler meanwhile and then waits for the others
   // (smp_call_function_many_cond(): the local call, then csd_lock_wait() on each).
   void run_on_cpus(const std::vector<int>& cpus, const std::function<void(int)>& fn) override;
+  void run_works_on_cpus(const std::vector<int>& cpus, const std::function<void(int)>& fn) override;
   // call_rcu(): the callback is queued on the queuing CPU and runs as that CPU's softirq once
   // the grace period (the run's rcu_grace_period, as the percpu rw-semaphores use) has passed;
   // one task per CPU runs the queue (rcu_do_batch()), every callback due at once in one go, so

@@ -133,6 +133,11 @@ SpecPtr make_spec() {
           optional("slub_version", enumeration(slub_version_choices()), slub_version_help()),
           optional("node_paths", enumeration(node_paths_choices()), node_paths_help()),
           optional("hotplug_side", enumeration(hotplug_side_choices()), hotplug_side_help()),
+          optional("mutex_spin_on_owner", boolean(),
+                   "CONFIG_MUTEX_SPIN_ON_OWNER in a kernel with lock statistics: mutex waiters "
+                   "spin while the owner runs, and /proc/lock_stat counts a contention only "
+                   "once they sleep (true from v4.10; before it DEBUG_MUTEXES, which lockdep "
+                   "selects, turned spinning off)."),
       });
 }
 
@@ -187,6 +192,7 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
   if (j.contains("node_paths"))
     for (const auto& p : alloc::node_paths_list())
       if (j["node_paths"] == p.name) s.node_paths = p.paths;
+  if (j.contains("mutex_spin_on_owner")) s.mutex_spin_on_owner = j["mutex_spin_on_owner"];
   return s;
 }
 
@@ -232,6 +238,7 @@ json to_json(const alloc::Strategy& s) {
       {"slub_version", alloc::slub_version_name(s.slub_version)},
       {"node_paths", alloc::node_paths_name(s.node_paths)},
       {"hotplug_side", alloc::hotplug_side_name(s.hotplug_side)},
+      {"mutex_spin_on_owner", s.mutex_spin_on_owner},
   };
 }
 

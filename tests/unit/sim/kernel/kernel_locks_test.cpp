@@ -733,6 +733,126 @@ TEST(Mutex, LockStatTextFreezesAfterDebugLocksOff) {
       << text;
 }
 
+// __mutex_lock_common() (kernel/locking/mutex.c, v5.10): a waiter behind an owner that is on a
+// CPU spins in mutex_optimistic_spin() and gets the lock with no lock_contended(); its hold time
+// starts at lock_acquire(), so the spin is in it. The simulator sees the whole wait.
+TEST(MutexKernelView, SpinnerBehindARunningOwnerIsNoContention) {
+  for (const bool spin : {true, false}) {
+    const auto m = two_node_machine();
+    Simulation sim(m);
+    sim.set_lookahead(g_lookahead);
+    KernelLockConfig cfg = free_ops(0);
+    cfg.mutex_spin_on_owner = spin;
+    KernelLocks locks(m, cfg);
+    constexpr auto slab = LockClass::slab_mutex;
+    sim.spawn_on_cpu(0, "owner", [&] {
+      locks.lock(0, slab, 0, X, "kmem_cache_create");
+      Simulation::sleep_until(100);  // work: the owner stays on its CPU
+      locks.unlock(0, slab, 0, X);
+    });
+    sim.spawn_on_cpu(1, "waiter", [&] {
+      Simulation::sleep_until(10);
+      locks.lock(1, slab, 0, X, "kmem_cache_destroy");
+      EXPECT_EQ(Simulation::now_ns(), 100);
+      Simulation::sleep_for(10);
+      locks.unlock(1, slab, 0, X);
+    });
+    EXPECT_FALSE(sim.run().deadlock);
+    const auto& sim_view = locks.stat(slab).stats();
+    const auto& kernel = locks.stat(slab).kernel_stats();
+    EXPECT_EQ(sim_view.write_waittime, (LockTime{90, 90, 90, 1}));
+    EXPECT_EQ(sim_view.write_holdtime, (LockTime{10, 100, 110, 2}));
+    if (spin) {
+      EXPECT_EQ(kernel.contentions(), 0u);
+      EXPECT_TRUE(kernel.contention_points.empty());
+      EXPECT_EQ(kernel.write_holdtime, (LockTime{100, 100, 200, 2}));  // waiter: 10 -> 110
+    } else {
+      // Without MUTEX_SPIN_ON_OWNER (lock debugging before v4.10) the waiter sleeps at once.
+      EXPECT_EQ(kernel.write_waittime, (LockTime{90, 90, 90, 1}));
+      EXPECT_EQ(kernel.write_holdtime, (LockTime{10, 100, 110, 2}));
+    }
+    EXPECT_EQ(kernel.acq_bounces_write, 1u);  // lock_acquired() ran on CPU 1 after CPU 0
+  }
+}
+
+// mutex_spin_on_owner() stops once !owner->on_cpu: when the owner sleeps (here in
+// percpu_down_write()'s grace period), each spinner calls lock_contended() then; a waiter that
+// arrives while the owner sleeps is contended at once; one that arrives after the owner runs
+// again spins.
+TEST(MutexKernelView, OwnerGoingToSleepTurnsSpinnersIntoContentions) {
+  const auto m = two_node_machine();
+  Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
+  KernelLocks locks(m, free_ops(100));
+  constexpr auto slab = LockClass::slab_mutex;
+  sim.spawn_on_cpu(0, "owner", [&] {
+    locks.lock(0, slab, 0, X, "kmem_cache_create");
+    Simulation::sleep_until(50);
+    locks.lock(0, mems, 0, W, "mem_hotplug_begin");  // asleep from 50 to 150
+    locks.unlock(0, mems, 0, W);
+    Simulation::sleep_until(200);
+    locks.unlock(0, slab, 0, X);
+  });
+  auto waiter = [&](int cpu, std::int64_t at, std::int64_t gets) {
+    sim.spawn_on_cpu(cpu, fmt::format("w{}", cpu), [&locks, cpu, at, gets] {
+      Simulation::sleep_until(at);
+      locks.lock(cpu, slab, 0, X, "kmem_cache_destroy");
+      EXPECT_EQ(Simulation::now_ns(), gets);
+      Simulation::sleep_for(10);
+      locks.unlock(cpu, slab, 0, X);
+    });
+  };
+  waiter(1, 10, 200);   // spins from 10, sleeps at 50
+  waiter(2, 100, 210);  // the owner sleeps: contended at 100
+  waiter(3, 170, 220);  // the owner runs again: spins to the end
+  EXPECT_FALSE(sim.run().deadlock);
+  const auto& kernel = locks.stat(slab).kernel_stats();
+  EXPECT_EQ(kernel.write_waittime, (LockTime{110, 150, 260, 2}));
+  // owner 0 -> 200, w1 200 -> 210 (restamped), w2 210 -> 220 (restamped), w3 170 -> 230.
+  EXPECT_EQ(kernel.write_holdtime, (LockTime{10, 200, 280, 4}));
+  EXPECT_EQ(kernel.contention_points, (std::vector<LockPoint>{{"kmem_cache_destroy", 2}}));
+  EXPECT_EQ(locks.stat(slab).stats().write_waittime, (LockTime{50, 190, 350, 3}));
+}
+
+// A task asleep in a mutex queue is not on a CPU either: spinners behind a mutex it owns give up
+// too. A holds slab_mutex and spins on device_hotplug_lock; C spins on slab_mutex; when B, the
+// owner of device_hotplug_lock, sleeps, A and then C go to sleep and both are contended.
+TEST(MutexKernelView, SleepPropagatesAlongAChainOfOwners) {
+  const auto m = two_node_machine();
+  Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
+  KernelLocks locks(m, free_ops(100));
+  constexpr auto slab = LockClass::slab_mutex;
+  constexpr auto dev = LockClass::device_hotplug_lock;
+  sim.spawn_on_cpu(0, "B", [&] {
+    locks.lock(0, dev, 0, X, "lock_device_hotplug");
+    Simulation::sleep_until(50);
+    locks.lock(0, mems, 0, W, "mem_hotplug_begin");  // asleep from 50 to 150
+    locks.unlock(0, mems, 0, W);
+    Simulation::sleep_until(200);
+    locks.unlock(0, dev, 0, X);
+  });
+  sim.spawn_on_cpu(1, "A", [&] {
+    locks.lock(1, slab, 0, X, "kmem_cache_create");
+    Simulation::sleep_until(10);
+    locks.lock(1, dev, 0, X, "lock_device_hotplug");
+    EXPECT_EQ(Simulation::now_ns(), 200);
+    Simulation::sleep_until(210);
+    locks.unlock(1, dev, 0, X);
+    Simulation::sleep_until(220);
+    locks.unlock(1, slab, 0, X);
+  });
+  sim.spawn_on_cpu(2, "C", [&] {
+    Simulation::sleep_until(20);
+    locks.lock(2, slab, 0, X, "kmem_cache_destroy");
+    EXPECT_EQ(Simulation::now_ns(), 220);
+    locks.unlock(2, slab, 0, X);
+  });
+  EXPECT_FALSE(sim.run().deadlock);
+  EXPECT_EQ(locks.stat(dev).kernel_stats().write_waittime, (LockTime{150, 150, 150, 1}));
+  EXPECT_EQ(locks.stat(slab).kernel_stats().write_waittime, (LockTime{170, 170, 170, 1}));
+}
+
 TEST(Spinlock, CrossNodeAcquisitionPaysTheLineTransfer) {
   // Asymmetric on purpose: the row is the acquirer's node, the column the previous holder's.
   const auto m = two_node_machine({{80, 150}, {170, 90}});
@@ -845,13 +965,17 @@ TEST(LockStatScenario, ScriptedSpinlockContentionHandComputed) {
   want.contention_points = {{"get_partial_node", 2}};
   want.contending_points = {{"deactivate_slab", 2}};  // A had acquired it last both times
   EXPECT_EQ(locks.stat(list).stats(), want);
+  // The kernel's hold times of A's uncontended acquisitions start at lock_acquire(), before the
+  // line arrives (__lock_acquire() stamps holdtime_stamp; lock_acquired() stamps it again only
+  // after a wait): A 0->105 and 300->400. The contended ones start at lock_acquired().
+  EXPECT_EQ(locks.stat(list).kernel_stats().write_holdtime, (LockTime{10, 105, 235, 4}));
 
   const std::string expected = R"(lock_stat version 0.4
 -----------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------
                               class name    con-bounces    contentions   waittime-min   waittime-max waittime-total   waittime-avg    acq-bounces   acquisitions   holdtime-min   holdtime-max holdtime-total   holdtime-avg
 -----------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------
 
-                           &n->list_lock:             2              2           0.17           0.18           0.35           0.17              3              4           0.01           0.10           0.15           0.04
+                           &n->list_lock:             2              2           0.17           0.18           0.35           0.17              3              4           0.01           0.11           0.24           0.06
                            -------------
                            &n->list_lock              2          [<0000000000000000>] get_partial_node
                            -------------
