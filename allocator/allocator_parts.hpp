@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "allocator/cache.hpp"
+#include "allocator/lock_class.hpp"
 #include "allocator/mm/memory_notify.hpp"
 
 namespace slabsim::alloc {
@@ -79,6 +80,9 @@ class SlabSysfs {
   // Whether /sys/kernel/slab/<s->name> still leads to `s`: from sysfs_slab_add() until
   // sysfs_slab_unlink(), or until a later cache of the same name took the name over.
   [[nodiscard]] virtual bool sysfs_slab_linked(const Cache* s) const = 0;
+  // The lockdep class of the file's kn->active (one per attribute: lock_class.hpp), or nullopt
+  // when the cache directories of this kernel have no such file.
+  [[nodiscard]] virtual std::optional<LockClass> active_ref_class(std::string_view file) const = 0;
 
  protected:
   ~SlabSysfs() = default;

@@ -13,14 +13,10 @@ enum class LockClass : std::uint8_t {
   cpu_hotplug_lock,  // percpu_rw_semaphore: get_online_cpus() = read
   device_hotplug_lock,  // lock_device_hotplug_sysfs()
   memory_chain,         // (memory_chain).rwsem, the memory notifier chain
-  // kn->active: the active reference of a sysfs file; removal drains it. The class name is
-  // __kernfs_create_file()'s lockdep_init_map() (kn->count until 2020). The kernel has one class
-  // per attribute (printed kn->active#N); the model one for all (not modelled yet).
-  kernfs_active,
-  alien_lock,         // SLAB: alien_cache::lock, one instance per (cache, node, remote node)
-  slob_lock,          // SLOB: the one spinlock over its free lists
-  flush_lock,         // SLUB v5.15+: the mutex flush_all_cpus_locked() holds over its works
-  mem_hotplug_mutex,  // v3.14's memory hotplug lock: lock_memory_hotplug(), a plain mutex
+  alien_lock,           // SLAB: alien_cache::lock, one instance per (cache, node, remote node)
+  slob_lock,            // SLOB: the one spinlock over its free lists
+  flush_lock,           // SLUB v5.15+: the mutex flush_all_cpus_locked() holds over its works
+  mem_hotplug_mutex,    // v3.14's memory hotplug lock: lock_memory_hotplug(), a plain mutex
   // SLAB's kmem_cache_node::list_lock. lockdep names a spinlock's class after its
   // spin_lock_init() argument: kmem_cache_node_init() initialises every node struct's as
   // &parent->list_lock, except the two that init_list() copies at boot (kmem_cache's and the
@@ -30,8 +26,38 @@ enum class LockClass : std::uint8_t {
   // kernel/cpu.c's cpu_add_remove_lock: cpu_maps_update_begin(), which cpu_up()/cpu_down()
   // take around cpus_write_lock().
   cpu_add_remove_lock,
+  // kn->active, the active reference of a sysfs file, which removal drains; the first of
+  // kernfs_active_classes classes (kernfs_active_class()). The name is __kernfs_create_file()'s
+  // lockdep_init_map() (kn->count until 2020).
+  kernfs_active_first,
 };
-inline constexpr int lock_class_count = 14;
+
+// sysfs_add_file_mode_ns() (fs/sysfs/file.c, v5.10-v6.1) keys a file's kn->active with
+// attr->key ?: &attr->skey: one lockdep class per attribute, shared by that file in every
+// directory, one instance per (directory, file). SLUB's files are static slab_attribute objects,
+// so /sys/kernel/slab/*/shrink is one class, objects another. Class i belongs to attribute i of
+// the SLUB attribute table (slub_sysfs.hpp: slab_attribute_names()).
+inline constexpr int kernfs_active_classes = 64;
+inline constexpr int lock_class_count =
+    static_cast<int>(LockClass::kernfs_active_first) + kernfs_active_classes;
+
+constexpr LockClass kernfs_active_class(int attribute) {
+  return static_cast<LockClass>(static_cast<int>(LockClass::kernfs_active_first) + attribute);
+}
+constexpr bool is_kernfs_active(LockClass c) {
+  return static_cast<int>(c) >= static_cast<int>(LockClass::kernfs_active_first) &&
+         static_cast<int>(c) < lock_class_count;
+}
+constexpr int kernfs_attribute_of(LockClass c) {
+  return static_cast<int>(c) - static_cast<int>(LockClass::kernfs_active_first);
+}
+
+// lockdep names classes that share a name string name#N, N = 1 + the highest N so far, from the
+// first acquisition of each (register_lock_class(), count_matching_names()); only N > 1 is
+// printed. Which N a slab attribute gets depends on every kn->active class registered before it
+// since boot, so the model fixes them: attribute i is kn->active#(kernfs_active_first_version +
+// i), as if the slab attributes were registered in table order after one other kn->active.
+inline constexpr int kernfs_active_first_version = 2;
 
 enum class LockMode : std::uint8_t { exclusive, read, write };
 
@@ -47,8 +73,9 @@ constexpr std::string_view lock_mode_name(LockMode m) {
   return "?";
 }
 
-// The name lock_stat prints for the class.
-constexpr std::string_view lock_class_name(LockClass c) {
+// The class's name string, without the version: "kn->active" for every kn->active class.
+constexpr std::string_view lock_class_base_name(LockClass c) {
+  if (is_kernfs_active(c)) return "kn->active";
   switch (c) {
     case LockClass::slab_mutex:
       return "slab_mutex";
@@ -62,8 +89,6 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "device_hotplug_lock";
     case LockClass::memory_chain:
       return "(memory_chain).rwsem";
-    case LockClass::kernfs_active:
-      return "kn->active";
     case LockClass::alien_lock:
       return "&alc->lock";
     case LockClass::slob_lock:
@@ -78,8 +103,18 @@ constexpr std::string_view lock_class_name(LockClass c) {
       return "&ptr->list_lock";
     case LockClass::cpu_add_remove_lock:
       return "cpu_add_remove_lock";
+    case LockClass::kernfs_active_first:
+      break;
   }
   return "?";
 }
+
+// lockdep's name_version of the class (1: printed without "#N").
+constexpr int lock_class_name_version(LockClass c) {
+  return is_kernfs_active(c) ? kernfs_active_first_version + kernfs_attribute_of(c) : 1;
+}
+
+// The name lockdep prints for the class in full: the base name, then "#N" when N > 1.
+std::string_view lock_class_name(LockClass c);
 
 }  // namespace slabsim::alloc

@@ -85,6 +85,7 @@ class SlubAllocator final : public Allocator,
   // inside slab_mutex in v5.10-v5.12.
   void sysfs_slab_unlink(Cache* s) override;
   [[nodiscard]] bool sysfs_slab_linked(const Cache* s) const override;
+  [[nodiscard]] std::optional<LockClass> active_ref_class(std::string_view file) const override;
   // sysfs_slab_add(): the directory (or first alias link) of `s`, taking its name from any
   // earlier cache's.
   void sysfs_slab_add(KmemCache* s);

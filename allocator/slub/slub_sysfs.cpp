@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
 #include <utility>
 
 #include "allocator/slub/slub.hpp"
@@ -388,6 +389,52 @@ const std::vector<std::string_view>& sysfs_file_names() {
   return names;
 }
 
+const std::vector<std::string_view>& slab_attribute_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v = {
+        "slab_size", "object_size", "objs_per_slab", "order", "min_partial", "cpu_partial",
+        "objects", "objects_partial", "partial", "cpu_slabs", "ctor", "aliases", "align",
+        "hwcache_align", "reclaim_account", "destroy_by_rcu", "shrink", "slabs_cpu_partial",
+        // CONFIG_SLUB_DEBUG
+        "total_objects", "slabs", "sanity_checks", "trace", "red_zone", "poison", "store_user",
+        "validate", "alloc_calls", "free_calls",
+        "cache_dma",                 // CONFIG_ZONE_DMA
+        "remote_node_defrag_ratio",  // CONFIG_NUMA
+    };
+    // CONFIG_SLUB_STATS, in slab_attrs[] order (cmpxchg_double_fail before
+    // cmpxchg_double_cpu_fail).
+    for (StatItem item : sysfs_stat_order())
+      v.push_back(stat_item_sysfs_name(item));
+    v.push_back("usersize");
+    v.push_back("skip_kfence");  // v6.1, CONFIG_KFENCE
+    if (v.size() > static_cast<std::size_t>(kernfs_active_classes))
+      throw std::logic_error("slab_attribute_names: more files than kn->active classes");
+    return v;
+  }();
+  return names;
+}
+
+int slab_attribute_index(std::string_view file) {
+  const auto& names = slab_attribute_names();
+  const auto it = std::find(names.begin(), names.end(), file);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+const std::vector<int>& slab_attributes(SlubVersion version) {
+  auto make = [](bool v6_1) {
+    std::vector<int> out;
+    for (int i = 0; i < static_cast<int>(slab_attribute_names().size()); ++i) {
+      const std::string_view name = slab_attribute_names()[static_cast<std::size_t>(i)];
+      const bool debugfs = name == "alloc_calls" || name == "free_calls";
+      if (v6_1 ? !debugfs : name != "skip_kfence") out.push_back(i);
+    }
+    return out;
+  };
+  static const std::vector<int> v5 = make(false);
+  static const std::vector<int> v6 = make(true);
+  return version == SlubVersion::v6_1 ? v6 : v5;
+}
+
 std::optional<std::string> sysfs_file(const KmemCache& s, std::string_view file,
                                       const std::vector<bool>& online_cpus,
                                       std::span<const int> shown_as) {
@@ -457,10 +504,23 @@ bool SlubAllocator::sysfs_slab_linked(const Cache* s) const {
   return static_cast<const KmemCache*>(s)->in_sysfs;
 }
 
+// __kernfs_remove() deactivates the directory's files, then kernfs_drain()s each: a write
+// acquisition of its kn->active class, contended while reads hold references, released at once.
+// The kernel drains in its rb-tree order (name hash); the model in slab_attrs[] order, which only
+// matters for which drain waits first.
 void SlubAllocator::kernfs_remove(KmemCache& s, const char* function) {
-  env_->lock(LockClass::kernfs_active, s.id, LockMode::write, function);
-  env_->unlock(LockClass::kernfs_active, s.id, LockMode::write);
+  for (const int attribute : slab_attributes(params_.version)) {
+    env_->lock(kernfs_active_class(attribute), s.id, LockMode::write, function);
+    env_->unlock(kernfs_active_class(attribute), s.id, LockMode::write);
+  }
   s.in_sysfs = false;
+}
+
+std::optional<LockClass> SlubAllocator::active_ref_class(std::string_view file) const {
+  const int i = slab_attribute_index(file);
+  const auto& present = slab_attributes(params_.version);
+  if (i < 0 || std::find(present.begin(), present.end(), i) == present.end()) return std::nullopt;
+  return kernfs_active_class(i);
 }
 
 // show_slab_objects() with SO_ALL (v5.10, v5.12, v6.1): for_each_kmem_cache_node() loads each

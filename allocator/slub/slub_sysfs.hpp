@@ -26,6 +26,7 @@
 #include "allocator/cache_layout.hpp"
 #include "allocator/slub/slub_def.hpp"
 #include "allocator/slub/stat_item.hpp"
+#include "allocator/strategy.hpp"
 
 namespace slabsim::alloc {
 
@@ -122,6 +123,17 @@ const std::vector<LayoutField>& slub_layout_fields();
 // alloc_calls, free_calls, usersize, ...) and the write-only-in-effect shrink/validate are left
 // out.
 const std::vector<std::string_view>& sysfs_file_names();
+
+// Every attribute of /sys/kernel/slab/<cache>/, as v5.10's slab_attrs[] (mm/slub.c) lists them
+// with CONFIG_SLUB_DEBUG, ZONE_DMA, NUMA and SLUB_STATS and without FAILSLAB, then v6.1's
+// skip_kfence (CONFIG_KFENCE). Attribute i's kn->active is LockClass kernfs_active_class(i).
+const std::vector<std::string_view>& slab_attribute_names();
+// The attributes a cache directory of `version` has, in slab_attrs[] order: v6.1 has no
+// alloc_calls and free_calls (moved to debugfs in v5.14) and has skip_kfence; v5.10 and v5.12
+// the reverse.
+const std::vector<int>& slab_attributes(SlubVersion version);
+// The index of `file` in slab_attribute_names(), or -1.
+int slab_attribute_index(std::string_view file);
 
 // The text a read of /sys/kernel/slab/<cache>/<file> returns (slab_attr_show()), for any name
 // of sysfs_file_names(); nullopt for other names.

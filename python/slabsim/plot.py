@@ -47,7 +47,9 @@ def _figure(**kwargs):
 def lock_times(results, classes=None):
     """Total wait and hold time per lock class (read and write together), one bar per run
     (named by its strategy, or allocator, or both: whatever differs), on a log scale: two
-    panels, waits and holds."""
+    panels, waits and holds. By default the classes some run held or waited for some time, as
+    ``compare`` lists them (a cache removal's drain of every sysfs file's ``kn->active#N``
+    takes no time unless a read holds the file)."""
     import numpy as np
     import pandas as pd
 
@@ -57,7 +59,8 @@ def lock_times(results, classes=None):
                       ignore_index=True)
     totals = locks.groupby(["lock_class", "run"], sort=False)[
         ["wait_total_ns", "hold_total_ns"]].sum().reset_index()
-    order = classes or list(dict.fromkeys(totals["lock_class"]))
+    busy = totals[(totals["wait_total_ns"] > 0) | (totals["hold_total_ns"] > 0)]
+    order = classes or list(dict.fromkeys(busy["lock_class"]))
     names = list(dict.fromkeys(labels))
     fig = _figure(figsize=(max(6, 1.2 * len(order) * max(1, len(names)) / 2), 6.5),
                   layout="constrained")

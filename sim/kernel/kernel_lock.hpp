@@ -303,7 +303,8 @@ class PercpuRwSemaphore : public KernelLock {
   std::int64_t gp_idle_at_ = 0;  // Gp::exiting: when the sync is idle again
 };
 
-// kernfs_node::active, the active reference of a sysfs file (lockdep class kn->active).
+// kernfs_node::active, the active reference of a sysfs file (lockdep: kn->active#N, one class
+// per attribute, alloc::kernfs_active_class()).
 // - try_get_active() (kernfs_get_active): a shared reference, false once removal has started
 //   (the kernel returns NULL). lock(read) is the same but throws std::logic_error instead of
 //   failing: use it only where the node is known to be alive.

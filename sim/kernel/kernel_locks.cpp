@@ -31,12 +31,14 @@ KernelLocks::KernelLocks(const topology::Topology& machine, KernelLockConfig con
     throw std::invalid_argument("KernelLocks: lock costs must not be negative");
   stats_.reserve(alloc::lock_class_count);
   for (int i = 0; i < alloc::lock_class_count; ++i)
-    stats_.emplace_back(std::string(alloc::lock_class_name(static_cast<LockClass>(i))));
+    stats_.emplace_back(std::string(alloc::lock_class_base_name(static_cast<LockClass>(i))),
+                        alloc::lock_class_name_version(static_cast<LockClass>(i)));
 }
 
 KernelLocks::~KernelLocks() = default;
 
 LockKind KernelLocks::kind_of(LockClass cls) {
+  if (alloc::is_kernfs_active(cls)) return LockKind::kernfs_active;
   switch (cls) {
     case LockClass::slab_mutex:
     case LockClass::device_hotplug_lock:
@@ -55,8 +57,8 @@ LockKind KernelLocks::kind_of(LockClass cls) {
       return LockKind::percpu_rwsem;
     case LockClass::memory_chain:
       return LockKind::rwsem;
-    case LockClass::kernfs_active:
-      return LockKind::kernfs_active;
+    case LockClass::kernfs_active_first:
+      break;
   }
   throw std::invalid_argument(fmt::format("unknown lock class {}", static_cast<int>(cls)));
 }
@@ -122,12 +124,16 @@ void KernelLocks::unlock(int cpu, LockClass cls, std::uint64_t instance, LockMod
   it->second->unlock(cpu, mode);
 }
 
-bool KernelLocks::kernfs_get_active(int cpu, std::uint64_t instance, const char* function) {
-  return try_lock(cpu, LockClass::kernfs_active, instance, LockMode::read, function);
+bool KernelLocks::kernfs_get_active(int cpu, LockClass cls, std::uint64_t instance,
+                                    const char* function) {
+  if (!alloc::is_kernfs_active(cls))
+    throw std::invalid_argument(
+        fmt::format("{} is no kn->active class", alloc::lock_class_name(cls)));
+  return try_lock(cpu, cls, instance, LockMode::read, function);
 }
 
-void KernelLocks::kernfs_put_active(int cpu, std::uint64_t instance) {
-  unlock(cpu, LockClass::kernfs_active, instance, LockMode::read);
+void KernelLocks::kernfs_put_active(int cpu, LockClass cls, std::uint64_t instance) {
+  unlock(cpu, cls, instance, LockMode::read);
 }
 
 const LockStat& KernelLocks::stat(LockClass cls) const {

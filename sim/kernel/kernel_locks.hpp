@@ -10,7 +10,7 @@
 //   mem_hotplug_lock       PercpuRwSemaphore    read (get_online_mems), write (mem_hotplug_begin)
 //   cpu_hotplug_lock       PercpuRwSemaphore    read (get_online_cpus), write (cpus_write_lock)
 //   memory_chain           rw_semaphore model   read (notifier calls), write (registration)
-//   kernfs_active          KernfsActiveRef      read (active reference), write (removal drain)
+//   kn->active (each)      KernfsActiveRef      read (active reference), write (removal drain)
 //
 // One KernelLocks belongs to one run: use it from the actors of one Simulation and do not reuse
 // it for the next (holders and queues refer to that run's actors). After a deadlock its queues
@@ -80,10 +80,10 @@ class KernelLocks {
                 const char* function);
   void unlock(int cpu, LockClass cls, std::uint64_t instance, LockMode mode);
 
-  // kernfs_get_active()/kernfs_put_active() of a sysfs file's node: false once its removal
-  // started. The same as try_lock/unlock of kernfs_active in read mode.
-  bool kernfs_get_active(int cpu, std::uint64_t instance, const char* function);
-  void kernfs_put_active(int cpu, std::uint64_t instance);
+  // kernfs_get_active()/kernfs_put_active() of a sysfs file's node (`cls`: its kn->active
+  // class): false once its removal started. The same as try_lock/unlock in read mode.
+  bool kernfs_get_active(int cpu, LockClass cls, std::uint64_t instance, const char* function);
+  void kernfs_put_active(int cpu, LockClass cls, std::uint64_t instance);
 
   // The lock, created on first use.
   KernelLock& get(LockClass cls, std::uint64_t instance);

@@ -110,9 +110,14 @@ std::uint64_t LockClassStats::contentions() const {
   return read_waittime.nr + write_waittime.nr;
 }
 
-LockStat::LockStat(std::string name) {
+std::string LockClassStats::full_name() const {
+  return name_version > 1 ? fmt::format("{}#{}", name, name_version) : name;
+}
+
+LockStat::LockStat(std::string name, int name_version) {
   stats_.name = std::move(name);
-  kernel_.name = stats_.name;
+  stats_.name_version = name_version;
+  kernel_ = stats_;
 }
 
 LockClassStats* LockStat::of(View view) {

@@ -61,7 +61,7 @@ struct LockPoint {
 
 // What /proc/lock_stat prints for one class: struct lock_class_stats plus the class's name.
 struct LockClassStats {
-  std::string name;      // lock_class_name(); truncated to 37 characters when printed
+  std::string name;      // lock_class_base_name(); truncated to 37 characters when printed
   int name_version = 1;  // printed as "#<version>" when > 1 (one digit, as the kernel does)
   int subclass = 0;      // printed as "/<subclass>" when != 0 (one digit)
   LockTime read_waittime;
@@ -76,6 +76,8 @@ struct LockClassStats {
   std::vector<LockPoint> contention_points;  // functions that waited
   std::vector<LockPoint> contending_points;  // functions that last acquired the lock then
 
+  // The name in full, "#<version>" included (lock_class_name()): what the results call it.
+  [[nodiscard]] std::string full_name() const;
   // read + write contentions, the sort key of /proc/lock_stat.
   [[nodiscard]] std::uint64_t contentions() const;
   bool operator==(const LockClassStats&) const = default;
@@ -89,7 +91,8 @@ class LockStat {
  public:
   enum class View : std::uint8_t { simulator, kernel };
 
-  explicit LockStat(std::string name);
+  // `name`: the class's name string; `name_version`: lockdep's #N (1: none).
+  explicit LockStat(std::string name, int name_version = 1);
 
   // lock_contended(): `function` waits; `holder_function` last acquired the instance (empty if
   // it was never acquired: no contending point is recorded then).

@@ -305,14 +305,16 @@ int EventPlayer::access_sysfs(const Event& e, std::optional<std::string>* text) 
     return 0;
   }
   // kernfs_fop_write()/kernfs_fop_read(): the file's active reference around the store or show
-  // method (lockdep: a read acquisition of kn->active).
-  if (!env_.kernfs_get_active(s->id, write ? "kernfs_fop_write" : "kernfs_fop_read"))
+  // method (lockdep: a read acquisition of the attribute's kn->active class).
+  const auto active = allocator_.sysfs()->active_ref_class(write ? "shrink" : e.file);
+  if (!active) return -enoent;  // no such file in this kernel's cache directories
+  if (!env_.kernfs_get_active(*active, s->id, write ? "kernfs_fop_write" : "kernfs_fop_read"))
     return -enodev;  // the directory is being removed
   if (write)
     allocator_.kmem_cache_shrink(s);
   else
     *text = show_sysfs_file(*s, e.file);
-  env_.kernfs_put_active(s->id);
+  env_.kernfs_put_active(*active, s->id);
   return 0;
 }
 

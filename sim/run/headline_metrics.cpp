@@ -241,8 +241,14 @@ std::vector<MetricColumn> metric_columns(MetricView view,
 
 std::vector<std::string> lock_classes_of(const json& result) {
   std::vector<std::string> out;
-  for (const auto& c : result["metrics"]["lock_waits"])
-    out.push_back(c["class"].get<std::string>());
+  for (const auto& c : result["metrics"]["lock_waits"]) {
+    std::int64_t time = 0;
+    for (const char* side : {"read", "write"})
+      for (const char* what : {"waittime", "holdtime"})
+        time += c[side][what]["total_ns"].get<std::int64_t>();
+    if (time > 0 || c["contentions"].get<std::uint64_t>() > 0)
+      out.push_back(c["class"].get<std::string>());
+  }
   return out;
 }
 

@@ -78,7 +78,9 @@ struct MetricColumn {
 std::vector<MetricColumn> metric_columns(MetricView view,
                                          const std::vector<std::string>& lock_classes = {});
 
-// The lock classes of a result document's lock_stat, in its order.
+// The lock classes of a result document's lock_waits, in its order: those the run held or
+// waited for some time, or that saw a contention. Classes only taken and released at the same
+// instant (the drains of a sysfs directory's files that nobody was reading) are left out.
 std::vector<std::string> lock_classes_of(const nlohmann::json& result);
 
 // The summary report's figures lines of a result document (each ending in '\n').

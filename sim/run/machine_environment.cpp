@@ -112,16 +112,15 @@ void MachineEnvironment::release(alloc::LockClass cls, std::uint64_t instance, a
   refresh_from_engine();
 }
 
-bool MachineEnvironment::kernfs_get_active(std::uint64_t instance, const char* function) {
-  return acquire(alloc::LockClass::kernfs_active, instance, alloc::LockMode::read, function,
-                 /*trylock=*/true);
+bool MachineEnvironment::kernfs_get_active(alloc::LockClass cls, std::uint64_t instance,
+                                           const char* function) {
+  return acquire(cls, instance, alloc::LockMode::read, function, /*trylock=*/true);
 }
 
-void MachineEnvironment::kernfs_put_active(std::uint64_t instance) {
+void MachineEnvironment::kernfs_put_active(alloc::LockClass cls, std::uint64_t instance) {
   // An atomic decrement in the kernel: unlike unlock(), the CPU's unpaid work (the store or show
   // method's) is not paid first, so the reference's hold time leaves it out.
-  release(alloc::LockClass::kernfs_active, instance, alloc::LockMode::read,
-          /*pay_work_first=*/false);
+  release(cls, instance, alloc::LockMode::read, /*pay_work_first=*/false);
 }
 
 void MachineEnvironment::wait_for_handler() {

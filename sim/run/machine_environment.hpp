@@ -64,10 +64,11 @@ class MachineEnvironment final : public alloc::Environment {
   // The CPU the kworker runs on (-1: the CPU that queues the work).
   void set_work_cpu(int cpu) { work_cpu_ = cpu; }
 
-  // kernfs_get_active()/kernfs_put_active() of a cache's sysfs directory, from the current CPU:
-  // a trylock read of its kernfs_active lock, and the release.
-  bool kernfs_get_active(std::uint64_t instance, const char* function);
-  void kernfs_put_active(std::uint64_t instance);
+  // kernfs_get_active()/kernfs_put_active() of a file of a cache's sysfs directory, from the
+  // current CPU: a trylock read of the file's kn->active (class `cls`, instance: the cache), and
+  // the release.
+  bool kernfs_get_active(alloc::LockClass cls, std::uint64_t instance, const char* function);
+  void kernfs_put_active(alloc::LockClass cls, std::uint64_t instance);
 
   // For its life, the code runs as `cpu`: an IPI handler as its target CPU, an event task as the
   // event CPU it plays on.

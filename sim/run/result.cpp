@@ -112,7 +112,7 @@ json lock_stat_json(const std::vector<LockClassStats>& classes) {
     for (const auto& p : c.contention_points)
       points.push_back({{"function", p.function}, {"count", p.count}});
     locks.push_back(
-        {{"class", c.name},
+        {{"class", c.full_name()},
          {"contentions", c.contentions()},
          {"con_bounces", {{"read", c.con_bounces_read}, {"write", c.con_bounces_write}}},
          {"acq_bounces", {{"read", c.acq_bounces_read}, {"write", c.acq_bounces_write}}},

@@ -53,6 +53,9 @@ class SpyAllocator final : public Allocator, public AllocatorState, public SlabS
   }
   void sysfs_slab_unlink(Cache* s) override { record("sysfs_slab_unlink", s->name); }
   [[nodiscard]] bool sysfs_slab_linked(const Cache*) const override { return false; }
+  [[nodiscard]] std::optional<LockClass> active_ref_class(std::string_view) const override {
+    return std::nullopt;
+  }
 
   AllocatorState& state() override { return *this; }
   [[nodiscard]] bool node_usable(int) const override { return true; }

@@ -30,6 +30,8 @@ using alloc::LockClass;
 using alloc::LockMode;
 
 constexpr auto mems = LockClass::mem_hotplug_lock;
+// The kn->active class of one attribute file.
+constexpr auto kn_shrink = alloc::kernfs_active_class(16);
 constexpr auto R = LockMode::read;
 constexpr auto W = LockMode::write;
 constexpr auto X = LockMode::exclusive;
@@ -462,7 +464,7 @@ TEST(PercpuRwsem, CpuHotplugLockAndMemoryChainKinds) {
   EXPECT_EQ(KernelLocks::kind_of(LockClass::slab_mutex), LockKind::mutex);
   EXPECT_EQ(KernelLocks::kind_of(LockClass::device_hotplug_lock), LockKind::mutex);
   EXPECT_EQ(KernelLocks::kind_of(LockClass::list_lock), LockKind::spinlock);
-  EXPECT_EQ(KernelLocks::kind_of(LockClass::kernfs_active), LockKind::kernfs_active);
+  EXPECT_EQ(KernelLocks::kind_of(kn_shrink), LockKind::kernfs_active);
 
   // The memory_chain rwsem has no grace period: a writer waits only for the readers.
   const auto m = two_node_machine();
@@ -522,17 +524,17 @@ TEST(KernfsActive, RemovalFailsNewReferencesAndDrainsTheActiveOnes) {
   Simulation sim(m);
   sim.set_lookahead(g_lookahead);
   KernelLocks locks(m, free_ops(10));
-  constexpr auto kn = LockClass::kernfs_active;
+  constexpr auto kn = kn_shrink;
   Trace trace;
   sim.spawn_on_cpu(0, "reader-a", [&] {
-    EXPECT_TRUE(locks.kernfs_get_active(0, 7, "kernfs_fop_read_iter"));
+    EXPECT_TRUE(locks.kernfs_get_active(0, kn_shrink, 7, "kernfs_fop_read_iter"));
     Simulation::sleep_until(30);
-    locks.kernfs_put_active(0, 7);
+    locks.kernfs_put_active(0, kn_shrink, 7);
   });
   sim.spawn_on_cpu(1, "reader-b", [&] {
     Simulation::sleep_until(5);
     EXPECT_TRUE(locks.try_lock(1, kn, 7, R, "kernfs_fop_write_iter"));
-    EXPECT_TRUE(locks.kernfs_get_active(1, 8, "kernfs_fop_write_iter"));  // another node
+    EXPECT_TRUE(locks.kernfs_get_active(1, kn_shrink, 8, "kernfs_fop_write_iter"));  // another node
     Simulation::sleep_until(50);
     locks.unlock(1, kn, 7, R);
     locks.unlock(1, kn, 8, R);
@@ -546,14 +548,14 @@ TEST(KernfsActive, RemovalFailsNewReferencesAndDrainsTheActiveOnes) {
   });
   sim.spawn_on_cpu(3, "late", [&] {
     Simulation::sleep_until(20);
-    EXPECT_FALSE(locks.kernfs_get_active(3, 7, "kernfs_fop_read_iter"));
+    EXPECT_FALSE(locks.kernfs_get_active(3, kn_shrink, 7, "kernfs_fop_read_iter"));
     auto* ref = static_cast<const KernfsActiveRef*>(locks.find(kn, 7));
     EXPECT_TRUE(ref->deactivated());
     EXPECT_EQ(ref->active(), 2);
     Simulation::sleep_until(70);
-    EXPECT_FALSE(locks.kernfs_get_active(3, 7, "kernfs_fop_read_iter"));  // for good
-    EXPECT_TRUE(locks.kernfs_get_active(3, 8, "kernfs_fop_read_iter"));
-    locks.kernfs_put_active(3, 8);
+    EXPECT_FALSE(locks.kernfs_get_active(3, kn_shrink, 7, "kernfs_fop_read_iter"));  // for good
+    EXPECT_TRUE(locks.kernfs_get_active(3, kn_shrink, 8, "kernfs_fop_read_iter"));
+    locks.kernfs_put_active(3, kn_shrink, 8);
   });
   EXPECT_FALSE(sim.run().deadlock);
   EXPECT_EQ(trace.lines(), (std::vector<std::string>{"50 drained"}));
@@ -575,18 +577,18 @@ void spawn_show_slab_objects_scenario(Simulation& sim, KernelLocks& locks, bool 
     locks.lock(0, mems, 0, R, "kmem_cache_destroy");  // get_online_mems()
     locks.lock(0, LockClass::slab_mutex, 0, X, "kmem_cache_destroy");
     Simulation::sleep_until(100);
-    locks.lock(0, LockClass::kernfs_active, cache_kn, W, "kernfs_remove");  // sysfs_slab_unlink
-    locks.unlock(0, LockClass::kernfs_active, cache_kn, W);
+    locks.lock(0, kn_shrink, cache_kn, W, "kernfs_remove");  // sysfs_slab_unlink
+    locks.unlock(0, kn_shrink, cache_kn, W);
     locks.unlock(0, LockClass::slab_mutex, 0, X);
     locks.unlock(0, mems, 0, R);
   });
   sim.spawn_on_cpu(1, "reader-A", [&] {
     Simulation::sleep_until(10);
-    ASSERT_TRUE(locks.kernfs_get_active(1, cache_kn, "kernfs_fop_read_iter"));
+    ASSERT_TRUE(locks.kernfs_get_active(1, kn_shrink, cache_kn, "kernfs_fop_read_iter"));
     Simulation::sleep_until(200);
     locks.lock(1, mems, 0, R, "show_slab_objects");  // get_online_mems()
     locks.unlock(1, mems, 0, R);
-    locks.kernfs_put_active(1, cache_kn);
+    locks.kernfs_put_active(1, kn_shrink, cache_kn);
   });
   if (with_writer) {
     sim.spawn_on_cpu(2, "hotplug-W", [&] {
@@ -597,6 +599,43 @@ void spawn_show_slab_objects_scenario(Simulation& sim, KernelLocks& locks, bool 
       locks.unlock(2, LockClass::cpu_hotplug_lock, 0, R);
     });
   }
+}
+
+// sysfs_add_file_mode_ns() (fs/sysfs/file.c, v5.10): each attribute is a lockdep class of its
+// own. A read of one file (objects, kn->active#8) does not hold up the drain of another
+// (shrink, kn->active#18): only the drain of the file being read waits. lock_stat names the
+// classes kn->active#N and prints one digit of N (lockdep_proc.c seq_stats()).
+TEST(KernfsActive, EachAttributeIsAClassOfItsOwn) {
+  const auto m = two_node_machine();
+  Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
+  KernelLocks locks(m, free_ops(0));
+  const auto objects = alloc::kernfs_active_class(6);
+  EXPECT_EQ(alloc::lock_class_name(objects), "kn->active#8");
+  EXPECT_EQ(alloc::lock_class_name(kn_shrink), "kn->active#18");
+  sim.spawn_on_cpu(0, "reader", [&] {
+    EXPECT_TRUE(locks.kernfs_get_active(0, objects, 7, "kernfs_fop_read"));
+    Simulation::sleep_until(40);
+    locks.kernfs_put_active(0, objects, 7);
+  });
+  sim.spawn_on_cpu(1, "remover", [&] {
+    Simulation::sleep_until(10);
+    locks.lock(1, kn_shrink, 7, W, "kernfs_remove");  // not read: drained at once
+    EXPECT_EQ(Simulation::now_ns(), 10);
+    locks.unlock(1, kn_shrink, 7, W);
+    locks.lock(1, objects, 7, W, "kernfs_remove");  // waits for the read
+    EXPECT_EQ(Simulation::now_ns(), 40);
+    locks.unlock(1, objects, 7, W);
+  });
+  EXPECT_FALSE(sim.run().deadlock);
+  EXPECT_EQ(locks.stat(kn_shrink).stats().contentions(), 0u);
+  EXPECT_EQ(locks.stat(objects).stats().write_waittime, (LockTime{30, 30, 30, 1}));
+  EXPECT_EQ(locks.stat(objects).stats().full_name(), "kn->active#8");
+  EXPECT_EQ(locks.stat(kn_shrink).stats().full_name(), "kn->active#18");
+  const std::string text = locks.lock_stat_text();
+  EXPECT_TRUE(contains(text, "kn->active#8-W:")) << text;
+  EXPECT_TRUE(contains(text, "kn->active#1:")) << text;  // #18, cut to one digit
+  EXPECT_FALSE(contains(text, "kn->active#18")) << text;
 }
 
 TEST(Deadlock, ShowSlabObjectsAgainstQueuedHotplugWriterEndsAsDeadlock) {
@@ -616,7 +655,7 @@ TEST(Deadlock, ShowSlabObjectsAgainstQueuedHotplugWriterEndsAsDeadlock) {
   // The three waits were recorded as contentions when they began.
   EXPECT_EQ(locks.stat(mems).stats().contention_points,
             (std::vector<LockPoint>{{"mem_hotplug_begin", 1}, {"show_slab_objects", 1}}));
-  EXPECT_EQ(locks.stat(LockClass::kernfs_active).stats().contention_points,
+  EXPECT_EQ(locks.stat(kn_shrink).stats().contention_points,
             (std::vector<LockPoint>{{"kernfs_remove", 1}}));
 }
 
@@ -629,8 +668,7 @@ TEST(Deadlock, WithoutAQueuedWriterTheSameLocksComplete) {
   RunResult r = sim.run();
   EXPECT_FALSE(r.deadlock);
   EXPECT_EQ(r.end_time_ns, 200);  // B's drain waited for A's reference until 200
-  EXPECT_EQ(locks.stat(LockClass::kernfs_active).stats().write_waittime,
-            (LockTime{100, 100, 100, 1}));
+  EXPECT_EQ(locks.stat(kn_shrink).stats().write_waittime, (LockTime{100, 100, 100, 1}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1034,8 +1072,8 @@ TEST(Misuse, ReadWriteSelfDeadlocksThrow) {
   });
   EXPECT_TRUE(contains(msg, "holding it for read")) << msg;
   msg = misuse_message([](KernelLocks& l) {
-    ASSERT_TRUE(l.kernfs_get_active(0, 1, "kernfs_fop_write_iter"));
-    l.lock(0, LockClass::kernfs_active, 1, W, "kernfs_remove");
+    ASSERT_TRUE(l.kernfs_get_active(0, kn_shrink, 1, "kernfs_fop_write_iter"));
+    l.lock(0, kn_shrink, 1, W, "kernfs_remove");
   });
   EXPECT_TRUE(contains(msg, "active reference")) << msg;
 }
@@ -1062,8 +1100,8 @@ TEST(Misuse, UnlockingWhatIsNotHeldThrows) {
   });
   EXPECT_TRUE(contains(msg, "for read without holding it")) << msg;
   msg = misuse_message([](KernelLocks& l) {
-    l.lock(0, LockClass::kernfs_active, 2, W, "kernfs_remove");
-    l.unlock(0, LockClass::kernfs_active, 2, R);
+    l.lock(0, kn_shrink, 2, W, "kernfs_remove");
+    l.unlock(0, kn_shrink, 2, R);
   });
   EXPECT_TRUE(contains(msg, "does not hold")) << msg;
 }
@@ -1094,9 +1132,9 @@ TEST(Misuse, WrongModesUnknownCpusAndRemovedNodes) {
   msg = misuse_message([](KernelLocks& l) { l.try_lock(0, mems, 0, W, "f"); });
   EXPECT_TRUE(contains(msg, "has no write mode")) << msg;
   msg = misuse_message([](KernelLocks& l) {
-    l.lock(0, LockClass::kernfs_active, 5, W, "kernfs_remove");
-    l.unlock(0, LockClass::kernfs_active, 5, W);
-    l.lock(0, LockClass::kernfs_active, 5, R, "kernfs_fop_read_iter");
+    l.lock(0, kn_shrink, 5, W, "kernfs_remove");
+    l.unlock(0, kn_shrink, 5, W);
+    l.lock(0, kn_shrink, 5, R, "kernfs_fop_read_iter");
   });
   EXPECT_TRUE(contains(msg, "after removal started")) << msg;
 

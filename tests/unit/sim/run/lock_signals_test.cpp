@@ -61,8 +61,8 @@ TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
     env.sleep_for(10);
     EXPECT_FALSE(env.try_lock(LockClass::slab_mutex, 0, LockMode::exclusive, "c"));
     env.lock(LockClass::slab_mutex, 0, LockMode::exclusive, "d");
-    EXPECT_TRUE(env.kernfs_get_active(7, "e"));
-    env.kernfs_put_active(7);
+    EXPECT_TRUE(env.kernfs_get_active(alloc::kernfs_active_class(0), 7, "e"));
+    env.kernfs_put_active(alloc::kernfs_active_class(0), 7);
     env.unlock(LockClass::slab_mutex, 0, LockMode::exclusive);
   });
   m.run();
@@ -74,8 +74,8 @@ TEST(LockSignals, AnObserverSeesEveryAcquisitionInOrder) {
                             "105 cpu2 acquired slab_mutex exclusive",
                             "105 cpu0 acquired device_hotplug_lock exclusive trylock",
                             "110 cpu0 released device_hotplug_lock exclusive",
-                            "110 cpu2 acquired kn->active read trylock",
-                            "110 cpu2 released kn->active read",
+                            "110 cpu2 acquired kn->active#2 read trylock",
+                            "110 cpu2 released kn->active#2 read",
                             "110 cpu2 released slab_mutex exclusive",
                         }));
 }
