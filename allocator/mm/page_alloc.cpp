@@ -78,6 +78,8 @@ PageAllocator::PageAllocator(const MachineLayout& layout) : layout_(layout) {
   const int nodes = layout_.nr_node_ids();
   // MAX_ORDER - 1, capped so that a chunk never spans two memory blocks.
   top_order_ = std::min<unsigned>(max_order - 1, std::countr_zero(layout_.block_pages));
+  pageblock_order_ = std::min(pageblock_order, top_order_);
+  pageblock_pages_ = std::uint64_t{1} << pageblock_order_;
   numastat_.assign(nodes, NumaStat{});
   built_order_.assign(nodes, {});
   node_order_.assign(nodes, {});
@@ -92,6 +94,8 @@ PageAllocator::PageAllocator(const MachineLayout& layout) : layout_(layout) {
     blk.node = bl.node;
     blk.zone = bl.zone;
     blk.top_free.assign((top_chunks + 63) / 64, 0);
+    blk.top_list.assign(top_chunks, 0);
+    blk.pageblock_mt.assign(layout_.block_pages / pageblock_pages_, MigrateType::movable);
     blk.state = bl.state == BlockPresence::absent ? BlockPresence::absent : BlockPresence::offline;
   }
   for (std::size_t b = 0; b < blocks_.size(); ++b)
@@ -126,88 +130,237 @@ std::uint64_t PageAllocator::node_managed(int node) const {
   return zone_of(node, ZoneType::normal).managed + zone_of(node, ZoneType::movable).managed;
 }
 
-// __rmqueue_smallest() + expand(): the smallest order that has a free chunk, its lowest pfn;
-// the upper halves go back to the lower orders.
-std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zone,
-                                                           unsigned order) {
+// The free-list primitives. Below the top order a list is a sorted set of pfns; a top-order
+// chunk is a bit of its block's bitmap plus the list it is on.
+std::optional<std::uint64_t> PageAllocator::pop_chunk(Zone& z, int list, unsigned order) {
+  FreeArea& area = z.lists[static_cast<std::size_t>(list)];
+  if (order < top_order_) {
+    auto& l = area.free_lists[order];
+    if (l.empty()) return std::nullopt;
+    const std::uint64_t pfn = *l.begin();
+    l.erase(l.begin());
+    return pfn;
+  }
+  if (area.top_blocks.empty()) return std::nullopt;
+  const auto first = area.top_blocks.begin();
+  const int b = first->first;
+  Block& blk = blocks_[static_cast<std::size_t>(b)];
+  for (std::size_t i = 0; i < blk.top_list.size(); ++i) {
+    const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+    if ((blk.top_free[i / 64] & bit) == 0 || blk.top_list[i] != list) continue;
+    blk.top_free[i / 64] &= ~bit;
+    if (--first->second == 0) area.top_blocks.erase(first);
+    return static_cast<std::uint64_t>(b) * layout_.block_pages + (i << top_order_);
+  }
+  throw std::logic_error("pop_chunk: a block counted on a list has no free chunk on it");
+}
+
+void PageAllocator::push_chunk(Zone& z, int list, std::uint64_t pfn, unsigned order) {
+  FreeArea& area = z.lists[static_cast<std::size_t>(list)];
+  if (order < top_order_) {
+    area.free_lists[order].insert(pfn);
+    return;
+  }
+  const auto b = static_cast<int>(pfn / layout_.block_pages);
+  Block& blk = blocks_[static_cast<std::size_t>(b)];
+  const std::uint64_t i = (pfn % layout_.block_pages) >> top_order_;
+  blk.top_free[i / 64] |= std::uint64_t{1} << (i % 64);
+  blk.top_list[i] = static_cast<std::uint8_t>(list);
+  ++area.top_blocks[b];
+}
+
+int PageAllocator::list_of_chunk(const Zone& z, std::uint64_t pfn, unsigned order) const {
+  if (order < top_order_) {
+    for (int list = 0; list <= isolate_list; ++list)
+      if (z.lists[static_cast<std::size_t>(list)].free_lists[order].contains(pfn)) return list;
+    return -1;
+  }
+  const Block& blk = blocks_[pfn / layout_.block_pages];
+  const std::uint64_t i = (pfn % layout_.block_pages) >> top_order_;
+  return (blk.top_free[i / 64] >> (i % 64)) & 1 ? blk.top_list[i] : -1;
+}
+
+void PageAllocator::erase_chunk(Zone& z, int list, std::uint64_t pfn, unsigned order) {
+  FreeArea& area = z.lists[static_cast<std::size_t>(list)];
+  if (order < top_order_) {
+    area.free_lists[order].erase(pfn);
+    return;
+  }
+  const auto b = static_cast<int>(pfn / layout_.block_pages);
+  Block& blk = blocks_[static_cast<std::size_t>(b)];
+  const std::uint64_t i = (pfn % layout_.block_pages) >> top_order_;
+  blk.top_free[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+  if (--area.top_blocks[b] == 0) area.top_blocks.erase(b);
+}
+
+std::uint64_t PageAllocator::move_free_range(Zone& z, std::uint64_t start, std::uint64_t end,
+                                             int to) {
+  std::uint64_t moved = 0;
+  for (int list = 0; list <= isolate_list; ++list) {
+    if (list == to) continue;
+    FreeArea& from = z.lists[static_cast<std::size_t>(list)];
+    for (unsigned o = 0; o < top_order_; ++o) {
+      auto& l = from.free_lists[o];
+      const auto first = l.lower_bound(start), last = l.lower_bound(end);
+      for (auto it = first; it != last; ++it)
+        moved += std::uint64_t{1} << o;
+      z.lists[static_cast<std::size_t>(to)].free_lists[o].insert(first, last);
+      l.erase(first, last);
+    }
+  }
+  // Top-order chunks inside the range (a top chunk never straddles a block, and the range is
+  // whole pageblocks of one block, or a whole block).
+  const std::uint64_t top = std::uint64_t{1} << top_order_;
+  for (std::uint64_t pfn = start - start % top; pfn < end; pfn += top) {
+    if (pfn < start) continue;
+    const int list = list_of_chunk(z, pfn, top_order_);
+    if (list < 0 || list == to) continue;
+    erase_chunk(z, list, pfn, top_order_);
+    push_chunk(z, to, pfn, top_order_);
+    moved += top;
+  }
+  return moved;
+}
+
+std::uint64_t PageAllocator::movable_pages_in(std::uint64_t start, std::uint64_t end) const {
+  std::uint64_t pages = 0;
+  for (auto it = allocated_.lower_bound(start); it != allocated_.end() && it->first < end; ++it)
+    if (it->second.movable) pages += std::uint64_t{1} << it->second.order;
+  return pages;
+}
+
+MigrateType& PageAllocator::pageblock_of(std::uint64_t pfn) {
+  Block& blk = blocks_[pfn / layout_.block_pages];
+  return blk.pageblock_mt[(pfn % layout_.block_pages) / pageblock_pages_];
+}
+
+MigrateType PageAllocator::pageblock_migratetype(std::uint64_t pfn) const {
+  if (pfn / layout_.block_pages >= blocks_.size())
+    throw std::out_of_range("pageblock_migratetype: pfn " + std::to_string(pfn) +
+                            " is in no memory block");
+  const Block& blk = blocks_[pfn / layout_.block_pages];
+  return blk.pageblock_mt[(pfn % layout_.block_pages) / pageblock_pages_];
+}
+
+// __rmqueue(): __rmqueue_smallest() of the request's migratetype, the smallest order that has a
+// chunk, its lowest pfn; expand() puts the upper halves on that type's lists. When the type has
+// nothing, __rmqueue_fallback() moves a chunk of another type over, and the search repeats.
+std::optional<std::uint64_t> PageAllocator::take_from_zone(int node, ZoneType zone, unsigned order,
+                                                           MigrateType mt) {
   Zone& z = zone_of(node, zone);
   const std::uint64_t pages = std::uint64_t{1} << order;
   if (order > top_order_ || z.free < pages) return std::nullopt;
-
-  std::optional<std::uint64_t> pfn;
-  unsigned found = order;
-  for (; found < top_order_; ++found) {
-    auto& list = z.buddy.free_lists[found];
-    if (!list.empty()) {
-      pfn = *list.begin();
-      list.erase(list.begin());
-      break;
-    }
+  const int list = static_cast<int>(mt);
+  auto smallest = [&]() -> std::optional<std::pair<std::uint64_t, unsigned>> {
+    for (unsigned o = order; o <= top_order_; ++o)
+      if (auto pfn = pop_chunk(z, list, o)) return std::pair{*pfn, o};
+    return std::nullopt;
+  };
+  auto found = smallest();
+  if (!found) {
+    if (!steal_fallback(z, order, mt)) return std::nullopt;
+    found = smallest();
+    if (!found) throw std::logic_error("take_from_zone: a fallback steal left nothing to take");
   }
-  if (!pfn) {
-    if (z.buddy.top_blocks.empty()) return std::nullopt;
-    const int b = *z.buddy.top_blocks.begin();
-    Block& blk = blocks_[b];
-    for (std::size_t w = 0; w < blk.top_free.size(); ++w) {
-      if (blk.top_free[w] == 0) continue;
-      const auto bit = static_cast<unsigned>(std::countr_zero(blk.top_free[w]));
-      blk.top_free[w] &= ~(std::uint64_t{1} << bit);
-      const std::uint64_t index = w * 64 + bit;
-      pfn = static_cast<std::uint64_t>(b) * layout_.block_pages + (index << top_order_);
-      break;
-    }
-    if (--blk.top_count == 0) z.buddy.top_blocks.erase(z.buddy.top_blocks.begin());
-  }
-  for (unsigned o = found; o > order;) {
+  const auto [pfn, at] = *found;
+  for (unsigned o = at; o > order;) {
     --o;
-    z.buddy.free_lists[o].insert(*pfn + (std::uint64_t{1} << o));
+    push_chunk(z, list, pfn + (std::uint64_t{1} << o), o);
   }
-  blocks_[*pfn / layout_.block_pages].free_pages -= pages;
+  blocks_[pfn / layout_.block_pages].free_pages -= pages;
   z.free -= pages;
   return pfn;
 }
 
-// __free_one_page(): merge with the buddy while it is free, up to the top order. A page of an
-// isolated block goes to the isolate lists and, as in v5.10 to v6.1 (`if
-// (likely(!is_migrate_isolate(migratetype))) __mod_zone_freepage_state()`), not into the zone's
-// free count. Buddies never span blocks, so both halves are always in the same area.
+// __rmqueue_fallback() (v5.10): from the largest order down, the first fallback type
+// (fallbacks[]) with a chunk; a movable request that may not steal a whole pageblock takes the
+// smallest such chunk instead. steal_suitable_fallback(): a chunk of a pageblock or more claims
+// every pageblock it covers; a smaller one, when stealing is allowed (can_steal_fallback():
+// unmovable and reclaimable requests always, movable ones from half a pageblock), moves all
+// free pages of its pageblock to the request's lists and claims the pageblock if they and the
+// pages of a compatible type (alike_pages) make half of it; otherwise only the chunk moves.
+bool PageAllocator::steal_fallback(Zone& z, unsigned order, MigrateType mt) {
+  static constexpr std::array<std::array<MigrateType, 2>, migrate_types> fallbacks = {{
+      {MigrateType::reclaimable, MigrateType::movable},    // unmovable
+      {MigrateType::reclaimable, MigrateType::unmovable},  // movable
+      {MigrateType::unmovable, MigrateType::movable},      // reclaimable
+  }};
+  const auto& candidates = fallbacks[static_cast<std::size_t>(mt)];
+  auto can_steal = [&](unsigned o) {
+    return o >= pageblock_order_ / 2 || mt != MigrateType::movable;
+  };
+  auto first_with_chunk = [&](unsigned o) -> int {
+    for (MigrateType f : candidates)
+      if (const int list = static_cast<int>(f); [&] {
+            const FreeArea& a = z.lists[static_cast<std::size_t>(list)];
+            return o < top_order_ ? !a.free_lists[o].empty() : !a.top_blocks.empty();
+          }())
+        return list;
+    return -1;
+  };
+  int from = -1;
+  unsigned at = 0;
+  for (int o = static_cast<int>(top_order_); o >= static_cast<int>(order); --o) {
+    from = first_with_chunk(static_cast<unsigned>(o));
+    if (from < 0) continue;
+    at = static_cast<unsigned>(o);
+    if (!can_steal(at)) {  // find_smallest
+      for (unsigned s = order; s <= top_order_; ++s)
+        if ((from = first_with_chunk(s)) >= 0) {
+          at = s;
+          break;
+        }
+    }
+    break;
+  }
+  if (from < 0) return false;
+
+  const std::uint64_t pfn = *pop_chunk(z, from, at);
+  const int to = static_cast<int>(mt);
+  if (at >= pageblock_order_) {  // change_pageblock_range()
+    for (std::uint64_t p = pfn; p < pfn + (std::uint64_t{1} << at); p += pageblock_pages_)
+      pageblock_of(p) = mt;
+    push_chunk(z, to, pfn, at);
+    return true;
+  }
+  push_chunk(z, to, pfn, at);
+  if (!can_steal(at)) return true;  // single_page
+  const std::uint64_t start = pfn - pfn % pageblock_pages_;
+  const std::uint64_t end = start + pageblock_pages_;
+  const MigrateType old_type = pageblock_of(pfn);
+  const std::uint64_t free = move_free_range(z, start, end, to) + (std::uint64_t{1} << at);
+  const std::uint64_t movable = movable_pages_in(start, end);
+  std::uint64_t alike = 0;
+  if (mt == MigrateType::movable)
+    alike = movable;
+  else if (old_type == MigrateType::movable)
+    alike = pageblock_pages_ - std::min(pageblock_pages_, free + movable);
+  if (free + alike >= pageblock_pages_ / 2) pageblock_of(pfn) = mt;
+  return true;
+}
+
+// __free_one_page(): merge with the buddy while it is free, up to the top order, taking it off
+// whatever list it is on; the result goes on the list of its pageblock's migratetype (the
+// type get_pfnblock_migratetype() reads at free time), or the isolate list for a page of an
+// isolated block, which, as in v5.10 to v6.1 (`if (likely(!is_migrate_isolate(migratetype)))
+// __mod_zone_freepage_state()`), does not count in the zone's free pages. Buddies never span
+// blocks, so an isolated block's buddies are all on the isolate list.
 void PageAllocator::give_to_zone(int block, std::uint64_t pfn, unsigned order) {
-  Block& blk = blocks_[block];
+  Block& blk = blocks_[static_cast<std::size_t>(block)];
   Zone& z = zone_of(blk.node, blk.zone);
   const std::uint64_t pages = std::uint64_t{1} << order;
   blk.free_pages += pages;
   (blk.isolated ? z.isolated_free : z.free) += pages;
-  FreeArea& area = blk.isolated ? z.isolate : z.buddy;
+  const int list = blk.isolated ? isolate_list : static_cast<int>(pageblock_of(pfn));
   unsigned o = order;
   for (; o < top_order_; ++o) {
-    auto& list = area.free_lists[o];
-    const auto buddy = list.find(pfn ^ (std::uint64_t{1} << o));
-    if (buddy == list.end()) break;
-    list.erase(buddy);
+    const std::uint64_t buddy = pfn ^ (std::uint64_t{1} << o);
+    const int on = list_of_chunk(z, buddy, o);
+    if (on < 0) break;
+    erase_chunk(z, on, buddy, o);
     pfn &= ~(std::uint64_t{1} << o);
   }
-  if (o < top_order_) {
-    area.free_lists[o].insert(pfn);
-    return;
-  }
-  const std::uint64_t index =
-      (pfn - static_cast<std::uint64_t>(block) * layout_.block_pages) >> top_order_;
-  blk.top_free[index / 64] |= std::uint64_t{1} << (index % 64);
-  if (blk.top_count++ == 0) area.top_blocks.insert(block);
-}
-
-// move_freepages_block(): every free chunk of the block changes free lists; the top-order
-// bitmap stays with the block, only the area's index of it moves.
-void PageAllocator::move_free_chunks(int block, FreeArea& from, FreeArea& to) {
-  const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
-  const std::uint64_t end = start + layout_.block_pages;
-  for (unsigned o = 0; o < top_order_; ++o) {
-    auto& list = from.free_lists[o];
-    const auto first = list.lower_bound(start), last = list.lower_bound(end);
-    to.free_lists[o].insert(first, last);
-    list.erase(first, last);
-  }
-  if (from.top_blocks.erase(block) != 0) to.top_blocks.insert(block);
+  push_chunk(z, list, pfn, o);
 }
 
 std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
@@ -218,6 +371,9 @@ std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsign
   if (preferred_nid != numa_no_node) check_node(preferred_nid, "alloc_pages: preferred_nid");
   const int preferred = preferred_nid == numa_no_node ? cpu_node : preferred_nid;
   const bool movable = (gfp & gfp_movable) != 0;
+  const MigrateType mt = movable                        ? MigrateType::movable
+                         : (gfp & gfp_reclaimable) != 0 ? MigrateType::reclaimable
+                                                        : MigrateType::unmovable;
 
   // gfp_zone(): the highest zone the request may use, and the ones below it.
   static constexpr ZoneType movable_walk[] = {ZoneType::movable, ZoneType::normal};
@@ -241,7 +397,7 @@ std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsign
       const ZoneType zt = walk[k];
       if (zone_of(node, zt).managed == 0) continue;  // not in the zonelist
       if (preferred_zone_node == numa_no_node) preferred_zone_node = node;
-      const auto pfn = take_from_zone(node, zt, order);
+      const auto pfn = take_from_zone(node, zt, order, mt);
       if (!pfn) continue;
 
       const auto block = static_cast<int>(*pfn / layout_.block_pages);
@@ -286,6 +442,11 @@ void PageAllocator::free_pages(const PageBlockRef& pages) {
   give_to_zone(pages.block, pages.pfn, pages.order);
 }
 
+bool PageAllocator::allocated(const PageBlockRef& pages) const {
+  const auto it = allocated_.find(pages.pfn);
+  return it != allocated_.end() && it->second.order == pages.order;
+}
+
 void PageAllocator::add_block(int block) {
   check_block(block);
   if (blocks_[block].state != BlockPresence::absent)
@@ -318,12 +479,16 @@ void PageAllocator::online_block(int block, ZoneType zone) {
   z.managed += layout_.block_pages;
   z.free += layout_.block_pages;
   blk.free_pages = layout_.block_pages;
-  // All pages free: only top-order chunks, one bit each.
+  // online_pages(): the block's pageblocks end up MIGRATE_MOVABLE (undo_isolate_page_range()),
+  // all its pages free as top-order chunks, one bit each.
+  std::fill(blk.pageblock_mt.begin(), blk.pageblock_mt.end(), MigrateType::movable);
   const std::uint64_t chunks = layout_.block_pages >> top_order_;
   std::fill(blk.top_free.begin(), blk.top_free.end(), ~std::uint64_t{0});
   if (chunks % 64 != 0) blk.top_free.back() = (std::uint64_t{1} << (chunks % 64)) - 1;
-  blk.top_count = chunks;
-  z.buddy.top_blocks.insert(block);
+  std::fill(blk.top_list.begin(), blk.top_list.end(),
+            static_cast<std::uint8_t>(MigrateType::movable));
+  z.lists[static_cast<std::size_t>(MigrateType::movable)].top_blocks[block] =
+      static_cast<std::uint32_t>(chunks);
 
   if (had_memory != (node_managed(blk.node) > 0) ||
       had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
@@ -338,7 +503,8 @@ bool PageAllocator::isolate_block(int block) {
                            " is not online");
   if (blk.isolated || blk.unmovable_pages != 0) return false;
   Zone& z = zone_of(blk.node, blk.zone);
-  move_free_chunks(block, z.buddy, z.isolate);
+  const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
+  move_free_range(z, start, start + layout_.block_pages, isolate_list);
   z.free -= blk.free_pages;
   z.isolated_free += blk.free_pages;
   blk.isolated = true;
@@ -351,8 +517,12 @@ void PageAllocator::undo_isolate_block(int block) {
   if (!blk.isolated)
     throw std::logic_error("undo_isolate_block: memory block " + std::to_string(block) +
                            " is not isolated");
+  // unset_migratetype_isolate() with MIGRATE_MOVABLE, as offline_pages()'s failure path and
+  // online_pages() pass it: the pageblocks and their free pages become movable.
   Zone& z = zone_of(blk.node, blk.zone);
-  move_free_chunks(block, z.isolate, z.buddy);
+  const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
+  std::fill(blk.pageblock_mt.begin(), blk.pageblock_mt.end(), MigrateType::movable);
+  move_free_range(z, start, start + layout_.block_pages, static_cast<int>(MigrateType::movable));
   z.isolated_free -= blk.free_pages;
   z.free += blk.free_pages;
   blk.isolated = false;
@@ -376,13 +546,13 @@ void PageAllocator::offline_block(int block) {
   const std::uint64_t start = static_cast<std::uint64_t>(block) * layout_.block_pages;
   const std::uint64_t end = start + layout_.block_pages;
   Zone& z = zone_of(blk.node, blk.zone);
+  FreeArea& isolated = z.lists[isolate_list];
   for (unsigned o = 0; o < top_order_; ++o) {
-    auto& list = z.isolate.free_lists[o];
+    auto& list = isolated.free_lists[o];
     list.erase(list.lower_bound(start), list.lower_bound(end));
   }
-  z.isolate.top_blocks.erase(block);
+  isolated.top_blocks.erase(block);
   std::fill(blk.top_free.begin(), blk.top_free.end(), 0);
-  blk.top_count = 0;
   z.isolated_free -= blk.free_pages;
   z.managed -= layout_.block_pages;
   blk.free_pages = 0;

@@ -1,6 +1,9 @@
 // The buddy page allocator as far as slab behaviour depends on it (mm/page_alloc.c, v5.10):
-// per-node, per-zone free pages by order, the preferred node with zonelist fallback,
-// __GFP_THISNODE, numastat counters, and the memory-block operations memory hotplug needs.
+// per-node, per-zone free pages by order and migratetype, grouping pages by mobility in
+// pageblocks (the fallback that steals and claims a pageblock), the preferred node with
+// zonelist fallback, __GFP_THISNODE, numastat counters, and the memory-block operations memory
+// hotplug needs. Not modelled: the per-CPU page lists, ALLOC_NOFRAGMENT, watermarks,
+// highatomic and CMA pageblocks, shuffling, compaction.
 #pragma once
 
 #include <array>
@@ -16,8 +19,14 @@
 
 namespace slabsim::alloc {
 
-inline constexpr unsigned page_size = 4096;  // PAGE_SIZE
-inline constexpr unsigned max_order = 11;    // MAX_ORDER: orders 0..10
+inline constexpr unsigned page_size = 4096;     // PAGE_SIZE
+inline constexpr unsigned max_order = 11;       // MAX_ORDER: orders 0..10
+inline constexpr unsigned pageblock_order = 9;  // x86-64 with huge pages: HPAGE_PMD_ORDER
+
+// The free-list types of a pageblock (enum migratetype, MIGRATE_PCPTYPES of them): what
+// gfp_migratetype() makes of a request and what set_pageblock_migratetype() records.
+enum class MigrateType : std::uint8_t { unmovable, movable, reclaimable };
+inline constexpr int migrate_types = 3;
 
 // get_order(): the smallest order whose pages hold `size` bytes (0 for 0).
 unsigned get_order(unsigned long size);
@@ -45,18 +54,26 @@ class PageAllocator {
 
   // __alloc_pages_nodemask(): walks the zonelist of `preferred_nid` (the allocating CPU's node
   // when numa_no_node), zones from the highest the gfp allows down (GFP_KERNEL: ZONE_NORMAL
-  // only; __GFP_MOVABLE: ZONE_MOVABLE first), taking the first zone with a free block of
-  // `order` or larger (the lowest such pfn, for determinism), splitting as the buddy allocator
-  // does. __GFP_THISNODE uses only the preferred node. No reclaim, no watermarks. On success
-  // updates numastat exactly as zone_statistics() does, with `cpu_node` as numa_node_id().
-  // Fails (nullopt, no counter touched) when no zone of the walk has a free chunk big enough,
-  // including a preferred node that is offline or (with __GFP_THISNODE) memoryless. Throws
-  // std::out_of_range for a bad node id, std::invalid_argument for order >= max_order.
+  // only; __GFP_MOVABLE: ZONE_MOVABLE first), taking the first zone that can serve `order`
+  // (__rmqueue()): the smallest free chunk of the request's migratetype (gfp_migratetype():
+  // __GFP_MOVABLE movable, __GFP_RECLAIMABLE reclaimable, else unmovable), or else, by
+  // __rmqueue_fallback(), the largest chunk of another type, stealing its pageblock (see
+  // pageblock_migratetype()); within a list the lowest pfn first, where the kernel takes the
+  // list head (boot and onlined memory are freed to the tail in pfn order, so the two agree
+  // until frees reorder the lists). Splits as the buddy allocator does. __GFP_THISNODE uses only
+  // the preferred node. No reclaim, no watermarks. On success updates numastat exactly as
+  // zone_statistics() does, with `cpu_node` as numa_node_id(). Fails (nullopt, no counter touched)
+  // when no zone of the walk has a free chunk big enough, including a preferred node that is
+  // offline or (with __GFP_THISNODE) memoryless. Throws std::out_of_range for a bad node id,
+  // std::invalid_argument for order >= max_order.
   std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp, int cpu_node);
   // __free_pages(): returns the pages and merges buddies. `pages` must be exactly what
   // alloc_pages() returned and is still live (std::invalid_argument otherwise: double free,
   // wrong order, or a movable allocation already dropped by offline_block()).
   void free_pages(const PageBlockRef& pages);
+  // Whether `pages` is a live allocation: false once freed, or once an offline migrated the
+  // movable page away (the model does not follow it to its new place).
+  [[nodiscard]] bool allocated(const PageBlockRef& pages) const;
 
   // Memory hotplug on whole blocks (mm/memory_hotplug.c):
   // add_memory(): an absent block becomes present (offline).
@@ -106,29 +123,41 @@ class PageAllocator {
   [[nodiscard]] std::uint64_t isolated_free_pages(int node) const;
   [[nodiscard]] bool block_isolated(int block) const;            // is_migrate_isolate_page()
   [[nodiscard]] std::uint64_t unmovable_pages(int block) const;  // allocated, in use by slab
+  // get_pageblock_migratetype() of the pageblock holding `pfn` (std::out_of_range for a pfn of
+  // no block). Onlining and a failed offline's undo make a block's pageblocks movable
+  // (undo_isolate_page_range(..., MIGRATE_MOVABLE)); a fallback steal claims a pageblock for
+  // the request's type when the stolen chunk covers it or at least half of it is free or of
+  // that type (steal_suitable_fallback()).
+  [[nodiscard]] MigrateType pageblock_migratetype(std::uint64_t pfn) const;
+  // Pages per pageblock: 1 << pageblock_order, or the memory block's pages if fewer.
+  [[nodiscard]] std::uint64_t pageblock_pages() const { return pageblock_pages_; }
   [[nodiscard]] const NumaStat& numastat(int node) const;
   [[nodiscard]] const MachineLayout& layout() const { return layout_; }
 
  private:
-  // One migratetype's free lists of a zone (struct free_area's free_list[mt]): orders below
-  // top_order_ hold pfns sorted (lowest first); top-order chunks live in a bitmap per block,
-  // with the area indexing the blocks that have one, so an all-free block costs a few bits.
+  // One free-list type of a zone (struct free_area's free_list[mt]): orders below top_order_
+  // hold pfns sorted (lowest first); top-order chunks live in a bitmap per block (with the
+  // list each free one is on), the list counting the blocks that have one on it, so an
+  // all-free block costs a few bits.
   struct FreeArea {
     std::array<std::set<std::uint64_t>, max_order> free_lists;  // orders < top_order_ only
-    std::set<int> top_blocks;  // blocks with a free top-order chunk, ascending
+    std::map<int, std::uint32_t> top_blocks;  // block -> its free top-order chunks on this list
   };
-  // `free` is NR_FREE_PAGES: the free pages of `buddy`, the lists alloc_pages() takes from;
-  // `isolated_free` counts those on `isolate` (MIGRATE_ISOLATE), which it never touches.
+  // The lists of a zone: one per MigrateType, then MIGRATE_ISOLATE.
+  static constexpr int isolate_list = migrate_types;
+  // `free` is NR_FREE_PAGES: the free pages of the migratetype lists, which alloc_pages() takes
+  // from; `isolated_free` counts those on the isolate list, which it never touches.
   struct Zone {
     std::uint64_t managed = 0, free = 0, isolated_free = 0;
-    FreeArea buddy, isolate;
+    std::array<FreeArea, migrate_types + 1> lists;
   };
   struct Block {
     BlockPresence state = BlockPresence::absent;
     ZoneType zone = ZoneType::normal;
     int node = 0;
     std::vector<std::uint64_t> top_free;  // bit i: chunk [i << top_order_, ...) is free
-    std::uint64_t top_count = 0;          // set bits in top_free
+    std::vector<std::uint8_t> top_list;   // the list free top chunk i is on
+    std::vector<MigrateType> pageblock_mt;
     std::uint64_t free_pages = 0;
     std::uint64_t unmovable_pages = 0;
     std::uint64_t movable_pages = 0;
@@ -144,13 +173,27 @@ class PageAllocator {
   void check_node(int nid, const char* what) const;
   void check_block(int block) const;
   [[nodiscard]] std::uint64_t node_managed(int node) const;
-  std::optional<std::uint64_t> take_from_zone(int node, ZoneType zone, unsigned order);
+  std::optional<std::uint64_t> take_from_zone(int node, ZoneType zone, unsigned order,
+                                              MigrateType mt);
+  bool steal_fallback(Zone& z, unsigned order, MigrateType mt);  // __rmqueue_fallback()
   void give_to_zone(int block, std::uint64_t pfn, unsigned order);
-  void move_free_chunks(int block, FreeArea& from, FreeArea& to);  // move_freepages_block()
+  // Free-list primitives: the lowest chunk of `order` on list `list` (removed), a chunk added
+  // to a list, a free chunk found (its list, or -1) and removed.
+  std::optional<std::uint64_t> pop_chunk(Zone& z, int list, unsigned order);
+  void push_chunk(Zone& z, int list, std::uint64_t pfn, unsigned order);
+  [[nodiscard]] int list_of_chunk(const Zone& z, std::uint64_t pfn, unsigned order) const;
+  void erase_chunk(Zone& z, int list, std::uint64_t pfn, unsigned order);
+  // Every free chunk in [start, end) (whole chunks: a range of whole pageblocks or a block) onto
+  // list `to`; returns the pages moved (move_freepages()).
+  std::uint64_t move_free_range(Zone& z, std::uint64_t start, std::uint64_t end, int to);
+  [[nodiscard]] std::uint64_t movable_pages_in(std::uint64_t start, std::uint64_t end) const;
+  MigrateType& pageblock_of(std::uint64_t pfn);
   void refresh_zonelists();
 
   MachineLayout layout_;
   unsigned top_order_ = 0;  // min(max_order - 1, log2(block_pages)): no chunk spans two blocks
+  unsigned pageblock_order_ = 0;  // min(pageblock_order, top_order_)
+  std::uint64_t pageblock_pages_ = 0;
   std::vector<NumaStat> numastat_;
   std::vector<std::vector<int>> built_order_;  // build_node_orders() at the last rebuild
   std::vector<std::vector<int>> node_order_;   // built_order_ restricted to populated nodes

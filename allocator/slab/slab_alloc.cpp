@@ -29,8 +29,10 @@ SlabPage* SlabAllocator::cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid) {
   // keeps them off: the simulator delivers an IPI (do_drain()) only between model calls, never
   // in the middle of one, so an IPI handler must not find this CPU's interrupts on here.
   env_->sync();
-  auto pages = pages_.alloc_pages(nodeid, c->gfporder, static_cast<Gfp>(gfp & gfp_thisnode),
-                                  layout_.cpu_node[cpu]);
+  // cachep->allocflags: __GFP_RECLAIMABLE for SLAB_RECLAIM_ACCOUNT (__kmem_cache_create()).
+  const Gfp page_gfp = static_cast<Gfp>((gfp & gfp_thisnode) |
+                                        (c->flags.reclaim_account ? gfp_reclaimable : gfp_kernel));
+  auto pages = pages_.alloc_pages(nodeid, c->gfporder, page_gfp, layout_.cpu_node[cpu]);
   if (!pages) {
     // slab_out_of_memory() (DEBUG): silent for __GFP_NOWARN, which gfp_exact_node() sets.
     if (!(gfp & gfp_nowarn)) {

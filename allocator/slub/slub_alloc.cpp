@@ -25,7 +25,9 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   const int cpu_node = layout_.cpu_node[cpu];
   // alloc_slab_page(): NUMA_NO_NODE uses the task's (default, local) policy; a node is the
   // preferred node of __alloc_pages_node(), with zonelist fallback unless __GFP_THISNODE.
-  const Gfp page_gfp = static_cast<Gfp>(gfp & gfp_thisnode);
+  // s->allocflags: __GFP_RECLAIMABLE for SLAB_RECLAIM_ACCOUNT (calculate_sizes()).
+  const Gfp page_gfp = static_cast<Gfp>((gfp & gfp_thisnode) |
+                                        (s->flags.reclaim_account ? gfp_reclaimable : gfp_kernel));
   unsigned order = s->s.order;
   unsigned objects = s->s.objects;
   // allocate_slab() (v5.10, v5.12): for a GFP that may block (gfpflags_allow_blocking()),

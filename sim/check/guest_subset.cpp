@@ -85,6 +85,11 @@ void check_event(const workload::Workload& w, const topology::QemuMachine& m, co
                                       key));
       break;
     case Event::Type::page_burst:
+      if (e.movable.value_or(false))
+        out.error(config::pointer_append(p, "movable"),
+                  "expected kernel pages: the probe cannot make user pages an offline could "
+                  "migrate (its pages would pin the block)");
+      break;
     case Event::Type::page_free:
       break;
     case Event::Type::memory_add:

@@ -259,14 +259,16 @@ int EventPlayer::free_burst(const Event& e) {
 
 // The probe's "pages" command: alloc_pages_node(node, GFP_KERNEL, order) `count` times on the
 // event's CPU (numastat counts each call against that CPU's node, zone_statistics()); -ENOMEM
-// when one fails (the burst stops there).
+// when one fails (the burst stops there). With "movable", user pages (GFP_HIGHUSER_MOVABLE),
+// which only the model makes: the probe's pages are kernel pages.
 int EventPlayer::page_burst(const Event& e, std::vector<int>& placement) {
   const int cpu_node = machine_.topology().node_of_cpu(e.cpu);
   const int preferred = e.node >= 0 ? e.node : cpu_node;
   const ModelCall call(checks_);
   for (int k = 0; k < e.count; ++k) {
-    const auto p = machine_.pages().alloc_pages(preferred, static_cast<unsigned>(e.order),
-                                                alloc::gfp_kernel, cpu_node);
+    const alloc::Gfp gfp = e.movable.value_or(false) ? alloc::gfp_movable : alloc::gfp_kernel;
+    const auto p =
+        machine_.pages().alloc_pages(preferred, static_cast<unsigned>(e.order), gfp, cpu_node);
     if (!p) {
       placement.push_back(-1);
       return -alloc::enomem;
@@ -280,7 +282,7 @@ int EventPlayer::page_burst(const Event& e, std::vector<int>& placement) {
 int EventPlayer::page_free() {
   const ModelCall call(checks_);
   for (const auto& p : bursts_.take_pages())
-    machine_.pages().free_pages(p);
+    if (machine_.pages().allocated(p)) machine_.pages().free_pages(p);  // else migrated away
   return 0;
 }
 

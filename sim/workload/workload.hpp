@@ -78,7 +78,8 @@ struct Event {
   std::int64_t at_ns = 0;
   int node = -1;   // alloc_burst: -1 is NUMA_NO_NODE
   int blocks = 0;  // number of blocks, in block-id order; 0 = all eligible blocks of the node
-  std::optional<bool> movable;  // memory_online: zone; unset = the blocks' declared zone
+  // memory_online: the zone (unset: the blocks' declared zone); page_burst: user pages
+  std::optional<bool> movable;
   int cpu = -1;
   int count = 0;       // alloc_burst, free_burst (0: all kept objects), page_burst
   int order = 0;       // page_burst

@@ -272,6 +272,11 @@ SpecPtr make_spec() {
                      optional("order", integer(0, 10), "Page order of each allocation.", 0),
                      required("count", integer(1, max_page_burst_count),
                               "Number of alloc_pages_node(GFP_KERNEL) calls."),
+                     optional("movable", boolean(),
+                              "User pages instead: GFP_HIGHUSER_MOVABLE, which may use "
+                              "ZONE_MOVABLE, lives in movable pageblocks and is migrated away "
+                              "by an offline (the model forgets a migrated page).",
+                              false),
                  }),
           "Allocate pages on one CPU and keep them: what numastat counts (zone_statistics())."),
       optional("page_free", object("the free of every page kept by page_burst events", {}),

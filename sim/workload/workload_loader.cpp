@@ -477,6 +477,7 @@ class Loader {
         check_cpu(e.cpu, at(pb, "cpu"));
         e.order = body["order"].get<int>();
         e.count = body["count"].get<int>();
+        e.movable = body["movable"].get<bool>();
         break;
       case Event::Type::page_free:
         break;

@@ -198,6 +198,16 @@ TEST(KernelCheckModel, KeepingMorePagesThanTheProbeCanIsRefused) {
   EXPECT_EQ(d[0].pointer, "/events/3/page_burst/count");
 }
 
+// The probe's pages are kernel pages: user pages, which an offline would migrate, are the
+// model's alone.
+TEST(KernelCheckModel, UserPagesAreRefused) {
+  const auto d = refusals(
+      workload({{{"at", "1ms"},
+                 {"page_burst", {{"node", 0}, {"cpu", 0}, {"count", 8}, {"movable", true}}}}}));
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].pointer, "/events/0/page_burst/movable");
+}
+
 // numastat as zone_statistics() counts a page burst: numa_hit on the node the pages come from,
 // other_node there when the allocating CPU is elsewhere.
 TEST(KernelCheckModel, APageBurstShowsItsNumastatChange) {

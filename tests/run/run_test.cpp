@@ -455,6 +455,45 @@ TEST(Run, V61RcuCacheKeepsItsSysfsDirectoryUntilItsReleaseWork) {
 // hot-add of node 2's DIMM (the ACPI work, lock_device_hotplug()) holds the lock for 5 ms; a
 // sysfs online of its block meanwhile takes mem_hotplug_lock (after its writer's grace period)
 // at the first tick-aligned retry after the hot-add ended, for HZ=250 and HZ=100 alike.
+// User pages (page_burst "movable": GFP_HIGHUSER_MOVABLE) and slab pages on a hot-added node:
+// the slab pages' first allocation steals and claims the lowest max-order chunk
+// (__rmqueue_fallback()), the user pages stay in movable pageblocks and fill the rest of the
+// first block and the start of the second. The offline (highest block first) migrates the
+// second block's user pages away; the first fails at isolation on the slab pages (-EBUSY).
+// The page_free afterwards frees the user pages still where they were.
+TEST(Run, UserPagesAreMigratedByAnOfflineAndSlabPagesPinTheirBlock) {
+  const Loaded l = load(config::parse_json_document(R"({
+    "name": "user-pages", "topology": "qemu-2node-hotplug", "duration": "80ms",
+    "caches": [{"name": "c", "object_size": 256}],
+    "events": [{"at": "1ms", "memory_online": {"node": 2, "blocks": 2, "zone": "normal"}},
+               {"at": "20ms", "alloc_burst": {"cache": "c", "node": 2, "cpu": 0, "count": 500}},
+               {"at": "21ms", "page_burst": {"node": 2, "cpu": 0, "order": 3, "count": 4096,
+                                            "movable": true}},
+               {"at": "22ms", "memory_offline": {"node": 2}},
+               {"at": "70ms", "page_free": {}}]})",
+                                                    "user-pages.json"));
+  RunOptions o;
+  SimulationRun run(l.machine, l.workload, strategy::load_strategy("slab_nodes"), o);
+  const RunMetrics m = run.play();
+  ASSERT_FALSE(m.deadlock);
+  std::vector<std::pair<int, int>> offlines;  // block, result
+  for (const auto& h : m.hotplug)
+    if (h.type == HotplugType::memory_offline) offlines.emplace_back(h.block, h.result);
+  ASSERT_EQ(offlines.size(), 2u);
+  const int first = offlines[1].first, second = offlines[0].first;
+  EXPECT_EQ(second, first + 1);
+  EXPECT_EQ(offlines[0].second, 0);  // only user pages: migrated
+  EXPECT_EQ(offlines[1].second, -alloc::ebusy);
+  const alloc::PageAllocator& pages = run.machine().pages();
+  const std::uint64_t start = static_cast<std::uint64_t>(first) * pages.layout().block_pages;
+  EXPECT_EQ(pages.pageblock_migratetype(start), alloc::MigrateType::unmovable);
+  EXPECT_EQ(pages.pageblock_migratetype(start + 2 * pages.pageblock_pages()),
+            alloc::MigrateType::movable);
+  EXPECT_GT(pages.unmovable_pages(first), 0u);
+  for (const auto& e : m.events)
+    EXPECT_EQ(e.result, 0) << e.type;
+}
+
 TEST(Run, BusySysfsOnlineRetriesAfterMsleepOnTickBoundaries) {
   for (const std::int64_t jiffy : {std::int64_t{4'000'000}, std::int64_t{10'000'000}}) {
     const Loaded l = load(config::parse_json_document(fmt::format(R"({{

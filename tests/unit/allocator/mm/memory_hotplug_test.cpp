@@ -152,7 +152,9 @@ TEST(OfflinePagesIsolation, NotifierVetoUndoesTheIsolationBeforeCancel) {
   EXPECT_FALSE(m.pages.block_isolated(0));
   EXPECT_EQ(m.pages.isolated_free_pages(0), 0u);
   EXPECT_EQ(m.pages.free_pages(0), 2 * kPagesPerBlock - 1);
-  const auto again = m.pages.alloc_pages(0, 0, gfp_kernel, 0);
+  // A movable request takes the smallest movable chunk: block 0's, split by the first page.
+  // (An unmovable one would steal the largest chunk, block 1's whole free block.)
+  const auto again = m.pages.alloc_pages(0, 0, gfp_movable, 0);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->block, 0);
   EXPECT_EQ(m.pages.numastat(0).numa_miss, 0u);

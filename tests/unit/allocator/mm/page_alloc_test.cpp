@@ -373,6 +373,78 @@ TEST(PageAllocatorZones, MovableOnlyNodeSendsKernelAllocationsToItsNormalFallbac
 
 // mm/page_isolation.c (v5.10 to v6.1): set_migratetype_isolate() fails with -EBUSY, changing
 // nothing, when has_unmovable_pages() finds an allocated slab page in the pageblock.
+// ---------------------------------------------------------------------------------------
+// Grouping by mobility (mm/page_alloc.c v5.10: __rmqueue(), __rmqueue_fallback(),
+// steal_suitable_fallback())
+
+// Every pageblock starts movable. The first unmovable request finds no unmovable page and
+// steals the largest movable chunk, the lowest-pfn free max-order chunk (block 1 here: block 0's
+// was split by a movable page), claiming its pageblocks; unmovable requests then stay there,
+// while movable ones keep to movable pageblocks. So block 0 holds no slab page and isolates.
+TEST(PageAllocatorMobility, FallbackStealsTheLargestChunkAndUnmovablePagesStayTogether) {
+  PageAllocator pa(uniform_layout(1, 3, {0}));
+  ASSERT_EQ(pa.pageblock_pages(), 512u);
+  for (std::uint64_t pfn = 0; pfn < 3 * kBlock; pfn += 512)
+    EXPECT_EQ(pa.pageblock_migratetype(pfn), MigrateType::movable);
+  const auto user = must_alloc(pa, 0, 0, gfp_movable, 0);
+  EXPECT_EQ(user.pfn, 0u);
+  std::vector<PageBlockRef> slab;
+  for (int i = 0; i < 8; ++i)
+    slab.push_back(must_alloc(pa, 0, 1, gfp_kernel, 0));
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(slab[static_cast<std::size_t>(i)].pfn, kBlock + 2u * static_cast<unsigned>(i));
+  EXPECT_EQ(pa.pageblock_migratetype(kBlock), MigrateType::unmovable);
+  EXPECT_EQ(pa.pageblock_migratetype(kBlock + 512), MigrateType::unmovable);
+  EXPECT_EQ(pa.pageblock_migratetype(2 * kBlock), MigrateType::movable);
+  EXPECT_EQ(must_alloc(pa, 0, 0, gfp_movable, 0).pfn, 1u);  // the movable lists, not block 1
+  EXPECT_TRUE(pa.isolate_block(0));
+  EXPECT_FALSE(pa.isolate_block(1));
+  // A reclaimable request also starts from the largest order: there the first fallback type
+  // with a chunk (fallbacks[]: unmovable, then movable) is movable, block 2's free block, whose
+  // pageblocks it claims, although block 1's unmovable pageblocks have smaller chunks.
+  const auto reclaimable = must_alloc(pa, 0, 0, gfp_reclaimable, 0);
+  EXPECT_EQ(reclaimable.pfn, 2 * kBlock);
+  EXPECT_EQ(pa.pageblock_migratetype(2 * kBlock), MigrateType::reclaimable);
+  // Freed pages go to the list of their pageblock's type and merge back.
+  for (const auto& p : slab)
+    pa.free_pages(p);
+  pa.free_pages(reclaimable);
+  EXPECT_EQ(pa.free_pages(0), 2 * kBlock);  // block 0 is isolated: blocks 1 and 2, all free
+  EXPECT_EQ(pa.unmovable_pages(1), 0u);
+  EXPECT_TRUE(pa.isolate_block(1));
+}
+
+// A steal of less than a pageblock moves all of the pageblock's free pages to the request's
+// lists, and claims the pageblock only when its free pages and the pages of a compatible type
+// make half of it (steal_suitable_fallback(): free_pages + alike_pages >= 1 << (pageblock_order
+// - 1); from a movable pageblock, alike pages are those neither free nor movable).
+TEST(PageAllocatorMobility, SmallStealClaimsThePageblockOnlyIfHalfOfItIsFreeOrAlike) {
+  for (const int users : {300, 200}) {
+    SCOPED_TRACE(users);
+    PageAllocator pa(uniform_layout(1, 1, {0}, 512));  // one block, one pageblock
+    ASSERT_EQ(pa.pageblock_pages(), 512u);
+    std::vector<PageBlockRef> user;
+    for (int i = 0; i < users; ++i)
+      user.push_back(must_alloc(pa, 0, 0, gfp_movable, 0));
+    // The largest free chunk is [384, 512) (300 users) or [256, 512) (200); all 212 or 312
+    // free pages move to the unmovable lists, and the smallest chunk there serves the request.
+    const auto slab = must_alloc(pa, 0, 0, gfp_kernel, 0);
+    EXPECT_EQ(slab.pfn, static_cast<std::uint64_t>(users));
+    EXPECT_EQ(pa.pageblock_migratetype(0),
+              users == 300 ? MigrateType::movable : MigrateType::unmovable);
+    EXPECT_EQ(pa.free_pages(0), 512u - static_cast<unsigned>(users) - 1u);
+    if (users == 300) {
+      // Not claimed, but the moved pages stay on the unmovable lists: the next unmovable
+      // request takes them (the rest of [300, 304), split for the first) with no second steal,
+      // and a movable one finds no movable page left and falls back to them in turn.
+      EXPECT_EQ(must_alloc(pa, 0, 0, gfp_kernel, 0).pfn, 301u);
+      EXPECT_EQ(pa.pageblock_migratetype(0), MigrateType::movable);
+      EXPECT_EQ(must_alloc(pa, 0, 0, gfp_movable, 0).pfn, 302u);
+      EXPECT_EQ(pa.pageblock_migratetype(0), MigrateType::movable);
+    }
+  }
+}
+
 TEST(PageAllocatorHotplug, SlabPageBlocksIsolationUntilFreed) {
   PageAllocator pa(uniform_layout(1, 2, {0}));
   const auto slab = must_alloc(pa, 0, 1, gfp_kernel, 0);
