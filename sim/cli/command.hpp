@@ -15,6 +15,9 @@ inline constexpr int exit_found = 3;
 
 // Writes `text` to stdout, or atomically to `path` when one is given.
 void emit(const std::string& text, const std::string& path);
+// Before a run: a file (or, with `directory`, a directory, created here) can be written at
+// `path`; else the reason on stderr and exit status 2, before any work. Nothing for "".
+void check_output(const std::string& path, bool directory = false);
 
 void add_topology_commands(CLI::App& app);
 void add_strategy_commands(CLI::App& app);

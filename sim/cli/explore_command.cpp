@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <thread>
 
 #include "cli/command.hpp"
+#include "cli/interrupts.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
 #include "run/findings.hpp"
@@ -102,9 +104,18 @@ std::vector<Worker> spawn_workers(
   for (int job = 0; job < jobs; ++job) {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+    // No interrupt between the fork and remembering the worker: it would outlive slabsim.
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &stop, &old);
     const pid_t pid = ::fork();
+    if (pid > 0) remember_worker(pid);
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
     if (pid == 0) {
+      forget_all_workers();
       ::close(fds[0]);
       for (const auto& w : workers)
         ::close(w.fd);
@@ -183,6 +194,7 @@ std::vector<RunRecord> run_workers(
   for (const auto& w : workers) {
     int status = 0;
     ::waitpid(w.pid, &status, 0);
+    forget_worker(w.pid);
     if (WIFSIGNALED(status)) crashed = true;
   }
   if (!errors.empty()) throw std::runtime_error("a run failed: " + errors.front());
@@ -309,7 +321,10 @@ void add_explore_command(CLI::App& app, int& status) {
       ->check(CLI::Range(1, 1024));
   cmd->add_option("-o,--output", o->run.output,
                   "Write every run's findings as JSON here (atomically)");
-  cmd->callback([o, &status] { explore(*o, status); });
+  cmd->callback([o, &status] {
+    check_output(o->run.output);
+    explore(*o, status);
+  });
 }
 
 }  // namespace slabsim::cli

@@ -4,10 +4,12 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "cli/interrupts.hpp"
 #include "config/diagnostics.hpp"
 
 int main(int argc, char** argv) {
   using namespace slabsim;
+  cli::install_interrupt_handlers();
   CLI::App app{"slabsim: compare SLUB locking strategies on a simulated NUMA machine"};
   app.set_version_flag("--version", std::string("slabsim ") + SLABSIM_VERSION);
   int status = cli::exit_ok;

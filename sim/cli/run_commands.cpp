@@ -179,6 +179,8 @@ void add_run_commands(CLI::App& app, int& status) {
                   "https://ui.perfetto.dev or chrome://tracing");
   run->callback([run_opts, &status] {
     check_reports(run_opts->reports);
+    check_output(run_opts->output);
+    check_output(run_opts->trace);
     if (run_opts->strategies.empty()) run_opts->strategies = {std::string(sim::default_strategy)};
     auto prepared =
         std::make_shared<const sim::PreparedRun>(prepare(*run_opts, run_opts->strategies[0]));
@@ -209,10 +211,11 @@ void add_run_commands(CLI::App& app, int& status) {
                   "before the extension: trace.json gives trace.<column>.json");
   cmp->callback([cmp_opts, &status] {
     check_reports(cmp_opts->reports);
+    check_output(cmp_opts->output, /*directory=*/true);
+    check_output(cmp_opts->trace);
     if (cmp_opts->strategies.empty()) cmp_opts->strategies = {std::string(sim::default_strategy)};
     const auto outcomes = run_columns(*cmp_opts);
     if (!cmp_opts->output.empty()) {
-      std::filesystem::create_directories(cmp_opts->output);
       for (const auto& o : outcomes)
         emit(o.result.dump(2) + "\n",
              (std::filesystem::path(cmp_opts->output) / (o.label + ".json")).string());

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -171,6 +172,26 @@ void emit(const std::string& text, const std::string& path) {
     std::cerr << "slabsim: " << e.what() << '\n';
     throw CLI::RuntimeError(exit_bad_input);
   }
+}
+
+void check_output(const std::string& path, bool directory) {
+  if (path.empty() || path == "-") return;
+  std::string reason;
+  if (directory) {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec)
+      reason = ec.message();
+    else if (!std::filesystem::is_directory(path))
+      reason = "it is not a directory";
+    else
+      reason = config::unwritable_reason(std::filesystem::path(path) / "result.json");
+  } else {
+    reason = config::unwritable_reason(path);
+  }
+  if (reason.empty()) return;
+  std::cerr << fmt::format("slabsim: cannot write {}: {}\n", path, reason);
+  throw CLI::RuntimeError(exit_bad_input);
 }
 
 void add_topology_commands(CLI::App& app) {

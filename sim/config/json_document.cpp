@@ -1,12 +1,15 @@
 #include "config/json_document.hpp"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -119,13 +122,63 @@ JsonDocument load_json_document(const std::filesystem::path& path) {
   return parse_json_document(text.str(), path.string());
 }
 
+namespace {
+
+// The temporary file being written, for remove_pending_temporary_file() in a signal handler.
+char pending_temporary[4096];
+volatile std::sig_atomic_t pending_temporary_set = 0;
+
+class PendingTemporary {
+ public:
+  explicit PendingTemporary(const std::string& path) {
+    if (path.size() >= sizeof pending_temporary) return;
+    std::memcpy(pending_temporary, path.c_str(), path.size() + 1);
+    pending_temporary_set = 1;
+  }
+  ~PendingTemporary() { pending_temporary_set = 0; }
+  PendingTemporary(const PendingTemporary&) = delete;
+  PendingTemporary& operator=(const PendingTemporary&) = delete;
+};
+
+}  // namespace
+
+void remove_pending_temporary_file() noexcept {
+  if (pending_temporary_set) ::unlink(pending_temporary);
+}
+
+std::string unwritable_reason(const std::filesystem::path& path) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return "the directory " + dir.string() + " does not exist";
+  if (!std::filesystem::is_directory(dir, ec)) return dir.string() + " is not a directory";
+  if (std::filesystem::is_directory(path, ec)) return "it is a directory";
+  // Creating the temporary file is the test (root passes access(W_OK) on a read-only mount).
+  std::string probe = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return "";
+}
+
 void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string tmpl = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  // SIGINT and SIGTERM wait while the file is created and registered: a handler finds either
+  // no file or a registered one. (After the rename, removing the old name finds nothing.)
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, &old);
   const int fd = ::mkstemp(tmpl.data());
+  const int create_errno = errno;
+  std::optional<PendingTemporary> pending;
+  if (fd >= 0) pending.emplace(tmpl);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (fd < 0)
     throw std::runtime_error(fmt::format("cannot create a temporary file next to {}: {}",
-                                         path.string(), std::strerror(errno)));
+                                         path.string(), std::strerror(create_errno)));
   const char* p = text.data();
   std::size_t left = text.size();
   bool ok = true;

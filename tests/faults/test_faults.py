@@ -1,0 +1,127 @@
+"""Faults around a run, as a user meets them: an -o that cannot be written (a missing or
+read-only directory, a file-size limit standing in for a full disk) ends with exit status 2, the
+reason and no file, before the run where it can be seen then; SIGINT and SIGTERM end run,
+explore and sweep with 130 and 143, no partial file and no worker left behind; an interrupted
+sweep resumes where it stopped, and a cut-short point file is run again, never merged."""
+
+import os
+import pathlib
+import resource
+import signal
+import subprocess
+import time
+
+import pytest
+
+BIN = os.environ["SLABSIM_BIN"]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def slabsim(*args, **kwargs):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def leftovers(directory):
+    """Hidden temporary files of write_file_atomically() (".<name>.XXXXXX")."""
+    return sorted(p.name for p in pathlib.Path(directory).iterdir() if p.name.startswith("."))
+
+
+def processes_with(token):
+    """Processes whose command line holds `token` (a path unique to the test)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if token.encode() in cmdline:
+            found.append(int(pid))
+    return found
+
+
+def test_output_in_a_missing_directory_fails_before_the_run(tmp_path):
+    target = tmp_path / "missing" / "result.json"
+    r = slabsim("run", "-w", "node-online", "-s", "slab_nodes", "-o", str(target))
+    assert r.returncode == 2
+    assert f"cannot write {target}: the directory {target.parent} does not exist" in r.stderr
+    assert r.stdout == "", "checked before the run: no summary was printed"
+    assert not target.parent.exists()
+
+
+def test_output_on_a_read_only_file_system_fails():
+    r = slabsim("run", "-w", "steady-local", "-o", "/proc/slabsim-result.json")
+    assert r.returncode == 2
+    assert "cannot write /proc/slabsim-result.json" in r.stderr
+
+
+def test_compare_output_that_is_a_file_fails_before_the_runs(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("not a directory\n")
+    r = slabsim("compare", "-w", "steady-local", "-o", str(plain))
+    assert r.returncode == 2
+    assert f"cannot write {plain}" in r.stderr
+    assert plain.read_text() == "not a directory\n"
+
+
+def test_a_full_disk_leaves_no_file(tmp_path):
+    # RLIMIT_FSIZE makes the result's write fail with EFBIG, as ENOSPC would on a full disk,
+    # without a file system of our own; slabsim ignores SIGXFSZ so that it sees the error.
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    target = tmp_path / "result.json"
+    r = slabsim("run", "-w", "steady-local", "-o", str(target), preexec_fn=small_files)
+    assert r.returncode == 2, r.stderr
+    assert f"cannot write {target}: File too large" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def interrupted(args, signo, wait_for, token):
+    """Starts slabsim, waits until `wait_for()` holds, sends `signo`; returns the process."""
+    p = subprocess.Popen([BIN, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    deadline = time.monotonic() + 60
+    while not wait_for() and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.02)
+    assert p.poll() is None, "finished before it could be interrupted"
+    p.send_signal(signo)
+    p.wait(timeout=60)
+    time.sleep(0.2)
+    assert processes_with(token) == [], "a worker outlived slabsim"
+    return p
+
+
+@pytest.mark.parametrize("signo,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_explore_exits_as_a_shell_expects(tmp_path, signo, status):
+    target = tmp_path / f"explore-{signo}.json"
+    token = str(target)
+    # Workers are running once there are three processes: the parent and two workers.
+    p = interrupted(["explore", "-w", "node-online", "-s", "hotplug_lock,slab_nodes", "--runs",
+                     "400", "--jobs", "2", "-o", token], signo,
+                    lambda: len(processes_with(token)) >= 3, token)
+    assert p.returncode == status
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_sweep_resumes_and_reruns_a_cut_short_point(tmp_path):
+    plan = ROOT / "workloads" / "sweeps" / "locking-by-seed.json"
+    out = tmp_path / "sweep"
+    token = str(out)
+    p = interrupted(["sweep", str(plan), "-o", token], signal.SIGTERM,
+                    lambda: (out / "point-1.json").exists(), token)
+    assert p.returncode == 143
+    assert leftovers(out) == []
+    done = sorted(f.name for f in out.glob("point-*.json"))
+    assert "point-0.json" in done and len(done) < 8
+    # A point file cut short (a copy interrupted, a full disk elsewhere) is not a result.
+    text = (out / "point-0.json").read_text()
+    (out / "point-0.json").write_text(text[: len(text) // 2])
+    r = slabsim("sweep", str(plan), "-o", token)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("point 0") and "ran" in line for line in lines), r.stdout
+    assert any(line.startswith("point 1") and "done before" in line for line in lines), r.stdout
+    assert len(list(out.glob("point-*.json"))) == 8
+    assert (out / "sweep.csv").exists()
