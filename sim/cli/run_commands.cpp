@@ -12,6 +12,7 @@
 #include "cli/run_setup.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
+#include "run/host_memory.hpp"
 #include "run/result.hpp"
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
@@ -61,6 +62,9 @@ Outcome run_one(std::shared_ptr<const sim::PreparedRun> prepared, std::string la
     out.run = sim::run(std::move(run));
   } catch (const sim::TraceWriteError& e) {
     // As for -o: a path the user gave that cannot be written is bad input.
+    std::cerr << "slabsim: " << e.what() << '\n';
+    throw CLI::RuntimeError(exit_bad_input);
+  } catch (const sim::MemoryLimitExceeded& e) {
     std::cerr << "slabsim: " << e.what() << '\n';
     throw CLI::RuntimeError(exit_bad_input);
   }

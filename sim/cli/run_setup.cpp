@@ -4,6 +4,10 @@
 
 #include <filesystem>
 
+#include "config/diagnostics.hpp"
+#include "config/units.hpp"
+#include "run/host_memory.hpp"
+
 namespace slabsim::cli {
 
 CLI::Option* add_setting(CLI::App* cmd, const sim::IntSetting& setting, sim::RunSettings& into) {
@@ -24,6 +28,11 @@ void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
   cmd->add_flag("--no-lookahead", o.no_lookahead,
                 "Send every sleep through SimGrid, even those no other CPU could notice: "
                 "slower, same results (a check of the engine)");
+  cmd->add_option("--max-memory", o.max_memory,
+                  "Host memory a run may hold: a size (8G, 512MiB; binary units as memparse() "
+                  "reads them), 0 for no limit (default: 3/4 of the host's physical memory). A "
+                  "workload that can hold more is refused before the run; a run that grows past "
+                  "it stops with exit status 2 and writes nothing");
   cmd->add_flag("--slab-nomerge", o.settings.slab_nomerge,
                 "Boot the model with slab_nomerge: no cache is merged into an existing compatible "
                 "one (the kernel, and the model by default, merge them: __kmem_cache_alias())");
@@ -59,7 +68,20 @@ sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy) {
   request.settings.allocator = allocator_kind(o.allocators.at(0));
   request.settings.seed = o.seed;
   request.settings.lookahead = !o.no_lookahead;
-  return sim::prepare_run(request);
+  request.max_memory_bytes = sim::default_memory_limit();
+  if (!o.max_memory.empty()) {
+    const auto size = config::parse_size_bytes(nlohmann::json(o.max_memory));
+    if (const auto* why = std::get_if<std::string>(&size)) {
+      config::Diagnostics d("--max-memory");
+      d.error("", *why);
+      d.throw_if_any();
+    }
+    request.max_memory_bytes = std::get<std::uint64_t>(size);
+  }
+  auto prepared = sim::prepare_run(request);
+  sim::check_fits_in_memory(prepared.machine, prepared.workload, prepared.workload_document,
+                            prepared.max_memory_bytes);
+  return prepared;
 }
 
 std::shared_ptr<const sim::PreparedRun> with_strategy(const sim::PreparedRun& base,

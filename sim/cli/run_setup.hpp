@@ -28,10 +28,12 @@ struct RunCliOptions {
   bool no_lookahead = false;
   // --trace: the timeline file; `compare` inserts each column's name (trace_path_for).
   std::string trace;
+  // --max-memory: a size ("8G", "512MiB"), "0" for no limit; empty: the default limit.
+  std::string max_memory;
 };
 
 // -t, -w, --seed (unless `with_seed` is false), --quantum, --jitter-ns, --no-lookahead,
-// --slab-nomerge.
+// --slab-nomerge, --max-memory.
 void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed = true);
 // An integer setting's flag, with the setting's description, range and default.
 CLI::Option* add_setting(CLI::App* cmd, const sim::IntSetting& setting, sim::RunSettings& into);
@@ -41,7 +43,8 @@ void add_allocator_option(CLI::App* cmd, RunCliOptions& o, bool several);
 alloc::AllocatorKind allocator_kind(const std::string& name);  // of a checked name
 
 // Loads the workload (a file or an embedded scenario), its machine (-t, or the workload's own
-// "topology") and `strategy`, with the options' settings. Throws config::ConfigError.
+// "topology") and `strategy`, with the options' settings, and checks that the workload fits the
+// memory limit. Throws config::ConfigError.
 sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy);
 // The same inputs under another strategy and allocator, for each column of `compare` and each
 // strategy of `explore`.

@@ -21,6 +21,7 @@
 #include "config/diagnostics.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
+#include "run/host_memory.hpp"
 #include "run/result.hpp"
 #include "run/run_request.hpp"
 #include "run/sweep_plan.hpp"
@@ -148,7 +149,13 @@ json run_point(const sim::SweepPoint& p) {
   request.settings.seed = p.seed;
   request.settings.jitter_ns = p.jitter_ns;
   request.settings.quantum_ns = p.quantum_ns;
-  return sim::result_json(sim::run(request));
+  request.max_memory_bytes = sim::default_memory_limit();
+  try {
+    return sim::result_json(sim::run(request));
+  } catch (const sim::MemoryLimitExceeded& e) {
+    std::cerr << "slabsim: point " << p.index << ": " << e.what() << '\n';
+    throw CLI::RuntimeError(exit_bad_input);
+  }
 }
 
 std::vector<std::string> findings_of(const json& result) {

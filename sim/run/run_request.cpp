@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "config/diagnostics.hpp"
+#include "run/host_memory.hpp"
 #include "run/runner.hpp"
 #include "strategy/strategy_format.hpp"
 #include "topology/topology_loader.hpp"
@@ -53,6 +54,7 @@ PreparedRun prepare_run(const RunRequest& request) {
   p.settings.seed = request.settings.seed.value_or(p.workload.seed);
   p.trace_path = request.trace_path;
   p.progress = request.progress;
+  p.max_memory_bytes = request.max_memory_bytes;
   return p;
 }
 
@@ -68,6 +70,8 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   options.time_buckets = p.settings.time_buckets;
   options.trace_path = p.trace_path;
   options.progress = p.progress;
+  options.max_memory_bytes = p.max_memory_bytes;
+  check_fits_in_memory(p.machine, p.workload, p.workload_document, p.max_memory_bytes);
   const auto start = std::chrono::steady_clock::now();
   RunOutcome out{std::move(prepared), {}, 0};
   out.metrics = run_simulation(p.machine, p.workload, p.strategy, options);

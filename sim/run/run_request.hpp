@@ -38,6 +38,8 @@ struct RunRequest {
   // Where to write the run's timeline (Chrome trace-event JSON), atomically; empty: none.
   std::string trace_path;
   ProgressFn progress;
+  // The host memory the run may hold (run/host_memory.hpp); 0: no limit.
+  std::uint64_t max_memory_bytes = 0;
 };
 
 // A request with its inputs loaded and checked: ready to run, and to run again with other
@@ -50,6 +52,7 @@ struct PreparedRun {
   RunSettings settings;  // with the seed resolved (the workload's when the request had none)
   std::string trace_path;
   ProgressFn progress;
+  std::uint64_t max_memory_bytes = 0;
 
   [[nodiscard]] std::uint64_t seed() const { return settings.seed.value_or(workload.seed); }
 };
@@ -68,7 +71,9 @@ struct RunOutcome {
 };
 
 // Runs the simulation. A deadlock or a violation is a result; an unwritable trace path throws
-// TraceWriteError (run/trace.hpp), an internal error std::exception.
+// TraceWriteError (run/trace.hpp); a workload that cannot fit the memory limit
+// config::ConfigError, a run that outgrows it MemoryLimitExceeded (run/host_memory.hpp); an
+// internal error std::exception.
 RunOutcome run(std::shared_ptr<const PreparedRun> prepared);
 RunOutcome run(const RunRequest& request);
 

@@ -35,6 +35,8 @@ struct RunOptions {
   // interrupt checks).
   static constexpr std::uint64_t progress_every = 100000;
   std::function<void(std::int64_t simulated_ns)> progress;
+  // The host memory the run may hold (host_memory.hpp), checked with the progress; 0: no limit.
+  std::uint64_t max_memory_bytes = 0;
 };
 
 // `options` with the workload's kernel tuning applied (its "kernel" object: SLAB's reap interval).

@@ -28,7 +28,7 @@ SimulationRun::SimulationRun(const topology::Topology& machine, const workload::
       caches_(workload),
       checks_(machine_.allocator()),
       recorder_(workload, options.allocator, machine.node_count(), options.time_buckets),
-      progress_(options.progress),
+      progress_(options.progress, options.max_memory_bytes),
       cpus_(machine_, workload, options_, events_, caches_, checks_, recorder_, progress_),
       hotplug_(machine_, workload, cpus_, recorder_, operation_signals_),
       player_(machine_, workload, events_, caches_, checks_, recorder_, progress_, cpus_, hotplug_,

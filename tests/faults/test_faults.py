@@ -2,7 +2,11 @@
 read-only directory, a file-size limit standing in for a full disk) ends with exit status 2, the
 reason and no file, before the run where it can be seen then; SIGINT and SIGTERM end run,
 explore and sweep with 130 and 143, no partial file and no worker left behind; an interrupted
-sweep resumes where it stopped, and a cut-short point file is run again, never merged."""
+sweep resumes where it stopped, and a cut-short point file is run again, never merged; a
+workload too big for the host's memory is refused before the run, and a run that outgrows
+--max-memory stops with exit status 2 instead of the kernel's OOM killer."""
+
+import json
 
 import os
 import pathlib
@@ -125,3 +129,56 @@ def test_interrupted_sweep_resumes_and_reruns_a_cut_short_point(tmp_path):
     assert any(line.startswith("point 1") and "done before" in line for line in lines), r.stdout
     assert len(list(out.glob("point-*.json"))) == 8
     assert (out / "sweep.csv").exists()
+
+
+def write_json(path, value):
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def test_a_workload_too_big_for_the_host_is_refused_before_the_run(tmp_path):
+    # The case that grew to 24 GB and was OOM-killed: 8,192 CPUs, a large max_live_per_cpu.
+    topology = write_json(tmp_path / "big.json", {
+        "name": "big", "description": "8 nodes x 1024 CPUs",
+        "sockets": [{"id": n} for n in range(8)],
+        "nodes": [{"id": n, "socket": n, "cpus": f"{n * 1024}-{n * 1024 + 1023}",
+                   "memory": {"blocks": [{"zone": "normal", "state": "online",
+                                          "size": "1GiB"}]}} for n in range(8)],
+        "distance": {"slit": [[10 if a == b else 20 for b in range(8)] for a in range(8)],
+                     "local_latency": "80ns"}})
+    workload = write_json(tmp_path / "many.json", {
+        "name": "many", "topology": topology, "duration": "1ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1s"}}]})
+    r = slabsim("run", "-w", workload, "-s", "slab_nodes")
+    assert r.returncode == 2, r.stderr
+    assert f"{workload}: /threads/0/max_live_per_cpu: expected a workload that fits the memory " \
+           "limit" in r.stderr
+    assert "--max-memory" in r.stderr and r.stdout == ""
+
+
+def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
+    # Few live objects (the estimate, about 6 MiB, lets the workload through a 20 MiB limit), but
+    # the process itself (SimGrid, the actors' stacks) holds more: the first check during the
+    # run, after 100,000 operations, stops it.
+    workload = write_json(tmp_path / "churn.json", {
+        "name": "churn", "topology": "two-socket-intel", "duration": "10ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 64,
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1us"}}]})
+    target = tmp_path / "result.json"
+    r = slabsim("run", "-w", workload, "--max-memory", "20MiB", "-o", str(target))
+    assert r.returncode == 2, r.stderr
+    assert "over the limit of 20 MiB (--max-memory); it was stopped and wrote nothing" in r.stderr
+    assert not target.exists() and leftovers(tmp_path) == []
+    # With no limit, the same run completes.
+    r = slabsim("run", "-w", workload, "--max-memory", "0", "-o", str(target))
+    assert r.returncode == 0, r.stderr
+    assert target.exists()
+
+
+def test_a_bad_max_memory_is_bad_input():
+    r = slabsim("run", "-w", "steady-local", "--max-memory", "lots")
+    assert r.returncode == 2
+    assert r.stderr.startswith("--max-memory: ")

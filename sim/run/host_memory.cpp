@@ -1,0 +1,87 @@
+#include "run/host_memory.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "config/diagnostics.hpp"
+
+namespace slabsim::sim {
+
+namespace {
+
+std::string mib(std::uint64_t bytes) {
+  return fmt::format("{:.0f} MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+}
+
+}  // namespace
+
+std::uint64_t host_physical_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(size)
+             : 0;
+}
+
+std::uint64_t default_memory_limit() {
+  return host_physical_bytes() / 4 * 3;
+}
+
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+}
+
+void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
+                          const config::JsonDocument& document, std::uint64_t limit) {
+  if (limit == 0) return;
+  std::uint64_t total =
+      static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1) *
+      host_bytes_per_cpu;
+  std::uint64_t largest = 0;
+  std::string largest_path = "/threads";
+  for (std::size_t i = 0; i < workload.threads.size(); ++i) {
+    const auto& g = workload.threads[i];
+    const std::uint64_t bytes = static_cast<std::uint64_t>(g.cpus.size()) *
+                                static_cast<std::uint64_t>(g.max_live_per_cpu) *
+                                host_bytes_per_live_object;
+    total += bytes;
+    if (bytes > largest) {
+      largest = bytes;
+      largest_path = fmt::format("/threads/{}/max_live_per_cpu", i);
+    }
+  }
+  for (const auto& e : workload.events)
+    if (e.type == workload::Event::Type::alloc_burst) {
+      const std::uint64_t bytes = static_cast<std::uint64_t>(e.count) * host_bytes_per_live_object;
+      total += bytes;
+      if (bytes > largest) {
+        largest = bytes;
+        largest_path = e.source + "/alloc_burst/count";
+      }
+    }
+  if (total <= limit) return;
+  config::Diagnostics d(document.name);
+  d.error(largest_path,
+          fmt::format("expected a workload that fits the memory limit: it can hold up to {} of "
+                      "host memory ({} B per live object, {} KiB per CPU; this term {}), over "
+                      "the limit of {} (--max-memory; by default 3/4 of the host's {})",
+                      mib(total), host_bytes_per_live_object, host_bytes_per_cpu / 1024,
+                      mib(largest), mib(limit), mib(host_physical_bytes())));
+  d.throw_if_any();
+}
+
+void check_resident(std::uint64_t limit, std::int64_t simulated_ns) {
+  if (limit == 0) return;
+  const std::uint64_t resident = resident_bytes();
+  if (resident <= limit) return;
+  throw MemoryLimitExceeded(
+      fmt::format("the run holds {} of host memory at {:.3f} ms simulated, over the limit of {} "
+                  "(--max-memory); it was stopped and wrote nothing",
+                  mib(resident), static_cast<double>(simulated_ns) / 1e6, mib(limit)));
+}
+
+}  // namespace slabsim::sim

@@ -1,0 +1,47 @@
+// What a run may take of the host's memory. A limit (--max-memory, RunRequest::max_memory_bytes;
+// by default three quarters of the host's physical memory) is checked twice: before the run
+// against what the workload can hold at most (its live objects), and during it against the
+// process's resident size, every RunOptions::progress_every operations. Either way the run
+// stops with a clear error rather than the kernel's OOM killer.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+
+#include "config/json_document.hpp"
+#include "topology/topology.hpp"
+#include "workload/workload.hpp"
+
+namespace slabsim::sim {
+
+// The host's physical memory (sysconf(_SC_PHYS_PAGES)), and the default limit: 3/4 of it.
+std::uint64_t host_physical_bytes();
+std::uint64_t default_memory_limit();
+// This process's resident set now (/proc/self/statm); 0 when it cannot be read.
+std::uint64_t resident_bytes();
+
+// Host memory per live object of the model, measured by scripts/bench (50.9 B in
+// results/machine-bench.txt), with room for the slab pages' own records.
+inline constexpr std::uint64_t host_bytes_per_live_object = 64;
+// Per simulated CPU: its actor, the pages of its stack that are touched, its per-CPU caches.
+inline constexpr std::uint64_t host_bytes_per_cpu = 256 * 1024;
+
+// What the workload can hold at most: every thread group's CPUs at max_live_per_cpu objects and
+// every object an alloc_burst keeps, plus the CPUs. Throws config::ConfigError naming the
+// workload's file, the JSON path of the largest term and the limit when that exceeds `limit`
+// (0: no limit).
+void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
+                          const config::JsonDocument& document, std::uint64_t limit);
+
+// Thrown from the run when its resident size passes the limit: the run is over, its results
+// are not written.
+class MemoryLimitExceeded : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The check made during the run: throws MemoryLimitExceeded when resident_bytes() > `limit`
+// (0: no limit) at `simulated_ns`.
+void check_resident(std::uint64_t limit, std::int64_t simulated_ns);
+
+}  // namespace slabsim::sim
