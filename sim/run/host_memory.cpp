@@ -1,6 +1,7 @@
 #include "run/host_memory.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -37,10 +38,22 @@ std::uint64_t resident_bytes() {
 
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit) {
+  const std::uint64_t actors =
+      static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1);
+  rlimit as{};
+  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+      actors * actor_stack_bytes + address_space_base_bytes > as.rlim_cur) {
+    config::Diagnostics d("topology " + machine.name);
+    d.error("/nodes",
+            fmt::format("expected a machine whose actors fit the address-space limit (ulimit "
+                        "-v) of {}: {} simulated CPUs and event tasks reserve {} of stacks ({} "
+                        "each, SimGrid's contexts/stack-size), plus about {} for the rest",
+                        mib(as.rlim_cur), actors, mib(actors * actor_stack_bytes),
+                        mib(actor_stack_bytes), mib(address_space_base_bytes)));
+    d.throw_if_any();
+  }
   if (limit == 0) return;
-  std::uint64_t total =
-      static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1) *
-      host_bytes_per_cpu;
+  std::uint64_t total = actors * host_bytes_per_cpu;
   std::uint64_t largest = 0;
   std::string largest_path = "/threads";
   for (std::size_t i = 0; i < workload.threads.size(); ++i) {

@@ -182,3 +182,27 @@ def test_a_bad_max_memory_is_bad_input():
     r = slabsim("run", "-w", "steady-local", "--max-memory", "lots")
     assert r.returncode == 2
     assert r.stderr.startswith("--max-memory: ")
+
+
+def test_a_machine_whose_actor_stacks_cannot_fit_ulimit_v_is_refused(tmp_path):
+    # 1,024 CPUs reserve 8 GiB of actor stacks (SimGrid's 8 MiB each): under ulimit -v 4 GB
+    # SimGrid would abort() on the first stack it cannot map.
+    n = 32
+    topology = write_json(tmp_path / "wide.json", {
+        "name": "wide", "description": "32 nodes x 32 CPUs",
+        "sockets": [{"id": i} for i in range(n)],
+        "nodes": [{"id": i, "socket": i, "cpus": f"{i * 32}-{i * 32 + 31}",
+                   "memory": {"blocks": [{"zone": "normal", "state": "online",
+                                          "size": "1GiB"}]}} for i in range(n)],
+        "distance": {"slit": [[10 if a == b else 20 for b in range(n)] for a in range(n)],
+                     "local_latency": "80ns"}})
+
+    def small_address_space():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    if slabsim("--version", preexec_fn=small_address_space).returncode != 0:
+        pytest.skip("this build cannot start under ulimit -v 4G (AddressSanitizer's shadow)")
+    r = slabsim("run", "-t", topology, "-w", "steady-local", preexec_fn=small_address_space)
+    assert r.returncode == 2, r.stderr
+    assert "topology wide: /nodes: expected a machine whose actors fit the address-space limit " \
+           "(ulimit -v) of 4096 MiB: 1029 simulated CPUs and event tasks" in r.stderr
