@@ -13,6 +13,7 @@
 #include "config/diagnostics.hpp"
 #include "config/json_document.hpp"
 #include "run/headline_metrics.hpp"
+#include "run/host_memory.hpp"
 #include "run/result.hpp"
 #include "run/run_request.hpp"
 #include "run/scenarios.hpp"
@@ -86,6 +87,9 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   request.settings.lookahead = lookahead;
   request.settings.slab_nomerge = slab_nomerge;
   request.trace_path = trace_path;
+  // As the CLI's default --max-memory: a workload that cannot fit raises ConfigError, a run that
+  // outgrows the limit MemoryError, before the kernel's OOM killer would end the interpreter.
+  request.max_memory_bytes = sim::default_memory_limit();
   request.progress = [](std::int64_t) {
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw Interrupted();
@@ -94,6 +98,7 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
   sim::RunOutcome outcome;
   bool interrupted = false;
   std::optional<std::string> trace_error;
+  std::optional<std::string> memory_error;
   {
     // Without the GIL, so that the other threads of the process go on: a Dask worker's event
     // loop answers its scheduler's heartbeats during a long run. One engine at a time per
@@ -107,9 +112,15 @@ py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
       interrupted = true;
     } catch (const sim::TraceWriteError& e) {
       trace_error = e.what();
+    } catch (const sim::MemoryLimitExceeded& e) {
+      memory_error = e.what();
     }
   }
   if (interrupted) throw py::error_already_set();
+  if (memory_error) {
+    PyErr_SetString(PyExc_MemoryError, memory_error->c_str());
+    throw py::error_already_set();
+  }
   if (trace_error) {
     PyErr_SetString(PyExc_OSError, trace_error->c_str());
     throw py::error_already_set();

@@ -88,6 +88,26 @@ def test_inputs_as_paths_names_and_dicts():
     assert paired.summary.loc[0, "allocations"] > 0
 
 
+def test_a_workload_too_big_for_the_host_raises_config_error():
+    # 8 nodes x 1024 CPUs at a million live objects each: hundreds of GB the host has not got.
+    machine = {
+        "name": "big", "sockets": [{"id": n} for n in range(8)],
+        "nodes": [{"id": n, "socket": n, "cpus": f"{n * 1024}-{n * 1024 + 1023}",
+                   "memory": {"blocks": [{"size": "1GiB"}]}} for n in range(8)],
+        "distance": {"local_latency": "80ns",
+                     "slit": [[10 if a == b else 20 for b in range(8)] for a in range(8)]},
+    }
+    workload = {
+        "name": "many", "duration": "1ms", "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1s"}}],
+    }
+    with pytest.raises(slabsim.ConfigError) as e:
+        slabsim.run(machine, workload, "slab_nodes")
+    assert e.value.diagnostics[0]["pointer"] == "/threads/0/max_live_per_cpu"
+    assert "fits the memory limit" in e.value.diagnostics[0]["message"]
+
+
 def test_bad_input_raises_value_error_naming_the_json_path():
     with pytest.raises(ValueError) as e:
         slabsim.run("two-socket-intel", {"name": "bad", "duration": "1ms", "caches": [],
