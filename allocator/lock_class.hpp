@@ -26,6 +26,11 @@ enum class LockClass : std::uint8_t {
   // kernel/cpu.c's cpu_add_remove_lock: cpu_maps_update_begin(), which cpu_up()/cpu_down()
   // take around cpus_write_lock().
   cpu_add_remove_lock,
+  // mm/page_alloc.c's mutexes around the per-CPU page lists: pcpu_drain_mutex serialises
+  // drain_all_pages(); pcp_batch_high_lock is held while a zone's pcp->high and ->batch change
+  // (zone_pcp_update()) and, from v5.11, across an offline's zone_pcp_disable()/_enable().
+  pcpu_drain_mutex,
+  pcp_batch_high_lock,
   // kn->active, the active reference of a sysfs file, which removal drains; the first of
   // kernfs_active_classes classes (kernfs_active_class()). The name is __kernfs_create_file()'s
   // lockdep_init_map() (kn->count until 2020).
@@ -103,6 +108,10 @@ constexpr std::string_view lock_class_base_name(LockClass c) {
       return "&ptr->list_lock";
     case LockClass::cpu_add_remove_lock:
       return "cpu_add_remove_lock";
+    case LockClass::pcpu_drain_mutex:
+      return "pcpu_drain_mutex";
+    case LockClass::pcp_batch_high_lock:
+      return "pcp_batch_high_lock";
     case LockClass::kernfs_active_first:
       break;
   }

@@ -32,6 +32,7 @@ std::vector<Strategy> make_presets() {
       HotplugSide::mem_hotplug_mutex,
       false,
   });
+  p.back().page_alloc = PcpVersion::v5_10;
   p.push_back({
       "hotplug_lock_sysfs",
       "As hotplug_lock, and the sysfs files that count objects (show_slab_objects()) also take "
@@ -50,6 +51,7 @@ std::vector<Strategy> make_presets() {
       SlubVersion::v5_10,
       NodePaths::v5_5,
   });
+  p.back().page_alloc = PcpVersion::v5_10;
   p.push_back({
       "hotplug_lock",
       "get_online_mems() around create, destroy and shrink: creation cannot interleave with "
@@ -65,6 +67,7 @@ std::vector<Strategy> make_presets() {
       false,
       SlubVersion::v5_10,
   });
+  p.back().page_alloc = PcpVersion::v5_10;
   p.push_back({
       "shrink_slab_mutex",
       "RFC 1/3 of the 2021 series: slab_nodes instead of the hotplug lock, with slab_mutex "
@@ -81,6 +84,7 @@ std::vector<Strategy> make_presets() {
       false,
       SlubVersion::v5_10,
   });
+  p.back().page_alloc = PcpVersion::v5_10;
   p.push_back({
       "slab_nodes",
       "SLUB's own slab_nodes mask, set and cleared under slab_mutex by its hotplug callbacks; "
@@ -133,6 +137,7 @@ std::vector<Strategy> make_presets() {
       true,
       SlubVersion::v6_1,
   });
+  p.back().page_alloc = PcpVersion::v6_1;
   return p;
 }
 

@@ -9,6 +9,7 @@
 
 #include "allocator/lock_class.hpp"
 #include "allocator/mm/memory_hotplug.hpp"
+#include "allocator/mm/per_cpu_pages.hpp"
 
 namespace slabsim::alloc {
 
@@ -104,6 +105,8 @@ struct Strategy {
   // waiters spin while the owner runs (and lock_stat sees no contention then); before it,
   // DEBUG_MUTEXES, which lockdep selects, turned spinning off (kernel/Kconfig.locks).
   bool mutex_spin_on_owner = true;
+  // The generation of mm/page_alloc.c's per-CPU page lists (see pcp_versions()).
+  PcpVersion page_alloc = PcpVersion::v5_12;
 
   bool operator==(const Strategy&) const = default;
 };

@@ -88,6 +88,60 @@ void MemoryHotplug::mem_hotplug_done() {
   env_.unlock(LockClass::cpu_hotplug_lock, 0, LockMode::read);
 }
 
+bool MemoryHotplug::pcp_disabled_in_offline() const {
+  const auto v = pages_.pcp_version();
+  return v && *v != PcpVersion::v5_10;
+}
+
+void MemoryHotplug::drain_all_pages(int nid, ZoneType zone, bool force_all_cpus) {
+  // A zone drain waits for one in progress instead of skipping it (mutex_trylock(), then
+  // mutex_lock()).
+  if (!env_.try_lock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive, "__drain_all_pages"))
+    env_.lock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive, "__drain_all_pages");
+  const std::vector<int> cpus = pages_.cpus_with_pcps(nid, zone, force_all_cpus);
+  auto drain = [&](int cpu) {
+    const std::uint64_t pages = pages_.drain_pages_zone(cpu, nid, zone);
+    env_.charge(static_cast<std::int64_t>(pages) * costs_.pcp_drain_page_ns);
+  };
+  if (pages_.pcp_version() == PcpVersion::v6_1) {
+    for (int cpu : cpus)
+      drain(cpu);
+    env_.sync();
+  } else {
+    env_.run_works_on_cpus(cpus, drain);  // drain_local_pages_wq() on each
+  }
+  env_.unlock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive);
+}
+
+void MemoryHotplug::zone_pcp_update() {
+  if (!pages_.pcp_version()) return;
+  env_.lock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive, "zone_pcp_update");
+  env_.unlock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive);
+}
+
+void MemoryHotplug::zone_pcp_disable(int nid, ZoneType zone) {
+  env_.lock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive, "zone_pcp_disable");
+  pages_.zone_pcp_disable(nid, zone);
+  drain_all_pages(nid, zone, true);
+}
+
+void MemoryHotplug::zone_pcp_enable(int nid, ZoneType zone) {
+  pages_.zone_pcp_enable(nid, zone);
+  env_.unlock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive);
+}
+
+void MemoryHotplug::page_alloc_cpu_online(int cpu) {
+  pages_.set_cpu_online(cpu, true);
+  if (pages_.pcp_version() == PcpVersion::v6_1) zone_pcp_update();
+}
+
+void MemoryHotplug::page_alloc_cpu_dead(int cpu) {
+  pages_.set_cpu_online(cpu, false);
+  const std::uint64_t drained = pages_.drain_pages(cpu);
+  env_.charge(static_cast<std::int64_t>(drained) * costs_.pcp_drain_page_ns);
+  if (pages_.pcp_version() == PcpVersion::v6_1) zone_pcp_update();
+}
+
 int MemoryHotplug::add_memory(int block) {
   if (pages_.block_state(block) != BlockPresence::absent) return -einval;
   mem_hotplug_begin();
@@ -183,7 +237,10 @@ int MemoryHotplug::online_pages(int block, ZoneType zone) {
   if (arg.status_change_nid_normal >= 0) states_.set(nid, NodeState::normal_memory);
   if (arg.status_change_nid >= 0) states_.set(nid, NodeState::memory);
   step(HotplugStep::node_states_set);
+  // v5.10 and v5.12 resize the zone's lists unless the zone was new (setup_zone_pageset() sized
+  // them, without the lock); v6.1's init_per_zone_wmark_min() resizes them always.
   if (rebuild) pages_.build_all_zonelists(states_);
+  if (!rebuild || pages_.pcp_version() == PcpVersion::v6_1) zone_pcp_update();
   notify(MemoryAction::online, arg);
   mem_hotplug_done();
   return 0;
@@ -195,8 +252,7 @@ int MemoryHotplug::online_pages(int block, ZoneType zone) {
 // allocation can land there, so the migration loop only meets pages that were already in use:
 // a slab page makes the isolation itself fail (has_unmovable_pages()), and movable pages
 // migrate. Every failure after the isolation undoes it (undo_isolate_page_range()) before
-// MEM_CANCEL_OFFLINE. (v5.12 and v6.1 also disable the zone's pcplists around it,
-// zone_pcp_disable(); the model has no pcplists.)
+// MEM_CANCEL_OFFLINE. The per-CPU lists: see offline_pages() in memory_hotplug.hpp.
 int MemoryHotplug::offline_pages(int block) {
   if (pages_.block_state(block) != BlockPresence::online) return -einval;
   const int nid = pages_.layout().blocks[block].node;
@@ -211,12 +267,20 @@ int MemoryHotplug::offline_pages(int block) {
   };
   mem_hotplug_begin();
   step(HotplugStep::locked);
+  const bool pcp_disable = pcp_disabled_in_offline();
+  if (pcp_disable) zone_pcp_disable(nid, zone);
+  const auto done = [&] {
+    if (pcp_disable) zone_pcp_enable(nid, zone);
+    mem_hotplug_done();
+  };
   if (!pages_.isolate_block(block)) {
     failed("failure to isolate range");
-    mem_hotplug_done();
+    done();
     return -ebusy;
   }
   step(HotplugStep::isolated);
+  // v5.10's set_migratetype_isolate() drains once the range is isolated.
+  if (pages_.pcp_version() == PcpVersion::v5_10) drain_all_pages(nid, zone, false);
   // node_states_check_changes_offline()
   const std::uint64_t normal = pages_.managed_pages(nid, ZoneType::normal);
   const std::uint64_t all = normal + pages_.managed_pages(nid, ZoneType::movable);
@@ -228,15 +292,35 @@ int MemoryHotplug::offline_pages(int block) {
     pages_.undo_isolate_block(block);
     notify_all(MemoryAction::cancel_offline, arg);
     failed("notifier failure");
-    mem_hotplug_done();
+    done();
     return ret;
   }
   step(HotplugStep::going_offline_notified);
   work(costs_.offline_pages_ns);  // migration and __offline_isolated_pages()
+  // test_pages_isolated(): every page of the range must be a free buddy page by now. Only
+  // under v5.10 can one not be: a page left on a CPU's list (drain again), or a page a CPU took
+  // from its list after the isolation, which only its free releases.
+  for (int pass = 0; pages_.unmovable_pages(block) != 0 || pages_.pcp_pages_in_block(block) != 0;
+       ++pass) {
+    if (pass == costs_.offline_retry_passes) {
+      pages_.undo_isolate_block(block);
+      notify_all(MemoryAction::cancel_offline, arg);
+      failed("signal backoff");
+      done();
+      return -eintr;
+    }
+    drain_all_pages(nid, zone, false);
+    work(costs_.offline_retry_ns);
+  }
   pages_.offline_block(block);
+  if (pcp_disable) zone_pcp_enable(nid, zone);
   // An emptied zone rebuilds the zonelists before node_states_clear_node(), so the node still
   // counts as N_MEMORY in that rebuild's tie-breaking (v5.10 order).
-  if (pages_.managed_pages(nid, zone) == 0) pages_.build_all_zonelists(states_);
+  // v5.10 and v5.12: zone_pcp_reset() and the rebuild for an emptied zone, else
+  // zone_pcp_update(); v6.1's init_per_zone_wmark_min() resizes every zone's lists first.
+  const bool emptied = pages_.managed_pages(nid, zone) == 0;
+  if (!emptied || pages_.pcp_version() == PcpVersion::v6_1) zone_pcp_update();
+  if (emptied) pages_.build_all_zonelists(states_);
   if (arg.status_change_nid_normal >= 0) states_.clear(nid, NodeState::normal_memory);
   if (arg.status_change_nid >= 0) states_.clear(nid, NodeState::memory);
   step(HotplugStep::node_states_cleared);

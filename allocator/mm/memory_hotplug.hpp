@@ -17,6 +17,7 @@ namespace slabsim::alloc {
 
 inline constexpr int slab_callback_pri = 1;  // SLAB_CALLBACK_PRI
 inline constexpr int einval = 22;
+inline constexpr int eintr = 4;  // EINTR: offline_pages()'s "signal backoff"
 
 // Simulated time of the work memory hotplug does per memory block, besides its locks and
 // notifier callbacks, where v5.10 and v6.1 do it (mm/memory_hotplug.c; struct pages are
@@ -38,12 +39,22 @@ inline constexpr int einval = 22;
 //   isolation, watermarks.
 // - offline_pages_ns: an idle block's isolation, scans and buddy removal (Tianyou Li and Yuan
 //   Liu's unplug timings after the fix: 1-2 ms per block with virtio-mem).
+// - pcp_drain_page_ns: free_pcppages_bulk() per page a drain returns to the buddy lists, under
+//   zone->lock: __free_one_page() with its merges, a few hundred cycles (an estimate; the
+//   page allocator's order-0 free through the buddy lists, without the per-CPU lists).
+// - offline_retry_ns: one more pass of v5.10's offline loop while test_pages_isolated() fails
+//   (lru_add_drain_all(), scan_movable_pages() and the test over a 128 MiB block; an estimate).
+//   The kernel repeats until a signal; the model gives up with -EINTR ("signal backoff")
+//   after offline_retry_passes passes.
 struct HotplugCosts {
   std::int64_t add_memory_ns = 300'000;        // per 128 MiB block
   std::int64_t online_memmap_ns = 350'000;     // per 128 MiB block, before MEM_GOING_ONLINE
   std::int64_t online_pages_ns = 200'000;      // per 128 MiB block, after MEM_GOING_ONLINE
   std::int64_t offline_pages_ns = 1'000'000;   // per 128 MiB block
   std::int64_t zone_walk_per_gib_ns = 28'000;  // per GiB of the zone's span
+  std::int64_t pcp_drain_page_ns = 100;        // per page drained from a per-CPU list
+  std::int64_t offline_retry_ns = 100'000;     // per 128 MiB block and pass
+  int offline_retry_passes = 1000;
 };
 
 struct MemoryNotifier {
@@ -97,8 +108,19 @@ class MemoryHotplug {
   // isolate range", no notifier runs), the negative errno of a notifier that vetoed
   // MEM_GOING_OFFLINE (isolation undone, then MEM_CANCEL_OFFLINE), -EINVAL for a block that is
   // not online. The block is isolated from before MEM_GOING_OFFLINE to the end: meanwhile
-  // alloc_pages() falls back past it.
+  // alloc_pages() falls back past it. The per-CPU page lists are drained as the strategy's
+  // page allocator generation does (PcpVersion): v5.10 after isolating and while pages of the
+  // block are still not free (a slab page a CPU took from its list after the isolation keeps
+  // the loop going until it is freed: -EINTR after HotplugCosts::offline_retry_passes); v5.12
+  // and v6.1 disable the zone's lists around the whole offline.
   int offline_pages(int block);
+
+  // The page allocator's CPU hotplug callbacks (mm/page_alloc.c), run by the CPU taking `cpu`
+  // up or down with the hotplug locks held: page_alloc_cpu_dead() drains the dead CPU's lists
+  // (drain_pages()); from v5.14 both resize every populated zone's lists (zone_pcp_update()
+  // under pcp_batch_high_lock), since high is split across the node's online CPUs.
+  void page_alloc_cpu_online(int cpu);
+  void page_alloc_cpu_dead(int cpu);
 
   std::function<void(HotplugStep)> on_step;  // called at each HotplugStep, if set
   [[nodiscard]] const std::vector<std::string>& log() const { return log_; }
@@ -116,6 +138,17 @@ class MemoryHotplug {
   void work(std::int64_t per_block_ns);
   // set_zone_contiguous() over the zone of `nid` holding `pages` pages.
   void zone_walk(std::uint64_t pages);
+  // __drain_all_pages(): under pcpu_drain_mutex, each chosen CPU's list for the zone is
+  // drained: by a work on that CPU (v5.10, v5.12: mm_percpu_wq, then flush_work()), or by the
+  // caller itself (v6.1: drain_pages_zone() on the remote CPU's list, 443c2accd1b6).
+  void drain_all_pages(int nid, ZoneType zone, bool force_all_cpus);
+  // zone_pcp_update(): the zone's batch and high change under pcp_batch_high_lock.
+  void zone_pcp_update();
+  // zone_pcp_disable() (takes pcp_batch_high_lock and drains every online CPU) and
+  // zone_pcp_enable() (releases it), v5.11+.
+  void zone_pcp_disable(int nid, ZoneType zone);
+  void zone_pcp_enable(int nid, ZoneType zone);
+  [[nodiscard]] bool pcp_disabled_in_offline() const;
 
   Environment& env_;
   PageAllocator& pages_;

@@ -86,6 +86,10 @@ PageAllocator::PageAllocator(const MachineLayout& layout) : layout_(layout) {
   mem_node_.assign(nodes, numa_no_node);
   zones_.resize(static_cast<std::size_t>(nodes) * 2);
 
+  cpu_online_.resize(layout_.cpu_node.size());
+  for (std::size_t c = 0; c < cpu_online_.size(); ++c)
+    cpu_online_[c] = layout_.cpu_node[c] != MachineLayout::no_cpu;
+
   const std::uint64_t top_chunks = layout_.block_pages >> top_order_;
   blocks_.resize(layout_.blocks.size());
   for (std::size_t b = 0; b < blocks_.size(); ++b) {
@@ -364,10 +368,11 @@ void PageAllocator::give_to_zone(int block, std::uint64_t pfn, unsigned order) {
 }
 
 std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsigned order, Gfp gfp,
-                                                       int cpu_node) {
+                                                       int cpu) {
   if (order >= max_order)
     throw std::invalid_argument("alloc_pages: order " + std::to_string(order) + " >= MAX_ORDER");
-  check_node(cpu_node, "alloc_pages: cpu_node");
+  check_cpu(cpu, "alloc_pages: cpu");
+  const int cpu_node = layout_.cpu_node[static_cast<std::size_t>(cpu)];
   if (preferred_nid != numa_no_node) check_node(preferred_nid, "alloc_pages: preferred_nid");
   const int preferred = preferred_nid == numa_no_node ? cpu_node : preferred_nid;
   const bool movable = (gfp & gfp_movable) != 0;
@@ -397,7 +402,7 @@ std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsign
       const ZoneType zt = walk[k];
       if (zone_of(node, zt).managed == 0) continue;  // not in the zonelist
       if (preferred_zone_node == numa_no_node) preferred_zone_node = node;
-      const auto pfn = take_from_zone(node, zt, order, mt);
+      const auto pfn = rmqueue(cpu, node, zt, order, mt);
       if (!pfn) continue;
 
       const auto block = static_cast<int>(*pfn / layout_.block_pages);
@@ -422,7 +427,8 @@ std::optional<PageBlockRef> PageAllocator::alloc_pages(int preferred_nid, unsign
   return std::nullopt;
 }
 
-void PageAllocator::free_pages(const PageBlockRef& pages) {
+void PageAllocator::free_pages(const PageBlockRef& pages, int cpu) {
+  check_cpu(cpu, "free_pages: cpu");
   check_block(pages.block);
   if (pages.order >= max_order)
     throw std::invalid_argument("free_pages: order " + std::to_string(pages.order) +
@@ -439,7 +445,13 @@ void PageAllocator::free_pages(const PageBlockRef& pages) {
   const std::uint64_t n = std::uint64_t{1} << pages.order;
   (it->second.movable ? blk.movable_pages : blk.unmovable_pages) -= n;
   allocated_.erase(it);
-  give_to_zone(pages.block, pages.pfn, pages.order);
+  // free_unref_page(): a page of an isolated pageblock goes straight to the buddy lists
+  // (free_one_page()), so an isolated block never gains pages on a list.
+  if (pcp_version_ && pcp_allowed_order(*pcp_version_, pages.order, pageblock_order_) &&
+      !blk.isolated)
+    free_unref_page_commit(pages, cpu);
+  else
+    give_to_zone(pages.block, pages.pfn, pages.order);
 }
 
 bool PageAllocator::allocated(const PageBlockRef& pages) const {
@@ -493,6 +505,7 @@ void PageAllocator::online_block(int block, ZoneType zone) {
   if (had_memory != (node_managed(blk.node) > 0) ||
       had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
     refresh_zonelists();
+  update_pcp_sizes();  // zone_pcp_update(), and v6.1's init_per_zone_wmark_min()
 }
 
 bool PageAllocator::isolate_block(int block) {
@@ -540,6 +553,9 @@ void PageAllocator::offline_block(int block) {
   if (blk.unmovable_pages != 0)
     throw std::logic_error("offline_block: memory block " + std::to_string(block) + " holds " +
                            std::to_string(blk.unmovable_pages) + " unmovable pages");
+  if (blk.pcp_pages != 0)
+    throw std::logic_error("offline_block: memory block " + std::to_string(block) + " has " +
+                           std::to_string(blk.pcp_pages) + " pages on per-CPU lists");
   const bool had_memory = node_managed(blk.node) > 0;
   const bool had_normal = zone_of(blk.node, ZoneType::normal).managed > 0;
 
@@ -565,6 +581,7 @@ void PageAllocator::offline_block(int block) {
   if (had_memory != (node_managed(blk.node) > 0) ||
       had_normal != (zone_of(blk.node, ZoneType::normal).managed > 0))
     refresh_zonelists();
+  update_pcp_sizes();  // zone_pcp_update() or zone_pcp_reset()
 }
 
 void PageAllocator::build_all_zonelists(const NodeStates& states) {

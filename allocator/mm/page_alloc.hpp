@@ -2,8 +2,9 @@
 // per-node, per-zone free pages by order and migratetype, grouping pages by mobility in
 // pageblocks (the fallback that steals and claims a pageblock), the preferred node with
 // zonelist fallback, __GFP_THISNODE, numastat counters, and the memory-block operations memory
-// hotplug needs. Not modelled: the per-CPU page lists, ALLOC_NOFRAGMENT, watermarks,
-// highatomic and CMA pageblocks, shuffling, compaction.
+// hotplug needs, and the per-CPU page lists in front of them (per_cpu_pages.hpp). Not modelled:
+// ALLOC_NOFRAGMENT, watermark checks, highatomic and CMA pageblocks, shuffling, compaction,
+// vmstat's periodic drain of remote pcp lists.
 #pragma once
 
 #include <array>
@@ -16,6 +17,7 @@
 #include "allocator/mm/gfp.hpp"
 #include "allocator/mm/machine_layout.hpp"
 #include "allocator/mm/node_states.hpp"
+#include "allocator/mm/per_cpu_pages.hpp"
 
 namespace slabsim::alloc {
 
@@ -60,17 +62,22 @@ class PageAllocator {
   // __rmqueue_fallback(), the largest chunk of another type, stealing its pageblock (see
   // pageblock_migratetype()); within a list the lowest pfn first, where the kernel takes the
   // list head (boot and onlined memory are freed to the tail in pfn order, so the two agree
-  // until frees reorder the lists). Splits as the buddy allocator does. __GFP_THISNODE uses only
-  // the preferred node. No reclaim, no watermarks. On success updates numastat exactly as
-  // zone_statistics() does, with `cpu_node` as numa_node_id(). Fails (nullopt, no counter touched)
-  // when no zone of the walk has a free chunk big enough, including a preferred node that is
-  // offline or (with __GFP_THISNODE) memoryless. Throws std::out_of_range for a bad node id,
-  // std::invalid_argument for order >= max_order.
-  std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp, int cpu_node);
-  // __free_pages(): returns the pages and merges buddies. `pages` must be exactly what
-  // alloc_pages() returned and is still live (std::invalid_argument otherwise: double free,
-  // wrong order, or a movable allocation already dropped by offline_block()).
-  void free_pages(const PageBlockRef& pages);
+  // until frees reorder the lists). Splits as the buddy allocator does. An order the per-CPU
+  // lists keep (pcp_allowed_order()) comes from the head of `cpu`'s list for the zone and type,
+  // refilled from the buddy lists by rmqueue_bulk() when empty (rmqueue_pcplist()). __GFP_THISNODE
+  // uses only the preferred node. No reclaim, no watermarks. On success updates numastat exactly
+  // as zone_statistics() does, with `cpu`'s node as numa_node_id(). Fails (nullopt, no counter
+  // touched) when no zone of the walk has a free chunk big enough, including a preferred node
+  // that is offline or (with __GFP_THISNODE) memoryless. Throws std::out_of_range for a bad node
+  // or CPU id, std::invalid_argument for order >= max_order.
+  std::optional<PageBlockRef> alloc_pages(int preferred_nid, unsigned order, Gfp gfp, int cpu);
+  // __free_pages() on `cpu`: free_unref_page() puts an order the lists keep at the head of the
+  // CPU's list for the pageblock's migratetype and returns a bulk to the buddy lists past
+  // pcp->high; other orders, and pages of an isolated pageblock, go to the buddy allocator,
+  // which merges them. `pages` must be exactly what alloc_pages() returned and is still live
+  // (std::invalid_argument otherwise: double free, wrong order, or a movable allocation already
+  // dropped by offline_block()).
+  void free_pages(const PageBlockRef& pages, int cpu);
   // Whether `pages` is a live allocation: false once freed, or once an offline migrated the
   // movable page away (the model does not follow it to its new place).
   [[nodiscard]] bool allocated(const PageBlockRef& pages) const;
@@ -96,8 +103,38 @@ class PageAllocator {
   void undo_isolate_block(int block);
   // __offline_isolated_pages(): the isolated block's pages leave the buddy allocator (its free
   // pages were already out of the free count since isolation). Allocated movable pages are
-  // treated as migrated away. Throws std::logic_error for a block not isolated.
+  // treated as migrated away. Throws std::logic_error for a block not isolated, or with pages
+  // still allocated unmovable or on a per-CPU list (test_pages_isolated() would fail).
   void offline_block(int block);
+
+  // The per-CPU page lists. Until set_pcp_version(), every zone runs with the boot pageset
+  // (high 0, batch 1: each page passes straight through), as unit tests of the buddy lists
+  // want. Setting it sizes every zone's lists (zone_pcp_update()); online_block(),
+  // offline_block() and set_cpu_online() resize them as the kernel's hotplug paths do.
+  void set_pcp_version(PcpVersion v);
+  [[nodiscard]] std::optional<PcpVersion> pcp_version() const { return pcp_version_; }
+  // The CPUs drain_all_pages() considers and v6.1's zone_highsize() splits high across: every
+  // present CPU at construction. Going offline does not drain (see drain_pages()).
+  void set_cpu_online(int cpu, bool online);
+  [[nodiscard]] bool cpu_online(int cpu) const;
+  // drain_pages_zone() / drain_pages(): every page on `cpu`'s lists (for one zone, or all) goes
+  // back to the buddy lists (free_pcppages_bulk()); returns how many pages moved.
+  std::uint64_t drain_pages_zone(int cpu, int node, ZoneType zone);
+  std::uint64_t drain_pages(int cpu);
+  // __drain_all_pages()'s choice of CPUs: the online CPUs with pages on their lists for the
+  // zone, or every online CPU when `force_all_cpus`.
+  [[nodiscard]] std::vector<int> cpus_with_pcps(int node, ZoneType zone, bool force_all_cpus) const;
+  // zone_pcp_disable() / zone_pcp_enable() (v5.11+): high 0 and batch 1 on every CPU, so that
+  // no page stays on a list of the zone, until enabled again. The caller drains.
+  void zone_pcp_disable(int node, ZoneType zone);
+  void zone_pcp_enable(int node, ZoneType zone);
+  [[nodiscard]] int pcp_high(int node, ZoneType zone) const;            // pcp->high, as in effect
+  [[nodiscard]] int pcp_batch(int node, ZoneType zone) const;           // pcp->batch, as in effect
+  [[nodiscard]] int pcp_count(int cpu, int node, ZoneType zone) const;  // pcp->count
+  // Pages on the per-CPU lists: of `node` (any CPU), or inside memory block `block`. They are
+  // neither allocated nor in free_pages() (NR_FREE_PAGES does not count them).
+  [[nodiscard]] std::uint64_t pcp_pages(int node) const;
+  [[nodiscard]] std::uint64_t pcp_pages_in_block(int block) const;
 
   // Rebuilds the zonelists (build_all_zonelists) from the current node states: called when
   // a node's N_MEMORY changes, where the kernel does (online_pages: after online_block() and
@@ -147,8 +184,12 @@ class PageAllocator {
   static constexpr int isolate_list = migrate_types;
   // `free` is NR_FREE_PAGES: the free pages of the migratetype lists, which alloc_pages() takes
   // from; `isolated_free` counts those on the isolate list, which it never touches.
+  // pcp_batch/pcp_high are zone->pageset_batch/pageset_high, what zone_pcp_enable() restores.
   struct Zone {
     std::uint64_t managed = 0, free = 0, isolated_free = 0;
+    std::uint64_t pcp_pages = 0;  // on any CPU's lists
+    int pcp_batch = 1, pcp_high = 0;
+    bool pcp_disabled = false;
     std::array<FreeArea, migrate_types + 1> lists;
   };
   struct Block {
@@ -161,7 +202,8 @@ class PageAllocator {
     std::uint64_t free_pages = 0;
     std::uint64_t unmovable_pages = 0;
     std::uint64_t movable_pages = 0;
-    bool isolated = false;  // MIGRATE_ISOLATE: its free pages are on the zone's isolate lists
+    std::uint64_t pcp_pages = 0;  // on a per-CPU list
+    bool isolated = false;        // MIGRATE_ISOLATE: its free pages are on the zone's isolate lists
   };
   struct Allocation {
     unsigned order = 0;
@@ -175,6 +217,20 @@ class PageAllocator {
   [[nodiscard]] std::uint64_t node_managed(int node) const;
   std::optional<std::uint64_t> take_from_zone(int node, ZoneType zone, unsigned order,
                                               MigrateType mt);
+  // The per-CPU page lists' half of free_pages() (per_cpu_pages.cpp).
+  void free_unref_page_commit(const PageBlockRef& pages, int cpu);
+  // rmqueue(): through `cpu`'s list when the order allows, else take_from_zone().
+  std::optional<std::uint64_t> rmqueue(int cpu, int node, ZoneType zone, unsigned order,
+                                       MigrateType mt);
+  PerCpuPages& pcp_of(int cpu, int node, ZoneType zone);
+  [[nodiscard]] const PerCpuPages* find_pcp(int cpu, int node, ZoneType zone) const;
+  [[nodiscard]] std::size_t zone_index(int node, ZoneType zone) const;
+  // free_pcppages_bulk(): `count` pages from the tails of the lists back to the buddy lists.
+  void free_pcppages_bulk(int node, ZoneType zone, PerCpuPages& pcp, int count, int pindex);
+  // zone_pcp_update() of every zone: batch and high from the zone's size (and, v6.1, from the
+  // watermarks and the online CPUs).
+  void update_pcp_sizes();
+  void check_cpu(int cpu, const char* what) const;
   bool steal_fallback(Zone& z, unsigned order, MigrateType mt);  // __rmqueue_fallback()
   void give_to_zone(int block, std::uint64_t pfn, unsigned order);
   // Free-list primitives: the lowest chunk of `order` on list `list` (removed), a chunk added
@@ -201,6 +257,9 @@ class PageAllocator {
   std::vector<Zone> zones_;  // [node * 2 + zone]
   std::vector<Block> blocks_;
   std::map<std::uint64_t, Allocation> allocated_;  // first pfn -> live allocation
+  std::optional<PcpVersion> pcp_version_;
+  std::vector<bool> cpu_online_;
+  std::map<std::size_t, PerCpuPages> pcp_;  // [cpu * zones_.size() + zone index], made on use
 };
 
 // The node states the kernel has after boot for this layout (N_ONLINE for nodes with CPUs or

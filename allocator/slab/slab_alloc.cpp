@@ -32,7 +32,7 @@ SlabPage* SlabAllocator::cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid) {
   // cachep->allocflags: __GFP_RECLAIMABLE for SLAB_RECLAIM_ACCOUNT (__kmem_cache_create()).
   const Gfp page_gfp = static_cast<Gfp>((gfp & gfp_thisnode) |
                                         (c->flags.reclaim_account ? gfp_reclaimable : gfp_kernel));
-  auto pages = pages_.alloc_pages(nodeid, c->gfporder, page_gfp, layout_.cpu_node[cpu]);
+  auto pages = pages_.alloc_pages(nodeid, c->gfporder, page_gfp, cpu);
   if (!pages) {
     // slab_out_of_memory() (DEBUG): silent for __GFP_NOWARN, which gfp_exact_node() sets.
     if (!(gfp & gfp_nowarn)) {
@@ -50,7 +50,7 @@ SlabPage* SlabAllocator::cache_grow_begin(SlabCache* c, Gfp gfp, int nodeid) {
     freelist_object =
         slab_alloc_node(c->freelist_cache, static_cast<Gfp>(gfp & ~gfp_thisnode), pages->node);
     if (!freelist_object) {
-      pages_.free_pages(*pages);
+      pages_.free_pages(*pages, cpu);
       return nullptr;
     }
   }

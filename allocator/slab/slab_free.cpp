@@ -206,7 +206,7 @@ void SlabAllocator::slab_destroy(SlabCache* c, SlabPage* page) {
 }
 
 void SlabAllocator::kmem_freepages(SlabCache* /*c*/, SlabPage* page) {
-  pages_.free_pages(page->pages);
+  pages_.free_pages(page->pages, env_->current_cpu());
   env_->charge(costs_.slab_destroy);
   page->cache = nullptr;
   page_pool_.release(page);

@@ -128,8 +128,8 @@ SlobPage* SlobAllocator::slob_new_pages(Gfp gfp, unsigned order, int node) {
                                   node, node));
     return nullptr;
   }
-  const int cpu_node = layout_.cpu_node[env_.current_cpu()];
-  auto pages = pages_.alloc_pages(node, order, static_cast<Gfp>(gfp & gfp_thisnode), cpu_node);
+  auto pages =
+      pages_.alloc_pages(node, order, static_cast<Gfp>(gfp & gfp_thisnode), env_.current_cpu());
   if (!pages) return nullptr;
   SlobPage* sp = make_page();
   sp->pages = *pages;
@@ -145,7 +145,7 @@ SlobPage* SlobAllocator::slob_new_pages(Gfp gfp, unsigned order, int node) {
 void SlobAllocator::slob_free_pages(SlobPage* sp) {
   env_.sync();
   env_.touch_memory(sp->pages.node);  // __ClearPageSlab(), page_mapcount_reset()
-  pages_.free_pages(sp->pages);
+  pages_.free_pages(sp->pages, env_.current_cpu());
   env_.charge(costs_.free_page);
   release_page(sp);
 }

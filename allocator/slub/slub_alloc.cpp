@@ -22,7 +22,6 @@ bool node_match(const Slab* page, int node) {
 // Slabs from and back to the page allocator: allocate_slab(), discard_slab()
 
 Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
-  const int cpu_node = layout_.cpu_node[cpu];
   // alloc_slab_page(): NUMA_NO_NODE uses the task's (default, local) policy; a node is the
   // preferred node of __alloc_pages_node(), with zonelist fallback unless __GFP_THISNODE.
   // s->allocflags: __GFP_RECLAIMABLE for SLAB_RECLAIM_ACCOUNT (calculate_sizes()).
@@ -37,11 +36,11 @@ Slab* SlubAllocator::new_slab(KmemCache* s, Gfp gfp, int node, int cpu) {
   // with interrupts on whatever the GFP; the model keeps v5.12's rule for it.)
   const bool irqs_on = !(gfp & gfp_atomic);
   if (irqs_on) env_->irq_enable();
-  auto pages = pages_.alloc_pages(node, order, page_gfp | gfp_nowarn | gfp_noretry, cpu_node);
+  auto pages = pages_.alloc_pages(node, order, page_gfp | gfp_nowarn | gfp_noretry, cpu);
   if (!pages && s->s.order > s->s.min_order) {
     order = s->s.min_order;
     objects = s->s.min_objects;
-    pages = pages_.alloc_pages(node, order, page_gfp, cpu_node);
+    pages = pages_.alloc_pages(node, order, page_gfp, cpu);
     if (pages) stat(s, ORDER_FALLBACK);
   }
   if (!pages) {
@@ -106,7 +105,7 @@ void SlubAllocator::free_slab(KmemCache* s, Slab* page) {
 }
 
 void SlubAllocator::__free_slab(Slab* page) {
-  pages_.free_pages(page->pages);
+  pages_.free_pages(page->pages, env_->current_cpu());
   env_->charge(costs_.discard_slab);
   release_slab(page);
 }

@@ -30,6 +30,7 @@ std::string describe(const alloc::Strategy& s) {
   out += fmt::format("  SLUB code:          {}\n", alloc::slub_version_name(s.slub_version));
   out += fmt::format("  SLUB node paths:    {}\n", alloc::node_paths_name(s.node_paths));
   out += fmt::format("  memory hotplug:     {}\n", alloc::hotplug_side_name(s.hotplug_side));
+  out += fmt::format("  per-CPU page lists: {}\n", alloc::pcp_version_name(s.page_alloc));
   out += fmt::format("  mutex waiters:      {}\n",
                      s.mutex_spin_on_owner ? "spin while the owner runs (MUTEX_SPIN_ON_OWNER)"
                                            : "sleep at once (no MUTEX_SPIN_ON_OWNER)");

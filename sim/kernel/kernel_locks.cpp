@@ -45,6 +45,8 @@ LockKind KernelLocks::kind_of(LockClass cls) {
     case LockClass::flush_lock:
     case LockClass::mem_hotplug_mutex:
     case LockClass::cpu_add_remove_lock:
+    case LockClass::pcpu_drain_mutex:
+    case LockClass::pcp_batch_high_lock:
       return LockKind::mutex;
     case LockClass::list_lock:
     case LockClass::slab_list_lock:

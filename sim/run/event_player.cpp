@@ -148,7 +148,7 @@ EventRecord EventPlayer::play(int cpu, const Event& e) {
       break;
     case Event::Type::page_free:
       r.type = "page_free";
-      r.result = page_free();
+      r.result = page_free(cpu);
       break;
   }
   r.duration_ns = env_.local_now() - r.start_ns;
@@ -268,7 +268,7 @@ int EventPlayer::page_burst(const Event& e, std::vector<int>& placement) {
   for (int k = 0; k < e.count; ++k) {
     const alloc::Gfp gfp = e.movable.value_or(false) ? alloc::gfp_movable : alloc::gfp_kernel;
     const auto p =
-        machine_.pages().alloc_pages(preferred, static_cast<unsigned>(e.order), gfp, cpu_node);
+        machine_.pages().alloc_pages(preferred, static_cast<unsigned>(e.order), gfp, e.cpu);
     if (!p) {
       placement.push_back(-1);
       return -alloc::enomem;
@@ -279,10 +279,10 @@ int EventPlayer::page_burst(const Event& e, std::vector<int>& placement) {
   return 0;
 }
 
-int EventPlayer::page_free() {
+int EventPlayer::page_free(int cpu) {
   const ModelCall call(checks_);
   for (const auto& p : bursts_.take_pages())
-    if (machine_.pages().allocated(p)) machine_.pages().free_pages(p);  // else migrated away
+    if (machine_.pages().allocated(p)) machine_.pages().free_pages(p, cpu);  // else migrated away
   return 0;
 }
 

@@ -45,7 +45,7 @@ class EventPlayer {
   // page_burst: alloc_pages_node() `count` times as the event's CPU, each block's node appended
   // to `placement`; page_free: every kept page freed.
   int page_burst(const workload::Event& e, std::vector<int>& placement);
-  int page_free();
+  int page_free(int cpu);
   int create_cache(const workload::Event& e);
   int destroy_cache(const workload::Event& e);
   // A shrink, or a sysfs read whose text goes to `text` (null for a shrink).

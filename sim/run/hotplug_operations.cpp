@@ -203,7 +203,10 @@ void HotplugOperations::cpu(int cpu, const workload::Event& e, bool online) {
     // CPUHP_SLAB_PREPARE runs on the CPU bringing the new one up, before it starts.
     if (auto* prepare = allocator_.cpuhp_prepare(); prepare && !cpus_.online(e.cpu))
       r.result = prepare->prepare_cpu(e.cpu);
-    if (r.result == 0 && !cpus_.online(e.cpu)) cpus_.bring_online(e.cpu, env_.local_now());
+    if (r.result == 0 && !cpus_.online(e.cpu)) {
+      machine_.hotplug().page_alloc_cpu_online(e.cpu);  // CPUHP_PAGE_ALLOC (v5.14+)
+      cpus_.bring_online(e.cpu, env_.local_now());
+    }
   } else if (cpus_.online(e.cpu)) {
     r.result = cpu_down(e.cpu);
   }
@@ -227,7 +230,10 @@ int HotplugOperations::cpu_down(int cpu) {
     }
   }
   if (!cpus_.parked(cpu)) return -etimedout;  // it never reached a boundary before the run ended
+  // The teardown runs the higher states first: CPUHP_SLUB_DEAD (whose flush may free slab
+  // pages onto this CPU's lists), then CPUHP_PAGE_ALLOC_DEAD.
   if (auto* dead = allocator_.cpuhp_dead()) dead->dead_cpu(cpu);
+  machine_.hotplug().page_alloc_cpu_dead(cpu);
   return 0;
 }
 

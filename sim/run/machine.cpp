@@ -34,9 +34,18 @@ KernelLockConfig lock_config(const workload::KernelTimes& k, const topology::Top
   return c;
 }
 
+// The page allocator with the strategy's per-CPU page lists, before anything allocates.
+alloc::PageAllocator page_allocator(const alloc::MachineLayout& layout,
+                                    const alloc::Strategy& strategy) {
+  alloc::PageAllocator pages(layout);
+  pages.set_pcp_version(strategy.page_alloc);
+  return pages;
+}
+
 alloc::HotplugCosts hotplug_costs(const workload::KernelTimes& k) {
-  return {k.hot_add_per_block_ns, k.online_memmap_per_block_ns, k.online_per_block_ns,
-          k.offline_per_block_ns, k.zone_walk_per_gib_ns};
+  return {k.hot_add_per_block_ns,      k.online_memmap_per_block_ns, k.online_per_block_ns,
+          k.offline_per_block_ns,      k.zone_walk_per_gib_ns,       k.pcp_drain_page_ns,
+          k.offline_retry_per_block_ns};
 }
 
 }  // namespace
@@ -52,7 +61,7 @@ Machine::Machine(const topology::Topology& machine, int event_tasks,
            kernel.spinlock_acquire_ns),
       layout_(machine_layout(simulated_, event_tasks + 1)),
       held_locks_(layout_.nr_cpu_slots()),
-      pages_(layout_),
+      pages_(page_allocator(layout_, strategy)),
       states_(alloc::boot_node_states(layout_)),
       allocator_(alloc::make_allocator(options.allocator, env_, pages_, states_, strategy,
                                        options.tuning)),

@@ -56,6 +56,20 @@ std::string slub_version_help() {
   return out;
 }
 
+std::vector<std::string> page_alloc_choices() {
+  std::vector<std::string> out;
+  for (const auto& v : alloc::pcp_versions())
+    out.push_back(v.name);
+  return out;
+}
+
+std::string page_alloc_help() {
+  std::string out = "The generation of the page allocator's per-CPU page lists:";
+  for (const auto& v : alloc::pcp_versions())
+    out += fmt::format(" \"{}\": {}", v.name, v.description);
+  return out;
+}
+
 std::vector<std::string> hotplug_side_choices() {
   std::vector<std::string> out;
   for (const auto& s : alloc::hotplug_sides())
@@ -133,6 +147,7 @@ SpecPtr make_spec() {
           optional("slub_version", enumeration(slub_version_choices()), slub_version_help()),
           optional("node_paths", enumeration(node_paths_choices()), node_paths_help()),
           optional("hotplug_side", enumeration(hotplug_side_choices()), hotplug_side_help()),
+          optional("page_alloc", enumeration(page_alloc_choices()), page_alloc_help()),
           optional("mutex_spin_on_owner", boolean(),
                    "CONFIG_MUTEX_SPIN_ON_OWNER in a kernel with lock statistics: mutex waiters "
                    "spin while the owner runs, and /proc/lock_stat counts a contention only "
@@ -193,6 +208,9 @@ alloc::Strategy load_strategy(const JsonDocument& document) {
     for (const auto& p : alloc::node_paths_list())
       if (j["node_paths"] == p.name) s.node_paths = p.paths;
   if (j.contains("mutex_spin_on_owner")) s.mutex_spin_on_owner = j["mutex_spin_on_owner"];
+  if (j.contains("page_alloc"))
+    for (const auto& v : alloc::pcp_versions())
+      if (j["page_alloc"] == v.name) s.page_alloc = v.version;
   return s;
 }
 
@@ -239,6 +257,7 @@ json to_json(const alloc::Strategy& s) {
       {"node_paths", alloc::node_paths_name(s.node_paths)},
       {"hotplug_side", alloc::hotplug_side_name(s.hotplug_side)},
       {"mutex_spin_on_owner", s.mutex_spin_on_owner},
+      {"page_alloc", alloc::pcp_version_name(s.page_alloc)},
   };
 }
 

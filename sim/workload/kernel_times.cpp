@@ -45,6 +45,15 @@ const std::vector<KernelTimeParam>& kernel_time_params() {
          "set_zone_contiguous() per GiB of the zone's span, in every online (before "
          "MEM_GOING_ONLINE) and offline (after MEM_OFFLINE).",
          0, &KernelTimes::zone_walk_per_gib_ns, hotplug.zone_walk_per_gib_ns},
+        {"pcp_drain_page",
+         "free_pcppages_bulk() per page a drain of a per-CPU page list (offline, a dead CPU) "
+         "returns to the buddy lists under zone->lock.",
+         0, &KernelTimes::pcp_drain_page_ns, hotplug.pcp_drain_page_ns},
+        {"offline_retry_per_block",
+         "One more pass of v5.10's offline_pages() loop over a 128 MiB block while "
+         "test_pages_isolated() fails (lru_add_drain_all(), the scan, the test, then "
+         "drain_all_pages()).",
+         0, &KernelTimes::offline_retry_per_block_ns, hotplug.offline_retry_ns},
         {"slab_reap_interval",
          "Allocator slab only: how often each CPU runs cache_reap() (REAPTIMEOUT_AC, 2*HZ); the "
          "per-node free-list reap runs every second time.",

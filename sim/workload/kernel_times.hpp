@@ -25,8 +25,10 @@ struct KernelTimes {
   std::int64_t online_per_block_ns = 0;
   std::int64_t offline_per_block_ns = 0;
   std::int64_t zone_walk_per_gib_ns = 0;
-  std::int64_t slab_reap_interval_ns = 0;  // SLAB's cache_reap() period per CPU
-  std::int64_t jiffy_ns = 0;               // 1/HZ
+  std::int64_t pcp_drain_page_ns = 0;           // per page a per-CPU list drain returns
+  std::int64_t offline_retry_per_block_ns = 0;  // per pass of v5.10's offline retry loop
+  std::int64_t slab_reap_interval_ns = 0;       // SLAB's cache_reap() period per CPU
+  std::int64_t jiffy_ns = 0;                    // 1/HZ
 };
 
 struct KernelTimeParam {

@@ -158,7 +158,7 @@ TEST(OfflinePagesIsolation, NotifierVetoUndoesTheIsolationBeforeCancel) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->block, 0);
   EXPECT_EQ(m.pages.numastat(0).numa_miss, 0u);
-  m.pages.free_pages(*user);  // the movable page was not migrated away
+  m.pages.free_pages(*user, 0);  // the movable page was not migrated away
 }
 
 // start_isolate_page_range() (v5.10, v5.12, v6.1) fails on a slab page (has_unmovable_pages()):

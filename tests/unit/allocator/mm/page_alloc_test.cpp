@@ -42,8 +42,16 @@ std::uint64_t sum(const PageAllocator& pa, F field) {
   return s;
 }
 
+// The first CPU on `node`: the allocating CPU of a test that only cares about numa_node_id().
+int cpu_on(const PageAllocator& pa, int node) {
+  const auto& cpus = pa.layout().cpu_node;
+  for (std::size_t c = 0; c < cpus.size(); ++c)
+    if (cpus[c] == node) return static_cast<int>(c);
+  throw std::runtime_error("no CPU on node " + std::to_string(node));
+}
+
 PageBlockRef must_alloc(PageAllocator& pa, int nid, unsigned order, Gfp gfp, int cpu_node) {
-  auto r = pa.alloc_pages(nid, order, gfp, cpu_node);
+  auto r = pa.alloc_pages(nid, order, gfp, cpu_on(pa, cpu_on(pa, cpu_node)));
   if (!r) throw std::runtime_error("allocation unexpectedly failed");
   return *r;
 }
@@ -66,12 +74,12 @@ TEST(PageAllocatorBuddy, AllOrderZeroPagesThenShuffledFreeMergesBack) {
     }
     EXPECT_EQ(pa.free_pages(0), 0u);
     EXPECT_EQ(pa.unmovable_pages(0), block_pages);
-    EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, 0));
+    EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, cpu_on(pa, 0)));
 
     std::mt19937 rng(20240601);
     std::shuffle(pages.begin(), pages.end(), rng);
     for (const auto& p : pages)
-      pa.free_pages(p);
+      pa.free_pages(p, 0);
     EXPECT_EQ(pa.free_pages(0), block_pages);
     EXPECT_EQ(pa.unmovable_pages(0), 0u);
 
@@ -97,7 +105,7 @@ TEST(PageAllocatorBuddy, SplitsLowestChunkAndPrefersSmallestOrder) {
   const auto big = must_alloc(pa, 0, 10, gfp_kernel, 0);
   EXPECT_EQ(big.pfn, 1024u);
   EXPECT_EQ(big.block, 1);
-  pa.free_pages(big);
+  pa.free_pages(big, 0);
   // Order 0 takes the smallest free order (pfn 5, order 0), not a fresh block.
   EXPECT_EQ(must_alloc(pa, 0, 0, gfp_kernel, 0).pfn, 5u);
   EXPECT_EQ(pa.free_pages(0), 2048u - 1 - 2 - 1 - 8 - 1 - 4 - 1);
@@ -112,7 +120,7 @@ TEST(PageAllocatorBuddy, SameOperationsSameResult) {
     for (int i = 0; i < 3000; ++i) {
       if (!live.empty() && rng() % 3 == 0) {
         const std::size_t k = rng() % live.size();
-        pa.free_pages(live[k]);
+        pa.free_pages(live[k], 0);
         live.erase(live.begin() + static_cast<std::ptrdiff_t>(k));
       } else if (auto r = pa.alloc_pages(static_cast<int>(rng() % 2), rng() % 4, gfp_kernel,
                                          static_cast<int>(rng() % 2))) {
@@ -129,8 +137,8 @@ TEST(PageAllocatorBuddy, BuddiesNeverMergeAcrossBlocks) {
   PageAllocator pa(uniform_layout(1, 2, {0}));
   const auto a = must_alloc(pa, 0, 10, gfp_kernel, 0);
   const auto b = must_alloc(pa, 0, 10, gfp_kernel, 0);
-  pa.free_pages(a);
-  pa.free_pages(b);
+  pa.free_pages(a, 0);
+  pa.free_pages(b, 0);
   // No order-10 chunk can hold 2048 pages; both come back as separate max-order chunks.
   EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).block, 0);
   EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).block, 1);
@@ -138,8 +146,8 @@ TEST(PageAllocatorBuddy, BuddiesNeverMergeAcrossBlocks) {
 
 TEST(PageAllocatorBuddy, SmallBlocksCapTheOrder) {
   PageAllocator pa(uniform_layout(1, 2, {0}, 256));
-  EXPECT_FALSE(pa.alloc_pages(0, 9, gfp_kernel, 0));
-  EXPECT_FALSE(pa.alloc_pages(0, 10, gfp_kernel, 0));
+  EXPECT_FALSE(pa.alloc_pages(0, 9, gfp_kernel, cpu_on(pa, 0)));
+  EXPECT_FALSE(pa.alloc_pages(0, 10, gfp_kernel, cpu_on(pa, 0)));
   EXPECT_EQ(sum(pa, [](const NumaStat& s) { return s.numa_hit + s.numa_miss; }), 0u);
   std::vector<PageBlockRef> pages;
   for (int i = 0; i < 512; ++i)
@@ -148,7 +156,7 @@ TEST(PageAllocatorBuddy, SmallBlocksCapTheOrder) {
   std::mt19937 rng(3);
   std::shuffle(pages.begin(), pages.end(), rng);
   for (const auto& p : pages)
-    pa.free_pages(p);
+    pa.free_pages(p, 0);
   EXPECT_EQ(must_alloc(pa, 0, 8, gfp_kernel, 0).pfn, 0u);
   EXPECT_EQ(must_alloc(pa, 0, 8, gfp_kernel, 0).pfn, 256u);
   EXPECT_EQ(pa.free_pages(0), 0u);
@@ -166,16 +174,18 @@ TEST(PageAllocatorBuddy, LargeMachineIsCheap) {
   for (int i = 0; i < 100000; ++i) {
     if (live.size() > 5000 || (!live.empty() && rng() % 2)) {
       const std::size_t k = rng() % live.size();
-      pa.free_pages(live[k]);
+      pa.free_pages(live[k], 0);
       live[k] = live.back();
       live.pop_back();
     } else {
       const int cpu = static_cast<int>(rng() % 1024);
-      live.push_back(must_alloc(pa, numa_no_node, rng() % 4, gfp_kernel, l.cpu_node[cpu]));
+      const auto r = pa.alloc_pages(numa_no_node, rng() % 4, gfp_kernel, cpu);
+      ASSERT_TRUE(r);
+      live.push_back(*r);
     }
   }
   for (const auto& p : live)
-    pa.free_pages(p);
+    pa.free_pages(p, 0);
   for (int n = 0; n < 32; ++n)
     EXPECT_EQ(pa.free_pages(n), std::uint64_t{16} << 20);
 }
@@ -210,7 +220,7 @@ TEST(PageAllocatorZonelist, FallbackSkipsFragmentedNodeAndCountsPerRequest) {
   EXPECT_EQ(p.node, 2);
   const auto q = must_alloc(pa, 0, 10, gfp_kernel, 1);  // then node 1, local to the CPU
   EXPECT_EQ(q.node, 1);
-  EXPECT_FALSE(pa.alloc_pages(0, 10, gfp_kernel, 0));  // nothing left: no counter moves
+  EXPECT_FALSE(pa.alloc_pages(0, 10, gfp_kernel, cpu_on(pa, 0)));  // nothing left: no counter moves
   EXPECT_EQ(pa.numastat(2).numa_miss, 1u);
   EXPECT_EQ(pa.numastat(1).numa_miss, 1u);
   EXPECT_EQ(pa.numastat(1).local_node, 1u);
@@ -223,8 +233,8 @@ TEST(PageAllocatorZonelist, ThisnodeFailsInsteadOfFallingBack) {
   PageAllocator pa(uniform_layout(2, 1, {0, 1}));
   must_alloc(pa, 0, 10, gfp_kernel, 0);
   const NumaStat before0 = pa.numastat(0), before1 = pa.numastat(1);
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel | gfp_thisnode, 0));
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_movable | gfp_thisnode, 1));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel | gfp_thisnode, cpu_on(pa, 0)));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_movable | gfp_thisnode, cpu_on(pa, 1)));
   EXPECT_EQ(pa.numastat(0), before0);
   EXPECT_EQ(pa.numastat(1), before1);
   EXPECT_EQ(pa.free_pages(1), kBlock);
@@ -261,7 +271,7 @@ TEST(PageAllocatorZonelist, MemorylessPreferredNodeIsAHitOnItsNearestMemoryNode)
   EXPECT_EQ(pa.numastat(1).numa_hit, 2u);
   EXPECT_EQ(pa.numastat(1).local_node, 1u);
   // __GFP_THISNODE on a memoryless node has no zone to use.
-  EXPECT_FALSE(pa.alloc_pages(2, 0, gfp_kernel | gfp_thisnode, 2));
+  EXPECT_FALSE(pa.alloc_pages(2, 0, gfp_kernel | gfp_thisnode, cpu_on(pa, 2)));
 
   // When node 1 is full the page comes from node 0: the miss is charged to node 0 and the
   // foreign to node 1 (the preferred zone's node), never to node 2.
@@ -280,7 +290,7 @@ TEST(PageAllocatorZonelist, OfflineNodeHasNoZonelist) {
   PageAllocator pa(l);
   EXPECT_TRUE(pa.node_order(2).empty());
   EXPECT_EQ(pa.numa_mem_node(2), numa_no_node);
-  EXPECT_FALSE(pa.alloc_pages(2, 0, gfp_kernel, 0));
+  EXPECT_FALSE(pa.alloc_pages(2, 0, gfp_kernel, cpu_on(pa, 0)));
   EXPECT_EQ(sum(pa, [](const NumaStat& s) { return s.numa_foreign; }), 0u);
 }
 
@@ -328,8 +338,8 @@ TEST(PageAllocatorZones, KernelAllocationsNeverTakeMovablePages) {
     ASSERT_EQ(p.zone, ZoneType::normal);
     ASSERT_EQ(p.block, 0);
   }
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, 0));
-  EXPECT_FALSE(pa.alloc_pages(1, 0, gfp_kernel, 1));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, cpu_on(pa, 0)));
+  EXPECT_FALSE(pa.alloc_pages(1, 0, gfp_kernel, cpu_on(pa, 1)));
   EXPECT_EQ(pa.free_pages(0, ZoneType::movable), kBlock);
   EXPECT_EQ(pa.free_pages(1), kBlock);
 }
@@ -407,8 +417,8 @@ TEST(PageAllocatorMobility, FallbackStealsTheLargestChunkAndUnmovablePagesStayTo
   EXPECT_EQ(pa.pageblock_migratetype(2 * kBlock), MigrateType::reclaimable);
   // Freed pages go to the list of their pageblock's type and merge back.
   for (const auto& p : slab)
-    pa.free_pages(p);
-  pa.free_pages(reclaimable);
+    pa.free_pages(p, 0);
+  pa.free_pages(reclaimable, 0);
   EXPECT_EQ(pa.free_pages(0), 2 * kBlock);  // block 0 is isolated: blocks 1 and 2, all free
   EXPECT_EQ(pa.unmovable_pages(1), 0u);
   EXPECT_TRUE(pa.isolate_block(1));
@@ -455,7 +465,7 @@ TEST(PageAllocatorHotplug, SlabPageBlocksIsolationUntilFreed) {
   EXPECT_EQ(pa.isolated_free_pages(0), 0u);
   EXPECT_THROW(pa.offline_block(0), std::logic_error);  // __offline_isolated_pages needs it
   EXPECT_EQ(pa.block_state(0), BlockPresence::online);
-  pa.free_pages(slab);
+  pa.free_pages(slab, 0);
   EXPECT_TRUE(pa.isolate_block(0));
   pa.offline_block(0);
   EXPECT_EQ(pa.block_state(0), BlockPresence::offline);
@@ -469,7 +479,7 @@ TEST(PageAllocatorHotplug, MovablePagesDoNotBlockOfflineAndAreDropped) {
   pa.offline_block(0);
   EXPECT_EQ(pa.free_pages(0), 0u);
   EXPECT_EQ(pa.managed_pages(0, ZoneType::normal), 0u);
-  EXPECT_THROW(pa.free_pages(user), std::invalid_argument);  // migrated away
+  EXPECT_THROW(pa.free_pages(user, 0), std::invalid_argument);  // migrated away
   pa.online_block(0, ZoneType::normal);
   EXPECT_EQ(pa.free_pages(0), kBlock);
   EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).pfn, 0u);
@@ -484,7 +494,7 @@ TEST(PageAllocatorHotplug, OfflineBlockRemovesItsFreePages) {
     pages.push_back(must_alloc(pa, 0, 0, gfp_movable, 0));
   ASSERT_EQ(pages.back().block, 1);
   for (std::size_t i = 0; i < pages.size(); i += 2)
-    pa.free_pages(pages[i]);
+    pa.free_pages(pages[i], 0);
   EXPECT_EQ(pa.free_pages(0), kBlock / 2 + kBlock);
 
   ASSERT_TRUE(pa.isolate_block(1));
@@ -494,7 +504,7 @@ TEST(PageAllocatorHotplug, OfflineBlockRemovesItsFreePages) {
   // Every remaining order-0 allocation comes from block 2.
   for (std::uint64_t i = 0; i < kBlock; ++i)
     ASSERT_EQ(must_alloc(pa, 0, 0, gfp_kernel, 0).block, 2);
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, 0));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, cpu_on(pa, 0)));
 
   // Onlined again (into ZONE_MOVABLE this time) it is whole and unfragmented.
   pa.online_block(1, ZoneType::movable);
@@ -530,7 +540,7 @@ TEST(PageAllocatorIsolation, IsolatedBlockIsNeverHandedOutAndLeavesTheFreeCount)
   EXPECT_EQ(pa.numastat(1).other_node, 1u);
   EXPECT_EQ(pa.numastat(0).numa_foreign, before.numa_foreign + 1);
   EXPECT_EQ(pa.numastat(0).numa_hit, before.numa_hit);
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel | gfp_thisnode, 0));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel | gfp_thisnode, cpu_on(pa, 0)));
   expect_pages_balance(pa, 0, 0);
   expect_pages_balance(pa, 1, 1);
 
@@ -553,8 +563,8 @@ TEST(PageAllocatorIsolation, PagesFreedIntoAnIsolatedBlockStayOutOfTheFreeCount)
   ASSERT_TRUE(pa.isolate_block(0));
   EXPECT_EQ(pa.free_pages(0), kBlock);  // block 1 only
   EXPECT_EQ(pa.isolated_free_pages(0), kBlock - 4);
-  pa.free_pages(user[0]);
-  pa.free_pages(user[1]);
+  pa.free_pages(user[0], 0);
+  pa.free_pages(user[1], 0);
   EXPECT_EQ(pa.free_pages(0), kBlock);
   EXPECT_EQ(pa.isolated_free_pages(0), kBlock - 2);
   expect_pages_balance(pa, 0, 2);
@@ -564,8 +574,8 @@ TEST(PageAllocatorIsolation, PagesFreedIntoAnIsolatedBlockStayOutOfTheFreeCount)
 
   pa.undo_isolate_block(0);
   EXPECT_EQ(pa.isolated_free_pages(0), 0u);
-  pa.free_pages(user[2]);
-  pa.free_pages(user[3]);
+  pa.free_pages(user[2], 0);
+  pa.free_pages(user[3], 0);
   // Merged back into one top-order chunk: block 0 serves an order-10 request again.
   EXPECT_EQ(must_alloc(pa, 0, 10, gfp_kernel, 0).pfn, 0u);
 }
@@ -593,7 +603,7 @@ TEST(PageAllocatorHotplug, AddedAndOnlinedBlockServesItsNodeAfterRebuild) {
   EXPECT_THROW(pa.online_block(1, ZoneType::normal), std::logic_error);  // already online
   // Until the zonelists are rebuilt node 1 is in no other node's zonelist.
   must_alloc(pa, 0, 10, gfp_kernel, 0);
-  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, 0));
+  EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, cpu_on(pa, 0)));
 
   st.set(1, NodeState::normal_memory);
   st.set(1, NodeState::memory);
@@ -701,7 +711,7 @@ TEST(PageAllocatorNumastat, CountersBalance) {
   for (int i = 0; i < 20000; ++i) {
     if (!live.empty() && rng() % 5 < 2) {
       const std::size_t k = rng() % live.size();
-      pa.free_pages(live[k]);
+      pa.free_pages(live[k], 0);
       live[k] = live.back();
       live.pop_back();
       continue;
@@ -710,7 +720,7 @@ TEST(PageAllocatorNumastat, CountersBalance) {
     const int nid = rng() % 3 == 0 ? numa_no_node : static_cast<int>(rng() % 4);
     Gfp gfp = rng() % 4 == 0 ? gfp_movable : gfp_kernel;
     if (rng() % 8 == 0) gfp = gfp | gfp_thisnode;
-    if (auto r = pa.alloc_pages(nid, rng() % 4, gfp, l.cpu_node[cpu])) {
+    if (auto r = pa.alloc_pages(nid, rng() % 4, gfp, cpu)) {
       ++ok;
       live.push_back(*r);
     } else {
@@ -725,7 +735,7 @@ TEST(PageAllocatorNumastat, CountersBalance) {
             sum(pa, [](const NumaStat& s) { return s.numa_miss; }));
   EXPECT_EQ(sum(pa, [](const NumaStat& s) { return s.interleave_hit; }), 0u);
   for (const auto& p : live)
-    pa.free_pages(p);
+    pa.free_pages(p, 0);
   for (int n = 0; n < 4; ++n)
     EXPECT_EQ(pa.free_pages(n),
               pa.managed_pages(n, ZoneType::normal) + pa.managed_pages(n, ZoneType::movable));
@@ -746,7 +756,7 @@ TEST(PageAllocatorErrors, BadArgumentsThrow) {
     EXPECT_THROW((void)pa.block_state(b), std::out_of_range);
     EXPECT_THROW((void)pa.block_zone(b), std::out_of_range);
     EXPECT_THROW((void)pa.unmovable_pages(b), std::out_of_range);
-    EXPECT_THROW(pa.free_pages(PageBlockRef{0, 0, 0, b, ZoneType::normal}), std::out_of_range);
+    EXPECT_THROW(pa.free_pages(PageBlockRef{0, 0, 0, b, ZoneType::normal}, 0), std::out_of_range);
   }
   for (int n : {-2, 2, 64}) {
     EXPECT_THROW((void)pa.alloc_pages(n, 0, gfp_kernel, 0), std::out_of_range);
@@ -767,18 +777,18 @@ TEST(PageAllocatorErrors, BadArgumentsThrow) {
 
   // Frees that do not match a live allocation.
   const auto p = must_alloc(pa, 0, 1, gfp_kernel, 0);
-  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 11, 0, 0, ZoneType::normal}),
+  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 11, 0, 0, ZoneType::normal}, 0),
                std::invalid_argument);
-  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 0, 0, 0, ZoneType::normal}),
+  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 0, 0, 0, ZoneType::normal}, 0),
                std::invalid_argument);  // wrong order
-  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn + 2, 1, 0, 0, ZoneType::normal}),
+  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn + 2, 1, 0, 0, ZoneType::normal}, 0),
                std::invalid_argument);  // free page
-  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 1, 0, 1, ZoneType::normal}),
+  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 1, 0, 1, ZoneType::normal}, 0),
                std::invalid_argument);  // wrong block
-  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 1, 1, 0, ZoneType::normal}),
+  EXPECT_THROW(pa.free_pages(PageBlockRef{p.pfn, 1, 1, 0, ZoneType::normal}, 0),
                std::invalid_argument);  // wrong node
-  pa.free_pages(p);
-  EXPECT_THROW(pa.free_pages(p), std::invalid_argument);  // double free
+  pa.free_pages(p, 0);
+  EXPECT_THROW(pa.free_pages(p, 0), std::invalid_argument);  // double free
   EXPECT_EQ(pa.free_pages(0), kBlock);
 
   // Hotplug state errors.
@@ -816,8 +826,8 @@ TEST(PageAllocatorErrors, BadLayoutsThrow) {
     MachineLayout l = uniform_layout(1, 1, {0}, 1);  // one page per block still works
     PageAllocator pa(l);
     EXPECT_EQ(must_alloc(pa, 0, 0, gfp_kernel, 0).pfn, 0u);
-    EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, 0));
-    EXPECT_FALSE(pa.alloc_pages(0, 1, gfp_kernel, 0));
+    EXPECT_FALSE(pa.alloc_pages(0, 0, gfp_kernel, cpu_on(pa, 0)));
+    EXPECT_FALSE(pa.alloc_pages(0, 1, gfp_kernel, cpu_on(pa, 0)));
   }
 }
 

@@ -245,7 +245,7 @@ TEST(SlabNodes, NotSetWhenAStructCannotBeAllocated) {
   for (auto o : structs)
     m.slub.kmem_cache_free(m.slub.kmem_cache_node_cache(), object_ref(o));
   for (auto p : hog)
-    m.pages.free_pages(p);
+    m.pages.free_pages(p, 0);
   EXPECT_EQ(m.new_violations(), 0);
 }
 

@@ -170,7 +170,7 @@ TEST_F(SlubPaths, ExplicitNodeNeverSearchesOtherNodesButPagesMayFallBack) {
   for (auto o : asked1)
     m.free(s, o, 2);
   for (auto p : hog)
-    m.pages.free_pages(p);
+    m.pages.free_pages(p, 0);
   for (std::size_t i = 1; i < on0.size(); i += 2)
     m.free(s, on0[i], 0);
 }

@@ -157,7 +157,7 @@ TEST_F(SlubSysfs, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
   for (int node = 0; node < 2; ++node)
     while (auto p = m.pages.alloc_pages(node, 0, gfp_thisnode, node))
       hog.push_back(*p);
-  m.pages.free_pages(hog.front());  // one lone order-0 page on node 0
+  m.pages.free_pages(hog.front(), 0);  // one lone order-0 page on node 0
   hog.erase(hog.begin());
 
   Object o = m.alloc(s, 0);
@@ -172,7 +172,7 @@ TEST_F(SlubSysfs, ObjperslabComesFromThePreferredOrderEvenAfterFallback) {
 
   m.free(s, o, 0);
   for (const auto& p : hog)
-    m.pages.free_pages(p);
+    m.pages.free_pages(p, 0);
 }
 
 // slab_caches is walked from its head: newest first, the boot caches last. Creating a cache
