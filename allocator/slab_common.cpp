@@ -156,7 +156,8 @@ Cache* SlabCommon::find_mergeable(unsigned size, unsigned align, const CacheFlag
   // kmem_cache_flags() would add the slub_debug= boot option's flags here; the model has none.
   if (flags.never_merge()) return nullptr;
   // slab_caches is newest first: its reverse walk starts from the oldest cache.
-  for (Cache* s : std::views::reverse(slab_caches_)) {
+  for (auto it = slab_caches_.rbegin(); it != slab_caches_.rend(); ++it) {
+    Cache* s = *it;
     if (slab_unmergeable(*s)) continue;
     if (want > s->size) continue;
     if (!flags.merge_same_equal(s->flags)) continue;

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <ranges>
 #include <set>
 #include <string>
 #include <vector>
@@ -59,10 +58,32 @@ class SlabCommon {
 
   // slab_caches, newest first (list_add() at the head), as /proc/slabinfo walks it.
   [[nodiscard]] const std::vector<Cache*>& slab_caches() const { return slab_caches_; }
-  // The same, as the allocator's own struct kmem_cache.
+  // The same, as the allocator's own struct kmem_cache. (A range of its own rather than
+  // std::views::transform: clang 14, which the libFuzzer build needs, cannot compile
+  // libstdc++ 12's views.)
   template <class T>
-  [[nodiscard]] auto slab_caches_as() const {
-    return slab_caches_ | std::views::transform([](Cache* s) { return static_cast<T*>(s); });
+  class CachesAs {
+   public:
+    struct iterator {
+      std::vector<Cache*>::const_iterator at;
+      T* operator*() const { return static_cast<T*>(*at); }
+      iterator& operator++() {
+        ++at;
+        return *this;
+      }
+      bool operator==(const iterator&) const = default;
+    };
+    explicit CachesAs(const std::vector<Cache*>& caches) : caches_(&caches) {}
+    [[nodiscard]] iterator begin() const { return {caches_->begin()}; }
+    [[nodiscard]] iterator end() const { return {caches_->end()}; }
+    [[nodiscard]] std::size_t size() const { return caches_->size(); }
+
+   private:
+    const std::vector<Cache*>* caches_;
+  };
+  template <class T>
+  [[nodiscard]] CachesAs<T> slab_caches_as() const {
+    return CachesAs<T>(slab_caches_);
   }
   // slab_unmergeable() (mm/slab_common.c, v5.10-v6.1): slab_nomerge, a SLAB_NEVER_MERGE flag, a
   // ctor, a usercopy whitelist (s->usersize: the kmalloc caches) or a negative refcount (a boot

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -94,6 +95,52 @@ std::string tidy_parse_message(const std::string& what) {
   return msg;
 }
 
+// Where the number `token` first stands as a value in `text`: outside strings and comments, not
+// part of a longer token.
+std::size_t find_number(const std::string& text, const std::string& token) {
+  const auto is_number_char = [](char c) {
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {  // skip the string
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      i = text.find('\n', i);
+      if (i == std::string::npos) break;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      i = text.find("*/", i + 2);
+      if (i == std::string::npos) break;
+      ++i;
+    } else if (is_number_char(c) && (i == 0 || !is_number_char(text[i - 1]))) {
+      if (text.compare(i, token.size(), token) == 0 &&
+          (i + token.size() == text.size() || !is_number_char(text[i + token.size()])))
+        return i;
+    }
+  }
+  return std::string::npos;
+}
+
+// "at line L, column C: number overflow parsing '1e400' (beyond a 64-bit float)" for nlohmann's
+// "[json.exception.out_of_range.406] number overflow parsing '1e400'".
+std::string number_overflow_message(const std::string& text, const std::string& what) {
+  std::string msg = tidy_parse_message(what);
+  const auto open = msg.find('\''), close = msg.rfind('\'');
+  std::string where;
+  if (open != std::string::npos && close > open + 1) {
+    if (const auto at = find_number(text, msg.substr(open + 1, close - open - 1));
+        at != std::string::npos) {
+      const auto line_start = text.rfind('\n', at);
+      const auto line =
+          1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+      const auto column = at - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+      where = fmt::format("at line {}, column {}: ", line, column);
+    }
+  }
+  return where + msg + " (beyond a 64-bit float)";
+}
+
 }  // namespace
 
 JsonDocument parse_json_document(const std::string& text, std::string name) {
@@ -105,6 +152,10 @@ JsonDocument parse_json_document(const std::string& text, std::string name) {
                            /*ignore_comments=*/true);
   } catch (const json::parse_error& e) {
     diagnostics.error("", "invalid JSON: " + tidy_parse_message(e.what()));
+  } catch (const json::out_of_range& e) {
+    // The lexer's number overflow (406): a number no double holds, such as 1e400. nlohmann
+    // gives no position; the number it quotes leads to one.
+    diagnostics.error("", "invalid JSON: " + number_overflow_message(text, e.what()));
   }
   diagnostics.throw_if_any();
   return doc;

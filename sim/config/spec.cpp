@@ -54,7 +54,13 @@ std::string describe_value(const json& value) {
       return fmt::format("a number ({})", value.dump());
     case json::value_t::string: {
       std::string s = value.get<std::string>();
-      if (s.size() > 40) s = s.substr(0, 37) + "...";
+      if (s.size() > 40) {
+        // Cut between two UTF-8 characters: half of one would make dump() throw.
+        std::size_t cut = 37;
+        while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+          --cut;
+        s = s.substr(0, cut) + "...";
+      }
       return fmt::format("a string ({})", json(s).dump());
     }
     case json::value_t::array:
@@ -245,8 +251,9 @@ bool Spec::validate_object(const json& value, const std::string& pointer, Diagno
   for (const auto& f : fields)
     known.push_back(f.key);
   for (const auto& [key, child] : value.items()) {
+    const std::string& name = key;  // clang 14 cannot capture a structured binding
     auto field =
-        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == key; });
+        std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == name; });
     if (field == fields.end()) {
       auto guess = closest_match(key, known);
       out.error(pointer_append(pointer, key),

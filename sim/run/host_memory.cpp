@@ -56,6 +56,9 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
   std::uint64_t total = actors * host_bytes_per_cpu;
   std::uint64_t largest = 0;
   std::string largest_path = "/threads";
+  const std::uint64_t block_bytes =
+      static_cast<std::uint64_t>(machine.blocks.size()) * host_bytes_per_memory_block;
+  total += block_bytes;
   for (std::size_t i = 0; i < workload.threads.size(); ++i) {
     const auto& g = workload.threads[i];
     const std::uint64_t bytes = static_cast<std::uint64_t>(g.cpus.size()) *
@@ -77,6 +80,16 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
       }
     }
   if (total <= limit) return;
+  if (block_bytes > largest) {
+    config::Diagnostics d("topology " + machine.name);
+    d.error("/nodes",
+            fmt::format("expected a machine that fits the memory limit: its {} memory "
+                        "blocks take {} of host memory ({} B each; the run {}), over "
+                        "the limit of {} (--max-memory; by default 3/4 of the host's {})",
+                        machine.blocks.size(), mib(block_bytes), host_bytes_per_memory_block,
+                        mib(total), mib(limit), mib(host_physical_bytes())));
+    d.throw_if_any();
+  }
   config::Diagnostics d(document.name);
   d.error(largest_path,
           fmt::format("expected a workload that fits the memory limit: it can hold up to {} of "

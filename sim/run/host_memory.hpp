@@ -25,6 +25,9 @@ std::uint64_t resident_bytes();
 inline constexpr std::uint64_t host_bytes_per_live_object = 64;
 // Per simulated CPU: its actor, the pages of its stack that are touched, its per-CPU caches.
 inline constexpr std::uint64_t host_bytes_per_cpu = 256 * 1024;
+// Per memory block of the machine, present or not: the page allocator's record of it (its
+// top-order bitmap, pageblock types, free-list entries) and the topology's; an upper estimate.
+inline constexpr std::uint64_t host_bytes_per_memory_block = 512;
 
 // SimGrid 3.32's contexts/stack-size default, which slabsim keeps: the address space each actor
 // reserves for its stack (touched only as it grows).
@@ -34,11 +37,12 @@ inline constexpr std::uint64_t actor_stack_bytes = 8 * 1024 * 1024;
 inline constexpr std::uint64_t address_space_base_bytes = std::uint64_t{2} << 30;
 
 // What the workload can hold at most: every thread group's CPUs at max_live_per_cpu objects and
-// every object an alloc_burst keeps, plus the CPUs. Throws config::ConfigError naming the
-// workload's file, the JSON path of the largest term and the limit when that exceeds `limit`
-// (0: no limit). Also, whatever `limit`, when an address-space limit (ulimit -v, RLIMIT_AS)
-// cannot hold one actor stack per simulated CPU and event task: SimGrid would abort() on the
-// first stack it cannot map.
+// every object an alloc_burst keeps, plus the CPUs and the machine's memory blocks (a topology
+// of millions of blocks is named, with /nodes, when it is the largest term). Throws
+// config::ConfigError naming the workload's file, the JSON path of the largest term and the limit
+// when that exceeds `limit` (0: no limit). Also, whatever `limit`, when an address-space limit
+// (ulimit -v, RLIMIT_AS) cannot hold one actor stack per simulated CPU and event task: SimGrid
+// would abort() on the first stack it cannot map.
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit);
 

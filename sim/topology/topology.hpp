@@ -53,6 +53,11 @@ enum class DistanceForm { slit_matrix, link_graph };
 template <typename T>
 using Matrix = std::vector<std::vector<T>>;
 
+// The most memory blocks a machine may have, present or not: 2 PiB of 128 MiB blocks, past the
+// 4-level page tables' 64 TiB of x86_64 and within 5-level's 4 PiB. Each costs the model host
+// memory (run/host_memory.hpp), so a file cannot ask for billions.
+inline constexpr std::uint64_t max_memory_blocks = std::uint64_t{1} << 24;
+
 struct Topology {
   std::string name;
   std::string description;

@@ -1,5 +1,7 @@
 #include "topology/topology_format.hpp"
 
+#include "topology/topology.hpp"
+
 namespace slabsim::topology {
 
 using namespace slabsim::config;
@@ -26,7 +28,8 @@ SpecPtr make_spec() {
                           "State at boot: \"online\", \"offline\" (present, can be onlined "
                           "later) or \"absent\" (not yet hot-added).",
                           "online"),
-                 optional("count", integer(1, 1 << 24), "Number of memory blocks in this run."),
+                 optional("count", integer(1, static_cast<std::int64_t>(max_memory_blocks)),
+                          "Number of memory blocks in this run."),
                  optional("size", size(1),
                           "Memory in this run, a multiple of memory_block_size; an alternative "
                           "to count."),

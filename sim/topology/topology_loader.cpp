@@ -156,6 +156,15 @@ class Loader {
         }
         count = bytes / t_.block_size;
       }
+      // The machine's blocks are expanded one by one: bound them before, as "count" is.
+      if (t_.blocks.size() + count > max_memory_blocks) {
+        diag_.error(at(at(at(p, "memory"), "blocks"), r),
+                    fmt::format("expected at most {} memory blocks in the machine ({} PiB of "
+                                "{} MiB blocks), got {} more after {}",
+                                max_memory_blocks, (max_memory_blocks * t_.block_size) >> 50,
+                                t_.block_size >> 20, count, t_.blocks.size()));
+        continue;
+      }
       const Zone zone = run["zone"] == "normal" ? Zone::normal : Zone::movable;
       const std::string state = run["state"].get<std::string>();
       const BlockState bs = state == "online"    ? BlockState::online

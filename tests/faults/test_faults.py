@@ -184,6 +184,24 @@ def test_a_bad_max_memory_is_bad_input():
     assert r.stderr.startswith("--max-memory: ")
 
 
+def test_a_machine_whose_memory_blocks_cannot_fit_is_refused(tmp_path):
+    # 200,000 memory blocks (25 TiB of 128 MiB blocks, offline): the page allocator's record of
+    # each costs host memory even while absent, so a small --max-memory refuses the machine.
+    topology = write_json(tmp_path / "vast.json", {
+        "name": "vast", "description": "one node, 200,000 offline blocks",
+        "sockets": [{"id": 0}],
+        "nodes": [{"id": 0, "socket": 0, "cpus": "0-1",
+                   "memory": {"blocks": [{"zone": "normal", "state": "online", "count": 8},
+                                         {"zone": "movable", "state": "offline",
+                                          "count": 200000}]}}],
+        "distance": {"slit": [[10]], "local_latency": "80ns"}})
+    r = slabsim("run", "-t", topology, "-w", "steady-local", "--max-memory", "64MiB")
+    assert r.returncode == 2, r.stderr
+    assert "topology vast: /nodes: expected a machine that fits the memory limit: its 200008 " \
+           "memory blocks take 98 MiB of host memory (512 B each" in r.stderr
+    assert r.stdout == ""
+
+
 def test_a_machine_whose_actor_stacks_cannot_fit_ulimit_v_is_refused(tmp_path):
     # 1,024 CPUs reserve 8 GiB of actor stacks (SimGrid's 8 MiB each): under ulimit -v 4 GB
     # SimGrid would abort() on the first stack it cannot map.
