@@ -93,23 +93,26 @@ bool MemoryHotplug::pcp_disabled_in_offline() const {
   return v && *v != PcpVersion::v5_10;
 }
 
-void MemoryHotplug::drain_all_pages(int nid, ZoneType zone, bool force_all_cpus) {
+void MemoryHotplug::drain_all_pages(int nid, ZoneType zone) {
   // A zone drain waits for one in progress instead of skipping it (mutex_trylock(), then
   // mutex_lock()).
   if (!env_.try_lock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive, "__drain_all_pages"))
     env_.lock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive, "__drain_all_pages");
-  const std::vector<int> cpus = pages_.cpus_with_pcps(nid, zone, force_all_cpus);
+  // The simulator's event-task CPUs stand for tasks on the kernel's CPUs, not CPUs of their
+  // own: their lists are drained here, by the caller, and only the machine's CPUs get works.
+  std::vector<int> cpus;
   auto drain = [&](int cpu) {
     const std::uint64_t pages = pages_.drain_pages_zone(cpu, nid, zone);
     env_.charge(static_cast<std::int64_t>(pages) * costs_.pcp_drain_page_ns);
   };
-  if (pages_.pcp_version() == PcpVersion::v6_1) {
-    for (int cpu : cpus)
+  for (int cpu : pages_.cpus_with_pcps(nid, zone, false)) {
+    if (pages_.layout().is_event_cpu(cpu) || pages_.pcp_version() == PcpVersion::v6_1)
       drain(cpu);
-    env_.sync();
-  } else {
-    env_.run_works_on_cpus(cpus, drain);  // drain_local_pages_wq() on each
+    else
+      cpus.push_back(cpu);
   }
+  env_.sync();
+  if (!cpus.empty()) env_.run_works_on_cpus(cpus, drain);  // drain_local_pages_wq() on each
   env_.unlock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive);
 }
 
@@ -122,7 +125,9 @@ void MemoryHotplug::zone_pcp_update() {
 void MemoryHotplug::zone_pcp_disable(int nid, ZoneType zone) {
   env_.lock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive, "zone_pcp_disable");
   pages_.zone_pcp_disable(nid, zone);
-  drain_all_pages(nid, zone, true);
+  // __drain_all_pages(zone, true) forces every online CPU, against a racy pcp->count; the
+  // model's counts are exact, and a CPU with an empty list gets no work.
+  drain_all_pages(nid, zone);
 }
 
 void MemoryHotplug::zone_pcp_enable(int nid, ZoneType zone) {
@@ -280,7 +285,7 @@ int MemoryHotplug::offline_pages(int block) {
   }
   step(HotplugStep::isolated);
   // v5.10's set_migratetype_isolate() drains once the range is isolated.
-  if (pages_.pcp_version() == PcpVersion::v5_10) drain_all_pages(nid, zone, false);
+  if (pages_.pcp_version() == PcpVersion::v5_10) drain_all_pages(nid, zone);
   // node_states_check_changes_offline()
   const std::uint64_t normal = pages_.managed_pages(nid, ZoneType::normal);
   const std::uint64_t all = normal + pages_.managed_pages(nid, ZoneType::movable);
@@ -309,7 +314,7 @@ int MemoryHotplug::offline_pages(int block) {
       done();
       return -eintr;
     }
-    drain_all_pages(nid, zone, false);
+    drain_all_pages(nid, zone);
     work(costs_.offline_retry_ns);
   }
   pages_.offline_block(block);
