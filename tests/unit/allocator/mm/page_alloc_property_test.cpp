@@ -19,7 +19,8 @@
 #include "allocator/mm/per_cpu_pages.hpp"
 
 namespace slabsim::alloc {
-namespace {
+// Named, not anonymous: the sanitizer pass compiles this folder's tests as one unit.
+namespace page_alloc_property_test {
 
 constexpr std::uint64_t kBlock = 2048;  // 8 MiB blocks: small enough to run out of
 
@@ -192,5 +193,5 @@ RC_GTEST_PROP(PageAllocProperty, EveryPageIsAccountedForOnceUnderV6_1, ()) {
   check_sequences(PcpVersion::v6_1);
 }
 
-}  // namespace
+}  // namespace page_alloc_property_test
 }  // namespace slabsim::alloc

@@ -17,7 +17,8 @@
 #include "fake_environment.hpp"
 
 namespace slabsim::alloc {
-namespace {
+// Named, not anonymous: the sanitizer pass compiles this folder's tests as one unit.
+namespace per_cpu_pages_test {
 
 using testing::FakeEnvironment;
 
@@ -312,5 +313,5 @@ TEST(OfflinePcp, CpuHotplugDrainsTheDeadCpu) {
                                                  "pcp_batch_high_lock zone_pcp_update"}));
 }
 
-}  // namespace
+}  // namespace per_cpu_pages_test
 }  // namespace slabsim::alloc
