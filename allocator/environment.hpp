@@ -38,6 +38,14 @@ class Environment {
   // mutex_trylock()/spin_trylock(): takes the lock only if that needs no wait; true if taken.
   virtual bool try_lock(LockClass cls, std::uint64_t instance, LockMode mode,
                         const char* function) = 0;
+  // The struct embedding lock `instance` of `cls` is freed (kfree() of a kmem_cache_node or an
+  // alien cache, the release of a cache and its kernfs nodes): what the environment keeps of
+  // that instance may go. Instances are never reused; a use-after-free that takes the lock again
+  // finds a fresh one.
+  virtual void lock_freed(LockClass cls, std::uint64_t instance) {
+    (void)cls;
+    (void)instance;
+  }
 
   // local_irq_save()/local_irq_restore() around per-CPU slow paths: while a CPU has interrupts
   // off, an IPI to it (run_on_cpu) waits.

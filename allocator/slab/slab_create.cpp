@@ -333,6 +333,7 @@ void SlabAllocator::free_cache_node(SlabCache* c, int nid) {
   free_alien_cache(std::move(n->alien));
   kfree(n->backing);
   n->backing = {};
+  env_->lock_freed(n->lock_class, n->lock_instance);
   c->node[nid] = nullptr;
 }
 
@@ -377,8 +378,11 @@ std::unique_ptr<AlienArray> SlabAllocator::alloc_alien_cache(int node, unsigned 
 
 void SlabAllocator::free_alien_cache(std::unique_ptr<AlienArray> alien) {
   if (!alien) return;
-  for (auto& alc : alien->caches)
-    if (alc) kfree(alc->ac.backing);
+  for (auto& alc : alien->caches) {
+    if (!alc) continue;
+    kfree(alc->ac.backing);
+    env_->lock_freed(LockClass::alien_lock, alc->lock_instance);
+  }
   kfree(alien->backing);
 }
 

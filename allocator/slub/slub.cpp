@@ -210,6 +210,7 @@ void SlubAllocator::free_kmem_cache_node(KmemCache* s, int nid) {
   KmemCacheNode* n = s->node[nid];
   s->node[nid] = nullptr;
   n->freed = true;
+  env_->lock_freed(LockClass::list_lock, n->lock_instance);
   if (n->backing) slab_free(boot_node_cache_, n->backing);
   n->backing = {};
 }
@@ -315,6 +316,9 @@ void SlubAllocator::__kmem_cache_release(Cache* c) {
     if (s->node[nid]) free_kmem_cache_node(s, nid);
   if (s->backing) slab_free(boot_cache_cache_, s->backing);
   s->backing = {};
+  // The kobject's release: its directory's kernfs nodes, removed already, go with it.
+  for (const int attribute : slab_attributes(params_.version))
+    env_->lock_freed(kernfs_active_class(attribute), s->id);
 }
 
 // __kmem_cache_shrink(): flush_all() (which takes cpu_hotplug_lock itself in v6.1), then

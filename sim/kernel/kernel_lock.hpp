@@ -128,6 +128,8 @@ class KernelLock {
   // No contention is recorded for a failed attempt, as for the kernel's trylocks.
   virtual bool try_lock(int cpu, LockMode mode, const char* function) = 0;
   virtual void unlock(int cpu, LockMode mode) = 0;
+  // Held, waited for, or (kernfs) being removed.
+  [[nodiscard]] virtual bool in_use() const = 0;
 
  protected:
   // The first wait of an acquisition, in both views (where the kernel's lock_contended() runs
@@ -192,6 +194,7 @@ class ExclusiveLock : public KernelLock, private TaskStates::OwnerListener {
 
   [[nodiscard]] bool locked() const { return owner_ >= 0; }
   [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
+  [[nodiscard]] bool in_use() const override { return locked() || !waiters_.empty(); }
 
  protected:
   // `spin_tasks`: the tasks whose CPU state a mutex's optimistic spinners watch; null for a
@@ -267,6 +270,9 @@ class PercpuRwSemaphore : public KernelLock {
   [[nodiscard]] bool readers_blocked() const { return block_; }
   [[nodiscard]] std::size_t waiters() const { return waiters_.size(); }
   [[nodiscard]] const RcuGracePeriod& grace_period() const { return grace_; }
+  [[nodiscard]] bool in_use() const override {
+    return readers_ > 0 || block_ || writer_ >= 0 || !waiters_.empty() || !drain_.empty();
+  }
 
  private:
   struct Hold {
@@ -327,6 +333,9 @@ class KernfsActiveRef : public KernelLock {
 
   [[nodiscard]] bool deactivated() const { return deactivated_; }
   [[nodiscard]] int active() const { return active_; }
+  [[nodiscard]] bool in_use() const override {
+    return active_ > 0 || !removers_.empty() || !drainers_.empty();
+  }
 
  private:
   struct Hold {

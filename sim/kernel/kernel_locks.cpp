@@ -102,6 +102,11 @@ const KernelLock* KernelLocks::find(LockClass cls, std::uint64_t instance) const
   return it == locks_.end() ? nullptr : it->second.get();
 }
 
+void KernelLocks::forget(LockClass cls, std::uint64_t instance) {
+  auto it = locks_.find(Key{cls, instance});
+  if (it != locks_.end() && !it->second->in_use()) locks_.erase(it);
+}
+
 KernelLock& KernelLocks::at(int cpu, LockClass cls, std::uint64_t instance) {
   (void)numa_.node_of_cpu(cpu);  // std::out_of_range for an unknown CPU
   return get(cls, instance);

@@ -89,6 +89,12 @@ class KernelLocks {
   KernelLock& get(LockClass cls, std::uint64_t instance);
   // nullptr if it was never used.
   [[nodiscard]] const KernelLock* find(LockClass cls, std::uint64_t instance) const;
+  // The struct embedding the lock was freed: its record goes, unless a task still holds or waits
+  // for it (a use-after-free of the model, reported where it happens), so that a run's host
+  // memory does not grow with the structs it frees. Statistics are per class and stay.
+  void forget(LockClass cls, std::uint64_t instance);
+  // Lock instances with a record.
+  [[nodiscard]] std::size_t instances() const { return locks_.size(); }
 
   [[nodiscard]] const LockStat& stat(LockClass cls) const;
   // The simulator's statistics of every class used so far, in LockClass order: every wait and

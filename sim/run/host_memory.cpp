@@ -4,7 +4,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <fstream>
+#include <string>
 
 #include "config/diagnostics.hpp"
 
@@ -34,6 +37,16 @@ std::uint64_t resident_bytes() {
   std::uint64_t size = 0, resident = 0;
   if (!(statm >> size >> resident)) return 0;
   return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+}
+
+std::uint64_t peak_resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    std::uint64_t kib = 0;
+    if (std::sscanf(line.c_str(), "VmHWM: %" SCNu64 " kB", &kib) == 1) return kib * 1024;
+  }
+  return 0;
 }
 
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,

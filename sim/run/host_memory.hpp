@@ -19,6 +19,8 @@ std::uint64_t host_physical_bytes();
 std::uint64_t default_memory_limit();
 // This process's resident set now (/proc/self/statm); 0 when it cannot be read.
 std::uint64_t resident_bytes();
+// Its high-water mark so far (VmHWM of /proc/self/status); 0 when it cannot be read.
+std::uint64_t peak_resident_bytes();
 
 // Host memory per live object of the model, measured by scripts/bench (50.9 B in
 // results/machine-bench.txt), with room for the slab pages' own records.

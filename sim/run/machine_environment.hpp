@@ -128,6 +128,9 @@ class MachineEnvironment final : public alloc::Environment {
     // lock_stat include it.
     release(cls, instance, mode, /*pay_work_first=*/true);
   }
+  void lock_freed(alloc::LockClass cls, std::uint64_t instance) override {
+    locks_.forget(cls, instance);
+  }
   // An IPI handler or RCU callback running as this CPU (in another actor) finishes before the
   // interrupted code disables interrupts again: it ran to completion in the kernel.
   void irq_disable() override {

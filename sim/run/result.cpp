@@ -206,6 +206,7 @@ json host_json(const RunOutcome& o) {
           {"steps", m.engine_steps},
           {"engine_sleeps", m.engine_sleeps},
           {"skipped_sleeps", m.skipped_sleeps},
+          {"peak_resident_bytes", o.peak_resident_bytes},
           {"steps_per_second",
            o.wall_seconds > 0 ? static_cast<double>(m.engine_steps) / o.wall_seconds : 0.0}};
 }

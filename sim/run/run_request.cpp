@@ -77,6 +77,7 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   out.metrics = run_simulation(p.machine, p.workload, p.strategy, options);
   out.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out.peak_resident_bytes = peak_resident_bytes();
   return out;
 }
 

@@ -68,6 +68,9 @@ struct RunOutcome {
   std::shared_ptr<const PreparedRun> run;
   RunMetrics metrics;
   double wall_seconds = 0;  // host time, for the result's "host" block only
+  // The process's peak resident size when the simulation ended, before its results were
+  // assembled (in a process that ran several runs: the largest so far). The "host" block only.
+  std::uint64_t peak_resident_bytes = 0;
 };
 
 // Runs the simulation. A deadlock or a violation is a result; an unwritable trace path throws

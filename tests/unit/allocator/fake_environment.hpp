@@ -47,6 +47,16 @@ class FakeEnvironment : public Environment {
   // it ran while this CPU spun).
   std::function<void(LockClass, std::uint64_t, const char*)> before_lock;
   int irq_depth = 0;
+  // lock_freed() calls, in order.
+  std::vector<std::pair<LockClass, std::uint64_t>> freed_locks;
+
+  void lock_freed(LockClass cls, std::uint64_t instance) override {
+    freed_locks.emplace_back(cls, instance);
+  }
+  [[nodiscard]] bool lock_was_freed(LockClass cls, std::uint64_t instance) const {
+    return std::find(freed_locks.begin(), freed_locks.end(), std::pair{cls, instance}) !=
+           freed_locks.end();
+  }
 
   int current_cpu() override { return cpu; }
   std::int64_t now_ns() override { return time; }

@@ -780,7 +780,15 @@ TEST(SlabShrinkDestroy, ShrinkDrainsEveryArrayAndDestroyFailsWithObjects) {
       m.slab.cache_report(m.slab.kmalloc_slab(128), {}).objects_in_use;
   m.free(d, m.alloc(d, 0), 0);
   m.env.cpu = 0;
+  std::vector<std::pair<LockClass, std::uint64_t>> locks;  // what the release frees
+  for (int nid = 0; nid < 2; ++nid) {
+    locks.emplace_back(d->get_node(nid)->lock_class, d->get_node(nid)->lock_instance);
+    locks.emplace_back(LockClass::alien_lock,
+                       d->get_node(nid)->alien->caches[1 - nid]->lock_instance);
+  }
   EXPECT_EQ(m.slab.kmem_cache_destroy(d), 0);
+  for (const auto& [cls, instance] : locks)
+    EXPECT_TRUE(m.env.lock_was_freed(cls, instance)) << lock_class_name(cls) << instance;
   EXPECT_EQ(m.slab.slab_common().find_cache("d"), nullptr);
   EXPECT_EQ(m.slab.cache_report(m.slab.kmem_cache_cache(), {}).objects_in_use, kmem_in_use - 1);
   // Two node structs and two alien caches of 12 (120 bytes each) were kmalloc-128 objects.

@@ -196,8 +196,10 @@ TEST_P(PerStrategy, NodeStructsAcrossOfflineAndReonline) {
   if (m.slub.strategy().offline_frees_nodes) {
     EXPECT_EQ(s->node[2], nullptr);
     EXPECT_TRUE(first->freed);
+    EXPECT_TRUE(m.env.lock_was_freed(LockClass::list_lock, first->lock_instance));
   } else {
     EXPECT_EQ(s->node[2], first) << "v5.12 never frees kmem_cache_node structs";
+    EXPECT_FALSE(m.env.lock_was_freed(LockClass::list_lock, first->lock_instance));
   }
   ASSERT_EQ(m.hotplug.online_pages(block2, ZoneType::normal), 0);
   if (m.slub.strategy().going_online_reuses_nodes)
@@ -282,6 +284,11 @@ TEST_P(PerStrategy, EntryPointLockNests) {
   EXPECT_EQ(destroy.back(), std::string(lock_class_name(kernfs_active_class(last))) + "(W)")
       << "sysfs removal drains active references inside the nest";
   EXPECT_FALSE(m.env.anything_held());
+  // The release freed the node structs and the directory's kernfs nodes: their locks go.
+  for (const auto& n : s->node_store)
+    EXPECT_TRUE(m.env.lock_was_freed(LockClass::list_lock, n->lock_instance));
+  for (const int attribute : slab_attributes(st.slub_version))
+    EXPECT_TRUE(m.env.lock_was_freed(kernfs_active_class(attribute), s->id)) << attribute;
 }
 
 // Mistake 4: get_online_mems() is not a recursive lock. SLUB's GOING_OFFLINE callback runs

@@ -1151,6 +1151,47 @@ TEST(Misuse, WrongModesUnknownCpusAndRemovedNodes) {
   EXPECT_THROW(locks.lock(0, LockClass::slab_mutex, 0, X, "f"), std::logic_error);
 }
 
+// ---------------------------------------------------------------------------------------------
+// forget(): the record of a freed struct's lock goes once nobody holds or waits for it.
+
+TEST(KernelLocksForget, FreedIdleLocksGoHeldOnesStayAndStatisticsRemain) {
+  const auto m = two_node_machine();
+  Simulation sim(m);
+  sim.set_lookahead(g_lookahead);
+  KernelLocks locks(m, free_ops(10));
+  constexpr auto list_lock = LockClass::list_lock;
+  sim.spawn_on_cpu(0, "offline", [&] {
+    locks.lock(0, list_lock, 1, X, "free_partial");
+    locks.unlock(0, list_lock, 1, X);
+    EXPECT_TRUE(locks.kernfs_get_active(0, kn_shrink, 4, "kernfs_fop_read_iter"));
+    Simulation::sleep_until(10);
+    EXPECT_EQ(locks.instances(), 3u);
+    locks.forget(list_lock, 1);  // idle: goes
+    locks.forget(list_lock, 2);  // held by the reader: stays
+    locks.forget(kn_shrink, 4);  // an active reference: stays
+    locks.forget(list_lock, 9);  // never used: nothing to do
+    EXPECT_EQ(locks.find(list_lock, 1), nullptr);
+    EXPECT_NE(locks.find(list_lock, 2), nullptr);
+    EXPECT_EQ(locks.instances(), 2u);
+    locks.kernfs_put_active(0, kn_shrink, 4);
+    locks.forget(kn_shrink, 4);
+    EXPECT_EQ(locks.find(kn_shrink, 4), nullptr);
+  });
+  sim.spawn_on_cpu(1, "reader", [&] {
+    locks.lock(1, list_lock, 2, X, "count_partial");
+    Simulation::sleep_until(20);
+    locks.unlock(1, list_lock, 2, X);
+    locks.forget(list_lock, 2);
+    EXPECT_EQ(locks.instances(), 0u);
+    // A use-after-free takes the lock again: a fresh record.
+    locks.lock(1, list_lock, 1, X, "count_partial");
+    locks.unlock(1, list_lock, 1, X);
+  });
+  EXPECT_FALSE(sim.run().deadlock);
+  EXPECT_EQ(locks.stat(list_lock).stats().write_holdtime.nr, 3u);
+  EXPECT_EQ(locks.instances(), 1u);
+}
+
 }  // namespace
 }  // namespace slabsim::sim
 
