@@ -174,13 +174,14 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
     Wakeup done;
   };
   auto pending = std::make_shared<Pending>();
-  bool local = false;
+  // Counted before the first spawn: creating an actor is an engine call, during which the
+  // handlers spawned so far may run to their end. Counted one by one, a handler with nothing to
+  // wait for brought the count to zero while others were still to come, and its release() let
+  // the sender return, destroying `fn`, before they ran (the soak's crash in offline_pages()).
+  const bool local = std::find(cpus.begin(), cpus.end(), sender) != cpus.end();
+  pending->handlers = cpus.size() - (local ? 1 : 0);
   for (int target : cpus) {
-    if (target == sender) {
-      local = true;
-      continue;
-    }
-    ++pending->handlers;
+    if (target == sender) continue;
     spawn_(target, fmt::format("ipi/{}", target), [this, target, &fn, pending] {
       guard_([&] { run_in_interrupt(target, [&] { fn(target); }); });
       if (--pending->handlers == 0) pending->done.release();

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <string>
 #include <utility>
 
 #include "engine/simulation.hpp"
@@ -30,6 +31,12 @@ class EnvironmentMachine {
         locks_(topology_, charged_by_environment()),
         env_(topology_, locks_, 1, 10000, 5, 5) {
     sim_.set_lookahead(lookahead);
+    env_.set_spawner([this](int cpu, std::string name, std::function<void()> body) {
+      sim_.spawn_on_cpu(cpu, std::move(name), [this, body = std::move(body)] {
+        env_.actor_started();
+        body();
+      });
+    });
   }
   MachineEnvironment& env() { return env_; }
   // An actor on `cpu`, which learns where it runs as the runner's do.

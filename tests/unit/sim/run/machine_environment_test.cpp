@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,31 @@ TEST_P(Environment, IpiHandlerBlockedOnALockStillRunsAsItsTarget) {
                            "1510 sender after the IPI as cpu 0", "1025 own task holds as cpu 1"}));
   EXPECT_EQ(acquisitions, (std::vector<std::string>{"0 cpu 2 slab_mutex", "1005 cpu 1 slab_mutex",
                                                     "1020 cpu 1 &n->list_lock"}));
+}
+
+// on_each_cpu() returns when every handler has run, also when the first handlers have nothing
+// to wait for and end while the sender still spawns the others (a count kept one by one reached
+// zero then, and the sender returned with `fn` gone before the last handlers ran).
+TEST_P(Environment, RunOnCpusReturnsAfterTheLastHandlerEvenWhenTheFirstEndAtOnce) {
+  EnvironmentMachine m(GetParam());
+  MachineEnvironment& env = m.env();
+  std::vector<int> ran;
+  int after = -1;
+  m.spawn(0, [&] {
+    env.sleep_for(10);
+    env.run_on_cpus({1, 2, 3, 0}, [&](int cpu) {
+      if (cpu == 2 || cpu == 3) {  // CPU 1's handler and the sender's own make no engine call
+        env.charge(100 * cpu);
+        env.flush();
+      }
+      ran.push_back(cpu);
+    });
+    after = static_cast<int>(ran.size());
+  });
+  m.run();
+  EXPECT_EQ(after, 4);
+  std::sort(ran.begin(), ran.end());
+  EXPECT_EQ(ran, (std::vector<int>{0, 1, 2, 3}));
 }
 
 // Boot and reports run outside the engine: the code runs as CPU 0, and an IPI handler at once
