@@ -93,7 +93,7 @@ bool MemoryHotplug::pcp_disabled_in_offline() const {
   return v && *v != PcpVersion::v5_10;
 }
 
-void MemoryHotplug::drain_all_pages(int nid, ZoneType zone) {
+void MemoryHotplug::drain_all_pages(int nid, ZoneType zone, bool force_all_cpus) {
   // A zone drain waits for one in progress instead of skipping it (mutex_trylock(), then
   // mutex_lock()).
   if (!env_.try_lock(LockClass::pcpu_drain_mutex, 0, LockMode::exclusive, "__drain_all_pages"))
@@ -105,7 +105,7 @@ void MemoryHotplug::drain_all_pages(int nid, ZoneType zone) {
     const std::uint64_t pages = pages_.drain_pages_zone(cpu, nid, zone);
     env_.charge(static_cast<std::int64_t>(pages) * costs_.pcp_drain_page_ns);
   };
-  for (int cpu : pages_.cpus_with_pcps(nid, zone, false)) {
+  for (int cpu : pages_.cpus_with_pcps(nid, zone, force_all_cpus)) {
     if (pages_.layout().is_event_cpu(cpu) || pages_.pcp_version() == PcpVersion::v6_1)
       drain(cpu);
     else
@@ -125,9 +125,9 @@ void MemoryHotplug::zone_pcp_update() {
 void MemoryHotplug::zone_pcp_disable(int nid, ZoneType zone) {
   env_.lock(LockClass::pcp_batch_high_lock, 0, LockMode::exclusive, "zone_pcp_disable");
   pages_.zone_pcp_disable(nid, zone);
-  // __drain_all_pages(zone, true) forces every online CPU, against a racy pcp->count; the
-  // model's counts are exact, and a CPU with an empty list gets no work.
-  drain_all_pages(nid, zone);
+  // __drain_all_pages(zone, true): every online CPU, whatever its pcp->count says (a racy read
+  // in the kernel), gets a work or a remote drain.
+  drain_all_pages(nid, zone, /*force_all_cpus=*/true);
 }
 
 void MemoryHotplug::zone_pcp_enable(int nid, ZoneType zone) {

@@ -138,10 +138,11 @@ class MemoryHotplug {
   void work(std::int64_t per_block_ns);
   // set_zone_contiguous() over the zone of `nid` holding `pages` pages.
   void zone_walk(std::uint64_t pages);
-  // __drain_all_pages(): under pcpu_drain_mutex, the list for the zone of each CPU that has
-  // pages on it is drained: by a work on that CPU (v5.10, v5.12: mm_percpu_wq, then flush_work()),
-  // or by the caller itself (v6.1: drain_pages_zone() on the remote CPU's list, 443c2accd1b6).
-  void drain_all_pages(int nid, ZoneType zone);
+  // __drain_all_pages(zone, force_all_cpus): under pcpu_drain_mutex, the list for the zone of
+  // each online CPU that has pages on it, or of every online CPU when forced, is drained: by a
+  // work on that CPU (v5.10, v5.12: mm_percpu_wq, then flush_work()), or by the caller itself
+  // (v6.1: drain_pages_zone() on the remote CPU's list, 443c2accd1b6).
+  void drain_all_pages(int nid, ZoneType zone, bool force_all_cpus = false);
   // zone_pcp_update(): the zone's batch and high change under pcp_batch_high_lock.
   void zone_pcp_update();
   // zone_pcp_disable() (takes pcp_batch_high_lock and drains every online CPU) and

@@ -135,6 +135,13 @@ class FakeEnvironment : public Environment {
 
   void irq_disable() override { ++irq_depth; }
   void irq_enable() override { --irq_depth; }
+  // The CPUs each run_works_on_cpus() call queued works on.
+  std::vector<std::vector<int>> work_cpus;
+  void run_works_on_cpus(const std::vector<int>& cpus,
+                         const std::function<void(int)>& fn) override {
+    work_cpus.push_back(cpus);
+    Environment::run_works_on_cpus(cpus, fn);
+  }
   void run_on_cpu(int target, const std::function<void()>& fn) override {
     const int saved = cpu;
     cpu = target;

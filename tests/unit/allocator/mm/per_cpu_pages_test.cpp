@@ -238,6 +238,8 @@ TEST(OfflinePcp, V5_10DrainsAfterIsolating) {
   EXPECT_EQ(m.hotplug.offline_pages(1), 0);
   EXPECT_EQ(pcp_at_going_offline, 0);
   EXPECT_EQ(m.taken(), (std::vector<std::string>{"pcpu_drain_mutex __drain_all_pages"}));
+  // drain_all_pages(zone): a work only where pcp->count is not 0.
+  EXPECT_EQ(m.env.work_cpus, (std::vector<std::vector<int>>{{3}}));
   EXPECT_FALSE(m.env.anything_held());
 }
 
@@ -264,6 +266,12 @@ TEST(OfflinePcp, V5_12AndV6_1DisableTheListsAroundTheOffline) {
     EXPECT_EQ(m.taken(), (std::vector<std::string>{"pcp_batch_high_lock zone_pcp_disable",
                                                    "pcpu_drain_mutex __drain_all_pages",
                                                    "pcp_batch_high_lock zone_pcp_update"}));
+    // __drain_all_pages(zone, true): every online CPU, its list empty or not; v6.1 drains them
+    // from the caller.
+    if (v == PcpVersion::v5_12)
+      EXPECT_EQ(m.env.work_cpus, (std::vector<std::vector<int>>{{0, 1, 2, 3}}));
+    else
+      EXPECT_TRUE(m.env.work_cpus.empty());
     EXPECT_FALSE(m.env.anything_held());
   }
 }
