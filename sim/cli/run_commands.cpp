@@ -181,6 +181,10 @@ void add_run_commands(CLI::App& app, int& status) {
   run->add_option("--trace", run_opts->trace,
                   "Write the run's timeline here: Chrome trace-event JSON, for "
                   "https://ui.perfetto.dev or chrome://tracing");
+  run->add_flag("--partial", run_opts->partial,
+                "When --max-memory stops the run, still write and report what it measured so "
+                "far, marked as partial (a \"partial\" block: the reason and the simulated time "
+                "it stopped at); the exit status stays 2");
   run->callback([run_opts, &status] {
     check_reports(run_opts->reports);
     check_output(run_opts->output);
@@ -194,6 +198,13 @@ void add_run_commands(CLI::App& app, int& status) {
         run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
     emit(reports_text(outcomes[0], reports), "");
     status = exit_status(outcomes);
+    if (const auto& partial = outcomes[0].run.metrics.partial) {
+      std::cerr << "slabsim: " << partial->reason << "; it was stopped"
+                << (run_opts->output.empty() ? ""
+                                             : "; the partial result is in " + run_opts->output)
+                << '\n';
+      status = exit_bad_input;
+    }
   });
 
   auto cmp_opts = std::make_shared<RunCliOptions>();

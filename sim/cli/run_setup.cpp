@@ -32,7 +32,7 @@ void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
                   "Host memory a run may hold: a size (8G, 512MiB; binary units as memparse() "
                   "reads them), 0 for no limit (default: 3/4 of the host's physical memory). A "
                   "workload that can hold more is refused before the run; a run that grows past "
-                  "it stops with exit status 2 and writes nothing");
+                  "it stops with exit status 2 and writes nothing (run: unless --partial)");
   cmd->add_flag("--slab-nomerge", o.settings.slab_nomerge,
                 "Boot the model with slab_nomerge: no cache is merged into an existing compatible "
                 "one (the kernel, and the model by default, merge them: __kmem_cache_alias())");
@@ -69,6 +69,7 @@ sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy) {
   request.settings.seed = o.seed;
   request.settings.lookahead = !o.no_lookahead;
   request.max_memory_bytes = sim::default_memory_limit();
+  request.partial_results = o.partial;
   if (!o.max_memory.empty()) {
     const auto size = config::parse_size_bytes(nlohmann::json(o.max_memory));
     if (const auto* why = std::get_if<std::string>(&size)) {

@@ -30,6 +30,8 @@ struct RunCliOptions {
   std::string trace;
   // --max-memory: a size ("8G", "512MiB"), "0" for no limit; empty: the default limit.
   std::string max_memory;
+  // --partial (run): a run the limit stops still writes what it measured, marked partial.
+  bool partial = false;
 };
 
 // -t, -w, --seed (unless `with_seed` is false), --quantum, --jitter-ns, --no-lookahead,

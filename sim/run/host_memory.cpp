@@ -119,8 +119,9 @@ void check_resident(std::uint64_t limit, std::int64_t simulated_ns) {
   if (resident <= limit) return;
   throw MemoryLimitExceeded(
       fmt::format("the run holds {} of host memory at {:.3f} ms simulated, over the limit of {} "
-                  "(--max-memory); it was stopped and wrote nothing",
-                  mib(resident), static_cast<double>(simulated_ns) / 1e6, mib(limit)));
+                  "(--max-memory)",
+                  mib(resident), static_cast<double>(simulated_ns) / 1e6, mib(limit)),
+      simulated_ns);
 }
 
 }  // namespace slabsim::sim

@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "config/json_document.hpp"
 #include "topology/topology.hpp"
@@ -48,11 +50,21 @@ inline constexpr std::uint64_t address_space_base_bytes = std::uint64_t{2} << 30
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit);
 
-// Thrown from the run when its resident size passes the limit: the run is over, its results
-// are not written.
+// Thrown from the run when its resident size passes the limit: the run is over, and its
+// results are not written unless a partial result was asked for (RunOptions::partial_results).
 class MemoryLimitExceeded : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  MemoryLimitExceeded(std::string reason, std::int64_t simulated_ns)
+      : std::runtime_error(reason + "; it was stopped and wrote nothing"),
+        reason_(std::move(reason)),
+        simulated_ns_(simulated_ns) {}
+  // What was exceeded where, without what became of the results.
+  [[nodiscard]] const std::string& reason() const { return reason_; }
+  [[nodiscard]] std::int64_t simulated_ns() const { return simulated_ns_; }
+
+ private:
+  std::string reason_;
+  std::int64_t simulated_ns_;
 };
 
 // The check made during the run: throws MemoryLimitExceeded when resident_bytes() > `limit`

@@ -134,6 +134,13 @@ struct RunMetrics {
   std::vector<EventRecord> events;
   std::vector<alloc::Violation> violations;
   std::optional<DeadlockInfo> deadlock;
+  // Set when the run was stopped before its end (RunOptions::partial_results): every figure is
+  // what the run had measured when it stopped, CPUs possibly inside a call.
+  struct Partial {
+    std::string reason;
+    std::int64_t stopped_at_ns = 0;
+  };
+  std::optional<Partial> partial;
   std::vector<std::string> lockdep_reports;  // lockdep-style splats, one per distinct cycle
   std::vector<std::string> lockdep_cycles;   // the same, as "A -> B -> C" (findings.hpp)
   std::vector<std::string> lockdep_edges;    // the lock-order graph: "A -> B (functions)"

@@ -236,13 +236,17 @@ json config_json(const PreparedRun& p) {
 }
 
 json result_json(const RunOutcome& o) {
-  return {
+  json j = {
       {"slabsim", {{"version", SLABSIM_VERSION}}},
       {"config", config_json(*o.run)},
       {"simulated_ns", o.metrics.simulated_ns},
       {"metrics", metrics_json(o.metrics)},
       {"host", host_json(o)},
   };
+  // Only in a result the run did not finish: its figures stop at stopped_at_ns.
+  if (const auto& p = o.metrics.partial)
+    j["partial"] = {{"reason", p->reason}, {"stopped_at_ns", p->stopped_at_ns}};
+  return j;
 }
 
 const std::vector<std::string>& report_names() {
@@ -331,7 +335,11 @@ std::string correctness_lines(const RunMetrics& m) {
 std::string summary(const RunOutcome& o) {
   const PreparedRun& p = *o.run;
   const RunMetrics& m = o.metrics;
-  return fmt::format("slabsim {}: {} on {} with {}, strategy {} (seed {}), {} ns simulated\n",
+  const std::string partial = m.partial ? fmt::format("PARTIAL: stopped at {} ns: {}\n",
+                                                      m.partial->stopped_at_ns, m.partial->reason)
+                                        : "";
+  return partial +
+         fmt::format("slabsim {}: {} on {} with {}, strategy {} (seed {}), {} ns simulated\n",
                      SLABSIM_VERSION, p.workload_document.root.value("name", std::string("?")),
                      p.machine.name, alloc::allocator_name(m.allocator), p.strategy.name, p.seed(),
                      m.simulated_ns) +

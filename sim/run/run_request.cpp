@@ -55,6 +55,7 @@ PreparedRun prepare_run(const RunRequest& request) {
   p.trace_path = request.trace_path;
   p.progress = request.progress;
   p.max_memory_bytes = request.max_memory_bytes;
+  p.partial_results = request.partial_results;
   return p;
 }
 
@@ -71,6 +72,7 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   options.trace_path = p.trace_path;
   options.progress = p.progress;
   options.max_memory_bytes = p.max_memory_bytes;
+  options.partial_results = p.partial_results;
   check_fits_in_memory(p.machine, p.workload, p.workload_document, p.max_memory_bytes);
   const auto start = std::chrono::steady_clock::now();
   RunOutcome out{std::move(prepared), {}, 0};

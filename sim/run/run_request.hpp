@@ -40,6 +40,8 @@ struct RunRequest {
   ProgressFn progress;
   // The host memory the run may hold (run/host_memory.hpp); 0: no limit.
   std::uint64_t max_memory_bytes = 0;
+  // A run the limit stops returns a partial result instead of throwing (RunOptions).
+  bool partial_results = false;
 };
 
 // A request with its inputs loaded and checked: ready to run, and to run again with other
@@ -53,6 +55,7 @@ struct PreparedRun {
   std::string trace_path;
   ProgressFn progress;
   std::uint64_t max_memory_bytes = 0;
+  bool partial_results = false;
 
   [[nodiscard]] std::uint64_t seed() const { return settings.seed.value_or(workload.seed); }
 };

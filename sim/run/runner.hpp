@@ -37,6 +37,9 @@ struct RunOptions {
   std::function<void(std::int64_t simulated_ns)> progress;
   // The host memory the run may hold (host_memory.hpp), checked with the progress; 0: no limit.
   std::uint64_t max_memory_bytes = 0;
+  // When the limit stops the run: return what it measured so far, marked RunMetrics::partial,
+  // instead of throwing MemoryLimitExceeded.
+  bool partial_results = false;
 };
 
 // `options` with the workload's kernel tuning applied (its "kernel" object: SLAB's reap interval).

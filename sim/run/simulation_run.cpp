@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
+#include <utility>
 
 #include "run/deadlock_report.hpp"
+#include "run/host_memory.hpp"
 #include "run/model_call.hpp"
 
 namespace slabsim::sim {
@@ -71,13 +74,24 @@ void SimulationRun::start_trace(const alloc::Strategy& strategy) {
 RunMetrics SimulationRun::play() {
   cpus_.spawn();
   player_.spawn();
-  const RunResult end = machine_.run();
+  RunResult end;
+  std::optional<RunMetrics::Partial> partial;
+  try {
+    end = machine_.run();
+  } catch (const MemoryLimitExceeded& e) {
+    // The engine has killed every actor where it was: what the recorder holds is the run's so
+    // far, the model's structures possibly in the middle of a call (no end-of-run check ran).
+    if (!options_.partial_results) throw;
+    partial = RunMetrics::Partial{e.reason(), e.simulated_ns()};
+    end.end_time_ns = e.simulated_ns();
+  }
   if (trace_) {
     trace_->finish(end.end_time_ns, end.deadlock);
     trace_->write(options_.trace_path);
   }
   RunMetrics m = recorder_.collect(machine_, caches_, cpus_.online_cpus(), end, progress_.steps());
   if (end.deadlock) m.deadlock = describe_deadlock(end, machine_.held_locks());
+  m.partial = std::move(partial);
   return m;
 }
 

@@ -4,10 +4,10 @@ reason and no file, before the run where it can be seen then; SIGINT and SIGTERM
 explore and sweep with 130 and 143, no partial file and no worker left behind; an interrupted
 sweep resumes where it stopped, and a cut-short point file is run again, never merged; a
 workload too big for the host's memory is refused before the run, and a run that outgrows
---max-memory stops with exit status 2 instead of the kernel's OOM killer."""
+--max-memory stops with exit status 2 instead of the kernel's OOM killer (with --partial, after
+writing what it measured, marked partial)."""
 
 import json
-
 import os
 import pathlib
 import resource
@@ -176,6 +176,32 @@ def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
     r = slabsim("run", "-w", workload, "--max-memory", "0", "-o", str(target))
     assert r.returncode == 0, r.stderr
     assert target.exists()
+
+
+def test_partial_writes_what_a_stopped_run_measured_marked_partial(tmp_path):
+    workload = write_json(tmp_path / "churn.json", {
+        "name": "churn", "topology": "two-socket-intel", "duration": "10ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 64,
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1us"}}]})
+    target = tmp_path / "result.json"
+    r = slabsim("run", "-w", workload, "--max-memory", "20MiB", "--partial", "-o", str(target))
+    assert r.returncode == 2, r.stderr
+    assert "over the limit of 20 MiB (--max-memory); it was stopped; the partial result is in " \
+        f"{target}" in r.stderr
+    assert r.stdout.startswith("PARTIAL: stopped at ")
+    doc = json.loads(target.read_text())
+    stopped = doc["partial"]["stopped_at_ns"]
+    assert 0 < stopped < 10_000_000 and doc["simulated_ns"] == stopped
+    assert "over the limit of 20 MiB" in doc["partial"]["reason"]
+    # What it had: the first memory check comes after 100,000 allocations and frees.
+    m = doc["metrics"]
+    assert m["allocations"] + m["frees"] >= 100_000
+    assert leftovers(tmp_path) == []
+    # A run that finishes has no partial block, --partial or not.
+    r = slabsim("run", "-w", workload, "--max-memory", "0", "--partial", "-o", str(target))
+    assert r.returncode == 0, r.stderr
+    assert "partial" not in json.loads(target.read_text())
 
 
 def test_a_bad_max_memory_is_bad_input():
