@@ -49,6 +49,32 @@ std::uint64_t peak_resident_bytes() {
   return 0;
 }
 
+std::uint64_t max_map_count() {
+  std::ifstream f("/proc/sys/vm/max_map_count");
+  std::uint64_t n = 0;
+  return f >> n ? n : 0;
+}
+
+void check_actor_mappings(const topology::Topology& machine, const workload::Workload& workload,
+                          std::uint64_t max_maps) {
+  if (max_maps == 0) return;
+  const std::uint64_t cpus = machine.cpu_ids().size();
+  const std::uint64_t actors =
+      actors_per_cpu * cpus + static_cast<std::uint64_t>(workload.event_tasks) + 1;
+  const std::uint64_t needed = actors * mappings_per_actor + process_base_mappings;
+  if (needed <= max_maps) return;
+  config::Diagnostics d("topology " + machine.name);
+  d.error("/nodes",
+          fmt::format("expected a machine whose actors' stacks fit vm.max_map_count "
+                      "({}): {} simulated CPUs and {} event tasks can run up to {} "
+                      "actors at once, whose stacks need up to {} memory mappings ({} "
+                      "each: the stack and its guard page) besides the process's own "
+                      "(about {}); raise it (sysctl vm.max_map_count) or use fewer CPUs",
+                      max_maps, cpus, workload.event_tasks, actors, needed - process_base_mappings,
+                      mappings_per_actor, process_base_mappings));
+  d.throw_if_any();
+}
+
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit) {
   const std::uint64_t actors =
@@ -65,6 +91,7 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
                         mib(actor_stack_bytes), mib(address_space_base_bytes)));
     d.throw_if_any();
   }
+  check_actor_mappings(machine, workload, max_map_count());
   if (limit == 0) return;
   std::uint64_t total = actors * host_bytes_per_cpu;
   std::uint64_t largest = 0;

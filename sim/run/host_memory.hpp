@@ -40,13 +40,29 @@ inline constexpr std::uint64_t actor_stack_bytes = 8 * 1024 * 1024;
 // stacks, for the address-space check.
 inline constexpr std::uint64_t address_space_base_bytes = std::uint64_t{2} << 30;
 
+// SimGrid maps each actor's stack with a guard page (mmap, then mprotect): two memory mappings
+// an actor, and past vm.max_map_count the mprotect fails and SimGrid aborts ("Failed to protect
+// stack"). A run has up to three actors a simulated CPU at once (its own, an RCU callback task,
+// an IPI handler) and one an event task, plus the kworker, on top of what the process maps
+// itself (the binary, its ~30 libraries, heap arenas; about 200 mappings measured).
+inline constexpr std::uint64_t mappings_per_actor = 2;
+inline constexpr std::uint64_t actors_per_cpu = 3;
+inline constexpr std::uint64_t process_base_mappings = 1024;
+// The kernel's vm.max_map_count; 0 when it cannot be read.
+std::uint64_t max_map_count();
+// Throws config::ConfigError naming the topology's /nodes when the run's actors could need more
+// memory mappings than `max_maps` (0: no check).
+void check_actor_mappings(const topology::Topology& machine, const workload::Workload& workload,
+                          std::uint64_t max_maps);
+
 // What the workload can hold at most: every thread group's CPUs at max_live_per_cpu objects and
 // every object an alloc_burst keeps, plus the CPUs and the machine's memory blocks (a topology
 // of millions of blocks is named, with /nodes, when it is the largest term). Throws
 // config::ConfigError naming the workload's file, the JSON path of the largest term and the limit
 // when that exceeds `limit` (0: no limit). Also, whatever `limit`, when an address-space limit
 // (ulimit -v, RLIMIT_AS) cannot hold one actor stack per simulated CPU and event task: SimGrid
-// would abort() on the first stack it cannot map.
+// would abort() on the first stack it cannot map; and when vm.max_map_count cannot hold their
+// stacks' mappings (check_actor_mappings()).
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit);
 
