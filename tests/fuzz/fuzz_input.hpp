@@ -24,4 +24,17 @@ inline std::optional<config::JsonDocument> parse(const std::uint8_t* data, std::
   }
 }
 
+// A loader target's whole body: the bytes through `load` (a loader of a JsonDocument); a
+// rejection with a diagnostic passes, anything else escapes.
+template <typename Load>
+int load_or_reject(const std::uint8_t* data, std::size_t size, Load&& load) {
+  const auto document = parse(data, size);
+  if (!document) return 0;
+  try {
+    (void)load(*document);
+  } catch (const config::ConfigError&) {
+  }
+  return 0;
+}
+
 }  // namespace slabsim::fuzz

@@ -3,11 +3,6 @@
 #include "topology/topology_loader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const auto document = slabsim::fuzz::parse(data, size);
-  if (!document) return 0;
-  try {
-    (void)slabsim::topology::load_topology(*document);
-  } catch (const slabsim::config::ConfigError&) {
-  }
-  return 0;
+  return slabsim::fuzz::load_or_reject(
+      data, size, [](const auto& d) { return slabsim::topology::load_topology(d); });
 }

@@ -6,11 +6,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto machine = slabsim::topology::load_topology("qemu-2node-hotplug");
-  const auto document = slabsim::fuzz::parse(data, size);
-  if (!document) return 0;
-  try {
-    (void)slabsim::workload::load_workload(*document, machine);
-  } catch (const slabsim::config::ConfigError&) {
-  }
-  return 0;
+  return slabsim::fuzz::load_or_reject(
+      data, size, [&](const auto& d) { return slabsim::workload::load_workload(d, machine); });
 }
