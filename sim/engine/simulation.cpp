@@ -28,6 +28,9 @@ namespace slabsim::sim {
 
 namespace {
 
+int actor_stack_kib = 0;                 // Simulation::set_actor_stack_kib()
+constexpr int simgrid_stack_kib = 8192;  // SimGrid 3.32's contexts/stack-size default
+
 struct CpuPlacement {
   int cpu = 0;
   int node = 0;
@@ -182,6 +185,10 @@ struct Simulation::Impl {
       throw std::logic_error("Simulation: SimGrid was set up with non-raw contexts");
     if (simgrid::config::get_value<int>("contexts/nthreads") != 1)
       s4u::Engine::set_config("contexts/nthreads:1");
+    // The key exists once an engine does, and keeps its value from one engine to the next.
+    const int stack_kib = actor_stack_kib > 0 ? actor_stack_kib : simgrid_stack_kib;
+    if (simgrid::config::get_value<int>("contexts/stack-size") != stack_kib)
+      s4u::Engine::set_config("contexts/stack-size:" + std::to_string(stack_kib));
     auto* zone = s4u::create_full_zone("machine");
     for (const auto& c : cpus) {
       auto* host = zone->create_host("cpu" + std::to_string(c.cpu), 1.0);
@@ -373,6 +380,11 @@ void Simulation::spawn_on_cpu(int cpu, std::string name, std::function<void()> b
 
 void Simulation::spawn_event_actor(std::string name, std::function<void()> body, ActorKind kind) {
   impl_->spawn(impl_->events_host, -1, std::move(name), std::move(body), kind);
+}
+
+void Simulation::set_actor_stack_kib(int kib) {
+  if (kib < 0) throw std::invalid_argument("Simulation::set_actor_stack_kib: negative size");
+  actor_stack_kib = kib;
 }
 
 void Simulation::set_lookahead(bool on) {

@@ -89,6 +89,12 @@ class Simulation {
   // would let another actor's clock run past it.
   void set_lookahead(bool on);
 
+  // SimGrid's contexts/stack-size, in KiB, for the actors of every Simulation constructed from
+  // now on in the process; 0 (the default) keeps SimGrid's 8 MiB, which the CLI's memory checks
+  // assume (run/host_memory.hpp). For short runs under sanitizers, where allocating and freeing
+  // the default stacks dominates (the fuzzer's end-to-end target).
+  static void set_actor_stack_kib(int kib);
+
   // Runs until every regular actor has finished or a deadlock is found. At most once per
   // Simulation (std::logic_error otherwise). Rethrows the first exception an actor threw.
   RunResult run();

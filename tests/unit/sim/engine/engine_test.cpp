@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <xbt/config.hpp>
 
 #include "engine/simulation.hpp"
 #include "two_node_machine.hpp"
@@ -77,6 +78,23 @@ TEST(Engine, FiftyRunsEachStartAtZero) {
     previous_absolute = absolute;
   }
   EXPECT_GE(previous_absolute, 50 * 100.0);
+}
+
+// set_actor_stack_kib() applies to the engines made from then on, and 0 restores SimGrid's
+// default.
+TEST(Engine, ActorStackSizeIsSetForTheNextEngines) {
+  EXPECT_THROW(Simulation::set_actor_stack_kib(-1), std::invalid_argument);
+  for (const int kib : {256, 0}) {
+    Simulation::set_actor_stack_kib(kib);
+    Simulation sim(two_node_machine());
+    int seen = -1;
+    sim.spawn_on_cpu(0, "reader", [&] {
+      seen = simgrid::config::get_value<int>("contexts/stack-size");
+      Simulation::sleep_for(10);
+    });
+    EXPECT_FALSE(sim.run().deadlock);
+    EXPECT_EQ(seen, kib == 0 ? 8192 : kib);
+  }
 }
 
 TEST(Engine, PlatformHasOneHostPerCpuPlusEvents) {
