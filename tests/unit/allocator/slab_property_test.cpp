@@ -296,6 +296,11 @@ struct Case {
   std::string strategy;
 };
 
+// How gtest names a case in its listing ("slub/v6.1"), rather than by its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << allocator_name(c.allocator) << "/" << c.strategy;
+}
+
 // Every allocator under every strategy preset.
 std::vector<Case> every_case() {
   std::vector<Case> out;
