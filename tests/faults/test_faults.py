@@ -158,15 +158,19 @@ def test_a_workload_too_big_for_the_host_is_refused_before_the_run(tmp_path):
     assert "--max-memory" in r.stderr and r.stdout == ""
 
 
-def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
-    # Few live objects (the estimate, about 6 MiB, lets the workload through a 20 MiB limit), but
-    # the process itself (SimGrid, the actors' stacks) holds more: the first check during the
-    # run, after 100,000 operations, stops it.
-    workload = write_json(tmp_path / "churn.json", {
+def churn_workload(tmp_path):
+    """Few live objects (the estimate, about 6 MiB, lets it through a 20 MiB limit), but the
+    process itself (SimGrid, the actors' stacks) holds more: the first check during the run,
+    after 100,000 operations, passes 20 MiB."""
+    return write_json(tmp_path / "churn.json", {
         "name": "churn", "topology": "two-socket-intel", "duration": "10ms",
         "caches": [{"name": "c", "object_size": 64}],
         "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 64,
                      "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1us"}}]})
+
+
+def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
+    workload = churn_workload(tmp_path)
     target = tmp_path / "result.json"
     r = slabsim("run", "-w", workload, "--max-memory", "20MiB", "-o", str(target))
     assert r.returncode == 2, r.stderr
@@ -179,11 +183,7 @@ def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
 
 
 def test_partial_writes_what_a_stopped_run_measured_marked_partial(tmp_path):
-    workload = write_json(tmp_path / "churn.json", {
-        "name": "churn", "topology": "two-socket-intel", "duration": "10ms",
-        "caches": [{"name": "c", "object_size": 64}],
-        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 64,
-                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1us"}}]})
+    workload = churn_workload(tmp_path)
     target = tmp_path / "result.json"
     r = slabsim("run", "-w", workload, "--max-memory", "20MiB", "--partial", "-o", str(target))
     assert r.returncode == 2, r.stderr
