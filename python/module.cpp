@@ -67,17 +67,20 @@ sim::RunRequest request_of(const std::optional<std::string>& topology, bool topo
 }
 
 // One run, as `slabsim run` does it: the result JSON (as text, as result files hold it) and
-// every report's text. None for seed, jitter_ns and quantum_ns: the core's defaults.
+// every report's text. None for seed, jitter_ns, quantum_ns and time_bucket_ns: the core's
+// defaults.
 py::dict run(const std::optional<std::string>& topology, bool topology_is_json,
              const std::string& workload, bool workload_is_json, const std::string& strategy,
              bool strategy_is_json, const std::string& allocator, std::optional<std::uint64_t> seed,
              std::optional<std::int64_t> jitter_ns, std::optional<std::int64_t> quantum_ns,
-             bool lookahead, bool slab_nomerge, const std::string& trace_path) {
+             std::optional<std::int64_t> time_bucket_ns, bool lookahead, bool slab_nomerge,
+             const std::string& trace_path) {
   sim::RunRequest request = request_of(topology, topology_is_json, workload, workload_is_json,
                                        strategy, strategy_is_json, allocator);
   request.settings.seed = seed;
   for (const auto& [setting, value] :
-       {std::pair{&sim::jitter_setting, jitter_ns}, std::pair{&sim::quantum_setting, quantum_ns}}) {
+       {std::pair{&sim::jitter_setting, jitter_ns}, std::pair{&sim::quantum_setting, quantum_ns},
+        std::pair{&sim::time_bucket_setting, time_bucket_ns}}) {
     if (!value) continue;
     if (*value < setting->min || *value > setting->max)
       throw py::value_error(fmt::format("{}: expected an integer from {} to {}, got {}",
@@ -156,7 +159,8 @@ std::string cache_layout_fields(const std::string& allocator) {
 // The defaults of run()'s settings, declared once in the core (run/run_settings.hpp).
 py::dict run_defaults() {
   py::dict d;
-  for (const auto* setting : {&sim::jitter_setting, &sim::quantum_setting})
+  for (const auto* setting :
+       {&sim::jitter_setting, &sim::quantum_setting, &sim::time_bucket_setting})
     d[py::str(std::string(setting->key))] = setting->default_value();
   d["strategy"] = std::string(sim::default_strategy);
   d["strategies"] = sim::default_strategies;
@@ -237,7 +241,7 @@ void bind_topologies(py::module_& m) {
 void bind_runs(py::module_& m) {
   m.def("run", &run, "topology"_a, "topology_is_json"_a, "workload"_a, "workload_is_json"_a,
         "strategy"_a, "strategy_is_json"_a, "allocator"_a, "seed"_a, "jitter_ns"_a, "quantum_ns"_a,
-        "lookahead"_a, "slab_nomerge"_a = false, "trace_path"_a = "",
+        "time_bucket_ns"_a, "lookahead"_a, "slab_nomerge"_a = false, "trace_path"_a = "",
         "One simulation run: {'result': JSON text, 'reports': {name: text}}. Raises ConfigError "
         "for bad input, ValueError for a bad setting and KeyboardInterrupt when interrupted.");
   m.def("headline", &headline, "result"_a,
@@ -248,7 +252,7 @@ void bind_runs(py::module_& m) {
         "them: JSON text [{name, type (number, flags, cache), kernel}], in order.");
   m.def("run_defaults", &run_defaults,
         "The defaults of run() and compare(): workload, strategy, strategies (compare's, the main "
-        "job's), allocator, jitter_ns, quantum_ns.");
+        "job's), allocator, jitter_ns, quantum_ns, time_bucket_ns.");
   m.def("scenarios", &sim::scenario_names, "The embedded workload scenarios.");
   m.def("strategy_presets", [] {
     std::vector<std::string> out;

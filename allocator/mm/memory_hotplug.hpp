@@ -75,6 +75,25 @@ enum class HotplugStep {
   node_states_cleared,     // after node_states_clear_node()
 };
 
+// "locked", "going_online_notified", ...: the names results and traces show.
+constexpr const char* hotplug_step_name(HotplugStep s) {
+  switch (s) {
+    case HotplugStep::locked:
+      return "locked";
+    case HotplugStep::going_online_notified:
+      return "going_online_notified";
+    case HotplugStep::node_states_set:
+      return "node_states_set";
+    case HotplugStep::isolated:
+      return "isolated";
+    case HotplugStep::going_offline_notified:
+      return "going_offline_notified";
+    case HotplugStep::node_states_cleared:
+      return "node_states_cleared";
+  }
+  return "?";
+}
+
 // The lock the hotplug operations take (a strategy's hotplug_side, alloc::hotplug_sides()).
 enum class HotplugSide : std::uint8_t {
   mem_hotplug_mutex,  // v3.14: lock_memory_hotplug(), mutex_lock(&mem_hotplug_mutex)

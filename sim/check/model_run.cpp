@@ -339,7 +339,7 @@ ordered_json kernel_check_model(const sim::PreparedRun& p, const topology::QemuM
   options.tuning.slab_nomerge =
       p.settings.slab_nomerge ||
       std::ranges::find(machine.kernel_cmdline, "slab_nomerge") != machine.kernel_cmdline.end();
-  options.time_buckets = p.settings.time_buckets;
+  options.time_bucket_ns = p.time_bucket_ns();
   sim::SimulationRun run(p.machine, p.workload, p.strategy,
                          sim::with_workload_tuning(p.workload, options));
   ModelObserver observer(run, p.workload, machine);

@@ -25,6 +25,7 @@ void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
   if (with_seed) cmd->add_option("--seed", o.seed, "Random seed (default: the workload's)");
   add_setting(cmd, sim::quantum_setting, o.settings);
   add_setting(cmd, sim::jitter_setting, o.settings);
+  add_setting(cmd, sim::time_bucket_setting, o.settings);
   cmd->add_flag("--no-lookahead", o.no_lookahead,
                 "Send every sleep through SimGrid, even those no other CPU could notice: "
                 "slower, same results (a check of the engine)");

@@ -103,8 +103,10 @@ std::vector<HotplugRecord> HotplugOperations::remove(int cpu, const workload::Ev
   env_.lock(LockClass::device_hotplug_lock, 0, LockMode::exclusive, "acpi_device_hotplug");
   alloc::MemoryHotplug& hotplug = machine_.hotplug();
   std::int64_t locked_at = -1;
+  std::vector<HotplugStepMark> steps;
   hotplug.on_step = [&](alloc::HotplugStep step) {
     if (step == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+    steps.push_back({step, env_.local_now()});
     signals_.hotplug_step({cpu, step, env_.local_now()});
   };
   const auto structs_before = allocator_.state().hotplug_node_structs();
@@ -124,6 +126,7 @@ std::vector<HotplugRecord> HotplugOperations::remove(int cpu, const workload::Ev
     r.lock_wait_ns = locked_at >= 0 ? locked_at - start : 0;
     r.duration_ns = duration;
     r.result = result;
+    r.steps = steps;
     after_memory_block(r, structs_before);
     recorder_.hotplug(r);
     done.push_back(r);
@@ -136,6 +139,7 @@ void HotplugOperations::memory_block(HotplugRecord& r, const workload::Event& e)
   std::int64_t locked_at = -1;
   hotplug.on_step = [&](alloc::HotplugStep step) {
     if (step == alloc::HotplugStep::locked && locked_at < 0) locked_at = env_.local_now();
+    r.steps.push_back({step, env_.local_now()});
     signals_.hotplug_step({r.cpu, step, env_.local_now()});
   };
   if (r.type == HotplugType::memory_add) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "allocator/allocator.hpp"
+#include "allocator/lock_class.hpp"
+#include "allocator/mm/memory_hotplug.hpp"
 #include "allocator/mm/page_alloc.hpp"
 #include "kernel/lock_stat.hpp"
 
@@ -70,6 +72,12 @@ constexpr bool is_memory_hotplug(HotplugType type) {
          type == HotplugType::memory_offline || type == HotplugType::memory_remove;
 }
 
+// A step of a memory hotplug operation (alloc::HotplugStep), and when the operation reached it.
+struct HotplugStepMark {
+  alloc::HotplugStep step = alloc::HotplugStep::locked;
+  std::int64_t at_ns = 0;
+};
+
 struct HotplugRecord {
   HotplugType type = HotplugType::memory_online;  // one memory block, or one CPU
   int node = -1, block = -1, cpu = -1;
@@ -83,7 +91,13 @@ struct HotplugRecord {
   std::uint64_t node_structs_allocated = 0, node_structs_freed = 0, node_structs_reused = 0;
   std::vector<int> usable_nodes_after;
   std::vector<int> normal_nodes_after;  // N_NORMAL_MEMORY once it ended
+  std::vector<HotplugStepMark> steps;   // memory hotplug, in order
 };
+
+// The memory hotplug windows where the strategies differ, from each operation's steps: from
+// MEM_GOING_ONLINE to node_states_set_node(), from MEM_GOING_OFFLINE to
+// node_states_clear_node() (or to the operation's end when it failed in between).
+std::vector<std::int64_t> hotplug_windows_ns(const std::vector<HotplugRecord>& hotplug);
 
 struct EventRecord {
   std::string type;
@@ -95,11 +109,25 @@ struct EventRecord {
   std::optional<std::string> text;
 };
 
+// The time one kernel function waited for one lock class in one mode, within a time bucket.
+struct BucketLockWait {
+  alloc::LockClass cls = alloc::LockClass::slab_mutex;
+  alloc::LockMode mode = alloc::LockMode::exclusive;
+  const char* function = "";  // the waiter, a literal of the model
+  std::uint64_t waits = 0;    // waits that began in the bucket
+  std::int64_t wait_ns = 0;   // waiting within the bucket, of every waiter together
+};
+
+// One time bucket (time_buckets.hpp).
 struct BucketMetrics {
   std::int64_t start_ns = 0;
   Ratio remote_alloc;
   std::uint64_t fallbacks = 0;
   std::vector<std::uint64_t> allocations_by_node;  // by the node the object landed on
+  std::vector<BucketLockWait> lock_waits;          // in the order first seen
+
+  BucketLockWait& lock_wait(alloc::LockClass cls, alloc::LockMode mode, const char* function);
+  void merge(const BucketMetrics& other);
 };
 
 struct DeadlockInfo {
@@ -115,6 +143,7 @@ struct RunMetrics {
   Ratio remote_alloc;
   Ratio remote_access;                       // workload object accesses
   std::vector<Ratio> remote_alloc_per_node;  // by the allocating CPU's node
+  std::int64_t bucket_width_ns = 0;          // of `buckets`, each [start_ns, start_ns + width)
   std::vector<BucketMetrics> buckets;
   std::vector<std::uint64_t> fallbacks_per_node;
   std::optional<std::uint64_t> alloc_node_mismatch;  // SLUB's, over the workload's caches

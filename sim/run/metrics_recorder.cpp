@@ -7,22 +7,58 @@
 
 namespace slabsim::sim {
 
+namespace {
+
+BucketMetrics empty_bucket(int node_count) {
+  BucketMetrics b;
+  b.allocations_by_node.assign(static_cast<std::size_t>(node_count), 0);
+  return b;
+}
+
+}  // namespace
+
 MetricsRecorder::MetricsRecorder(const workload::Workload& workload, alloc::AllocatorKind allocator,
-                                 int node_count, int time_buckets)
+                                 int node_count, std::int64_t time_bucket_ns)
     : duration_ns_(workload.duration_ns),
+      requested_bucket_ns_(time_bucket_ns),
       allocator_(allocator),
       node_count_(node_count),
       caches_(workload.caches.size()),
-      buckets_(static_cast<std::size_t>(std::max(1, time_buckets))),
+      buckets_(recording_width_ns(workload.duration_ns, time_bucket_ns), empty_bucket(node_count)),
       remote_alloc_by_node_(static_cast<std::size_t>(node_count)) {
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     caches_[i].name = workload.caches[i].name;
     caches_[i].fallbacks_per_node.assign(node_count, 0);
   }
-  for (std::size_t b = 0; b < buckets_.size(); ++b) {
-    buckets_[b].start_ns =
-        duration_ns_ * static_cast<std::int64_t>(b) / static_cast<std::int64_t>(buckets_.size());
-    buckets_[b].allocations_by_node.assign(node_count, 0);
+}
+
+void MetricsRecorder::observe(LockSignals& signals) {
+  signals.requested.connect([this](const LockEvent& e) {
+    if (requests_.size() <= static_cast<std::size_t>(e.cpu))
+      requests_.resize(static_cast<std::size_t>(e.cpu) + 1);
+    requests_[e.cpu].push_back({e.cls, e.instance, e.mode, e.function, e.now_ns});
+  });
+  signals.acquired.connect([this](const LockEvent& e) { lock_acquired(e); });
+}
+
+void MetricsRecorder::lock_acquired(const LockEvent& e) {
+  if (e.trylock || requests_.size() <= static_cast<std::size_t>(e.cpu)) return;
+  auto& pending = requests_[e.cpu];
+  for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+    if (it->cls != e.cls || it->instance != e.instance || it->mode != e.mode) continue;
+    if (e.now_ns > it->since_ns) add_wait(*it, e.now_ns);
+    pending.erase(std::next(it).base());
+    return;
+  }
+}
+
+void MetricsRecorder::add_wait(const LockRequest& r, std::int64_t until_ns) {
+  ++buckets_.at(r.since_ns).lock_wait(r.cls, r.mode, r.function).waits;
+  const std::int64_t width = buckets_.width_ns();
+  for (std::int64_t from = r.since_ns; from < until_ns;) {
+    const std::int64_t to = std::min(until_ns, (from / width + 1) * width);
+    buckets_.at(from).lock_wait(r.cls, r.mode, r.function).wait_ns += to - from;
+    from = to;
   }
 }
 
@@ -34,7 +70,18 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
   allocator.state().check_invariants("end of run");
   RunMetrics m;
   m.simulated_ns = end.end_time_ns;
-  m.buckets = buckets_;
+  // A task still waiting at the end (a deadlock) waited until then.
+  for (const auto& pending : requests_)
+    for (const auto& r : pending)
+      if (end.end_time_ns > r.since_ns) add_wait(r, end.end_time_ns);
+  requests_.clear();
+  buckets_.extend_to(end.end_time_ns);
+  m.bucket_width_ns =
+      requested_bucket_ns_ > 0
+          ? requested_bucket_ns_
+          : automatic_width_ns(duration_ns_, buckets_.width_ns(), hotplug_windows_ns(hotplug_));
+  buckets_.coarsen(m.bucket_width_ns);
+  m.buckets = buckets_.buckets();
   m.remote_alloc_per_node = remote_alloc_by_node_;
   add_caches(m, machine, caches, online);
   for (int n = 0; n < node_count_; ++n)

@@ -80,11 +80,20 @@ json caches_json(const RunMetrics& m) {
 
 json time_buckets_json(const RunMetrics& m) {
   json buckets = json::array();
-  for (const auto& b : m.buckets)
+  for (const auto& b : m.buckets) {
+    json waits = json::array();
+    for (const auto& w : b.lock_waits)
+      waits.push_back({{"class", alloc::lock_class_name(w.cls)},
+                       {"mode", w.mode == alloc::LockMode::read ? "read" : "write"},
+                       {"function", w.function},
+                       {"waits", w.waits},
+                       {"wait_ns", w.wait_ns}});
     buckets.push_back({{"start_ns", b.start_ns},
                        {"remote_alloc", ratio(b.remote_alloc)},
                        {"fallbacks_to_numa_no_node", b.fallbacks},
-                       {"allocations_by_node", b.allocations_by_node}});
+                       {"allocations_by_node", b.allocations_by_node},
+                       {"lock_waits", std::move(waits)}});
+  }
   return buckets;
 }
 
@@ -142,6 +151,10 @@ json hotplug_json(const RunMetrics& m) {
                                        {"reused", h.node_structs_reused}};
       op["usable_nodes_after"] = h.usable_nodes_after;
       op["normal_nodes_after"] = h.normal_nodes_after;
+      json steps = json::array();
+      for (const auto& s : h.steps)
+        steps.push_back({{"step", alloc::hotplug_step_name(s.step)}, {"at_ns", s.at_ns}});
+      op["steps"] = std::move(steps);
     }
     hotplug.push_back(std::move(op));
   }
@@ -178,6 +191,7 @@ json metrics_json(const RunMetrics& m) {
   metrics["remote_alloc"] = ratio(m.remote_alloc);
   metrics["remote_alloc_per_cpu_node"] = per_node_json(m);
   metrics["remote_access"] = ratio(m.remote_access);
+  metrics["time_bucket_ns"] = m.bucket_width_ns;
   metrics["time_buckets"] = time_buckets_json(m);
   metrics["fallbacks_to_numa_no_node"] = m.fallbacks_per_node;
   metrics["numastat"] = numastat_json(m);
@@ -230,7 +244,7 @@ json config_json(const PreparedRun& p) {
           {"quantum_ns", p.settings.quantum_ns},
           {"lookahead", p.settings.lookahead},
           {"slab_nomerge", p.settings.slab_nomerge},
-          {"time_buckets", p.settings.time_buckets},
+          {"time_bucket_ns", p.time_bucket_ns()},
           {"event_tasks", p.workload.event_tasks},
           {"kernel", kernel}};
 }

@@ -1,5 +1,7 @@
 #include "run/run_request.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 #include "config/diagnostics.hpp"
@@ -37,6 +39,19 @@ topology::Topology load_machine(const InputSpec& topology, const config::JsonDoc
   return topology::load_topology(*own);
 }
 
+// A width given with the run (the workload's own was checked with the workload).
+void check_time_bucket(std::int64_t width_ns, const workload::Workload& w) {
+  if (width_ns <= 0 || w.duration_ns / width_ns <= workload::max_time_buckets) return;
+  config::Diagnostics d(std::string(time_bucket_setting.flag));
+  d.error("",
+          fmt::format("expected a width that cuts the {} ns of workload \"{}\" into at most {} "
+                      "buckets (at least {} ns), got {}",
+                      w.duration_ns, w.name, workload::max_time_buckets,
+                      (w.duration_ns + workload::max_time_buckets - 1) / workload::max_time_buckets,
+                      width_ns));
+  d.throw_if_any();
+}
+
 }  // namespace
 
 alloc::Strategy load_strategy(const InputSpec& strategy) {
@@ -52,6 +67,7 @@ PreparedRun prepare_run(const RunRequest& request) {
   p.strategy = load_strategy(request.strategy);
   p.settings = request.settings;
   p.settings.seed = request.settings.seed.value_or(p.workload.seed);
+  check_time_bucket(p.settings.time_bucket_ns, p.workload);
   p.trace_path = request.trace_path;
   p.progress = request.progress;
   p.max_memory_bytes = request.max_memory_bytes;
@@ -68,7 +84,7 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   options.sync_quantum_ns = p.settings.quantum_ns;
   options.lookahead = p.settings.lookahead;
   options.tuning.slab_nomerge = p.settings.slab_nomerge;
-  options.time_buckets = p.settings.time_buckets;
+  options.time_bucket_ns = p.time_bucket_ns();
   options.trace_path = p.trace_path;
   options.progress = p.progress;
   options.max_memory_bytes = p.max_memory_bytes;

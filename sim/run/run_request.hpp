@@ -58,6 +58,10 @@ struct PreparedRun {
   bool partial_results = false;
 
   [[nodiscard]] std::uint64_t seed() const { return settings.seed.value_or(workload.seed); }
+  // The run's bucket width: the setting's, the workload's "time_bucket", or 0 (automatic).
+  [[nodiscard]] std::int64_t time_bucket_ns() const {
+    return settings.time_bucket_ns > 0 ? settings.time_bucket_ns : workload.time_bucket_ns;
+  }
 };
 
 // Loads the workload, its machine and the strategy. Throws config::ConfigError naming the file,

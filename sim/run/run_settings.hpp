@@ -28,8 +28,9 @@ struct RunSettings {
   // never merges a cache into an existing compatible one (__kmem_cache_alias()). The kernel
   // merges by default (CONFIG_SLAB_MERGE_DEFAULT=y), and so does the model.
   bool slab_nomerge = false;
-  // How many equal time buckets the run's duration is cut into for the per-bucket metrics.
-  int time_buckets = 10;
+  // The width of the time buckets of the metrics over time (time_buckets.hpp); 0: the
+  // workload's "time_bucket", or automatic when it has none.
+  std::int64_t time_bucket_ns = 0;
 };
 
 // An integer setting as the CLI, sweep plans and Python name, describe and bound it.
@@ -58,6 +59,14 @@ inline constexpr IntSetting quantum_setting{
     1,
     1'000'000,
     &RunSettings::quantum_ns};
+inline constexpr IntSetting time_bucket_setting{
+    "time_bucket_ns",
+    "--time-bucket",
+    "Width in ns of the time buckets of the metrics over time; 0: the workload's \"time_bucket\", "
+    "else automatic (at least 100 per run and 4 per memory hotplug window)",
+    0,
+    1'000'000'000'000,
+    &RunSettings::time_bucket_ns};
 
 // The locking strategy a run uses when none is named: v5.12's.
 inline constexpr std::string_view default_strategy = "slab_nodes_nocpu";

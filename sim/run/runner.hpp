@@ -21,7 +21,7 @@ namespace slabsim::sim {
 struct RunOptions {
   std::uint64_t seed = 1;
   std::int64_t sync_quantum_ns = RunSettings{}.quantum_ns;
-  int time_buckets = RunSettings{}.time_buckets;
+  std::int64_t time_bucket_ns = RunSettings{}.time_bucket_ns;  // 0: automatic
   bool lookahead = RunSettings{}.lookahead;
   std::int64_t jitter_ns = RunSettings{}.jitter_ns;
   // The allocator model and its parameters (a workload's "kernel" object sets SLAB's reap

@@ -30,7 +30,7 @@ SimulationRun::SimulationRun(const topology::Topology& machine, const workload::
       events_(workload.events, options.seed, options.jitter_ns),
       caches_(workload),
       checks_(machine_.allocator()),
-      recorder_(workload, options.allocator, machine.node_count(), options.time_buckets),
+      recorder_(workload, options.allocator, machine.node_count(), options.time_bucket_ns),
       progress_(options.progress, options.max_memory_bytes),
       cpus_(machine_, workload, options_, events_, caches_, checks_, recorder_, progress_),
       hotplug_(machine_, workload, cpus_, recorder_, operation_signals_),
@@ -44,6 +44,7 @@ SimulationRun::SimulationRun(const topology::Topology& machine, const workload::
     }
     checks_.run_if_quiescent();
   });
+  recorder_.observe(machine_.env().lock_signals());
   if (!options.trace_path.empty()) start_trace(strategy);
   machine_.env().set_outside_engine(true, 0);
   caches_.create_boot_caches(machine_.allocator());

@@ -25,24 +25,6 @@ nlohmann::json lock_args(const char* function, std::uint64_t instance) {
   return {{"function", function}, {"instance", instance}};
 }
 
-std::string_view hotplug_step_name(alloc::HotplugStep s) {
-  switch (s) {
-    case alloc::HotplugStep::locked:
-      return "locked";
-    case alloc::HotplugStep::going_online_notified:
-      return "going_online_notified";
-    case alloc::HotplugStep::node_states_set:
-      return "node_states_set";
-    case alloc::HotplugStep::isolated:
-      return "isolated";
-    case alloc::HotplugStep::going_offline_notified:
-      return "going_offline_notified";
-    case alloc::HotplugStep::node_states_cleared:
-      return "node_states_cleared";
-  }
-  return "?";
-}
-
 // Microseconds, the format's unit, written from the integer ns as an exact decimal: no
 // rounding through a double, and the same text on every host.
 std::string micros(std::int64_t ns) {

@@ -91,11 +91,16 @@ struct Event {
   int occurrence = 0;  // 0-based occurrence of a repeated event
 };
 
+// A named time bucket width ("time_bucket", --time-bucket) may cut the duration into at most
+// this many buckets (sim/run/time_buckets.hpp).
+inline constexpr std::int64_t max_time_buckets = 100'000;
+
 struct Workload {
   std::string name;
   std::string description;
   std::string topology;  // the "topology" the file names, as written ("" if none)
   std::int64_t duration_ns = 0;
+  std::int64_t time_bucket_ns = 0;  // "time_bucket"; 0: automatic (sim/run/time_buckets.hpp)
   std::uint64_t seed = 1;
   int event_tasks = 4;  // tasks playing the timed events, each on a CPU of its own
   std::vector<CacheSpec> caches;

@@ -328,6 +328,10 @@ SpecPtr make_spec() {
                    "line."),
           required("duration", duration(min_duration_ns),
                    "Simulated time the workload runs (at least 1 us)."),
+          optional("time_bucket", duration(1),
+                   "Width of the time buckets of the metrics over time (e.g. \"100us\"), at most "
+                   "the duration and at least a 100000th of it; when absent, automatic: at least "
+                   "100 buckets per run and 4 in each memory hotplug window."),
           optional("seed", integer(0, std::numeric_limits<std::int64_t>::max()),
                    "Seed of the random numbers; the same seed gives the same run.", 1),
           optional("event_tasks", integer(1, 64),

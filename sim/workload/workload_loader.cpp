@@ -79,6 +79,7 @@ class Loader {
     w_.description = j_["description"].get<std::string>();
     if (j_.contains("topology")) w_.topology = j_["topology"].get<std::string>();
     w_.duration_ns = validated_duration_ns(j_["duration"]);
+    if (j_.contains("time_bucket")) load_time_bucket();
     w_.seed = j_["seed"].get<std::uint64_t>();
     w_.event_tasks = j_["event_tasks"].get<int>();
     const auto& k = j_["kernel"];
@@ -93,6 +94,19 @@ class Loader {
   }
 
  private:
+  void load_time_bucket() {
+    const std::int64_t width = validated_duration_ns(j_["time_bucket"]);
+    const std::int64_t narrowest = (w_.duration_ns + max_time_buckets - 1) / max_time_buckets;
+    if (width > w_.duration_ns || width < narrowest) {
+      diag_.error("/time_bucket",
+                  fmt::format("expected a width from {} ns (a {}th of the duration) to the "
+                              "duration ({} ns), got {} ns",
+                              narrowest, max_time_buckets, w_.duration_ns, width));
+      return;
+    }
+    w_.time_bucket_ns = width;
+  }
+
   // "CPUs of topology "two-socket-intel" (0-15)"
   std::string cpu_expectation() const {
     return fmt::format("a CPU of topology \"{}\" ({})", t_.name,

@@ -84,7 +84,7 @@ TEST(RunRequest, TheConfigBlockRecordsEverySettingThatChangesTheOutcome) {
   EXPECT_EQ(config["quantum_ns"], 2000);
   EXPECT_EQ(config["jitter_ns"], 300);
   EXPECT_EQ(config["lookahead"], false);
-  EXPECT_EQ(config["time_buckets"], RunSettings{}.time_buckets);
+  EXPECT_EQ(config["time_bucket_ns"], 0);  // automatic
   EXPECT_EQ(config["event_tasks"], 4);
   // Every kernel time, the workload's where it gives one and the model's default elsewhere.
   // The grace period also says whether it is tick-aligned (0: the workload's fixed one).

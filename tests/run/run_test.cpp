@@ -327,6 +327,68 @@ TEST(Run, CreateAndDestroyWaitOnTheHotplugLockOnlyUnderHotplugLock) {
   EXPECT_GT(mems512->write_holdtime.nr, 0u);
 }
 
+// The metrics over time resolve the going-online window, where the strategies differ, and say who
+// waited for which lock when: every wait of lock_waits, cut at the bucket edges, and v5.10's cache
+// creations waiting for mem_hotplug_lock only while the online holds it.
+TEST(Run, TimeBucketsResolveTheGoingOnlineWindowAndRecordWhoWaits) {
+  const Loaded l = load("node-online");
+  for (const char* strategy : {"hotplug_lock", "slab_nodes"}) {
+    SCOPED_TRACE(strategy);
+    const RunMetrics m = run(l, strategy);
+    const std::int64_t width = m.bucket_width_ns;
+    ASSERT_GT(width, 0);
+    EXPECT_GE(l.workload.duration_ns / width, 100);
+    for (std::int64_t window : hotplug_windows_ns(m.hotplug))
+      EXPECT_GE(window, 4 * width);
+    ASSERT_FALSE(m.buckets.empty());
+    EXPECT_LE(m.buckets.back().start_ns, m.simulated_ns);
+    EXPECT_GT(m.buckets.back().start_ns + width, m.simulated_ns) << "buckets cover the run";
+    std::uint64_t allocations = 0;
+    for (std::size_t b = 0; b < m.buckets.size(); ++b) {
+      EXPECT_EQ(m.buckets[b].start_ns, static_cast<std::int64_t>(b) * width);
+      allocations += m.buckets[b].remote_alloc.total;
+    }
+    EXPECT_EQ(allocations, m.allocations);
+    for (const auto& c : m.lock_waits) {
+      std::int64_t over_time = 0;
+      std::uint64_t waits = 0;
+      for (const auto& b : m.buckets)
+        for (const auto& w : b.lock_waits)
+          if (alloc::lock_class_name(w.cls) == c.full_name()) {
+            over_time += w.wait_ns;
+            waits += w.waits;
+          }
+      EXPECT_EQ(over_time, c.read_waittime.total + c.write_waittime.total) << c.name;
+      EXPECT_LE(waits, c.read_waittime.nr + c.write_waittime.nr) << c.name;
+    }
+    const HotplugRecord& online = m.hotplug.at(0);
+    std::int64_t creations_waited = 0;
+    for (const auto& b : m.buckets)
+      for (const auto& w : b.lock_waits)
+        if (w.cls == LockClass::mem_hotplug_lock &&
+            std::string_view(w.function) == "kmem_cache_create") {
+          creations_waited += w.wait_ns;
+          EXPECT_GE(b.start_ns + width, online.steps.front().at_ns);
+          EXPECT_LE(b.start_ns, online.start_ns + online.duration_ns);
+        }
+    if (std::string_view(strategy) == "hotplug_lock") {
+      EXPECT_GT(creations_waited, 100'000);
+    } else {
+      EXPECT_EQ(creations_waited, 0);
+    }
+  }
+}
+
+TEST(Run, ANamedTimeBucketIsKept) {
+  const Loaded l = load("node-online");
+  RunOptions o;
+  o.time_bucket_ns = 1'000'000;
+  const RunMetrics m =
+      run_simulation(l.machine, l.workload, strategy::load_strategy("slab_nodes"), o);
+  EXPECT_EQ(m.bucket_width_ns, 1'000'000);
+  EXPECT_EQ(static_cast<std::int64_t>(m.buckets.size()), m.simulated_ns / 1'000'000 + 1);
+}
+
 // The 03afc0e25f7f race in a full run: caches created all through a node's onlining. Under
 // mutex_only one lands between the GOING_ONLINE callback and node_states_set_node() and misses
 // the node; the hotplug lock makes creation wait; slab_nodes gives the cache the node. Each cache
