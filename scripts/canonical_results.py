@@ -25,6 +25,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = pathlib.Path(os.environ.get("SLABSIM_RESULTS_DIR", ROOT / "results"))
 WORKLOADS = ROOT / "workloads"
 
+# The strategies of the central comparison (v5.10's lock, v5.12's nodemask): the lock-wait figure,
+# a panel each.
+CENTRAL_STRATEGIES = ["hotplug_lock", "slab_nodes", "slab_nodes_nocpu"]
+
 # The workloads that run on any machine, and the machines they run on besides their own.
 MORE_MACHINES = {
     "steady-local": ["four-socket-xeon-e7", "amd-epyc-rome-nps4", "eight-socket"],
@@ -178,7 +182,13 @@ def main():
             if scenario == "node-online" and topology == own:
                 figures.append(("Lock wait and hold time per class, `node-online`",
                                 save_figure(slabsim.plot.lock_times(results), "node-online-locks.png")))
-                figures.append(("Remote-allocation ratio over time, `node-online` (shaded: the online)",
+                central = [r for r in results if r.strategy in CENTRAL_STRATEGIES]
+                figures.append(("Who waits for which lock when, `node-online`, v5.10 against "
+                                "v5.12 (the lane: the online's phases; right: zoom on it)",
+                                save_figure(slabsim.plot.lock_waits_over_time(central),
+                                            "node-online-lock-waits.png")))
+                figures.append(("Remote-allocation ratio over time, `node-online` (the lane: each "
+                                "strategy's online in its phases; right: zoom on it)",
                                 save_figure(slabsim.plot.remote_ratio_over_time(results),
                                             "node-online-remote.png")))
                 figures.append(("Fallbacks to `NUMA_NO_NODE` per requested node, `node-online`",

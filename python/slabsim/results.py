@@ -23,8 +23,8 @@ class Result:
 
     ``to_dict()`` is the result document (its ``host`` block holds the wall time; everything else
     is identical for identical inputs and seed). The frames: ``summary``, ``lock_stat``,
-    ``lock_waits``, ``numastat``, ``stats``, ``cache_layouts``, ``time_buckets``, ``violations``, ``hotplug``,
-    ``events``, ``findings``.
+    ``lock_waits``, ``lock_waits_over_time``, ``numastat``, ``stats``, ``cache_layouts``,
+    ``time_buckets``, ``violations``, ``hotplug``, ``hotplug_steps``, ``events``, ``findings``.
     """
 
     def __init__(self, document, reports=None):
@@ -195,19 +195,49 @@ class Result:
         return self._frame(rows, ["cache", "destroyed", *(f["name"] for f in fields)])
 
     @property
+    def time_bucket_ns(self):
+        """The width of the run's time buckets in ns: the one asked for (``time_bucket_ns``, a
+        workload's ``time_bucket``), or the automatic one (at least 100 per run and 4 in each
+        memory hotplug window)."""
+        return self.metrics["time_bucket_ns"]
+
+    @property
     def time_buckets(self):
-        """Per time bucket: allocations, remote ratio, fallbacks, and allocations per node."""
+        """Per time bucket ``[start_ns, end_ns)`` and node: allocations, remote ratio,
+        fallbacks, and the allocations that landed on the node. The buckets cover the run to its
+        end (``simulated_ns``), which may be after the workload's duration."""
+        width = self.time_bucket_ns
         rows = []
         for b in self.metrics["time_buckets"]:
             for node, count in enumerate(b["allocations_by_node"]):
                 rows.append({
-                    "start_ns": b["start_ns"], "node": node, "allocations_on_node": count,
+                    "start_ns": b["start_ns"], "end_ns": b["start_ns"] + width, "node": node,
+                    "allocations_on_node": count,
                     "allocations": b["remote_alloc"]["total"],
                     "remote_alloc_ratio": b["remote_alloc"]["ratio"],
                     "fallbacks_to_numa_no_node": b["fallbacks_to_numa_no_node"],
                 })
-        return self._frame(rows, ["start_ns", "node", "allocations_on_node", "allocations",
-                                  "remote_alloc_ratio", "fallbacks_to_numa_no_node"])
+        return self._frame(rows, ["start_ns", "end_ns", "node", "allocations_on_node",
+                                  "allocations", "remote_alloc_ratio",
+                                  "fallbacks_to_numa_no_node"])
+
+    @property
+    def lock_waits_over_time(self):
+        """Who waited for which lock when: per time bucket, lock class, mode and waiting kernel
+        function (``kmem_cache_create``, ``mem_hotplug_begin``, ...), the waits that began in the
+        bucket and the time waited within it (``wait_ns``, every waiter together; a wait across
+        buckets counts in each), and ``waiting``, the mean number of waiters (``wait_ns`` over
+        the width). Only buckets with a wait have rows."""
+        width = self.time_bucket_ns
+        rows = []
+        for b in self.metrics["time_buckets"]:
+            for w in b["lock_waits"]:
+                rows.append({"start_ns": b["start_ns"], "end_ns": b["start_ns"] + width,
+                             "lock_class": w["class"], "mode": w["mode"],
+                             "function": w["function"], "waits": w["waits"],
+                             "wait_ns": w["wait_ns"], "waiting": w["wait_ns"] / width})
+        return self._frame(rows, ["start_ns", "end_ns", "lock_class", "mode", "function",
+                                  "waits", "wait_ns", "waiting"])
 
     @property
     def fallbacks(self):
@@ -234,6 +264,18 @@ class Result:
                 for h in self.metrics["hotplug"]]
         return self._frame(rows, ["type", "node", "block", "cpu", "start_ns", "lock_wait_ns",
                                   "duration_ns", "result"])
+
+    @property
+    def hotplug_steps(self):
+        """The steps of each memory hotplug operation (``operation``: its index in ``hotplug``)
+        and when it reached them: ``locked`` (after ``mem_hotplug_begin()``),
+        ``going_online_notified`` (after ``MEM_GOING_ONLINE``), ``node_states_set`` (after
+        ``node_states_set_node()``), ``isolated``, ``going_offline_notified``,
+        ``node_states_cleared``."""
+        rows = [{"operation": k, "type": h["type"], "node": h["node"], "block": h["block"],
+                 "step": s["step"], "at_ns": s["at_ns"]}
+                for k, h in enumerate(self.metrics["hotplug"]) for s in h.get("steps", [])]
+        return self._frame(rows, ["operation", "type", "node", "block", "step", "at_ns"])
 
     @property
     def events(self):

@@ -36,13 +36,14 @@ def _input(value, what):
 def defaults():
     """The defaults of :func:`run` and :func:`compare`, declared once in the core and the same
     as the command line's: ``workload`` (``node-online``), ``strategy`` (``slab_nodes_nocpu``),
-    ``strategies`` (compare's: the main job's), ``allocator``, ``jitter_ns`` and
-    ``quantum_ns``."""
+    ``strategies`` (compare's: the main job's), ``allocator``, ``jitter_ns``, ``quantum_ns`` and
+    ``time_bucket_ns``."""
     return dict(_slabsim.run_defaults())
 
 
 def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=None,
-        jitter_ns=None, quantum_ns=None, lookahead=True, slab_nomerge=False, trace=None):
+        jitter_ns=None, quantum_ns=None, time_bucket_ns=None, lookahead=True, slab_nomerge=False,
+        trace=None):
     """Runs one simulation and returns a :class:`Result`; None for any argument means its
     default (:func:`defaults`), as ``slabsim run`` has it.
 
@@ -52,7 +53,10 @@ def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=Non
     ``allocator``: the allocator model, ``"slub"``, ``"slab"`` or ``"slob"`` (:func:`allocators`).
     ``seed``: None for the workload's seed. ``jitter_ns`` delays each timed event by a seeded
     0..jitter_ns (None: 0); ``quantum_ns`` is the lax-synchronisation quantum (None: the core's
-    default, 10 µs; :func:`defaults`); ``lookahead=False`` sends every wait through SimGrid
+    default, 10 µs; :func:`defaults`); ``time_bucket_ns`` is the width of the time buckets
+    (``Result.time_buckets``, ``Result.lock_waits_over_time``; None: the workload's
+    ``time_bucket``, else automatic: at least 100 per run and 4 in each memory hotplug window);
+    ``lookahead=False`` sends every wait through SimGrid
     (slower, same results); ``slab_nomerge=True`` boots the model with the kernel's
     ``slab_nomerge`` parameter (no cache merging; the kernel and the model merge by default).
     The result's ``config`` block records every setting used.
@@ -75,7 +79,8 @@ def run(topology=None, workload=None, strategy=None, seed=None, *, allocator=Non
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     out = _slabsim.run(topo, topo_json, work, work_json, strat, strat_json, str(allocator), seed,
                        None if jitter_ns is None else int(jitter_ns),
-                       None if quantum_ns is None else int(quantum_ns), bool(lookahead),
+                       None if quantum_ns is None else int(quantum_ns),
+                       None if time_bucket_ns is None else int(time_bucket_ns), bool(lookahead),
                        bool(slab_nomerge), "" if trace is None else os.fspath(trace))
     return Result.from_json(out["result"], out["reports"])
 

@@ -29,7 +29,7 @@ def _run_point(point):
     inputs = point["inputs"]
     out = _slabsim.run(inputs["topology"], False, inputs["workload"], False,
                        inputs["strategy"], False, point["allocator"], point["seed"],
-                       point["jitter_ns"], point["quantum_ns"], True)
+                       point["jitter_ns"], point["quantum_ns"], None, True)
     return out["result"]
 
 

@@ -21,8 +21,8 @@ def test_canonical_results_are_complete_and_reproducible(tmp_path):
     first.mkdir()
     second.mkdir()
     a = generate(first)
-    assert set(a) == {"README.md", "node-online-locks.png", "node-online-remote.png",
-                      "node-online-fallbacks.png"}
+    assert set(a) == {"README.md", "node-online-locks.png", "node-online-lock-waits.png",
+                      "node-online-remote.png", "node-online-fallbacks.png"}
     text = (first / "README.md").read_text(encoding="utf-8")
     for scenario in ["steady-local", "remote-heavy", "node-online", "online-offline-cycles",
                      "movable-only", "cpuless-alloc-node"]:
