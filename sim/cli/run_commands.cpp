@@ -10,6 +10,7 @@
 #include "cli/command.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
+#include "run/compare_report.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
 #include "run/host_memory.hpp"
@@ -17,6 +18,7 @@
 #include "run/runner.hpp"
 #include "run/scenarios.hpp"
 #include "run/trace.hpp"
+#include "workload/workload_loader.hpp"
 
 namespace slabsim::cli {
 
@@ -97,41 +99,44 @@ void check_reports(const std::vector<std::string>& names) {
   }
 }
 
-// Columns padded to their widest cell: names to the left, values to the right.
-std::string aligned(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size(); ++i)
-      width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  for (const auto& r : rows) {
-    out += fmt::format("{:<{}}", r[0], width[0]);
-    for (std::size_t i = 1; i < r.size(); ++i)
-      out += fmt::format("  {:>{}}", r[i], width[i]);
-    out += "\n";
-  }
-  return out;
+// The side-by-side comparison of the runs (run/compare_report.hpp) in `format`; `command`
+// reproduces it (markdown and text show it).
+std::string compare_table(const std::vector<Outcome>& outcomes,
+                          sim::CompareFormat format = sim::CompareFormat::table,
+                          const sim::CommandWords& command = {}) {
+  std::vector<sim::ComparedRun> runs;
+  for (const auto& o : outcomes)
+    runs.push_back({o.label, o.run.run.get(), &o.result});
+  return sim::compare_report(runs, format, command);
 }
 
-// The side-by-side table of headline metrics (run/headline_metrics.hpp), with a row triple per
-// lock class any of the runs took, in lock_stat order.
-std::string compare_table(const sim::PreparedRun& p, const std::vector<Outcome>& outcomes) {
-  std::vector<std::string> classes;
-  for (const auto& o : outcomes)
-    for (const auto& c : sim::lock_classes_of(o.result))
-      if (std::find(classes.begin(), classes.end(), c) == classes.end()) classes.push_back(c);
-  std::vector<std::vector<std::string>> rows{{"metric"}};
-  for (const auto& o : outcomes)
-    rows[0].push_back(o.label);
-  for (const auto& column : sim::metric_columns(sim::view_compare, classes)) {
-    std::vector<std::string> row{column.label()};
-    for (const auto& o : outcomes)
-      row.push_back(column.compare_cell(o.result));
-    rows.push_back(std::move(row));
+// The `slabsim compare` command that gives the same comparison: the workload, its machine (the
+// workload's own when -t was not given), the strategies, the allocators if given and the seed as
+// resolved, then every other option the user gave, as given, but those naming output files.
+sim::CommandWords reproduce_command(const CLI::App& cmd, const RunCliOptions& o,
+                                    const sim::PreparedRun& p) {
+  sim::CommandWords words{{{"slabsim", "compare"}}, {{"-w", o.workload}}};
+  const std::string topology = o.topology.empty()
+                                   ? workload::workload_topology(p.workload_document).value_or("")
+                                   : o.topology;
+  if (!topology.empty()) words.push_back({{"-t", topology}});
+  words.push_back({{"-s", fmt::format("{}", fmt::join(o.strategies, ","))}, true});
+  if (cmd.count("--allocators") > 0)
+    words.push_back({{"-a", fmt::format("{}", fmt::join(o.allocators, ","))}, true});
+  words.push_back({{"--seed", std::to_string(p.seed())}});
+  const std::vector<std::string> skip{"--workload", "--topology", "--strategies", "--allocators",
+                                      "--seed",     "--output",   "--trace",      "--help"};
+  for (const CLI::Option* opt : cmd.get_options()) {
+    const std::string name = opt->get_name();
+    if (opt->count() == 0 || std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+    const std::string flag = opt->get_snames().empty() ? name : "-" + opt->get_snames()[0];
+    if (opt->get_expected_max() == 0)  // a flag
+      words.push_back({{flag}});
+    else
+      words.push_back(
+          {{flag, fmt::format("{}", fmt::join(opt->results(), ","))}, opt->get_delimiter() == ','});
   }
-  return fmt::format("{} on {} (seed {}, {} ms simulated)\n", p.workload.name, p.machine.name,
-                     p.seed(), static_cast<double>(p.workload.duration_ns) / 1e6) +
-         aligned(rows);
+  return words;
 }
 
 void add_reports_option(CLI::App* cmd, RunCliOptions& o) {
@@ -158,13 +163,72 @@ std::vector<Outcome> run_columns(const RunCliOptions& o) {
   return outcomes;
 }
 
+// --format: the names of sim::compare_formats(), checked; the format chosen into `format`.
+void add_format_option(CLI::App* cmd, sim::CompareFormat& format) {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : sim::compare_formats())
+    names.emplace_back(name);
+  cmd->add_option_function<std::string>(
+         "--format",
+         [&format](const std::string& name) {
+           for (const auto& [n, f] : sim::compare_formats())
+             if (n == name) format = f;
+         },
+         "How to print the comparison: table (every row, as wide as it takes; the default), "
+         "markdown or text (for a mail or a commit message: units, the strategies' kernels and "
+         "commits, the command that reproduces it; text in at most 80 columns)")
+      ->check(CLI::IsMember(names));
+}
+
+// `compare`: the runs of run_columns(), their comparison in --format, and their reports.
+void add_compare_command(CLI::App& app, int& status) {
+  auto cmp_opts = std::make_shared<RunCliOptions>();
+  auto* cmp = app.add_subcommand(
+      "compare",
+      "Run a workload under several strategies (and allocators) and print their headline "
+      "metrics side by side");
+  add_input_options(cmp, *cmp_opts);
+  add_reports_option(cmp, *cmp_opts);
+  cmp->add_option(
+         "-s,--strategies", cmp_opts->strategies,
+         fmt::format("Comma-separated presets or files (default {})", sim::default_strategy))
+      ->delimiter(',');
+  add_allocator_option(cmp, *cmp_opts, true);
+  cmp->add_option("-o,--output", cmp_opts->output,
+                  "Directory for the JSON results, one <column>.json each");
+  cmp->add_option("--trace", cmp_opts->trace,
+                  "Write each run's timeline (Chrome trace-event JSON), the column's name "
+                  "before the extension: trace.json gives trace.<column>.json");
+  auto cmp_format = std::make_shared<sim::CompareFormat>(sim::CompareFormat::table);
+  add_format_option(cmp, *cmp_format);
+  cmp->callback([cmp, cmp_opts, cmp_format, &status] {
+    check_reports(cmp_opts->reports);
+    check_output(cmp_opts->output, /*directory=*/true);
+    check_output(cmp_opts->trace);
+    if (cmp_opts->strategies.empty()) cmp_opts->strategies = {std::string(sim::default_strategy)};
+    const auto outcomes = run_columns(*cmp_opts);
+    if (!cmp_opts->output.empty()) {
+      for (const auto& o : outcomes)
+        emit(o.result.dump(2) + "\n",
+             (std::filesystem::path(cmp_opts->output) / (o.label + ".json")).string());
+    }
+    std::string text = compare_table(outcomes, *cmp_format,
+                                     reproduce_command(*cmp, *cmp_opts, *outcomes.at(0).run.run));
+    for (const auto& o : outcomes)
+      if (!cmp_opts->reports.empty())
+        text += fmt::format("\n### {}\n{}", o.label, reports_text(o, cmp_opts->reports));
+    emit(text, "");
+    status = exit_status(outcomes);
+  });
+}
+
 }  // namespace
 
 int run_default_comparison() {
   RunCliOptions o;
   o.strategies = sim::default_strategies;
   const auto outcomes = run_columns(o);
-  emit(compare_table(*outcomes.at(0).run.run, outcomes), "");
+  emit(compare_table(outcomes), "");
   return exit_status(outcomes);
 }
 
@@ -206,42 +270,7 @@ void add_run_commands(CLI::App& app, int& status) {
       status = exit_bad_input;
     }
   });
-
-  auto cmp_opts = std::make_shared<RunCliOptions>();
-  auto* cmp = app.add_subcommand(
-      "compare",
-      "Run a workload under several strategies (and allocators) and print their headline "
-      "metrics side by side");
-  add_input_options(cmp, *cmp_opts);
-  add_reports_option(cmp, *cmp_opts);
-  cmp->add_option(
-         "-s,--strategies", cmp_opts->strategies,
-         fmt::format("Comma-separated presets or files (default {})", sim::default_strategy))
-      ->delimiter(',');
-  add_allocator_option(cmp, *cmp_opts, true);
-  cmp->add_option("-o,--output", cmp_opts->output,
-                  "Directory for the JSON results, one <column>.json each");
-  cmp->add_option("--trace", cmp_opts->trace,
-                  "Write each run's timeline (Chrome trace-event JSON), the column's name "
-                  "before the extension: trace.json gives trace.<column>.json");
-  cmp->callback([cmp_opts, &status] {
-    check_reports(cmp_opts->reports);
-    check_output(cmp_opts->output, /*directory=*/true);
-    check_output(cmp_opts->trace);
-    if (cmp_opts->strategies.empty()) cmp_opts->strategies = {std::string(sim::default_strategy)};
-    const auto outcomes = run_columns(*cmp_opts);
-    if (!cmp_opts->output.empty()) {
-      for (const auto& o : outcomes)
-        emit(o.result.dump(2) + "\n",
-             (std::filesystem::path(cmp_opts->output) / (o.label + ".json")).string());
-    }
-    std::string text = compare_table(*outcomes.at(0).run.run, outcomes);
-    for (const auto& o : outcomes)
-      if (!cmp_opts->reports.empty())
-        text += fmt::format("\n### {}\n{}", o.label, reports_text(o, cmp_opts->reports));
-    emit(text, "");
-    status = exit_status(outcomes);
-  });
+  add_compare_command(app, status);
 }
 
 }  // namespace slabsim::cli

@@ -111,21 +111,21 @@ std::vector<HeadlineMetric> make_metrics() {
          const json* c = lock_class_entry(m, cls);
          return c ? (*c)["contentions"] : json(nullptr);
        }, nullptr, true},
-      {"wait_ns", "wait total us", "", 0, view_compare | views_csv_python, M::ns_as_us,
+      {"wait_ns", "wait total", "", 0, view_compare | views_csv_python, M::ns_as_us,
        [](const json& r, std::string_view cls) {
          const json& m = r["metrics"]; return lock_total(m, cls, "waittime"); },
        nullptr, true},
-      {"hold_ns", "hold total us", "", 0, view_compare | view_csv, M::ns_as_us,
+      {"hold_ns", "hold total", "", 0, view_compare | view_csv, M::ns_as_us,
        [](const json& r, std::string_view cls) {
          const json& m = r["metrics"]; return lock_total(m, cls, "holdtime"); },
        nullptr, true},
       {"hotplug_operations", "hotplug ops (failed)", "", 0, view_compare | view_python, M::operations,
        [](const json& r, std::string_view) {
          const json& m = r["metrics"]; return count_of(m["hotplug"]); }},
-      {"hotplug_max_ns", "hotplug max latency us", "", 0, view_compare | views_csv_python, M::ns_as_us,
+      {"hotplug_max_ns", "hotplug max latency", "", 0, view_compare | views_csv_python, M::ns_as_us,
        [](const json& r, std::string_view) {
          const json& m = r["metrics"]; return hotplug_max(m, "duration_ns"); }},
-      {"hotplug_max_lock_wait_ns", "hotplug max lock wait us", "", 0, view_compare, M::ns_as_us,
+      {"hotplug_max_lock_wait_ns", "hotplug max lock wait", "", 0, view_compare, M::ns_as_us,
        [](const json& r, std::string_view) {
          const json& m = r["metrics"]; return hotplug_max(m, "lock_wait_ns"); }},
       {"lockdep_reports", "lockdep reports", "", 0, view_compare, M::count,
@@ -175,9 +175,28 @@ std::string MetricColumn::name() const {
                                 : std::string(metric->column);
 }
 
+std::string_view compare_unit(MetricFormat format) {
+  switch (format) {
+    case MetricFormat::count:
+    case MetricFormat::operations:
+      return "count";
+    case MetricFormat::ratio:
+      return "ratio";
+    case MetricFormat::ns_as_us:
+      return "us";
+    case MetricFormat::yes_no:
+      return "yes/no";
+    case MetricFormat::text:
+      return "";
+  }
+  return "";
+}
+
 std::string MetricColumn::label() const {
-  return metric->per_lock_class ? fmt::format("{} {}", lock_class, metric->compare_label)
-                                : std::string(metric->compare_label);
+  // The table names a time's unit in its row: "slab_mutex wait total us".
+  const std::string suffix = metric->format == MetricFormat::ns_as_us ? " us" : "";
+  return metric->per_lock_class ? fmt::format("{} {}{}", lock_class, metric->compare_label, suffix)
+                                : fmt::format("{}{}", metric->compare_label, suffix);
 }
 
 json MetricColumn::value(const json& result) const {

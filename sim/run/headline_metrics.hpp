@@ -34,11 +34,16 @@ enum class MetricFormat {
   text,
 };
 
+// The unit of a format's cells in `compare`, in ASCII: "count" (operations too), "ratio", "us"
+// (µs), "yes/no"; "" for text.
+std::string_view compare_unit(MetricFormat format);
+
 struct HeadlineMetric {
   // The CSV and Python column, and for a recorded metric its key in the result's "metrics".
   // For a per-lock-class metric, the part after "<class>_" ("wait_ns").
   std::string_view column;
-  // The row of `slabsim compare` ("" for none); per lock class, the part after "<class> ".
+  // The row of `slabsim compare` without its unit ("" for none); per lock class, the part
+  // after "<class> ".
   std::string_view compare_label;
   // Its label on a figures line of the summary report (summary_line 1, 2, 3), or none (0).
   std::string_view summary_label;
@@ -63,9 +68,10 @@ const std::vector<std::string>& headline_lock_classes();
 // One metric made concrete for a view: a column of one lock class, or the metric itself.
 struct MetricColumn {
   const HeadlineMetric* metric = nullptr;
-  std::string lock_class;                   // per-lock-class metrics only
-  [[nodiscard]] std::string name() const;   // "allocations", "slab_mutex_wait_ns"
-  [[nodiscard]] std::string label() const;  // "allocations", "slab_mutex wait total us"
+  std::string lock_class;                  // per-lock-class metrics only
+  [[nodiscard]] std::string name() const;  // "allocations", "slab_mutex_wait_ns"
+  // The row of compare's table: "allocations", "slab_mutex wait total us" (a time with its unit).
+  [[nodiscard]] std::string label() const;
   // The value in a result document: a class the run never took counts as 0 for the CSV and
   // Python (nothing waited), and stays null for `compare` ("-": not taken).
   [[nodiscard]] nlohmann::json value(const nlohmann::json& result) const;
