@@ -87,7 +87,9 @@ TEST(SlabBoot, CreatesKmemCacheAndKmallocCachesWithNodeStructsEverywhere) {
   for (const SlabCache* c : m.slab.slab_caches()) {
     if (c->name == "dma-kmalloc-4M") dma = c;
     if (c->name == "kmalloc-rcl-96") rcl = c;
-    if (c->name != "kmem_cache") EXPECT_EQ(c->usersize, c->object_size) << c->name;
+    if (c->name != "kmem_cache") {
+      EXPECT_EQ(c->usersize, c->object_size) << c->name;
+    }
   }
   ASSERT_NE(dma, nullptr);
   ASSERT_NE(rcl, nullptr);

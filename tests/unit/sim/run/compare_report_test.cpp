@@ -15,7 +15,7 @@
 #include "allocator/strategy.hpp"
 
 namespace slabsim::sim {
-namespace {
+namespace compare_report_test {
 
 using nlohmann::json;
 
@@ -304,5 +304,5 @@ TEST(CompareReport, ShellQuotingLeavesPlainWordsAlone) {
   EXPECT_EQ(shell_quote(""), "''");
 }
 
-}  // namespace
+}  // namespace compare_report_test
 }  // namespace slabsim::sim

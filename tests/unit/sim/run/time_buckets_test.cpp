@@ -7,7 +7,7 @@
 #include "run/metrics.hpp"
 
 namespace slabsim::sim {
-namespace {
+namespace time_buckets_test {
 
 TEST(TimeBuckets, RecordingWidthIsAPowerOfTenUnderAThousandthOfTheDuration) {
   EXPECT_EQ(recording_width_ns(30'000'000, 0), 10'000);
@@ -86,5 +86,5 @@ TEST(TimeBuckets, HotplugWindowsRunFromTheNotifierToTheNodeStates) {
             (std::vector<std::int64_t>{400, 300}));
 }
 
-}  // namespace
+}  // namespace time_buckets_test
 }  // namespace slabsim::sim
