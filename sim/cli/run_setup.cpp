@@ -82,7 +82,7 @@ sim::PreparedRun prepare(const RunCliOptions& o, const std::string& strategy) {
   }
   auto prepared = sim::prepare_run(request);
   sim::check_fits_in_memory(prepared.machine, prepared.workload, prepared.workload_document,
-                            prepared.max_memory_bytes);
+                            prepared.max_memory_bytes, prepared.time_bucket_ns());
   return prepared;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/diagnostics.hpp"
+#include "run/time_buckets.hpp"
 
 namespace slabsim::sim {
 
@@ -76,7 +77,8 @@ void check_actor_mappings(const topology::Topology& machine, const workload::Wor
 }
 
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
-                          const config::JsonDocument& document, std::uint64_t limit) {
+                          const config::JsonDocument& document, std::uint64_t limit,
+                          std::int64_t time_bucket_ns) {
   const std::uint64_t actors =
       static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1);
   rlimit as{};
@@ -108,6 +110,19 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
     if (bytes > largest) {
       largest = bytes;
       largest_path = fmt::format("/threads/{}/max_live_per_cpu", i);
+    }
+  }
+  {
+    const std::int64_t width = recording_width_ns(
+        workload.duration_ns, time_bucket_ns > 0 ? time_bucket_ns : workload.time_bucket_ns);
+    const std::uint64_t bytes =
+        static_cast<std::uint64_t>(workload.duration_ns / width + 1) *
+        (host_bytes_per_time_bucket +
+         static_cast<std::uint64_t>(machine.node_count()) * sizeof(std::uint64_t));
+    total += bytes;
+    if (bytes > largest) {
+      largest = bytes;
+      largest_path = "/time_bucket";
     }
   }
   for (const auto& e : workload.events)

@@ -29,6 +29,9 @@ std::uint64_t peak_resident_bytes();
 inline constexpr std::uint64_t host_bytes_per_live_object = 64;
 // Per simulated CPU: its actor, the pages of its stack that are touched, its per-CPU caches.
 inline constexpr std::uint64_t host_bytes_per_cpu = 256 * 1024;
+// Per time bucket of the metrics over time (time_buckets.hpp): its record, plus one count per
+// node.
+inline constexpr std::uint64_t host_bytes_per_time_bucket = 128;
 // Per memory block of the machine, present or not: the page allocator's record of it (its
 // top-order bitmap, pageblock types, free-list entries) and the topology's; an upper estimate.
 inline constexpr std::uint64_t host_bytes_per_memory_block = 512;
@@ -56,15 +59,17 @@ void check_actor_mappings(const topology::Topology& machine, const workload::Wor
                           std::uint64_t max_maps);
 
 // What the workload can hold at most: every thread group's CPUs at max_live_per_cpu objects and
-// every object an alloc_burst keeps, plus the CPUs and the machine's memory blocks (a topology
-// of millions of blocks is named, with /nodes, when it is the largest term). Throws
+// every object an alloc_burst keeps, plus the CPUs, the machine's memory blocks (a topology
+// of millions of blocks is named, with /nodes, when it is the largest term) and the time buckets
+// recorded at `time_bucket_ns` (0: the workload's "time_bucket", or automatic). Throws
 // config::ConfigError naming the workload's file, the JSON path of the largest term and the limit
 // when that exceeds `limit` (0: no limit). Also, whatever `limit`, when an address-space limit
 // (ulimit -v, RLIMIT_AS) cannot hold one actor stack per simulated CPU and event task: SimGrid
 // would abort() on the first stack it cannot map; and when vm.max_map_count cannot hold their
 // stacks' mappings (check_actor_mappings()).
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
-                          const config::JsonDocument& document, std::uint64_t limit);
+                          const config::JsonDocument& document, std::uint64_t limit,
+                          std::int64_t time_bucket_ns = 0);
 
 // Thrown from the run when its resident size passes the limit: the run is over, and its
 // results are not written unless a partial result was asked for (RunOptions::partial_results).

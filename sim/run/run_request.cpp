@@ -89,7 +89,8 @@ RunOutcome run(std::shared_ptr<const PreparedRun> prepared) {
   options.progress = p.progress;
   options.max_memory_bytes = p.max_memory_bytes;
   options.partial_results = p.partial_results;
-  check_fits_in_memory(p.machine, p.workload, p.workload_document, p.max_memory_bytes);
+  check_fits_in_memory(p.machine, p.workload, p.workload_document, p.max_memory_bytes,
+                       p.time_bucket_ns());
   const auto start = std::chrono::steady_clock::now();
   RunOutcome out{std::move(prepared), {}, 0};
   out.metrics = run_simulation(p.machine, p.workload, p.strategy, options);

@@ -36,6 +36,35 @@ TEST(ActorMappings, AMachineWhoseStacksCannotBeMappedIsRefusedNamingItsNodes) {
   }
 }
 
+// The metrics over time count in buckets of the recording width, each with a count per node: a
+// narrow named width on a long run is a term of its own, named by its JSON path.
+TEST(TimeBucketMemory, ANarrowBucketOverALongRunIsRefusedNamingItsKey) {
+  const topology::Topology m = test_support::two_node_machine();
+  workload::Workload w;
+  w.duration_ns = 1'000'000'000;
+  config::JsonDocument doc;
+  doc.name = "long.json";
+  const std::uint64_t auto_buckets = 1'000 + 1;  // a millionth-of-a-second recording width
+  const std::uint64_t per_bucket =
+      host_bytes_per_time_bucket + static_cast<std::uint64_t>(m.node_count()) * 8;
+  const std::uint64_t cpus = (m.cpu_ids().size() + w.event_tasks + 1) * host_bytes_per_cpu;
+  const std::uint64_t blocks = m.blocks.size() * host_bytes_per_memory_block;
+  EXPECT_NO_THROW(check_fits_in_memory(m, w, doc, cpus + blocks + auto_buckets * per_bucket));
+  w.time_bucket_ns = 10'000;  // 100,001 buckets
+  try {
+    check_fits_in_memory(m, w, doc, cpus + blocks + auto_buckets * per_bucket);
+    FAIL() << "no error";
+  } catch (const config::ConfigError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_EQ(e.diagnostics()[0].file, "long.json");
+    EXPECT_EQ(e.diagnostics()[0].pointer, "/time_bucket");
+  }
+  // The run's own setting counts, not the workload's.
+  w.time_bucket_ns = 0;
+  EXPECT_THROW(check_fits_in_memory(m, w, doc, cpus + blocks + auto_buckets * per_bucket, 10'000),
+               config::ConfigError);
+}
+
 // This host's limit holds the largest machine a topology can describe (8,192 CPUs).
 TEST(ActorMappings, TheDefaultLimitHoldsTheLargestMachine) {
   constexpr std::uint64_t kernel_default = 65530;
