@@ -72,7 +72,7 @@ std::string table(const std::vector<ComparedRun>& runs, const Comparison& c) {
     rows.back().insert(rows.back().end(), c.cells[i].begin(), c.cells[i].end());
   }
   const PreparedRun& p = *runs.at(0).run;
-  return fmt::format("{} on {} (seed {}, {} simulated)\n", p.workload.name, p.machine.name,
+  return fmt::format("{} on {} (seed {}, {} workload)\n", p.workload.name, p.machine.name,
                      p.seed(), duration_ms(p)) +
          aligned(rows);
 }
@@ -126,7 +126,7 @@ std::vector<Described> allocators_of(const std::vector<ComparedRun>& runs) {
   return out;
 }
 
-// "slabsim 0.1.0:" "node-online on qemu-2node-hotplug with slub" "(seed 1, 30 ms simulated)",
+// "slabsim 0.1.0:" "node-online on qemu-2node-hotplug with slub" "(seed 1, 30 ms workload)",
 // each name passed through `name`.
 template <class Name>
 Phrases headline(const std::vector<ComparedRun>& runs, Name name) {
@@ -137,7 +137,7 @@ Phrases headline(const std::vector<ComparedRun>& runs, Name name) {
   return {fmt::format("slabsim {}:", SLABSIM_VERSION),
           fmt::format("{} on {} with {}", name(p.workload.name), name(p.machine.name),
                       fmt::join(allocators, ", ")),
-          fmt::format("(seed {}, {} simulated)", p.seed(), duration_ms(p))};
+          fmt::format("(seed {}, {} workload)", p.seed(), duration_ms(p))};
 }
 
 constexpr std::string_view missing_note =

@@ -96,7 +96,7 @@ TEST(CompareReport, TheTableIsWhatCompareAlwaysPrinted) {
   r.add("slub", alloc::strategy_presets()[2], result());
   r.add("slab", alloc::strategy_presets()[2], result(1, false));
   EXPECT_EQ(compare_report(r.runs, CompareFormat::table),
-            "node-online on qemu-2node-hotplug (seed 1, 30 ms simulated)\n"
+            "node-online on qemu-2node-hotplug (seed 1, 30 ms workload)\n"
             "metric                                slub    slab\n"
             "allocations                             10      10\n"
             "remote alloc ratio                  0.1000  0.1000\n"
