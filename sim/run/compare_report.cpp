@@ -72,8 +72,8 @@ std::string table(const std::vector<ComparedRun>& runs, const Comparison& c) {
     rows.back().insert(rows.back().end(), c.cells[i].begin(), c.cells[i].end());
   }
   const PreparedRun& p = *runs.at(0).run;
-  return fmt::format("{} on {} (seed {}, {} workload)\n", p.workload.name, p.machine.name,
-                     p.seed(), duration_ms(p)) +
+  return fmt::format("{} on {} (seed {}, {} workload)\n", p.workload.name, p.machine.name, p.seed(),
+                     duration_ms(p)) +
          aligned(rows);
 }
 

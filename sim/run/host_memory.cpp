@@ -116,7 +116,7 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
     const std::int64_t width = recording_width_ns(
         workload.duration_ns, time_bucket_ns > 0 ? time_bucket_ns : workload.time_bucket_ns);
     const std::uint64_t bytes =
-        static_cast<std::uint64_t>(workload.duration_ns / width + 1) *
+        static_cast<std::uint64_t>(max_recorded_buckets(workload.duration_ns, width)) *
         (host_bytes_per_time_bucket +
          static_cast<std::uint64_t>(machine.node_count()) * sizeof(std::uint64_t));
     total += bytes;

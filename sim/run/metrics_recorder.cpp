@@ -24,7 +24,9 @@ MetricsRecorder::MetricsRecorder(const workload::Workload& workload, alloc::Allo
       allocator_(allocator),
       node_count_(node_count),
       caches_(workload.caches.size()),
-      buckets_(recording_width_ns(workload.duration_ns, time_bucket_ns), empty_bucket(node_count)),
+      buckets_(recording_width_ns(workload.duration_ns, time_bucket_ns), empty_bucket(node_count),
+               max_recorded_buckets(workload.duration_ns,
+                                    recording_width_ns(workload.duration_ns, time_bucket_ns))),
       remote_alloc_by_node_(static_cast<std::size_t>(node_count)) {
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     caches_[i].name = workload.caches[i].name;
@@ -76,9 +78,10 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
       if (end.end_time_ns > r.since_ns) add_wait(r, end.end_time_ns);
   requests_.clear();
   buckets_.extend_to(end.end_time_ns);
+  // The recording width has grown past the named one when the run outlasted its buckets.
   m.bucket_width_ns =
       requested_bucket_ns_ > 0
-          ? requested_bucket_ns_
+          ? buckets_.width_ns()
           : automatic_width_ns(duration_ns_, buckets_.width_ns(), hotplug_windows_ns(hotplug_));
   buckets_.coarsen(m.bucket_width_ns);
   m.buckets = buckets_.buckets();

@@ -25,6 +25,10 @@ std::int64_t recording_width_ns(std::int64_t duration_ns, std::int64_t requested
   return width;
 }
 
+std::int64_t max_recorded_buckets(std::int64_t duration_ns, std::int64_t recording_ns) {
+  return std::max<std::int64_t>(1000, 4 * (duration_ns / recording_ns + 1));
+}
+
 std::int64_t automatic_width_ns(std::int64_t duration_ns, std::int64_t recording_ns,
                                 const std::vector<std::int64_t>& windows_ns) {
   std::int64_t shortest = 0;

@@ -24,23 +24,33 @@ inline constexpr std::int64_t min_buckets_per_hotplug_window = 4;
 // 1-2-5 step at least as wide, is a whole number of recording buckets.
 [[nodiscard]] std::int64_t recording_width_ns(std::int64_t duration_ns, std::int64_t requested_ns);
 
+// How many buckets a run may record: four times those of its duration (a thousand at least).
+// A run can go on long past its duration (a 1 us workload whose hotplug waits a 16 ms grace
+// period): past this many, the recording width grows tenfold, and the result says so with the
+// width it used.
+[[nodiscard]] std::int64_t max_recorded_buckets(std::int64_t duration_ns,
+                                                std::int64_t recording_ns);
+
 // The automatic width: the widest 1-2-5 step (1, 2 or 5 x 10^k ns) no wider than a hundredth of
 // the duration that puts at least 4 buckets in every one of `windows_ns` (those of zero length
 // are ignored), but never narrower than `recording_ns`.
 [[nodiscard]] std::int64_t automatic_width_ns(std::int64_t duration_ns, std::int64_t recording_ns,
                                               const std::vector<std::int64_t>& windows_ns);
 
-// Buckets of `width_ns` from time 0, created as the run reaches them. `Bucket` has a start_ns
-// member and merge(const Bucket&), which adds another bucket's counts to its own.
+// Buckets of `width_ns` from time 0, created as the run reaches them, at most `max_buckets` of
+// them: a time past those makes the width ten times wider. `Bucket` has a start_ns member and
+// merge(const Bucket&), which adds another bucket's counts to its own.
 template <class Bucket>
 class TimeBuckets {
  public:
   // `empty`: a bucket with nothing counted (its start_ns is set here).
-  TimeBuckets(std::int64_t width_ns, Bucket empty)
-      : width_ns_(width_ns), empty_(std::move(empty)) {}
+  TimeBuckets(std::int64_t width_ns, Bucket empty, std::int64_t max_buckets)
+      : width_ns_(width_ns), max_buckets_(max_buckets), empty_(std::move(empty)) {}
 
   // The bucket holding `now_ns` (>= 0).
   Bucket& at(std::int64_t now_ns) {
+    while (now_ns / width_ns_ >= max_buckets_)
+      coarsen(width_ns_ * 10);
     const auto b = static_cast<std::size_t>(now_ns / width_ns_);
     while (buckets_.size() <= b) {
       buckets_.push_back(empty_);
@@ -59,7 +69,8 @@ class TimeBuckets {
     merged.reserve(buckets_.size() / factor + 1);
     for (std::size_t b = 0; b < buckets_.size(); ++b) {
       if (b % factor == 0) {
-        merged.push_back(buckets_[b]);
+        merged.push_back(std::move(buckets_[b]));
+        merged.back().start_ns = static_cast<std::int64_t>(merged.size() - 1) * width_ns;
       } else {
         merged.back().merge(buckets_[b]);
       }
@@ -74,6 +85,7 @@ class TimeBuckets {
 
  private:
   std::int64_t width_ns_;
+  std::int64_t max_buckets_;
   Bucket empty_;
   std::vector<Bucket> buckets_;
 };

@@ -379,6 +379,25 @@ TEST(Run, TimeBucketsResolveTheGoingOnlineWindowAndRecordWhoWaits) {
   }
 }
 
+// A 1 us workload whose hotplug waits a grace period of milliseconds runs thousands of times past
+// its duration: its buckets widen instead of growing without bound (found by fuzz_run), and the
+// result says which width it used.
+TEST(Run, ARunFarPastItsDurationWidensItsBuckets) {
+  const auto doc = config::parse_json_document(R"({
+    "name": "short", "topology": "qemu-2node-hotplug", "duration": "1us", "time_bucket": "1ns",
+    "caches": [{"name": "c", "object_size": 64}],
+    "events": [{"at": "0ns", "memory_online": {"node": 2, "blocks": 1}}]})",
+                                               "short.json");
+  const Loaded l = load(doc);
+  ASSERT_EQ(l.workload.time_bucket_ns, 1);
+  const RunMetrics m = run(l, "slab_nodes");
+  ASSERT_GT(m.simulated_ns, 1'000'000) << "the online waits its grace period";
+  EXPECT_LE(static_cast<std::int64_t>(m.buckets.size()), max_recorded_buckets(1'000, 1));
+  EXPECT_GT(m.bucket_width_ns, 1);
+  EXPECT_EQ(m.bucket_width_ns % 10, 0);
+  EXPECT_GT(m.buckets.back().start_ns + m.bucket_width_ns, m.simulated_ns);
+}
+
 TEST(Run, ANamedTimeBucketIsKept) {
   const Loaded l = load("node-online");
   RunOptions o;

@@ -44,13 +44,14 @@ TEST(TimeBucketMemory, ANarrowBucketOverALongRunIsRefusedNamingItsKey) {
   w.duration_ns = 1'000'000'000;
   config::JsonDocument doc;
   doc.name = "long.json";
-  const std::uint64_t auto_buckets = 1'000 + 1;  // a millionth-of-a-second recording width
+  // Automatic: a recording width of 1 ms, and room for 4 times the duration's buckets.
+  const std::uint64_t auto_buckets = 4 * (1'000 + 1);
   const std::uint64_t per_bucket =
       host_bytes_per_time_bucket + static_cast<std::uint64_t>(m.node_count()) * 8;
   const std::uint64_t cpus = (m.cpu_ids().size() + w.event_tasks + 1) * host_bytes_per_cpu;
   const std::uint64_t blocks = m.blocks.size() * host_bytes_per_memory_block;
   EXPECT_NO_THROW(check_fits_in_memory(m, w, doc, cpus + blocks + auto_buckets * per_bucket));
-  w.time_bucket_ns = 10'000;  // 100,001 buckets
+  w.time_bucket_ns = 10'000;  // 100,001 buckets over the duration
   try {
     check_fits_in_memory(m, w, doc, cpus + blocks + auto_buckets * per_bucket);
     FAIL() << "no error";

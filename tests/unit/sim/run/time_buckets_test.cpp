@@ -34,7 +34,7 @@ struct Count {
 };
 
 TEST(TimeBuckets, BucketsAreMadeAsTheRunReachesThemAndMergeWhole) {
-  TimeBuckets<Count> b(10, Count{});
+  TimeBuckets<Count> b(10, Count{}, 1'000);
   b.at(5).n += 1;
   b.at(37).n += 2;
   b.extend_to(59);
@@ -46,6 +46,25 @@ TEST(TimeBuckets, BucketsAreMadeAsTheRunReachesThemAndMergeWhole) {
   EXPECT_EQ(b.buckets()[1].n, 2);
   EXPECT_EQ(b.buckets()[1].start_ns, 20);
   EXPECT_EQ(b.width_ns(), 20);
+}
+
+TEST(TimeBuckets, ARunPastItsBucketsWidensThemTenfold) {
+  EXPECT_EQ(max_recorded_buckets(30'000'000, 10'000), 4 * 3001);
+  EXPECT_EQ(max_recorded_buckets(1'000, 1), 4004);
+  EXPECT_EQ(max_recorded_buckets(1'000, 1'000), 1000);
+  TimeBuckets<Count> b(10, Count{}, 5);
+  b.at(3).n += 1;
+  b.at(45).n += 1;
+  b.at(49).n += 1;
+  EXPECT_EQ(b.width_ns(), 10);
+  b.at(50).n += 1;  // the sixth bucket: ten times wider
+  EXPECT_EQ(b.width_ns(), 100);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b.buckets()[0].n, 4);
+  b.at(1'234).n += 1;
+  EXPECT_EQ(b.width_ns(), 1'000);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b.buckets()[1].start_ns, 1'000);
 }
 
 TEST(TimeBuckets, LockWaitsMergeByClassModeAndFunctionText) {
