@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "allocator/strategy.hpp"
+#include "lock_class_json.hpp"
 
 namespace slabsim::sim {
 namespace compare_report_test {
@@ -20,12 +21,7 @@ namespace compare_report_test {
 using nlohmann::json;
 
 json lock_class(const std::string& name, std::int64_t wait, std::int64_t hold, int contentions) {
-  auto times = [](std::int64_t total) {
-    return json{{"waittime", {{"total_ns", total}}}, {"holdtime", {{"total_ns", total}}}};
-  };
-  json c = {{"class", name}, {"contentions", contentions}, {"read", times(0)}};
-  c["write"] = {{"waittime", {{"total_ns", wait}}}, {"holdtime", {{"total_ns", hold}}}};
-  return c;
+  return test_support::lock_class_json(name, wait, hold, contentions);
 }
 
 // A result reduced to what the headline metrics read; `scale` makes its numbers wide.

@@ -10,18 +10,15 @@
 #include <set>
 #include <string>
 
+#include "lock_class_json.hpp"
+
 namespace slabsim::sim {
 namespace {
 
 using nlohmann::json;
 
 json lock_class(const std::string& name, std::int64_t wait, std::int64_t hold, int contentions) {
-  auto times = [](std::int64_t total) {
-    return json{{"waittime", {{"total_ns", total}}}, {"holdtime", {{"total_ns", total}}}};
-  };
-  json c = {{"class", name}, {"contentions", contentions}, {"read", times(0)}};
-  c["write"] = {{"waittime", {{"total_ns", wait}}}, {"holdtime", {{"total_ns", hold}}}};
-  return c;
+  return test_support::lock_class_json(name, wait, hold, contentions);
 }
 
 // A result as the writer makes it, reduced to what the headline metrics read: SLAB's (no
