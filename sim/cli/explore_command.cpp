@@ -2,31 +2,24 @@
 // events delayed by a seeded jitter, to find how often each class of bug shows (findings.hpp)
 // and the first seed that shows it, with the command that replays that run.
 //
-// Runs are spread over worker processes (fork: SimGrid allows one engine per process), each
-// reporting "<strategy> <seed> <findings>" lines through a pipe; the parent gathers them. The
-// output is sorted by seed, so it does not depend on --jobs.
+// Runs are spread over worker processes (cli/worker_pool.hpp), each returning its findings; the
+// output is in the order of seeds, so it does not depend on --jobs.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "cli/command.hpp"
-#include "cli/interrupts.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
+#include "cli/worker_pool.hpp"
 #include "run/findings.hpp"
 #include "run/runner.hpp"
 #include "strategy/strategy_format.hpp"
@@ -50,160 +43,33 @@ struct RunRecord {
   std::vector<std::string> findings;
 };
 
-void write_all(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
-// A worker: the runs (strategy, seed) with index % jobs == job, one line each on `fd`; a line
-// "error <message>" and exit status 1 if a run throws.
-[[noreturn]] void worker(const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies,
-                         const ExploreOptions& o, int job, int jobs, int fd) {
-  int status = 0;
-  try {
-    std::size_t index = 0;
-    for (std::size_t s = 0; s < strategies.size(); ++s) {
-      for (int r = 0; r < o.runs; ++r, ++index) {
-        if (static_cast<int>(index % static_cast<std::size_t>(jobs)) != job) continue;
-        auto run = std::make_shared<sim::PreparedRun>(*strategies[s]);
-        run->settings.seed = o.first_seed + static_cast<std::uint64_t>(r);
-        const auto outcome = sim::run(std::move(run));
-        std::string line = fmt::format("{}\t{}", s, outcome.run->seed());
-        for (const auto& f : sim::run_findings(outcome.metrics))
-          line += "\t" + f;
-        write_all(fd, line + "\n");
-      }
-    }
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    std::replace(what.begin(), what.end(), '\n', ' ');
-    write_all(fd, "error\t" + what + "\n");
-    status = 1;
-  }
-  ::close(fd);
-  ::_exit(status);  // no atexit handlers or static destructors of the parent's state
-}
-
-struct Worker {
-  pid_t pid;
-  int fd;
-  std::string pending;  // a line read in part
-};
-
-std::vector<Worker> spawn_workers(
-    const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies, const ExploreOptions& o,
-    int jobs) {
-  std::vector<Worker> workers;
-  std::cout << std::flush;
-  std::cerr << std::flush;
-  for (int job = 0; job < jobs; ++job) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
-    // No interrupt between the fork and remembering the worker: it would outlive slabsim.
-    sigset_t stop, old;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    ::sigprocmask(SIG_BLOCK, &stop, &old);
-    const pid_t pid = ::fork();
-    if (pid > 0) remember_worker(pid);
-    ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-    if (pid == 0) {
-      forget_all_workers();
-      ::close(fds[0]);
-      for (const auto& w : workers)
-        ::close(w.fd);
-      worker(strategies, o, job, jobs, fds[1]);
-    }
-    ::close(fds[1]);
-    workers.push_back({pid, fds[0], {}});
-  }
-  return workers;
-}
-
-// One line of a worker: a run's record, or an error message.
-void parse_line(const std::string& line, std::vector<RunRecord>& records,
-                std::vector<std::string>& errors) {
-  std::istringstream in(line);
-  std::string field;
-  std::getline(in, field, '\t');
-  if (field == "error") {
-    std::getline(in, field);
-    errors.push_back(field);
-    return;
-  }
-  RunRecord r;
-  r.strategy = std::stoul(field);
-  std::getline(in, field, '\t');
-  r.seed = std::stoull(field);
-  while (std::getline(in, field, '\t'))
-    r.findings.push_back(field);
-  records.push_back(std::move(r));
-}
-
-// Reads what a worker has written; false once it closed its pipe.
-bool read_worker(Worker& w, std::vector<RunRecord>& records, std::vector<std::string>& errors) {
-  char buf[4096];
-  const ssize_t n = ::read(w.fd, buf, sizeof buf);
-  if (n < 0 && errno == EINTR) return true;
-  if (n <= 0) {
-    ::close(w.fd);
-    w.fd = -1;
-    return false;
-  }
-  w.pending.append(buf, static_cast<std::size_t>(n));
-  for (std::size_t nl; (nl = w.pending.find('\n')) != std::string::npos;) {
-    parse_line(w.pending.substr(0, nl), records, errors);
-    w.pending.erase(0, nl + 1);
-  }
-  return true;
-}
-
-// Every run of every strategy, sorted by strategy and seed.
+// Every run of every strategy, in the order of strategy and seed, each run in a worker process.
 std::vector<RunRecord> run_workers(
     const std::vector<std::shared_ptr<const sim::PreparedRun>>& strategies, const ExploreOptions& o,
     int jobs) {
-  auto workers = spawn_workers(strategies, o, jobs);
-  std::vector<RunRecord> records;
-  std::vector<std::string> errors;
-  const std::size_t total = strategies.size() * static_cast<std::size_t>(o.runs);
-  {
-    ProgressLine progress;
-    for (std::size_t open = workers.size(); open > 0;) {
-      std::vector<pollfd> fds;
-      for (const auto& w : workers)
-        fds.push_back({w.fd, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR)
-        throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
-      for (std::size_t i = 0; i < workers.size(); ++i)
-        if (workers[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-            !read_worker(workers[i], records, errors))
-          --open;
-      progress.update([&](double) {
-        return fmt::format("slabsim explore: {} of {} runs", records.size(), total);
+  const std::size_t runs = static_cast<std::size_t>(o.runs);
+  const std::size_t total = strategies.size() * runs;
+  ProgressLine progress;
+  const auto outputs = run_in_workers(
+      total, jobs,
+      [&](std::size_t i) {
+        auto run = std::make_shared<sim::PreparedRun>(*strategies[i / runs]);
+        run->settings.seed = o.first_seed + i % runs;
+        const auto outcome = sim::run(std::move(run));
+        return fmt::format("{}", fmt::join(sim::run_findings(outcome.metrics), "\t"));
+      },
+      [&](std::size_t done) {
+        progress.update(
+            [&](double) { return fmt::format("slabsim explore: {} of {} runs", done, total); });
       });
-    }
+  std::vector<RunRecord> records;
+  for (std::size_t i = 0; i < total; ++i) {
+    RunRecord r{i / runs, o.first_seed + i % runs, {}};
+    std::istringstream in(outputs[i]);
+    for (std::string field; std::getline(in, field, '\t');)
+      r.findings.push_back(field);
+    records.push_back(std::move(r));
   }
-  bool crashed = false;
-  for (const auto& w : workers) {
-    int status = 0;
-    ::waitpid(w.pid, &status, 0);
-    forget_worker(w.pid);
-    if (WIFSIGNALED(status)) crashed = true;
-  }
-  if (!errors.empty()) throw std::runtime_error("a run failed: " + errors.front());
-  if (crashed || records.size() != total)
-    throw std::runtime_error(
-        fmt::format("a worker died: {} of {} runs reported", records.size(), total));
-  std::sort(records.begin(), records.end(), [](const RunRecord& a, const RunRecord& b) {
-    return std::tie(a.strategy, a.seed) < std::tie(b.strategy, b.seed);
-  });
   return records;
 }
 
@@ -256,9 +122,7 @@ void explore(const ExploreOptions& o, int& status) {
   std::vector<std::shared_ptr<const sim::PreparedRun>> strategies;
   for (const auto& name : o.run.strategies)
     strategies.push_back(with_strategy(base, sim::load_strategy({name}), base.settings.allocator));
-  const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int jobs =
-      std::min(o.jobs > 0 ? o.jobs : cpus, static_cast<int>(strategies.size()) * o.runs);
+  const int jobs = worker_count(o.jobs, strategies.size() * static_cast<std::size_t>(o.runs));
   const auto start = std::chrono::steady_clock::now();
   const auto records = run_workers(strategies, o, jobs);
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;

@@ -10,6 +10,7 @@
 #include "cli/command.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/run_setup.hpp"
+#include "cli/worker_pool.hpp"
 #include "run/compare_report.hpp"
 #include "run/findings.hpp"
 #include "run/headline_metrics.hpp"
@@ -52,12 +53,13 @@ struct Outcome {
   nlohmann::json result;
 };
 
-// One run of `prepared`, with a progress line, its timeline written to `trace_path` if given.
+// One run of `prepared`, with a progress line unless `quiet`, its timeline written to
+// `trace_path` if given.
 Outcome run_one(std::shared_ptr<const sim::PreparedRun> prepared, std::string label,
-                const std::string& trace_path = "") {
+                const std::string& trace_path = "", bool quiet = false) {
   auto run = std::make_shared<sim::PreparedRun>(*prepared);
   Progress progress(run->workload.duration_ns);
-  run->progress = [&progress](std::int64_t ns) { progress(ns); };
+  if (!quiet) run->progress = [&progress](std::int64_t ns) { progress(ns); };
   run->trace_path = trace_path;
   Outcome out{std::move(label), {}, {}};
   try {
@@ -74,11 +76,11 @@ Outcome run_one(std::shared_ptr<const sim::PreparedRun> prepared, std::string la
   return out;
 }
 
-int exit_status(const std::vector<Outcome>& outcomes) {
-  for (const auto& o : outcomes)
-    for (const auto& f : sim::run_findings(o.run.metrics))
-      if (sim::is_failure(f)) return exit_found;
-  return exit_ok;
+// A violation or a deadlock: exit status 3.
+bool found_failure(const Outcome& o) {
+  const auto findings = sim::run_findings(o.run.metrics);
+  return std::any_of(findings.begin(), findings.end(),
+                     [](const std::string& f) { return sim::is_failure(f); });
 }
 
 std::string reports_text(const Outcome& o, const std::vector<std::string>& names) {
@@ -99,15 +101,37 @@ void check_reports(const std::vector<std::string>& names) {
   }
 }
 
+// What `compare` prints and writes of one column, made in the process that ran it (this one, or
+// a worker with --jobs): its result document, the reports asked for, and whether the run found
+// a violation or a deadlock.
+struct Column {
+  std::string label;
+  std::shared_ptr<const sim::PreparedRun> run;
+  nlohmann::json result;
+  std::string reports;
+  bool failed = false;
+};
+
+Column column_of(const Outcome& o, const std::vector<std::string>& reports) {
+  return {o.label, o.run.run, o.result, reports.empty() ? "" : reports_text(o, reports),
+          found_failure(o)};
+}
+
 // The side-by-side comparison of the runs (run/compare_report.hpp) in `format`; `command`
 // reproduces it (markdown and text show it).
-std::string compare_table(const std::vector<Outcome>& outcomes,
+std::string compare_table(const std::vector<Column>& columns,
                           sim::CompareFormat format = sim::CompareFormat::table,
                           const sim::CommandWords& command = {}) {
   std::vector<sim::ComparedRun> runs;
-  for (const auto& o : outcomes)
-    runs.push_back({o.label, o.run.run.get(), &o.result});
+  for (const auto& c : columns)
+    runs.push_back({c.label, c.run.get(), &c.result});
   return sim::compare_report(runs, format, command);
+}
+
+int exit_status(const std::vector<Column>& columns) {
+  return std::any_of(columns.begin(), columns.end(), [](const Column& c) { return c.failed; })
+             ? exit_found
+             : exit_ok;
 }
 
 // The `slabsim compare` command that gives the same comparison: the workload, its machine (the
@@ -124,8 +148,9 @@ sim::CommandWords reproduce_command(const CLI::App& cmd, const RunCliOptions& o,
   if (cmd.count("--allocators") > 0)
     words.push_back({{"-a", fmt::format("{}", fmt::join(o.allocators, ","))}, true});
   words.push_back({{"--seed", std::to_string(p.seed())}});
-  const std::vector<std::string> skip{"--workload", "--topology", "--strategies", "--allocators",
-                                      "--seed",     "--output",   "--trace",      "--help"};
+  const std::vector<std::string> skip{"--workload",   "--topology", "--strategies",
+                                      "--allocators", "--seed",     "--output",
+                                      "--trace",      "--jobs",     "--help"};
   for (const CLI::Option* opt : cmd.get_options()) {
     const std::string name = opt->get_name();
     if (opt->count() == 0 || std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
@@ -145,22 +170,56 @@ void add_reports_option(CLI::App* cmd, RunCliOptions& o) {
       ->delimiter(',');
 }
 
-// Every allocator under every strategy, each column named by what varies.
-std::vector<Outcome> run_columns(const RunCliOptions& o) {
+// Every allocator under every strategy, each column named by what varies. With more than one
+// job the columns run in worker processes (cli/worker_pool.hpp), `jobs` (0: one per CPU) at a
+// time; what comes back is the same as from a run in this process.
+std::vector<Column> run_columns(const RunCliOptions& o, int jobs = 0) {
   const sim::PreparedRun base = prepare(o, o.strategies.at(0));
   std::vector<alloc::Strategy> strategies{base.strategy};
   for (std::size_t i = 1; i < o.strategies.size(); ++i)
     strategies.push_back(sim::load_strategy({o.strategies[i]}));
-  std::vector<Outcome> outcomes;
+  struct Spec {
+    std::string label;
+    std::shared_ptr<const sim::PreparedRun> run;
+  };
+  std::vector<Spec> specs;
   for (const auto& a : o.allocators)
-    for (const auto& st : strategies) {
-      const std::string label = o.allocators.size() == 1 ? st.name
-                                : strategies.size() == 1 ? a
-                                                         : a + ":" + st.name;
-      outcomes.push_back(run_one(with_strategy(base, st, allocator_kind(a)), label,
-                                 o.trace.empty() ? std::string() : trace_path_for(o.trace, label)));
-    }
-  return outcomes;
+    for (const auto& st : strategies)
+      specs.push_back({o.allocators.size() == 1 ? st.name
+                       : strategies.size() == 1 ? a
+                                                : a + ":" + st.name,
+                       with_strategy(base, st, allocator_kind(a))});
+  auto trace = [&](const Spec& s) {
+    return o.trace.empty() ? std::string() : trace_path_for(o.trace, s.label);
+  };
+  std::vector<Column> columns;
+  jobs = worker_count(jobs, specs.size());
+  if (jobs == 1) {
+    for (const auto& s : specs)
+      columns.push_back(column_of(run_one(s.run, s.label, trace(s)), o.reports));
+    return columns;
+  }
+  ProgressLine progress;
+  const auto replies = run_in_workers(
+      specs.size(), jobs,
+      [&](std::size_t i) {
+        const Column c =
+            column_of(run_one(specs[i].run, specs[i].label, trace(specs[i]), true), o.reports);
+        return nlohmann::json{{"result", c.result}, {"reports", c.reports}, {"failed", c.failed}}
+            .dump();
+      },
+      [&](std::size_t done) {
+        progress.update([&](double) {
+          return fmt::format("slabsim compare: {} of {} runs, {} at a time", done, specs.size(),
+                             jobs);
+        });
+      });
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    auto reply = nlohmann::json::parse(replies[i]);
+    columns.push_back({specs[i].label, specs[i].run, std::move(reply.at("result")),
+                       reply.at("reports").get<std::string>(), reply.at("failed").get<bool>()});
+  }
+  return columns;
 }
 
 // --format: the names of sim::compare_formats(), checked; the format chosen into `format`.
@@ -201,24 +260,28 @@ void add_compare_command(CLI::App& app, int& status) {
                   "before the extension: trace.json gives trace.<column>.json");
   auto cmp_format = std::make_shared<sim::CompareFormat>(sim::CompareFormat::table);
   add_format_option(cmp, *cmp_format);
-  cmp->callback([cmp, cmp_opts, cmp_format, &status] {
+  auto cmp_jobs = std::make_shared<int>(0);
+  cmp->add_option("--jobs", *cmp_jobs,
+                  "Worker processes running the columns (default: one per CPU, at most one per "
+                  "column); the output does not depend on it")
+      ->check(CLI::Range(1, 1024));
+  cmp->callback([cmp, cmp_opts, cmp_format, cmp_jobs, &status] {
     check_reports(cmp_opts->reports);
     check_output(cmp_opts->output, /*directory=*/true);
     check_output(cmp_opts->trace);
     if (cmp_opts->strategies.empty()) cmp_opts->strategies = {std::string(sim::default_strategy)};
-    const auto outcomes = run_columns(*cmp_opts);
+    const auto columns = run_columns(*cmp_opts, *cmp_jobs);
     if (!cmp_opts->output.empty()) {
-      for (const auto& o : outcomes)
-        emit(o.result.dump(2) + "\n",
-             (std::filesystem::path(cmp_opts->output) / (o.label + ".json")).string());
+      for (const auto& c : columns)
+        emit(c.result.dump(2) + "\n",
+             (std::filesystem::path(cmp_opts->output) / (c.label + ".json")).string());
     }
-    std::string text = compare_table(outcomes, *cmp_format,
-                                     reproduce_command(*cmp, *cmp_opts, *outcomes.at(0).run.run));
-    for (const auto& o : outcomes)
-      if (!cmp_opts->reports.empty())
-        text += fmt::format("\n### {}\n{}", o.label, reports_text(o, cmp_opts->reports));
+    std::string text =
+        compare_table(columns, *cmp_format, reproduce_command(*cmp, *cmp_opts, *columns.at(0).run));
+    for (const auto& c : columns)
+      if (!cmp_opts->reports.empty()) text += fmt::format("\n### {}\n{}", c.label, c.reports);
     emit(text, "");
-    status = exit_status(outcomes);
+    status = exit_status(columns);
   });
 }
 
@@ -227,9 +290,9 @@ void add_compare_command(CLI::App& app, int& status) {
 int run_default_comparison() {
   RunCliOptions o;
   o.strategies = sim::default_strategies;
-  const auto outcomes = run_columns(o);
-  emit(compare_table(outcomes), "");
-  return exit_status(outcomes);
+  const auto columns = run_columns(o);
+  emit(compare_table(columns), "");
+  return exit_status(columns);
 }
 
 void add_run_commands(CLI::App& app, int& status) {
@@ -261,7 +324,7 @@ void add_run_commands(CLI::App& app, int& status) {
     const auto reports =
         run_opts->reports.empty() ? std::vector<std::string>{"summary"} : run_opts->reports;
     emit(reports_text(outcomes[0], reports), "");
-    status = exit_status(outcomes);
+    status = found_failure(outcomes[0]) ? exit_found : exit_ok;
     if (const auto& partial = outcomes[0].run.metrics.partial) {
       std::cerr << "slabsim: " << partial->reason << "; it was stopped"
                 << (run_opts->output.empty() ? ""

@@ -1,11 +1,11 @@
 """Faults around a run, as a user meets them: an -o that cannot be written (a missing or
 read-only directory, a file-size limit standing in for a full disk) ends with exit status 2, the
 reason and no file, before the run where it can be seen then; SIGINT and SIGTERM end run,
-explore and sweep with 130 and 143, no partial file and no worker left behind; an interrupted
-sweep resumes where it stopped, and a cut-short point file is run again, never merged; a
-workload too big for the host's memory is refused before the run, and a run that outgrows
---max-memory stops with exit status 2 instead of the kernel's OOM killer (with --partial, after
-writing what it measured, marked partial)."""
+compare, explore and sweep with 130 and 143, no partial file and no worker left behind; an
+interrupted sweep resumes where it stopped, and a cut-short point file is run again, never
+merged; a workload too big for the host's memory is refused before the run, and a run that
+outgrows --max-memory stops with exit status 2 instead of the kernel's OOM killer (with
+--partial, after writing what it measured, marked partial), compare's worker processes too."""
 
 import json
 import os
@@ -109,6 +109,21 @@ def test_interrupted_explore_exits_as_a_shell_expects(tmp_path, signo, status):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("signo,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupted_compare_with_workers_exits_as_a_shell_expects(tmp_path, signo, status):
+    long = write_json(tmp_path / "long.json", {
+        "name": "long", "topology": "two-socket-intel", "duration": "2s",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c",
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1us"}}]})
+    out = tmp_path / "out"
+    token = str(out)
+    p = interrupted(["compare", "-w", long, "-s", "hotplug_lock,slab_nodes", "--jobs", "2",
+                     "-o", token], signo, lambda: len(processes_with(token)) >= 3, token)
+    assert p.returncode == status
+    assert list(out.iterdir()) == []
+
+
 def test_interrupted_sweep_resumes_and_reruns_a_cut_short_point(tmp_path):
     plan = ROOT / "workloads" / "sweeps" / "locking-by-seed.json"
     out = tmp_path / "sweep"
@@ -180,6 +195,19 @@ def test_a_run_that_outgrows_max_memory_stops_with_a_clear_error(tmp_path):
     r = slabsim("run", "-w", workload, "--max-memory", "0", "-o", str(target))
     assert r.returncode == 0, r.stderr
     assert target.exists()
+
+
+def test_compare_columns_that_outgrow_max_memory_in_workers_stop_with_a_clear_error(tmp_path):
+    # A worker's resident size is its own: about 10 MiB here against some 35 MiB for the same
+    # run in slabsim's process, most of which is shared-library pages the worker has not touched
+    # since the fork. 7 MiB passes the estimate before the runs (about 6 MiB) and stops both.
+    workload = churn_workload(tmp_path)
+    out = tmp_path / "out"
+    r = slabsim("compare", "-w", workload, "-s", "hotplug_lock,slab_nodes", "--jobs", "2",
+                "--max-memory", "7MiB", "-o", str(out))
+    assert r.returncode == 2, r.stderr
+    assert "over the limit of 7 MiB (--max-memory); it was stopped and wrote nothing" in r.stderr
+    assert r.stdout == "" and list(out.iterdir()) == []
 
 
 def test_partial_writes_what_a_stopped_run_measured_marked_partial(tmp_path):
