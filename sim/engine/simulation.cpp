@@ -28,8 +28,7 @@ namespace slabsim::sim {
 
 namespace {
 
-int actor_stack_kib = 0;                 // Simulation::set_actor_stack_kib()
-constexpr int simgrid_stack_kib = 8192;  // SimGrid 3.32's contexts/stack-size default
+int actor_stack_kib = 0;  // Simulation::set_actor_stack_kib(); 0: the default
 
 struct CpuPlacement {
   int cpu = 0;
@@ -186,7 +185,8 @@ struct Simulation::Impl {
     if (simgrid::config::get_value<int>("contexts/nthreads") != 1)
       s4u::Engine::set_config("contexts/nthreads:1");
     // The key exists once an engine does, and keeps its value from one engine to the next.
-    const int stack_kib = actor_stack_kib > 0 ? actor_stack_kib : simgrid_stack_kib;
+    const int stack_kib =
+        actor_stack_kib > 0 ? actor_stack_kib : Simulation::default_actor_stack_kib;
     if (simgrid::config::get_value<int>("contexts/stack-size") != stack_kib)
       s4u::Engine::set_config("contexts/stack-size:" + std::to_string(stack_kib));
     auto* zone = s4u::create_full_zone("machine");
@@ -494,6 +494,7 @@ void Wakeup::park() {
     s.list(me, s.engine_now());  // the token is there: acquire() returns at once
   else
     impl_->parked = &me;  // blocked: runs next when released, not before
+  ++s.result.engine_parks;
   impl_->semaphore->acquire();
   impl_->parked = nullptr;
   impl_->released = false;
@@ -510,6 +511,7 @@ void Wakeup::release() {
   else
     impl_->released = true;
   s.list(me, now);
+  ++s.result.engine_releases;
   impl_->semaphore->release();
   s.resumed(me);
 }

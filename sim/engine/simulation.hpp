@@ -33,10 +33,13 @@ struct RunResult {
   // Every actor still alive when SimGrid found that none could make progress (daemons too).
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
-  // Host-side cost figures: sleeps that went through the engine, and sleeps that lookahead
-  // skipped. Not part of any simulated result.
+  // Host-side cost figures, not part of any simulated result: sleeps that went through the
+  // engine, sleeps that lookahead skipped, and Wakeup's calls, each one SimGrid semaphore
+  // simcall (parks: an actor blocking on a lock; releases: its wake-up).
   std::uint64_t engine_sleeps = 0;
   std::uint64_t skipped_sleeps = 0;
+  std::uint64_t engine_parks = 0;
+  std::uint64_t engine_releases = 0;
 };
 
 // A run ends when every regular actor has finished; daemons (background work such as reapers)
@@ -90,10 +93,16 @@ class Simulation {
   void set_lookahead(bool on);
 
   // SimGrid's contexts/stack-size, in KiB, for the actors of every Simulation constructed from
-  // now on in the process; 0 (the default) keeps SimGrid's 8 MiB, which the CLI's memory checks
-  // assume (run/host_memory.hpp). For short runs under sanitizers, where allocating and freeing
-  // the default stacks dominates (the fuzzer's end-to-end target).
+  // now on in the process; 0 restores the default.
   static void set_actor_stack_kib(int kib);
+  // slabsim's default, and what the CLI's memory checks assume (run/host_memory.hpp). SimGrid's
+  // own 8 MiB made every run map, fault in and give back 8 MiB per actor: node-online ran at
+  // 2.6 M simulated operations per host second alone and 3.05 M in a process running it again
+  // and again, against 3.0 M and 4.3 M with 512 KiB (scripts/bench's profile mode, 2026-12-06).
+  // The model's deepest call chains need far less: the whole test suite passes with 64 KiB
+  // stacks, and the fuzzer's end-to-end target runs with 256 KiB under AddressSanitizer. A
+  // stack overflow hits SimGrid's guard page (a crash, not a silent corruption).
+  static constexpr int default_actor_stack_kib = 512;
 
   // Runs until every regular actor has finished or a deadlock is found. At most once per
   // Simulation (std::logic_error otherwise). Rethrows the first exception an actor threw.

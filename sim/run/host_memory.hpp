@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "config/json_document.hpp"
+#include "engine/simulation.hpp"
 #include "topology/topology.hpp"
 #include "workload/workload.hpp"
 
@@ -36,9 +37,10 @@ inline constexpr std::uint64_t host_bytes_per_time_bucket = 128;
 // top-order bitmap, pageblock types, free-list entries) and the topology's; an upper estimate.
 inline constexpr std::uint64_t host_bytes_per_memory_block = 512;
 
-// SimGrid 3.32's contexts/stack-size default, which slabsim keeps: the address space each actor
-// reserves for its stack (touched only as it grows).
-inline constexpr std::uint64_t actor_stack_bytes = 8 * 1024 * 1024;
+// The address space each actor reserves for its stack (SimGrid's contexts/stack-size, as
+// Simulation sets it; touched only as it grows).
+inline constexpr std::uint64_t actor_stack_bytes =
+    std::uint64_t{Simulation::default_actor_stack_kib} * 1024;
 // What the rest of the process may map (the binary, its libraries, the heap) on top of the
 // stacks, for the address-space check.
 inline constexpr std::uint64_t address_space_base_bytes = std::uint64_t{2} << 30;

@@ -110,6 +110,8 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
   m.engine_steps = steps;
   m.engine_sleeps = end.engine_sleeps;
   m.skipped_sleeps = end.skipped_sleeps;
+  m.engine_parks = end.engine_parks;
+  m.engine_releases = end.engine_releases;
   return m;
 }
 

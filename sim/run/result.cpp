@@ -220,6 +220,8 @@ json host_json(const RunOutcome& o) {
           {"steps", m.engine_steps},
           {"engine_sleeps", m.engine_sleeps},
           {"skipped_sleeps", m.skipped_sleeps},
+          {"engine_parks", m.engine_parks},
+          {"engine_releases", m.engine_releases},
           {"peak_resident_bytes", o.peak_resident_bytes},
           {"steps_per_second",
            o.wall_seconds > 0 ? static_cast<double>(m.engine_steps) / o.wall_seconds : 0.0}};

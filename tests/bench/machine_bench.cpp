@@ -1,14 +1,34 @@
-// Simulated slab operations per host second on the SimGrid machine, each next to a bare
-// SimGrid loop doing one sleep_for per operation in the same process, plus a 1,024-CPU x
-// 32-node machine and the host memory per live object. Prints figures; never fails on them.
+// Simulated slab operations (allocations + frees) per host second on the SimGrid machine, each
+// row next to the floor of a plain SimGrid program with as many actors, with where the engine's
+// time goes (its calls per operation), a scaling table over CPUs and live objects, and the host
+// memory per live object. Prints figures; never fails on them (issue #16 sets the goals).
+//
+// The floor is plain s4u, no slabsim code: one actor per CPU, each on a host of its own, each
+// calling this_actor::sleep_for() in a loop, at least 1 M steps in all; only Engine::run() is
+// timed (the platform and the actors are built before). In lockstep every actor sleeps the same
+// step, so one engine round serves all of them, SimGrid's cheapest pattern; staggered, actor k
+// starts k + 1 ns late, so no two wake together. Goals are ratios to the lockstep floor.
+//
+// A slabsim row is the median of repeated runs. Its set-up (engine, hosts, boot of the caches,
+// actors, the result) is measured apart, as the same machine and caches with a 1 us workload,
+// and taken out of the rate; the row prints it as a share of the run.
 #include <fmt/format.h>
 #include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <simgrid/s4u.hpp>
 #include <string>
+#include <vector>
 
 #include "config/json_document.hpp"
 #include "engine/simulation.hpp"
@@ -23,83 +43,224 @@ namespace {
 using namespace slabsim;
 using Clock = std::chrono::steady_clock;
 
-struct Figures {
-  std::uint64_t ops = 0;
-  double seconds = 0;
-  double ops_per_second() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
-};
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
 
 std::size_t heap_in_use() {
   return mallinfo2().uordblks;
 }
 
-Figures run_workload(const topology::Topology& machine, const std::string& workload_text,
-                     const std::string& strategy, sim::RunMetrics* out = nullptr,
-                     sim::RunOptions options = {}) {
-  const auto doc = config::parse_json_document(workload_text, "bench");
-  const auto w = workload::load_workload(doc, machine);
+// A size from /proc/self/status in MiB: "VmHWM" (peak resident) or "VmRSS" (resident now).
+double status_mib(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    std::uint64_t kib = 0;
+    if (std::sscanf(line.c_str(), (field + ": %" SCNu64 " kB").c_str(), &kib) == 1)
+      return static_cast<double>(kib) / 1024;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plain floor
+
+// Steps per host second of `actors` plain s4u actors sleeping in a loop, median of 3.
+double plain_floor_once(int actors, bool staggered) {
+  namespace s4u = simgrid::s4u;
+  const std::uint64_t per_actor =
+      std::max<std::uint64_t>(1000, 1'000'000 / static_cast<std::uint64_t>(actors) + 1);
+  s4u::Engine engine("floor");
+  auto* zone = s4u::create_full_zone("floor");
+  std::vector<s4u::Host*> hosts;
+  for (int k = 0; k < actors; ++k)
+    hosts.push_back(zone->create_host(fmt::format("h{}", k), 1.0)->seal());
+  zone->seal();
+  for (int k = 0; k < actors; ++k)
+    s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
+                       [per_actor, staggered, k] {
+                         if (staggered) s4u::this_actor::sleep_for(k + 1);
+                         for (std::uint64_t i = 0; i < per_actor; ++i)
+                           s4u::this_actor::sleep_for(50);
+                       });
+  const auto start = Clock::now();
+  engine.run();
+  return static_cast<double>(per_actor) * actors / seconds_since(start);
+}
+
+struct Floor {
+  double lockstep = 0;
+  double staggered = 0;
+};
+
+// Measured once per actor count and kept: every row with that many CPUs shares it.
+const Floor& plain_floor(int actors) {
+  static std::map<int, Floor> measured;
+  auto it = measured.find(actors);
+  if (it != measured.end()) return it->second;
+  std::vector<double> lock, stag;
+  for (int i = 0; i < 3; ++i) {
+    lock.push_back(plain_floor_once(actors, false));
+    stag.push_back(plain_floor_once(actors, true));
+  }
+  return measured[actors] = {median(lock), median(stag)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// slabsim runs
+
+struct Run {
+  std::uint64_t ops = 0;  // allocations + frees
+  double seconds = 0;     // the whole run_simulation()
+  sim::RunMetrics metrics;
+};
+
+Run run_workload(const topology::Topology& machine, const nlohmann::json& workload,
+                 const std::string& strategy, sim::RunOptions options = {}) {
+  const auto w = workload::load_workload(
+      config::parse_json_document(workload.dump(), "bench workload"), machine);
   const auto st = strategy::load_strategy(strategy);
   const auto start = Clock::now();
-  sim::RunMetrics m = sim::run_simulation(machine, w, st, options);
-  Figures f{m.allocations + m.frees, std::chrono::duration<double>(Clock::now() - start).count()};
-  if (out) *out = std::move(m);
-  return f;
+  Run r;
+  r.metrics = sim::run_simulation(machine, w, st, options);
+  r.seconds = seconds_since(start);
+  r.ops = r.metrics.allocations + r.metrics.frees;
+  return r;
 }
 
-// One actor per CPU of the machine, `ops` sleep_for calls in all: SimGrid's own cost of one timed
-// step per operation. In lockstep every actor wakes at the same instants, SimGrid's cheapest
-// pattern (one engine round serves all CPUs); staggered, actor k starts k + 1 ns late, so no two
-// wake together, as the CPUs of a simulator making one call per operation would not.
-Figures bare_loop(const topology::Topology& machine, std::uint64_t ops, std::int64_t step_ns,
-                  bool staggered) {
-  const auto cpus = machine.cpu_ids();
-  const auto start = Clock::now();
-  sim::Simulation s(machine);
-  const std::uint64_t per_actor = ops / cpus.size() + 1;
-  for (std::size_t k = 0; k < cpus.size(); ++k)
-    s.spawn_on_cpu(cpus[k], fmt::format("loop{}", cpus[k]), [per_actor, step_ns, staggered, k] {
-      if (staggered) sim::Simulation::sleep_for(static_cast<std::int64_t>(k) + 1);
-      for (std::uint64_t i = 0; i < per_actor; ++i)
-        sim::Simulation::sleep_for(step_ns);
-    });
-  s.run();
-  return {per_actor * cpus.size(), std::chrono::duration<double>(Clock::now() - start).count()};
+// The same machine and caches, one idle thread per CPU, 1 us, no events: what a run costs
+// before and after its operations.
+double setup_seconds(const topology::Topology& machine, const nlohmann::json& workload,
+                     const std::string& strategy, const sim::RunOptions& options) {
+  nlohmann::json idle = {{"name", "setup"},
+                         {"duration", "1us"},
+                         {"caches", workload.at("caches")},
+                         {"threads",
+                          {{{"name", "idle"},
+                            {"cpus", "all"},
+                            {"cache", workload.at("caches").at(0).at("name")},
+                            {"think_time", {{"constant", "1ms"}}},
+                            {"lifetime", {{"constant", "1us"}}}}}}};
+  std::vector<double> s;
+  for (int i = 0; i < 3; ++i)
+    s.push_back(run_workload(machine, idle, strategy, options).seconds);
+  return median(s);
 }
 
-std::string big_machine(int nodes, int cpus_per_node) {
-  std::string sockets, node_list, links;
-  for (int n = 0; n < nodes; ++n) {
-    sockets += fmt::format("{}{{\"id\": {}}}", n ? ", " : "", n);
-    node_list += fmt::format(
-        "{}{{\"id\": {}, \"socket\": {}, \"cpus\": \"{}-{}\", \"memory\": {{\"blocks\": "
-        "[{{\"size\": \"1GiB\"}}]}}}}",
-        n ? ", " : "", n, n, n * cpus_per_node, (n + 1) * cpus_per_node - 1);
-    links += fmt::format("{}{{\"between\": [{}, {}], \"latency\": \"60ns\"}}", n ? ", " : "", n,
-                         (n + 1) % nodes);
+struct Row {
+  std::string what;
+  const topology::Topology* machine;
+  nlohmann::json workload;
+  std::string strategy;
+  sim::RunOptions options;
+  int repeats;
+  double goal = 0;  // against the lockstep floor; 0: none
+};
+
+void print_header() {
+  std::cout << fmt::format(
+      "{:<40} {:>5} {:>11} {:>6} {:>10} {:>7} {:>10} {:>7} {:>6} {:>7} {:>7} "
+      "{:>7} {:>7}\n",
+      "workload", "CPUs", "ops/s", "setup", "floor", "ratio", "staggered", "ratio", "goal",
+      "sleeps", "skipped", "parks", "wakes");
+}
+
+// Prints the row; returns its last run.
+Run print_row(const Row& row) {
+  const int cpus = static_cast<int>(row.machine->cpu_ids().size());
+  const double setup = setup_seconds(*row.machine, row.workload, row.strategy, row.options);
+  std::vector<double> rates, shares;
+  Run last;
+  for (int i = 0; i < row.repeats; ++i) {
+    last = run_workload(*row.machine, row.workload, row.strategy, row.options);
+    rates.push_back(static_cast<double>(last.ops) / std::max(1e-9, last.seconds - setup));
+    shares.push_back(setup / last.seconds);
   }
-  return fmt::format(R"({{"name": "bench-{}x{}", "sockets": [{}], "nodes": [{}],
-      "distance": {{"local_latency": "100ns", "links": [{}]}}}})",
-                     nodes, cpus_per_node, sockets, node_list, links);
-}
-
-// A row: the run and both bare loops measured `repeats` times, alternating, each figure the
-// median (a 2-CPU machine shared with other work makes single runs of ~10 ms noisy).
-void row(const std::string& what, int repeats, const std::function<Figures()>& run,
-         const std::function<Figures(std::uint64_t ops, bool staggered)>& bare) {
-  std::vector<double> sims, lockstep, staggered;
-  for (int i = 0; i < repeats; ++i) {
-    const Figures f = run();
-    sims.push_back(f.ops_per_second());
-    lockstep.push_back(bare(f.ops, false).ops_per_second());
-    staggered.push_back(bare(f.ops, true).ops_per_second());
-  }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
+  const Floor& floor = plain_floor(cpus);
+  const double rate = median(rates);
+  const double ratio = rate / floor.lockstep;
+  const auto per_op = [&](std::uint64_t n) {
+    return static_cast<double>(n) / static_cast<double>(std::max<std::uint64_t>(1, last.ops));
   };
-  const double s = median(sims), l = median(lockstep), g = median(staggered);
-  std::cout << fmt::format("{:<42} {:>10.0f} {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x\n", what, s, l,
-                           l > 0 ? s / l : 0, g, g > 0 ? s / g : 0);
+  const std::string goal =
+      row.goal > 0 ? fmt::format("{:.0f}x {}", row.goal, ratio >= row.goal ? "met" : "no") : "";
+  std::cout << fmt::format(
+                   "{:<40} {:>5} {:>11.0f} {:>5.1f}% {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x "
+                   "{:>6} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
+                   row.what, cpus, rate, 100 * median(shares), floor.lockstep, ratio,
+                   floor.staggered, rate / floor.staggered, goal,
+                   per_op(last.metrics.engine_sleeps), per_op(last.metrics.skipped_sleeps),
+                   per_op(last.metrics.engine_parks), per_op(last.metrics.engine_releases))
+            << std::flush;
+  return last;
+}
+
+// Runs `body` in a forked child process, so that what it measures of the host's memory is its
+// own: glibc's heap and peak resident size carry the earlier rows' stacks and slabs otherwise.
+// The child's mmap threshold is fixed, so that SimGrid's actor stacks (posix_memalign of 8 MiB)
+// stay out of the heap count, as in a fresh process.
+void in_child(const std::function<void()>& body) {
+  std::cout << std::flush;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    body();
+    std::cout << std::flush;
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    std::cout << "(the measurement's process failed)\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machines and workloads
+
+topology::Topology big_machine(int nodes, int cpus_per_node) {
+  nlohmann::json sockets = nlohmann::json::array(), node_list = nlohmann::json::array(),
+                 links = nlohmann::json::array();
+  for (int n = 0; n < nodes; ++n) {
+    sockets.push_back({{"id", n}});
+    node_list.push_back(
+        {{"id", n},
+         {"socket", n},
+         {"cpus", fmt::format("{}-{}", n * cpus_per_node, (n + 1) * cpus_per_node - 1)},
+         {"memory", {{"blocks", {{{"size", "1GiB"}}}}}}});
+    // A ring: each node linked to the next, the last to the first (one link for two nodes).
+    if (n + 1 < nodes || nodes > 2)
+      links.push_back({{"between", {n, (n + 1) % nodes}}, {"latency", "60ns"}});
+  }
+  nlohmann::json distance = {{"local_latency", "100ns"}};
+  if (nodes > 1) distance["links"] = links;
+  const nlohmann::json machine = {{"name", fmt::format("bench-{}x{}", nodes, cpus_per_node)},
+                                  {"sockets", sockets},
+                                  {"nodes", node_list},
+                                  {"distance", distance}};
+  return topology::load_topology(config::parse_json_document(machine.dump(), "bench machine"));
+}
+
+// Allocation-heavy load on every CPU: a tenth of the allocations for a remote node, 5% remote
+// frees, objects living `lifetime_ns` on average, at most `max_live` per CPU.
+nlohmann::json mixed_work(std::int64_t duration_ns, std::int64_t lifetime_ns, int max_live = 4096) {
+  return {{"name", "mixed"},
+          {"duration", fmt::format("{}ns", duration_ns)},
+          {"caches", {{{"name", "c"}, {"object_size", 256}}}},
+          {"threads",
+           {{{"name", "t"},
+             {"cpus", "all"},
+             {"cache", "c"},
+             {"alloc_node_fraction", 0.1},
+             {"target_node", "remote"},
+             {"remote_free_fraction", 0.05},
+             {"max_live_per_cpu", max_live},
+             {"think_time", {{"exponential", "200ns"}}},
+             {"lifetime", {{"exponential", fmt::format("{}ns", lifetime_ns)}}}}}}};
 }
 
 }  // namespace
@@ -110,86 +271,117 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[1]) == "profile") {
     const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
     const auto machine = topology::load_topology(*workload::workload_topology(doc));
-    const std::string text = doc.root.dump();
-    Figures total;
+    Run total;
     for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
-      const Figures f = run_workload(machine, text, argv[2]);
-      total.ops += f.ops;
-      total.seconds += f.seconds;
+      const Run r = run_workload(machine, doc.root, argv[2]);
+      total.ops += r.ops;
+      total.seconds += r.seconds;
     }
     std::cout << fmt::format("{} ({}): {:.0f} simulated slab ops/host s\n", sim::default_scenario,
-                             argv[2], total.ops_per_second());
+                             argv[2], static_cast<double>(total.ops) / total.seconds);
     return 0;
   }
-  std::cout << "# simulated slab operations per host second (medians), and the same number of\n"
-               "# sleep_for calls in a bare loop, its CPUs in lockstep and staggered\n";
-  std::cout << fmt::format("{:<42} {:>10} {:>10} {:>7} {:>10} {:>7}\n", "workload", "slabsim",
-                           "lockstep", "ratio", "staggered", "ratio");
 
-  // Fast-path dominated: objects freed on their CPU soon after allocation.
+  std::cout
+      << "# ops/s: simulated allocations + frees per host second, set-up excluded (setup: its\n"
+         "# share of a whole run), median of repeats. floor: a plain SimGrid s4u program with\n"
+         "# one actor per CPU, sleep_for in a loop, >= 1 M steps, Engine::run() timed; its\n"
+         "# actors in lockstep (floor, the goals' reference) and staggered. Engine calls per\n"
+         "# operation: sleeps through SimGrid, sleeps lookahead skipped, parks (a blocked\n"
+         "# lock waiter) and wakes (its release), each a SimGrid simcall but the skipped.\n";
+  print_header();
+
   const auto intel = topology::load_topology("two-socket-intel");
-  const std::string fast = R"({"name": "fastpath", "duration": "20ms",
+  const nlohmann::json fast = nlohmann::json::parse(R"({"name": "fastpath", "duration": "50ms",
       "caches": [{"name": "c", "object_size": 64}],
       "threads": [{"name": "t", "cpus": "all", "cache": "c",
-                   "think_time": {"constant": "50ns"}, "lifetime": {"constant": "500ns"}}]})";
-  row(
-      "fast path (two-socket-intel, 16 CPUs)", 5,
-      [&] { return run_workload(intel, fast, "slab_nodes_nocpu"); },
-      [&](std::uint64_t ops, bool st) { return bare_loop(intel, ops, 50, st); });
-
-  // The default mixed hotplug scenario, under both default strategies.
+                   "think_time": {"constant": "50ns"}, "lifetime": {"constant": "500ns"}}]})");
   const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
   const auto qemu = topology::load_topology(*workload::workload_topology(doc));
-  std::string text = doc.root.dump();
-  for (const auto& st : sim::default_strategies)
-    row(
-        fmt::format("{} ({})", sim::default_scenario, st), 21,
-        [&] { return run_workload(qemu, text, st); },
-        [&](std::uint64_t ops, bool st) { return bare_loop(qemu, ops, 500, st); });
+  const auto big = big_machine(32, 32);
+  sim::RunOptions slab, slob;
+  slab.allocator = alloc::AllocatorKind::slab;
+  slob.allocator = alloc::AllocatorKind::slob;
 
-  // The same scenario with the other allocator models (v5.10 locking).
-  for (const auto kind : {alloc::AllocatorKind::slab, alloc::AllocatorKind::slob}) {
-    sim::RunOptions options;
-    options.allocator = kind;
-    row(
-        fmt::format("{} (hotplug_lock, {})", sim::default_scenario, alloc::allocator_name(kind)),
-        21, [&] { return run_workload(qemu, text, "hotplug_lock", nullptr, options); },
-        [&](std::uint64_t ops, bool st) { return bare_loop(qemu, ops, 500, st); });
+  const std::vector<Row> rows = {
+      {"fast path (two-socket-intel)", &intel, fast, "slab_nodes_nocpu", {}, 5, 15},
+      {"node-online (hotplug_lock)", &qemu, doc.root, "hotplug_lock", {}, 15, 3},
+      {"node-online (slab_nodes)", &qemu, doc.root, "slab_nodes", {}, 15, 3},
+      {"node-online (hotplug_lock, slab)", &qemu, doc.root, "hotplug_lock", slab, 5, 1},
+      {"node-online (hotplug_lock, slob)", &qemu, doc.root, "hotplug_lock", slob, 3, 1},
+      {"1,024 CPUs x 32 nodes (5 ms)",
+       &big,
+       mixed_work(5'000'000, 2'000),
+       "slab_nodes_nocpu",
+       {},
+       3,
+       3},
+  };
+  for (const auto& row : rows)
+    print_row(row);
+
+  // Scaling: the same mixed load on machines of 4 to 1,024 CPUs (about 2 M operations each),
+  // then on 1,024 CPUs with 10^4 to 10^7 objects live (lifetime = live per CPU x think time).
+  std::cout
+      << std::flush
+      << "\n# scaling: the mixed load (think 200 ns, 10% remote allocations, 5% remote frees)\n";
+  print_header();
+  for (const int nodes : {2, 4, 8, 16, 32}) {
+    const auto machine = nodes == 32 ? big : big_machine(nodes, nodes);
+    const int cpus = nodes * nodes;
+    print_row({fmt::format("{} CPUs x {} nodes", cpus, nodes),
+               &machine,
+               mixed_work(400'000'000 / cpus, 2'000),
+               "slab_nodes_nocpu",
+               {},
+               3});
   }
-
-  // A big machine: 1,024 CPUs on 32 nodes.
-  const auto big = topology::load_topology(config::parse_json_document(big_machine(32, 32), "big"));
-  const std::string big_work = R"({"name": "big", "duration": "200us",
-      "caches": [{"name": "c", "object_size": 256}],
-      "threads": [{"name": "t", "cpus": "all", "cache": "c", "alloc_node_fraction": 0.1,
-                   "target_node": "remote", "remote_free_fraction": 0.05,
-                   "think_time": {"exponential": "200ns"}, "lifetime": {"exponential": "2us"}}]})";
-  row(
-      "1,024 CPUs x 32 nodes (200 us simulated)", 3,
-      [&] { return run_workload(big, big_work, "slab_nodes_nocpu"); },
-      [&](std::uint64_t ops, bool st) { return bare_loop(big, ops, 200, st); });
+  // Each in a process of its own, which reports its peak resident size; the live objects are
+  // counted at the end of the run (the lifetimes are exponential: about the number asked).
+  for (const std::int64_t live : {10'000, 100'000, 1'000'000, 10'000'000}) {
+    in_child([&] {
+      const double at_start = status_mib("VmRSS");
+      const std::int64_t per_cpu = live / 1024;
+      const std::int64_t lifetime = per_cpu * 200;  // Little's law: live = lifetime / think
+      const Run r =
+          print_row({fmt::format("1,024 CPUs, {:.0e} live objects", static_cast<double>(live)),
+                     &big,
+                     mixed_work(std::max<std::int64_t>(2 * lifetime, 400'000), lifetime,
+                                static_cast<int>(4 * per_cpu + 64)),
+                     "slab_nodes_nocpu",
+                     {},
+                     1});
+      std::cout << fmt::format(
+          "  {} live at the end; peak host memory {:.0f} MiB, {:.0f} MiB over the process's "
+          "resident size at its start\n",
+          r.metrics.allocations - r.metrics.frees, status_mib("VmHWM"),
+          status_mib("VmHWM") - at_start);
+    });
+  }
 
   // Host memory per live object: objects allocated and never freed during the run (lifetime
   // 1 s), so that every operation so far is a live object; the heap in use (glibc's count of
   // allocated bytes: slabs, the runner's pending frees, SimGrid) is read at the last progress
   // call of the run, against the heap before it.
-  const std::size_t before = heap_in_use();
-  std::size_t at_last = before;
-  std::uint64_t live_then = 0, calls = 0;
-  sim::RunOptions o;
-  o.progress = [&](std::int64_t) {
-    at_last = heap_in_use();
-    live_then = ++calls * 100000;  // a call every 10^5 operations, all of them allocations
-  };
-  sim::RunMetrics live;
-  run_workload(intel, R"({"name": "live", "duration": "2ms",
-      "caches": [{"name": "c", "object_size": 64}],
-      "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
-                   "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})",
-               "slab_nodes_nocpu", &live, o);
-  std::cout << fmt::format(
-      "\nhost memory per live object: {:.1f} bytes (heap {:.1f} MiB for {} live objects)\n",
-      live_then ? static_cast<double>(at_last - before) / static_cast<double>(live_then) : 0.0,
-      static_cast<double>(at_last - before) / (1 << 20), live_then);
+  in_child([&] {
+    const std::size_t before = heap_in_use();
+    std::size_t at_last = before;
+    std::uint64_t live_then = 0, calls = 0;
+    sim::RunOptions o;
+    o.progress = [&](std::int64_t) {
+      at_last = heap_in_use();
+      live_then = ++calls * sim::RunOptions::progress_every;  // every operation an allocation
+    };
+    run_workload(intel, nlohmann::json::parse(R"({"name": "live", "duration": "2ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                     "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})"),
+                 "slab_nodes_nocpu", o);
+    std::cout << fmt::format(
+        "\nhost memory per live object: {:.1f} bytes (goal 32; heap {:.1f} MiB for {} live "
+        "objects)\n",
+        live_then ? static_cast<double>(at_last - before) / static_cast<double>(live_then) : 0.0,
+        static_cast<double>(at_last - before) / (1 << 20), live_then);
+  });
   return 0;
 }

@@ -257,13 +257,14 @@ def test_a_machine_whose_memory_blocks_cannot_fit_is_refused(tmp_path):
 
 
 def test_a_machine_whose_actor_stacks_cannot_fit_ulimit_v_is_refused(tmp_path):
-    # 1,024 CPUs reserve 8 GiB of actor stacks (SimGrid's 8 MiB each): under ulimit -v 4 GB
-    # SimGrid would abort() on the first stack it cannot map.
-    n = 32
+    # 4,096 CPUs reserve 2 GiB of actor stacks (512 KiB each), which with the 2 GiB the rest of
+    # the process may map passes ulimit -v 4 GB: SimGrid would abort() on the first stack it
+    # cannot map.
+    n = 64
     topology = write_json(tmp_path / "wide.json", {
-        "name": "wide", "description": "32 nodes x 32 CPUs",
+        "name": "wide", "description": "64 nodes x 64 CPUs",
         "sockets": [{"id": i} for i in range(n)],
-        "nodes": [{"id": i, "socket": i, "cpus": f"{i * 32}-{i * 32 + 31}",
+        "nodes": [{"id": i, "socket": i, "cpus": f"{i * 64}-{i * 64 + 63}",
                    "memory": {"blocks": [{"zone": "normal", "state": "online",
                                           "size": "1GiB"}]}} for i in range(n)],
         "distance": {"slit": [[10 if a == b else 20 for b in range(n)] for a in range(n)],
@@ -277,4 +278,4 @@ def test_a_machine_whose_actor_stacks_cannot_fit_ulimit_v_is_refused(tmp_path):
     r = slabsim("run", "-t", topology, "-w", "steady-local", preexec_fn=small_address_space)
     assert r.returncode == 2, r.stderr
     assert "topology wide: /nodes: expected a machine whose actors fit the address-space limit " \
-           "(ulimit -v) of 4096 MiB: 1029 simulated CPUs and event tasks" in r.stderr
+           "(ulimit -v) of 4096 MiB: 4101 simulated CPUs and event tasks" in r.stderr

@@ -80,7 +80,7 @@ TEST(Engine, FiftyRunsEachStartAtZero) {
   EXPECT_GE(previous_absolute, 50 * 100.0);
 }
 
-// set_actor_stack_kib() applies to the engines made from then on, and 0 restores SimGrid's
+// set_actor_stack_kib() applies to the engines made from then on, and 0 restores slabsim's
 // default.
 TEST(Engine, ActorStackSizeIsSetForTheNextEngines) {
   EXPECT_THROW(Simulation::set_actor_stack_kib(-1), std::invalid_argument);
@@ -93,7 +93,7 @@ TEST(Engine, ActorStackSizeIsSetForTheNextEngines) {
       Simulation::sleep_for(10);
     });
     EXPECT_FALSE(sim.run().deadlock);
-    EXPECT_EQ(seen, kib == 0 ? 8192 : kib);
+    EXPECT_EQ(seen, kib == 0 ? Simulation::default_actor_stack_kib : kib);
   }
 }
 
@@ -463,6 +463,11 @@ TEST(Engine, LookaheadKeepsTimesAndOrder) {
   EXPECT_EQ(without.skipped_sleeps, 0u);
   EXPECT_GT(with.skipped_sleeps, 0u);
   EXPECT_LT(with.engine_sleeps, without.engine_sleeps);
+  // One park (b) and one release (a), lookahead or not: each is a semaphore simcall.
+  EXPECT_EQ(with.engine_parks, 1u);
+  EXPECT_EQ(with.engine_releases, 1u);
+  EXPECT_EQ(without.engine_parks, 1u);
+  EXPECT_EQ(without.engine_releases, 1u);
 }
 
 // The CPU an actor runs as comes from the actor, whoever ran in between: its spawn CPU, -1 for an
