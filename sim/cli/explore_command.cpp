@@ -122,7 +122,7 @@ void explore(const ExploreOptions& o, int& status) {
   std::vector<std::shared_ptr<const sim::PreparedRun>> strategies;
   for (const auto& name : o.run.strategies)
     strategies.push_back(with_strategy(base, sim::load_strategy({name}), base.settings.allocator));
-  const int jobs = worker_count(o.jobs, strategies.size() * static_cast<std::size_t>(o.runs));
+  const int jobs = worker_processes(o.jobs, strategies.size() * static_cast<std::size_t>(o.runs));
   const auto start = std::chrono::steady_clock::now();
   const auto records = run_workers(strategies, o, jobs);
   const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;

@@ -193,7 +193,7 @@ std::vector<Column> run_columns(const RunCliOptions& o, int jobs = 0) {
     return o.trace.empty() ? std::string() : trace_path_for(o.trace, s.label);
   };
   std::vector<Column> columns;
-  jobs = worker_count(jobs, specs.size());
+  jobs = worker_processes(jobs, specs.size());
   if (jobs == 1) {
     for (const auto& s : specs)
       columns.push_back(column_of(run_one(s.run, s.label, trace(s)), o.reports));

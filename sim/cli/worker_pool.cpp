@@ -122,7 +122,7 @@ std::vector<Reply> take_replies(Worker& w) {
 
 }  // namespace
 
-int worker_count(int requested, std::size_t tasks) {
+int worker_processes(int requested, std::size_t tasks) {
   const int cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int wanted = requested > 0 ? requested : cpus;
   return std::max(1, static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(wanted),
@@ -132,7 +132,7 @@ int worker_count(int requested, std::size_t tasks) {
 std::vector<std::string> run_in_workers(std::size_t count, int jobs,
                                         const std::function<std::string(std::size_t)>& task,
                                         const std::function<void(std::size_t)>& on_done) {
-  jobs = worker_count(jobs, count);
+  jobs = worker_processes(jobs, count);
   std::cout << std::flush;
   std::cerr << std::flush;
   std::vector<Worker> workers;

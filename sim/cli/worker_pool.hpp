@@ -14,7 +14,7 @@
 namespace slabsim::cli {
 
 // One per CPU of this machine, at most `tasks`, at least 1; `requested` > 0 overrides the CPUs.
-int worker_count(int requested, std::size_t tasks);
+int worker_processes(int requested, std::size_t tasks);
 
 // Calls task(i) for every i < count in `jobs` worker processes and returns the outputs by index.
 // on_done(outputs so far) is called in the parent as outputs arrive (a progress line).
