@@ -202,7 +202,7 @@ Run print_row(const Row& row) {
 
 // Runs `body` in a forked child process, so that what it measures of the host's memory is its
 // own: glibc's heap and peak resident size carry the earlier rows' stacks and slabs otherwise.
-// The child's mmap threshold is fixed, so that SimGrid's actor stacks (posix_memalign of 8 MiB)
+// The child's mmap threshold is fixed, so that SimGrid's actor stacks (posix_memalign, 512 KiB)
 // stay out of the heap count, as in a fresh process.
 void in_child(const std::function<void()>& body) {
   std::cout << std::flush;
