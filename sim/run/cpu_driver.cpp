@@ -115,7 +115,7 @@ void CpuDriver::play(Cpu& c) {
     }
     if (env_.cpu_taken(c.cpu)) {  // an IPI handler runs as this CPU
       env_.flush();
-      env_.sleep_for(Machine::poll_ns);
+      env_.wait_for_handler();
       continue;
     }
     if (!c.online) {

@@ -7,9 +7,9 @@
 namespace slabsim::sim {
 
 namespace {
-// How often an IPI sender looks again at a CPU that has interrupts off (it spins in
-// smp_call_function_single() until the target takes the interrupt).
-constexpr std::int64_t ipi_poll_ns = 100;
+// How often rcu_barrier() looks again at callbacks that are due but have not run yet (their
+// CPU has interrupts off: they run at its next local_irq_restore()).
+constexpr std::int64_t rcu_barrier_poll_ns = 100;
 // The cost of sending an IPI and running its handler's entry and exit.
 constexpr std::int64_t ipi_cost_ns = 500;
 }  // namespace
@@ -34,6 +34,8 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);
   handler_actor_.assign(nr, -1);
+  interrupts_ = std::vector<WaitQueue>(static_cast<std::size_t>(nr));
+  interrupted_ = std::vector<WaitQueue>(static_cast<std::size_t>(nr));
 }
 
 void MachineEnvironment::refresh_from_engine() {
@@ -124,8 +126,43 @@ void MachineEnvironment::kernfs_put_active(alloc::LockClass cls, std::uint64_t i
 }
 
 void MachineEnvironment::wait_for_handler() {
-  while (taken_[cpu_] > 0 && handler_actor_[cpu_] != Simulation::actor_id())
-    sleep_for(ipi_poll_ns);
+  while (taken_[cpu_] > 0 && handler_actor_[cpu_] != Simulation::actor_id()) {
+    interrupted_[cpu_].wait({Simulation::actor_id(), cpu_});
+    refresh_from_engine();
+  }
+}
+
+void MachineEnvironment::take_interrupt(int cpu) {
+  if (irq_off_[cpu] > 0) {
+    // irqs_restored() hands the CPU over: the counts below are done when this returns.
+    interrupts_[cpu].wait({Simulation::actor_id(), cpu_});
+    refresh_from_engine();
+    return;
+  }
+  ++irq_off_[cpu];
+  ++taken_[cpu];
+  handler_actor_[cpu] = Simulation::actor_id();
+}
+
+void MachineEnvironment::end_interrupt(int cpu) {
+  --taken_[cpu];
+  irqs_restored(cpu);
+  if (taken_[cpu] > 0) return;
+  // Only those waiting now: each wake-up is an engine call, during which a woken task may find
+  // the CPU taken again (by an interrupt that came meanwhile) and queue itself once more.
+  auto& tasks = interrupted_[cpu];
+  for (std::size_t waiting = tasks.size(); waiting > 0; --waiting)
+    tasks.wake_front();
+  refresh_from_engine();  // a wake-up is an engine call
+}
+
+void MachineEnvironment::irqs_restored(int cpu) {
+  if (--irq_off_[cpu] > 0 || outside_ || interrupts_[cpu].empty()) return;
+  ++irq_off_[cpu];
+  ++taken_[cpu];
+  handler_actor_[cpu] = interrupts_[cpu].front().pid;
+  interrupts_[cpu].wake_front();
+  refresh_from_engine();
 }
 
 void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn) {
@@ -136,25 +173,21 @@ void MachineEnvironment::run_on_cpu(int target, const std::function<void()>& fn)
   }
   flush();
   // The handler runs when the target takes the interrupt: not while it has interrupts off.
-  while (irq_off_[target] > 0)
-    sleep_for(ipi_poll_ns);
+  take_interrupt(target);
   const int sender = cpu_;
   pending_[sender] += ipi_cost_ns;
   // The handler runs as the target CPU, with its interrupts off, and nothing else runs there
   // meanwhile (the runner holds the target's actor at its next operation boundary).
   const std::int64_t target_pending = std::exchange(pending_[target], 0);
-  ++irq_off_[target];
-  ++taken_[target];
-  handler_actor_[target] = Simulation::actor_id();
   {
     const RunningAs handler(*this, target);
     fn();
   }
   refresh_from_engine();
-  --taken_[target];
-  --irq_off_[target];
-  // The sender waited for the handler (wait=1): its time is the sender's too.
+  // The sender waited for the handler (wait=1): its time is the sender's too. Settled before the
+  // CPU is given back: the wake-ups that gives are engine calls, and its task may run meanwhile.
   pending_[sender] += std::exchange(pending_[target], target_pending);
+  end_interrupt(target);
 }
 
 void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
@@ -191,7 +224,7 @@ void MachineEnvironment::run_on_cpus(const std::vector<int>& cpus,
   if (local) {  // with its interrupts off, as on_each_cpu() calls it
     ++irq_off_[sender];
     fn(sender);
-    --irq_off_[sender];
+    irqs_restored(sender);
   }
   flush();
   if (pending->handlers > 0) {
@@ -233,17 +266,12 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
 }
 
 void MachineEnvironment::run_in_interrupt(int cpu, const std::function<void()>& fn) {
-  while (irq_off_[cpu] > 0)
-    sleep_for(ipi_poll_ns);
+  take_interrupt(cpu);
   const std::int64_t task_pending = std::exchange(pending_[cpu], 0);
-  ++irq_off_[cpu];
-  ++taken_[cpu];
-  handler_actor_[cpu] = Simulation::actor_id();
   fn();
   flush();  // the handler's own work, paid by its task
-  --taken_[cpu];
-  --irq_off_[cpu];
   pending_[cpu] += task_pending;
+  end_interrupt(cpu);
 }
 
 void MachineEnvironment::run_works_on_cpus(const std::vector<int>& cpus,
@@ -268,7 +296,7 @@ void MachineEnvironment::rcu_barrier() {
     if (due > clock_)
       sleep_until(due);
     else
-      sleep_for(ipi_poll_ns);
+      sleep_for(rcu_barrier_poll_ns);
   }
 }
 

@@ -137,7 +137,7 @@ class MachineEnvironment final : public alloc::Environment {
     if (!outside_ && taken_[cpu_] > 0) wait_for_handler();
     ++irq_off_[cpu_];
   }
-  void irq_enable() override { --irq_off_[cpu_]; }
+  void irq_enable() override { irqs_restored(cpu_); }
   void run_on_cpu(int target, const std::function<void()>& fn) override;
   // The remote handlers run in tasks of their own, one per target CPU, started together after
   // one IPI send; the sender runs its own CPU's handler meanwhile and then waits for the others
@@ -158,6 +158,10 @@ class MachineEnvironment final : public alloc::Environment {
 
   // True while another actor runs an IPI handler as `cpu`: that CPU's own actor must wait.
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
+  // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
+  // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
+  // It is parked meanwhile and woken when the last handler gives the CPU back.
+  void wait_for_handler();
 
  private:
   // The one place where the cached clock and current CPU are re-read.
@@ -168,22 +172,29 @@ class MachineEnvironment final : public alloc::Environment {
   void release(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
                bool pay_work_first);
   void charge_acquisition(const LockEvent& acquired);
-  // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
-  // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
-  void wait_for_handler();
   // From a task spawned on `cpu`: an IPI handler, or rcu_do_batch() in its softirq. Takes the
   // CPU once its interrupts are on, runs `fn` with them off while the CPU's own task waits,
   // pays the handler's work in this task and gives the CPU back.
   void run_in_interrupt(int cpu, const std::function<void()>& fn);
+  // An interrupt for `cpu` is taken: at once if the CPU has interrupts on, else at the
+  // local_irq_restore() that turns them back on (the kernel takes a pending interrupt there),
+  // the caller parked until then. The caller then runs as the CPU's handler, interrupts off.
+  void take_interrupt(int cpu);
+  // The handler returns: the CPU goes to the next interrupt waiting, or back to its task.
+  void end_interrupt(int cpu);
+  // local_irq_restore(): the outermost one hands the CPU to the first interrupt waiting.
+  void irqs_restored(int cpu);
 
   KernelLocks& locks_;
   LockSignals signals_;
   std::vector<int> cpu_node_;
   std::vector<std::vector<std::int64_t>> latency_;
-  std::vector<std::int64_t> pending_;  // per CPU
-  std::vector<int> irq_off_;           // per CPU: local_irq_save depth
-  std::vector<int> taken_;             // per CPU: IPI handlers running as it
-  std::vector<long> handler_actor_;    // per CPU: the actor running the latest such handler
+  std::vector<std::int64_t> pending_;   // per CPU
+  std::vector<int> irq_off_;            // per CPU: local_irq_save depth
+  std::vector<int> taken_;              // per CPU: IPI handlers running as it
+  std::vector<long> handler_actor_;     // per CPU: the actor running the latest such handler
+  std::vector<WaitQueue> interrupts_;   // per CPU: interrupts waiting for it to turn irqs on
+  std::vector<WaitQueue> interrupted_;  // per CPU: its task, waiting for the handlers to end
   std::mt19937_64 rng_;
   std::int64_t quantum_ns_;
   int cpu_ = 0;  // the running actor's; outside the engine, the last one's (0 before the run)

@@ -97,14 +97,51 @@ TEST_P(Environment, IpiHandlerBlockedOnALockStillRunsAsItsTarget) {
     env.unlock(LockClass::list_lock, 7, LockMode::exclusive);
   });
   m.run();
-  // The sender pays the IPI (500 ns) and the handler's time; CPU 1's own task polls every 100 ns
-  // until the handler has returned.
+  // The sender pays the IPI (500 ns) and the handler's time; CPU 1's own task is woken as the
+  // handler returns, at 1010, and takes its lock then.
   EXPECT_EQ(log.lines, (std::vector<std::string>{
                            "10 handler as cpu 1", "20 own task as cpu 1",
                            "1005 holder done as cpu 2", "1010 handler holds as cpu 1",
-                           "1510 sender after the IPI as cpu 0", "1025 own task holds as cpu 1"}));
+                           "1015 own task holds as cpu 1", "1510 sender after the IPI as cpu 0"}));
   EXPECT_EQ(acquisitions, (std::vector<std::string>{"0 cpu 2 slab_mutex", "1005 cpu 1 slab_mutex",
-                                                    "1020 cpu 1 &n->list_lock"}));
+                                                    "1010 cpu 1 &n->list_lock"}));
+}
+
+// An IPI to a CPU with interrupts off is taken at the local_irq_restore() that turns them back
+// on (1234 ns here), not at some later poll, and the CPU's task waits for its handler at its next
+// local_irq_save(); two IPIs waiting for the same CPU run one after the other, in arrival order.
+// The first handler runs before the code after the restore, as the kernel's would.
+TEST_P(Environment, AnInterruptIsTakenWhereInterruptsComeBackOn) {
+  EnvironmentMachine m(GetParam());
+  MachineEnvironment& env = m.env();
+  Log log{env, {}};
+  m.spawn(1, [&] {
+    env.irq_disable();
+    env.charge(1234);
+    env.flush();
+    env.irq_enable();
+    log(1, "interrupts on");
+    env.irq_disable();  // waits for both handlers
+    log(1, "interrupts off again");
+    env.irq_enable();
+  });
+  for (int sender : {0, 2}) {
+    m.spawn(sender, [&, sender] {
+      env.sleep_for(10 * (sender + 1));
+      env.run_on_cpu(1, [&] {
+        log(1, fmt::format("handler from cpu {}", sender));
+        env.charge(100);
+        env.flush();
+      });
+      log(sender, "sender after the IPI");
+    });
+  }
+  m.run();
+  EXPECT_EQ(log.lines,
+            (std::vector<std::string>{
+                "1234 handler from cpu 0 as cpu 1", "1234 interrupts on as cpu 1",
+                "1334 handler from cpu 2 as cpu 1", "1834 sender after the IPI as cpu 0",
+                "1434 interrupts off again as cpu 1", "1934 sender after the IPI as cpu 2"}));
 }
 
 // on_each_cpu() returns when every handler has run, also when the first handlers have nothing
