@@ -7,9 +7,6 @@
 namespace slabsim::sim {
 
 namespace {
-// How often rcu_barrier() looks again at callbacks that are due but have not run yet (their
-// CPU has interrupts off: they run at its next local_irq_restore()).
-constexpr std::int64_t rcu_barrier_poll_ns = 100;
 // The cost of sending an IPI and running its handler's entry and exit.
 constexpr std::int64_t ipi_cost_ns = 500;
 }  // namespace
@@ -258,6 +255,7 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
         auto node = queue.extract(queue.begin());
         guard_([&] { run_in_interrupt(cpu, node.mapped()); });
         rcu_pending_.erase(node.key().second);
+        wake_rcu_barriers();
       }
     }
     rcu_task_[cpu] = 0;
@@ -293,11 +291,33 @@ void MachineEnvironment::rcu_barrier() {
   // Waits for the callbacks queued before the barrier (numbers below `queued`), not later ones.
   while (!rcu_pending_.empty() && rcu_pending_.begin()->first < queued) {
     const std::int64_t due = rcu_pending_.begin()->second;
-    if (due > clock_)
+    if (due > clock_) {
       sleep_until(due);
-    else
-      sleep_for(rcu_barrier_poll_ns);
+      continue;
+    }
+    // Due but not run: its CPU has interrupts off, or its task still runs the callbacks before
+    // it. The RCU task that runs the last of them wakes the barrier.
+    auto woken = std::make_shared<Wakeup>();
+    rcu_barriers_.emplace_back(queued, woken);
+    woken->park();
+    refresh_from_engine();
   }
+}
+
+void MachineEnvironment::wake_rcu_barriers() {
+  const std::uint64_t first_pending =
+      rcu_pending_.empty() ? rcu_queued_ : rcu_pending_.begin()->first;
+  // Taken out of the list before any is woken: a wake-up is an engine call, during which
+  // another RCU task may come here too.
+  std::vector<std::shared_ptr<Wakeup>> done;
+  std::erase_if(rcu_barriers_, [&](const auto& barrier) {
+    if (barrier.first > first_pending) return false;
+    done.push_back(barrier.second);
+    return true;
+  });
+  for (const auto& woken : done)
+    woken->release();
+  if (!done.empty()) refresh_from_engine();
 }
 
 void MachineEnvironment::schedule_work(std::function<void()> fn) {

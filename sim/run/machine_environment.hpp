@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -184,6 +185,8 @@ class MachineEnvironment final : public alloc::Environment {
   void end_interrupt(int cpu);
   // local_irq_restore(): the outermost one hands the CPU to the first interrupt waiting.
   void irqs_restored(int cpu);
+  // After an RCU callback ran: wakes the rcu_barrier() calls with nothing left to wait for.
+  void wake_rcu_barriers();
 
   KernelLocks& locks_;
   LockSignals signals_;
@@ -209,6 +212,8 @@ class MachineEnvironment final : public alloc::Environment {
   // Per CPU: the callbacks queued, by (due time, number), and whether its RCU task runs.
   std::vector<std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>>> rcu_queue_;
   std::vector<char> rcu_task_;
+  // rcu_barrier() calls waiting for the callbacks numbered below theirs to have run.
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<Wakeup>>> rcu_barriers_;
   int work_cpu_ = -1;
   std::deque<std::function<void()>> works_;  // queued, not yet started
   bool kworker_running_ = false;

@@ -144,6 +144,33 @@ TEST_P(Environment, AnInterruptIsTakenWhereInterruptsComeBackOn) {
                 "1434 interrupts off again as cpu 1", "1934 sender after the IPI as cpu 2"}));
 }
 
+// rcu_barrier() returns as the last callback queued before it has run: here when CPU 1, which
+// queued it, turns its interrupts back on 250 ns after the grace period ended (where a poll of
+// every 100 ns returned at +300).
+TEST_P(Environment, RcuBarrierReturnsAsTheLastCallbackHasRun) {
+  EnvironmentMachine m(GetParam());
+  MachineEnvironment& env = m.env();
+  Log log{env, {}};
+  const std::int64_t grace_end = RcuGracePeriod{}.end(0);
+  m.spawn(1, [&] {
+    env.call_rcu([&] { log(1, "callback"); });
+    env.sleep_until(grace_end - 50);
+    env.irq_disable();
+    env.charge(300);
+    env.flush();
+    env.irq_enable();
+  });
+  m.spawn(0, [&] {
+    env.sleep_for(10);
+    env.rcu_barrier();
+    log(0, "after the barrier");
+  });
+  m.run();
+  EXPECT_EQ(log.lines, (std::vector<std::string>{
+                           fmt::format("{} callback as cpu 1", grace_end + 250),
+                           fmt::format("{} after the barrier as cpu 0", grace_end + 250)}));
+}
+
 // on_each_cpu() returns when every handler has run, also when the first handlers have nothing
 // to wait for and end while the sender still spawns the others (a count kept one by one reached
 // zero then, and the sender returned with `fn` gone before the last handlers ran).
