@@ -25,8 +25,11 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   const auto cpus = machine.cpu_ids();
   const int nr = cpus.empty() ? 0 : cpus.back() + 1;
   cpu_node_.assign(nr, 0);
-  for (int cpu : cpus)
+  latency_row_.assign(nr, nullptr);
+  for (int cpu : cpus) {
     cpu_node_[cpu] = machine.node_of_cpu(cpu);
+    latency_row_[cpu] = latency_[cpu_node_[cpu]].data();
+  }
   pending_.assign(nr, 0);
   irq_off_.assign(nr, 0);
   taken_.assign(nr, 0);

@@ -107,7 +107,7 @@ class MachineEnvironment final : public alloc::Environment {
   void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
   void touch_memory(int node) override { touch_memory(node, 1); }
   void touch_memory(int node, int times) {  // `times` accesses in a row
-    pending_[cpu_] += latency_[cpu_node_[cpu_]][node] * times;
+    pending_[cpu_] += latency_row_[cpu_][node] * times;
   }
   // Pays the work, and then, as after a lock, lets an IPI handler or RCU callback that started
   // running as this CPU meanwhile finish first: the interrupted code resumes after it.
@@ -192,9 +192,10 @@ class MachineEnvironment final : public alloc::Environment {
   LockSignals signals_;
   std::vector<int> cpu_node_;
   std::vector<std::vector<std::int64_t>> latency_;
-  std::vector<std::int64_t> pending_;   // per CPU
-  std::vector<int> irq_off_;            // per CPU: local_irq_save depth
-  std::vector<int> taken_;              // per CPU: IPI handlers running as it
+  std::vector<const std::int64_t*> latency_row_;  // per CPU: its node's row of latency_
+  std::vector<std::int64_t> pending_;             // per CPU
+  std::vector<int> irq_off_;                      // per CPU: local_irq_save depth
+  std::vector<int> taken_;                        // per CPU: IPI handlers running as it
   std::vector<long> handler_actor_;     // per CPU: the actor running the latest such handler
   std::vector<WaitQueue> interrupts_;   // per CPU: interrupts waiting for it to turn irqs on
   std::vector<WaitQueue> interrupted_;  // per CPU: its task, waiting for the handlers to end

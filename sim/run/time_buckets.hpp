@@ -49,6 +49,8 @@ class TimeBuckets {
 
   // The bucket holding `now_ns` (>= 0).
   Bucket& at(std::int64_t now_ns) {
+    // Most calls land in the bucket of the call before: no 64-bit division for those.
+    if (now_ns >= last_start_ns_ && now_ns < last_end_ns_) return buckets_[last_];
     while (now_ns / width_ns_ >= max_buckets_)
       coarsen(width_ns_ * 10);
     const auto b = static_cast<std::size_t>(now_ns / width_ns_);
@@ -56,6 +58,9 @@ class TimeBuckets {
       buckets_.push_back(empty_);
       buckets_.back().start_ns = static_cast<std::int64_t>(buckets_.size() - 1) * width_ns_;
     }
+    last_ = b;
+    last_start_ns_ = static_cast<std::int64_t>(b) * width_ns_;
+    last_end_ns_ = last_start_ns_ + width_ns_;
     return buckets_[b];
   }
   // Buckets until `end_ns` exist, the one holding it included, so that idle spans show as such.
@@ -77,6 +82,7 @@ class TimeBuckets {
     }
     buckets_ = std::move(merged);
     width_ns_ = width_ns;
+    last_start_ns_ = last_end_ns_ = 0;
   }
 
   [[nodiscard]] std::int64_t width_ns() const { return width_ns_; }
@@ -88,6 +94,9 @@ class TimeBuckets {
   std::int64_t max_buckets_;
   Bucket empty_;
   std::vector<Bucket> buckets_;
+  // The bucket at() returned last, and its span.
+  std::size_t last_ = 0;
+  std::int64_t last_start_ns_ = 0, last_end_ns_ = 0;
 };
 
 }  // namespace slabsim::sim
