@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <new>
 
 #include "cli/command.hpp"
 #include "cli/interrupts.hpp"
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
     return cli::exit_bad_input;
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << '\n';
+    return cli::exit_bad_input;
+  } catch (const std::bad_alloc&) {
+    // The pre-run estimate (--max-memory, ulimit -v) let through a run the host could not hold.
+    std::cerr << "slabsim: error: out of host memory (std::bad_alloc): the run needed more than "
+                 "the host or its address-space limit (ulimit -v) gives it; a smaller --max-memory "
+                 "stops it with a message first\n";
     return cli::exit_bad_input;
   } catch (const std::exception& e) {
     std::cerr << "slabsim: error: " << e.what() << '\n';

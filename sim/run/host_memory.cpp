@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
@@ -76,25 +77,56 @@ void check_actor_mappings(const topology::Topology& machine, const workload::Wor
   d.throw_if_any();
 }
 
-void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
-                          const config::JsonDocument& document, std::uint64_t limit,
-                          std::int64_t time_bucket_ns) {
-  const std::uint64_t actors =
-      static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1);
+namespace {
+
+// The limit a run's estimate is held to, and how a refusal names it.
+struct MemoryLimit {
+  std::uint64_t bytes = 0;  // 0: none
+  std::string text;
+};
+
+// Under ulimit -v the actors' stacks must fit (SimGrid aborts on the first it cannot map), and
+// what is left of the address space after them and the process's own mappings bounds the run
+// too, --max-memory 0 or not: past it an allocation fails (std::bad_alloc) however much memory
+// the host has.
+MemoryLimit memory_limit(const topology::Topology& machine, std::uint64_t actors,
+                         std::uint64_t max_memory) {
   rlimit as{};
-  if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
-      actors * actor_stack_bytes + address_space_base_bytes > as.rlim_cur) {
+  const bool as_limited = ::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY;
+  const std::uint64_t stacks = actors * actor_stack_bytes;
+  if (as_limited && stacks + address_space_base_bytes > as.rlim_cur) {
     config::Diagnostics d("topology " + machine.name);
     d.error("/nodes",
             fmt::format("expected a machine whose actors fit the address-space limit (ulimit "
                         "-v) of {}: {} simulated CPUs and event tasks reserve {} of stacks ({} "
                         "each, SimGrid's contexts/stack-size), plus about {} for the rest",
-                        mib(as.rlim_cur), actors, mib(actors * actor_stack_bytes),
-                        mib(actor_stack_bytes), mib(address_space_base_bytes)));
+                        mib(as.rlim_cur), actors, mib(stacks), mib(actor_stack_bytes),
+                        mib(address_space_base_bytes)));
     d.throw_if_any();
   }
+  const std::uint64_t room = as_limited ? as.rlim_cur - stacks - address_space_base_bytes : 0;
+  if (as_limited && (max_memory == 0 || room < max_memory)) {
+    const std::uint64_t bytes = std::max<std::uint64_t>(room, 1);
+    return {bytes,
+            fmt::format("the limit of {} (what the address-space limit, ulimit -v {}, "
+                        "leaves after {} of actor stacks and {} for the process itself)",
+                        mib(bytes), mib(as.rlim_cur), mib(stacks), mib(address_space_base_bytes))};
+  }
+  if (max_memory == 0) return {};
+  return {max_memory, fmt::format("the limit of {} (--max-memory; by default 3/4 of the host's {})",
+                                  mib(max_memory), mib(host_physical_bytes()))};
+}
+
+}  // namespace
+
+void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
+                          const config::JsonDocument& document, std::uint64_t max_memory,
+                          std::int64_t time_bucket_ns) {
+  const std::uint64_t actors =
+      static_cast<std::uint64_t>(machine.cpu_ids().size() + workload.event_tasks + 1);
+  const MemoryLimit limit = memory_limit(machine, actors, max_memory);
   check_actor_mappings(machine, workload, max_map_count());
-  if (limit == 0) return;
+  if (limit.bytes == 0) return;
   std::uint64_t total = actors * host_bytes_per_cpu;
   std::uint64_t largest = 0;
   std::string largest_path = "/threads";
@@ -134,24 +166,21 @@ void check_fits_in_memory(const topology::Topology& machine, const workload::Wor
         largest_path = e.source + "/alloc_burst/count";
       }
     }
-  if (total <= limit) return;
+  if (total <= limit.bytes) return;
   if (block_bytes > largest) {
     config::Diagnostics d("topology " + machine.name);
-    d.error("/nodes",
-            fmt::format("expected a machine that fits the memory limit: its {} memory "
-                        "blocks take {} of host memory ({} B each; the run {}), over "
-                        "the limit of {} (--max-memory; by default 3/4 of the host's {})",
-                        machine.blocks.size(), mib(block_bytes), host_bytes_per_memory_block,
-                        mib(total), mib(limit), mib(host_physical_bytes())));
+    d.error("/nodes", fmt::format("expected a machine that fits the memory limit: its {} memory "
+                                  "blocks take {} of host memory ({} B each; the run {}), over {}",
+                                  machine.blocks.size(), mib(block_bytes),
+                                  host_bytes_per_memory_block, mib(total), limit.text));
     d.throw_if_any();
   }
   config::Diagnostics d(document.name);
   d.error(largest_path,
           fmt::format("expected a workload that fits the memory limit: it can hold up to {} of "
-                      "host memory ({} B per live object, {} KiB per CPU; this term {}), over "
-                      "the limit of {} (--max-memory; by default 3/4 of the host's {})",
+                      "host memory ({} B per live object, {} KiB per CPU; this term {}), over {}",
                       mib(total), host_bytes_per_live_object, host_bytes_per_cpu / 1024,
-                      mib(largest), mib(limit), mib(host_physical_bytes())));
+                      mib(largest), limit.text));
   d.throw_if_any();
 }
 

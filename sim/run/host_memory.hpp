@@ -65,10 +65,11 @@ void check_actor_mappings(const topology::Topology& machine, const workload::Wor
 // of millions of blocks is named, with /nodes, when it is the largest term) and the time buckets
 // recorded at `time_bucket_ns` (0: the workload's "time_bucket", or automatic). Throws
 // config::ConfigError naming the workload's file, the JSON path of the largest term and the limit
-// when that exceeds `limit` (0: no limit). Also, whatever `limit`, when an address-space limit
-// (ulimit -v, RLIMIT_AS) cannot hold one actor stack per simulated CPU and event task: SimGrid
-// would abort() on the first stack it cannot map; and when vm.max_map_count cannot hold their
-// stacks' mappings (check_actor_mappings()).
+// when that exceeds `limit` (0: no limit), or what an address-space limit (ulimit -v, RLIMIT_AS)
+// leaves after the stacks and the process's own mappings, whichever is smaller. Also, whatever
+// `limit`, when that address-space limit cannot hold one actor stack per simulated CPU and event
+// task: SimGrid would abort() on the first stack it cannot map; and when vm.max_map_count cannot
+// hold their stacks' mappings (check_actor_mappings()).
 void check_fits_in_memory(const topology::Topology& machine, const workload::Workload& workload,
                           const config::JsonDocument& document, std::uint64_t limit,
                           std::int64_t time_bucket_ns = 0);

@@ -256,6 +256,33 @@ def test_a_machine_whose_memory_blocks_cannot_fit_is_refused(tmp_path):
     assert r.stdout == ""
 
 
+def test_a_workload_past_what_ulimit_v_leaves_is_refused_even_without_max_memory(tmp_path):
+    # Three groups of 16 CPUs x 1,000,000 live objects can hold about 2.9 GiB, within
+    # --max-memory's default on a host of 4 GiB or more, but not within what ulimit -v 4G leaves
+    # after the stacks and the process's own 2 GiB: such a run ended in std::bad_alloc.
+    workload = write_json(tmp_path / "many.json", {
+        "name": "many", "topology": "two-socket-intel", "duration": "1ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": f"t{i}", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                     "think_time": {"constant": "100ns"}, "lifetime": {"constant": "1s"}}
+                    for i in range(3)]})
+
+    def small_address_space():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    if slabsim("--version", preexec_fn=small_address_space).returncode != 0:
+        pytest.skip("this build cannot start under ulimit -v 4G (AddressSanitizer's shadow)")
+    for limit in ([], ["--max-memory", "0"]):
+        r = slabsim("run", "-w", workload, *limit, preexec_fn=small_address_space)
+        assert r.returncode == 2, r.stderr
+        assert f"{workload}: /threads/0/max_live_per_cpu: expected a workload that fits the " \
+               "memory limit" in r.stderr
+        assert "(what the address-space limit, ulimit -v 4096 MiB, leaves after" in r.stderr
+    # Without the address-space limit the same workload passes the estimate.
+    r = slabsim("run", "-w", workload, "--max-memory", "0")
+    assert r.returncode == 0, r.stderr
+
+
 def test_a_machine_whose_actor_stacks_cannot_fit_ulimit_v_is_refused(tmp_path):
     # 4,096 CPUs reserve 2 GiB of actor stacks (512 KiB each), which with the 2 GiB the rest of
     # the process may map passes ulimit -v 4 GB: SimGrid would abort() on the first stack it
