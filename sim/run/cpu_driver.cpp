@@ -158,7 +158,8 @@ void CpuDriver::reap(Cpu& c) {
 void CpuDriver::free_next(Cpu& c, std::int64_t now) {
   FreeAt next = c.to_free.top();
   c.to_free.pop();
-  if (caches_.destroying_struct(pending_.at(next.slot).owner)) {
+  const FreeOrigin from = origins_[next.origin()];
+  if (caches_.destroying_struct(from.owner)) {
     // A caller never frees into a cache while destroying it: hold the object until
     // kmem_cache_destroy() has failed (it has objects, so it will) or, for a merged cache, has
     // dropped the reference of another name sharing the struct.
@@ -168,18 +169,27 @@ void CpuDriver::free_next(Cpu& c, std::int64_t now) {
     env_.maybe_flush();
     return;
   }
-  free_object(pending_.take(next.slot));
+  free_object(from, next.object(from.node));
 }
 
-void CpuDriver::free_object(const PendingFree& f) {
+void CpuDriver::free_object(const FreeOrigin& from, const alloc::ObjectRef& object) {
   progress_.step();
+  const int cache = workload_.threads[from.group].cache;
   {
-    const ModelCall call(checks_, caches_, f.cache);
-    allocator_.kmem_cache_free(f.owner, f.object());
+    const ModelCall call(checks_, caches_, cache);
+    allocator_.kmem_cache_free(from.owner, object);
   }
-  recorder_.freed(f.cache);
-  --state(f.owner_cpu).live[f.group];
+  recorder_.freed(cache);
+  --state(from.owner_cpu).live[from.group];
   progress_.operation_completed();
+}
+
+std::uint32_t CpuDriver::origin_id(Cpu& c, alloc::Cache* owner, int group, int node) {
+  auto& memo = c.origin_memo[static_cast<unsigned>(group + node) % c.origin_memo.size()];
+  if (memo.owner != owner || memo.group != group || memo.node != node)
+    memo = {owner, group, node,
+            origins_.id({owner, static_cast<std::uint32_t>(group), c.cpu, node})};
+  return memo.id;
 }
 
 void CpuDriver::allocate(Cpu& c, int group, std::int64_t now) {
@@ -208,11 +218,9 @@ void CpuDriver::allocate(Cpu& c, int group, std::int64_t now) {
   env_.touch_memory(o.node, t.accesses_per_object);
   ++c.live[group];
   const int target = freeing_cpu(c, t);
-  const std::uint32_t slot = pending_.add(
-      {o.slab, s, static_cast<std::uint16_t>(o.index), static_cast<std::uint16_t>(o.node),
-       static_cast<std::uint32_t>(t.cache), static_cast<std::uint32_t>(group), c.cpu});
+  const std::uint32_t origin = origin_id(c, s, group, o.node);
   state(target).to_free.push(
-      {now + std::max<std::int64_t>(0, sample(t.lifetime, c.rng)), free_seq_++, slot});
+      {now + std::max<std::int64_t>(0, sample(t.lifetime, c.rng)), free_seq_++, origin, o});
   progress_.operation_completed();
 }
 

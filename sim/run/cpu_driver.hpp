@@ -6,6 +6,7 @@
 // a CPU that an IPI handler runs as waits until the handler has returned.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -57,6 +58,15 @@ class CpuDriver {
     std::mt19937_64 rng;
     bool online = true;
     bool parked = false;
+    // The origins (FreeOrigins) of this CPU's last allocations, by (group + node) % 4: most
+    // allocations find theirs here without hashing.
+    struct OriginMemo {
+      alloc::Cache* owner = nullptr;
+      int group = -1;
+      int node = -1;
+      std::uint32_t id = 0;
+    };
+    std::array<OriginMemo, 4> origin_memo{};
   };
 
   [[nodiscard]] Cpu& state(int cpu) { return cpus_[index_of_cpu_[cpu]]; }
@@ -70,7 +80,8 @@ class CpuDriver {
   inline void park(Cpu& c, std::int64_t now);
   inline void reap(Cpu& c);
   inline void free_next(Cpu& c, std::int64_t now);
-  inline void free_object(const PendingFree& f);
+  inline void free_object(const FreeOrigin& from, const alloc::ObjectRef& object);
+  inline std::uint32_t origin_id(Cpu& c, alloc::Cache* owner, int group, int node);
   inline void allocate(Cpu& c, int group, std::int64_t now);
   inline void wait_for_work(Cpu& c, std::int64_t now);
   [[nodiscard]] inline bool has_active_group(const Cpu& c, std::int64_t now) const;
@@ -91,7 +102,7 @@ class CpuDriver {
   std::int64_t reap_ns_;           // the allocator's reap interval; 0: none
   std::vector<Cpu> cpus_;          // ascending CPU id: deterministic iteration
   std::vector<int> index_of_cpu_;  // CPU id -> index in cpus_
-  PendingFrees pending_;
+  FreeOrigins origins_;
   std::uint64_t free_seq_ = 0;
 };
 

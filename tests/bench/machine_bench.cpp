@@ -52,8 +52,11 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+// glibc's allocated bytes, the chunks it mapped apart (hblkhd: every block past the mmap
+// threshold, such as a large vector of pending frees) included.
 std::size_t heap_in_use() {
-  return mallinfo2().uordblks;
+  const auto m = mallinfo2();
+  return m.uordblks + m.hblkhd;
 }
 
 // A size from /proc/self/status in MiB: "VmHWM" (peak resident) or "VmRSS" (resident now).
@@ -263,17 +266,58 @@ nlohmann::json mixed_work(std::int64_t duration_ns, std::int64_t lifetime_ns, in
              {"lifetime", {{"exponential", fmt::format("{}ns", lifetime_ns)}}}}}}};
 }
 
+// Host memory per live object: objects allocated and never freed during the run (lifetime
+// 1 s), so that every operation is a new live object; the heap in use (glibc's count of
+// allocated bytes, mapped blocks included: slabs, the runner's pending frees, SimGrid) is read
+// at each progress call (every 10^5 operations). Per object: the slope of a least-squares line
+// through those readings (vectors grow by doubling, so two readings alone would catch a step);
+// what a run holds whatever its objects (the engine, actor stacks, the metrics' time buckets) is
+// the line at zero.
+void print_memory_per_object(const topology::Topology& intel) {
+  in_child([&] {
+    const double before = static_cast<double>(heap_in_use());
+    std::vector<double> heap;  // the growth at the k-th call, k = 1, 2, ...
+    sim::RunOptions o;
+    o.progress = [&](std::int64_t) { heap.push_back(static_cast<double>(heap_in_use()) - before); };
+    run_workload(intel, nlohmann::json::parse(R"({"name": "live", "duration": "10ms",
+        "caches": [{"name": "c", "object_size": 64}],
+        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                     "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})"),
+                 "slab_nodes_nocpu", o);
+    const double n = static_cast<double>(heap.size());
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (std::size_t k = 0; k < heap.size(); ++k) {
+      const double x = static_cast<double>((k + 1) * sim::RunOptions::progress_every);
+      sx += x, sy += heap[k], sxx += x * x, sxy += x * heap[k];
+    }
+    const double slope = n > 1 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0.0;
+    const double fixed = n > 0 ? (sy - slope * sx) / n : 0.0;
+    std::cout << fmt::format(
+        "\nhost memory per live object: {:.1f} bytes (goal 32; {:.0f} readings up to {:.0f} "
+        "objects), plus {:.1f} MiB a run holds whatever its objects\n",
+        slope, n, n * static_cast<double>(sim::RunOptions::progress_every), fixed / (1 << 20));
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // `machine_bench profile STRATEGY N`: only the default mixed scenario under STRATEGY, N times,
-  // for a profiler (perf record build/tests/machine_bench profile slab_nodes 200).
-  if (argc == 4 && std::string(argv[1]) == "profile") {
+  // `machine_bench memory`: only the host memory per live object.
+  // `machine_bench profile STRATEGY N [slub|slab|slob]`: only the default mixed scenario under
+  // STRATEGY, N times, for a profiler (perf record build/tests/machine_bench profile slab_nodes
+  // 200).
+  if (argc == 2 && std::string(argv[1]) == "memory") {
+    print_memory_per_object(topology::load_topology("two-socket-intel"));
+    return 0;
+  }
+  if ((argc == 4 || argc == 5) && std::string(argv[1]) == "profile") {
     const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
     const auto machine = topology::load_topology(*workload::workload_topology(doc));
+    sim::RunOptions options;
+    if (argc == 5) options.allocator = alloc::find_allocator(argv[4]).value();
     Run total;
     for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
-      const Run r = run_workload(machine, doc.root, argv[2]);
+      const Run r = run_workload(machine, doc.root, argv[2], options);
       total.ops += r.ops;
       total.seconds += r.seconds;
     }
@@ -363,34 +407,6 @@ int main(int argc, char** argv) {
     });
   }
 
-  // Host memory per live object: objects allocated and never freed during the run (lifetime
-  // 1 s), so that every operation is a new live object; the heap in use (glibc's count of
-  // allocated bytes: slabs, the runner's pending frees, SimGrid) is read at each progress call
-  // (every 10^5 operations). Per object: the slope of a least-squares line through those
-  // readings (vectors grow by doubling, so two readings alone would catch a step); what a run
-  // holds whatever its objects (the engine, the metrics' time buckets) is the line at zero.
-  in_child([&] {
-    const double before = static_cast<double>(heap_in_use());
-    std::vector<double> heap;  // the growth at the k-th call, k = 1, 2, ...
-    sim::RunOptions o;
-    o.progress = [&](std::int64_t) { heap.push_back(static_cast<double>(heap_in_use()) - before); };
-    run_workload(intel, nlohmann::json::parse(R"({"name": "live", "duration": "10ms",
-        "caches": [{"name": "c", "object_size": 64}],
-        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
-                     "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})"),
-                 "slab_nodes_nocpu", o);
-    const double n = static_cast<double>(heap.size());
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (std::size_t k = 0; k < heap.size(); ++k) {
-      const double x = static_cast<double>((k + 1) * sim::RunOptions::progress_every);
-      sx += x, sy += heap[k], sxx += x * x, sxy += x * heap[k];
-    }
-    const double slope = n > 1 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0.0;
-    const double fixed = n > 0 ? (sy - slope * sx) / n : 0.0;
-    std::cout << fmt::format(
-        "\nhost memory per live object: {:.1f} bytes (goal 32; {:.0f} readings up to {:.0f} "
-        "objects), plus {:.1f} MiB a run holds whatever its objects\n",
-        slope, n, n * static_cast<double>(sim::RunOptions::progress_every), fixed / (1 << 20));
-  });
+  print_memory_per_object(intel);
   return 0;
 }
