@@ -139,9 +139,7 @@ void MachineEnvironment::take_interrupt(int cpu) {
     refresh_from_engine();
     return;
   }
-  ++irq_off_[cpu];
-  ++taken_[cpu];
-  handler_actor_[cpu] = Simulation::actor_id();
+  hand_over(cpu, Simulation::actor_id());
 }
 
 void MachineEnvironment::end_interrupt(int cpu) {
@@ -156,11 +154,8 @@ void MachineEnvironment::end_interrupt(int cpu) {
   refresh_from_engine();  // a wake-up is an engine call
 }
 
-void MachineEnvironment::irqs_restored(int cpu) {
-  if (--irq_off_[cpu] > 0 || outside_ || interrupts_[cpu].empty()) return;
-  ++irq_off_[cpu];
-  ++taken_[cpu];
-  handler_actor_[cpu] = interrupts_[cpu].front().pid;
+void MachineEnvironment::take_waiting_interrupt(int cpu) {
+  hand_over(cpu, interrupts_[cpu].front().pid);
   interrupts_[cpu].wake_front();
   refresh_from_engine();
 }

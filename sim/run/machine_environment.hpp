@@ -183,8 +183,19 @@ class MachineEnvironment final : public alloc::Environment {
   void take_interrupt(int cpu);
   // The handler returns: the CPU goes to the next interrupt waiting, or back to its task.
   void end_interrupt(int cpu);
-  // local_irq_restore(): the outermost one hands the CPU to the first interrupt waiting.
-  void irqs_restored(int cpu);
+  // local_irq_restore(): the outermost one hands the CPU to the first interrupt waiting. Inline:
+  // SLAB restores interrupts on every call, and an interrupt is rarely waiting.
+  void irqs_restored(int cpu) {
+    if (--irq_off_[cpu] > 0 || outside_ || interrupts_[cpu].empty()) return;
+    take_waiting_interrupt(cpu);
+  }
+  void take_waiting_interrupt(int cpu);
+  // The CPU goes to a handler that `actor` runs: interrupts off, its task waiting meanwhile.
+  void hand_over(int cpu, long actor) {
+    ++irq_off_[cpu];
+    ++taken_[cpu];
+    handler_actor_[cpu] = actor;
+  }
   // After an RCU callback ran: wakes the rcu_barrier() calls with nothing left to wait for.
   void wake_rcu_barriers();
 
