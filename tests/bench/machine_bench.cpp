@@ -303,37 +303,22 @@ void print_memory_per_object(const topology::Topology& intel) {
 
 int main(int argc, char** argv) {
   // `machine_bench memory`: only the host memory per live object.
-  // `machine_bench profile STRATEGY N [slub|slab|slob]`: only the default mixed scenario under
-  // STRATEGY, N times, for a profiler (perf record build/tests/machine_bench profile slab_nodes
-  // 200).
+  // `machine_bench profile ROW N`: only the first headline row whose name contains ROW, its run
+  // N times, for a profiler (perf record build/tests/machine_bench profile "slab)" 30).
   if (argc == 2 && std::string(argv[1]) == "memory") {
     print_memory_per_object(topology::load_topology("two-socket-intel"));
     return 0;
   }
-  if ((argc == 4 || argc == 5) && std::string(argv[1]) == "profile") {
-    const auto doc = sim::load_workload_document(std::string(sim::default_scenario));
-    const auto machine = topology::load_topology(*workload::workload_topology(doc));
-    sim::RunOptions options;
-    if (argc == 5) options.allocator = alloc::find_allocator(argv[4]).value();
-    Run total;
-    for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
-      const Run r = run_workload(machine, doc.root, argv[2], options);
-      total.ops += r.ops;
-      total.seconds += r.seconds;
-    }
-    std::cout << fmt::format("{} ({}): {:.0f} simulated slab ops/host s\n", sim::default_scenario,
-                             argv[2], static_cast<double>(total.ops) / total.seconds);
-    return 0;
-  }
-
-  std::cout
-      << "# ops/s: simulated allocations + frees per host second, set-up excluded (setup: its\n"
-         "# share of a whole run), median of repeats. floor: a plain SimGrid s4u program with\n"
-         "# one actor per CPU, sleep_for in a loop, >= 1 M steps, Engine::run() timed; its\n"
-         "# actors in lockstep (floor, the goals' reference) and staggered. Engine calls per\n"
-         "# operation: sleeps through SimGrid, sleeps lookahead skipped, parks (a blocked\n"
-         "# lock waiter) and wakes (its release), each a SimGrid simcall but the skipped.\n";
-  print_header();
+  const bool profile = argc == 4 && std::string(argv[1]) == "profile";
+  if (!profile)
+    std::cout
+        << "# ops/s: simulated allocations + frees per host second, set-up excluded (setup: its\n"
+           "# share of a whole run), median of repeats. floor: a plain SimGrid s4u program with\n"
+           "# one actor per CPU, sleep_for in a loop, >= 1 M steps, Engine::run() timed; its\n"
+           "# actors in lockstep (floor, the goals' reference) and staggered. Engine calls per\n"
+           "# operation: sleeps through SimGrid, sleeps lookahead skipped, parks (a blocked\n"
+           "# lock waiter) and wakes (its release), each a SimGrid simcall but the skipped.\n";
+  if (!profile) print_header();
 
   const auto intel = topology::load_topology("two-socket-intel");
   const nlohmann::json fast = nlohmann::json::parse(R"({"name": "fastpath", "duration": "50ms",
@@ -361,6 +346,24 @@ int main(int argc, char** argv) {
        3,
        3},
   };
+  if (profile) {
+    const auto row = std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
+      return r.what.find(argv[2]) != std::string::npos;
+    });
+    if (row == rows.end()) {
+      std::cerr << "machine_bench: no row named like '" << argv[2] << "'\n";
+      return 2;
+    }
+    Run total;
+    for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
+      const Run r = run_workload(*row->machine, row->workload, row->strategy, row->options);
+      total.ops += r.ops;
+      total.seconds += r.seconds;
+    }
+    std::cout << fmt::format("{}: {:.0f} simulated slab ops/host s\n", row->what,
+                             static_cast<double>(total.ops) / total.seconds);
+    return 0;
+  }
   for (const auto& row : rows)
     print_row(row);
 
