@@ -11,7 +11,7 @@ namespace slabsim::sim {
 
 namespace {
 
-std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
+std::int64_t sample_random(const workload::Distribution& d, std::mt19937_64& rng) {
   switch (d.kind) {
     case workload::Distribution::Kind::constant:
       return d.a_ns;
@@ -25,6 +25,11 @@ std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
              static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(d.b_ns - d.a_ns + 1));
   }
   return 0;
+}
+
+// A constant (the fast path's think times and lifetimes) needs no call.
+inline std::int64_t sample(const workload::Distribution& d, std::mt19937_64& rng) {
+  return d.kind == workload::Distribution::Kind::constant ? d.a_ns : sample_random(d, rng);
 }
 
 double unit(std::mt19937_64& rng) {

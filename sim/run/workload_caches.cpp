@@ -64,17 +64,19 @@ void WorkloadCaches::created(std::size_t cache, alloc::Cache* s, alloc::Allocato
 alloc::Cache* WorkloadCaches::begin_destroy(std::size_t cache) {
   alloc::Cache* s = current_struct_[cache];
   current_struct_[cache] = nullptr;
+  if (!destroying_[cache]) ++destroys_;
   destroying_[cache] = true;
   return s;
 }
 
-bool WorkloadCaches::destroying_struct(const alloc::Cache* s) const {
+bool WorkloadCaches::shares_a_destroy(const alloc::Cache* s) const {
   for (std::size_t i = 0; i < destroying_.size(); ++i)
     if (destroying_[i] && last_struct_[i] == s) return true;
   return false;
 }
 
 void WorkloadCaches::end_destroy(std::size_t cache, alloc::Cache* s, int result) {
+  if (destroying_[cache]) --destroys_;
   destroying_[cache] = false;
   if (result < 0 || (result > 0 && s->refcount < 0)) current_struct_[cache] = s;
 }

@@ -33,7 +33,9 @@ class WorkloadCaches {
   [[nodiscard]] bool destroying(std::size_t cache) const { return destroying_[cache]; }
   // Whether a kmem_cache_destroy() of `s` runs under any of the names that share it: a free of
   // one of its objects waits, whichever name allocated it.
-  [[nodiscard]] bool destroying_struct(const alloc::Cache* s) const;
+  [[nodiscard]] bool destroying_struct(const alloc::Cache* s) const {
+    return destroys_ > 0 && shares_a_destroy(s);  // inline: every free asks
+  }
   [[nodiscard]] int in_flight(std::size_t cache) const { return in_flight_[cache]; }
   // The struct whose sysfs directory a path names: the current one; while kmem_cache_destroy()
   // runs (it removes the directory last), the one being destroyed; and after it, a struct whose
@@ -65,11 +67,14 @@ class WorkloadCaches {
   void leave(std::size_t cache) { --in_flight_[cache]; }
 
  private:
+  [[nodiscard]] bool shares_a_destroy(const alloc::Cache* s) const;
+
   const workload::Workload& workload_;
   std::vector<alloc::Cache*> current_struct_;
   std::vector<alloc::Cache*> last_struct_;
   std::vector<int> in_flight_;
   std::vector<char> destroying_;
+  int destroys_ = 0;  // how many of destroying_ are set
   std::vector<std::optional<std::vector<alloc::LayoutValue>>> layout_;
 };
 
