@@ -25,8 +25,10 @@ std::uint64_t resident_bytes();
 // Its high-water mark so far (VmHWM of /proc/self/status); 0 when it cannot be read.
 std::uint64_t peak_resident_bytes();
 
-// Host memory per live object of the model, measured by scripts/bench (50.9 B in
-// results/machine-bench.txt), with room for the slab pages' own records.
+// Host memory per live object of the model, measured by scripts/bench (31.3 B in
+// results/machine-bench.txt, 2026-12-06), with room for the slab pages' own records and a
+// pending-free heap caught growing. Before 5449b2b the bench left out glibc's mapped blocks and
+// read 37-51 B while the model took 84 B: more than this estimate.
 inline constexpr std::uint64_t host_bytes_per_live_object = 64;
 // Per simulated CPU: its actor, the pages of its stack that are touched, its per-CPU caches.
 inline constexpr std::uint64_t host_bytes_per_cpu = 256 * 1024;
