@@ -238,6 +238,7 @@ run's findings (see `workloads/regressions/README.md`).
 | `README.md`, `*.png` | `scripts/results` | this comparison and its figures |
 | `fastpath-bench.txt` | `scripts/bench` | host time of the SLUB model's fast paths (Google Benchmark, single-threaded environment): `BM_AllocFreePair` is one `kmem_cache_alloc` + `kmem_cache_free` pair on the cpu freelist; `BM_AllocFreeBatch/N` amortises slow paths over N pairs; `BM_CrossCpuFree` frees every object from another CPU |
 | `machine-bench.txt` | `scripts/bench` | simulated slab operations (allocations + frees) per host second on the SimGrid machine for a fast-path workload, the default `node-online` scenario under both default strategies and a 1,024-CPU x 32-node machine, each next to a bare SimGrid loop doing one `sleep_for` per operation in the same process (medians of repeated runs; the loop's CPUs once in lockstep, SimGrid's cheapest pattern, and once staggered so that no two wake together); host memory per live object (glibc heap in use, its mapped blocks included) |
+| `engine-bench.txt` | `scripts/bench` | SimGrid 3.32 alone, for the engine wrapper's design: host ns per step when the engine orders the actors (a sleep each, no two ending together) against actors handing the host CPU to each other (`Actor::resume()`, `this_actor::suspend()`), for 4 to 1,024 actors; and how far SimGrid's order among sleeps that end at the same instant is from first-asleep-first, last-asleep-first and lowest-actor-first |
 
 ## The default scenario
 

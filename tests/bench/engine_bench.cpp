@@ -1,0 +1,167 @@
+// What a step of SimGrid 3.32 costs when the engine orders the actors, against the actors
+// handing the host CPU to each other, and the order SimGrid gives actors whose sleeps end at
+// the same instant: the two facts an engine wrapper that orders the CPUs itself (issue #16)
+// stands on. Plain s4u, no slabsim code. Prints figures; never fails on them.
+//
+// Steps: N actors, one host each, take turns, one step each per turn, 10^6 steps in all.
+//  - sleep: each sleeps N ns a step, actor k starting k + 1 ns late, so that no two wake
+//    together (the engine advances its clock, ends a sleep action and resumes one actor per
+//    step: what slabsim's sleeps that lookahead cannot skip cost).
+//  - handoff: each resumes the next actor and suspends itself (Actor::resume(),
+//    this_actor::suspend()): no clock, no action, only the maestro's round.
+// Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
+// order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
+// own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <queue>
+#include <random>
+#include <simgrid/s4u.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+namespace s4u = simgrid::s4u;
+using Clock = std::chrono::steady_clock;
+
+std::vector<s4u::Host*> make_hosts(int n) {
+  auto* zone = s4u::create_full_zone("bench");
+  std::vector<s4u::Host*> hosts;
+  for (int k = 0; k < n; ++k)
+    hosts.push_back(zone->create_host(fmt::format("h{}", k), 1.0)->seal());
+  zone->seal();
+  return hosts;
+}
+
+// Actor k of n: k + 1 ns late, then a sleep of n ns a step.
+void sleep_in_turn(int k, int n, std::int64_t steps) {
+  s4u::this_actor::sleep_for(k + 1);
+  for (std::int64_t i = 0; i < steps; ++i)
+    s4u::this_actor::sleep_for(n);
+}
+
+// Actor k of `actors`: a step, then the next actor's turn. Actor 0 starts once every other one
+// waits for its turn; in its last turn an actor passes on and ends, the last one to nobody.
+void hand_over_in_turn(const std::vector<s4u::ActorPtr>& actors, int k, std::int64_t steps) {
+  const auto n = static_cast<int>(actors.size());
+  if (k == 0)
+    s4u::this_actor::sleep_for(1);
+  else
+    s4u::this_actor::suspend();
+  for (std::int64_t i = 0; i < steps; ++i) {
+    const bool last_turn = i + 1 == steps;
+    if (!last_turn || k != n - 1) actors[static_cast<std::size_t>((k + 1) % n)]->resume();
+    if (!last_turn) s4u::this_actor::suspend();
+  }
+}
+
+// Host ns per step: Engine::run() timed, actors built before.
+double ns_per_step(int n, bool handoff) {
+  s4u::Engine engine("engine_bench");
+  const auto hosts = make_hosts(n);
+  const std::int64_t steps = std::max<std::int64_t>(1000, 1'000'000 / n);
+  std::vector<s4u::ActorPtr> actors(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k)
+    actors[static_cast<std::size_t>(k)] = s4u::Actor::create(
+        fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)], [k, n, steps, handoff, &actors] {
+          if (handoff)
+            hand_over_in_turn(actors, k, steps);
+          else
+            sleep_in_turn(k, n, steps);
+        });
+  const auto start = Clock::now();
+  engine.run();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return seconds * 1e9 / static_cast<double>(steps * n);
+}
+
+struct Wake {
+  double at;
+  int actor;
+  bool operator==(const Wake&) const = default;
+};
+
+// SimGrid's wake order for one seed, and how many wakes each rule puts elsewhere.
+void compare_ties(unsigned seed, std::vector<int>& misplaced, std::size_t& wakes) {
+  constexpr int n = 8, sleeps = 30;
+  std::mt19937 rng(seed);
+  std::vector<std::vector<int>> durations(n, std::vector<int>(sleeps));
+  for (auto& d : durations)
+    for (int& x : d)
+      x = 1 + static_cast<int>(rng() % 3);
+
+  std::vector<Wake> simgrid;
+  {
+    s4u::Engine engine("engine_bench_ties");
+    const auto hosts = make_hosts(n);
+    // SimGrid's clock goes on from one engine to the next in a process.
+    const double start = s4u::Engine::get_clock();
+    for (int k = 0; k < n; ++k)
+      s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
+                         [k, start, &durations, &simgrid] {
+                           simgrid.push_back({s4u::Engine::get_clock() - start, k});
+                           for (int d : durations[static_cast<std::size_t>(k)]) {
+                             s4u::this_actor::sleep_for(d);
+                             simgrid.push_back({s4u::Engine::get_clock() - start, k});
+                           }
+                         });
+    engine.run();
+  }
+  // The same actors under a scheduler of one's own: (wake time, tie key) first.
+  const std::vector<std::function<long(long, int)>> rules = {
+      [](long asleep, int) { return asleep; }, [](long asleep, int) { return -asleep; },
+      [](long, int actor) { return static_cast<long>(actor); }};
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    using Due = std::tuple<double, long, int>;
+    std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
+    long asleep = 0;
+    std::vector<int> done(n, 0);
+    for (int k = 0; k < n; ++k)
+      due.push({0.0, rules[r](asleep++, k), k});
+    std::vector<Wake> own;
+    while (!due.empty()) {
+      const auto [at, key, k] = due.top();
+      due.pop();
+      own.push_back({at, k});
+      auto& step = done[static_cast<std::size_t>(k)];
+      if (step < sleeps)
+        due.push({at + durations[static_cast<std::size_t>(k)][static_cast<std::size_t>(step++)],
+                  rules[r](asleep++, k), k});
+    }
+    for (std::size_t i = 0; i < own.size() && i < simgrid.size(); ++i)
+      misplaced[r] += own[i] == simgrid[i] ? 0 : 1;
+  }
+  wakes += simgrid.size();
+}
+
+}  // namespace
+
+int main() {
+  std::cout << "# SimGrid 3.32, plain s4u: host ns per step (10^6 steps, Engine::run() timed)\n"
+            << fmt::format("{:>8} {:>12} {:>12} {:>8}\n", "actors", "sleep", "handoff", "ratio");
+  for (const int n : {4, 16, 64, 1024}) {
+    const double sleep = ns_per_step(n, false);
+    const double handoff = ns_per_step(n, true);
+    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>7.1f}x\n", n, sleep, handoff,
+                             sleep / handoff)
+              << std::flush;
+  }
+  std::vector<int> misplaced(3, 0);
+  std::size_t wakes = 0;
+  for (unsigned seed = 1; seed <= 20; ++seed)
+    compare_ties(seed, misplaced, wakes);
+  std::cout << fmt::format(
+      "\n# ties: 20 seeds x 8 actors x 30 sleeps of 1-3 ns, {} wakes; the wakes each rule puts\n"
+      "# elsewhere than SimGrid does (0: the rule is SimGrid's)\n"
+      "first asleep first (FIFO) {:>6}\nlast asleep first (LIFO)  {:>6}\nlowest actor first        "
+      "{:>6}\n",
+      wakes, misplaced[0], misplaced[1], misplaced[2]);
+  return 0;
+}
