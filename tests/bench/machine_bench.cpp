@@ -7,7 +7,8 @@
 // calling this_actor::sleep_for() in a loop, at least 1 M steps in all; only Engine::run() is
 // timed (the platform and the actors are built before). In lockstep every actor sleeps the same
 // step, so one engine round serves all of them, SimGrid's cheapest pattern; staggered, actor k
-// starts k + 1 ns late, so no two wake together. Goals are ratios to the lockstep floor.
+// starts k + 1 ns late, so no two wake together. Goals are ratios to the lockstep floor, which is
+// measured right before each repeat of a row: a row's ratio is the median of its repeats'.
 //
 // A slabsim row is the median of repeated runs. Its set-up (engine, hosts, boot of the caches,
 // actors, the result) is measured apart, as the same machine and caches with a 1 us workload,
@@ -96,22 +97,16 @@ double plain_floor_once(int actors, bool staggered) {
   return static_cast<double>(per_actor) * actors / seconds_since(start);
 }
 
-struct Floor {
-  double lockstep = 0;
-  double staggered = 0;
-};
-
-// Measured once per actor count and kept: every row with that many CPUs shares it.
-const Floor& plain_floor(int actors) {
-  static std::map<int, Floor> measured;
+// The staggered floor, measured once per actor count (median of 3) and kept: every row with
+// that many CPUs shares it. The lockstep floor, the goals' reference, is measured per repeat.
+double staggered_floor(int actors) {
+  static std::map<int, double> measured;
   auto it = measured.find(actors);
   if (it != measured.end()) return it->second;
-  std::vector<double> lock, stag;
-  for (int i = 0; i < 3; ++i) {
-    lock.push_back(plain_floor_once(actors, false));
+  std::vector<double> stag;
+  for (int i = 0; i < 3; ++i)
     stag.push_back(plain_floor_once(actors, true));
-  }
-  return measured[actors] = {median(lock), median(stag)};
+  return measured[actors] = median(stag);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,16 +172,21 @@ void print_header() {
 Run print_row(const Row& row) {
   const int cpus = static_cast<int>(row.machine->cpu_ids().size());
   const double setup = setup_seconds(*row.machine, row.workload, row.strategy, row.options);
-  std::vector<double> rates, shares;
+  // Each repeat next to a lockstep floor measured just before it: the host's speed drifts by a
+  // third within a bench run on this machine, and a floor measured minutes apart from its row
+  // moved the ratio by as much.
+  std::vector<double> rates, shares, floors, ratios;
   Run last;
   for (int i = 0; i < row.repeats; ++i) {
+    floors.push_back(plain_floor_once(cpus, false));
     last = run_workload(*row.machine, row.workload, row.strategy, row.options);
     rates.push_back(static_cast<double>(last.ops) / std::max(1e-9, last.seconds - setup));
     shares.push_back(setup / last.seconds);
+    ratios.push_back(rates.back() / floors.back());
   }
-  const Floor& floor = plain_floor(cpus);
+  const double staggered = staggered_floor(cpus);
   const double rate = median(rates);
-  const double ratio = rate / floor.lockstep;
+  const double ratio = median(ratios);
   const auto per_op = [&](std::uint64_t n) {
     return static_cast<double>(n) / static_cast<double>(std::max<std::uint64_t>(1, last.ops));
   };
@@ -195,10 +195,10 @@ Run print_row(const Row& row) {
   std::cout << fmt::format(
                    "{:<40} {:>5} {:>11.0f} {:>5.1f}% {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x "
                    "{:>6} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
-                   row.what, cpus, rate, 100 * median(shares), floor.lockstep, ratio,
-                   floor.staggered, rate / floor.staggered, goal,
-                   per_op(last.metrics.engine_sleeps), per_op(last.metrics.skipped_sleeps),
-                   per_op(last.metrics.engine_parks), per_op(last.metrics.engine_releases))
+                   row.what, cpus, rate, 100 * median(shares), median(floors), ratio, staggered,
+                   rate / staggered, goal, per_op(last.metrics.engine_sleeps),
+                   per_op(last.metrics.skipped_sleeps), per_op(last.metrics.engine_parks),
+                   per_op(last.metrics.engine_releases))
             << std::flush;
   return last;
 }
@@ -315,7 +315,9 @@ int main(int argc, char** argv) {
         << "# ops/s: simulated allocations + frees per host second, set-up excluded (setup: its\n"
            "# share of a whole run), median of repeats. floor: a plain SimGrid s4u program with\n"
            "# one actor per CPU, sleep_for in a loop, >= 1 M steps, Engine::run() timed; its\n"
-           "# actors in lockstep (floor, the goals' reference) and staggered. Engine calls per\n"
+           "# actors in lockstep (floor, the goals' reference, measured before each repeat; "
+           "ratio:\n"
+           "# the median of the repeats' ratios) and staggered. Engine calls per\n"
            "# operation: sleeps through SimGrid, sleeps lookahead skipped, parks (a blocked\n"
            "# lock waiter) and wakes (its release), each a SimGrid simcall but the skipped.\n";
   if (!profile) print_header();
