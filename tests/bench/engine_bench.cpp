@@ -11,11 +11,13 @@
 //    this_actor::suspend()): no clock, no action, only the maestro's round.
 // Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
 // order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
-// own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first.
+// own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first; then
+// FIFO is handed to SimGrid itself, as sub-ns offsets on the sleeps' ends.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <iostream>
@@ -89,7 +91,10 @@ struct Wake {
 };
 
 // SimGrid's wake order for one seed, and how many wakes each rule puts elsewhere.
-void compare_ties(unsigned seed, std::vector<int>& misplaced, std::size_t& wakes) {
+// With `offsets`, each sleep ends a fraction of a ns past its whole ns, the fraction growing
+// with the order the sleeps began in (2^-20 ns a step; times read back rounded): a rule of
+// one's own (first asleep first) given to SimGrid, as --no-lookahead would need it.
+void compare_ties(unsigned seed, bool offsets, std::vector<int>& misplaced, std::size_t& wakes) {
   constexpr int n = 8, sleeps = 30;
   std::mt19937 rng(seed);
   std::vector<std::vector<int>> durations(n, std::vector<int>(sleeps));
@@ -103,15 +108,21 @@ void compare_ties(unsigned seed, std::vector<int>& misplaced, std::size_t& wakes
     const auto hosts = make_hosts(n);
     // SimGrid's clock goes on from one engine to the next in a process.
     const double start = s4u::Engine::get_clock();
+    const auto now = [start] { return std::round(s4u::Engine::get_clock() - start); };
+    long asleep = n;  // the actors' starts come first
     for (int k = 0; k < n; ++k)
-      s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
-                         [k, start, &durations, &simgrid] {
-                           simgrid.push_back({s4u::Engine::get_clock() - start, k});
-                           for (int d : durations[static_cast<std::size_t>(k)]) {
-                             s4u::this_actor::sleep_for(d);
-                             simgrid.push_back({s4u::Engine::get_clock() - start, k});
-                           }
-                         });
+      s4u::Actor::create(
+          fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
+          [k, offsets, start, now, &asleep, &durations, &simgrid] {
+            simgrid.push_back({now(), k});
+            for (int d : durations[static_cast<std::size_t>(k)]) {
+              if (offsets)
+                s4u::this_actor::sleep_until(start + now() + d + std::ldexp(asleep++, -20));
+              else
+                s4u::this_actor::sleep_for(d);
+              simgrid.push_back({now(), k});
+            }
+          });
     engine.run();
   }
   // The same actors under a scheduler of one's own: (wake time, tie key) first.
@@ -153,15 +164,20 @@ int main() {
                              sleep / handoff)
               << std::flush;
   }
-  std::vector<int> misplaced(3, 0);
-  std::size_t wakes = 0;
-  for (unsigned seed = 1; seed <= 20; ++seed)
-    compare_ties(seed, misplaced, wakes);
+  std::vector<int> misplaced(3, 0), with_offsets(3, 0);
+  std::size_t wakes = 0, wakes_with_offsets = 0;
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    compare_ties(seed, false, misplaced, wakes);
+    compare_ties(seed, true, with_offsets, wakes_with_offsets);
+  }
   std::cout << fmt::format(
       "\n# ties: 20 seeds x 8 actors x 30 sleeps of 1-3 ns, {} wakes; the wakes each rule puts\n"
       "# elsewhere than SimGrid does (0: the rule is SimGrid's)\n"
       "first asleep first (FIFO) {:>6}\nlast asleep first (LIFO)  {:>6}\nlowest actor first        "
       "{:>6}\n",
       wakes, misplaced[0], misplaced[1], misplaced[2]);
+  std::cout << fmt::format(
+      "first asleep first, given to SimGrid as sub-ns offsets (2^-20 ns per sleep begun) {:>6}\n",
+      with_offsets[0]);
   return 0;
 }
