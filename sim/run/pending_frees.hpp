@@ -1,7 +1,7 @@
 // Objects some CPU will free. Every live object of a run has one entry in the heap of the CPU
 // that will free it, so the entry's size is most of the host memory a live object costs: 24
-// bytes, the object and where it came from packed into two words, the few distinct places
-// objects come from interned apart (FreeOrigins).
+// bytes, the time and two words packing the object and where it came from, the few distinct
+// places objects come from interned apart (FreeOrigins).
 #pragma once
 
 #include <algorithm>
@@ -48,8 +48,9 @@ class FreeOrigins {
 struct FreeAt {
   static constexpr int seq_bits = 64 - FreeOrigins::id_bits;
 
-  // Throws std::length_error for a seq past 2^40 (allocations in one run) or a slab address
-  // past 2^48 (beyond any x86-64 or arm64 user address with 4-level tables).
+  // Throws std::length_error for a seq past 2^40 (allocations in one run), an object index past
+  // 2^16 or a slab address past 2^48 (beyond any x86-64 or arm64 user address with 4-level
+  // tables).
   FreeAt(std::int64_t at, std::uint64_t seq, std::uint32_t origin, const alloc::ObjectRef& o)
       : at(at),
         seq_origin(seq << FreeOrigins::id_bits | origin),
@@ -101,7 +102,6 @@ class FreeHeap {
   FreeHeap& operator=(const FreeHeap&) = delete;
 
   [[nodiscard]] bool empty() const { return size_ == 0; }
-  [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] const FreeAt& top() const { return data_[0]; }
 
   void push(const FreeAt& f) {
