@@ -151,7 +151,9 @@ struct Simulation::Impl {
   std::map<int, s4u::Host*> cpu_hosts;
   s4u::Host* events_host = nullptr;
   State state = State::ready;
-  double start_clock = 0;  // SimGrid's clock only ever grows across engines in a process
+  // SimGrid's clock only ever grows across engines in a process; nothing runs between the
+  // construction and run(), so this is also the clock at the start of the run.
+  double start_clock = 0;
   // Checked first by every actor body: an actor that never started cannot be killed cleanly
   // (killed before its first step, its body still runs and its first simcall never returns).
   bool cancelled = false;
@@ -172,6 +174,12 @@ struct Simulation::Impl {
   ActorState* current = nullptr;  // the running actor's
   EarliestDue dues;
   std::int64_t clock_at_resume = 0;
+  // The tie rule. Waits that end at the same nanosecond end in the order they were registered
+  // (a sleep when it begins, a wake-up when it is given, a new actor when it is spawned). SimGrid
+  // alone orders them by its action heap, which follows no rule that can be named (engine_bench
+  // measures it), so each wait ends a fraction of a nanosecond after its whole nanosecond, the
+  // k-th registered for that nanosecond k steps later; times are read back rounded.
+  std::map<std::int64_t, std::uint32_t> registered_at;  // whole ns -> waits registered for it
 
   explicit Impl(const std::vector<CpuPlacement>& cpus) {
     {
@@ -200,6 +208,7 @@ struct Simulation::Impl {
     }
     events_host = zone->create_host("events", 1.0)->set_core_count(1)->seal();
     zone->seal();
+    start_clock = s4u::Engine::get_clock();
   }
 
   ~Impl() {
@@ -226,19 +235,35 @@ struct Simulation::Impl {
     a.ahead = 0;
     current = &a;
     clock_at_resume = read_engine_clock();
+    registered_at.erase(registered_at.begin(), registered_at.lower_bound(clock_at_resume));
+  }
+  // SimGrid's time for the next wait to end at `at` (run time) under the tie rule.
+  double engine_time(std::int64_t at) {
+    const std::uint32_t k = registered_at[at]++;
+    const double whole = start_clock + static_cast<double>(at);
+    const double step =
+        std::max(std::ldexp(1.0, -20),
+                 std::nextafter(whole, std::numeric_limits<double>::infinity()) - whole);
+    // A quarter of a nanosecond at most, so that rounding gives the whole nanosecond back.
+    if (static_cast<double>(k) * step > 0.25)
+      throw std::length_error("Simulation: more than " + std::to_string(k) +
+                              " waits end at the same nanosecond (" + std::to_string(at) +
+                              " ns); the engine's clock cannot order more there");
+    return whole + static_cast<double>(k) * step;
   }
   // A sleep through the engine, to `until` (run time); `me` is listed meanwhile.
   void engine_sleep_until(ActorState& me, std::int64_t until) {
     list(me, until);
     ++result.engine_sleeps;
-    s4u::this_actor::sleep_until(start_clock + static_cast<double>(until));
+    s4u::this_actor::sleep_until(engine_time(until));
     resumed(me);
   }
   // The actor's clock moves to `until`: without the engine when every other actor runs next
   // strictly later (nobody can act in between), else through it.
-  void advance_to(ActorState& me, std::int64_t until) {
+  // A wait that ends now (`yield`: sleep_for(0)) lets every wait registered for now end first.
+  void advance_to(ActorState& me, std::int64_t until, bool yield) {
     const std::int64_t engine = engine_now();
-    if (until <= engine + me.ahead) return;
+    if (until < engine + me.ahead || (until == engine + me.ahead && !yield)) return;
     if (dues.earliest() > until) {
       me.ahead = until - engine;
       ++result.skipped_sleeps;
@@ -267,14 +292,23 @@ struct Simulation::Impl {
     ActorState& clock = actors.emplace_back();
     clock.slot = dues.add();
     clock.cpu = cpu;
-    list(clock, state == State::running ? engine_now() : 0);
+    const std::int64_t start = state == State::running ? engine_now() : 0;
+    list(clock, start);
+    const double start_at = engine_time(start);  // its place among the waits ending then
     auto actor = s4u::Actor::init(name, host);
     if (kind == ActorKind::daemon) actor->daemonize();
-    actor->start([this, &clock, body = std::move(body)] {
+    actor->start([this, &clock, start_at, body = std::move(body)] {
+      if (cancelled) return;
+      ++result.engine_sleeps;
+      s4u::this_actor::sleep_until(start_at);
       resumed(clock);
       run_body(clock, body);
     });
-    if (spawner != nullptr) resumed(*spawner);
+    if (spawner != nullptr) {
+      // The new actor runs first: the spawner goes on after every wait registered until now.
+      resumed(*spawner);
+      engine_sleep_until(*spawner, engine_now());
+    }
   }
 
   void run_body(ActorState& clock, const std::function<void()>& body) {
@@ -428,22 +462,18 @@ void Simulation::sleep_for(std::int64_t ns) {
   if (ns < 0) throw std::invalid_argument("Simulation::sleep_for: negative duration");
   Impl::ActorState& me = *s.current;
   if (s.lookahead) {
-    s.advance_to(me, s.engine_now() + me.ahead + ns);
+    s.advance_to(me, s.engine_now() + me.ahead + ns, /*yield=*/true);
     return;
   }
-  // SimGrid's own sleep_for, even for 0 ns (a yield), so that runs without lookahead keep
-  // SimGrid's scheduling exactly.
-  s.list(me, s.engine_now() + ns);
-  ++s.result.engine_sleeps;
-  s4u::this_actor::sleep_for(static_cast<double>(ns));
-  s.resumed(me);
+  // Through the engine even for 0 ns (a yield, after every wait registered for now).
+  s.engine_sleep_until(me, s.engine_now() + ns);
 }
 
 void Simulation::sleep_until(std::int64_t ns) {
   Impl& s = current_run("sleep_until");
   Impl::ActorState& me = *s.current;
   if (s.lookahead)
-    s.advance_to(me, ns);
+    s.advance_to(me, ns, /*yield=*/false);
   else if (ns > s.engine_now())
     s.engine_sleep_until(me, ns);
 }
@@ -478,6 +508,7 @@ struct Wakeup::Impl {
   s4u::SemaphorePtr semaphore = s4u::Semaphore::create(0);
   Simulation::Impl::ActorState* parked = nullptr;
   bool released = false;  // release() came before park()
+  double wake_at = 0;     // the parked actor's place, registered by release()
 };
 
 Wakeup::Wakeup() : impl_(std::make_unique<Impl>()) {}
@@ -490,14 +521,20 @@ void Wakeup::park() {
   Simulation::Impl& s = current_run("Wakeup::park");
   Simulation::Impl::ActorState& me = *s.current;
   s.catch_up(me);
-  if (impl_->released)
-    s.list(me, s.engine_now());  // the token is there: acquire() returns at once
+  const bool token = impl_->released;
+  if (token)
+    s.list(me, s.engine_now());  // acquire() returns at once
   else
     impl_->parked = &me;  // blocked: runs next when released, not before
   ++s.result.engine_parks;
   impl_->semaphore->acquire();
   impl_->parked = nullptr;
   impl_->released = false;
+  if (!token) {
+    // Woken at the releaser's instant; it runs at its own place among the waits ending then.
+    ++s.result.engine_sleeps;
+    s4u::this_actor::sleep_until(impl_->wake_at);
+  }
   s.resumed(me);
 }
 
@@ -506,14 +543,20 @@ void Wakeup::release() {
   Simulation::Impl::ActorState& me = *s.current;
   s.catch_up(me);
   const std::int64_t now = s.engine_now();
-  if (impl_->parked != nullptr)
-    s.list(*impl_->parked, now);
-  else
+  Simulation::Impl::ActorState* woken = impl_->parked;
+  if (woken != nullptr) {
+    s.list(*woken, now);
+    impl_->wake_at = s.engine_time(now);
+  } else {
     impl_->released = true;
+  }
   s.list(me, now);
   ++s.result.engine_releases;
   impl_->semaphore->release();
   s.resumed(me);
+  // The woken actor runs first, as the kernel's woken task does on the CPU whose interrupts
+  // came back on: the releaser goes on after every wait registered until now.
+  if (woken != nullptr) s.engine_sleep_until(me, now);
 }
 
 }  // namespace slabsim::sim

@@ -59,6 +59,13 @@ enum class ActorKind { regular, daemon };
 // keep them in that file instead (useful when SimGrid aborts on an internal assertion, whose
 // message would otherwise be lost).
 //
+// Ties: waits that end at the same nanosecond end in the order they were registered (a sleep
+// when it begins, a wake-up when release() gives it, a new actor when it is spawned), with or
+// without lookahead; release() and a spawn from an actor let the woken or new actor run first.
+// SimGrid is given that order as fractions of a nanosecond on its clock: past 2^40 ns of its
+// clock (the process's runs added up) a nanosecond holds 1,024 such instants at most, and more
+// waits ending at one nanosecond make run() throw std::length_error.
+//
 // Actors are cooperative (raw contexts, one thread): code between two SimGrid calls runs
 // atomically. SimGrid kills an actor (another actor threw, a deadlock was found, a daemon
 // outlived the regular actors) by unwinding its stack with an exception that is not a

@@ -470,6 +470,74 @@ TEST(Engine, LookaheadKeepsTimesAndOrder) {
   EXPECT_EQ(without.engine_releases, 1u);
 }
 
+// The tie rule: waits that end at the same nanosecond end in the order they were registered,
+// whatever the actors' ids, hosts or spawn order, with or without lookahead. A woken actor and
+// a spawned one are registered before the actor that woke or spawned it goes on, so they run
+// first (after the waits registered before them).
+std::vector<std::string> tie_trace(bool lookahead) {
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(lookahead);
+  std::vector<std::string> trace;
+  auto log = [&trace](const std::string& who) {
+    trace.push_back(std::to_string(Simulation::now_ns()) + " " + who);
+  };
+  // Each sleeps until 100 after a first sleep that orders their registrations: d, b, c, a.
+  auto two_sleeps = [&](std::int64_t first, const std::string& who) {
+    Simulation::sleep_until(first);
+    Simulation::sleep_until(100);
+    log(who);
+  };
+  Wakeup wakeup;
+  sim.spawn_on_cpu(0, "a", [&] { two_sleeps(40, "a"); });
+  sim.spawn_on_cpu(1, "b", [&] { two_sleeps(20, "b"); });
+  sim.spawn_on_cpu(2, "c", [&] { two_sleeps(30, "c"); });
+  sim.spawn_event_actor("d", [&] {
+    two_sleeps(10, "d");
+    wakeup.release();
+    log("d after the release");
+    sim.spawn_on_cpu(1, "f", [&] { log("f"); });
+    log("d after the spawn");
+    Simulation::sleep_for(0);
+    log("d after a yield");
+  });
+  sim.spawn_on_cpu(3, "e", [&] {
+    Simulation::sleep_until(50);
+    wakeup.park();
+    log("e woken");
+    Simulation::sleep_for(0);
+    log("e after a yield");
+  });
+  sim.run();
+  return trace;
+}
+
+TEST(Engine, TiesEndInTheOrderTheWaitsWereRegistered) {
+  const auto with = tie_trace(true);
+  EXPECT_EQ(with, tie_trace(false));
+  EXPECT_EQ(with,
+            (std::vector<std::string>{"100 d", "100 b", "100 c", "100 a", "100 e woken",
+                                      "100 d after the release", "100 e after a yield", "100 f",
+                                      "100 d after the spawn", "100 d after a yield"}));
+}
+
+// Without lookahead every wait ends at its own instant of SimGrid's clock, a fraction of a
+// nanosecond apart; far into simulated time a nanosecond holds fewer such instants, and a run
+// that needs more is refused rather than ordered wrongly.
+TEST(Engine, TooManyTiesForTheEngineClockAreAnError) {
+  Simulation sim(two_node_machine());
+  constexpr std::int64_t far = std::int64_t{1} << 42;  // 73 minutes
+  for (int i = 0; i < 2000; ++i)
+    sim.spawn_event_actor("sleeper" + std::to_string(i), [] { Simulation::sleep_until(far); });
+  try {
+    sim.run();
+    ADD_FAILURE() << "2,000 waits ending at 2^42 ns were ordered";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("waits end at the same nanosecond (4398046511104 ns)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // The CPU an actor runs as comes from the actor, whoever ran in between: its spawn CPU, -1 for an
 // event actor, and a RunAsCpu's CPU while that lives, across blocking calls, with and without
 // lookahead.
