@@ -20,6 +20,7 @@
 #include <utility>
 #include <xbt/config.hpp>
 
+#include "engine/run_queue.hpp"
 #include "topology/topology.hpp"
 
 namespace s4u = simgrid::s4u;
@@ -105,43 +106,6 @@ class SigintGuard {
   bool saved_ok_ = false;
 };
 
-// The earliest of a set of per-actor times, kept in a tournament tree over the actors' slots:
-// O(log n) updates without allocation, which a std::multiset would make on every sleep.
-class EarliestDue {
- public:
-  static constexpr std::int64_t none = std::numeric_limits<std::int64_t>::max();
-
-  // A slot for a new actor, with no time set.
-  std::size_t add() {
-    if (count_ == capacity_) grow();
-    return count_++;
-  }
-  void set(std::size_t slot, std::int64_t due) {
-    std::size_t i = capacity_ + slot;
-    tree_[i] = due;
-    for (i /= 2; i >= 1; i /= 2)
-      tree_[i] = std::min(tree_[2 * i], tree_[2 * i + 1]);
-  }
-  void clear(std::size_t slot) { set(slot, none); }
-  [[nodiscard]] std::int64_t earliest() const { return capacity_ ? tree_[1] : none; }
-
- private:
-  void grow() {
-    const std::size_t old = capacity_;
-    capacity_ = old ? 2 * old : 8;
-    std::vector<std::int64_t> t(2 * capacity_, none);
-    for (std::size_t s = 0; s < old; ++s)
-      t[capacity_ + s] = tree_[old + s];
-    for (std::size_t i = capacity_ - 1; i >= 1; --i)
-      t[i] = std::min(t[2 * i], t[2 * i + 1]);
-    tree_ = std::move(t);
-  }
-
-  std::vector<std::int64_t> tree_;  // 1-based; leaves at capacity_ + slot
-  std::size_t capacity_ = 0;
-  std::size_t count_ = 0;
-};
-
 }  // namespace
 
 struct Simulation::Impl {
@@ -160,25 +124,28 @@ struct Simulation::Impl {
   std::exception_ptr error;
   RunResult result;
 
-  // What the wrapper keeps per actor: its lookahead bookkeeping (see set_lookahead) and the CPU
-  // it runs as (see current_cpu). Each actor's clock is SimGrid's plus `ahead`; `dues` holds the
-  // time at which every actor that is not running will run next: a sleeper's wake-up, a released
-  // or just spawned actor's release time. Blocked actors are not in it.
   struct ActorState {
-    std::int64_t ahead = 0;
-    std::size_t slot = 0;  // in dues
+    std::size_t slot = 0;  // in `queue`, and its index in `actors`
     int cpu = -1;          // spawn_on_cpu's, or a RunAsCpu's while one lives; -1: an event actor
+    bool regular = true;
+    // With lookahead: released when the actor is to run, acquired when it waits. A semaphore,
+    // not Actor::suspend()/resume(): SimGrid runs a resumed actor before its resumer has
+    // suspended itself, so a resume could come before the suspend it was meant to end, and a
+    // semaphore keeps it.
+    s4u::SemaphorePtr turn;
   };
   bool lookahead = false;
   std::deque<ActorState> actors;  // stable addresses
   ActorState* current = nullptr;  // the running actor's
-  EarliestDue dues;
-  std::int64_t clock_at_resume = 0;
-  // The tie rule. Waits that end at the same nanosecond end in the order they were registered
-  // (a sleep when it begins, a wake-up when it is given, a new actor when it is spawned). SimGrid
-  // alone orders them by its action heap, which follows no rule that can be named (engine_bench
-  // measures it), so each wait ends a fraction of a nanosecond after its whole nanosecond, the
-  // k-th registered for that nanosecond k steps later; times are read back rounded.
+  std::size_t regular_alive = 0;
+  // With lookahead, the wrapper orders the actors itself: `queue` holds every actor due to run
+  // (a sleeper, a woken or new actor), and the first of it runs next; `now` is the running
+  // actor's time. SimGrid's clock stays where the run began.
+  RunQueue queue;
+  std::int64_t now = 0;
+  // Without lookahead, SimGrid orders them, given the tie rule as fractions of a nanosecond:
+  // each wait ends after its whole nanosecond, the k-th registered for that nanosecond k steps
+  // later, and times are read back rounded.
   std::map<std::int64_t, std::uint32_t> registered_at;  // whole ns -> waits registered for it
 
   explicit Impl(const std::vector<CpuPlacement>& cpus) {
@@ -219,24 +186,15 @@ struct Simulation::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
 
-  // SimGrid's clock, in ns from the start of the run. With lookahead every way an actor can
-  // let SimGrid run goes through resumed(), so the clock read there stays valid until the
-  // actor yields again; without it a raw SimGrid call may have moved it.
-  [[nodiscard]] std::int64_t engine_now() const {
-    return lookahead ? clock_at_resume : read_engine_clock();
-  }
+  // The run's time, in ns from its start. Without lookahead it is SimGrid's clock, read afresh
+  // (a raw SimGrid call such as execute() may have moved it).
+  [[nodiscard]] std::int64_t clock() const { return lookahead ? now : read_engine_clock(); }
   [[nodiscard]] std::int64_t read_engine_clock() const {
     return to_ns(s4u::Engine::get_clock() - start_clock);
   }
-  void list(ActorState& a, std::int64_t at) { dues.set(a.slot, at); }
-  void unlist(ActorState& a) { dues.clear(a.slot); }
-  void resumed(ActorState& a) {
-    unlist(a);
-    a.ahead = 0;
-    current = &a;
-    clock_at_resume = read_engine_clock();
-    registered_at.erase(registered_at.begin(), registered_at.lower_bound(clock_at_resume));
-  }
+
+  // ----- Without lookahead: SimGrid orders the actors.
+
   // SimGrid's time for the next wait to end at `at` (run time) under the tie rule.
   double engine_time(std::int64_t at) {
     const std::uint32_t k = registered_at[at]++;
@@ -251,30 +209,55 @@ struct Simulation::Impl {
                               " ns); the engine's clock cannot order more there");
     return whole + static_cast<double>(k) * step;
   }
-  // A sleep through the engine, to `until` (run time); `me` is listed meanwhile.
   void engine_sleep_until(ActorState& me, std::int64_t until) {
-    list(me, until);
+    const double at = engine_time(until);
     ++result.engine_sleeps;
-    s4u::this_actor::sleep_until(engine_time(until));
-    resumed(me);
+    s4u::this_actor::sleep_until(at);
+    resumed_by_engine(me);
   }
-  // The actor's clock moves to `until`: without the engine when every other actor runs next
-  // strictly later (nobody can act in between), else through it.
-  // A wait that ends now (`yield`: sleep_for(0)) lets every wait registered for now end first.
-  void advance_to(ActorState& me, std::int64_t until, bool yield) {
-    const std::int64_t engine = engine_now();
-    if (until < engine + me.ahead || (until == engine + me.ahead && !yield)) return;
-    if (dues.earliest() > until) {
-      me.ahead = until - engine;
+  void resumed_by_engine(ActorState& me) {
+    current = &me;
+    now = read_engine_clock();
+    registered_at.erase(registered_at.begin(), registered_at.lower_bound(now));
+  }
+
+  // ----- With lookahead: the wrapper orders them, and SimGrid only switches stacks.
+
+  // The first actor in the queue runs, `now` becomes its time; from the maestro or an actor.
+  void give_turn() {
+    ActorState& next = actors[queue.first()];
+    now = queue.due(next.slot);
+    queue.unlist(next.slot);
+    current = &next;
+    ++result.handoffs;
+    next.turn->release();
+  }
+  // `me`, listed or not, lets the first actor in the queue run; returns when `me` runs again.
+  // If `me` is that actor, nobody else can act before it: it goes on without SimGrid.
+  void pass_turn(ActorState& me) {
+    if (!queue.empty() && queue.first() == me.slot) {
+      now = queue.due(me.slot);
+      queue.unlist(me.slot);
       ++result.skipped_sleeps;
       return;
     }
-    engine_sleep_until(me, until);
+    // With nobody to run, `me` blocks for good and SimGrid finds the deadlock.
+    if (!queue.empty()) give_turn();
+    me.turn->acquire();
   }
-  // Brings SimGrid's clock up to the actor's, before anything another actor sees at once
-  // (blocking, waking, spawning, ending).
-  void catch_up(ActorState& me) {
-    if (me.ahead > 0) engine_sleep_until(me, engine_now() + me.ahead);
+
+  // ----- Both.
+
+  // `yield`: a wait that ends now (sleep_for(0)) lets the waits registered for now end first.
+  void wait_until(ActorState& me, std::int64_t until, bool yield) {
+    const std::int64_t t = clock();
+    if (until < t || (until == t && !yield)) return;
+    if (!lookahead) {
+      engine_sleep_until(me, until);
+      return;
+    }
+    queue.list(me.slot, until);
+    pass_turn(me);
   }
 
   void spawn(s4u::Host* host, int cpu, std::string name, std::function<void()> body,
@@ -282,41 +265,48 @@ struct Simulation::Impl {
     if (state == State::finished)
       throw std::logic_error("Simulation: cannot spawn '" + name + "' after the run");
     if (!body) throw std::invalid_argument("Simulation: actor '" + name + "' has no body");
-    // From an actor: the new one starts at the spawner's time, and the spawner stays listed
-    // through the simcalls below.
     ActorState* spawner = state == State::running ? current : nullptr;
-    if (spawner != nullptr) {
-      catch_up(*spawner);
-      list(*spawner, engine_now());
+    const std::int64_t start = spawner != nullptr ? clock() : 0;
+    ActorState& me = actors.emplace_back();
+    me.slot = queue.add();
+    me.cpu = cpu;
+    me.regular = kind == ActorKind::regular;
+    if (me.regular) ++regular_alive;
+    double start_at = 0;  // without lookahead: its place among the waits ending at `start`
+    if (lookahead) {
+      me.turn = s4u::Semaphore::create(0);
+      queue.list(me.slot, start);
+    } else {
+      start_at = engine_time(start);
     }
-    ActorState& clock = actors.emplace_back();
-    clock.slot = dues.add();
-    clock.cpu = cpu;
-    const std::int64_t start = state == State::running ? engine_now() : 0;
-    list(clock, start);
-    const double start_at = engine_time(start);  // its place among the waits ending then
     auto actor = s4u::Actor::init(name, host);
-    if (kind == ActorKind::daemon) actor->daemonize();
-    actor->start([this, &clock, start_at, body = std::move(body)] {
+    if (!me.regular) actor->daemonize();
+    actor->start([this, &me, start_at, body = std::move(body)] {
       if (cancelled) return;
-      ++result.engine_sleeps;
-      s4u::this_actor::sleep_until(start_at);
-      resumed(clock);
-      run_body(clock, body);
+      if (lookahead) {
+        me.turn->acquire();
+      } else {
+        ++result.engine_sleeps;
+        s4u::this_actor::sleep_until(start_at);
+        resumed_by_engine(me);
+      }
+      run_body(me, body);
     });
-    if (spawner != nullptr) {
-      // The new actor runs first: the spawner goes on after every wait registered until now.
-      resumed(*spawner);
-      engine_sleep_until(*spawner, engine_now());
+    if (spawner == nullptr) return;
+    // The new actor runs first: the spawner goes on after every wait registered until now.
+    if (lookahead) {
+      queue.list(spawner->slot, start);
+      pass_turn(*spawner);
+    } else {
+      engine_sleep_until(*spawner, start);
     }
   }
 
-  void run_body(ActorState& clock, const std::function<void()>& body) {
+  void run_body(ActorState& me, const std::function<void()>& body) {
     if (cancelled) return;
     std::exception_ptr thrown;
     try {
       body();
-      catch_up(clock);  // the run ends at the last actor's time
     } catch (const simgrid::ForcefulKillException&) {
       throw;  // SimGrid killing this actor: it must unwind to SimGrid
     } catch (...) {
@@ -325,7 +315,14 @@ struct Simulation::Impl {
     // Outside the handler, as a precaution: kill_all switches to the other actors' stacks, which
     // throw and catch ForcefulKillException, and the C++ runtime keeps its list of exceptions
     // being handled per thread, not per actor stack.
-    if (thrown) fail(std::move(thrown));
+    if (thrown) {
+      fail(std::move(thrown));
+      return;
+    }
+    if (me.regular) --regular_alive;
+    // With lookahead the next actor runs, unless the run is over: SimGrid kills the daemons
+    // once the last regular actor has ended, and none may act in between.
+    if (lookahead && regular_alive > 0 && !queue.empty()) give_turn();
   }
 
   void fail(std::exception_ptr e) {
@@ -422,8 +419,8 @@ void Simulation::set_actor_stack_kib(int kib) {
 }
 
 void Simulation::set_lookahead(bool on) {
-  if (impl_->state != Impl::State::ready)
-    throw std::logic_error("Simulation::set_lookahead: only before run()");
+  if (impl_->state != Impl::State::ready || !impl_->actors.empty())
+    throw std::logic_error("Simulation::set_lookahead: only before the first spawn");
   impl_->lookahead = on;
 }
 
@@ -432,15 +429,15 @@ RunResult Simulation::run() {
   if (s.state != Impl::State::ready)
     throw std::logic_error("Simulation::run: a simulation runs at most once");
   s.state = Impl::State::running;
-  s.start_clock = s4u::Engine::get_clock();
   try {
+    if (s.lookahead && !s.queue.empty()) s.give_turn();
     s.engine->run();
   } catch (...) {
     // SimGrid itself threw from the maestro (it mostly aborts instead).
     if (!s.error) s.error = std::current_exception();
   }
   s.state = Impl::State::finished;
-  s.result.end_time_ns = to_ns(s4u::Engine::get_clock() - s.start_clock);
+  s.result.end_time_ns = s.lookahead ? s.now : s.read_engine_clock();
   if (s.error) {
     s.cancel_leftovers();
     std::rethrow_exception(s.error);
@@ -453,29 +450,18 @@ std::size_t Simulation::host_count() const {
 }
 
 std::int64_t Simulation::now_ns() {
-  const Impl& s = current_run("now_ns");
-  return s.engine_now() + (s.current != nullptr ? s.current->ahead : 0);
+  return current_run("now_ns").clock();
 }
 
 void Simulation::sleep_for(std::int64_t ns) {
   Impl& s = current_run("sleep_for");
   if (ns < 0) throw std::invalid_argument("Simulation::sleep_for: negative duration");
-  Impl::ActorState& me = *s.current;
-  if (s.lookahead) {
-    s.advance_to(me, s.engine_now() + me.ahead + ns, /*yield=*/true);
-    return;
-  }
-  // Through the engine even for 0 ns (a yield, after every wait registered for now).
-  s.engine_sleep_until(me, s.engine_now() + ns);
+  s.wait_until(*s.current, s.clock() + ns, /*yield=*/true);
 }
 
 void Simulation::sleep_until(std::int64_t ns) {
   Impl& s = current_run("sleep_until");
-  Impl::ActorState& me = *s.current;
-  if (s.lookahead)
-    s.advance_to(me, ns, /*yield=*/false);
-  else if (ns > s.engine_now())
-    s.engine_sleep_until(me, ns);
+  s.wait_until(*s.current, ns, /*yield=*/false);
 }
 
 long Simulation::actor_id() {
@@ -505,58 +491,55 @@ Simulation::RunAsCpu::~RunAsCpu() {
 // Wakeup
 
 struct Wakeup::Impl {
-  s4u::SemaphorePtr semaphore = s4u::Semaphore::create(0);
   Simulation::Impl::ActorState* parked = nullptr;
   bool released = false;  // release() came before park()
-  double wake_at = 0;     // the parked actor's place, registered by release()
+  // Without lookahead: the parked actor blocks on it, and once woken sleeps until its place
+  // among the waits ending at the release's time, which release() registers.
+  s4u::SemaphorePtr semaphore;
+  double wake_at = 0;
 };
 
 Wakeup::Wakeup() : impl_(std::make_unique<Impl>()) {}
 Wakeup::~Wakeup() = default;
 
-// SimGrid's semaphore calls are simcalls: other actors may run before they return, so an
-// actor that makes one while able to run is listed as due meanwhile (lookahead must not skip
-// past it).
 void Wakeup::park() {
   Simulation::Impl& s = current_run("Wakeup::park");
   Simulation::Impl::ActorState& me = *s.current;
-  s.catch_up(me);
-  const bool token = impl_->released;
-  if (token)
-    s.list(me, s.engine_now());  // acquire() returns at once
-  else
-    impl_->parked = &me;  // blocked: runs next when released, not before
+  if (std::exchange(impl_->released, false)) return;
+  impl_->parked = &me;
   ++s.result.engine_parks;
-  impl_->semaphore->acquire();
-  impl_->parked = nullptr;
-  impl_->released = false;
-  if (!token) {
-    // Woken at the releaser's instant; it runs at its own place among the waits ending then.
-    ++s.result.engine_sleeps;
-    s4u::this_actor::sleep_until(impl_->wake_at);
+  if (s.lookahead) {
+    s.pass_turn(me);
+    return;
   }
-  s.resumed(me);
+  if (!impl_->semaphore) impl_->semaphore = s4u::Semaphore::create(0);
+  impl_->semaphore->acquire();
+  ++s.result.engine_sleeps;
+  s4u::this_actor::sleep_until(impl_->wake_at);
+  s.resumed_by_engine(me);
 }
 
+// The woken actor runs first, as the kernel's woken task does on the CPU whose interrupts came
+// back on: the releaser goes on after every wait registered until now.
 void Wakeup::release() {
   Simulation::Impl& s = current_run("Wakeup::release");
   Simulation::Impl::ActorState& me = *s.current;
-  s.catch_up(me);
-  const std::int64_t now = s.engine_now();
-  Simulation::Impl::ActorState* woken = impl_->parked;
-  if (woken != nullptr) {
-    s.list(*woken, now);
-    impl_->wake_at = s.engine_time(now);
-  } else {
+  Simulation::Impl::ActorState* woken = std::exchange(impl_->parked, nullptr);
+  if (woken == nullptr) {
     impl_->released = true;
+    return;
   }
-  s.list(me, now);
   ++s.result.engine_releases;
+  const std::int64_t now = s.clock();
+  if (s.lookahead) {
+    s.queue.list(woken->slot, now);
+    s.queue.list(me.slot, now);
+    s.pass_turn(me);
+    return;
+  }
+  impl_->wake_at = s.engine_time(now);
   impl_->semaphore->release();
-  s.resumed(me);
-  // The woken actor runs first, as the kernel's woken task does on the CPU whose interrupts
-  // came back on: the releaser goes on after every wait registered until now.
-  if (woken != nullptr) s.engine_sleep_until(me, now);
+  s.engine_sleep_until(me, now);
 }
 
 }  // namespace slabsim::sim

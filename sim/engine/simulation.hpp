@@ -33,10 +33,12 @@ struct RunResult {
   // Every actor still alive when SimGrid found that none could make progress (daemons too).
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
-  // Host-side cost figures, not part of any simulated result: sleeps that went through the
-  // engine, sleeps that lookahead skipped, and Wakeup's calls, each one SimGrid semaphore
-  // simcall (parks: an actor blocking on a lock; releases: its wake-up).
+  // Host-side cost figures, not part of any simulated result: sleeps through SimGrid's clock
+  // (without lookahead), hand-overs from one actor to another (with it: a SimGrid semaphore
+  // round each), waits that ended with nobody else to run first (with it: no SimGrid call), and
+  // Wakeup's calls that blocked an actor (parks) or woke one (releases).
   std::uint64_t engine_sleeps = 0;
+  std::uint64_t handoffs = 0;
   std::uint64_t skipped_sleeps = 0;
   std::uint64_t engine_parks = 0;
   std::uint64_t engine_releases = 0;
@@ -91,12 +93,15 @@ class Simulation {
   void spawn_event_actor(std::string name, std::function<void()> body,
                          ActorKind kind = ActorKind::regular);
 
-  // Lookahead (off by default; set before run()): a sleep that no other actor could notice
-  // (every other actor is due strictly after it ends) does not enter the engine; the actor's
-  // clock moves ahead of SimGrid's and now_ns() reports it. Timing is unchanged, only the
-  // engine's work is saved. It holds only if actors block solely through sleep_for(),
-  // sleep_until() and Wakeup: a raw SimGrid blocking call (s4u::Mutex, execute) by an actor
-  // would let another actor's clock run past it.
+  // Lookahead (off by default; set before the first spawn): the wrapper orders the actors
+  // itself, by the tie rule, and SimGrid only switches stacks. A wait after which nobody else
+  // can act first (every other actor is due strictly later) costs no SimGrid call at all; any
+  // other hands over to the next actor through one SimGrid semaphore round, about a third of
+  // what a sleep through SimGrid's clock costs (tests/bench/engine_bench.cpp). SimGrid's clock
+  // then stays where the run began, and now_ns() is the wrapper's. Results are the same as
+  // without lookahead, byte for byte; that holds only if actors block solely through
+  // sleep_for(), sleep_until() and Wakeup: a raw SimGrid blocking call (s4u::Mutex, execute)
+  // would escape the wrapper's order.
   void set_lookahead(bool on);
 
   // SimGrid's contexts/stack-size, in KiB, for the actors of every Simulation constructed from
@@ -152,9 +157,9 @@ class Simulation {
 };
 
 // A wake-up call for one blocked actor: park() blocks the calling actor until another actor
-// calls release() (a release before the park is kept). Both bring the caller's clock up to
-// SimGrid's first, so the woken actor resumes at the releaser's time. For code running inside
-// an actor of a running simulation.
+// calls release() (a release before the park is kept, and the park then returns at once). The
+// woken actor resumes at the releaser's time and runs before the releaser goes on (the tie
+// rule above). For code running inside an actor of a running simulation.
 class Wakeup {
  public:
   Wakeup();

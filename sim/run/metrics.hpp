@@ -175,10 +175,12 @@ struct RunMetrics {
   std::vector<std::string> lockdep_edges;    // the lock-order graph: "A -> B (functions)"
   std::vector<std::string> kernel_log;
   std::string slabinfo;  // /proc/slabinfo at the end of the run
-  // For the host block: operations and events played, sleeps through SimGrid, sleeps its
-  // lookahead skipped, and the wrapper's parks and wake-ups (Simulation's RunResult).
+  // For the host block: operations and events played, sleeps through SimGrid's clock, the
+  // wrapper's hand-overs between actors, waits it ended without SimGrid, and its parks and
+  // wake-ups (Simulation's RunResult).
   std::uint64_t engine_steps = 0;
   std::uint64_t engine_sleeps = 0;
+  std::uint64_t engine_handoffs = 0;
   std::uint64_t skipped_sleeps = 0;
   std::uint64_t engine_parks = 0;
   std::uint64_t engine_releases = 0;

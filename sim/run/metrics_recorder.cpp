@@ -109,6 +109,7 @@ RunMetrics MetricsRecorder::collect(Machine& machine, const WorkloadCaches& cach
   m.slabinfo = allocator.state().proc_slabinfo();
   m.engine_steps = steps;
   m.engine_sleeps = end.engine_sleeps;
+  m.engine_handoffs = end.handoffs;
   m.skipped_sleeps = end.skipped_sleeps;
   m.engine_parks = end.engine_parks;
   m.engine_releases = end.engine_releases;

@@ -219,6 +219,7 @@ json host_json(const RunOutcome& o) {
   return {{"wall_seconds", o.wall_seconds},
           {"steps", m.engine_steps},
           {"engine_sleeps", m.engine_sleeps},
+          {"handoffs", m.engine_handoffs},
           {"skipped_sleeps", m.skipped_sleeps},
           {"engine_parks", m.engine_parks},
           {"engine_releases", m.engine_releases},

@@ -162,10 +162,10 @@ struct Row {
 
 void print_header() {
   std::cout << fmt::format(
-      "{:<40} {:>5} {:>11} {:>6} {:>10} {:>7} {:>10} {:>7} {:>6} {:>7} {:>7} "
+      "{:<40} {:>5} {:>11} {:>6} {:>10} {:>7} {:>10} {:>7} {:>6} {:>7} {:>8} {:>7} "
       "{:>7} {:>7}\n",
       "workload", "CPUs", "ops/s", "setup", "floor", "ratio", "staggered", "ratio", "goal",
-      "sleeps", "skipped", "parks", "wakes");
+      "sleeps", "handoffs", "skipped", "parks", "wakes");
 }
 
 // Prints the row; returns its last run.
@@ -194,11 +194,11 @@ Run print_row(const Row& row) {
       row.goal > 0 ? fmt::format("{:.0f}x {}", row.goal, ratio >= row.goal ? "met" : "no") : "";
   std::cout << fmt::format(
                    "{:<40} {:>5} {:>11.0f} {:>5.1f}% {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x "
-                   "{:>6} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
+                   "{:>6} {:>7.3f} {:>8.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
                    row.what, cpus, rate, 100 * median(shares), median(floors), ratio, staggered,
                    rate / staggered, goal, per_op(last.metrics.engine_sleeps),
-                   per_op(last.metrics.skipped_sleeps), per_op(last.metrics.engine_parks),
-                   per_op(last.metrics.engine_releases))
+                   per_op(last.metrics.engine_handoffs), per_op(last.metrics.skipped_sleeps),
+                   per_op(last.metrics.engine_parks), per_op(last.metrics.engine_releases))
             << std::flush;
   return last;
 }
@@ -318,8 +318,9 @@ int main(int argc, char** argv) {
            "# actors in lockstep (floor, the goals' reference, measured before each repeat; "
            "ratio:\n"
            "# the median of the repeats' ratios) and staggered. Engine calls per\n"
-           "# operation: sleeps through SimGrid, sleeps lookahead skipped, parks (a blocked\n"
-           "# lock waiter) and wakes (its release), each a SimGrid simcall but the skipped.\n";
+           "# operation: sleeps through SimGrid's clock (none with lookahead), hand-overs from\n"
+           "# one CPU's actor to another's (a SimGrid semaphore round each), waits that ended\n"
+           "# with no hand-over (no SimGrid call), parks (a blocked lock waiter) and wakes.\n";
   if (!profile) print_header();
 
   const auto intel = topology::load_topology("two-socket-intel");

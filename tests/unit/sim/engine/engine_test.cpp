@@ -55,11 +55,17 @@ std::int64_t run_one_sleeper(RunResult* result) {
   return seen;
 }
 
-TEST(Engine, FiftyRunsEachStartAtZero) {
+// The tests below run with SimGrid ordering the actors (no lookahead) and with the wrapper
+// ordering them (lookahead).
+class EngineModes : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(Lookahead, EngineModes, ::testing::Bool());
+
+TEST_P(EngineModes, FiftyRunsEachStartAtZero) {
   const auto machine = two_node_machine();
   double previous_absolute = -1;
   for (int i = 0; i < 50; ++i) {
     Simulation sim(machine);
+    sim.set_lookahead(GetParam());
     EXPECT_EQ(sim.host_count(), machine.cpu_ids().size() + 1);
     std::int64_t start_seen = -1, seen = -1;
     sim.spawn_on_cpu(i % 4, "sleeper", [&] {
@@ -72,12 +78,19 @@ TEST(Engine, FiftyRunsEachStartAtZero) {
     EXPECT_EQ(seen, 100) << "run " << i;
     EXPECT_EQ(r.end_time_ns, 100) << "run " << i;
     EXPECT_FALSE(r.deadlock);
-    // SimGrid's own clock is process-wide and keeps growing; ours restarts each run.
+    // SimGrid's own clock is process-wide and keeps growing without lookahead; ours restarts
+    // each run. With lookahead SimGrid's clock does not move at all.
     double absolute = simgrid::s4u::Engine::get_clock();
-    EXPECT_GT(absolute, previous_absolute);
+    if (GetParam()) {
+      EXPECT_EQ(absolute, previous_absolute < 0 ? absolute : previous_absolute);
+    } else {
+      EXPECT_GT(absolute, previous_absolute);
+    }
     previous_absolute = absolute;
   }
-  EXPECT_GE(previous_absolute, 50 * 100.0);
+  if (!GetParam()) {
+    EXPECT_GE(previous_absolute, 50 * 100.0);
+  }
 }
 
 // set_actor_stack_kib() applies to the engines made from then on, and 0 restores slabsim's
@@ -133,10 +146,11 @@ TEST(Engine, PlatformHasOneHostPerCpuPlusEvents) {
   EXPECT_EQ(where, (std::vector<std::string>{"cpu3", "events"}));
 }
 
-TEST(Engine, ExceptionInActorReachesCaller) {
+TEST_P(EngineModes, ExceptionInActorReachesCaller) {
   const auto machine = two_node_machine();
   for (int round = 0; round < 3; ++round) {
     Simulation sim(machine);
+    sim.set_lookahead(GetParam());
     bool survivor_finished = false;
     sim.spawn_on_cpu(0, "victim", [] {
       Simulation::sleep_for(10);
@@ -161,9 +175,10 @@ TEST(Engine, ExceptionInActorReachesCaller) {
   EXPECT_EQ(r.end_time_ns, 100);
 }
 
-TEST(Engine, FirstExceptionWinsAndAnyTypeIsKept) {
+TEST_P(EngineModes, FirstExceptionWinsAndAnyTypeIsKept) {
   {
     Simulation sim(two_node_machine());
+    sim.set_lookahead(GetParam());
     sim.spawn_on_cpu(0, "first", [] {
       Simulation::sleep_for(5);
       throw 42;
@@ -177,6 +192,7 @@ TEST(Engine, FirstExceptionWinsAndAnyTypeIsKept) {
   {
     // Thrown before the actor's first simcall, while other actors have not started yet.
     Simulation sim(two_node_machine());
+    sim.set_lookahead(GetParam());
     sim.spawn_on_cpu(0, "immediate", [] { throw std::out_of_range("at once"); });
     bool ran = false;
     sim.spawn_on_cpu(1, "never", [&] { ran = true; });
@@ -225,8 +241,51 @@ TEST(Engine, DeadlockIsAResultAndSilent) {
   EXPECT_TRUE(r.blocked.empty());
 }
 
-TEST(Engine, DaemonsDoNotKeepTheRunAlive) {
+// Actors parked on wake-ups nobody gives: a deadlock, reported with every actor still alive
+// (daemons too), at the time the last one blocked; a daemon parked for good does not keep a
+// finished run alive.
+TEST_P(EngineModes, ParkedForGoodIsADeadlock) {
+  RunResult r;
+  {
+    Simulation sim(two_node_machine());
+    sim.set_lookahead(GetParam());
+    Wakeup never_a, never_b, never_daemon;
+    sim.spawn_on_cpu(2, "task-b", [&] {
+      Simulation::sleep_for(12);
+      never_b.park();
+    });
+    sim.spawn_on_cpu(0, "task-a", [&] {
+      Simulation::sleep_for(10);
+      never_a.park();
+    });
+    sim.spawn_event_actor("bystander", [] { Simulation::sleep_for(3); });
+    sim.spawn_event_actor(
+        "daemon", [&] { never_daemon.park(); }, ActorKind::daemon);
+    r = sim.run();
+  }
+  EXPECT_TRUE(r.deadlock);
+  EXPECT_EQ(r.end_time_ns, 12);
+  ASSERT_EQ(r.blocked.size(), 3u);
+  EXPECT_EQ(r.blocked[0].name, "daemon");
+  EXPECT_EQ(r.blocked[1].name, "task-a");
+  EXPECT_EQ(r.blocked[1].host, "cpu0");
+  EXPECT_EQ(r.blocked[2].name, "task-b");
+  EXPECT_EQ(r.blocked[2].host, "cpu2");
+
   Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
+  Wakeup never;
+  sim.spawn_event_actor(
+      "daemon", [&] { never.park(); }, ActorKind::daemon);
+  sim.spawn_on_cpu(1, "work", [] { Simulation::sleep_for(8); });
+  r = sim.run();
+  EXPECT_FALSE(r.deadlock);
+  EXPECT_EQ(r.end_time_ns, 8);
+}
+
+TEST_P(EngineModes, DaemonsDoNotKeepTheRunAlive) {
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
   int ticks = 0;
   sim.spawn_event_actor(
       "reaper",
@@ -244,8 +303,9 @@ TEST(Engine, DaemonsDoNotKeepTheRunAlive) {
   EXPECT_EQ(ticks, 5);
 }
 
-TEST(Engine, ActorsCanSpawnActors) {
+TEST_P(EngineModes, ActorsCanSpawnActors) {
   Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
   std::vector<std::int64_t> seen;
   sim.spawn_event_actor("parent", [&] {
     Simulation::sleep_for(20);
@@ -279,13 +339,14 @@ TEST(Engine, SigintHandlerSurvivesARun) {
   sigaction(SIGINT, &before, nullptr);
 }
 
-TEST(Engine, DestroyedWithoutRunLeavesNoTrace) {
+TEST_P(EngineModes, DestroyedWithoutRunLeavesNoTrace) {
   const auto machine = two_node_machine();
   for (int round = 0; round < 3; ++round) {
     testing::internal::CaptureStderr();
     int ran = 0;
     {
       Simulation sim(machine);
+      sim.set_lookahead(GetParam());
       for (int cpu = 0; cpu < 4; ++cpu)
         sim.spawn_on_cpu(cpu, "worker" + std::to_string(cpu), [&] {
           ++ran;
@@ -346,11 +407,12 @@ int use_stack(int depth) {
   return use_stack(depth - 1) + frame[depth % 160];
 }
 
-TEST(Engine, ActorStacksSurviveUnwinding) {
+TEST_P(EngineModes, ActorStacksSurviveUnwinding) {
   const auto machine = two_node_machine();
   int caught = 0;
   for (int round = 0; round < 6; ++round) {
     Simulation sim(machine);
+    sim.set_lookahead(GetParam());
     for (int cpu = 0; cpu < 4; ++cpu) {
       sim.spawn_on_cpu(cpu, "a" + std::to_string(cpu), [&caught, cpu, round] {
         for (int i = 0; i < 5; ++i) {
