@@ -7,8 +7,9 @@
 //  - sleep: each sleeps N ns a step, actor k starting k + 1 ns late, so that no two wake
 //    together (the engine advances its clock, ends a sleep action and resumes one actor per
 //    step: what slabsim's sleeps that lookahead cannot skip cost).
-//  - handoff: each resumes the next actor and suspends itself (Actor::resume(),
-//    this_actor::suspend()): no clock, no action, only the maestro's round.
+//  - handoff: each gives the next actor its turn and waits for its own, a semaphore per actor
+//    (release the next one's, acquire its own: how sim/engine/simulation.cpp hands over with
+//    lookahead): no clock, no action, only the maestro's round.
 // Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
 // order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
 // own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first; then
@@ -49,18 +50,15 @@ void sleep_in_turn(int k, int n, std::int64_t steps) {
     s4u::this_actor::sleep_for(n);
 }
 
-// Actor k of `actors`: a step, then the next actor's turn. Actor 0 starts once every other one
-// waits for its turn; in its last turn an actor passes on and ends, the last one to nobody.
-void hand_over_in_turn(const std::vector<s4u::ActorPtr>& actors, int k, std::int64_t steps) {
-  const auto n = static_cast<int>(actors.size());
-  if (k == 0)
-    s4u::this_actor::sleep_for(1);
-  else
-    s4u::this_actor::suspend();
+// Actor k of `turns.size()`: a step, then the next actor's turn. Actor 0 has the first turn;
+// in its last turn an actor passes on and ends, the last one to nobody.
+void hand_over_in_turn(const std::vector<s4u::SemaphorePtr>& turns, int k, std::int64_t steps) {
+  const auto n = static_cast<int>(turns.size());
+  if (k != 0) turns[static_cast<std::size_t>(k)]->acquire();
   for (std::int64_t i = 0; i < steps; ++i) {
     const bool last_turn = i + 1 == steps;
-    if (!last_turn || k != n - 1) actors[static_cast<std::size_t>((k + 1) % n)]->resume();
-    if (!last_turn) s4u::this_actor::suspend();
+    if (!last_turn || k != n - 1) turns[static_cast<std::size_t>((k + 1) % n)]->release();
+    if (!last_turn) turns[static_cast<std::size_t>(k)]->acquire();
   }
 }
 
@@ -69,15 +67,17 @@ double ns_per_step(int n, bool handoff) {
   s4u::Engine engine("engine_bench");
   const auto hosts = make_hosts(n);
   const std::int64_t steps = std::max<std::int64_t>(1000, 1'000'000 / n);
-  std::vector<s4u::ActorPtr> actors(static_cast<std::size_t>(n));
+  std::vector<s4u::SemaphorePtr> turns;
   for (int k = 0; k < n; ++k)
-    actors[static_cast<std::size_t>(k)] = s4u::Actor::create(
-        fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)], [k, n, steps, handoff, &actors] {
-          if (handoff)
-            hand_over_in_turn(actors, k, steps);
-          else
-            sleep_in_turn(k, n, steps);
-        });
+    turns.push_back(s4u::Semaphore::create(0));
+  for (int k = 0; k < n; ++k)
+    s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
+                       [k, n, steps, handoff, &turns] {
+                         if (handoff)
+                           hand_over_in_turn(turns, k, steps);
+                         else
+                           sleep_in_turn(k, n, steps);
+                       });
   const auto start = Clock::now();
   engine.run();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
