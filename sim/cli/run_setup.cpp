@@ -27,8 +27,8 @@ void add_input_options(CLI::App* cmd, RunCliOptions& o, bool with_seed) {
   add_setting(cmd, sim::jitter_setting, o.settings);
   add_setting(cmd, sim::time_bucket_setting, o.settings);
   cmd->add_flag("--no-lookahead", o.no_lookahead,
-                "Send every sleep through SimGrid, even those no other CPU could notice: "
-                "slower, same results (a check of the engine)");
+                "Let SimGrid order the CPUs, every wait through its clock, instead of the "
+                "engine wrapper: slower, same results (a check of the engine)");
   cmd->add_option("--max-memory", o.max_memory,
                   "Host memory a run may hold: a size (8G, 512MiB; binary units as memparse() "
                   "reads them), 0 for no limit (default: 3/4 of the host's physical memory). A "

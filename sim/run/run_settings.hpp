@@ -21,8 +21,9 @@ struct RunSettings {
   // Lax synchronisation: a CPU's local work is paid to the engine once it exceeds this, or
   // before the CPU touches shared state.
   std::int64_t quantum_ns = 10'000;
-  // The engine's lookahead (Simulation::set_lookahead): sleeps nobody else could notice skip
-  // SimGrid. The same results either way; off only to check exactly that.
+  // The engine's lookahead (Simulation::set_lookahead): the wrapper orders the CPUs itself and
+  // SimGrid only switches stacks. The same results either way; off (every wait through
+  // SimGrid's clock) only to check exactly that.
   bool lookahead = true;
   // The kernel's slab_nomerge boot parameter (mm/slab_common.c): when set, kmem_cache_create()
   // never merges a cache into an existing compatible one (__kmem_cache_alias()). The kernel
