@@ -7,9 +7,10 @@
 //  - sleep: each sleeps N ns a step, actor k starting k + 1 ns late, so that no two wake
 //    together (the engine advances its clock, ends a sleep action and resumes one actor per
 //    step: what slabsim's sleeps that lookahead cannot skip cost).
-//  - handoff: each gives the next actor its turn and waits for its own, a semaphore per actor
-//    (release the next one's, acquire its own: how sim/engine/simulation.cpp hands over with
-//    lookahead): no clock, no action, only the maestro's round.
+//  - handoff: each gives the next actor its turn and waits for its own: no clock, no action,
+//    only the maestro's round. Two ways: a semaphore per actor (release the next one's, acquire
+//    its own), and suspend()/resume() with a flag for a turn given before its taker has
+//    suspended, as sim/engine/simulation.cpp hands over with lookahead.
 // Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
 // order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
 // own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first; then
@@ -52,32 +53,64 @@ void sleep_in_turn(int k, int n, std::int64_t steps) {
 
 // Actor k of `turns.size()`: a step, then the next actor's turn. Actor 0 has the first turn;
 // in its last turn an actor passes on and ends, the last one to nobody.
-void hand_over_in_turn(const std::vector<s4u::SemaphorePtr>& turns, int k, std::int64_t steps) {
+struct Turn {
+  s4u::SemaphorePtr semaphore = s4u::Semaphore::create(0);
+  s4u::Actor* actor = nullptr;
+  bool asleep = false;  // suspended, or its suspend simcall on its way
+  bool given = false;   // given before its taker suspended
+};
+
+enum class Way { sleep, semaphore, suspend };
+
+void give(Turn& t, Way way) {
+  if (way == Way::semaphore) {
+    t.semaphore->release();
+  } else if (t.asleep) {
+    t.asleep = false;
+    t.actor->resume();
+  } else {
+    t.given = true;
+  }
+}
+
+void take(Turn& t, Way way) {
+  if (way == Way::semaphore) {
+    t.semaphore->acquire();
+    return;
+  }
+  if (!t.given) {
+    t.asleep = true;
+    s4u::this_actor::suspend();
+  }
+  t.given = false;
+}
+
+void hand_over_in_turn(std::vector<Turn>& turns, int k, std::int64_t steps, Way way) {
   const auto n = static_cast<int>(turns.size());
-  if (k != 0) turns[static_cast<std::size_t>(k)]->acquire();
+  if (k != 0) take(turns[static_cast<std::size_t>(k)], way);
   for (std::int64_t i = 0; i < steps; ++i) {
     const bool last_turn = i + 1 == steps;
-    if (!last_turn || k != n - 1) turns[static_cast<std::size_t>((k + 1) % n)]->release();
-    if (!last_turn) turns[static_cast<std::size_t>(k)]->acquire();
+    if (!last_turn || k != n - 1) give(turns[static_cast<std::size_t>((k + 1) % n)], way);
+    if (!last_turn) take(turns[static_cast<std::size_t>(k)], way);
   }
 }
 
 // Host ns per step: Engine::run() timed, actors built before.
-double ns_per_step(int n, bool handoff) {
+double ns_per_step(int n, Way way) {
   s4u::Engine engine("engine_bench");
   const auto hosts = make_hosts(n);
   const std::int64_t steps = std::max<std::int64_t>(1000, 1'000'000 / n);
-  std::vector<s4u::SemaphorePtr> turns;
+  std::vector<Turn> turns(static_cast<std::size_t>(n));
   for (int k = 0; k < n; ++k)
-    turns.push_back(s4u::Semaphore::create(0));
-  for (int k = 0; k < n; ++k)
-    s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
-                       [k, n, steps, handoff, &turns] {
-                         if (handoff)
-                           hand_over_in_turn(turns, k, steps);
-                         else
-                           sleep_in_turn(k, n, steps);
-                       });
+    turns[static_cast<std::size_t>(k)].actor =
+        s4u::Actor::create(fmt::format("a{}", k), hosts[static_cast<std::size_t>(k)],
+                           [k, n, steps, way, &turns] {
+                             if (way == Way::sleep)
+                               sleep_in_turn(k, n, steps);
+                             else
+                               hand_over_in_turn(turns, k, steps, way);
+                           })
+            .get();
   const auto start = Clock::now();
   engine.run();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -156,12 +189,16 @@ void compare_ties(unsigned seed, bool offsets, std::vector<int>& misplaced, std:
 
 int main() {
   std::cout << "# SimGrid 3.32, plain s4u: host ns per step (10^6 steps, Engine::run() timed)\n"
-            << fmt::format("{:>8} {:>12} {:>12} {:>8}\n", "actors", "sleep", "handoff", "ratio");
+            << "# handoff: a semaphore per actor, or suspend()/resume() (the engine wrapper's);\n"
+            << "# ratio: sleep against the wrapper's\n"
+            << fmt::format("{:>8} {:>12} {:>12} {:>12} {:>8}\n", "actors", "sleep", "semaphore",
+                           "suspend", "ratio");
   for (const int n : {4, 16, 64, 1024}) {
-    const double sleep = ns_per_step(n, false);
-    const double handoff = ns_per_step(n, true);
-    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>7.1f}x\n", n, sleep, handoff,
-                             sleep / handoff)
+    const double sleep = ns_per_step(n, Way::sleep);
+    const double semaphore = ns_per_step(n, Way::semaphore);
+    const double suspend = ns_per_step(n, Way::suspend);
+    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>12.0f} {:>7.1f}x\n", n, sleep, semaphore,
+                             suspend, sleep / suspend)
               << std::flush;
   }
   std::vector<int> misplaced(3, 0), with_offsets(3, 0);
