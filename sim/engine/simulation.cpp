@@ -274,6 +274,13 @@ struct Simulation::Impl {
       engine_sleep_until(me, until);
       return;
     }
+    // Listed, `me` would come first exactly when every other actor is due strictly later (one
+    // due at `until` registered before): then it goes on, and the queue is left alone.
+    if (queue.empty() || queue.due(queue.first()) > until) {
+      now = until;
+      ++result.skipped_sleeps;
+      return;
+    }
     queue.list(me.slot, until);
     pass_turn(me);
   }
@@ -387,10 +394,15 @@ void on_deadlock() noexcept {
   }
 }
 
-Simulation::Impl& current_run(const char* what) {
-  if (g_live == nullptr || g_live->state != Simulation::Impl::State::running)
-    throw std::logic_error(std::string("Simulation::") + what +
-                           " is only valid inside an actor of a running simulation");
+[[noreturn, gnu::cold, gnu::noinline]] void not_in_a_run(const char* what) {
+  throw std::logic_error(std::string("Simulation::") + what +
+                         " is only valid inside an actor of a running simulation");
+}
+
+// Inline: model code asks for the time and the CPU millions of times a run.
+inline Simulation::Impl& current_run(const char* what) {
+  if (g_live == nullptr || g_live->state != Simulation::Impl::State::running) [[unlikely]]
+    not_in_a_run(what);
   return *g_live;
 }
 
