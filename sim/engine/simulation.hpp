@@ -34,9 +34,9 @@ struct RunResult {
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
   // Host-side cost figures, not part of any simulated result: sleeps through SimGrid's clock
-  // (without lookahead), hand-overs from one actor to another (with it: a SimGrid semaphore
-  // round each), waits that ended with nobody else to run first (with it: no SimGrid call), and
-  // Wakeup's calls that blocked an actor (parks) or woke one (releases).
+  // (without lookahead), hand-overs from one actor to another (with it: a SimGrid
+  // resume() and suspend() each), waits that ended with nobody else to run first (with it: no
+  // SimGrid call), and Wakeup's calls that blocked an actor (parks) or woke one (releases).
   std::uint64_t engine_sleeps = 0;
   std::uint64_t handoffs = 0;
   std::uint64_t skipped_sleeps = 0;
@@ -96,7 +96,7 @@ class Simulation {
   // Lookahead (off by default; set before the first spawn): the wrapper orders the actors
   // itself, by the tie rule, and SimGrid only switches stacks. A wait after which nobody else
   // can act first (every other actor is due strictly later) costs no SimGrid call at all; any
-  // other hands over to the next actor through one SimGrid semaphore round, about a third of
+  // other hands over to the next actor with SimGrid's resume() and suspend(), about a third of
   // what a sleep through SimGrid's clock costs (tests/bench/engine_bench.cpp). SimGrid's clock
   // then stays where the run began, and now_ns() is the wrapper's. Results are the same as
   // without lookahead, byte for byte; that holds only if actors block solely through

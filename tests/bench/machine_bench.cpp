@@ -319,7 +319,7 @@ int main(int argc, char** argv) {
            "ratio:\n"
            "# the median of the repeats' ratios) and staggered. Engine calls per\n"
            "# operation: sleeps through SimGrid's clock (none with lookahead), hand-overs from\n"
-           "# one CPU's actor to another's (a SimGrid semaphore round each), waits that ended\n"
+           "# one CPU's actor to another's (a SimGrid resume and suspend each), waits that ended\n"
            "# with no hand-over (no SimGrid call), parks (a blocked lock waiter) and wakes.\n";
   if (!profile) print_header();
 
