@@ -11,6 +11,16 @@ namespace slabsim::sim {
 
 namespace {
 
+// std::llround(x) for x >= 0, without libm's call below 2^62: the truncation is exact, and so
+// is x minus it (an integer from x / 2 up to x, or x itself below 1), so the half-away-from-zero
+// test on the remainder gives llround's result bit for bit.
+std::int64_t round_non_negative(double x) {
+  if (!(x >= 0 && x < 0x1.0p62)) return std::llround(x);
+  auto whole = static_cast<std::int64_t>(x);
+  if (x - static_cast<double>(whole) >= 0.5) ++whole;
+  return whole;
+}
+
 std::int64_t sample_random(const workload::Distribution& d, std::mt19937_64& rng) {
   switch (d.kind) {
     case workload::Distribution::Kind::constant:
@@ -18,7 +28,7 @@ std::int64_t sample_random(const workload::Distribution& d, std::mt19937_64& rng
     case workload::Distribution::Kind::exponential: {
       // Inverse transform with a 53-bit uniform: the same numbers on every standard library.
       const double u = (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53;
-      return static_cast<std::int64_t>(std::llround(-std::log(u) * static_cast<double>(d.a_ns)));
+      return round_non_negative(-std::log(u) * static_cast<double>(d.a_ns));
     }
     case workload::Distribution::Kind::uniform:
       return d.a_ns +
