@@ -132,8 +132,8 @@ struct Simulation::Impl {
     // given it by resume(), or by `turn` if it has not suspended yet. SimGrid runs a resumed
     // actor before its resumer has gone on to suspend itself, so the resumed one may hand the
     // turn back first: it finds the resumer not `asleep` and leaves the turn in `turn`, which
-    // the resumer then takes instead of suspending. Half the cost of a semaphore per actor at
-    // 1,024 actors (tests/bench/engine_bench.cpp), with no activity made per wait.
+    // the resumer then takes instead of suspending. A quarter cheaper than a semaphore per
+    // actor (tests/bench/engine_bench.cpp), with no SimGrid activity made per wait.
     s4u::Actor* actor = nullptr;
     bool asleep = false;  // suspended, or about to be (its suspend simcall is on its way)
     bool turn = false;
