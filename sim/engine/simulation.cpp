@@ -126,8 +126,14 @@ struct Simulation::Impl {
 
   struct ActorState {
     std::size_t slot = 0;  // in `queue`, and its index in `actors`
-    int cpu = -1;          // spawn_on_cpu's, or a RunAsCpu's while one lives; -1: an event actor
+    // The body it runs now: with lookahead a SimGrid actor runs one body after another (below).
+    long id = 0;  // actor_id(): a body's own, from 1 in spawn order
+    std::string name;
+    s4u::Host* host = nullptr;
+    bool alive = false;  // spawned, and its body has not ended
+    int cpu = -1;        // spawn_on_cpu's, or a RunAsCpu's while one lives; -1: an event actor
     bool regular = true;
+    std::function<void()> body;  // until it starts
     // With lookahead: the actor waits for its turn suspended (this_actor::suspend()) and is
     // given it by resume(), or by `turn` if it has not suspended yet. SimGrid runs a resumed
     // actor before its resumer has gone on to suspend itself, so the resumed one may hand the
@@ -137,11 +143,18 @@ struct Simulation::Impl {
     s4u::Actor* actor = nullptr;
     bool asleep = false;  // suspended, or about to be (its suspend simcall is on its way)
     bool turn = false;
+    bool retired = false;  // idle when the run ended: its SimGrid actor returns
   };
   bool lookahead = false;
   std::deque<ActorState> actors;  // stable addresses
   ActorState* current = nullptr;  // the running actor's
   std::size_t regular_alive = 0;
+  long last_id = 0;
+  // With lookahead, a SimGrid actor whose body has ended waits here, by host and kind, for the
+  // next body spawned there: creating and destroying SimGrid actors (a stack mapped with a
+  // guard page, then unmapped) cost a sixth of node-online's host time, for the 134 IPI
+  // handlers, RCU callbacks and kworkers it spawns. Without lookahead each body has its own.
+  std::map<std::pair<s4u::Host*, bool>, std::vector<ActorState*>> idle;
   // With lookahead, the wrapper orders the actors itself: `queue` holds every actor due to run
   // (a sleeper, a woken or new actor), and the first of it runs next; `now` is the running
   // actor's time. SimGrid's clock stays where the run began.
@@ -234,11 +247,14 @@ struct Simulation::Impl {
     queue.unlist(next.slot);
     current = &next;
     ++result.handoffs;
-    if (next.asleep) {
-      next.asleep = false;
-      next.actor->resume();
+    wake(next);
+  }
+  static void wake(ActorState& a) {
+    if (a.asleep) {
+      a.asleep = false;
+      a.actor->resume();
     } else {
-      next.turn = true;
+      a.turn = true;
     }
   }
   // Returns once the actor has its turn. No SimGrid call between setting `asleep` and the
@@ -292,10 +308,22 @@ struct Simulation::Impl {
     if (!body) throw std::invalid_argument("Simulation: actor '" + name + "' has no body");
     ActorState* spawner = state == State::running ? current : nullptr;
     const std::int64_t start = spawner != nullptr ? clock() : 0;
-    ActorState& me = actors.emplace_back();
-    me.slot = queue.add();
+    const bool regular = kind == ActorKind::regular;
+    std::vector<ActorState*>* pool = lookahead ? &idle[{host, regular}] : nullptr;
+    const bool reused = pool != nullptr && !pool->empty();
+    ActorState& me = reused ? *pool->back() : actors.emplace_back();
+    if (reused) {
+      pool->pop_back();
+    } else {
+      me.slot = queue.add();
+    }
+    me.id = ++last_id;
+    me.name = std::move(name);
+    me.host = host;
+    me.alive = true;
     me.cpu = cpu;
-    me.regular = kind == ActorKind::regular;
+    me.regular = regular;
+    me.body = std::move(body);
     if (me.regular) ++regular_alive;
     double start_at = 0;  // without lookahead: its place among the waits ending at `start`
     if (lookahead) {
@@ -303,20 +331,30 @@ struct Simulation::Impl {
     } else {
       start_at = engine_time(start);
     }
-    auto actor = s4u::Actor::init(name, host);
-    me.actor = actor.get();  // alive while asleep: SimGrid owns it until it ends
-    if (!me.regular) actor->daemonize();
-    actor->start([this, &me, start_at, body = std::move(body)] {
-      if (cancelled) return;
-      if (lookahead) {
-        wait_for_turn(me);
-      } else {
-        ++result.engine_sleeps;
-        s4u::this_actor::sleep_until(start_at);
-        resumed_by_engine(me);
-      }
-      run_body(me, body);
-    });
+    if (!reused) {
+      auto actor = s4u::Actor::init(me.name, host);
+      me.actor = actor.get();  // alive while asleep: SimGrid owns it until it ends
+      actor->start([this, &me, start_at] {
+        if (cancelled) return;
+        if (!lookahead) {
+          ++result.engine_sleeps;
+          s4u::this_actor::sleep_until(start_at);
+          resumed_by_engine(me);
+          run_body(me);
+          return;
+        }
+        do {
+          wait_for_turn(me);
+          if (me.retired) return;
+          run_body(me);
+        } while (lookahead_body_ended(me));
+      });
+      // After start(): SimGrid 3.32 kills its daemons once it has as many actors as daemons,
+      // and a daemon made before its actor starts is counted only among the daemons, so that a
+      // daemon spawned by the last regular actor was killed unstarted, and the run crashed.
+      // Started, the new actor waits for its start time or turn before its body runs.
+      if (!me.regular) actor->daemonize();
+    }
     if (spawner == nullptr) return;
     // The new actor runs first: the spawner goes on after every wait registered until now.
     if (lookahead) {
@@ -327,8 +365,10 @@ struct Simulation::Impl {
     }
   }
 
-  void run_body(ActorState& me, const std::function<void()>& body) {
+  void run_body(ActorState& me) {
     if (cancelled) return;
+    const std::function<void()> body = std::move(me.body);
+    me.body = nullptr;
     std::exception_ptr thrown;
     try {
       body();
@@ -344,10 +384,27 @@ struct Simulation::Impl {
       fail(std::move(thrown));
       return;
     }
+    me.alive = false;
     if (me.regular) --regular_alive;
-    // With lookahead the next actor runs, unless the run is over: SimGrid kills the daemons
-    // once the last regular actor has ended, and none may act in between.
-    if (lookahead && regular_alive > 0 && !queue.empty()) give_turn();
+  }
+
+  // With lookahead, after a body: the next actor runs and `me` waits for another body (true),
+  // unless the run is over (false): then the idle regular actors return, so that SimGrid kills
+  // the daemons, none of which may act in between.
+  bool lookahead_body_ended(ActorState& me) {
+    if (cancelled) return false;
+    if (regular_alive == 0) {
+      for (auto& [where, actors_there] : idle)
+        if (where.second)
+          for (ActorState* a : actors_there) {
+            a->retired = true;
+            wake(*a);
+          }
+      return false;
+    }
+    idle[{me.host, me.regular}].push_back(&me);
+    if (!queue.empty()) give_turn();
+    return true;
   }
 
   void fail(std::exception_ptr e) {
@@ -372,8 +429,8 @@ struct Simulation::Impl {
 
   void record_deadlock() {
     result.deadlock = true;
-    for (const auto& actor : engine->get_all_actors())
-      result.blocked.push_back({actor->get_name(), actor->get_host()->get_name()});
+    for (const ActorState& a : actors)
+      if (a.alive) result.blocked.push_back({a.name, a.host->get_name()});
     std::sort(result.blocked.begin(), result.blocked.end(), [](const auto& a, const auto& b) {
       return std::tie(a.name, a.host) < std::tie(b.name, b.host);
     });
@@ -495,13 +552,11 @@ void Simulation::sleep_until(std::int64_t ns) {
 }
 
 long Simulation::actor_id() {
-  current_run("actor_id");
-  return s4u::this_actor::get_pid();
+  return current_run("actor_id").current->id;
 }
 
 std::string Simulation::actor_name() {
-  current_run("actor_name");
-  return s4u::this_actor::get_name();
+  return current_run("actor_name").current->name;
 }
 
 int Simulation::current_cpu() {

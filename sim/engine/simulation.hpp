@@ -127,7 +127,8 @@ class Simulation {
   static std::int64_t now_ns();
   static void sleep_for(std::int64_t ns);    // ns >= 0 (std::invalid_argument otherwise)
   static void sleep_until(std::int64_t ns);  // returns at once if ns is already past
-  // The calling actor's SimGrid id and name (for ownership checks and messages).
+  // The calling actor's id (its own, from 1 in spawn order: not SimGrid's, whose actors run one
+  // body after another with lookahead) and name, for ownership checks and messages.
   static long actor_id();
   static std::string actor_name();
 

@@ -320,6 +320,102 @@ TEST_P(EngineModes, ActorsCanSpawnActors) {
   EXPECT_THROW(sim.spawn_on_cpu(0, "late", [] {}), std::logic_error);
 }
 
+// SimGrid actors created in this process, counted from the creation signal (connected once:
+// SimGrid keeps its signals across engines).
+int simgrid_actors_created() {
+  static int created = 0;
+  static const bool connected = [] {
+    simgrid::s4u::Actor::on_creation_cb([](simgrid::s4u::Actor&) { ++created; });
+    return true;
+  }();
+  (void)connected;
+  return created;
+}
+
+// With lookahead, an actor whose body has ended runs the next body spawned on its host and of
+// its kind; each body keeps its own id, name, time and kind.
+TEST_P(EngineModes, EndedActorsRunLaterBodies) {
+  const int created_before = simgrid_actors_created();
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
+  struct Seen {
+    long id;
+    std::string name;
+    std::int64_t at;
+  };
+  std::vector<Seen> seen;
+  std::int64_t regular_done = -1;
+  sim.spawn_on_cpu(0, "driver", [&] {
+    for (int i = 0; i < 200; ++i) {
+      sim.spawn_on_cpu(1, "child-" + std::to_string(i), [&] {
+        Simulation::sleep_for(1);
+        seen.push_back({Simulation::actor_id(), Simulation::actor_name(), Simulation::now_ns()});
+      });
+      Simulation::sleep_for(2);
+    }
+    // The daemon's actor only runs daemons: a regular body on it would be killed with it when
+    // the driver, the last other regular actor, ends.
+    sim.spawn_on_cpu(2, "regular", [&] {
+      Simulation::sleep_for(100);
+      regular_done = Simulation::now_ns();
+    });
+  });
+  sim.spawn_on_cpu(
+      2, "daemon", [] { Simulation::sleep_for(1); }, ActorKind::daemon);
+  const RunResult r = sim.run();
+  ASSERT_EQ(seen.size(), 200u);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].name, "child-" + std::to_string(i));
+    EXPECT_EQ(seen[i].at, static_cast<std::int64_t>(2 * i + 1));
+    if (i > 0) {
+      EXPECT_GT(seen[i].id, seen[i - 1].id);
+    }
+  }
+  EXPECT_EQ(regular_done, 500);
+  EXPECT_EQ(r.end_time_ns, 500);
+  EXPECT_FALSE(r.deadlock);
+  // The driver, one actor for the children, the daemon's and the regular one's; else one each.
+  EXPECT_EQ(simgrid_actors_created() - created_before, GetParam() ? 4 : 203);
+}
+
+TEST_P(EngineModes, ADaemonSpawnedDuringTheRunEndsWithIt) {
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
+  int ticks = 0;
+  sim.spawn_on_cpu(0, "driver", [&] {
+    Simulation::sleep_for(3);
+    sim.spawn_on_cpu(
+        2, "ticker",
+        [&] {
+          for (;;) {
+            Simulation::sleep_for(10);
+            ++ticks;
+          }
+        },
+        ActorKind::daemon);
+    Simulation::sleep_for(50);
+  });
+  const RunResult r = sim.run();
+  EXPECT_EQ(r.end_time_ns, 53);
+  // Ticks at 13 ... 43; the one due at 53 was registered after the driver's end, which wins.
+  EXPECT_EQ(ticks, 4);
+}
+
+// A deadlock names the bodies that wait, not the ones that ran on their actors before.
+TEST_P(EngineModes, ADeadlockNamesTheBodiesThatWait) {
+  Simulation sim(two_node_machine());
+  sim.set_lookahead(GetParam());
+  Wakeup never;
+  sim.spawn_on_cpu(0, "driver", [&] {
+    sim.spawn_on_cpu(1, "first", [] { Simulation::sleep_for(1); });
+    Simulation::sleep_for(5);
+    sim.spawn_on_cpu(1, "second", [&] { never.park(); });
+  });
+  const RunResult r = sim.run();
+  EXPECT_TRUE(r.deadlock);
+  EXPECT_EQ(blocked_list(r), (std::vector<std::string>{"second on cpu1"}));
+}
+
 TEST(Engine, SigintHandlerSurvivesARun) {
   struct sigaction mine {
   }, before{};
