@@ -28,6 +28,7 @@ MetricsRecorder::MetricsRecorder(const workload::Workload& workload, alloc::Allo
                max_recorded_buckets(workload.duration_ns,
                                     recording_width_ns(workload.duration_ns, time_bucket_ns))),
       remote_alloc_by_node_(static_cast<std::size_t>(node_count)) {
+  buckets_.reserve_until(workload.duration_ns);
   for (std::size_t i = 0; i < caches_.size(); ++i) {
     caches_[i].name = workload.caches[i].name;
     caches_[i].fallbacks_per_node.assign(node_count, 0);

@@ -47,6 +47,13 @@ class TimeBuckets {
   TimeBuckets(std::int64_t width_ns, Bucket empty, std::int64_t max_buckets)
       : width_ns_(width_ns), max_buckets_(max_buckets), empty_(std::move(empty)) {}
 
+  // Room for the buckets until `end_ns` (the run's expected end), 65,536 at most, so that
+  // recording does not move them as it reaches new ones.
+  void reserve_until(std::int64_t end_ns) {
+    buckets_.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(
+        end_ns / width_ns_ + 1, 0, std::min<std::int64_t>(max_buckets_, 65536))));
+  }
+
   // The bucket holding `now_ns` (>= 0).
   Bucket& at(std::int64_t now_ns) {
     // Most calls land in the bucket of the call before: no 64-bit division for those.

@@ -48,6 +48,24 @@ TEST(TimeBuckets, BucketsAreMadeAsTheRunReachesThemAndMergeWhole) {
   EXPECT_EQ(b.width_ns(), 20);
 }
 
+TEST(TimeBuckets, RoomIsMadeUpFrontForTheExpectedEnd) {
+  TimeBuckets<Count> b(10, Count{}, 1'000);
+  b.reserve_until(995);
+  b.at(0).n += 1;
+  const Count* first = b.buckets().data();
+  b.at(999).n += 1;  // the hundredth bucket: no move
+  EXPECT_EQ(b.buckets().data(), first);
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_EQ(b.buckets().front().n, 1);
+  // Never past the buckets it may record, nor past 65,536.
+  TimeBuckets<Count> few(10, Count{}, 5);
+  few.reserve_until(1'000'000);
+  EXPECT_EQ(few.buckets().capacity(), 5u);
+  TimeBuckets<Count> fine(1, Count{}, 4'000'000'004);
+  fine.reserve_until(1'000'000'000);
+  EXPECT_EQ(fine.buckets().capacity(), 65'536u);
+}
+
 TEST(TimeBuckets, ARunPastItsBucketsWidensThemTenfold) {
   EXPECT_EQ(max_recorded_buckets(30'000'000, 10'000), 4 * 3001);
   EXPECT_EQ(max_recorded_buckets(1'000, 1), 4004);
