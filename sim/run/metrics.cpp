@@ -27,9 +27,11 @@ std::vector<std::int64_t> hotplug_windows_ns(const std::vector<HotplugRecord>& h
 
 BucketLockWait& BucketMetrics::lock_wait(alloc::LockClass cls, alloc::LockMode mode,
                                          const char* function) {
-  // The model's function names are literals, but the same text may have several addresses.
+  // The model's function names are literals, but the same text may have several addresses: the
+  // same address, the common case, spares the comparison of the text.
   const auto same = [&](const BucketLockWait& w) {
-    return w.cls == cls && w.mode == mode && std::string_view(w.function) == function;
+    return w.cls == cls && w.mode == mode &&
+           (w.function == function || std::string_view(w.function) == function);
   };
   const auto it = std::find_if(lock_waits.begin(), lock_waits.end(), same);
   if (it != lock_waits.end()) return *it;
