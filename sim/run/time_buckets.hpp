@@ -54,21 +54,13 @@ class TimeBuckets {
         end_ns / width_ns_ + 1, 0, std::min<std::int64_t>(max_buckets_, 65536))));
   }
 
-  // The bucket holding `now_ns` (>= 0).
+  // The bucket holding `now_ns` (>= 0). Most calls land in the bucket of the call before: those
+  // take no division and no call, the rest is out of line (reach()), so that this inlines into
+  // every allocation's accounting.
   Bucket& at(std::int64_t now_ns) {
-    // Most calls land in the bucket of the call before: no 64-bit division for those.
-    if (now_ns >= last_start_ns_ && now_ns < last_end_ns_) return buckets_[last_];
-    while (now_ns / width_ns_ >= max_buckets_)
-      coarsen(width_ns_ * 10);
-    const auto b = static_cast<std::size_t>(now_ns / width_ns_);
-    while (buckets_.size() <= b) {
-      buckets_.push_back(empty_);
-      buckets_.back().start_ns = static_cast<std::int64_t>(buckets_.size() - 1) * width_ns_;
-    }
-    last_ = b;
-    last_start_ns_ = static_cast<std::int64_t>(b) * width_ns_;
-    last_end_ns_ = last_start_ns_ + width_ns_;
-    return buckets_[b];
+    if (now_ns >= last_start_ns_ && now_ns < last_end_ns_) [[likely]]
+      return buckets_[last_];
+    return reach(now_ns);
   }
   // Buckets until `end_ns` exist, the one holding it included, so that idle spans show as such.
   void extend_to(std::int64_t end_ns) { at(std::max<std::int64_t>(end_ns, 0)); }
@@ -97,6 +89,20 @@ class TimeBuckets {
   [[nodiscard]] const std::vector<Bucket>& buckets() const { return buckets_; }
 
  private:
+  [[gnu::noinline]] Bucket& reach(std::int64_t now_ns) {
+    while (now_ns / width_ns_ >= max_buckets_)
+      coarsen(width_ns_ * 10);
+    const auto b = static_cast<std::size_t>(now_ns / width_ns_);
+    while (buckets_.size() <= b) {
+      buckets_.push_back(empty_);
+      buckets_.back().start_ns = static_cast<std::int64_t>(buckets_.size() - 1) * width_ns_;
+    }
+    last_ = b;
+    last_start_ns_ = static_cast<std::int64_t>(b) * width_ns_;
+    last_end_ns_ = last_start_ns_ + width_ns_;
+    return buckets_[b];
+  }
+
   std::int64_t width_ns_;
   std::int64_t max_buckets_;
   Bucket empty_;
