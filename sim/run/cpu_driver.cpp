@@ -248,10 +248,13 @@ void CpuDriver::wait_for_work(Cpu& c, std::int64_t now) {
       std::min(events_.first_after(now, workload_.duration_ns), workload_.duration_ns);
   if (!c.to_free.empty()) next = std::min(next, c.to_free.top().at);
   if (reap_ns_ > 0) next = std::min(next, c.next_reap_at);
-  const bool active = has_active_group(c, now);
+  bool active = false;  // a thread group of the CPU is active now
+  for (int g : c.groups) {
+    const workload::ThreadGroup& t = workload_.threads[g];
+    active = active || group_active(t, now);
+    if (t.start_ns > now) next = std::min(next, t.start_ns);
+  }
   if (active) next = std::min(next, std::max(c.next_op_at, now + 1));
-  for (int g : c.groups)
-    if (workload_.threads[g].start_ns > now) next = std::min(next, workload_.threads[g].start_ns);
   next = std::max(next, now + 1);
   if (next - now < quantum_ns_ && active) {
     env_.charge(next - now);  // a short think time: lax
@@ -260,12 +263,6 @@ void CpuDriver::wait_for_work(Cpu& c, std::int64_t now) {
     env_.flush();
     env_.sleep_until(next);
   }
-}
-
-bool CpuDriver::has_active_group(const Cpu& c, std::int64_t now) const {
-  for (int g : c.groups)
-    if (group_active(workload_.threads[g], now)) return true;
-  return false;
 }
 
 // The next thread group, round robin from the one after the last served, that is active now.

@@ -85,7 +85,6 @@ class CpuDriver {
   inline std::uint32_t origin_id(Cpu& c, alloc::Cache* owner, int group, int node);
   inline void allocate(Cpu& c, int group, std::int64_t now);
   inline void wait_for_work(Cpu& c, std::int64_t now);
-  [[nodiscard]] inline bool has_active_group(const Cpu& c, std::int64_t now) const;
   inline int due_group(Cpu& c, std::int64_t now);
   inline int target_node(const workload::NodeSelector& selector, Cpu& c);
   inline int freeing_cpu(Cpu& c, const workload::ThreadGroup& group);
