@@ -190,15 +190,23 @@ Run print_row(const Row& row) {
   const auto per_op = [&](std::uint64_t n) {
     return static_cast<double>(n) / static_cast<double>(std::max<std::uint64_t>(1, last.ops));
   };
+  // A run that is mostly set-up leaves a difference of two close times: no rate.
+  const bool measurable = median(shares) < 0.5;
   const std::string goal =
-      row.goal > 0 ? fmt::format("{:.0f}x {}", row.goal, ratio >= row.goal ? "met" : "no") : "";
+      row.goal > 0
+          ? fmt::format("{:.0f}x {}", row.goal, measurable && ratio >= row.goal ? "met" : "no")
+          : "";
+  const auto shown = [&](double v, const char* unit) {
+    return measurable ? fmt::format("{:.{}f}{}", v, *unit ? 2 : 0, unit) : std::string("-");
+  };
   std::cout << fmt::format(
-                   "{:<40} {:>5} {:>11.0f} {:>5.1f}% {:>10.0f} {:>6.2f}x {:>10.0f} {:>6.2f}x "
+                   "{:<40} {:>5} {:>11} {:>5.1f}% {:>10.0f} {:>7} {:>10.0f} {:>7} "
                    "{:>6} {:>7.3f} {:>8.3f} {:>7.3f} {:>7.3f} {:>7.3f}\n",
-                   row.what, cpus, rate, 100 * median(shares), median(floors), ratio, staggered,
-                   rate / staggered, goal, per_op(last.metrics.engine_sleeps),
-                   per_op(last.metrics.engine_handoffs), per_op(last.metrics.skipped_sleeps),
-                   per_op(last.metrics.engine_parks), per_op(last.metrics.engine_releases))
+                   row.what, cpus, shown(rate, ""), 100 * median(shares), median(floors),
+                   shown(ratio, "x"), staggered, shown(rate / staggered, "x"), goal,
+                   per_op(last.metrics.engine_sleeps), per_op(last.metrics.engine_handoffs),
+                   per_op(last.metrics.skipped_sleeps), per_op(last.metrics.engine_parks),
+                   per_op(last.metrics.engine_releases))
             << std::flush;
   return last;
 }
@@ -320,7 +328,8 @@ int main(int argc, char** argv) {
            "# the median of the repeats' ratios) and staggered. Engine calls per\n"
            "# operation: sleeps through SimGrid's clock (none with lookahead), hand-overs from\n"
            "# one CPU's actor to another's (a SimGrid resume and suspend each), waits that ended\n"
-           "# with no hand-over (no SimGrid call), parks (a blocked lock waiter) and wakes.\n";
+           "# with no hand-over (no SimGrid call), parks (a blocked lock waiter) and wakes.\n"
+           "# -: set-up is half the run or more, what is left too small to give a rate.\n";
   if (!profile) print_header();
 
   const auto intel = topology::load_topology("two-socket-intel");
