@@ -242,9 +242,12 @@ struct Simulation::Impl {
 
   // The first actor in the queue runs, `now` becomes its time; from the maestro or an actor.
   void give_turn() {
-    ActorState& next = actors[queue.first()];
-    now = queue.due(next.slot);
-    queue.unlist(next.slot);
+    // The slot is the actor's index: its state, likely out of the cache with many actors, is not
+    // needed for the queue's update.
+    const std::size_t slot = queue.first();
+    now = queue.due(slot);
+    queue.unlist(slot);
+    ActorState& next = actors[slot];
     current = &next;
     ++result.handoffs;
     wake(next);
