@@ -92,7 +92,12 @@ def interrupted(args, signo, wait_for, token):
     assert p.poll() is None, "finished before it could be interrupted"
     p.send_signal(signo)
     p.wait(timeout=60)
-    time.sleep(0.2)
+    # A worker killed with slabsim may take a while to be torn down (an AddressSanitizer build
+    # unmapping its shadow memory on a loaded machine took over 0.2 s in CI); one that outlived
+    # slabsim would still be running its 2 s workload long after these 5 s.
+    deadline = time.monotonic() + 5
+    while processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert processes_with(token) == [], "a worker outlived slabsim"
     return p
 
