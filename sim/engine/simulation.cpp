@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -24,12 +26,17 @@
 #include "topology/topology.hpp"
 
 namespace s4u = simgrid::s4u;
+namespace ctx = boost::context;
 
 namespace slabsim::sim {
 
 namespace {
 
 int actor_stack_kib = 0;  // Simulation::set_actor_stack_kib(); 0: the default
+
+int stack_kib() {
+  return actor_stack_kib > 0 ? actor_stack_kib : Simulation::default_actor_stack_kib;
+}
 
 struct CpuPlacement {
   int cpu = 0;
@@ -134,32 +141,31 @@ struct Simulation::Impl {
     int cpu = -1;        // spawn_on_cpu's, or a RunAsCpu's while one lives; -1: an event actor
     bool regular = true;
     std::function<void()> body;  // until it starts
-    // With lookahead: the actor waits for its turn suspended (this_actor::suspend()) and is
-    // given it by resume(), or by `turn` if it has not suspended yet. SimGrid runs a resumed
-    // actor before its resumer has gone on to suspend itself, so the resumed one may hand the
-    // turn back first: it finds the resumer not `asleep` and leaves the turn in `turn`, which
-    // the resumer then takes instead of suspending. A quarter cheaper than a semaphore per
-    // actor (tests/bench/engine_bench.cpp), with no SimGrid activity made per wait.
-    s4u::Actor* actor = nullptr;
-    bool asleep = false;  // suspended, or about to be (its suspend simcall is on its way)
-    bool turn = false;
-    bool retired = false;  // idle when the run ended: its SimGrid actor returns
+    // With lookahead: its stack, suspended while the run's loop or another actor runs.
+    ctx::fiber fiber;
   };
   bool lookahead = false;
   std::deque<ActorState> actors;  // stable addresses
   ActorState* current = nullptr;  // the running actor's
   std::size_t regular_alive = 0;
   long last_id = 0;
-  // With lookahead, a SimGrid actor whose body has ended waits here, by host and kind, for the
-  // next body spawned there: creating and destroying SimGrid actors (a stack mapped with a
-  // guard page, then unmapped) cost a sixth of node-online's host time, for the 134 IPI
-  // handlers, RCU callbacks and kworkers it spawns. Without lookahead each body has its own.
-  std::map<std::pair<s4u::Host*, bool>, std::vector<ActorState*>> idle;
-  // With lookahead, the wrapper orders the actors itself: `queue` holds every actor due to run
-  // (a sleeper, a woken or new actor), and the first of it runs next; `now` is the running
-  // actor's time. SimGrid's clock stays where the run began.
+  // With lookahead, the wrapper orders the actors and switches between their stacks itself
+  // (Boost.Context fibers), and SimGrid runs nothing: a hand-over through SimGrid (resume(),
+  // suspend() and a maestro round) cost 204-352 ns, a fiber's resume and return 11-14 ns. `queue`
+  // holds every actor due to run (a sleeper, a woken or new actor), and the first of it runs
+  // next, given its turn by the run's loop (run_actors()); `now` is the running actor's time.
+  // SimGrid's clock stays where the run began.
   RunQueue queue;
   std::int64_t now = 0;
+  ctx::fiber loop;         // run_actors(), suspended while an actor runs
+  bool over = false;       // the last regular body has ended
+  bool unwinding = false;  // the actors' stacks unwind: blocking calls return at once
+  std::size_t stacks = 0;  // fibers made
+  // An actor whose body has ended waits here for the next body spawned: making a stack (mapped
+  // with a guard page, then unmapped) per body cost a sixth of node-online's host time, for the
+  // 134 IPI handlers, RCU callbacks and kworkers it spawns. Without lookahead each body has its
+  // own SimGrid actor.
+  std::vector<ActorState*> idle;
   // Without lookahead, SimGrid orders them, given the tie rule as fractions of a nanosecond:
   // each wait ends after its whole nanosecond, the k-th registered for that nanosecond k steps
   // later, and times are read back rounded.
@@ -177,10 +183,8 @@ struct Simulation::Impl {
     if (simgrid::config::get_value<int>("contexts/nthreads") != 1)
       s4u::Engine::set_config("contexts/nthreads:1");
     // The key exists once an engine does, and keeps its value from one engine to the next.
-    const int stack_kib =
-        actor_stack_kib > 0 ? actor_stack_kib : Simulation::default_actor_stack_kib;
-    if (simgrid::config::get_value<int>("contexts/stack-size") != stack_kib)
-      s4u::Engine::set_config("contexts/stack-size:" + std::to_string(stack_kib));
+    if (simgrid::config::get_value<int>("contexts/stack-size") != stack_kib())
+      s4u::Engine::set_config("contexts/stack-size:" + std::to_string(stack_kib()));
     auto* zone = s4u::create_full_zone("machine");
     for (const auto& c : cpus) {
       auto* host = zone->create_host("cpu" + std::to_string(c.cpu), 1.0);
@@ -238,49 +242,78 @@ struct Simulation::Impl {
     registered_at.erase(registered_at.begin(), registered_at.lower_bound(now));
   }
 
-  // ----- With lookahead: the wrapper orders them, and SimGrid only switches stacks.
+  // ----- With lookahead: the wrapper orders them and switches stacks.
 
-  // The first actor in the queue runs, `now` becomes its time; from the maestro or an actor.
-  void give_turn() {
-    // The slot is the actor's index: its state, likely out of the cache with many actors, is not
-    // needed for the queue's update.
-    const std::size_t slot = queue.first();
-    now = queue.due(slot);
-    queue.unlist(slot);
-    ActorState& next = actors[slot];
-    current = &next;
-    ++result.handoffs;
-    wake(next);
-  }
-  static void wake(ActorState& a) {
-    if (a.asleep) {
-      a.asleep = false;
-      a.actor->resume();
-    } else {
-      a.turn = true;
+  // Until no actor can run: every regular body has ended, one threw, or every actor waits for
+  // good (a deadlock). Then the actors' stacks unwind.
+  void run_actors() {
+    while (!cancelled && !over) {
+      if (queue.empty()) {
+        record_deadlock();
+        break;
+      }
+      // The slot is the actor's index: its state, likely out of the cache with many actors, is
+      // not needed for the queue's update.
+      const std::size_t slot = queue.first();
+      now = queue.due(slot);
+      queue.unlist(slot);
+      ActorState& next = actors[slot];
+      current = &next;
+      ++result.handoffs;
+      next.fiber = std::move(next.fiber).resume();
     }
+    unwind_actors();
   }
-  // Returns once the actor has its turn. No SimGrid call between setting `asleep` and the
-  // suspend: a resume() from an actor that runs later in the same round is handled after it.
-  static void wait_for_turn(ActorState& me) {
-    if (!me.turn) {
-      me.asleep = true;
-      s4u::this_actor::suspend();
-    }
-    me.turn = false;
-  }
+  // Returns when the loop gives `me` its turn again.
+  void yield() { loop = std::move(loop).resume(); }
   // `me`, listed or not, lets the first actor in the queue run; returns when `me` runs again.
-  // If `me` is that actor, nobody else can act before it: it goes on without SimGrid.
+  // If `me` is that actor, nobody else can act before it: it goes on without a switch. With
+  // nobody to run, the loop finds the deadlock.
   void pass_turn(ActorState& me) {
+    if (unwinding) [[unlikely]]
+      return;
     if (!queue.empty() && queue.first() == me.slot) {
       now = queue.due(me.slot);
       queue.unlist(me.slot);
       ++result.skipped_sleeps;
       return;
     }
-    // With nobody to run, `me` blocks for good and SimGrid finds the deadlock.
-    if (!queue.empty()) give_turn();
-    wait_for_turn(me);
+    yield();
+  }
+  void make_fiber(ActorState& me) {
+    ++stacks;
+    me.fiber =
+        ctx::fiber(std::allocator_arg,
+                   ctx::protected_fixedsize_stack(static_cast<std::size_t>(stack_kib()) * 1024),
+                   [this, &me](ctx::fiber&& from_loop) {
+                     loop = std::move(from_loop);
+                     do {
+                       run_body(me);
+                     } while (lookahead_body_ended(me));
+                     return std::move(loop);
+                   });
+  }
+  // After a body: `me` waits for another body (true), unless the run is over (false).
+  bool lookahead_body_ended(ActorState& me) {
+    if (cancelled) return false;
+    if (regular_alive == 0) {
+      over = true;
+      return false;
+    }
+    idle.push_back(&me);
+    yield();
+    return true;
+  }
+  // Destroying a suspended fiber unwinds its stack, as SimGrid's kill does an actor's, with an
+  // exception that is not a std::exception; one never started runs nothing.
+  void unwind_actors() noexcept {
+    unwinding = true;
+    for (std::size_t i = 0; i < actors.size(); ++i) {
+      ActorState& a = actors[i];
+      if (!a.fiber) continue;
+      current = &a;
+      ctx::fiber gone = std::move(a.fiber);
+    }
   }
 
   // ----- Both.
@@ -312,11 +345,10 @@ struct Simulation::Impl {
     ActorState* spawner = state == State::running ? current : nullptr;
     const std::int64_t start = spawner != nullptr ? clock() : 0;
     const bool regular = kind == ActorKind::regular;
-    std::vector<ActorState*>* pool = lookahead ? &idle[{host, regular}] : nullptr;
-    const bool reused = pool != nullptr && !pool->empty();
-    ActorState& me = reused ? *pool->back() : actors.emplace_back();
+    const bool reused = lookahead && !idle.empty();
+    ActorState& me = reused ? *idle.back() : actors.emplace_back();
     if (reused) {
-      pool->pop_back();
+      idle.pop_back();
     } else {
       me.slot = queue.add();
     }
@@ -328,29 +360,18 @@ struct Simulation::Impl {
     me.regular = regular;
     me.body = std::move(body);
     if (me.regular) ++regular_alive;
-    double start_at = 0;  // without lookahead: its place among the waits ending at `start`
     if (lookahead) {
       queue.list(me.slot, start);
+      if (!reused) make_fiber(me);
     } else {
-      start_at = engine_time(start);
-    }
-    if (!reused) {
+      const double start_at = engine_time(start);  // its place among the waits ending at `start`
       auto actor = s4u::Actor::init(me.name, host);
-      me.actor = actor.get();  // alive while asleep: SimGrid owns it until it ends
       actor->start([this, &me, start_at] {
         if (cancelled) return;
-        if (!lookahead) {
-          ++result.engine_sleeps;
-          s4u::this_actor::sleep_until(start_at);
-          resumed_by_engine(me);
-          run_body(me);
-          return;
-        }
-        do {
-          wait_for_turn(me);
-          if (me.retired) return;
-          run_body(me);
-        } while (lookahead_body_ended(me));
+        ++result.engine_sleeps;
+        s4u::this_actor::sleep_until(start_at);
+        resumed_by_engine(me);
+        run_body(me);
       });
       // After start(): SimGrid 3.32 kills its daemons once it has as many actors as daemons,
       // and a daemon made before its actor starts is counted only among the daemons, so that a
@@ -377,6 +398,8 @@ struct Simulation::Impl {
       body();
     } catch (const simgrid::ForcefulKillException&) {
       throw;  // SimGrid killing this actor: it must unwind to SimGrid
+    } catch (const ctx::detail::forced_unwind&) {
+      throw;  // the run's end unwinding this fiber: it must unwind to Boost.Context
     } catch (...) {
       thrown = std::current_exception();
     }
@@ -391,35 +414,17 @@ struct Simulation::Impl {
     if (me.regular) --regular_alive;
   }
 
-  // With lookahead, after a body: the next actor runs and `me` waits for another body (true),
-  // unless the run is over (false): then the idle regular actors return, so that SimGrid kills
-  // the daemons, none of which may act in between.
-  bool lookahead_body_ended(ActorState& me) {
-    if (cancelled) return false;
-    if (regular_alive == 0) {
-      for (auto& [where, actors_there] : idle)
-        if (where.second)
-          for (ActorState* a : actors_there) {
-            a->retired = true;
-            wake(*a);
-          }
-      return false;
-    }
-    idle[{me.host, me.regular}].push_back(&me);
-    if (!queue.empty()) give_turn();
-    return true;
-  }
-
   void fail(std::exception_ptr e) {
     if (!error) error = std::move(e);
     cancelled = true;
-    s4u::Actor::kill_all();
+    if (!lookahead) s4u::Actor::kill_all();  // with lookahead, the loop unwinds the actors
   }
 
   // Leaves no actor behind: an engine destroyed with live actors skips its cleanup, and the next
   // Engine construction in the process then aborts. Verified on 3.32: cancel flag, kill_all (for
   // actors already blocked in SimGrid), then run() to let every actor end.
   void cancel_leftovers() noexcept {
+    if (lookahead) unwind_actors();
     if (!engine || engine->get_actor_count() == 0) return;
     cancelled = true;
     try {
@@ -520,14 +525,18 @@ RunResult Simulation::run() {
     throw std::logic_error("Simulation::run: a simulation runs at most once");
   s.state = Impl::State::running;
   try {
-    if (s.lookahead && !s.queue.empty()) s.give_turn();
-    s.engine->run();
+    if (s.lookahead) {
+      s.run_actors();
+    } else {
+      s.engine->run();
+    }
   } catch (...) {
     // SimGrid itself threw from the maestro (it mostly aborts instead).
     if (!s.error) s.error = std::current_exception();
   }
   s.state = Impl::State::finished;
   s.result.end_time_ns = s.lookahead ? s.now : s.read_engine_clock();
+  s.result.actor_stacks = s.lookahead ? s.stacks : s.actors.size();
   if (s.error) {
     s.cancel_leftovers();
     std::rethrow_exception(s.error);

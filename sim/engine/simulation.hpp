@@ -34,14 +34,17 @@ struct RunResult {
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
   // Host-side cost figures, not part of any simulated result: sleeps through SimGrid's clock
-  // (without lookahead), hand-overs from one actor to another (with it: a SimGrid
-  // resume() and suspend() each), waits that ended with nobody else to run first (with it: no
-  // SimGrid call), and Wakeup's calls that blocked an actor (parks) or woke one (releases).
+  // (without lookahead), hand-overs from one actor to another (with it: a switch to the run's
+  // loop and one from it to the next actor), waits that ended with nobody else to run first
+  // (with it: no switch), Wakeup's calls that blocked an actor (parks) or woke one (releases),
+  // and the actor stacks made (without lookahead one SimGrid actor per body, with it a fiber
+  // per body running at once).
   std::uint64_t engine_sleeps = 0;
   std::uint64_t handoffs = 0;
   std::uint64_t skipped_sleeps = 0;
   std::uint64_t engine_parks = 0;
   std::uint64_t engine_releases = 0;
+  std::uint64_t actor_stacks = 0;
 };
 
 // A run ends when every regular actor has finished; daemons (background work such as reapers)
@@ -68,12 +71,12 @@ enum class ActorKind { regular, daemon };
 // clock (the process's runs added up) a nanosecond holds 1,024 such instants at most, and more
 // waits ending at one nanosecond make run() throw std::length_error.
 //
-// Actors are cooperative (raw contexts, one thread): code between two SimGrid calls runs
-// atomically. SimGrid kills an actor (another actor threw, a deadlock was found, a daemon
-// outlived the regular actors) by unwinding its stack with an exception that is not a
-// std::exception: model code must not swallow it with catch (...). The unwinding stops for good
-// at the first SimGrid call a destructor makes (e.g. a std::unique_lock<s4u::Mutex> releasing
-// its mutex), and the destructors below that point never run; results must not depend on them.
+// Actors are cooperative (one thread): code between two blocking calls runs atomically. An
+// actor is killed (another actor threw, a deadlock was found, a daemon outlived the regular
+// actors) by unwinding its stack with an exception that is not a std::exception: model code
+// must not swallow it with catch (...). Without lookahead the unwinding stops for good at the
+// first SimGrid call a destructor makes, and the destructors below that point never run; with
+// it, blocking calls made while unwinding return at once. Results must not depend on either.
 class Simulation {
  public:
   // Hosts: "cpu<N>" for each CPU of the machine (properties "node" and "socket"), plus "events"
@@ -94,18 +97,19 @@ class Simulation {
                          ActorKind kind = ActorKind::regular);
 
   // Lookahead (off by default; set before the first spawn): the wrapper orders the actors
-  // itself, by the tie rule, and SimGrid only switches stacks. A wait after which nobody else
-  // can act first (every other actor is due strictly later) costs no SimGrid call at all; any
-  // other hands over to the next actor with SimGrid's resume() and suspend(), about a third of
-  // what a sleep through SimGrid's clock costs (tests/bench/engine_bench.cpp). SimGrid's clock
-  // then stays where the run began, and now_ns() is the wrapper's. Results are the same as
-  // without lookahead, byte for byte; that holds only if actors block solely through
-  // sleep_for(), sleep_until() and Wakeup: a raw SimGrid blocking call (s4u::Mutex, execute)
-  // would escape the wrapper's order.
+  // itself, by the tie rule, and runs them itself, each on its own stack (a Boost.Context
+  // fiber), without SimGrid. A wait after which nobody else can act first (every other actor is
+  // due strictly later) costs no switch at all; any other hands over to the next actor through
+  // the run's loop, two stack switches (tests/bench/engine_bench.cpp). SimGrid's clock then
+  // stays where the run began, and now_ns() is the wrapper's. Results are the same as without
+  // lookahead, byte for byte; that holds only if actors block solely through sleep_for(),
+  // sleep_until() and Wakeup: model code must make no SimGrid call (s4u::Mutex, execute,
+  // this_actor), as with lookahead it runs outside any SimGrid actor.
   void set_lookahead(bool on);
 
-  // SimGrid's contexts/stack-size, in KiB, for the actors of every Simulation constructed from
-  // now on in the process; 0 restores the default.
+  // The actors' stack size, in KiB (SimGrid's contexts/stack-size, and the fibers' with
+  // lookahead), for every Simulation constructed from now on in the process; 0 restores the
+  // default.
   static void set_actor_stack_kib(int kib);
   // slabsim's default, and what the CLI's memory checks assume (run/host_memory.hpp). SimGrid's
   // own 8 MiB made every run map, fault in and give back 8 MiB per actor: node-online ran at

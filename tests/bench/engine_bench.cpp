@@ -1,7 +1,8 @@
 // What a step of SimGrid 3.32 costs when the engine orders the actors, against the actors
-// handing the host CPU to each other, and the order SimGrid gives actors whose sleeps end at
-// the same instant: the two facts an engine wrapper that orders the CPUs itself (issue #16)
-// stands on. Plain s4u, no slabsim code. Prints figures; never fails on them.
+// handing the host CPU to each other (through SimGrid, or on fibers without it), and the order
+// SimGrid gives actors whose sleeps end at the same instant: the two facts an engine wrapper
+// that orders the CPUs itself (issue #16) stands on. No slabsim code. Prints figures; never
+// fails on them.
 //
 // Steps: N actors, one host each, take turns, one step each per turn, 10^6 steps in all.
 //  - sleep: each sleeps N ns a step, actor k starting k + 1 ns late, so that no two wake
@@ -10,7 +11,10 @@
 //  - handoff: each gives the next actor its turn and waits for its own: no clock, no action,
 //    only the maestro's round. Two ways: a semaphore per actor (release the next one's, acquire
 //    its own), and suspend()/resume() with a flag for a turn given before its taker has
-//    suspended, as sim/engine/simulation.cpp hands over with lookahead.
+//    suspended, as sim/engine/simulation.cpp handed over with lookahead until 2026-12-06.
+//  - fiber: no SimGrid at all, as sim/engine/simulation.cpp hands over with lookahead now: N
+//    Boost.Context fibers on the wrapper's stacks, each resumed in turn by a loop and returning
+//    to it after its step (two stack switches a step).
 // Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
 // order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
 // own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first; then
@@ -18,6 +22,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -117,6 +123,28 @@ double ns_per_step(int n, Way way) {
   return seconds * 1e9 / static_cast<double>(steps * n);
 }
 
+// Host ns per step with fibers: the loop timed, fibers made before.
+double ns_per_fiber_step(int n) {
+  namespace ctx = boost::context;
+  const std::int64_t steps = std::max<std::int64_t>(1000, 1'000'000 / n);
+  std::vector<ctx::fiber> fibers;
+  for (int k = 0; k < n; ++k)
+    fibers.emplace_back(std::allocator_arg, ctx::protected_fixedsize_stack(512 * 1024),
+                        [steps](ctx::fiber&& loop) {
+                          for (std::int64_t i = 0; i < steps; ++i)
+                            loop = std::move(loop).resume();
+                          return std::move(loop);
+                        });
+  const auto start = Clock::now();
+  for (std::int64_t i = 0; i < steps; ++i)
+    for (auto& f : fibers)
+      f = std::move(f).resume();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& f : fibers)
+    f = std::move(f).resume();  // each returns, and its stack is freed
+  return seconds * 1e9 / static_cast<double>(steps * n);
+}
+
 struct Wake {
   double at;
   int actor;
@@ -189,16 +217,18 @@ void compare_ties(unsigned seed, bool offsets, std::vector<int>& misplaced, std:
 
 int main() {
   std::cout << "# SimGrid 3.32, plain s4u: host ns per step (10^6 steps, Engine::run() timed)\n"
-            << "# handoff: a semaphore per actor, or suspend()/resume() (the engine wrapper's);\n"
-            << "# ratio: sleep against the wrapper's\n"
-            << fmt::format("{:>8} {:>12} {:>12} {:>12} {:>8}\n", "actors", "sleep", "semaphore",
-                           "suspend", "ratio");
+            << "# handoff: a semaphore per actor, or suspend()/resume() (the engine wrapper's\n"
+            << "# until 2026-12-06); fiber: Boost.Context fibers and a loop, no SimGrid (the\n"
+            << "# wrapper's now); ratio: sleep against the wrapper's\n"
+            << fmt::format("{:>8} {:>12} {:>12} {:>12} {:>12} {:>8}\n", "actors", "sleep",
+                           "semaphore", "suspend", "fiber", "ratio");
   for (const int n : {4, 16, 64, 1024}) {
     const double sleep = ns_per_step(n, Way::sleep);
     const double semaphore = ns_per_step(n, Way::semaphore);
     const double suspend = ns_per_step(n, Way::suspend);
-    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>12.0f} {:>7.1f}x\n", n, sleep, semaphore,
-                             suspend, sleep / suspend)
+    const double fiber = ns_per_fiber_step(n);
+    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>12.0f} {:>12.1f} {:>7.0f}x\n", n, sleep,
+                             semaphore, suspend, fiber, sleep / fiber)
               << std::flush;
   }
   std::vector<int> misplaced(3, 0), with_offsets(3, 0);
