@@ -401,6 +401,43 @@ TEST_P(EngineModes, ADaemonSpawnedDuringTheRunEndsWithIt) {
   EXPECT_EQ(ticks, 4);
 }
 
+// An actor killed at the run's end whose destructors block (a lock guard that wakes a waiter,
+// a sleep): without lookahead SimGrid's unwinding stops at the first such call, and the rest of
+// that destructor never runs; with it the calls return at once, without moving time, and the
+// destructors run to their end. Either way the run ends, and the next one runs.
+TEST_P(EngineModes, DestructorsOfAKilledActorMayBlock) {
+  struct BlocksWhenDestroyed {
+    Wakeup* waiter;
+    std::vector<std::int64_t>* seen;
+    ~BlocksWhenDestroyed() {
+      waiter->release();
+      Simulation::sleep_for(5);
+      seen->push_back(Simulation::now_ns());
+    }
+  };
+  Wakeup nobody;
+  std::vector<std::int64_t> seen;
+  {
+    Simulation sim(two_node_machine());
+    sim.set_lookahead(GetParam());
+    sim.spawn_on_cpu(
+        1, "daemon",
+        [&] {
+          BlocksWhenDestroyed guard{&nobody, &seen};
+          for (;;)
+            Simulation::sleep_for(10);
+        },
+        ActorKind::daemon);
+    sim.spawn_on_cpu(0, "work", [] { Simulation::sleep_for(25); });
+    const RunResult r = sim.run();
+    EXPECT_FALSE(r.deadlock);
+    EXPECT_EQ(r.end_time_ns, 25);
+  }
+  EXPECT_EQ(seen, GetParam() ? std::vector<std::int64_t>{25} : std::vector<std::int64_t>{});
+  RunResult r;
+  EXPECT_EQ(run_one_sleeper(&r), 100);
+}
+
 // A deadlock names the bodies that wait, not the ones that ran on their actors before.
 TEST_P(EngineModes, ADeadlockNamesTheBodiesThatWait) {
   Simulation sim(two_node_machine());
