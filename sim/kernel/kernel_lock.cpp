@@ -102,12 +102,22 @@ const WaitQueue::Entry& WaitQueue::front() const {
 
 WaitQueue::Entry WaitQueue::wait(Entry entry) {
   // Shared with the queue: the semaphore stays alive until the woken actor has left acquire(),
-  // and nothing on this stack needs SimGrid to be destroyed if the actor is killed here.
-  auto node = std::make_shared<Node>();
+  // and nothing on this stack needs SimGrid to be destroyed if the actor is killed here. A node
+  // both its waiter and its waker are done with serves the next wait: one made per wait cost
+  // two allocations and two frees per blocked acquisition (SLOB blocks 1.25 times an operation).
+  std::shared_ptr<Node> node;
+  if (!spare_.empty() && spare_.back().use_count() == 1) {
+    node = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    node = std::make_shared<Node>();
+  }
   node->entry = entry;
   nodes_.push_back(node);
   node->wakeup.park();
-  return node->entry;
+  const Entry woken = node->entry;
+  spare_.push_back(std::move(node));
+  return woken;
 }
 
 void WaitQueue::for_each(const std::function<void(Entry&)>& fn) {

@@ -105,6 +105,7 @@ class WaitQueue {
  private:
   struct Node;
   std::deque<std::shared_ptr<Node>> nodes_;
+  std::vector<std::shared_ptr<Node>> spare_;  // woken, for the next waits
 };
 
 // One lock instance. Instances of a class share the class's LockStat; each keeps lockdep's
