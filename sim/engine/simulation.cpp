@@ -133,7 +133,7 @@ struct Simulation::Impl {
 
   struct ActorState {
     std::size_t slot = 0;  // in `queue`, and its index in `actors`
-    // The body it runs now: with lookahead a SimGrid actor runs one body after another (below).
+    // The body it runs now: with lookahead a fiber runs one body after another (`idle`).
     long id = 0;  // actor_id(): a body's own, from 1 in spawn order
     std::string name;
     s4u::Host* host = nullptr;
@@ -151,10 +151,10 @@ struct Simulation::Impl {
   long last_id = 0;
   // With lookahead, the wrapper orders the actors and switches between their stacks itself
   // (Boost.Context fibers), and SimGrid runs nothing: a hand-over through SimGrid (resume(),
-  // suspend() and a maestro round) cost 204-352 ns, a fiber's resume and return 11-14 ns. `queue`
-  // holds every actor due to run (a sleeper, a woken or new actor), and the first of it runs
-  // next, given its turn by the run's loop (run_actors()); `now` is the running actor's time.
-  // SimGrid's clock stays where the run began.
+  // suspend() and a maestro round) cost 205-350 ns, a fiber's resume and return 11-12 ns
+  // (tests/bench/engine_bench.cpp). `queue` holds every actor due to run (a sleeper, a woken or
+  // new actor), and the first of it runs next, given its turn by the run's loop (run_actors());
+  // `now` is the running actor's time. SimGrid's clock stays where the run began.
   RunQueue queue;
   std::int64_t now = 0;
   ctx::fiber loop;         // run_actors(), suspended while an actor runs
