@@ -160,7 +160,6 @@ struct Simulation::Impl {
   ctx::fiber loop;         // run_actors(), suspended while an actor runs
   bool over = false;       // the last regular body has ended
   bool unwinding = false;  // the actors' stacks unwind: blocking calls return at once
-  std::size_t stacks = 0;  // fibers made
   // An actor whose body has ended waits here for the next body spawned: making a stack (mapped
   // with a guard page, then unmapped) per body cost a sixth of node-online's host time, for the
   // 134 IPI handlers, RCU callbacks and kworkers it spawns. Without lookahead each body has its
@@ -281,7 +280,7 @@ struct Simulation::Impl {
     yield();
   }
   void make_fiber(ActorState& me) {
-    ++stacks;
+    ++result.actor_stacks;
     me.fiber =
         ctx::fiber(std::allocator_arg,
                    ctx::protected_fixedsize_stack(static_cast<std::size_t>(stack_kib()) * 1024),
@@ -366,6 +365,7 @@ struct Simulation::Impl {
     } else {
       const double start_at = engine_time(start);  // its place among the waits ending at `start`
       auto actor = s4u::Actor::init(me.name, host);
+      ++result.actor_stacks;
       actor->start([this, &me, start_at] {
         if (cancelled) return;
         ++result.engine_sleeps;
@@ -536,7 +536,6 @@ RunResult Simulation::run() {
   }
   s.state = Impl::State::finished;
   s.result.end_time_ns = s.lookahead ? s.now : s.read_engine_clock();
-  s.result.actor_stacks = s.lookahead ? s.stacks : s.actors.size();
   if (s.error) {
     s.cancel_leftovers();
     std::rethrow_exception(s.error);
