@@ -58,6 +58,7 @@ SlobAllocator::SlobAllocator(Environment& env, PageAllocator& pages, NodeStates&
   kmem_cache_boot_.name = "kmem_cache";
   kmem_cache_boot_.id = common_.new_cache_id();
   kmem_cache_boot_.fallback_to_no_node.assign(layout_.nr_node_ids(), 0);
+  oops_reported_.assign(layout_.nr_node_ids(), false);
   kmem_cache_boot_.object_size = kmem_cache_boot_.size = slob_kmem_cache_size;
   kmem_cache_boot_.align = arch_kmalloc_minalign;
   kmem_cache_boot_.refcount = -1;  // static: never destroyed
@@ -121,7 +122,10 @@ SlobPage* SlobAllocator::slob_new_pages(Gfp gfp, unsigned order, int node) {
   if (node != numa_no_node && !states_.test(node, NodeState::online)) {
     // SLOB passes the node on unchecked (SLUB and SLAB test it first): a node that is not online
     // has no pgdat, and __alloc_pages_node() would oops on NODE_DATA(node)'s zonelist. The model
-    // records that and fails the allocation instead.
+    // records that (once per node: the report is the same text every time) and fails the
+    // allocation instead.
+    if (oops_reported_[node]) return nullptr;
+    oops_reported_[node] = true;
     common_.violation(env_.current_cpu(), "slob_new_pages",
                       fmt::format("__alloc_pages_node() for node {}, which is not online: "
                                   "NODE_DATA({}) is NULL (a kernel oops)",

@@ -201,6 +201,8 @@ class SlobAllocator final : public Allocator, public AllocatorState {
   std::map<std::uint64_t, SlobPage*> in_use_;  // live pages by serial
   std::uint64_t next_page_serial_ = 0;
   std::uint64_t pages_allocated_ = 0;
+  // By node: slob_new_pages() already reported its oops for that node, not online.
+  std::vector<bool> oops_reported_;
 };
 
 }  // namespace slabsim::alloc

@@ -65,10 +65,21 @@ LockKind KernelLocks::kind_of(LockClass cls) {
   throw std::invalid_argument(fmt::format("unknown lock class {}", static_cast<int>(cls)));
 }
 
+KernelLock* KernelLocks::lookup(const Key& key, std::size_t hash) {
+  Recent& recent = recent_[hash % recent_slots];
+  if (recent.lock != nullptr && recent.key == key) return recent.lock;
+  auto it = locks_.find(key);
+  if (it == locks_.end()) return nullptr;
+  recent = {key, it->second.get()};
+  return recent.lock;
+}
+
 KernelLock& KernelLocks::get(LockClass cls, std::uint64_t instance) {
+  const Key key{cls, instance};
+  const std::size_t hash = KeyHash{}(key);
+  if (KernelLock* lock = lookup(key, hash)) return *lock;
   const std::size_t i = index_of(cls);
-  auto& slot = locks_[Key{cls, instance}];
-  if (slot) return *slot;
+  auto& slot = locks_[key];
   std::string label = fmt::format("{}[{}]", alloc::lock_class_name(cls), instance);
   LockStat& stat = stats_[i];
   switch (kind_of(cls)) {
@@ -94,6 +105,7 @@ KernelLock& KernelLocks::get(LockClass cls, std::uint64_t instance) {
       break;
   }
   used_[i] = true;
+  recent_[hash % recent_slots] = {key, slot.get()};
   return *slot;
 }
 
@@ -103,8 +115,12 @@ const KernelLock* KernelLocks::find(LockClass cls, std::uint64_t instance) const
 }
 
 void KernelLocks::forget(LockClass cls, std::uint64_t instance) {
-  auto it = locks_.find(Key{cls, instance});
-  if (it != locks_.end() && !it->second->in_use()) locks_.erase(it);
+  const Key key{cls, instance};
+  auto it = locks_.find(key);
+  if (it == locks_.end() || it->second->in_use()) return;
+  Recent& recent = recent_[KeyHash{}(key) % recent_slots];
+  if (recent.lock == it->second.get()) recent = {};
+  locks_.erase(it);
 }
 
 KernelLock& KernelLocks::at(int cpu, LockClass cls, std::uint64_t instance) {
@@ -124,11 +140,12 @@ bool KernelLocks::try_lock(int cpu, LockClass cls, std::uint64_t instance, LockM
 
 void KernelLocks::unlock(int cpu, LockClass cls, std::uint64_t instance, LockMode mode) {
   (void)numa_.node_of_cpu(cpu);
-  auto it = locks_.find(Key{cls, instance});
-  if (it == locks_.end())
+  const Key key{cls, instance};
+  KernelLock* lock = lookup(key, KeyHash{}(key));
+  if (lock == nullptr)
     throw std::logic_error(fmt::format("{}[{}]: released on CPU {} but never taken",
                                        alloc::lock_class_name(cls), instance, cpu));
-  it->second->unlock(cpu, mode);
+  lock->unlock(cpu, mode);
 }
 
 bool KernelLocks::kernfs_get_active(int cpu, LockClass cls, std::uint64_t instance,

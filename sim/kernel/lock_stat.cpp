@@ -23,15 +23,27 @@ void append_line(std::string& out, char c, int offset, int length) {
   out += '\n';
 }
 
-void count_point(std::vector<LockPoint>& points, std::string_view function) {
-  if (function.empty()) return;  // the kernel's ip 0: nothing to remember
-  for (auto& p : points) {
-    if (p.function == function) {
-      ++p.count;
+void count_point(std::vector<LockPoint>& points, std::array<const char*, lockstat_points>& keys,
+                 const char* function) {
+  if (function == nullptr || *function == '\0') return;  // the kernel's ip 0: nothing to remember
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    if (keys[i] == function) {
+      ++points[i].count;
       return;
     }
   }
-  if (points.size() < lockstat_points) points.push_back({std::string(function), 1});
+  // The same text may have several addresses.
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    if (points[i].function == function) {
+      keys[i] = function;
+      ++points[i].count;
+      return;
+    }
+  }
+  if (points.size() < lockstat_points) {
+    keys[points.size()] = function;
+    points.push_back({std::string(function), 1});
+  }
 }
 
 // The name column: the class name cut so that it and its suffixes fit, then "#<version>" and
@@ -125,12 +137,13 @@ LockClassStats* LockStat::of(View view) {
   return debug_locks_ ? &kernel_ : nullptr;
 }
 
-void LockStat::contended(View view, bool read, bool bounce, std::string_view function,
-                         std::string_view holder_function) {
+void LockStat::contended(View view, bool read, bool bounce, const char* function,
+                         const char* holder_function) {
   LockClassStats* s = of(view);
   if (!s) return;
-  count_point(s->contention_points, function);
-  count_point(s->contending_points, holder_function);
+  PointKeys& keys = keys_[static_cast<std::size_t>(view)];
+  count_point(s->contention_points, keys.contention, function);
+  count_point(s->contending_points, keys.contending, holder_function);
   if (bounce) ++(read ? s->con_bounces_read : s->con_bounces_write);
 }
 
@@ -155,6 +168,7 @@ void LockStat::clear() {
     fresh.subclass = s->subclass;
     *s = std::move(fresh);
   }
+  keys_ = {};
 }
 
 std::string format_lock_stat_time(std::int64_t ns) {

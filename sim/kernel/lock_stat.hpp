@@ -28,6 +28,7 @@
 // that gets the lock by optimistic spinning records no contention in the kernel.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -96,8 +97,10 @@ class LockStat {
 
   // lock_contended(): `function` waits; `holder_function` last acquired the instance (empty if
   // it was never acquired: no contending point is recorded then).
-  void contended(View view, bool read, bool bounce, std::string_view function,
-                 std::string_view holder_function);
+  // Both are the model's function names, string literals: a point is found by the literal's
+  // address first, by its text only when that fails.
+  void contended(View view, bool read, bool bounce, const char* function,
+                 const char* holder_function);
   // lock_acquired(): `waittime_ns` is the wait of a contended acquisition, or < 0 when the
   // acquisition did not wait (nothing is added to the waittime then).
   void acquired(View view, bool read, bool bounce, std::int64_t waittime_ns);
@@ -118,8 +121,15 @@ class LockStat {
   // The view's statistics, or nullptr when it records nothing now.
   LockClassStats* of(View view);
 
+  // The literal each point of a view was last counted from, by its index in the points.
+  struct PointKeys {
+    std::array<const char*, lockstat_points> contention{};
+    std::array<const char*, lockstat_points> contending{};
+  };
+
   LockClassStats stats_;
   LockClassStats kernel_;
+  std::array<PointKeys, 2> keys_{};  // index: View
   bool debug_locks_ = true;
 };
 

@@ -28,12 +28,16 @@ std::vector<std::int64_t> hotplug_windows_ns(const std::vector<HotplugRecord>& h
 BucketLockWait& BucketMetrics::lock_wait(alloc::LockClass cls, alloc::LockMode mode,
                                          const char* function) {
   // The model's function names are literals, but the same text may have several addresses: the
-  // same address, the common case, spares the comparison of the text.
-  const auto same = [&](const BucketLockWait& w) {
-    return w.cls == cls && w.mode == mode &&
-           (w.function == function || std::string_view(w.function) == function);
+  // entries are searched by address first, the common case, and by text only when that fails.
+  const auto same_address = [&](const BucketLockWait& w) {
+    return w.function == function && w.cls == cls && w.mode == mode;
   };
-  const auto it = std::find_if(lock_waits.begin(), lock_waits.end(), same);
+  auto it = std::find_if(lock_waits.begin(), lock_waits.end(), same_address);
+  if (it != lock_waits.end()) return *it;
+  const auto same_text = [&](const BucketLockWait& w) {
+    return w.cls == cls && w.mode == mode && std::string_view(w.function) == function;
+  };
+  it = std::find_if(lock_waits.begin(), lock_waits.end(), same_text);
   if (it != lock_waits.end()) return *it;
   lock_waits.push_back({cls, mode, function});
   return lock_waits.back();
