@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <boost/container/flat_map.hpp>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -94,7 +95,9 @@ struct SlobPage {
     unsigned long units = 0;
     SlobCache* cache = nullptr;
   };
-  std::map<std::uint16_t, Block> allocated;
+  // Sorted in one vector (a page holds at most a few dozen blocks), which the page keeps from
+  // one use to the next: a tree cost a heap allocation and a free per object.
+  boost::container::flat_map<std::uint16_t, Block> allocated;
   std::uint64_t serial = 0;  // allocation order, for deterministic walks
   bool live = false;         // taken from the page allocator and not yet given back
 };

@@ -84,12 +84,13 @@ void Lockdep::acquire(int cpu, LockClass cls, LockMode mode, const char* functio
       return;
     }
     // check_prevs_add(): an edge from every class held, the most recent entry of each.
-    // Added in the order the held locks were taken, so edges() reads in acquisition order.
-    std::array<const Held*, alloc::lock_class_count> latest{};
-    for (const Held& h : stack)
-      latest[idx(h.cls)] = &h;
-    for (const Held& h : stack) {
-      if (latest[idx(h.cls)] == &h) add_dependency(cpu, h, next);
+    // Added in the order the held locks were taken, so edges() reads in acquisition order. A
+    // CPU holds a few locks: a scan for a later entry of the class beats clearing an array of
+    // every class on each acquisition.
+    for (auto h = stack.begin(); h != stack.end(); ++h) {
+      const bool latest = std::none_of(std::next(h), stack.end(),
+                                       [&](const Held& later) { return later.cls == h->cls; });
+      if (latest) add_dependency(cpu, *h, next);
     }
   }
   stack.push_back(next);
