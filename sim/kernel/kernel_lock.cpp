@@ -67,11 +67,8 @@ NumaCosts::NumaCosts(const topology::Topology& machine) : latency_ns_(machine.la
   }
 }
 
-int NumaCosts::node_of_cpu(int cpu) const {
-  if (cpu < 0 || static_cast<std::size_t>(cpu) >= cpu_node_.size() ||
-      cpu_node_[static_cast<std::size_t>(cpu)] < 0)
-    throw std::out_of_range(fmt::format("the machine has no CPU {}", cpu));
-  return cpu_node_[static_cast<std::size_t>(cpu)];
+void NumaCosts::no_such_cpu(int cpu) {
+  throw std::out_of_range(fmt::format("the machine has no CPU {}", cpu));
 }
 
 std::int64_t NumaCosts::line_transfer_ns(int previous_cpu, int cpu) const {

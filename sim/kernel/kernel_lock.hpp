@@ -64,11 +64,18 @@ class NumaCosts {
  public:
   explicit NumaCosts(const topology::Topology& machine);
 
-  // std::out_of_range for a CPU the machine lacks.
-  [[nodiscard]] int node_of_cpu(int cpu) const;
+  // std::out_of_range for a CPU the machine lacks. Inline: every lock call checks its CPU.
+  [[nodiscard]] int node_of_cpu(int cpu) const {
+    if (cpu < 0 || static_cast<std::size_t>(cpu) >= cpu_node_.size() ||
+        cpu_node_[static_cast<std::size_t>(cpu)] < 0) [[unlikely]]
+      no_such_cpu(cpu);
+    return cpu_node_[static_cast<std::size_t>(cpu)];
+  }
   [[nodiscard]] std::int64_t line_transfer_ns(int previous_cpu, int cpu) const;
 
  private:
+  [[noreturn, gnu::cold]] static void no_such_cpu(int cpu);
+
   std::vector<int> cpu_node_;  // index: CPU id; -1 for ids the machine lacks
   std::vector<std::vector<std::int64_t>> latency_ns_;
 };

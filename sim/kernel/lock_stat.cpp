@@ -107,13 +107,6 @@ void append_class(std::string& out, const LockClassStats& c) {
 
 }  // namespace
 
-void LockTime::add(std::int64_t ns) {
-  if (ns > max) max = ns;
-  if (ns < min || nr == 0) min = ns;
-  total += ns;
-  ++nr;
-}
-
 std::int64_t LockTime::avg() const {
   return nr == 0 ? 0 : total / static_cast<std::int64_t>(nr);
 }
@@ -132,11 +125,6 @@ LockStat::LockStat(std::string name, int name_version) {
   kernel_ = stats_;
 }
 
-LockClassStats* LockStat::of(View view) {
-  if (view == View::simulator) return &stats_;
-  return debug_locks_ ? &kernel_ : nullptr;
-}
-
 void LockStat::contended(View view, bool read, bool bounce, const char* function,
                          const char* holder_function) {
   LockClassStats* s = of(view);
@@ -145,19 +133,6 @@ void LockStat::contended(View view, bool read, bool bounce, const char* function
   count_point(s->contention_points, keys.contention, function);
   count_point(s->contending_points, keys.contending, holder_function);
   if (bounce) ++(read ? s->con_bounces_read : s->con_bounces_write);
-}
-
-void LockStat::acquired(View view, bool read, bool bounce, std::int64_t waittime_ns) {
-  LockClassStats* s = of(view);
-  if (!s) return;
-  if (waittime_ns >= 0) (read ? s->read_waittime : s->write_waittime).add(waittime_ns);
-  if (bounce) ++(read ? s->acq_bounces_read : s->acq_bounces_write);
-}
-
-void LockStat::released(View view, bool read, std::int64_t holdtime_ns) {
-  LockClassStats* s = of(view);
-  if (!s) return;
-  (read ? s->read_holdtime : s->write_holdtime).add(holdtime_ns);
 }
 
 void LockStat::clear() {

@@ -141,6 +141,33 @@ class LockStat {
 // The simulator has no code addresses: a contention point's address column prints
 // "[<0000000000000000>]" and its symbol column the bare function name (the kernel prints
 // "function+0xoff/0xsize").
+// Inline: every acquisition and release records in both views.
+
+inline void LockTime::add(std::int64_t ns) {
+  if (ns > max) max = ns;
+  if (ns < min || nr == 0) min = ns;
+  total += ns;
+  ++nr;
+}
+
+inline LockClassStats* LockStat::of(View view) {
+  if (view == View::simulator) return &stats_;
+  return debug_locks_ ? &kernel_ : nullptr;
+}
+
+inline void LockStat::acquired(View view, bool read, bool bounce, std::int64_t waittime_ns) {
+  LockClassStats* s = of(view);
+  if (!s) return;
+  if (waittime_ns >= 0) (read ? s->read_waittime : s->write_waittime).add(waittime_ns);
+  if (bounce) ++(read ? s->acq_bounces_read : s->acq_bounces_write);
+}
+
+inline void LockStat::released(View view, bool read, std::int64_t holdtime_ns) {
+  LockClassStats* s = of(view);
+  if (!s) return;
+  (read ? s->read_holdtime : s->write_holdtime).add(holdtime_ns);
+}
+
 std::string format_lock_stat(std::vector<LockClassStats> classes,
                              bool lock_debugging_disabled = false);
 
