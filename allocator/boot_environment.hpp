@@ -12,7 +12,8 @@ class BootEnvironment final : public Environment {
   int current_cpu() override { return 0; }
   std::int64_t now_ns() override { return 0; }
   void charge(std::int64_t) override {}
-  void touch_memory(int) override {}
+  using Environment::touch_memory;
+  void touch_memory(int, int) override {}
   void sync() override {}
   void lock(LockClass, std::uint64_t, LockMode, const char*) override {}
   void unlock(LockClass, std::uint64_t, LockMode) override {}

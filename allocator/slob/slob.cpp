@@ -163,9 +163,16 @@ std::optional<std::uint16_t> SlobAllocator::slob_page_alloc(SlobPage* sp, unsign
   *removed = false;
   // The page's address, for ALIGN(): alignments beyond a page depend on where the page is.
   const std::uint64_t base = sp->pages.pfn * page_size;
+  // slob_units()/slob_next() read each block's header on the way: paid for the blocks walked
+  // once the walk ends, at the same time (nothing in between syncs the CPU).
+  std::size_t walked = 0;
+  const auto pay_walk = [&] {
+    if (walked == 0) return;
+    env_.touch_memory(sp->pages.node, static_cast<int>(walked));
+    env_.charge(costs_.block_walked * static_cast<std::int64_t>(walked));
+  };
   for (std::size_t i = 0; i < sp->free.size(); ++i) {
-    env_.touch_memory(sp->pages.node);  // slob_units()/slob_next() read the block's header
-    env_.charge(costs_.block_walked);
+    ++walked;
     const SlobBlock cur = sp->free[i];
     std::uint64_t delta = 0;
     if (align) {
@@ -174,6 +181,7 @@ std::optional<std::uint16_t> SlobAllocator::slob_page_alloc(SlobPage* sp, unsign
       delta = (aligned - addr) / slob_unit;
     }
     if (cur.units < units + delta) continue;  // slob_last() ends the walk after the last block
+    pay_walk();
     std::size_t at = i;
     if (delta) {
       // Fragment the head so the object starts aligned: the head stays free, in front.
@@ -198,6 +206,7 @@ std::optional<std::uint16_t> SlobAllocator::slob_page_alloc(SlobPage* sp, unsign
     }
     return hit.offset;
   }
+  pay_walk();
   return std::nullopt;
 }
 
@@ -332,11 +341,9 @@ void SlobAllocator::slob_free(SlobPage* sp, std::uint16_t offset, unsigned long 
   const auto next =
       std::upper_bound(sp->free.begin(), sp->free.end(), offset,
                        [](std::uint16_t off, const SlobBlock& b) { return off < b.offset; });
-  const auto walked = next - sp->free.begin();
-  for (std::ptrdiff_t k = 0; k < std::max<std::ptrdiff_t>(walked, 1); ++k) {
-    env_.touch_memory(sp->pages.node);
-    env_.charge(costs_.free_merge_step);
-  }
+  const auto walked = std::max<std::ptrdiff_t>(next - sp->free.begin(), 1);
+  env_.touch_memory(sp->pages.node, static_cast<int>(walked));
+  env_.charge(costs_.free_merge_step * walked);
   auto at = sp->free.insert(next, {offset, units});
   if (at + 1 != sp->free.end() && at->offset + at->units == (at + 1)->offset) {
     at->units = static_cast<std::uint16_t>(at->units + (at + 1)->units);  // merge with next

@@ -105,8 +105,8 @@ class MachineEnvironment final : public alloc::Environment {
   int current_cpu() override { return cpu_; }
   std::int64_t now_ns() override { return local_now(); }
   void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
-  void touch_memory(int node) override { touch_memory(node, 1); }
-  void touch_memory(int node, int times) {  // `times` accesses in a row
+  using Environment::touch_memory;
+  void touch_memory(int node, int times) override {
     pending_[cpu_] += latency_row_[cpu_][node] * times;
   }
   // Pays the work, and then, as after a lock, lets an IPI handler or RCU callback that started

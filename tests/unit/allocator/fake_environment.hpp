@@ -61,9 +61,10 @@ class FakeEnvironment : public Environment {
   int current_cpu() override { return cpu; }
   std::int64_t now_ns() override { return time; }
   void charge(std::int64_t ns) override { time += ns; }
-  void touch_memory(int node) override {
-    ++touches[{layout_.cpu_node[cpu], node}];
-    time += 10 * layout_.distance[layout_.cpu_node[cpu]][node] / 10;
+  using Environment::touch_memory;
+  void touch_memory(int node, int times) override {
+    touches[{layout_.cpu_node[cpu], node}] += times;
+    time += times * (10 * layout_.distance[layout_.cpu_node[cpu]][node] / 10);
   }
 
   int syncs = 0;
