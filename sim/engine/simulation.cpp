@@ -146,7 +146,7 @@ struct Simulation::Impl {
   };
   bool lookahead = false;
   std::deque<ActorState> actors;  // stable addresses
-  ActorState* current = nullptr;  // the running actor's
+  ActorState* current = nullptr;  // the running actor's (set_current())
   std::size_t regular_alive = 0;
   long last_id = 0;
   // With lookahead, the wrapper orders the actors and switches between their stacks itself
@@ -213,6 +213,14 @@ struct Simulation::Impl {
     return to_ns(s4u::Engine::get_clock() - start_clock);
   }
 
+  // What Simulation's inline accessors read (Simulation::Running), while the run is live.
+  Running running;
+  void set_current(ActorState* a) {
+    current = a;
+    running.actor_id = &a->id;
+    running.cpu = &a->cpu;
+  }
+
   // ----- Without lookahead: SimGrid orders the actors.
 
   // SimGrid's time for the next wait to end at `at` (run time) under the tie rule.
@@ -236,7 +244,7 @@ struct Simulation::Impl {
     resumed_by_engine(me);
   }
   void resumed_by_engine(ActorState& me) {
-    current = &me;
+    set_current(&me);
     now = read_engine_clock();
     registered_at.erase(registered_at.begin(), registered_at.lower_bound(now));
   }
@@ -257,7 +265,7 @@ struct Simulation::Impl {
       now = queue.due(slot);
       queue.unlist(slot);
       ActorState& next = actors[slot];
-      current = &next;
+      set_current(&next);
       ++result.handoffs;
       next.fiber = std::move(next.fiber).resume();
     }
@@ -310,7 +318,7 @@ struct Simulation::Impl {
     for (std::size_t i = 0; i < actors.size(); ++i) {
       ActorState& a = actors[i];
       if (!a.fiber) continue;
-      current = &a;
+      set_current(&a);
       ctx::fiber gone = std::move(a.fiber);
     }
   }
@@ -491,6 +499,7 @@ Simulation::Simulation(const topology::Topology& machine) {
 }
 
 Simulation::~Simulation() {
+  running_ = nullptr;
   impl_.reset();
   g_live = nullptr;
   g_claimed = false;
@@ -524,6 +533,10 @@ RunResult Simulation::run() {
   if (s.state != Impl::State::ready)
     throw std::logic_error("Simulation::run: a simulation runs at most once");
   s.state = Impl::State::running;
+  if (s.lookahead) {
+    s.running.now = &s.now;
+    running_ = &s.running;
+  }
   try {
     if (s.lookahead) {
       s.run_actors();
@@ -535,6 +548,7 @@ RunResult Simulation::run() {
     if (!s.error) s.error = std::current_exception();
   }
   s.state = Impl::State::finished;
+  running_ = nullptr;
   s.result.end_time_ns = s.lookahead ? s.now : s.read_engine_clock();
   if (s.error) {
     s.cancel_leftovers();
@@ -547,7 +561,7 @@ std::size_t Simulation::host_count() const {
   return impl_->engine->get_host_count();
 }
 
-std::int64_t Simulation::now_ns() {
+std::int64_t Simulation::now_ns_slow() {
   return current_run("now_ns").clock();
 }
 
@@ -562,7 +576,7 @@ void Simulation::sleep_until(std::int64_t ns) {
   s.wait_until(*s.current, ns, /*yield=*/false);
 }
 
-long Simulation::actor_id() {
+long Simulation::actor_id_slow() {
   return current_run("actor_id").current->id;
 }
 
@@ -570,7 +584,7 @@ std::string Simulation::actor_name() {
   return current_run("actor_name").current->name;
 }
 
-int Simulation::current_cpu() {
+int Simulation::current_cpu_slow() {
   return current_run("current_cpu").current->cpu;
 }
 
