@@ -145,8 +145,9 @@ struct Simulation::Impl {
     ctx::fiber fiber;
   };
   bool lookahead = false;
-  std::deque<ActorState> actors;  // stable addresses
-  ActorState* current = nullptr;  // the running actor's (set_current())
+  std::deque<ActorState> actors;     // stable addresses
+  std::vector<ActorState*> by_slot;  // actors[slot], without the deque's index arithmetic
+  ActorState* current = nullptr;     // the running actor's (set_current())
   std::size_t regular_alive = 0;
   long last_id = 0;
   // With lookahead, the wrapper orders the actors and switches between their stacks itself
@@ -264,7 +265,7 @@ struct Simulation::Impl {
       const std::size_t slot = queue.first();
       now = queue.due(slot);
       queue.unlist(slot);
-      ActorState& next = actors[slot];
+      ActorState& next = *by_slot[slot];
       set_current(&next);
       ++result.handoffs;
       next.fiber = std::move(next.fiber).resume();
@@ -358,6 +359,7 @@ struct Simulation::Impl {
       idle.pop_back();
     } else {
       me.slot = queue.add();
+      by_slot.push_back(&me);
     }
     me.id = ++last_id;
     me.name = std::move(name);

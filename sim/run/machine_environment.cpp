@@ -18,6 +18,7 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
     : locks_(locks), latency_(machine.latency_ns), rng_(seed), quantum_ns_(quantum_ns) {
   for (int c = 0; c < alloc::lock_class_count; ++c) {
     const auto kind = KernelLocks::kind_of(static_cast<alloc::LockClass>(c));
+    spinlock_[c] = kind == LockKind::spinlock;
     acquire_ns_[c] = kind == LockKind::spinlock ? spinlock_acquire_ns
                      : kind == LockKind::mutex  ? mutex_acquire_ns
                                                 : 0;
@@ -91,7 +92,7 @@ bool MachineEnvironment::acquire(alloc::LockClass cls, std::uint64_t instance, a
 void MachineEnvironment::charge_acquisition(const LockEvent& acquired) {
   const int cpu = acquired.cpu;
   pending_[cpu] += acquire_ns_[static_cast<int>(acquired.cls)];
-  if (acquired.trylock || KernelLocks::kind_of(acquired.cls) != LockKind::spinlock) return;
+  if (acquired.trylock || !spinlock_[static_cast<int>(acquired.cls)]) return;
   // One entry per lock: the class in the low byte (LockClass is a uint8_t), the instance above.
   const auto key = (acquired.instance << 8) | static_cast<std::uint64_t>(acquired.cls);
   const auto [last, first_use] = last_cpu_.try_emplace(key, cpu);

@@ -214,6 +214,7 @@ class MachineEnvironment final : public alloc::Environment {
   std::int64_t quantum_ns_;
   int cpu_ = 0;  // the running actor's; outside the engine, the last one's (0 before the run)
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
+  std::array<bool, alloc::lock_class_count> spinlock_{};  // KernelLocks::kind_of() is spinlock
   // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;

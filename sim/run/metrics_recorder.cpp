@@ -56,11 +56,15 @@ void MetricsRecorder::lock_acquired(const LockEvent& e) {
 }
 
 void MetricsRecorder::add_wait(const LockRequest& r, std::int64_t until_ns) {
-  ++buckets_.at(r.since_ns).lock_wait(r.cls, r.mode, r.function).waits;
+  // The bucket the wait began in, found once for its count and its first span.
+  BucketLockWait* entry = &buckets_.at(r.since_ns).lock_wait(r.cls, r.mode, r.function);
+  ++entry->waits;
   const std::int64_t width = buckets_.width_ns();
   for (std::int64_t from = r.since_ns; from < until_ns;) {
     const std::int64_t to = std::min(until_ns, (from / width + 1) * width);
-    buckets_.at(from).lock_wait(r.cls, r.mode, r.function).wait_ns += to - from;
+    if (entry == nullptr) entry = &buckets_.at(from).lock_wait(r.cls, r.mode, r.function);
+    entry->wait_ns += to - from;
+    entry = nullptr;
     from = to;
   }
 }
