@@ -13,7 +13,7 @@ class BootEnvironment final : public Environment {
   std::int64_t now_ns() override { return 0; }
   void charge(std::int64_t) override {}
   using Environment::touch_memory;
-  void touch_memory(int, int) override {}
+  void touch_memory(int) override {}
   void sync() override {}
   void lock(LockClass, std::uint64_t, LockMode, const char*) override {}
   void unlock(LockClass, std::uint64_t, LockMode) override {}

@@ -22,10 +22,13 @@ class Environment {
   // Work of `ns` on the current CPU. The simulator may accumulate it locally and pay it before
   // the CPU next touches shared state (lax synchronisation).
   virtual void charge(std::int64_t ns) = 0;
-  // `times` cache-line accesses in a row from the current CPU to memory on `node` (the latency
-  // matrix): a walk over a list costs one call, not one per element.
-  virtual void touch_memory(int node, int times) = 0;
-  void touch_memory(int node) { touch_memory(node, 1); }
+  // One cache-line access from the current CPU to memory on `node` (the latency matrix).
+  virtual void touch_memory(int node) = 0;
+  // `times` of them in a row: a walk over a list pays in one call, not one per element.
+  virtual void touch_memory(int node, int times) {
+    for (int i = 0; i < times; ++i)
+      touch_memory(node);
+  }
   // The current CPU is about to touch state other CPUs share without taking a lock (a slow
   // path's slab cmpxchg, another CPU's frozen slab): the simulator brings the CPU's local time
   // up to date first, so shared accesses stay ordered by simulated time. Fast paths do not

@@ -105,7 +105,7 @@ class MachineEnvironment final : public alloc::Environment {
   int current_cpu() override { return cpu_; }
   std::int64_t now_ns() override { return local_now(); }
   void charge(std::int64_t ns) override { pending_[cpu_] += ns; }
-  using Environment::touch_memory;
+  void touch_memory(int node) override { pending_[cpu_] += latency_row_[cpu_][node]; }
   void touch_memory(int node, int times) override {
     pending_[cpu_] += latency_row_[cpu_][node] * times;
   }

@@ -26,8 +26,8 @@ class BenchEnvironment : public Environment {
   std::int64_t now_ns() override { return time; }
   void charge(std::int64_t ns) override { time += ns; }
   using Environment::touch_memory;
-  void touch_memory(int node, int times) override {
-    time += times * 8 * layout_.distance[layout_.cpu_node[cpu]][node];
+  void touch_memory(int node) override {
+    time += 8 * layout_.distance[layout_.cpu_node[cpu]][node];
   }
   void sync() override {}
   void lock(LockClass, std::uint64_t, LockMode, const char*) override { ++locks; }

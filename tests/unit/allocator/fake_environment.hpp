@@ -62,9 +62,9 @@ class FakeEnvironment : public Environment {
   std::int64_t now_ns() override { return time; }
   void charge(std::int64_t ns) override { time += ns; }
   using Environment::touch_memory;
-  void touch_memory(int node, int times) override {
-    touches[{layout_.cpu_node[cpu], node}] += times;
-    time += times * (10 * layout_.distance[layout_.cpu_node[cpu]][node] / 10);
+  void touch_memory(int node) override {
+    ++touches[{layout_.cpu_node[cpu], node}];
+    time += 10 * layout_.distance[layout_.cpu_node[cpu]][node] / 10;
   }
 
   int syncs = 0;
