@@ -95,8 +95,8 @@ struct SlobPage {
     unsigned long units = 0;
     SlobCache* cache = nullptr;
   };
-  // Sorted in one vector (a page holds at most a few dozen blocks), which the page keeps from
-  // one use to the next: a tree cost a heap allocation and a free per object.
+  // Sorted in one vector, which the page keeps from one use to the next (a page of the usual
+  // object sizes holds a few dozen): a tree cost a heap allocation and a free per object.
   boost::container::flat_map<std::uint16_t, Block> allocated;
   std::uint64_t serial = 0;  // allocation order, for deterministic walks
   bool live = false;         // taken from the page allocator and not yet given back

@@ -133,16 +133,7 @@ class LockStat {
   bool debug_locks_ = true;
 };
 
-// The text of /proc/lock_stat for `classes`: the "lock_stat version 0.4" header (plus the
-// "*WARNING* lock debugging disabled!!" line if asked), then the classes sorted by descending
-// contentions, ties by name, version and subclass (the kernel's sort is not stable; this one is
-// deterministic). Classes that were never released print nothing, as in the kernel.
-//
-// The simulator has no code addresses: a contention point's address column prints
-// "[<0000000000000000>]" and its symbol column the bare function name (the kernel prints
-// "function+0xoff/0xsize").
 // Inline: every acquisition and release records in both views.
-
 inline void LockTime::add(std::int64_t ns) {
   if (ns > max) max = ns;
   if (ns < min || nr == 0) min = ns;
@@ -168,6 +159,14 @@ inline void LockStat::released(View view, bool read, std::int64_t holdtime_ns) {
   (read ? s->read_holdtime : s->write_holdtime).add(holdtime_ns);
 }
 
+// The text of /proc/lock_stat for `classes`: the "lock_stat version 0.4" header (plus the
+// "*WARNING* lock debugging disabled!!" line if asked), then the classes sorted by descending
+// contentions, ties by name, version and subclass (the kernel's sort is not stable; this one is
+// deterministic). Classes that were never released print nothing, as in the kernel.
+//
+// The simulator has no code addresses: a contention point's address column prints
+// "[<0000000000000000>]" and its symbol column the bare function name (the kernel prints
+// "function+0xoff/0xsize").
 std::string format_lock_stat(std::vector<LockClassStats> classes,
                              bool lock_debugging_disabled = false);
 

@@ -214,6 +214,30 @@ TEST(LockStatRecording, PointsAreCountedPerFunctionUpToFour) {
   EXPECT_EQ(s.stats(), make_class("slab_mutex"));
 }
 
+// Points are found by the literal's address first; the same text at another address (a copy of
+// the name) is still the same point, and a full list takes no fifth point by either road.
+TEST(LockStatRecording, PointsAreTheTextNotTheAddress) {
+  using View = LockStat::View;
+  LockStat s("slob_lock");
+  const char first[] = "slob_alloc";
+  const char copy[] = "slob_alloc";
+  ASSERT_NE(static_cast<const void*>(first), static_cast<const void*>(copy));
+  for (const char* f : {first, copy, first, "slob_free", copy})
+    s.contended(View::simulator, false, false, f, copy);
+  EXPECT_EQ(s.stats().contention_points,
+            (std::vector<LockPoint>{{"slob_alloc", 4}, {"slob_free", 1}}));
+  EXPECT_EQ(s.stats().contending_points, (std::vector<LockPoint>{{"slob_alloc", 5}}));
+  for (const char* f : {"b", "c", "d"})
+    s.contended(View::simulator, false, false, f, "");
+  const char another[] = "slob_free";
+  s.contended(View::simulator, false, false, another, "");
+  EXPECT_EQ(s.stats().contention_points,
+            (std::vector<LockPoint>{{"slob_alloc", 4}, {"slob_free", 2}, {"b", 1}, {"c", 1}}));
+  s.clear();
+  s.contended(View::simulator, false, false, copy, "");
+  EXPECT_EQ(s.stats().contention_points, (std::vector<LockPoint>{{"slob_alloc", 1}}));
+}
+
 // debug_locks_off() (kernel/locking/lockdep.c): every lockdep hook returns early once
 // debug_locks is 0, so the kernel's statistics freeze; the simulator's go on.
 TEST(LockStatRecording, DebugLocksOffFreezesTheKernelViewOnly) {
