@@ -154,13 +154,15 @@ struct Simulation::Impl {
   // (Boost.Context fibers), and SimGrid runs nothing: a hand-over through SimGrid (resume(),
   // suspend() and a maestro round) cost 205-350 ns, a fiber's resume and return 11-12 ns
   // (tests/bench/engine_bench.cpp). `queue` holds every actor due to run (a sleeper, a woken or
-  // new actor), and the first of it runs next, given its turn by the run's loop (run_actors());
-  // `now` is the running actor's time. SimGrid's clock stays where the run began.
+  // new actor), and the first of it runs next, given its turn by the actor that waits
+  // (pass_turn()), or by the run's loop for the first turn (run_actors()); `now` is the running
+  // actor's time. SimGrid's clock stays where the run began.
   RunQueue queue;
   std::int64_t now = 0;
-  ctx::fiber loop;         // run_actors(), suspended while an actor runs
-  bool over = false;       // the last regular body has ended
-  bool unwinding = false;  // the actors' stacks unwind: blocking calls return at once
+  ctx::fiber loop;                  // run_actors(), suspended while an actor runs
+  ctx::fiber* suspended = nullptr;  // where the stack suspended last keeps its handle
+  bool over = false;                // the last regular body has ended
+  bool unwinding = false;           // the actors' stacks unwind: blocking calls return at once
   // An actor whose body has ended waits here for the next body spawned: making a stack (mapped
   // with a guard page, then unmapped) per body cost a sixth of node-online's host time, for the
   // 134 IPI handlers, RCU callbacks and kworkers it spawns. Without lookahead each body has its
@@ -253,51 +255,93 @@ struct Simulation::Impl {
   // ----- With lookahead: the wrapper orders them and switches stacks.
 
   // Until no actor can run: every regular body has ended, one threw, or every actor waits for
-  // good (a deadlock). Then the actors' stacks unwind.
+  // good (a deadlock). Then the actors' stacks unwind. The loop gives the first turn; from then
+  // on the actors hand over to each other directly (pass_turn()), and come back here only when
+  // there is nobody to hand over to.
   void run_actors() {
     while (!cancelled && !over) {
       if (queue.empty()) {
         record_deadlock();
         break;
       }
-      // The slot is the actor's index: its state, likely out of the cache with many actors, is
-      // not needed for the queue's update.
-      const std::size_t slot = queue.first();
-      now = queue.due(slot);
-      queue.unlist(slot);
-      ActorState& next = *by_slot[slot];
-      set_current(&next);
-      ++result.handoffs;
-      next.fiber = std::move(next.fiber).resume();
+      switch_to(take_first(), loop);
     }
     unwind_actors();
   }
-  // Returns when the loop gives `me` its turn again.
-  void yield() { loop = std::move(loop).resume(); }
+  // The first actor in the queue, unlisted: it runs next, at the time it was due.
+  ActorState& take_first() {
+    // The slot is the actor's index: its state, likely out of the cache with many actors, is
+    // not needed for the queue's update.
+    const std::size_t slot = queue.first();
+    now = queue.due(slot);
+    queue.unlist(slot);
+    ActorState& next = *by_slot[slot];
+    set_current(&next);
+    ++result.handoffs;
+    return next;
+  }
+  // Suspends the running stack, whose handle goes to `mine` (its actor's fiber, or `loop`), and
+  // runs `next`. Boost.Context gives a suspended stack's handle to the stack resumed next, as
+  // the return of its own resume() (or its entry's argument): `suspended` says where that
+  // stack keeps it. Returns when this stack runs again.
+  void switch_to(ActorState& next, ctx::fiber& mine) {
+    suspended = &mine;
+    ctx::fiber from = std::move(next.fiber).resume();
+    *suspended = std::move(from);
+  }
+  // To the loop: the run is over, or nobody can run.
+  void switch_to_loop(ctx::fiber& mine) {
+    suspended = &mine;
+    ctx::fiber from = std::move(loop).resume();
+    *suspended = std::move(from);
+  }
   // `me`, listed or not, lets the first actor in the queue run; returns when `me` runs again.
   // If `me` is that actor, nobody else can act before it: it goes on without a switch. With
   // nobody to run, the loop finds the deadlock.
   void pass_turn(ActorState& me) {
     if (unwinding) [[unlikely]]
       return;
-    if (!queue.empty() && queue.first() == me.slot) {
+    if (queue.empty()) [[unlikely]] {
+      switch_to_loop(me.fiber);
+      return;
+    }
+    if (queue.first() == me.slot) {
       now = queue.due(me.slot);
       queue.unlist(me.slot);
       ++result.skipped_sleeps;
       return;
     }
-    yield();
+    switch_to(take_first(), me.fiber);
+  }
+  // Wakeup::release() by `me`: `woken` runs first, now, then `me`, both after every wait
+  // registered until now. With no such wait `woken` would be the queue's first as soon as
+  // listed: it runs at once instead, and the queue is spared listing and unlisting it (the
+  // order is the same: it draws no registration number, and only their order counts).
+  void hand_to_woken(ActorState& me, ActorState& woken) {
+    const bool others_first = !queue.empty() && queue.due(queue.first()) <= now;
+    if (others_first || unwinding) [[unlikely]] {
+      queue.list(woken.slot, now);
+      queue.list(me.slot, now);
+      pass_turn(me);
+      return;
+    }
+    queue.list(me.slot, now);
+    set_current(&woken);
+    ++result.handoffs;
+    switch_to(woken, me.fiber);
   }
   void make_fiber(ActorState& me) {
     ++result.actor_stacks;
     me.fiber =
         ctx::fiber(std::allocator_arg,
                    ctx::protected_fixedsize_stack(static_cast<std::size_t>(stack_kib()) * 1024),
-                   [this, &me](ctx::fiber&& from_loop) {
-                     loop = std::move(from_loop);
+                   [this, &me](ctx::fiber&& from) {
+                     *suspended = std::move(from);
                      do {
                        run_body(me);
                      } while (lookahead_body_ended(me));
+                     // Its stack ends: nothing of it to keep.
+                     suspended = &me.fiber;
                      return std::move(loop);
                    });
   }
@@ -309,7 +353,7 @@ struct Simulation::Impl {
       return false;
     }
     idle.push_back(&me);
-    yield();
+    pass_turn(me);
     return true;
   }
   // Destroying a suspended fiber unwinds its stack, as SimGrid's kill does an actor's, with an
@@ -644,9 +688,7 @@ void Wakeup::release() {
   ++s.result.engine_releases;
   const std::int64_t now = s.clock();
   if (s.lookahead) {
-    s.queue.list(woken->slot, now);
-    s.queue.list(me.slot, now);
-    s.pass_turn(me);
+    s.hand_to_woken(me, *woken);
     return;
   }
   impl_->wake_at = s.engine_time(now);

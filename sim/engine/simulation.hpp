@@ -34,8 +34,8 @@ struct RunResult {
   bool deadlock = false;
   std::vector<BlockedActor> blocked;  // sorted by name, then host
   // Host-side cost figures, not part of any simulated result: sleeps through SimGrid's clock
-  // (without lookahead), hand-overs from one actor to another (with it: a switch to the run's
-  // loop and one from it to the next actor), waits that ended with nobody else to run first
+  // (without lookahead), hand-overs from one actor to another (with it: one switch from its
+  // stack to the next actor's), waits that ended with nobody else to run first
   // (with it: no switch), Wakeup's calls that blocked an actor (parks) or woke one (releases),
   // and the actor stacks made (without lookahead one SimGrid actor per body, with it a fiber
   // per body running at once).
@@ -99,10 +99,10 @@ class Simulation {
   // Lookahead (off by default; set before the first spawn): the wrapper orders the actors
   // itself, by the tie rule, and runs them itself, each on its own stack (a Boost.Context
   // fiber), without SimGrid. A wait after which nobody else can act first (every other actor is
-  // due strictly later) costs no switch at all; any other hands over to the next actor through
-  // the run's loop, two stack switches (tests/bench/engine_bench.cpp). SimGrid's clock then
-  // stays where the run began, and now_ns() is the wrapper's. Results are the same as without
-  // lookahead, byte for byte; that holds only if actors block solely through sleep_for(),
+  // due strictly later) costs no switch at all; any other hands over to the next actor, one switch
+  // from its stack to the other's (tests/bench/engine_bench.cpp times a loop's two). SimGrid's
+  // clock then stays where the run began, and now_ns() is the wrapper's. Results are the same as
+  // without lookahead, byte for byte; that holds only if actors block solely through sleep_for(),
   // sleep_until() and Wakeup: model code must make no SimGrid call (s4u::Mutex, execute,
   // this_actor), as with lookahead it runs outside any SimGrid actor.
   void set_lookahead(bool on);

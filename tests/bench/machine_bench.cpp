@@ -327,7 +327,7 @@ int main(int argc, char** argv) {
            "ratio:\n"
            "# the median of the repeats' ratios) and staggered. Engine calls per\n"
            "# operation: sleeps through SimGrid's clock (none with lookahead), hand-overs from\n"
-           "# one CPU's actor to another's (two fiber switches each), waits that ended with\n"
+           "# one CPU's actor to another's (one fiber switch each), waits that ended with\n"
            "# no hand-over (no switch), parks (a blocked lock waiter) and wakes.\n"
            "# -: set-up is half the run or more, what is left too small to give a rate.\n";
   if (!profile) print_header();
