@@ -111,8 +111,11 @@ class WaitQueue {
 
  private:
   struct Node;
-  std::deque<std::shared_ptr<Node>> nodes_;
-  std::vector<std::shared_ptr<Node>> spare_;  // woken, for the next waits
+  // Every node made, kept while the queue lives: nothing on a waiter's stack owns one, so that a
+  // killed actor's unwinding destroys no Wakeup (whose SimGrid semaphore would need SimGrid).
+  std::vector<std::unique_ptr<Node>> made_;
+  std::deque<Node*> nodes_;   // waiting, front first
+  std::vector<Node*> spare_;  // left by their woken waiters, for the next waits
 };
 
 // One lock instance. Instances of a class share the class's LockStat; each keeps lockdep's
