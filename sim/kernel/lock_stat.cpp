@@ -23,16 +23,10 @@ void append_line(std::string& out, char c, int offset, int length) {
   out += '\n';
 }
 
-void count_point(std::vector<LockPoint>& points, std::array<const char*, lockstat_points>& keys,
-                 const char* function) {
-  if (function == nullptr || *function == '\0') return;  // the kernel's ip 0: nothing to remember
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    if (keys[i] == function) {
-      ++points[i].count;
-      return;
-    }
-  }
-  // The same text may have several addresses.
+// count_point()'s rare case: the text has another address than the one remembered, or is new.
+[[gnu::noinline]] void count_point_by_text(std::vector<LockPoint>& points,
+                                           std::array<const char*, lockstat_points>& keys,
+                                           const char* function) {
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (points[i].function == function) {
       keys[i] = function;
@@ -44,6 +38,22 @@ void count_point(std::vector<LockPoint>& points, std::array<const char*, locksta
     keys[points.size()] = function;
     points.push_back({std::string(function), 1});
   }
+}
+
+// Inline, by the literal's address: four calls per contention, whose entries and exits were a
+// third of the work as calls.
+[[gnu::always_inline]] inline void count_point(std::vector<LockPoint>& points,
+                                               std::array<const char*, lockstat_points>& keys,
+                                               const char* function) {
+  if (function == nullptr || *function == '\0') return;  // the kernel's ip 0: nothing to remember
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    if (keys[i] == function) {
+      ++points[i].count;
+      return;
+    }
+  }
+  // The same text may have several addresses.
+  count_point_by_text(points, keys, function);
 }
 
 // The name column: the class name cut so that it and its suffixes fit, then "#<version>" and
