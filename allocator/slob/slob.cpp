@@ -174,6 +174,7 @@ std::optional<std::uint16_t> SlobAllocator::slob_page_alloc(SlobPage* sp, unsign
   for (std::size_t i = 0; i < sp->free.size(); ++i) {
     ++walked;
     const SlobBlock cur = sp->free[i];
+    if (cur.units < units) continue;  // too small whatever its alignment: no ALIGN() to work out
     std::uint64_t delta = 0;
     if (align) {
       const std::uint64_t addr = base + std::uint64_t{cur.offset} * slob_unit;
