@@ -39,11 +39,6 @@ MachineEnvironment::MachineEnvironment(const topology::Topology& machine, Kernel
   interrupted_ = std::vector<WaitQueue>(static_cast<std::size_t>(nr));
 }
 
-void MachineEnvironment::refresh_from_engine() {
-  clock_ = Simulation::now_ns();
-  cpu_ = Simulation::current_cpu();
-}
-
 void MachineEnvironment::sleep_for(std::int64_t ns) {
   Simulation::sleep_for(ns);
   refresh_from_engine();
@@ -126,7 +121,7 @@ void MachineEnvironment::kernfs_put_active(alloc::LockClass cls, std::uint64_t i
   release(cls, instance, alloc::LockMode::read, /*pay_work_first=*/false);
 }
 
-void MachineEnvironment::wait_for_handler() {
+void MachineEnvironment::wait_while_taken() {
   while (taken_[cpu_] > 0 && handler_actor_[cpu_] != Simulation::actor_id()) {
     interrupted_[cpu_].wait({Simulation::actor_id(), cpu_});
     refresh_from_engine();

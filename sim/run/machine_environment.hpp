@@ -161,12 +161,21 @@ class MachineEnvironment final : public alloc::Environment {
   [[nodiscard]] bool cpu_taken(int cpu) const { return taken_[cpu] > 0; }
   // The CPU's own task is interrupted while a handler runs as it (in the sender's actor): it
   // takes no lock until the handler has returned, as no task runs during its CPU's interrupt.
-  // It is parked meanwhile and woken when the last handler gives the CPU back.
-  void wait_for_handler();
+  // It is parked meanwhile and woken when the last handler gives the CPU back. Inline: every
+  // lock acquisition asks, twice, and a handler is rarely running.
+  void wait_for_handler() {
+    if (taken_[cpu_] > 0) [[unlikely]]
+      wait_while_taken();
+  }
 
  private:
-  // The one place where the cached clock and current CPU are re-read.
-  void refresh_from_engine();
+  void wait_while_taken();
+  // The one place where the cached clock and current CPU are re-read. Inline: after every
+  // blocking call, 4.7 times a SLOB operation.
+  void refresh_from_engine() {
+    clock_ = Simulation::now_ns();
+    cpu_ = Simulation::current_cpu();
+  }
   // The one lock path: lock(), try_lock(), kernfs_get_active().
   bool acquire(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
                const char* function, bool trylock);
