@@ -203,9 +203,12 @@ void Lockdep::report_recursive(int cpu, const Held& held, const Held& next) {
 }
 
 std::vector<std::string> Lockdep::edges() const {
+  // Each class's out-edges, not boost::edges(): its iterator holds a boost::optional that GCC 12
+  // at -O1 (the sanitizer build) warns may be used uninitialized, a false positive.
   std::vector<const EdgeInfo*> all;
-  for (auto [it, end] = boost::edges(graph_); it != end; ++it)
-    all.push_back(&graph_[*it]);
+  for (auto [v, v_end] = boost::vertices(graph_); v != v_end; ++v)
+    for (auto [it, end] = boost::out_edges(*v, graph_); it != end; ++it)
+      all.push_back(&graph_[*it]);
   std::sort(all.begin(), all.end(),
             [](const EdgeInfo* a, const EdgeInfo* b) { return a->order < b->order; });
   std::vector<std::string> out;
