@@ -12,9 +12,11 @@
 //    only the maestro's round. Two ways: a semaphore per actor (release the next one's, acquire
 //    its own), and suspend()/resume() with a flag for a turn given before its taker has
 //    suspended, as sim/engine/simulation.cpp handed over with lookahead until 2026-12-06.
-//  - fiber: no SimGrid at all, as sim/engine/simulation.cpp hands over with lookahead now: N
-//    Boost.Context fibers on the wrapper's stacks, each resumed in turn by a loop and returning
-//    to it after its step (two stack switches a step).
+//  - fiber: no SimGrid at all, as sim/engine/simulation.cpp handed over with lookahead until
+//    e7bd6f9: N Boost.Context fibers on the wrapper's stacks, each resumed in turn by a loop and
+//    returning to it after its step (two stack switches a step).
+//  - direct: the same fibers, each resuming the next itself (one switch a step), as the
+//    wrapper hands over now.
 // Ties: 8 actors each sleep 30 times 1-3 ns (seeded), so that many sleeps end together; the
 // order SimGrid resumes them in is compared, step by step, with three rules a scheduler of its
 // own could use: first asleep first (FIFO), last asleep first (LIFO), lowest actor first; then
@@ -145,6 +147,37 @@ double ns_per_fiber_step(int n) {
   return seconds * 1e9 / static_cast<double>(steps * n);
 }
 
+// Host ns per step with fibers handing over directly, as sim/engine/simulation.cpp has since
+// e7bd6f9: each resumes the next in a ring (one stack switch a step), and the handle of the
+// stack it leaves goes where that stack keeps it. Fibers made before; the ring timed.
+double ns_per_direct_step(int n) {
+  namespace ctx = boost::context;
+  const std::int64_t steps = std::max<std::int64_t>(1000, 1'000'000 / n);
+  std::vector<ctx::fiber> fibers(static_cast<std::size_t>(n));
+  ctx::fiber back;  // the timing code's stack, while the ring runs
+  ctx::fiber* suspended = &back;
+  for (int k = 0; k < n; ++k) {
+    const auto me = static_cast<std::size_t>(k);
+    const auto next = static_cast<std::size_t>((k + 1) % n);
+    fibers[me] = ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(512 * 1024),
+                            [&, me, next, last = k == n - 1](ctx::fiber&& from) {
+                              *suspended = std::move(from);
+                              for (std::int64_t i = 0; i < steps - (last ? 1 : 0); ++i) {
+                                suspended = &fibers[me];
+                                ctx::fiber left = std::move(fibers[next]).resume();
+                                *suspended = std::move(left);
+                              }
+                              suspended = &fibers[me];  // this stack ends
+                              return std::move(back);
+                            });
+  }
+  const auto start = Clock::now();
+  ctx::fiber ended = std::move(fibers.front()).resume();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  // The others wait in their last hand-over: destroying them unwinds their stacks.
+  return seconds * 1e9 / static_cast<double>(steps * n);
+}
+
 struct Wake {
   double at;
   int actor;
@@ -219,16 +252,18 @@ int main() {
   std::cout << "# SimGrid 3.32, plain s4u: host ns per step (10^6 steps, Engine::run() timed)\n"
             << "# handoff: a semaphore per actor, or suspend()/resume() (the engine wrapper's\n"
             << "# until 2026-12-06); fiber: Boost.Context fibers and a loop, no SimGrid (the\n"
-            << "# wrapper's now); ratio: sleep against the wrapper's\n"
-            << fmt::format("{:>8} {:>12} {:>12} {:>12} {:>12} {:>8}\n", "actors", "sleep",
-                           "semaphore", "suspend", "fiber", "ratio");
+            << "# wrapper's until e7bd6f9); direct: fibers resuming each other (the wrapper's\n"
+            << "# now); ratio: sleep against the wrapper's\n"
+            << fmt::format("{:>8} {:>12} {:>12} {:>12} {:>12} {:>12} {:>8}\n", "actors", "sleep",
+                           "semaphore", "suspend", "fiber", "direct", "ratio");
   for (const int n : {4, 16, 64, 1024}) {
     const double sleep = ns_per_step(n, Way::sleep);
     const double semaphore = ns_per_step(n, Way::semaphore);
     const double suspend = ns_per_step(n, Way::suspend);
     const double fiber = ns_per_fiber_step(n);
-    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>12.0f} {:>12.1f} {:>7.0f}x\n", n, sleep,
-                             semaphore, suspend, fiber, sleep / fiber)
+    const double direct = ns_per_direct_step(n);
+    std::cout << fmt::format("{:>8} {:>12.0f} {:>12.0f} {:>12.0f} {:>12.1f} {:>12.1f} {:>7.0f}x\n",
+                             n, sleep, semaphore, suspend, fiber, direct, sleep / direct)
               << std::flush;
   }
   std::vector<int> misplaced(3, 0), with_offsets(3, 0);
