@@ -100,7 +100,7 @@ class Simulation {
   // itself, by the tie rule, and runs them itself, each on its own stack (a Boost.Context
   // fiber), without SimGrid. A wait after which nobody else can act first (every other actor is
   // due strictly later) costs no switch at all; any other hands over to the next actor, one switch
-  // from its stack to the other's (tests/bench/engine_bench.cpp times a loop's two). SimGrid's
+  // from its stack to the other's (tests/bench/engine_bench.cpp, `direct`). SimGrid's
   // clock then stays where the run began, and now_ns() is the wrapper's. Results are the same as
   // without lookahead, byte for byte; that holds only if actors block solely through sleep_for(),
   // sleep_until() and Wakeup: model code must make no SimGrid call (s4u::Mutex, execute,
