@@ -264,7 +264,7 @@ struct Simulation::Impl {
         record_deadlock();
         break;
       }
-      switch_to(take_first(), loop);
+      switch_to(take_first().fiber, loop);
     }
     unwind_actors();
   }
@@ -281,18 +281,13 @@ struct Simulation::Impl {
     return next;
   }
   // Suspends the running stack, whose handle goes to `mine` (its actor's fiber, or `loop`), and
-  // runs `next`. Boost.Context gives a suspended stack's handle to the stack resumed next, as
-  // the return of its own resume() (or its entry's argument): `suspended` says where that
-  // stack keeps it. Returns when this stack runs again.
-  void switch_to(ActorState& next, ctx::fiber& mine) {
+  // runs `next` (an actor's fiber, or the loop when the run is over or nobody can run).
+  // Boost.Context gives a suspended stack's handle to the stack resumed next, as the return of
+  // its own resume() (or its entry's argument): `suspended` says where that stack keeps it.
+  // Returns when this stack runs again.
+  void switch_to(ctx::fiber& next, ctx::fiber& mine) {
     suspended = &mine;
-    ctx::fiber from = std::move(next.fiber).resume();
-    *suspended = std::move(from);
-  }
-  // To the loop: the run is over, or nobody can run.
-  void switch_to_loop(ctx::fiber& mine) {
-    suspended = &mine;
-    ctx::fiber from = std::move(loop).resume();
+    ctx::fiber from = std::move(next).resume();
     *suspended = std::move(from);
   }
   // `me`, listed or not, lets the first actor in the queue run; returns when `me` runs again.
@@ -302,7 +297,7 @@ struct Simulation::Impl {
     if (unwinding) [[unlikely]]
       return;
     if (queue.empty()) [[unlikely]] {
-      switch_to_loop(me.fiber);
+      switch_to(loop, me.fiber);
       return;
     }
     if (queue.first() == me.slot) {
@@ -311,7 +306,7 @@ struct Simulation::Impl {
       ++result.skipped_sleeps;
       return;
     }
-    switch_to(take_first(), me.fiber);
+    switch_to(take_first().fiber, me.fiber);
   }
   // Wakeup::release() by `me`: `woken` runs first, now, then `me`, both after every wait
   // registered until now. With no such wait `woken` would be the queue's first as soon as
@@ -328,7 +323,7 @@ struct Simulation::Impl {
     queue.list(me.slot, now);
     set_current(&woken);
     ++result.handoffs;
-    switch_to(woken, me.fiber);
+    switch_to(woken.fiber, me.fiber);
   }
   void make_fiber(ActorState& me) {
     ++result.actor_stacks;
