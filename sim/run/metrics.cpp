@@ -39,9 +39,6 @@ BucketLockWait& BucketMetrics::lock_wait(alloc::LockClass cls, alloc::LockMode m
   };
   it = std::find_if(lock_waits.begin(), lock_waits.end(), same_text);
   if (it != lock_waits.end()) return *it;
-  // A bucket with waits mostly has a few kinds (SLOB's: slob_lock from two functions): room for
-  // them at once, not a reallocation for each.
-  if (lock_waits.empty()) lock_waits.reserve(4);
   lock_waits.push_back({cls, mode, function});
   return lock_waits.back();
 }

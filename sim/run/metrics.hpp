@@ -1,6 +1,7 @@
 // What one run measured, gathered from the model, the machine and the runner.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -118,13 +119,16 @@ struct BucketLockWait {
   std::int64_t wait_ns = 0;   // waiting within the bucket, of every waiter together
 };
 
-// One time bucket (time_buckets.hpp).
+// One time bucket (time_buckets.hpp). A run makes thousands as it reaches them (a thousandth of
+// its duration each), so their lists live inside the bucket up to a size most machines and
+// buckets stay within (8 nodes, 4 waiting functions), not in two heap blocks each.
 struct BucketMetrics {
   std::int64_t start_ns = 0;
   Ratio remote_alloc;
   std::uint64_t fallbacks = 0;
-  std::vector<std::uint64_t> allocations_by_node;  // by the node the object landed on
-  std::vector<BucketLockWait> lock_waits;          // in the order first seen
+  // By the node the object landed on.
+  boost::container::small_vector<std::uint64_t, 8> allocations_by_node;
+  boost::container::small_vector<BucketLockWait, 4> lock_waits;  // in the order first seen
 
   BucketLockWait& lock_wait(alloc::LockClass cls, alloc::LockMode mode, const char* function);
   void merge(const BucketMetrics& other);

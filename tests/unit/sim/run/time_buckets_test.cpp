@@ -100,7 +100,8 @@ TEST(TimeBuckets, LockWaitsMergeByClassModeAndFunctionText) {
   ASSERT_EQ(a.lock_waits.size(), 2u);
   EXPECT_EQ(a.lock_waits[0].wait_ns, 12);
   EXPECT_EQ(a.lock_waits[1].waits, 1u);
-  EXPECT_EQ(a.allocations_by_node, (std::vector<std::uint64_t>{4, 6}));
+  EXPECT_EQ(std::vector<std::uint64_t>(a.allocations_by_node.begin(), a.allocations_by_node.end()),
+            (std::vector<std::uint64_t>{4, 6}));
 }
 
 TEST(TimeBuckets, HotplugWindowsRunFromTheNotifierToTheNodeStates) {
