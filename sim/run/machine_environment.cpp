@@ -232,23 +232,29 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
   const int cpu = cpu_;
   const std::uint64_t number = rcu_queued_++;
   const std::int64_t due = locks_.config().rcu_grace_period.end(local_now());
-  rcu_pending_.emplace(number, due);
+  rcu_due_.push_back(due);
   if (rcu_queue_.empty()) {
     rcu_queue_.resize(irq_off_.size());
     rcu_task_.assign(irq_off_.size(), 0);
   }
-  rcu_queue_[cpu].emplace(std::pair{due, number}, std::move(fn));
+  // Mostly due no earlier than the last one queued: found from the back.
+  auto& queue = rcu_queue_[cpu];
+  auto at = queue.end();
+  while (at != queue.begin() && std::prev(at)->due > due)
+    --at;
+  queue.insert(at, RcuCallback{due, number, std::move(fn)});
   if (rcu_task_[cpu]) return;
   rcu_task_[cpu] = 1;
   spawn_(cpu, fmt::format("rcu/{}", cpu), [this, cpu] {
     auto& queue = rcu_queue_[cpu];
     while (!queue.empty()) {
-      sleep_until(queue.begin()->first.first);
+      sleep_until(queue.front().due);
       // Every callback due by now, in (due, number) order, one after another.
-      while (!queue.empty() && queue.begin()->first.first <= local_now()) {
-        auto node = queue.extract(queue.begin());
-        guard_([&] { run_in_interrupt(cpu, node.mapped()); });
-        rcu_pending_.erase(node.key().second);
+      while (!queue.empty() && queue.front().due <= local_now()) {
+        RcuCallback callback = std::move(queue.front());
+        queue.pop_front();
+        guard_([&] { run_in_interrupt(cpu, callback.fn); });
+        rcu_ran(callback.number);
         wake_rcu_barriers();
       }
     }
@@ -283,8 +289,8 @@ void MachineEnvironment::rcu_barrier() {
   const TaskStates::Sleeping asleep = sleeping();
   const std::uint64_t queued = rcu_queued_;
   // Waits for the callbacks queued before the barrier (numbers below `queued`), not later ones.
-  while (!rcu_pending_.empty() && rcu_pending_.begin()->first < queued) {
-    const std::int64_t due = rcu_pending_.begin()->second;
+  while (!rcu_due_.empty() && rcu_first_ < queued) {
+    const std::int64_t due = rcu_due_.front();
     if (due > clock_) {
       sleep_until(due);
       continue;
@@ -298,9 +304,16 @@ void MachineEnvironment::rcu_barrier() {
   }
 }
 
+void MachineEnvironment::rcu_ran(std::uint64_t number) {
+  rcu_due_[number - rcu_first_] = ran_;
+  while (!rcu_due_.empty() && rcu_due_.front() == ran_) {
+    rcu_due_.pop_front();
+    ++rcu_first_;
+  }
+}
+
 void MachineEnvironment::wake_rcu_barriers() {
-  const std::uint64_t first_pending =
-      rcu_pending_.empty() ? rcu_queued_ : rcu_pending_.begin()->first;
+  const std::uint64_t first_pending = rcu_first_;  // rcu_queued_ when none is pending
   // Taken out of the list before any is woken: a wake-up is an engine call, during which
   // another RCU task may come here too.
   std::vector<std::shared_ptr<Wakeup>> done;

@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -229,10 +228,20 @@ class MachineEnvironment final : public alloc::Environment {
   std::unordered_map<std::uint64_t, int> last_cpu_;
   Spawner spawn_;
   TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
-  std::uint64_t rcu_queued_ = 0;                       // call_rcu() calls so far
-  std::map<std::uint64_t, std::int64_t> rcu_pending_;  // queued, not yet run: number -> due time
-  // Per CPU: the callbacks queued, by (due time, number), and whether its RCU task runs.
-  std::vector<std::map<std::pair<std::int64_t, std::uint64_t>, std::function<void()>>> rcu_queue_;
+  std::uint64_t rcu_queued_ = 0;  // call_rcu() calls so far
+  // The due time of each callback from number rcu_first_ on, or ran_ once it has run; the
+  // front is always one that has not. Numbers are consecutive: no tree, no node per callback.
+  static constexpr std::int64_t ran_ = -1;
+  std::uint64_t rcu_first_ = 0;
+  std::deque<std::int64_t> rcu_due_;
+  void rcu_ran(std::uint64_t number);
+  // Per CPU: the callbacks queued, sorted by (due time, number), and whether its RCU task runs.
+  struct RcuCallback {
+    std::int64_t due;
+    std::uint64_t number;
+    std::function<void()> fn;
+  };
+  std::vector<std::deque<RcuCallback>> rcu_queue_;
   std::vector<char> rcu_task_;
   // rcu_barrier() calls waiting for the callbacks numbered below theirs to have run.
   std::vector<std::pair<std::uint64_t, std::shared_ptr<Wakeup>>> rcu_barriers_;
