@@ -90,9 +90,13 @@ void MachineEnvironment::charge_acquisition(const LockEvent& acquired) {
   if (acquired.trylock || !spinlock_[static_cast<int>(acquired.cls)]) return;
   // One entry per lock: the class in the low byte (LockClass is a uint8_t), the instance above.
   const auto key = (acquired.instance << 8) | static_cast<std::uint64_t>(acquired.cls);
-  const auto [last, first_use] = last_cpu_.try_emplace(key, cpu);
-  if (!first_use) pending_[cpu] += locks_.numa().line_transfer_ns(last->second, cpu);
-  last->second = cpu;
+  if (key != last_cpu_key_ || last_cpu_of_key_ == nullptr) {
+    last_cpu_key_ = key;
+    last_cpu_of_key_ = &last_cpu_.try_emplace(key, -1).first->second;
+  }
+  if (*last_cpu_of_key_ >= 0)  // not the lock's first acquisition
+    pending_[cpu] += locks_.numa().line_transfer_ns(*last_cpu_of_key_, cpu);
+  *last_cpu_of_key_ = cpu;
 }
 
 void MachineEnvironment::release(alloc::LockClass cls, std::uint64_t instance, alloc::LockMode mode,
@@ -253,7 +257,10 @@ void MachineEnvironment::call_rcu(std::function<void()> fn) {
       while (!queue.empty() && queue.front().due <= local_now()) {
         RcuCallback callback = std::move(queue.front());
         queue.pop_front();
-        guard_([&] { run_in_interrupt(cpu, callback.fn); });
+        // Passed by reference: the lambda's three captures would not fit in std::function's
+        // own storage, and SLOB's frees would pay a heap block each.
+        const auto run = [&] { run_in_interrupt(cpu, callback.fn); };
+        guard_(std::cref(run));
         rcu_ran(callback.number);
         wake_rcu_barriers();
       }

@@ -223,9 +223,13 @@ class MachineEnvironment final : public alloc::Environment {
   int cpu_ = 0;  // the running actor's; outside the engine, the last one's (0 before the run)
   std::array<std::int64_t, alloc::lock_class_count> acquire_ns_{};
   std::array<bool, alloc::lock_class_count> spinlock_{};  // KernelLocks::kind_of() is spinlock
-  // The last CPU that took each spinlock instance (key: instance << 3 | class), for the
+  // The last CPU that took each spinlock instance (key: instance << 8 | class), for the
   // cache-line transfer cost, which KernelLocks would otherwise pay with a sleep of its own.
   std::unordered_map<std::uint64_t, int> last_cpu_;
+  // The entry found last (entries never move): a CPU mostly takes the same lock again, SLOB's
+  // slob_lock every time.
+  std::uint64_t last_cpu_key_ = 0;
+  int* last_cpu_of_key_ = nullptr;
   Spawner spawn_;
   TaskGuard guard_ = [](const std::function<void()>& body) { body(); };
   std::uint64_t rcu_queued_ = 0;  // call_rcu() calls so far
