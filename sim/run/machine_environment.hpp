@@ -204,6 +204,8 @@ class MachineEnvironment final : public alloc::Environment {
     ++taken_[cpu];
     handler_actor_[cpu] = actor;
   }
+  // Callback `number` has run: it leaves rcu_due_, with the ones before it that have run too.
+  void rcu_ran(std::uint64_t number);
   // After an RCU callback ran: wakes the rcu_barrier() calls with nothing left to wait for.
   void wake_rcu_barriers();
 
@@ -238,7 +240,6 @@ class MachineEnvironment final : public alloc::Environment {
   static constexpr std::int64_t ran_ = -1;
   std::uint64_t rcu_first_ = 0;
   std::deque<std::int64_t> rcu_due_;
-  void rcu_ran(std::uint64_t number);
   // Per CPU: the callbacks queued, sorted by (due time, number), and whether its RCU task runs.
   struct RcuCallback {
     std::int64_t due;
