@@ -5,7 +5,7 @@
 // and compares the two, observable by observable.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "run/run_request.hpp"
 #include "topology/qemu_machine.hpp"

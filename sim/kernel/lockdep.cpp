@@ -1,6 +1,7 @@
 #include "kernel/lockdep.hpp"
 
 #include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
 #include <deque>
 #include <stdexcept>
 #include <string_view>
@@ -42,7 +43,17 @@ std::string lock_desc(LockClass c, LockMode m) {
 
 }  // namespace
 
-Lockdep::Lockdep() : graph_(alloc::lock_class_count) {}
+struct Lockdep::Graph : boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS,
+                                              boost::no_property, EdgeInfo> {
+  using adjacency_list::adjacency_list;
+};
+
+Lockdep::Lockdep() : graph_(std::make_unique<Graph>(alloc::lock_class_count)) {}
+Lockdep::~Lockdep() = default;
+
+std::size_t Lockdep::edge_count() const {
+  return boost::num_edges(*graph_);
+}
 
 void Lockdep::observe(LockSignals& signals) {
   signals.requested.connect(
@@ -110,16 +121,16 @@ bool Lockdep::release(int cpu, LockClass cls, LockMode mode) {
 
 void Lockdep::add_dependency(int cpu, const Held& held, const Held& next) {
   const std::uint8_t type = dep_bit(held.mode, recursive(next.cls, next.mode));
-  auto [e, exists] = boost::edge(idx(held.cls), idx(next.cls), graph_);
+  auto [e, exists] = boost::edge(idx(held.cls), idx(next.cls), *graph_);
   if (exists) {
-    if (graph_[e].types & type) return;  // nothing new
-    graph_[e].types |= type;
+    if ((*graph_)[e].types & type) return;  // nothing new
+    (*graph_)[e].types |= type;
   } else {
     EdgeInfo info;
     info.first = {held.cls, next.cls, held.mode, next.mode, held.function, next.function, cpu};
     info.types = type;
-    info.order = boost::num_edges(graph_);
-    boost::add_edge(idx(held.cls), idx(next.cls), info, graph_);
+    info.order = boost::num_edges(*graph_);
+    boost::add_edge(idx(held.cls), idx(next.cls), info, *graph_);
   }
   check_circular(cpu, held, next, type);
 }
@@ -146,9 +157,9 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
     queue.pop_front();
     const int v = s / 2;
     const bool only_r = s % 2 == 1;
-    for (auto [it, end] = boost::out_edges(v, graph_); it != end; ++it) {
-      const int u = static_cast<int>(boost::target(*it, graph_));
-      const std::uint8_t allowed = graph_[*it].types & (only_r ? dep_exclusive_holder : dep_any);
+    for (auto [it, end] = boost::out_edges(v, *graph_); it != end; ++it) {
+      const int u = static_cast<int>(boost::target(*it, *graph_));
+      const std::uint8_t allowed = (*graph_)[*it].types & (only_r ? dep_exclusive_holder : dep_any);
       if (allowed == 0) continue;
       const bool u_r = (allowed & dep_nonrecursive) == 0;
       // A state entered through a non-recursive edge allows every edge out: it dominates.
@@ -177,8 +188,8 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
   report.cycle.push_back(
       {held.cls, next.cls, held.mode, next.mode, held.function, next.function, cpu});
   for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-    auto [e, exists] = boost::edge(path[i], path[i + 1], graph_);
-    report.cycle.push_back(graph_[e].first);
+    auto [e, exists] = boost::edge(path[i], path[i + 1], *graph_);
+    report.cycle.push_back((*graph_)[e].first);
   }
   std::vector<std::pair<int, int>> key;
   for (const auto& e : report.cycle)
@@ -206,9 +217,9 @@ std::vector<std::string> Lockdep::edges() const {
   // Each class's out-edges, not boost::edges(): its iterator holds a boost::optional that GCC 12
   // at -O1 (the sanitizer build) warns may be used uninitialized, a false positive.
   std::vector<const EdgeInfo*> all;
-  for (auto [v, v_end] = boost::vertices(graph_); v != v_end; ++v)
-    for (auto [it, end] = boost::out_edges(*v, graph_); it != end; ++it)
-      all.push_back(&graph_[*it]);
+  for (auto [v, v_end] = boost::vertices(*graph_); v != v_end; ++v)
+    for (auto [it, end] = boost::out_edges(*v, *graph_); it != end; ++it)
+      all.push_back(&(*graph_)[*it]);
   std::sort(all.begin(), all.end(),
             [](const EdgeInfo* a, const EdgeInfo* b) { return a->order < b->order; });
   std::vector<std::string> out;

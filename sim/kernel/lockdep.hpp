@@ -46,8 +46,8 @@
 #pragma once
 
 #include <array>
-#include <boost/graph/adjacency_list.hpp>
 #include <cstdint>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -86,6 +86,9 @@ class Lockdep {
   using Report = LockdepReport;
 
   Lockdep();
+  ~Lockdep();
+  Lockdep(const Lockdep&) = delete;
+  Lockdep& operator=(const Lockdep&) = delete;
 
   // Marks `cls`'s read acquisitions as recursive reads (see the header comment). Call before
   // the run: edges already recorded keep their types.
@@ -109,7 +112,7 @@ class Lockdep {
   // (an observer of this signal does the same to the lock statistics); this validator goes on
   // and reports every cycle the run makes.
   Signal<const Report&> reported;
-  [[nodiscard]] std::size_t edge_count() const { return boost::num_edges(graph_); }
+  [[nodiscard]] std::size_t edge_count() const;
   // "A -> B (f1, f2)" per edge, in the order the edges were created: A held (taken in f1)
   // while B was taken in f2. Class names are lock_class_name()'s.
   [[nodiscard]] std::vector<std::string> edges() const;
@@ -127,15 +130,16 @@ class Lockdep {
     std::uint8_t types = 0;  // dependency types seen, bits of dep_bit()
     std::size_t order = 0;   // creation index
   };
-  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS,
-                                      boost::no_property, EdgeInfo>;
+  // A Boost.Graph adjacency_list, defined in lockdep.cpp: its header is about 70,000 lines,
+  // which every file that includes this one would otherwise parse.
+  struct Graph;
 
   [[nodiscard]] bool recursive(alloc::LockClass cls, alloc::LockMode mode) const;
   void add_dependency(int cpu, const Held& held, const Held& next);
   void check_circular(int cpu, const Held& held, const Held& next, std::uint8_t type);
   void report_recursive(int cpu, const Held& held, const Held& next);
 
-  Graph graph_;
+  std::unique_ptr<Graph> graph_;
   std::array<bool, alloc::lock_class_count> recursive_read_{};
   std::vector<std::vector<Held>> held_;  // per CPU
   std::vector<Report> reports_;

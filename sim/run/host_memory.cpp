@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/diagnostics.hpp"
+#include "config/json_document.hpp"
 #include "run/time_buckets.hpp"
 
 namespace slabsim::sim {

@@ -10,10 +10,13 @@
 #include <string>
 #include <utility>
 
-#include "config/json_document.hpp"
 #include "engine/simulation.hpp"
 #include "topology/topology.hpp"
 #include "workload/workload.hpp"
+
+namespace slabsim::config {
+struct JsonDocument;
+}
 
 namespace slabsim::sim {
 
