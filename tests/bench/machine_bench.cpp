@@ -15,6 +15,7 @@
 // and taken out of the rate; the row prints it as a share of the run.
 #include <fmt/format.h>
 #include <malloc.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -158,6 +159,9 @@ struct Row {
   sim::RunOptions options;
   int repeats;
   double goal = 0;  // against the lockstep floor; 0: none
+  // Called right before and after each timed run, between the floors' own SimGrid programs.
+  std::function<void()> before_run = [] {};
+  std::function<void()> after_run = [] {};
 };
 
 void print_header() {
@@ -179,7 +183,9 @@ Run print_row(const Row& row) {
   Run last;
   for (int i = 0; i < row.repeats; ++i) {
     floors.push_back(plain_floor_once(cpus, false));
+    row.before_run();
     last = run_workload(*row.machine, row.workload, row.strategy, row.options);
+    row.after_run();
     rates.push_back(static_cast<double>(last.ops) / std::max(1e-9, last.seconds - setup));
     shares.push_back(setup / last.seconds);
     ratios.push_back(rates.back() / floors.back());
@@ -211,23 +217,29 @@ Run print_row(const Row& row) {
   return last;
 }
 
-// Runs `body` in a forked child process, so that what it measures of the host's memory is its
-// own: glibc's heap and peak resident size carry the earlier rows' stacks and slabs otherwise.
-// The child's mmap threshold is fixed, so that SimGrid's actor stacks (posix_memalign, 512 KiB)
-// stay out of the heap count, as in a fresh process.
-void in_child(const std::function<void()>& body) {
+// Runs this program again as `machine_bench ARGS...`, in a process of its own, and waits for it:
+// what it measures of the host's memory is then a fresh process's (a forked child's resident size
+// and peak carried what the parent had touched before the fork: 81 to 101 MiB by the time of the
+// live-object rows). Its output goes to the same stdout.
+void in_fresh_process(const std::vector<std::string>& args) {
   std::cout << std::flush;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    body();
-    std::cout << std::flush;
-    ::_exit(0);
-  }
+  std::vector<std::string> words = {"machine_bench"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words)
+    argv.push_back(w.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  if (::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), environ) != 0 ||
+      ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     std::cout << "(the measurement's process failed)\n";
+}
+
+// In the measuring process: a fixed mmap threshold keeps SimGrid's actor stacks (posix_memalign,
+// 512 KiB) out of the heap count (glibc raises the threshold as mapped blocks are freed).
+void fix_mmap_threshold() {
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,29 +294,79 @@ nlohmann::json mixed_work(std::int64_t duration_ns, std::int64_t lifetime_ns, in
 // what a run holds whatever its objects (the engine, actor stacks, the metrics' time buckets) is
 // the line at zero.
 void print_memory_per_object(const topology::Topology& intel) {
-  in_child([&] {
-    const double before = static_cast<double>(heap_in_use());
-    std::vector<double> heap;  // the growth at the k-th call, k = 1, 2, ...
-    sim::RunOptions o;
-    o.progress = [&](std::int64_t) { heap.push_back(static_cast<double>(heap_in_use()) - before); };
-    run_workload(intel, nlohmann::json::parse(R"({"name": "live", "duration": "10ms",
-        "caches": [{"name": "c", "object_size": 64}],
-        "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
-                     "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})"),
-                 "slab_nodes_nocpu", o);
-    const double n = static_cast<double>(heap.size());
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (std::size_t k = 0; k < heap.size(); ++k) {
-      const double x = static_cast<double>((k + 1) * sim::RunOptions::progress_every);
-      sx += x, sy += heap[k], sxx += x * x, sxy += x * heap[k];
-    }
-    const double slope = n > 1 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0.0;
-    const double fixed = n > 0 ? (sy - slope * sx) / n : 0.0;
-    std::cout << fmt::format(
-        "\nhost memory per live object: {:.1f} bytes (goal 32; {:.0f} readings up to {:.0f} "
-        "objects), plus {:.1f} MiB a run holds whatever its objects\n",
-        slope, n, n * static_cast<double>(sim::RunOptions::progress_every), fixed / (1 << 20));
-  });
+  const double before = static_cast<double>(heap_in_use());
+  std::vector<double> heap;  // the growth at the k-th call, k = 1, 2, ...
+  sim::RunOptions o;
+  o.progress = [&](std::int64_t) { heap.push_back(static_cast<double>(heap_in_use()) - before); };
+  run_workload(intel, nlohmann::json::parse(R"({"name": "live", "duration": "10ms",
+      "caches": [{"name": "c", "object_size": 64}],
+      "threads": [{"name": "t", "cpus": "all", "cache": "c", "max_live_per_cpu": 1000000,
+                   "think_time": {"constant": "20ns"}, "lifetime": {"constant": "1s"}}]})"),
+               "slab_nodes_nocpu", o);
+  const double n = static_cast<double>(heap.size());
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t k = 0; k < heap.size(); ++k) {
+    const double x = static_cast<double>((k + 1) * sim::RunOptions::progress_every);
+    sx += x, sy += heap[k], sxx += x * x, sxy += x * heap[k];
+  }
+  const double slope = n > 1 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0.0;
+  const double fixed = n > 0 ? (sy - slope * sx) / n : 0.0;
+  std::cout << fmt::format(
+      "\nhost memory per live object: {:.1f} bytes (goal 32; {:.0f} readings up to {:.0f} "
+      "objects), plus {:.1f} MiB a run holds whatever its objects\n",
+      slope, n, n * static_cast<double>(sim::RunOptions::progress_every), fixed / (1 << 20));
+}
+
+// Sets this process's peak resident size (VmHWM) back to its resident size now (clear_refs "5",
+// Linux 4.0). False if the kernel refused.
+bool reset_peak_resident() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  clear_refs << "5" << std::flush;
+  return static_cast<bool>(clear_refs);
+}
+
+// One live-object row on 1,024 CPUs x 32 nodes, with the peak resident size of this process,
+// which runs nothing else (`machine_bench live N`, from in_fresh_process()). Up to 10^6 the
+// CPUs hold about `live` objects: lifetimes are exponential with a mean of 1.25 ns per object
+// (1,024 CPUs allocate about 0.8 objects a ns together), each CPU allocating with 10% remote and
+// freeing 5% remotely as in mixed_work(), for twice that mean and 2 ms at least, so that
+// operations and not the set-up take the run's time (filling 10^4 objects took 13 us of simulated
+// time, 66 to 99.5% of the run's host time set-up). 10^7 are filled in: nothing is freed
+// (lifetime 1 s), for 1.3 ns of simulated time per object. The live objects are counted at the
+// end of the run.
+void print_live_row(std::int64_t live, double at_start) {
+  const auto big = big_machine(32, 32);
+  const bool fill_in = live >= 10'000'000;
+  auto work = fill_in ? mixed_work(live * 13 / 10, 1'000'000'000, 1'000'000)
+                      : mixed_work(std::max<std::int64_t>(2'000'000, live * 5 / 2), live * 5 / 4,
+                                   1'000'000);
+  if (fill_in) {
+    work["threads"][0]["remote_free_fraction"] = 0;
+    work["threads"][0]["lifetime"] = {{"constant", "1s"}};
+  }
+  // The floors' own SimGrid programs (1,024 actors) run in this process too, before and after
+  // the run: the peak is reset right before it and read right after it.
+  double before = 0, peak = 0;
+  bool reset = true;
+  Row row{fmt::format("1,024 CPUs, {} {:.0e} objects", fill_in ? "filling" : "holding",
+                      static_cast<double>(live)),
+          &big,
+          work,
+          "slab_nodes_nocpu",
+          {},
+          1};
+  row.before_run = [&] {
+    reset = reset_peak_resident() && reset;
+    before = status_mib("VmRSS");
+  };
+  row.after_run = [&] { peak = status_mib("VmHWM"); };
+  const Run r = print_row(row);
+  std::cout << fmt::format(
+      "  {} live at the end; peak host memory {:.0f} MiB{}, {:.0f} MiB over the resident size "
+      "right before it (the process started at {:.0f} MiB)\n",
+      r.metrics.allocations - r.metrics.frees, peak,
+      reset ? " during the run" : " (since the process started: VmHWM could not be reset)",
+      peak - before, at_start);
 }
 
 }  // namespace
@@ -313,8 +375,17 @@ int main(int argc, char** argv) {
   // `machine_bench memory`: only the host memory per live object.
   // `machine_bench profile ROW N`: only the first headline row whose name contains ROW, its run
   // N times, for a profiler (perf record build/tests/machine_bench profile "slab)" 30).
+  // `machine_bench live N`: only the row of N live objects on 1,024 CPUs.
+  // Both are what the whole bench runs in processes of their own (in_fresh_process()).
   if (argc == 2 && std::string(argv[1]) == "memory") {
+    fix_mmap_threshold();
     print_memory_per_object(topology::load_topology("two-socket-intel"));
+    return 0;
+  }
+  if (argc == 3 && std::string(argv[1]) == "live") {
+    const double at_start = status_mib("VmRSS");
+    fix_mmap_threshold();
+    print_live_row(std::stoll(argv[2]), at_start);
     return 0;
   }
   const bool profile = argc == 4 && std::string(argv[1]) == "profile";
@@ -395,41 +466,10 @@ int main(int argc, char** argv) {
                {},
                3});
   }
-  // Each in a process of its own, which reports its peak resident size; the live objects are
-  // counted at the end of the run. Up to 10^6 the CPUs hold about that many: lifetimes are
-  // exponential with a mean of 1.25 ns per object (1,024 CPUs allocate about 0.8 objects a ns
-  // together), each CPU allocating with 10% remote and freeing 5% remotely as above, for twice
-  // that mean and 2 ms at least, so that operations and not the set-up take the run's time
-  // (filling 10^4 objects took 13 us of simulated time, 66 to 99.5% of the run's host time
-  // set-up). 10^7 are filled in: nothing is freed (lifetime 1 s), for 1.3 ns of simulated time
-  // per object.
-  for (const std::int64_t live : {10'000, 100'000, 1'000'000, 10'000'000}) {
-    in_child([&] {
-      const double at_start = status_mib("VmRSS");
-      const bool fill_in = live >= 10'000'000;
-      auto work = fill_in ? mixed_work(live * 13 / 10, 1'000'000'000, 1'000'000)
-                          : mixed_work(std::max<std::int64_t>(2'000'000, live * 5 / 2),
-                                       live * 5 / 4, 1'000'000);
-      if (fill_in) {
-        work["threads"][0]["remote_free_fraction"] = 0;
-        work["threads"][0]["lifetime"] = {{"constant", "1s"}};
-      }
-      const Run r =
-          print_row({fmt::format("1,024 CPUs, {} {:.0e} objects", fill_in ? "filling" : "holding",
-                                 static_cast<double>(live)),
-                     &big,
-                     work,
-                     "slab_nodes_nocpu",
-                     {},
-                     1});
-      std::cout << fmt::format(
-          "  {} live at the end; peak host memory {:.0f} MiB, {:.0f} MiB over the process's "
-          "resident size at its start\n",
-          r.metrics.allocations - r.metrics.frees, status_mib("VmHWM"),
-          status_mib("VmHWM") - at_start);
-    });
-  }
+  // Each in a process of its own (print_live_row()), which reports its peak resident size.
+  for (const char* live : {"10000", "100000", "1000000", "10000000"})
+    in_fresh_process({"live", live});
 
-  print_memory_per_object(intel);
+  in_fresh_process({"memory"});
   return 0;
 }
