@@ -20,9 +20,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -369,6 +372,18 @@ void print_live_row(std::int64_t live, double at_start) {
       peak - before, at_start);
 }
 
+// A positive whole number from the command line, or a usage error (exit status 2).
+std::int64_t count_argument(const char* text) {
+  std::int64_t n = 0;
+  const char* end = text + std::strlen(text);
+  const auto [at, error] = std::from_chars(text, end, n);
+  if (error != std::errc{} || at != end || n <= 0) {
+    std::cerr << "machine_bench: expected a positive whole number, not '" << text << "'\n";
+    std::exit(2);
+  }
+  return n;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -385,10 +400,14 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "live") {
     const double at_start = status_mib("VmRSS");
     fix_mmap_threshold();
-    print_live_row(std::stoll(argv[2]), at_start);
+    print_live_row(count_argument(argv[2]), at_start);
     return 0;
   }
   const bool profile = argc == 4 && std::string(argv[1]) == "profile";
+  if (argc > 1 && !profile) {
+    std::cerr << "usage: machine_bench [memory | live N | profile ROW N]\n";
+    return 2;
+  }
   if (!profile)
     std::cout
         << "# ops/s: simulated allocations + frees per host second, set-up excluded (setup: its\n"
@@ -438,7 +457,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     Run total;
-    for (int i = 0, n = std::stoi(argv[3]); i < n; ++i) {
+    for (std::int64_t i = 0, n = count_argument(argv[3]); i < n; ++i) {
       const Run r = run_workload(*row->machine, row->workload, row->strategy, row->options);
       total.ops += r.ops;
       total.seconds += r.seconds;
