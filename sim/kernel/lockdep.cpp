@@ -121,16 +121,17 @@ bool Lockdep::release(int cpu, LockClass cls, LockMode mode) {
 
 void Lockdep::add_dependency(int cpu, const Held& held, const Held& next) {
   const std::uint8_t type = dep_bit(held.mode, recursive(next.cls, next.mode));
-  auto [e, exists] = boost::edge(idx(held.cls), idx(next.cls), *graph_);
+  Graph& g = *graph_;
+  auto [e, exists] = boost::edge(idx(held.cls), idx(next.cls), g);
   if (exists) {
-    if ((*graph_)[e].types & type) return;  // nothing new
-    (*graph_)[e].types |= type;
+    if (g[e].types & type) return;  // nothing new
+    g[e].types |= type;
   } else {
     EdgeInfo info;
     info.first = {held.cls, next.cls, held.mode, next.mode, held.function, next.function, cpu};
     info.types = type;
-    info.order = boost::num_edges(*graph_);
-    boost::add_edge(idx(held.cls), idx(next.cls), info, *graph_);
+    info.order = boost::num_edges(g);
+    boost::add_edge(idx(held.cls), idx(next.cls), info, g);
   }
   check_circular(cpu, held, next, type);
 }
@@ -145,6 +146,7 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
   const int target = idx(held.cls);
   const bool type_shared = (type & dep_exclusive_holder) == 0;
   auto state = [](int v, bool only_r) { return v * 2 + (only_r ? 1 : 0); };
+  const Graph& g = *graph_;
   std::array<int, 2 * n> parent;
   parent.fill(-2);  // -2: not visited, -1: root
   std::deque<int> queue;
@@ -157,9 +159,9 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
     queue.pop_front();
     const int v = s / 2;
     const bool only_r = s % 2 == 1;
-    for (auto [it, end] = boost::out_edges(v, *graph_); it != end; ++it) {
-      const int u = static_cast<int>(boost::target(*it, *graph_));
-      const std::uint8_t allowed = (*graph_)[*it].types & (only_r ? dep_exclusive_holder : dep_any);
+    for (auto [it, end] = boost::out_edges(v, g); it != end; ++it) {
+      const int u = static_cast<int>(boost::target(*it, g));
+      const std::uint8_t allowed = g[*it].types & (only_r ? dep_exclusive_holder : dep_any);
       if (allowed == 0) continue;
       const bool u_r = (allowed & dep_nonrecursive) == 0;
       // A state entered through a non-recursive edge allows every edge out: it dominates.
@@ -188,8 +190,8 @@ void Lockdep::check_circular(int cpu, const Held& held, const Held& next, std::u
   report.cycle.push_back(
       {held.cls, next.cls, held.mode, next.mode, held.function, next.function, cpu});
   for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-    auto [e, exists] = boost::edge(path[i], path[i + 1], *graph_);
-    report.cycle.push_back((*graph_)[e].first);
+    auto [e, exists] = boost::edge(path[i], path[i + 1], g);
+    report.cycle.push_back(g[e].first);
   }
   std::vector<std::pair<int, int>> key;
   for (const auto& e : report.cycle)
@@ -217,9 +219,10 @@ std::vector<std::string> Lockdep::edges() const {
   // Each class's out-edges, not boost::edges(): its iterator holds a boost::optional that GCC 12
   // at -O1 (the sanitizer build) warns may be used uninitialized, a false positive.
   std::vector<const EdgeInfo*> all;
-  for (auto [v, v_end] = boost::vertices(*graph_); v != v_end; ++v)
-    for (auto [it, end] = boost::out_edges(*v, *graph_); it != end; ++it)
-      all.push_back(&(*graph_)[*it]);
+  const Graph& g = *graph_;
+  for (auto [v, v_end] = boost::vertices(g); v != v_end; ++v)
+    for (auto [it, end] = boost::out_edges(*v, g); it != end; ++it)
+      all.push_back(&g[*it]);
   std::sort(all.begin(), all.end(),
             [](const EdgeInfo* a, const EdgeInfo* b) { return a->order < b->order; });
   std::vector<std::string> out;

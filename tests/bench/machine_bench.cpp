@@ -391,7 +391,8 @@ int main(int argc, char** argv) {
   // `machine_bench profile ROW N`: only the first headline row whose name contains ROW, its run
   // N times, for a profiler (perf record build/tests/machine_bench profile "slab)" 30).
   // `machine_bench live N`: only the row of N live objects on 1,024 CPUs.
-  // Both are what the whole bench runs in processes of their own (in_fresh_process()).
+  // `memory` and `live` are what the whole bench runs in processes of their own
+  // (in_fresh_process()).
   if (argc == 2 && std::string(argv[1]) == "memory") {
     fix_mmap_threshold();
     print_memory_per_object(topology::load_topology("two-socket-intel"));
