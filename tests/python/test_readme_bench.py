@@ -28,7 +28,7 @@ def recorded_rows(text):
         assert m, f"results/machine-bench.txt: a headline row this test cannot read: {line!r}"
         rows.append((m["name"], m["cpus"], f"{int(m['ops']) / 1e6:.3g} M", m["ratio"], m["goal"],
                      "met" if m["met"] == "met" else "**not met**"))
-    memory = next(MEMORY.match(line) for line in lines if MEMORY.match(line))
+    memory = next(m for m in map(MEMORY.match, lines) if m)
     goal = int(memory["goal"])
     met = "met" if float(memory["bytes"]) <= goal else "**not met**"
     rows.append(("host memory per live object", "", f"{memory['bytes']} B", "", f"{goal} B", met))
